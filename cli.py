@@ -1,0 +1,236 @@
+"""Command line: parse, call the library, render. Heavy imports happen inside commands."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from errors import RetrievalError
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+
+@dataclass
+class Context:
+    storage: str
+    qdrant_url: str | None
+    api_key: str | None
+    prefer_grpc: bool
+    reports: Path
+    _store: object = None
+
+    def store(self):
+        """The store, opened on first use (embedded unless a URL is given)."""
+        if self._store is None:
+            from store import Store
+
+            self._store = Store.open(self.qdrant_url, self.api_key, self.storage, self.prefer_grpc)
+        return self._store
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--storage", default="qdrant_storage", show_default=True,
+              help="Folder of the embedded Qdrant store (used when no URL is given).")
+@click.option("--qdrant-url", envvar="QDRANT_URL", help="Qdrant server URL, e.g. http://localhost:6333.")
+@click.option("--api-key", envvar="QDRANT_API_KEY", help="Qdrant API key (or QDRANT_API_KEY).")
+@click.option("--prefer-grpc", is_flag=True, help="Talk to the server over gRPC (port 6334).")
+@click.option("--reports", default="reports", show_default=True, type=click.Path(path_type=Path),
+              help="Folder for reports.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.pass_context
+def cli(ctx, storage, qdrant_url, api_key, prefer_grpc, reports, debug):
+    """Image retrieval on Qdrant: ingest, evaluate and search image collections."""
+    ctx.obj = Context(storage, qdrant_url, api_key, prefer_grpc, reports)
+
+
+@cli.command()
+def encoders():
+    """List the registered encoders and whether their weights are present."""
+    from encoders import SPECS, weights_present
+
+    table = Table("name", "model", "dim", "text", "source", "licence", "preprocessing", "weights")
+    for spec in SPECS.values():
+        present = weights_present(spec)
+        table.add_row(spec.name, spec.model_id, str(spec.dim), "yes" if spec.text else "-",
+                      spec.source, spec.license,
+                      spec.preprocess.describe() if spec.preprocess else "none (full image)",
+                      "[green]present[/]" if present else "[yellow]missing[/]")
+    out.print(table)
+
+
+@cli.command()
+@click.option("--data-root", default="data", show_default=True, type=click.Path(path_type=Path))
+def datasets(data_root):
+    """List the datasets found under the data root."""
+    from ingest import discover, read_dataset
+
+    table = Table("dataset", "folder", "images", "classes", "list problems")
+    for name, folder in discover(data_root).items():
+        dataset = read_dataset(folder, name)
+        table.add_row(name, escape(str(folder)), str(len(dataset.items)),
+                      str(len(dataset.classes)), str(len(dataset.problems)))
+    out.print(table)
+
+
+def _weights_option(values: tuple[str, ...]) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep or not name or not path:
+            raise click.BadParameter(f"'{value}' is not NAME=PATH", param_hint="--weights")
+        pairs[name] = path
+    return pairs
+
+
+@cli.command()
+@click.option("--dataset", "-d", "dataset_names", multiple=True, help="Dataset name (repeatable); default all.")
+@click.option("--encoder", "-e", "encoder_names", multiple=True,
+              help="Encoder name (repeatable); default the seed three, 'all' for every one.")
+@click.option("--data-root", default="data", show_default=True, type=click.Path(path_type=Path))
+@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(0),
+              help="DataLoader worker processes decoding images.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--weights", multiple=True, help="NAME=PATH: a local model folder or weights file.")
+@click.option("--init", type=click.Choice(["pretrained", "random", "random-tiny"]), default="pretrained",
+              show_default=True, help="Random weights are for tests and benchmarks only.")
+@click.option("--recreate", is_flag=True, help="Drop and rebuild the collections.")
+@click.option("--strict", is_flag=True, help="Any bad file or list line is an error.")
+@click.option("--max-pixels", default=64_000_000, show_default=True, type=click.IntRange(1),
+              help="Larger images are skipped (decompression bombs).")
+@click.option("--shards", type=click.IntRange(1), help="Server: shards per new collection.")
+@click.option("--replicas", type=click.IntRange(1), help="Server: replication factor.")
+@click.option("--on-disk", is_flag=True, help="Server: keep vectors on disk (memory-mapped).")
+@click.option("--hnsw-m", type=click.IntRange(0), help="Server: HNSW edges per node.")
+@click.option("--hnsw-ef-construct", type=click.IntRange(4), help="Server: HNSW build beam.")
+@click.option("--quantization", type=click.Choice(["none", "int8", "binary"]), default="none",
+              show_default=True, help="Server: vector quantization.")
+@click.pass_obj
+def ingest(obj: Context, dataset_names, encoder_names, data_root, batch_size, workers, device, weights,
+           init, recreate, strict, max_pixels, shards, replicas, on_disk, hnsw_m, hnsw_ef_construct,
+           quantization):
+    """Embed datasets with encoders into one Qdrant collection per pair."""
+    from encoders import SEED_ENCODERS, build_encoder
+    from encoders import encoder_names as registered
+    from errors import DatasetError
+    from ingest import IngestOptions, discover, read_dataset
+    from store import IndexSettings
+
+    found = discover(data_root)
+    chosen = list(dataset_names) or list(found)
+    missing = [d for d in chosen if d not in found]
+    if missing or not chosen:
+        raise DatasetError(f"no dataset {', '.join(missing) or ''} under '{data_root}' "
+                           f"(found: {', '.join(found) or 'none'})")
+    names = list(encoder_names) or list(SEED_ENCODERS)
+    if "all" in names:
+        names = registered()
+    local_weights = _weights_option(weights)
+    models = {name: build_encoder(name, device, local_weights.get(name), init) for name in names}
+    options = IngestOptions(batch_size, workers, recreate, strict, max_pixels,
+                            IndexSettings(shards, replicas, on_disk, hnsw_m, hnsw_ef_construct, quantization))
+    _ingest_all(obj, {d: read_dataset(found[d], d) for d in chosen}, models, options)
+
+
+def _ingest_all(obj: Context, datasets: dict, models: dict, options) -> None:
+    from ingest import ingest_dataset, write_report
+
+    store = obj.store()
+    reports = []
+    for dataset in datasets.values():
+        for encoder in models.values():
+            with _progress(f"{dataset.name} / {encoder.name}") as advance:
+                report = ingest_dataset(dataset, encoder, store, options, advance)
+            reports.append((report, write_report(report, obj.reports)))
+    _render_ingest(reports, store.location)
+
+
+@cli.command()
+@click.option("--data-root", default="data", show_default=True, type=click.Path(path_type=Path))
+@click.pass_obj
+def demo(obj: Context, data_root):
+    """Build data/digits from scikit-learn's digits and ingest it with every usable encoder."""
+    from encoders import SEED_ENCODERS, build_encoder
+    from errors import WeightsMissingError
+    from ingest import IngestOptions, read_dataset
+    from ingest.demo import build_digits
+
+    count = build_digits(data_root / "digits")
+    out.print(f"demo dataset: {count} images in {escape(str(data_root / 'digits'))}")
+    models = {"colorhist": build_encoder("colorhist")}
+    for name in SEED_ENCODERS:
+        try:
+            models[name] = build_encoder(name)
+        except WeightsMissingError as error:
+            out.print(f"[yellow]skipping {name}[/]: {escape(str(error))}")
+    _ingest_all(obj, {"digits": read_dataset(data_root / "digits", "digits")}, models, IngestOptions())
+
+
+def _progress(title: str):
+    from contextlib import contextmanager
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    @contextmanager
+    def bar():
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
+        with Progress(*columns, console=err, transient=False) as progress:
+            task = progress.add_task(escape(title), total=None, rate="")
+
+            def advance(done: int, total: int) -> None:
+                elapsed = progress.tasks[task].elapsed or 0
+                rate = f"{done / elapsed:.1f} img/s" if elapsed else ""
+                progress.update(task, completed=done, total=total, rate=rate)
+
+            yield advance
+
+    return bar()
+
+
+def _render_ingest(reports, location: str) -> None:
+    table = Table("collection", "images", "already stored", "written", "skipped", "seconds",
+                  title=f"ingest into {escape(location)}")
+    for report, _ in reports:
+        table.add_row(report.collection, str(report.images), str(report.already_stored),
+                      str(report.written), str(len(report.skipped)), f"{report.seconds:.1f}")
+    out.print(table)
+    for report, path in reports:
+        if report.interrupted:
+            out.print(f"[yellow]{report.collection}: interrupted; rerun the same command to resume[/]")
+        elif report.written == 0 and report.already_stored == report.images - len(report.skipped):
+            out.print(f"{report.collection}: nothing new, all {report.already_stored} images already stored")
+        for problem in report.skipped[:10]:
+            out.print(f"  skipped {escape(problem.where)}: {escape(problem.reason)}")
+        if len(report.skipped) > 10:
+            out.print(f"  ... and {len(report.skipped) - 10} more")
+        if report.skipped:
+            out.print(f"  full list: {escape(str(path))}")
+
+
+def main() -> None:
+    debug = "--debug" in sys.argv
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except RetrievalError as error:
+        if debug:
+            raise
+        err.print(f"error: {escape(str(error))}")
+        sys.exit(error.exit_code)
+
+
+if __name__ == "__main__":
+    main()

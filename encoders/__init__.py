@@ -1,0 +1,22 @@
+"""Visual encoders: a registry of records and one module per model family.
+
+Every encoder returns L2-normalised float32 vectors. Importing this package is
+cheap; torch and transformers load only when an encoder is built.
+"""
+
+from encoders.base import Encoder, l2_normalize
+from encoders.registry import (
+    INITS,
+    SEED_ENCODERS,
+    SPECS,
+    build_encoder,
+    encoder_names,
+    get_spec,
+    weights_present,
+)
+from encoders.spec import EncoderSpec, Preprocess
+
+__all__ = [
+    "INITS", "SEED_ENCODERS", "SPECS", "Encoder", "EncoderSpec", "Preprocess",
+    "build_encoder", "encoder_names", "get_spec", "l2_normalize", "weights_present",
+]

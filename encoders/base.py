@@ -1,0 +1,72 @@
+"""The encoder interface every family implements, and its shared helpers."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from encoders.spec import EncoderSpec
+from errors import QueryError
+
+if TYPE_CHECKING:
+    import torch
+    from PIL import Image
+
+
+def l2_normalize(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length, as float32; all-zero rows stay zero."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, np.float32(1e-12))
+
+
+def resolve_device(device: str) -> str:
+    """'auto' means CUDA when a GPU is visible, else the CPU."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class Encoder(ABC):
+    """Turns preprocessed image batches (and text, where supported) into unit vectors."""
+
+    def __init__(self, spec: EncoderSpec, device: str, dim: int) -> None:
+        self.spec = spec
+        self.device = device
+        self.dim = dim
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @abstractmethod
+    def transform(self) -> Callable[[Image.Image], torch.Tensor]:
+        """A picklable callable: decoded RGB image -> one input tensor."""
+
+    @abstractmethod
+    def _forward(self, batch: torch.Tensor) -> torch.Tensor:
+        """Raw (unnormalised) embeddings of a batch on this encoder's device."""
+
+    def embed_images(self, batch: torch.Tensor) -> np.ndarray:
+        """A stacked batch from `transform` -> (n, dim) L2-normalised float32."""
+        import torch
+
+        with torch.inference_mode():
+            out = self._forward(batch.to(self.device, non_blocking=True))
+        return l2_normalize(out.float().cpu().numpy())
+
+    def embed_pil(self, images: list[Image.Image]) -> np.ndarray:
+        """Embed decoded RGB images directly (ad-hoc queries)."""
+        import torch
+
+        transform = self.transform()
+        return self.embed_images(torch.stack([transform(image) for image in images]))
+
+    def embed_texts(self, texts: list[str]) -> np.ndarray:
+        """Text -> (n, dim) unit vectors in the image space; only for text towers."""
+        raise QueryError(f"encoder '{self.name}' has no text tower; text queries need one such as clip")

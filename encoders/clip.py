@@ -1,0 +1,64 @@
+"""CLIP through transformers: projected image and text embeddings in one space."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from encoders.base import Encoder, l2_normalize
+from encoders.preprocess import ResizeCropNormalize
+from encoders.spec import EncoderSpec
+from encoders.weights import load_hf_pretrained
+
+
+class ClipEncoder(Encoder):
+    def __init__(self, spec: EncoderSpec, device: str, model, tokenizer) -> None:
+        super().__init__(spec, device, model.config.projection_dim)
+        self.model = model.eval().to(device)
+        self.tokenizer = tokenizer
+
+    def transform(self) -> ResizeCropNormalize:
+        return ResizeCropNormalize(self.spec.preprocess)
+
+    def _forward(self, batch: torch.Tensor) -> torch.Tensor:
+        pooled = self.model.vision_model(pixel_values=batch).pooler_output
+        return self.model.visual_projection(pooled)
+
+    def embed_texts(self, texts: list[str]) -> np.ndarray:
+        tokens = self.tokenizer(
+            texts, padding=True, truncation=True, max_length=77, return_tensors="pt"
+        ).to(self.device)
+        with torch.inference_mode():
+            pooled = self.model.text_model(
+                input_ids=tokens["input_ids"], attention_mask=tokens["attention_mask"]
+            ).pooler_output
+            out = self.model.text_projection(pooled)
+        return l2_normalize(out.float().cpu().numpy())
+
+
+def byte_level_tokenizer():
+    """A CLIP tokenizer over single bytes (no merges), for random-weight variants.
+
+    It runs the real tokenizer code without the published vocabulary, which
+    only ships with the weights.
+    """
+    from tokenizers.pre_tokenizers import ByteLevel
+    from transformers import CLIPTokenizer
+
+    symbols = sorted(ByteLevel.alphabet())
+    tokens = symbols + [s + "</w>" for s in symbols] + ["<|startoftext|>", "<|endoftext|>"]
+    return CLIPTokenizer(vocab={t: i for i, t in enumerate(tokens)}, merges=[])
+
+
+def build(spec: EncoderSpec, device: str, weights: str | None, init: str) -> Encoder:
+    from transformers import AutoTokenizer, CLIPConfig, CLIPModel
+
+    if init == "pretrained":
+        model = load_hf_pretrained(spec, CLIPModel, weights)
+        tokenizer = load_hf_pretrained(spec, AutoTokenizer, weights)
+    else:
+        arch = spec.architecture if init == "random" else spec.tiny_architecture
+        torch.manual_seed(0)
+        model = CLIPModel(CLIPConfig(**arch))
+        tokenizer = byte_level_tokenizer()
+    return ClipEncoder(spec, device, model, tokenizer)

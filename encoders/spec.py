@@ -1,0 +1,48 @@
+"""What an encoder is, as data: model id, vector size, weights, preprocessing.
+
+Each registered encoder is one `EncoderSpec`; listing, building and the tests
+all read these records instead of code scattered across modules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """Resize the shorter side, centre-crop a square, scale to [0, 1], normalise."""
+
+    resize: int
+    crop: int
+    interpolation: str
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+    def describe(self) -> str:
+        return f"short side {self.resize} {self.interpolation}, crop {self.crop}"
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    """The facts of one encoder; `family` names the module that builds it."""
+
+    name: str
+    family: str
+    model_id: str
+    dim: int
+    text: bool
+    source: str
+    license: str
+    preprocess: Preprocess | None
+    architecture: dict = field(default_factory=dict)
+    tiny_architecture: dict = field(default_factory=dict)
+
+    @property
+    def needs_weights(self) -> bool:
+        return self.source != "none"

@@ -1,0 +1,33 @@
+"""The project's own exceptions: each carries one line a user can act on.
+
+`cli.py` alone turns them into that line and an exit code; library code raises
+them and never prints.
+"""
+
+from __future__ import annotations
+
+
+class RetrievalError(Exception):
+    """Base class: a problem the user can fix, described in one line."""
+
+    exit_code = 2
+
+
+class WeightsMissingError(RetrievalError):
+    """A model's weights are neither cached nor reachable."""
+
+
+class DatasetError(RetrievalError):
+    """A dataset folder or its list of images cannot be read."""
+
+
+class StoreError(RetrievalError):
+    """The Qdrant store cannot be reached or refuses an operation."""
+
+
+class CollectionNotFoundError(StoreError):
+    """A named collection does not exist in the store."""
+
+
+class QueryError(RetrievalError):
+    """An ad-hoc query cannot be answered as asked."""

@@ -1,0 +1,24 @@
+"""Collection names and point ids, fixed by the design so reruns are idempotent."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+# Namespace of every point id: uuid5(POINT_NAMESPACE, "<dataset>/<relative path>").
+POINT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "qdrant-image-retrieval/points")
+
+
+def slug(text: str) -> str:
+    """Lower-case, with every run of characters outside [a-z0-9.-] turned into one '-'."""
+    return re.sub(r"[^a-z0-9.-]+", "-", text.lower()).strip("-")
+
+
+def collection_name(dataset: str, encoder: str) -> str:
+    """'<dataset>_<encoder>', e.g. collection_name('paris', 'clip') == 'paris_clip'."""
+    return f"{slug(dataset)}_{slug(encoder)}"
+
+
+def point_id(dataset: str, path: str) -> str:
+    """The UUIDv5 of a dataset image: the same image always gets the same id."""
+    return str(uuid.uuid5(POINT_NAMESPACE, f"{dataset}/{path}"))

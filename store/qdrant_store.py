@@ -1,0 +1,237 @@
+"""The one door to Qdrant: an embedded store on disk or a server by URL.
+
+Stages call these few operations and get plain records back; which engine
+sits behind them (qdrant-client's embedded mode, a server, a cluster) is this
+module's business alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+from qdrant_client import QdrantClient, models
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
+
+from errors import CollectionNotFoundError, StoreError
+from store.types import CollectionInfo, Hit, IndexSettings, Points
+
+DEFAULT_STORAGE = "qdrant_storage"
+PAGE = 1024
+
+
+class Store:
+    """A connected Qdrant; `location` says which one, without secrets."""
+
+    def __init__(self, client: QdrantClient, location: str, embedded: bool) -> None:
+        self.client = client
+        self.location = location
+        self.embedded = embedded
+
+    @classmethod
+    def open(
+        cls,
+        url: str | None = None,
+        api_key: str | None = None,
+        path: str | Path = DEFAULT_STORAGE,
+        prefer_grpc: bool = False,
+        timeout: int = 60,
+    ) -> Store:
+        """A server when `url` is given, else the embedded store in `path`."""
+        if url:
+            client = QdrantClient(url=url, api_key=api_key, prefer_grpc=prefer_grpc, timeout=timeout)
+            store = cls(client, url, embedded=False)
+            store._check_server()
+            return store
+        try:
+            client = QdrantClient(path=str(path))
+        except RuntimeError as error:
+            if "already accessed" in str(error):
+                raise StoreError(
+                    f"the embedded store in '{path}' is open in another process; wait for it to "
+                    f"finish, or run a Qdrant server and pass --qdrant-url"
+                ) from None
+            raise
+        return cls(client, f"embedded:{Path(path).resolve()}", embedded=True)
+
+    def _check_server(self) -> None:
+        try:
+            self.client.get_collections()
+        except UnexpectedResponse as error:
+            if error.status_code in (401, 403):
+                raise StoreError(
+                    f"Qdrant at {self.location} refused the API key (HTTP {error.status_code}); "
+                    f"check --api-key / QDRANT_API_KEY"
+                ) from None
+            raise StoreError(f"Qdrant at {self.location} answered HTTP {error.status_code}") from None
+        except (ResponseHandlingException, ConnectionError, OSError) as error:
+            raise StoreError(
+                f"cannot reach Qdrant at {self.location} ({type(error).__name__}); is the server "
+                f"running and the URL right?"
+            ) from None
+        except Exception as error:  # gRPC raises its own error types
+            if "StatusCode.UNAUTHENTICATED" in str(error) or "PERMISSION_DENIED" in str(error):
+                raise StoreError(f"Qdrant at {self.location} refused the API key") from None
+            raise StoreError(f"cannot reach Qdrant at {self.location} ({type(error).__name__})") from None
+
+    def close(self) -> None:
+        self.client.close()
+
+    # collections
+
+    def collection_names(self) -> list[str]:
+        return sorted(c.name for c in self.client.get_collections().collections)
+
+    def exists(self, name: str) -> bool:
+        return self.client.collection_exists(name)
+
+    def require(self, name: str) -> None:
+        """Raise a clear error naming what exists when `name` does not."""
+        if not self.exists(name):
+            known = ", ".join(self.collection_names()) or "none"
+            raise CollectionNotFoundError(
+                f"collection '{name}' does not exist in {self.location} (collections: {known}); "
+                f"create it with `python cli.py ingest`"
+            )
+
+    def ensure_collection(
+        self, name: str, dim: int, recreate: bool = False, settings: IndexSettings | None = None
+    ) -> bool:
+        """Create a cosine collection with a `label` index; True if it was created.
+
+        An existing collection is kept when its vectors fit, and refused when not.
+        """
+        if self.exists(name):
+            if not recreate:
+                self._check_vectors(name, dim)
+                return False
+            self.client.delete_collection(name)
+        settings = settings or IndexSettings()
+        self.client.create_collection(name, **collection_config(dim, settings))
+        if not self.embedded:  # the embedded store has no payload indexes
+            self.client.create_payload_index(name, "label", models.PayloadSchemaType.KEYWORD)
+        return True
+
+    def _check_vectors(self, name: str, dim: int) -> None:
+        params = self.client.get_collection(name).config.params.vectors
+        if not isinstance(params, models.VectorParams):
+            raise StoreError(f"collection '{name}' has named vectors; this tool writes one unnamed vector")
+        if params.size != dim or params.distance != models.Distance.COSINE:
+            raise StoreError(
+                f"collection '{name}' holds {params.size}-d {params.distance.value} vectors but this "
+                f"encoder gives {dim}-d Cosine; drop it (`python cli.py collections drop {name}`) "
+                f"or ingest with --recreate"
+            )
+
+    def drop(self, name: str) -> None:
+        self.require(name)
+        self.client.delete_collection(name)
+
+    def info(self, name: str) -> CollectionInfo:
+        self.require(name)
+        params = self.client.get_collection(name).config.params.vectors
+        first = self.client.scroll(name, limit=1, with_payload=True)[0]
+        payload = first[0].payload if first else {}
+        return CollectionInfo(
+            name=name,
+            points=self.count(name),
+            dim=params.size,
+            distance=params.distance.value,
+            dataset=payload.get("dataset", "?"),
+            encoder=payload.get("encoder", "?"),
+            location=self.location,
+        )
+
+    def count(self, name: str) -> int:
+        return self.client.count(name, exact=True).count
+
+    # points
+
+    def upsert(self, name: str, ids: list[str], vectors: np.ndarray, payloads: list[dict]) -> None:
+        """Write points; an existing id is overwritten, never duplicated."""
+        self.client.upsert(
+            name,
+            points=models.Batch(ids=ids, vectors=vectors.tolist(), payloads=payloads),
+            wait=True,
+        )
+
+    def _scroll(self, name: str, with_payload: bool | list[str], with_vectors: bool) -> Iterator:
+        offset = None
+        while True:
+            records, offset = self.client.scroll(
+                name, limit=PAGE, offset=offset, with_payload=with_payload, with_vectors=with_vectors
+            )
+            yield from records
+            if offset is None:
+                return
+
+    def point_ids(self, name: str) -> set[str]:
+        """Ids already stored; an ingest skips them."""
+        return {str(r.id) for r in self._scroll(name, with_payload=False, with_vectors=False)}
+
+    def points(self, name: str, with_vectors: bool = False) -> Points:
+        """Every point in dataset order, read in one scroll."""
+        self.require(name)
+        records = sorted(
+            self._scroll(name, with_payload=True, with_vectors=with_vectors),
+            key=lambda r: r.payload.get("index", 0),
+        )
+        vectors = None
+        if with_vectors:
+            vectors = np.asarray([r.vector for r in records], dtype=np.float32)
+        return Points([str(r.id) for r in records], [r.payload for r in records], vectors)
+
+    def find_by_path(self, name: str, path: str) -> str | None:
+        """The id of the point whose payload `path` equals `path`, if any."""
+        records, _ = self.client.scroll(
+            name, limit=1, scroll_filter=match("path", path), with_payload=False
+        )
+        return str(records[0].id) if records else None
+
+    def query(
+        self,
+        name: str,
+        query: np.ndarray | str,
+        limit: int,
+        label: str | None = None,
+        exact: bool = False,
+    ) -> list[Hit]:
+        """Nearest points to a vector, or to a stored point (given by id, itself excluded)."""
+        self.require(name)
+        result = self.client.query_points(
+            name,
+            query=query.tolist() if isinstance(query, np.ndarray) else query,
+            limit=limit,
+            query_filter=match("label", label) if label is not None else None,
+            search_params=None if self.embedded else models.SearchParams(exact=exact),
+            with_payload=True,
+        )
+        return [Hit(str(p.id), p.score, p.payload or {}) for p in result.points]
+
+
+def match(key: str, value: str) -> models.Filter:
+    return models.Filter(must=[models.FieldCondition(key=key, match=models.MatchValue(value=value))])
+
+
+def collection_config(dim: int, settings: IndexSettings) -> dict:
+    """Keyword arguments of `create_collection` for a cosine collection."""
+    quantization = {
+        "none": None,
+        "int8": models.ScalarQuantization(
+            scalar=models.ScalarQuantizationConfig(type=models.ScalarType.INT8, always_ram=True)
+        ),
+        "binary": models.BinaryQuantization(binary=models.BinaryQuantizationConfig(always_ram=True)),
+    }[settings.quantization]
+    hnsw = None
+    if settings.hnsw_m is not None or settings.hnsw_ef_construct is not None:
+        hnsw = models.HnswConfigDiff(m=settings.hnsw_m, ef_construct=settings.hnsw_ef_construct)
+    return {
+        "vectors_config": models.VectorParams(
+            size=dim, distance=models.Distance.COSINE, on_disk=settings.on_disk or None
+        ),
+        "shard_number": settings.shards,
+        "replication_factor": settings.replicas,
+        "hnsw_config": hnsw,
+        "quantization_config": quantization,
+    }

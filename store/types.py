@@ -1,0 +1,63 @@
+"""Plain records the store hands to the stages, so they never see engine objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    score: float
+    payload: dict
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    name: str
+    points: int
+    dim: int
+    distance: str
+    dataset: str
+    encoder: str
+    location: str
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """Server-side layout of a new collection; the embedded store ignores it."""
+
+    shards: int | None = None
+    replicas: int | None = None
+    on_disk: bool = False
+    hnsw_m: int | None = None
+    hnsw_ef_construct: int | None = None
+    quantization: str = "none"
+
+
+@dataclass
+class Points:
+    """Every point of a collection, in dataset order (payload `index`)."""
+
+    ids: list[str]
+    payloads: list[dict]
+    vectors: np.ndarray | None = None
+
+    @property
+    def labels(self) -> list[str]:
+        return [p["label"] for p in self.payloads]
+
+
+@dataclass
+class Neighbours:
+    """For each point (row, dataset order) the positions of its nearest other points.
+
+    `order[i]` lists row positions, best first, ties broken by position; the
+    point itself never appears. `scores[i]` are the matching cosine scores.
+    """
+
+    points: Points
+    order: np.ndarray
+    scores: np.ndarray = field(repr=False)

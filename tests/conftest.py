@@ -1,0 +1,59 @@
+"""Shared fixtures: generated images with class structure, an embedded store."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+COREL = Path(__file__).resolve().parents[2] / "shared" / "data" / "corel1k"
+CLASS_COLOURS = {"red": (200, 40, 40), "green": (40, 180, 60), "blue": (40, 60, 200)}
+
+
+def make_image(colour: tuple[int, int, int], seed: int, size=(96, 72)) -> Image.Image:
+    """A noisy image dominated by one colour, different for every seed."""
+    rng = np.random.default_rng(seed)
+    base = np.array(colour, dtype=np.float64)
+    pixels = base + rng.normal(0, 30, size=(size[1], size[0], 3))
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
+
+
+def write_list_dataset(folder: Path, per_class: int = 4) -> Path:
+    """The study's layout: images/<class>/<n>.jpg and list_of_images.txt."""
+    lines = []
+    for c, (label, colour) in enumerate(CLASS_COLOURS.items()):
+        for i in range(per_class):
+            rel = f"{label}/{i:02d}.jpg"
+            (folder / "images" / label).mkdir(parents=True, exist_ok=True)
+            make_image(colour, seed=100 * c + i).save(folder / "images" / rel, quality=92)
+            lines.append(f"{rel}\t{label}")
+    (folder / "list_of_images.txt").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+@pytest.fixture
+def data_root(tmp_path: Path) -> Path:
+    """A data root with one generated dataset, 'shapes' (3 classes x 4 images)."""
+    write_list_dataset(tmp_path / "data" / "Shapes")
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    from store import Store
+
+    opened = Store.open(path=tmp_path / "qdrant")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def corel() -> Path:
+    if not (COREL / "list_of_images.txt").is_file():
+        pytest.skip(f"the Corel-1K set is not at {COREL}")
+    return COREL

@@ -1,0 +1,69 @@
+"""Ingest through every seed encoder (random weights) into the embedded store."""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+import pytest
+
+from encoders import build_encoder
+from ingest import IngestOptions, discover, ingest_dataset, read_dataset
+from store import collection_name, point_id
+
+NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "qdrant-image-retrieval/points")
+
+
+def _ingest(data_root, store, encoder_name, init="random"):
+    dataset = read_dataset(discover(data_root)["shapes"], "shapes")
+    encoder = build_encoder(encoder_name, "cpu", init=init)
+    return dataset, encoder, ingest_dataset(dataset, encoder, store, IngestOptions(batch_size=5, workers=0))
+
+
+@pytest.mark.parametrize("name, dim", [("dinov2", 384), ("clip", 512), ("resnet18", 512), ("colorhist", 128)])
+def test_ingest_stores_unit_vectors_with_payload_and_deterministic_ids(data_root, store, name, dim):
+    dataset, encoder, report = _ingest(data_root, store, name)
+    collection = collection_name("shapes", name)
+    assert collection == f"shapes_{name}"
+    assert report.written == len(dataset.items) == 12
+    points = store.points(collection, with_vectors=True)
+    assert points.vectors.shape == (12, dim)
+    assert np.allclose(np.linalg.norm(points.vectors, axis=1), 1.0, atol=1e-5)
+    for i, (pid, payload) in enumerate(zip(points.ids, points.payloads, strict=True)):
+        item = dataset.items[i]
+        assert payload == {"label": item.label, "path": item.path, "dataset": "shapes",
+                           "encoder": name, "index": i}
+        assert pid == str(uuid.uuid5(NAMESPACE, f"shapes/{item.path}"))
+
+
+def test_rerun_adds_nothing_and_resumes_a_partial_collection(data_root, store):
+    dataset, encoder, first = _ingest(data_root, store, "colorhist")
+    again = ingest_dataset(dataset, encoder, store, IngestOptions(workers=0))
+    assert (again.written, again.already_stored) == (0, 12)
+    collection = collection_name("shapes", "colorhist")
+    store.client.delete(collection, points_selector=[point_id("shapes", dataset.items[3].path)])
+    resumed = ingest_dataset(dataset, encoder, store, IngestOptions(workers=0))
+    assert (resumed.written, resumed.already_stored) == (1, 11)
+    assert store.count(collection) == 12
+
+
+def test_workers_give_the_same_vectors_as_the_main_process(data_root, tmp_path):
+    from store import Store
+
+    results = []
+    for workers in (0, 2):
+        opened = Store.open(path=tmp_path / f"q{workers}")
+        _ingest(data_root, opened, "colorhist")
+        results.append(opened.points("shapes_colorhist", with_vectors=True).vectors)
+        opened.close()
+    assert np.array_equal(results[0], results[1])
+
+
+def test_wrong_vector_size_is_refused_without_touching_the_collection(data_root, store):
+    from errors import StoreError
+
+    _ingest(data_root, store, "colorhist")
+    store.client.delete_collection("shapes_clip")
+    store.ensure_collection("shapes_clip", 128)
+    with pytest.raises(StoreError, match="128-d"):
+        _ingest(data_root, store, "clip", init="random-tiny")

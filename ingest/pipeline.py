@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from encoders import Encoder
+from encoders.images import DEFAULT_MAX_PIXELS
 from errors import DatasetError
 from ingest.datasets import Dataset, Problem
-from ingest.images import DEFAULT_MAX_PIXELS
 from ingest.loader import ImageFiles, batches
 from store import IndexSettings, Store, collection_name, point_id
 

@@ -14,7 +14,13 @@ from rich.table import Table
 from errors import RetrievalError
 
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(32), 127] if chr(c) not in "\t"}
+
+
+def safe(text: str) -> str:
+    """Text from files or payloads, made inert: no rich markup, no terminal control codes."""
+    return escape(text.translate(_CONTROL))
 
 
 @dataclass
@@ -149,6 +155,9 @@ def _ingest_all(obj: Context, datasets: dict, models: dict, options) -> None:
             with _progress(f"{dataset.name} / {encoder.name}") as advance:
                 report = ingest_dataset(dataset, encoder, store, options, advance)
             reports.append((report, write_report(report, obj.reports)))
+            if report.interrupted:
+                _render_ingest(reports, store.location)
+                sys.exit(130)
     _render_ingest(reports, store.location)
 
 
@@ -208,7 +217,7 @@ def _render_ingest(reports, location: str) -> None:
         elif report.written == 0 and report.already_stored == report.images - len(report.skipped):
             out.print(f"{report.collection}: nothing new, all {report.already_stored} images already stored")
         for problem in report.skipped[:10]:
-            out.print(f"  skipped {escape(problem.where)}: {escape(problem.reason)}")
+            out.print(f"  skipped {safe(problem.where)}: {safe(problem.reason)}")
         if len(report.skipped) > 10:
             out.print(f"  ... and {len(report.skipped) - 10} more")
         if report.skipped:
@@ -228,8 +237,16 @@ def main() -> None:
     except RetrievalError as error:
         if debug:
             raise
-        err.print(f"error: {escape(str(error))}")
+        err.print(f"error: {safe(str(error))}")
         sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as error:
+        if debug:
+            raise
+        err.print(f"error: {type(error).__name__}: {safe(str(error))} (rerun with --debug for the traceback)")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -96,7 +96,11 @@ def ingest(
     progress = progress or (lambda done, total: None)
     done = 0
     pending: Future | None = None
-    with StopFlag() as stop, ThreadPoolExecutor(max_workers=1) as writer:
+    with (
+        store.bulk_load(name, options.settings) as loader,
+        StopFlag() as stop,
+        ThreadPoolExecutor(max_workers=1) as writer,
+    ):
         for positions, pixels, bad in batches(files, options.batch_size, min(options.workers, len(todo))):
             for position, reason in bad:
                 report.skipped.append(Problem(dataset.items[position].path, reason))
@@ -107,7 +111,7 @@ def ingest(
                 payloads = [_payload(dataset, encoder, p) for p in positions]
                 if pending is not None:
                     pending.result()
-                pending = writer.submit(store.upsert, name, [ids[p] for p in positions], vectors, payloads)
+                pending = writer.submit(loader.add, [ids[p] for p in positions], vectors, payloads)
                 report.written += len(positions)
             done += len(positions) + len(bad)
             progress(done, len(todo))

@@ -7,11 +7,18 @@ module's business alone.
 
 from __future__ import annotations
 
+import time
+import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import grpc
+import httpx
 import numpy as np
 from qdrant_client import QdrantClient, models
+from qdrant_client.common.client_exceptions import ResourceExhaustedResponse
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from errors import CollectionNotFoundError, StoreError
@@ -19,15 +26,23 @@ from store.types import CollectionInfo, Hit, IndexSettings, Points
 
 DEFAULT_STORAGE = "qdrant_storage"
 PAGE = 1024
+BULK_BATCH = 256  # points per upsert request on a server; Qdrant advises 64 to 256
+DEFAULT_HNSW_M = 16  # Qdrant's default HNSW edges per node
+WRITE_TRIES = 3  # a transient write failure is retried, each time with twice the timeout
+TRANSIENT_HTTP = {429, 500, 502, 503, 504}
+TRANSIENT_GRPC = {
+    grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED,
+}
 
 
 class Store:
     """A connected Qdrant; `location` says which one, without secrets."""
 
-    def __init__(self, client: QdrantClient, location: str, embedded: bool) -> None:
+    def __init__(self, client: QdrantClient, location: str, embedded: bool, timeout: int = 60) -> None:
         self.client = client
         self.location = location
         self.embedded = embedded
+        self.timeout = timeout
 
     @classmethod
     def open(
@@ -40,8 +55,11 @@ class Store:
     ) -> Store:
         """A server when `url` is given, else the embedded store in `path`."""
         if url:
-            client = QdrantClient(url=url, api_key=api_key, prefer_grpc=prefer_grpc, timeout=timeout)
-            store = cls(client, url, embedded=False)
+            with warnings.catch_warnings():
+                if _local_host(url):  # the compose network or this machine: plain http is expected
+                    warnings.filterwarnings("ignore", "Api key is used with an insecure connection")
+                client = QdrantClient(url=url, api_key=api_key, prefer_grpc=prefer_grpc, timeout=timeout)
+            store = cls(client, url, embedded=False, timeout=timeout)
             store._check_server()
             return store
         try:
@@ -149,12 +167,54 @@ class Store:
     # points
 
     def upsert(self, name: str, ids: list[str], vectors: np.ndarray, payloads: list[dict]) -> None:
-        """Write points; an existing id is overwritten, never duplicated."""
-        self.client.upsert(
-            name,
-            points=models.Batch(ids=ids, vectors=vectors.tolist(), payloads=payloads),
-            wait=True,
-        )
+        """Write points; an existing id is overwritten, never duplicated.
+
+        On a server a transient failure (timeout, lost connection, 429, 5xx) is
+        retried with a longer timeout; the write is idempotent, so a retry is safe.
+        """
+        batch = models.Batch(ids=ids, vectors=vectors.tolist(), payloads=payloads)
+        for attempt in range(WRITE_TRIES):
+            try:
+                self.client.upsert(name, points=batch, wait=True, timeout=self.timeout * 2**attempt)
+                return
+            except Exception as error:
+                if self.embedded or not _transient(error):
+                    raise
+                if attempt == WRITE_TRIES - 1:
+                    raise StoreError(
+                        f"writing to '{name}' at {self.location} failed {WRITE_TRIES} times "
+                        f"({type(error).__name__}); rerun the same command to resume"
+                    ) from None
+                time.sleep(2**attempt)
+
+    @contextmanager
+    def bulk_load(self, name: str, settings: IndexSettings | None = None) -> Iterator[Loader]:
+        """A load of many points: batched writes and, on a server, HNSW built after the load.
+
+        Qdrant's advice for bulk loads: requests of 64 to 256 points, and no graph
+        building while points arrive. A load into an empty server collection sets
+        HNSW m=0 and, when it ends, sets m to `settings.hnsw_m` if given, else to
+        what the collection had (Qdrant's default 16 if that was 0). A collection
+        left at m=0 by a killed load gets its graph at the end of the next load.
+        The embedded store writes every `add` at once, as a plain upsert.
+        """
+        loader = Loader(self, name, None if self.embedded else BULK_BATCH)
+        restore = None if self.embedded else self._defer_hnsw(name, settings or IndexSettings())
+        try:
+            yield loader
+            loader.flush()
+        finally:
+            if restore is not None:
+                self.client.update_collection(name, hnsw_config=models.HnswConfigDiff(m=restore))
+
+    def _defer_hnsw(self, name: str, settings: IndexSettings) -> int | None:
+        """Stop graph building for a load into an empty collection; the m to set after, if any."""
+        m = self.client.get_collection(name).config.hnsw_config.m
+        target = settings.hnsw_m if settings.hnsw_m is not None else (m or DEFAULT_HNSW_M)
+        if m != 0 and self.count(name) == 0:
+            self.client.update_collection(name, hnsw_config=models.HnswConfigDiff(m=0))
+            m = 0
+        return target if m == 0 and target != 0 else None
 
     def _scroll(self, name: str, with_payload: bool | list[str], with_vectors: bool) -> Iterator:
         offset = None
@@ -189,6 +249,11 @@ class Store:
         )
         return str(records[0].id) if records else None
 
+    def payload(self, name: str, point_id: str) -> dict | None:
+        """The payload of one stored point, or None when no point has that id."""
+        records = self.client.retrieve(name, [point_id], with_payload=True)
+        return (records[0].payload or {}) if records else None
+
     def query(
         self,
         name: str,
@@ -208,6 +273,57 @@ class Store:
             with_payload=True,
         )
         return [Hit(str(p.id), p.score, p.payload or {}) for p in result.points]
+
+
+class Loader:
+    """Gathers writes into upserts of `size` points; `size` None writes each `add` at once."""
+
+    def __init__(self, store: Store, name: str, size: int | None) -> None:
+        self.store = store
+        self.name = name
+        self.size = size
+        self._ids: list[str] = []
+        self._vectors: list[np.ndarray] = []
+        self._payloads: list[dict] = []
+
+    def add(self, ids: list[str], vectors: np.ndarray, payloads: list[dict]) -> None:
+        self._ids += ids
+        self._vectors.append(vectors)
+        self._payloads += payloads
+        if self.size is None or len(self._ids) >= self.size:
+            self._write(everything=self.size is None)
+
+    def flush(self) -> None:
+        """Write what is still gathered."""
+        self._write(everything=True)
+
+    def _write(self, everything: bool) -> None:
+        if not self._ids:
+            return
+        vectors = np.concatenate(self._vectors)
+        step = self.size or len(self._ids)
+        stop = len(self._ids) if everything else len(self._ids) - len(self._ids) % step
+        for start in range(0, stop, step):
+            end = min(start + step, stop)
+            self.store.upsert(self.name, self._ids[start:end], vectors[start:end], self._payloads[start:end])
+        self._ids, self._vectors, self._payloads = self._ids[stop:], [vectors[stop:]], self._payloads[stop:]
+
+
+def _transient(error: Exception) -> bool:
+    """A failure worth retrying: a timeout or lost connection, 429 or 5xx, gRPC unavailable."""
+    if isinstance(error, ResponseHandlingException):  # also wraps replies that do not parse
+        return isinstance(error.source, httpx.TransportError)
+    if isinstance(error, UnexpectedResponse):
+        return error.status_code in TRANSIENT_HTTP
+    if isinstance(error, grpc.RpcError):
+        return error.code() in TRANSIENT_GRPC
+    return isinstance(error, ResourceExhaustedResponse | ConnectionError | TimeoutError)
+
+
+def _local_host(url: str) -> bool:
+    """This machine or a bare name (a compose or cluster service), where http is the norm."""
+    host = urlsplit(url).hostname or ""
+    return host in ("localhost", "::1") or host.startswith("127.") or "." not in host
 
 
 def match(key: str, value: str) -> models.Filter:

@@ -8,6 +8,9 @@ Two paths with the same result (exact cosine, ties broken by dataset order):
   query per point about 600 times slower than the arithmetic.
 - `batch-query`: Qdrant's batch query API by point id with exact search, the
   path for servers and clusters, where the vectors stay on the server.
+
+`ann_recall` measures the other side: how close the approximate index (HNSW,
+quantization) comes to that exact search, on the same collection.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import numpy as np
 from qdrant_client import models
 
 from store.qdrant_store import Store
-from store.types import Neighbours
+from store.types import AnnRecall, Neighbours
 
 METHODS = ("auto", "block", "batch-query")
 BLOCK_ROWS = 512
@@ -95,3 +98,37 @@ def _rank_batch_query(
             scores[row] = hit_scores[tie_order]
         progress(min(start + BATCH_QUERIES, n))
     return order, scores
+
+
+def ann_recall(store: Store, name: str, k: int = 10, sample: int = 200, seed: int = 0) -> AnnRecall:
+    """recall@k of the collection's approximate search against exact search.
+
+    For `sample` stored points drawn with `seed`, each queried by id (itself
+    excluded): |approximate top k & exact top k| / |exact top k|, averaged.
+    Quality figures (mAP) always come from exact search; this says what the
+    index would lose. The embedded store is exact: recall 1.0, nothing sampled.
+    """
+    store.require(name)
+    info = store.client.get_collection(name)
+    points = info.points_count or 0
+    if store.embedded:
+        return AnnRecall(name, k, 0, 1.0, exact_only=True, indexed=0, points=points)
+    ids = sorted(store.point_ids(name))
+    rng = np.random.default_rng(seed)
+    chosen = [ids[i] for i in np.sort(rng.choice(len(ids), size=min(sample, len(ids)), replace=False))]
+    recalls = []
+    for start in range(0, len(chosen), BATCH_QUERIES):
+        chunk = chosen[start : start + BATCH_QUERIES]
+        exact = _top_ids(store, name, chunk, k, exact=True)
+        approximate = _top_ids(store, name, chunk, k, exact=False)
+        recalls += [len(e & a) / len(e) for e, a in zip(exact, approximate, strict=True) if e]
+    recall = float(np.mean(recalls)) if recalls else 1.0
+    return AnnRecall(name, k, len(recalls), recall, False, info.indexed_vectors_count or 0, points)
+
+
+def _top_ids(store: Store, name: str, ids: list[str], k: int, exact: bool) -> list[set[str]]:
+    requests = [
+        models.QueryRequest(query=pid, limit=k, params=models.SearchParams(exact=exact), with_payload=False)
+        for pid in ids
+    ]
+    return [{str(p.id) for p in r.points} for r in store.client.query_batch_points(name, requests)]

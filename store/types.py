@@ -37,6 +37,19 @@ class IndexSettings:
     quantization: str = "none"
 
 
+@dataclass(frozen=True)
+class AnnRecall:
+    """How much of the exact top k the approximate index finds, averaged over sampled queries."""
+
+    collection: str
+    k: int
+    queries: int
+    recall: float
+    exact_only: bool  # the store has no approximate index (embedded): recall is 1 by construction
+    indexed: int  # vectors in the HNSW graph; below Qdrant's indexing threshold search is exact anyway
+    points: int
+
+
 @dataclass
 class Points:
     """Every point of a collection, in dataset order (payload `index`)."""

@@ -1,0 +1,168 @@
+"""Retrieval metrics as pure functions on arrays: rankings and labels in, numbers out.
+
+Conventions shared by every function here:
+
+- `relevant` is a boolean matrix (queries x ranks): `relevant[q, i]` says whether
+  the hit at rank i+1 of query q has the query's label. The query itself is
+  never in its own ranking.
+- `n_relevant[q]` (R) is the number of *other* points with query q's label.
+- A query with R = 0 (its class has no other member) has no AP: its figures
+  are NaN, and the means skip and count it.
+
+No I/O, no store, no plotting: see ../shared/DESIGN.md for the definitions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+PR_LEVELS = 101
+PRECISION_RANKS = (1, 5, 10)
+BLOCK_ROWS = 1024
+
+
+def relevance(order: np.ndarray, labels: np.ndarray, rows: slice = slice(None)) -> np.ndarray:
+    """relevant[q, i] = labels[order[q, i]] == labels[q], for the query rows `rows`."""
+    return labels[order[rows]] == labels[rows, None]
+
+
+def other_members(labels: np.ndarray) -> np.ndarray:
+    """R per point: how many other points share its label."""
+    _, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    return counts[inverse.ravel()] - 1
+
+
+def average_precision(relevant: np.ndarray, denominators: np.ndarray) -> np.ndarray:
+    """AP per query: (1/D) * sum over relevant ranks k of precision@k.
+
+    precision@k = (relevant hits in the first k) / k. D is chosen by the
+    caller: R for the full ranking, min(R, k) for AP@k on a top-k ranking.
+    NaN where D = 0.
+    """
+    hits = np.cumsum(relevant, axis=1, dtype=np.int32)
+    ranks = np.arange(1, relevant.shape[1] + 1, dtype=np.float64)
+    summed = np.where(relevant, hits / ranks, 0.0).sum(axis=1)
+    return _divide(summed, denominators)
+
+
+def precision_at(relevant: np.ndarray, k: int) -> np.ndarray:
+    """P@k per query: (relevant hits in the first k) / k (a shorter ranking counts what it has)."""
+    return relevant[:, :k].sum(axis=1) / k
+
+
+def r_precision(relevant: np.ndarray, n_relevant: np.ndarray) -> np.ndarray:
+    """R-precision per query: (relevant hits in the first R) / R.
+
+    On a ranking cut at width w < R, R is replaced by w, as AP@k uses min(R, k).
+    NaN where R = 0.
+    """
+    cut = np.minimum(n_relevant, relevant.shape[1])
+    within = np.arange(relevant.shape[1]) < cut[:, None]
+    return _divide((relevant & within).sum(axis=1).astype(np.float64), cut)
+
+
+def interpolated_precision(
+    relevant: np.ndarray, n_relevant: np.ndarray, levels: int = PR_LEVELS
+) -> np.ndarray:
+    """Interpolated precision per query at recall levels t = i / (levels - 1).
+
+    p_interp(t) = max precision@k over ranks k with recall@k >= t, where
+    recall@k = hits(k) / R. The maximum is reached at a relevant rank, and
+    recall >= t first holds at the m-th relevant hit, m = ceil(t * R), so
+    p_interp(t) = max over j >= max(m, 1) of j / rank_j. Levels a cut ranking
+    never reaches get 0. Rows with R = 0 are NaN.
+    """
+    queries = len(relevant)
+    hits = np.cumsum(relevant, axis=1, dtype=np.int32)
+    rows, cols = np.nonzero(relevant)
+    found = int(hits[:, -1].max()) if relevant.size else 0
+    at_hit = np.zeros((queries, found + 1))  # at_hit[q, j-1] = precision at the j-th relevant hit
+    at_hit[rows, hits[rows, cols] - 1] = hits[rows, cols] / (cols + 1)
+    best_after = np.maximum.accumulate(at_hit[:, ::-1], axis=1)[:, ::-1]
+    steps = np.arange(levels, dtype=np.int64)
+    needed = (steps[None, :] * n_relevant[:, None] + levels - 2) // (levels - 1)  # ceil(t * R)
+    needed = np.clip(np.maximum(needed, 1) - 1, 0, found)
+    curve = np.take_along_axis(best_after, needed, axis=1)
+    curve[n_relevant == 0] = np.nan
+    return curve
+
+
+def _divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    out = np.full(len(numerator), np.nan)
+    np.divide(numerator, denominator, out=out, where=denominator > 0)
+    return out
+
+
+@dataclass
+class QueryFigures:
+    """Every per-query figure of one leave-one-out run, plus the mean PR curve.
+
+    Per-query arrays are NaN for queries whose class has no other member.
+    """
+
+    ap: np.ndarray
+    precision: dict[int, np.ndarray]
+    r_precision: np.ndarray
+    pr_curve: np.ndarray
+    n_relevant: np.ndarray
+
+    @property
+    def skipped(self) -> int:
+        """Queries left out of every mean: their class has no other member."""
+        return int((self.n_relevant == 0).sum())
+
+    @property
+    def mean_ap(self) -> float:
+        return _nanmean(self.ap)
+
+    def mean_precision(self, k: int) -> float:
+        return _nanmean(self.precision[k])
+
+    @property
+    def mean_r_precision(self) -> float:
+        return _nanmean(self.r_precision)
+
+
+def _nanmean(values: np.ndarray) -> float:
+    kept = values[~np.isnan(values)]
+    return float(kept.mean()) if len(kept) else float("nan")
+
+
+def evaluate_rankings(
+    order: np.ndarray, labels: np.ndarray, k: int | None = None, block: int = BLOCK_ROWS
+) -> QueryFigures:
+    """All figures of rankings `order` (queries x ranks, positions into `labels`).
+
+    Row q of `order` is query q's ranking of the other points. With `k` the
+    rankings are (at most) the top k and AP is AP@k with denominator min(R, k);
+    without it they are full and the denominator is R. Rows are processed in
+    blocks of `block` so that memory stays bounded on large collections.
+    """
+    _, labels = np.unique(np.asarray(labels), return_inverse=True)  # integer codes compare fast
+    labels = labels.ravel()
+    n_relevant = other_members(labels)
+    denominators = np.minimum(n_relevant, k) if k is not None else n_relevant
+    n = len(labels)
+    ap = np.empty(n)
+    r_prec = np.empty(n)
+    precision = {rank: np.empty(n) for rank in PRECISION_RANKS}
+    curve_sum = np.zeros(PR_LEVELS)
+    for start in range(0, n, block):
+        rows = slice(start, min(start + block, n))
+        relevant = relevance(order, labels, rows)
+        ap[rows] = average_precision(relevant, denominators[rows])
+        r_prec[rows] = r_precision(relevant, n_relevant[rows])
+        for rank in PRECISION_RANKS:
+            precision[rank][rows] = np.where(n_relevant[rows] > 0, precision_at(relevant, rank), np.nan)
+        curve_sum += np.nansum(interpolated_precision(relevant, n_relevant[rows]), axis=0)
+    counted = int((n_relevant > 0).sum())
+    pr_curve = curve_sum / counted if counted else np.full(PR_LEVELS, np.nan)
+    return QueryFigures(ap, precision, r_prec, pr_curve, n_relevant)
+
+
+def per_class_ap(ap: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """Mean AP of each class's queries (NaN for a class whose queries all lack AP)."""
+    labels = np.asarray(labels)
+    return {str(label): _nanmean(ap[labels == label]) for label in np.unique(labels)}

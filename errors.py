@@ -31,3 +31,7 @@ class CollectionNotFoundError(StoreError):
 
 class QueryError(RetrievalError):
     """An ad-hoc query cannot be answered as asked."""
+
+
+class EvaluationError(RetrievalError):
+    """A collection cannot be evaluated as asked (too few points, no labels)."""

@@ -1,0 +1,193 @@
+"""Leave-one-out evaluation of a stored collection: every point a query, itself excluded.
+
+The rankings come from `store.rank_all` (exact cosine, ties by dataset order;
+stored vectors scored in blocks on the embedded store, Qdrant's batch query
+API on a server); labels come from the same scroll of payloads. The figures
+are computed by `evaluation.metrics`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from errors import EvaluationError
+from evaluation.metrics import PR_LEVELS, PRECISION_RANKS, QueryFigures, evaluate_rankings, per_class_ap
+from store import Store, rank_all
+
+GALLERY_ROWS = 5
+GALLERY_HITS = 5
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class GalleryHit:
+    path: str
+    label: str
+    score: float
+    relevant: bool
+
+
+@dataclass(frozen=True)
+class GalleryRow:
+    """One query with its AP and its first hits, for the best and worst galleries."""
+
+    index: int
+    path: str
+    label: str
+    ap: float
+    hits: list[GalleryHit]
+
+
+@dataclass
+class Evaluation:
+    """The outcome of one leave-one-out run over a collection."""
+
+    collection: str
+    dataset: str
+    encoder: str
+    location: str
+    method: str
+    k: int | None
+    labels: list[str]
+    paths: list[str]
+    figures: QueryFigures
+    top: np.ndarray  # (points, <= GALLERY_HITS) positions of each query's first hits
+    top_scores: np.ndarray
+    seconds_ranking: float
+    seconds_metrics: float
+
+    @property
+    def metric(self) -> str:
+        """'mAP' for full rankings, 'mAP@k' when the rankings were cut at k."""
+        return "mAP" if self.k is None else f"mAP@{self.k}"
+
+    @property
+    def mean_ap(self) -> float:
+        return self.figures.mean_ap
+
+    def _row(self, q: int) -> GalleryRow:
+        hits = [
+            GalleryHit(self.paths[p], self.labels[p], float(s), bool(self.labels[p] == self.labels[q]))
+            for p, s in zip(self.top[q].tolist(), self.top_scores[q], strict=True)
+        ]
+        return GalleryRow(int(q), self.paths[q], self.labels[q], float(self.figures.ap[q]), hits)
+
+    def best(self, count: int = GALLERY_ROWS) -> list[GalleryRow]:
+        """The `count` queries with the highest AP (ties by dataset order)."""
+        return [self._row(q) for q in self._ranked_queries(descending=True)[:count]]
+
+    def worst(self, count: int = GALLERY_ROWS) -> list[GalleryRow]:
+        """The `count` queries with the lowest AP (ties by dataset order)."""
+        return [self._row(q) for q in self._ranked_queries(descending=False)[:count]]
+
+    def _ranked_queries(self, descending: bool) -> np.ndarray:
+        with_ap = np.flatnonzero(~np.isnan(self.figures.ap))
+        values = self.figures.ap[with_ap]
+        return with_ap[np.argsort(-values if descending else values, kind="stable")]
+
+    def summary(self) -> dict:
+        """Everything metrics.json holds; NaN (no AP) is written as null."""
+        figures = self.figures
+        singles = sorted({self.labels[q] for q in np.flatnonzero(figures.n_relevant == 0)})
+        return {
+            "collection": self.collection,
+            "dataset": self.dataset,
+            "encoder": self.encoder,
+            "store": self.location,
+            "method": self.method,
+            "k": self.k,
+            "metric": self.metric,
+            "ap_denominator": "R" if self.k is None else "min(R, k)",
+            "points": len(self.labels),
+            "queries": len(self.labels),
+            "queries_evaluated": len(self.labels) - figures.skipped,
+            "queries_skipped": figures.skipped,
+            "labels_without_other_member": singles,
+            "map": _number(figures.mean_ap),
+            "precision_at": {str(k): _number(figures.mean_precision(k)) for k in PRECISION_RANKS},
+            "r_precision": _number(figures.mean_r_precision),
+            "per_class_ap": {
+                label: _number(ap) for label, ap in per_class_ap(figures.ap, np.array(self.labels)).items()
+            },
+            "pr_curve": {
+                "recall": [round(i / (PR_LEVELS - 1), 2) for i in range(PR_LEVELS)],
+                "precision": [_number(p) for p in figures.pr_curve],
+            },
+            "best": [_row_json(row) for row in self.best()],
+            "worst": [_row_json(row) for row in self.worst()],
+            "seconds": {
+                "ranking": round(self.seconds_ranking, 4),
+                "metrics": round(self.seconds_metrics, 4),
+                "total": round(self.seconds_ranking + self.seconds_metrics, 4),
+            },
+        }
+
+
+def _number(value: float) -> float | None:
+    return None if math.isnan(value) else float(value)
+
+
+def _row_json(row: GalleryRow) -> dict:
+    return {
+        "index": row.index, "path": row.path, "label": row.label, "ap": _number(row.ap),
+        "hits": [{"path": h.path, "label": h.label, "score": h.score, "relevant": h.relevant}
+                 for h in row.hits],
+    }
+
+
+def leave_one_out(
+    store: Store,
+    collection: str,
+    k: int | None = None,
+    progress: Progress | None = None,
+    method: str = "auto",
+) -> Evaluation:
+    """Rank every point of `collection` against the others and measure the rankings.
+
+    `k` cuts each ranking at the top k (AP@k); None keeps the full ranking.
+    `progress(done, total)` is called as queries finish.
+    """
+    store.require(collection)
+    total = store.count(collection)
+    if total < 2:
+        raise EvaluationError(
+            f"collection '{collection}' has {total} point(s); leave-one-out needs at least 2"
+        )
+    report = progress or (lambda done, total: None)
+    started = time.perf_counter()
+    neighbours = rank_all(store, collection, limit=k, method=method,
+                          progress=lambda done: report(done, total))
+    ranked = time.perf_counter()
+    payloads = neighbours.points.payloads
+    unlabeled = [pid for pid, p in zip(neighbours.points.ids, payloads, strict=True) if "label" not in p]
+    if unlabeled:
+        raise EvaluationError(
+            f"{len(unlabeled)} point(s) of '{collection}' have no 'label' in their payload "
+            f"(first: {unlabeled[0]}); re-ingest it with `python cli.py ingest --recreate`"
+        )
+    labels = [str(p["label"]) for p in payloads]
+    figures = evaluate_rankings(neighbours.order, np.array(labels), k)
+    first = payloads[0]
+    if method == "auto":
+        method = "block" if store.embedded else "batch-query"
+    return Evaluation(
+        collection=collection,
+        dataset=str(first.get("dataset", "?")),
+        encoder=str(first.get("encoder", "?")),
+        location=store.location,
+        method=method,
+        k=k,
+        labels=labels,
+        paths=[str(p.get("path", "")) for p in payloads],
+        figures=figures,
+        top=neighbours.order[:, :GALLERY_HITS].copy(),
+        top_scores=neighbours.scores[:, :GALLERY_HITS].copy(),
+        seconds_ranking=ranked - started,
+        seconds_metrics=time.perf_counter() - ranked,
+    )

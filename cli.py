@@ -170,6 +170,7 @@ def demo(obj: Context, data_root):
     from errors import WeightsMissingError
     from ingest import IngestOptions, read_dataset
     from ingest.demo import build_digits
+    from store import collection_name
 
     count = build_digits(data_root / "digits")
     out.print(f"demo dataset: {count} images in {escape(str(data_root / 'digits'))}")
@@ -180,9 +181,100 @@ def demo(obj: Context, data_root):
         except WeightsMissingError as error:
             out.print(f"[yellow]skipping {name}[/]: {escape(str(error))}")
     _ingest_all(obj, {"digits": read_dataset(data_root / "digits", "digits")}, models, IngestOptions())
+    _evaluate(obj, [collection_name("digits", name) for name in models], None, data_root)
 
 
-def _progress(title: str):
+@cli.command("eval")
+@click.option("--collection", "-c", "collections", multiple=True,
+              help="Collection name (repeatable); default every collection in the store.")
+@click.option("--k", type=click.IntRange(1),
+              help="Cut each ranking at the top K: AP@K with denominator min(R, K). Default: full ranking.")
+@click.option("--data-root", default="data", show_default=True, type=click.Path(path_type=Path),
+              help="Where the datasets' images are, for the best/worst galleries.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print metrics.json instead of tables (a list unless one --collection is given).")
+@click.option("--method", type=click.Choice(["auto", "block", "batch-query"]), default="auto", hidden=True)
+@click.pass_obj
+def eval_(obj: Context, collections, k, data_root, as_json, method):
+    """Leave-one-out evaluation: mAP, P@k, PR curves, best and worst queries, reports/index.html."""
+    from errors import EvaluationError
+
+    store = obj.store()
+    names = list(collections) or store.collection_names()
+    if not names:
+        raise EvaluationError(f"no collections in {store.location}; create them with `python cli.py ingest`")
+    _evaluate(obj, names, k, data_root, method, as_json, single=len(collections) == 1)
+
+
+def _evaluate(obj: Context, names: list[str], k: int | None, data_root: Path, method: str = "auto",
+              as_json: bool = False, single: bool = False) -> None:
+    import json
+
+    from evaluation import leave_one_out, write_collection_report, write_index
+
+    results = []
+    for name in names:
+        with _progress(f"eval {name}", unit="queries/s") as advance:
+            evaluation = leave_one_out(obj.store(), name, k, advance, method)
+        image_root = _image_root(data_root, evaluation.dataset)
+        results.append((evaluation, write_collection_report(evaluation, obj.reports, image_root)))
+    index = write_index(obj.reports)
+    if as_json:
+        summaries = [evaluation.summary() for evaluation, _ in results]
+        click.echo(json.dumps(summaries[0] if single else summaries, indent=2, ensure_ascii=False))
+        return
+    _render_eval(results, index, study=not single)
+
+
+def _image_root(data_root: Path, dataset: str) -> Path | None:
+    """The folder a dataset's payload paths are relative to, or None (galleries show placeholders)."""
+    found = {}
+    if data_root.is_dir():
+        from ingest import discover, read_dataset
+
+        found = discover(data_root)
+    if dataset not in found:
+        err.print(f"[yellow]no dataset '{safe(dataset)}' under {safe(str(data_root))}: "
+                  f"the galleries show placeholders (pass --data-root)[/]")
+        return None
+    return read_dataset(found[dataset], dataset).image_root
+
+
+def _render_eval(results: list, index: Path, study: bool) -> None:
+    import math
+
+    from evaluation import study_table
+    from evaluation.report import cell_text
+
+    def figure(value: float) -> str:
+        return "n/a" if math.isnan(value) else f"{value:.4f}"
+
+    from rich import box
+
+    table = Table("collection", "points", results[0][0].metric, "P@1", "P@5", "P@10", "R-prec", "s",
+                  box=box.SIMPLE_HEAD, pad_edge=False, title="leave-one-out, exact cosine, query excluded")
+    for evaluation, _ in results:
+        f = evaluation.figures
+        table.add_row(safe(evaluation.collection), str(len(evaluation.labels)), figure(f.mean_ap),
+                      figure(f.mean_precision(1)), figure(f.mean_precision(5)), figure(f.mean_precision(10)),
+                      figure(f.mean_r_precision), f"{evaluation.seconds_ranking + evaluation.seconds_metrics:.1f}")
+    out.print(table)
+    if study:
+        encoders, datasets, cells = study_table([evaluation.summary() for evaluation, _ in results])
+        grid = Table("encoder", *(safe(d) for d in datasets), box=box.SIMPLE_HEAD,
+                     title=f"{results[0][0].metric}: encoders x datasets")
+        for encoder in encoders:
+            grid.add_row(safe(encoder), *(cell_text(cells.get((encoder, d))) for d in datasets))
+        out.print(grid)
+    for evaluation, files in results:
+        if evaluation.figures.skipped:
+            out.print(f"{safe(evaluation.collection)}: {evaluation.figures.skipped} queries have no other "
+                      f"member of their class and are left out of the means")
+        out.print(f"wrote {', '.join(safe(str(path)) for path in files)}")
+    out.print(f"report: {safe(str(index))}")
+
+
+def _progress(title: str, unit: str = "img/s"):
     from contextlib import contextmanager
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -196,7 +288,7 @@ def _progress(title: str):
 
             def advance(done: int, total: int) -> None:
                 elapsed = progress.tasks[task].elapsed or 0
-                rate = f"{done / elapsed:.1f} img/s" if elapsed else ""
+                rate = f"{done / elapsed:.1f} {unit}" if elapsed else ""
                 progress.update(task, completed=done, total=total, rate=rate)
 
             yield advance

@@ -194,8 +194,10 @@ def demo(obj: Context, data_root):
 @click.option("--json", "as_json", is_flag=True,
               help="Print metrics.json instead of tables (a list unless one --collection is given).")
 @click.option("--method", type=click.Choice(["auto", "block", "batch-query"]), default="auto", hidden=True)
+@click.option("--ann", is_flag=True,
+              help="Instead of quality: recall@K (default 10) of the HNSW/quantized index against exact search.")
 @click.pass_obj
-def eval_(obj: Context, collections, k, data_root, as_json, method):
+def eval_(obj: Context, collections, k, data_root, as_json, method, ann):
     """Leave-one-out evaluation: mAP, P@k, PR curves, best and worst queries, reports/index.html."""
     from errors import EvaluationError
 
@@ -203,7 +205,34 @@ def eval_(obj: Context, collections, k, data_root, as_json, method):
     names = list(collections) or store.collection_names()
     if not names:
         raise EvaluationError(f"no collections in {store.location}; create them with `python cli.py ingest`")
+    if ann:
+        _render_ann(store, names, k or 10, as_json, single=len(collections) == 1)
+        return
     _evaluate(obj, names, k, data_root, method, as_json, single=len(collections) == 1)
+
+
+def _render_ann(store, names: list[str], k: int, as_json: bool, single: bool) -> None:
+    """recall@k of each collection's approximate search against exact search (eval --ann)."""
+    import json
+    from dataclasses import asdict
+
+    from store import ann_recall
+
+    results = [ann_recall(store, name, k) for name in names]
+    if as_json:
+        rows = [asdict(result) for result in results]
+        click.echo(json.dumps(rows[0] if single else rows, indent=2))
+        return
+    table = Table("collection", "points", "in HNSW graph", "queries", f"recall@{k}",
+                  title=f"approximate vs exact search in {safe(store.location)}")
+    for r in results:
+        table.add_row(safe(r.collection), str(r.points), str(r.indexed), str(r.queries), f"{r.recall:.4f}")
+    out.print(table)
+    if store.embedded:
+        out.print("the embedded store always searches exactly (recall 1); run against a server for HNSW recall")
+    elif any(r.indexed < r.points for r in results):
+        out.print("points outside the HNSW graph are searched exactly; Qdrant builds the graph for a "
+                  "segment once it passes the indexing threshold")
 
 
 def _evaluate(obj: Context, names: list[str], k: int | None, data_root: Path, method: str = "auto",

@@ -282,3 +282,16 @@ def test_ann_recall_compares_approximate_with_exact_top_k_on_sampled_points():
     _load(server, adds=1)
     measured = ann_recall(server, "bulk", k=10, sample=40)
     assert (measured.recall, measured.exact_only, measured.queries, measured.points) == (0.5, False, 40, 100)
+
+
+def test_eval_ann_reports_recall_per_collection(monkeypatch, tmp_path):
+    import cli
+
+    server = Store(HalfRecall(), "half", embedded=False)
+    _load(server, adds=1)
+    monkeypatch.setattr(Store, "open", classmethod(lambda cls, *args, **kwargs: server))
+    result = CliRunner().invoke(cli.cli, ["--qdrant-url", "http://qdrant:6333", "--reports", str(tmp_path),
+                                          "eval", "-c", "bulk", "--ann", "--json"])
+    assert result.exit_code == 0, result.output
+    measured = json.loads(result.output)
+    assert (measured["collection"], measured["k"], measured["recall"], measured["queries"]) == ("bulk", 10, 0.5, 100)

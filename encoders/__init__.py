@@ -10,6 +10,7 @@ from encoders.registry import (
     SEED_ENCODERS,
     SPECS,
     build_encoder,
+    build_text_encoder,
     encoder_names,
     get_spec,
     weights_present,
@@ -18,5 +19,5 @@ from encoders.spec import EncoderSpec, Preprocess
 
 __all__ = [
     "INITS", "SEED_ENCODERS", "SPECS", "Encoder", "EncoderSpec", "Preprocess",
-    "build_encoder", "encoder_names", "get_spec", "l2_normalize", "weights_present",
+    "build_encoder", "build_text_encoder", "encoder_names", "get_spec", "l2_normalize", "weights_present",
 ]

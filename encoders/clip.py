@@ -62,3 +62,40 @@ def build(spec: EncoderSpec, device: str, weights: str | None, init: str) -> Enc
         model = CLIPModel(CLIPConfig(**arch))
         tokenizer = byte_level_tokenizer()
     return ClipEncoder(spec, device, model, tokenizer)
+
+
+def build_text(spec: EncoderSpec, device: str, weights: str | None, init: str) -> Encoder:
+    """Only the text tower and its projection: a text query needs no vision weights.
+
+    Random weights come from the full seeded model, so they match what ingest used.
+    The returned encoder embeds text only.
+    """
+    if init != "pretrained":
+        return build(spec, device, weights, init)
+    from transformers import AutoTokenizer
+
+    model = load_hf_pretrained(spec, _TextTower, weights)
+    tokenizer = load_hf_pretrained(spec, AutoTokenizer, weights)
+    return ClipEncoder(spec, device, model, tokenizer)
+
+
+class _TextTower:
+    """Loads `CLIPTextModelWithProjection` from a full CLIP checkpoint.
+
+    The projection size is the checkpoint's top-level `projection_dim`; the nested
+    text config may carry a stale default.
+    """
+
+    @staticmethod
+    def from_pretrained(source: str, **kwargs):
+        from transformers import CLIPConfig, CLIPTextModelWithProjection
+        from transformers.utils import logging as hf_logging
+
+        config = CLIPConfig.from_pretrained(source, **kwargs)
+        config.text_config.projection_dim = config.projection_dim
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()  # the checkpoint's vision weights are skipped on purpose
+        try:
+            return CLIPTextModelWithProjection.from_pretrained(source, config=config.text_config, **kwargs)
+        finally:
+            hf_logging.set_verbosity(verbosity)

@@ -345,6 +345,135 @@ def _render_ingest(reports, location: str) -> None:
             out.print(f"  full list: {escape(str(path))}")
 
 
+@cli.command("search")
+@click.option("--collection", "-c", required=True, help="Collection to query, e.g. corel1k_clip.")
+@click.option("--image", type=click.Path(path_type=Path), help="Query by an image file.")
+@click.option("--text", help="Query by text (encoders with a text tower, e.g. clip).")
+@click.option("--id", "point_id", help="Query by a stored point's id; the point is not among the hits.")
+@click.option("--path", "stored_path", help="Query by a stored point's path, as stored (bus/db_100.jpg).")
+@click.option("-k", "--k", "limit", default=10, show_default=True, type=click.IntRange(1), help="Hits.")
+@click.option("--label", help="Only hits of this class.")
+@click.option("--format", "output", type=click.Choice(["table", "paths", "json"]), default="table",
+              show_default=True, help="A table, stored paths one per line, or JSON.")
+@click.option("--gallery", type=click.Path(path_type=Path), help="Also draw the query and hits (PNG).")
+@click.option("--data-root", default="data", show_default=True, type=click.Path(path_type=Path),
+              help="Where the datasets' images are, for --gallery.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--weights", multiple=True, help="NAME=PATH: a local model folder or weights file.")
+@click.option("--init", type=click.Choice(["pretrained", "random", "random-tiny"]), default="pretrained",
+              hidden=True, help="Random weights, as ingested with the same --init (tests, benchmarks).")
+@click.pass_obj
+def search_command(obj: Context, collection, image, text, point_id, stored_path, limit, label, output,
+                   gallery, data_root, device, weights, init):
+    """Nearest stored images to an image file, a text, or a stored point (by id or path)."""
+    import json
+
+    from search import Query, Searcher
+
+    searcher = Searcher(obj.store, device, _weights_option(weights), init)
+    result = searcher.search(Query(collection, image, text, point_id, stored_path, limit, label))
+    if output == "json":
+        click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    elif output == "paths":
+        for hit in result.hits:
+            click.echo(hit.payload.get("path", ""))
+    else:
+        _render_hits(result)
+    if gallery:
+        from search.gallery import write_gallery
+
+        missing = write_gallery(result, gallery, data_root)
+        note = f" ({missing} of {len(result.hits)} images not found under {data_root}; see --data-root)"
+        err.print(f"gallery: {safe(str(gallery))}{safe(note) if missing else ''}")
+
+
+def _render_hits(result) -> None:
+    info, query = result.info, result.query
+    asked = f"{query.kind} {query.value}"
+    if result.source is not None:
+        asked = f"{query.kind} {query.value} ({result.source.get('label', '?')}, excluded from the hits)"
+    title = f"{info.name} ({info.encoder}, {info.points} points): {asked}"
+    if query.label is not None:
+        title += f", label {query.label}"
+    table = Table("rank", "score", "label", "path", title=safe(title),
+                  caption=f"encode {result.encode_seconds:.3f} s, store {result.store_seconds:.3f} s")
+    for rank, hit in enumerate(result.hits, start=1):
+        table.add_row(str(rank), f"{hit.score:.4f}", safe(str(hit.payload.get("label", "?"))),
+                      safe(str(hit.payload.get("path", "?"))))
+    out.print(table)
+    if not result.hits:
+        out.print("no hits" + (f" with label '{safe(query.label)}'" if query.label is not None else ""))
+
+
+@cli.group("collections", invoke_without_command=True)
+@click.option("--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_context
+def collections_group(ctx, output):
+    """List the collections; `collections show C` and `collections drop C` look inside and remove."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import json
+
+    from search import list_collections
+
+    store = ctx.obj.store()
+    infos = list_collections(store)
+    if output == "json":
+        click.echo(json.dumps([vars(info) for info in infos], indent=2, ensure_ascii=False))
+        return
+    table = Table("collection", "points", "dim", "distance", "dataset", "encoder",
+                  title=f"collections in {safe(store.location)}")
+    for info in infos:
+        table.add_row(safe(info.name), str(info.points), str(info.dim), info.distance, safe(info.dataset),
+                      safe(info.encoder))
+    out.print(table)
+    if not infos:
+        out.print("no collections; create them with `python cli.py ingest`")
+
+
+@collections_group.command("show")
+@click.argument("name")
+@click.option("--samples", default=3, show_default=True, type=click.IntRange(0), help="Points to show.")
+@click.option("--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_obj
+def collections_show(obj: Context, name, samples, output):
+    """Class counts and a few sample payloads of one collection."""
+    import json
+
+    from search import summarize
+
+    summary = summarize(obj.store(), name, samples)
+    if output == "json":
+        click.echo(json.dumps(summary.to_json(), indent=2, ensure_ascii=False))
+        return
+    info = summary.info
+    out.print(f"{safe(info.name)}: {info.points} points, {info.dim}-d {info.distance}, dataset "
+              f"{safe(info.dataset)}, encoder {safe(info.encoder)}, in {safe(info.location)}")
+    classes = Table("label", "points", title=f"{len(summary.classes)} classes")
+    for label, count in summary.classes.items():
+        classes.add_row(safe(str(label)), str(count))
+    out.print(classes)
+    for point, payload in summary.samples:
+        out.print(f"{point}  {safe(json.dumps(payload, ensure_ascii=False))}")
+
+
+@collections_group.command("drop")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def collections_drop(obj: Context, name, yes):
+    """Delete a collection and its points (asks first unless --yes)."""
+    from search import drop_collection
+
+    store = obj.store()
+    info = store.info(name)
+    if not yes:
+        click.confirm(f"drop '{name}' ({info.points} points) from {store.location}?", abort=True, err=True)
+    drop_collection(store, name)
+    out.print(f"dropped {safe(name)} ({info.points} points, dataset {safe(info.dataset)}, encoder "
+              f"{safe(info.encoder)}) from {safe(store.location)}")
+
+
 def main() -> None:
     debug = "--debug" in sys.argv
     try:

@@ -1,0 +1,224 @@
+"""Ad-hoc queries against one collection: by image file, text, stored id or stored path.
+
+Only what a query needs is loaded, and only once per `Searcher`: a stored-point
+query loads no model (torch is never imported), a text query loads only the
+text tower. The collection's encoder is read from its points' `encoder`
+payload. To hide the model's load time behind the store's, the encoder named
+by the collection (`<dataset>_<encoder>`) starts loading in a background thread
+while the store opens; the payload then confirms the guess, and a wrong guess
+is simply loaded again under the right name.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from encoders import SPECS, Encoder, build_encoder, build_text_encoder, get_spec
+from encoders.images import BadImage, load_rgb
+from errors import QueryError
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from store import CollectionInfo, Hit, Store
+
+
+@dataclass(frozen=True)
+class Query:
+    """One question: exactly one of `image`, `text`, `point_id`, `path`."""
+
+    collection: str
+    image: Path | None = None
+    text: str | None = None
+    point_id: str | None = None
+    path: str | None = None
+    limit: int = 10
+    label: str | None = None
+
+    @property
+    def kind(self) -> str:
+        """'image', 'text', 'id' or 'path'."""
+        given = [kind for kind, value in self._values() if value is not None]
+        if len(given) != 1:
+            raise QueryError("give exactly one of --image, --text, --id, --path")
+        return given[0]
+
+    @property
+    def value(self) -> str:
+        return str(dict(self._values())[self.kind])
+
+    def _values(self) -> list[tuple[str, Any]]:
+        return [("image", self.image), ("text", self.text), ("id", self.point_id), ("path", self.path)]
+
+
+@dataclass
+class SearchResult:
+    """The hits, best first, with what was asked and where the time went."""
+
+    query: Query
+    info: CollectionInfo
+    hits: list[Hit]
+    source_id: str | None = None  # the stored point of an id or path query
+    source: dict | None = None  # and its payload
+    encode_seconds: float = 0.0  # decode, preprocess and embed (0 without a model)
+    store_seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        """Plain data for `--format json`."""
+        return {
+            "collection": self.info.name,
+            "dataset": self.info.dataset,
+            "encoder": self.info.encoder,
+            "query": {"kind": self.query.kind, "value": self.query.value, "id": self.source_id,
+                      "label": (self.source or {}).get("label")},
+            "label_filter": self.query.label,
+            "hits": [
+                {"rank": rank, "id": hit.id, "score": hit.score, "label": hit.payload.get("label"),
+                 "path": hit.payload.get("path")}
+                for rank, hit in enumerate(self.hits, start=1)
+            ],
+            "seconds": {"encode": self.encode_seconds, "store": self.store_seconds},
+        }
+
+
+class _Background:
+    """A call run in a daemon thread, so that an early error never waits for it."""
+
+    def __init__(self, function: Callable[[], Encoder]) -> None:
+        self._value: Encoder | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(function,), daemon=True)
+        self._thread.start()
+
+    def _run(self, function: Callable[[], Encoder]) -> None:
+        try:
+            self._value = function()
+        except BaseException as error:  # handed to the caller of result()
+            self._error = error
+
+    def result(self) -> Encoder:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+class Searcher:
+    """Answers queries on one store; each model loads on first need and stays loaded."""
+
+    def __init__(
+        self,
+        open_store: Callable[[], Store],
+        device: str = "auto",
+        weights: dict[str, str] | None = None,
+        init: str = "pretrained",
+    ) -> None:
+        self._open_store = open_store
+        self._store: Store | None = None
+        self.device = device
+        self.weights = weights or {}
+        self.init = init
+        self._models: dict[tuple[str, bool], _Background] = {}
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = self._open_store()
+        return self._store
+
+    def search(self, query: Query) -> SearchResult:
+        """The `query.limit` nearest points, best first; a stored query point is never a hit."""
+        kind = query.kind
+        if kind == "image" and not query.image.is_file():
+            raise QueryError(f"image file '{query.image}' does not exist")
+        guess = query.collection.rsplit("_", 1)[-1]
+        if kind in ("image", "text") and guess in SPECS and (kind == "image" or SPECS[guess].text):
+            self._encoder(guess, text_only=kind == "text")  # starts loading while the store opens
+        info = self.store.info(query.collection)
+        if kind in ("id", "path"):
+            return self._by_point(query, info)
+        if kind == "text" and not get_spec(info.encoder).text:
+            raise QueryError(self._no_text_tower(info))
+        decode_seconds, image = 0.0, None
+        if kind == "image":  # decoded while the model may still be loading
+            started = time.perf_counter()
+            image = _decode(query.image, info.encoder)
+            decode_seconds = time.perf_counter() - started
+        encoder = self._encoder(info.encoder, text_only=kind == "text").result()
+        if encoder.dim != info.dim:
+            raise QueryError(f"collection '{info.name}' holds {info.dim}-d vectors but this {info.encoder} "
+                             f"encoder gives {encoder.dim}-d; use the --init/--weights it was ingested with")
+        started = time.perf_counter()
+        vector = encoder.embed_texts([query.text])[0] if kind == "text" else encoder.embed_pil([image])[0]
+        encode_seconds = decode_seconds + time.perf_counter() - started
+        return self._query(query, info, vector, encode_seconds)
+
+    def _by_point(self, query: Query, info: CollectionInfo) -> SearchResult:
+        if query.kind == "path":
+            point = self.store.find_by_path(info.name, query.path)
+            if point is None:
+                raise QueryError(f"no point in '{info.name}' has path '{query.path}' "
+                                 f"(paths are relative to the dataset's image folder)")
+        else:
+            point = _checked_id(query.point_id)
+        payload = self.store.payload(info.name, point)
+        if payload is None:
+            raise QueryError(f"no point in '{info.name}' has id '{point}'")
+        result = self._query(query, info, point)
+        result.source_id, result.source = point, payload
+        return result
+
+    def _query(self, query: Query, info: CollectionInfo, vector: np.ndarray | str,
+               encode_seconds: float = 0.0) -> SearchResult:
+        started = time.perf_counter()
+        hits = self.store.query(info.name, vector, query.limit, query.label)
+        return SearchResult(query, info, hits, encode_seconds=encode_seconds,
+                            store_seconds=time.perf_counter() - started)
+
+    def _encoder(self, name: str, text_only: bool) -> _Background:
+        """The (possibly still loading) encoder; a full one also serves text."""
+        for key in ((name, False), (name, True)) if text_only else ((name, False),):
+            if key in self._models:
+                return self._models[key]
+        weights = self.weights.get(name)
+        build = build_text_encoder if text_only else build_encoder
+        loading = _Background(lambda: build(name, self.device, weights, self.init))
+        self._models[(name, text_only)] = loading
+        return loading
+
+    def _no_text_tower(self, info: CollectionInfo) -> str:
+        capable = [name for name, spec in SPECS.items() if spec.text]
+        others = [other.name for other in map(self.store.info, self.store.collection_names())
+                  if other.dataset == info.dataset and other.encoder in capable]
+        where = (f"text-capable collections of dataset '{info.dataset}': {', '.join(others)}" if others
+                 else f"dataset '{info.dataset}' has no text-capable collection; create one with "
+                      f"`python cli.py ingest -d {info.dataset} -e {capable[0]}`")
+        return (f"collection '{info.name}' uses encoder '{info.encoder}', which has no text tower; "
+                f"text queries need {' or '.join(capable)} ({where})")
+
+
+def _decode(path: Path, encoder: str) -> Image.Image:
+    """The query image decoded as ingest decodes the stored ones (same reduced JPEG draft)."""
+    preprocess = get_spec(encoder).preprocess
+    try:
+        return load_rgb(path, min_side=preprocess.resize if preprocess else None)
+    except BadImage as error:
+        raise QueryError(f"cannot read image '{path}': {error}") from None
+    except OSError as error:
+        raise QueryError(f"cannot read image '{path}': {error.strerror or error}") from None
+
+
+def _checked_id(text: str) -> str:
+    """A point id as stored (a UUID), or a clear error instead of the engine's."""
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        raise QueryError(f"'{text}' is not a point id (ids are UUIDs; `--format json` shows them)") from None

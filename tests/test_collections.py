@@ -1,0 +1,76 @@
+"""`collections`, `collections show` and `collections drop` on the embedded store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from encoders import build_encoder
+from errors import CollectionNotFoundError
+from ingest import IngestOptions, discover, ingest_dataset, read_dataset
+from search import drop_collection, list_collections, summarize
+from store import Store
+
+
+@pytest.fixture
+def storage(data_root: Path, store: Store, monkeypatch) -> Store:
+    """The open embedded store holding shapes_colorhist (3 classes x 4 images), also the CLI's."""
+    dataset = read_dataset(discover(data_root)["shapes"], "shapes")
+    ingest_dataset(dataset, build_encoder("colorhist"), store, IngestOptions(workers=0))
+    monkeypatch.setattr(Store, "open", classmethod(lambda cls, *a, **k: store))
+    return store
+
+
+def cli(*args: str, answer: str | None = None):
+    from cli import cli as group
+
+    return CliRunner().invoke(group, list(args), input=answer, catch_exceptions=False)
+
+
+def test_library_lists_summarizes_and_drops(storage):
+    [info] = list_collections(storage)
+    assert (info.name, info.points, info.dim, info.distance) == ("shapes_colorhist", 12, 128, "Cosine")
+    assert (info.dataset, info.encoder) == ("shapes", "colorhist")
+    summary = summarize(storage, "shapes_colorhist", samples=2)
+    assert summary.classes == {"red": 4, "green": 4, "blue": 4}
+    assert [payload["path"] for _, payload in summary.samples] == ["red/00.jpg", "red/01.jpg"]
+    assert drop_collection(storage, "shapes_colorhist").points == 12
+    assert list_collections(storage) == []
+    with pytest.raises(CollectionNotFoundError, match="'shapes_colorhist' does not exist"):
+        summarize(storage, "shapes_colorhist")
+
+
+def test_collections_lists_every_collection_with_its_facts(storage):
+    table = cli("collections").stdout
+    assert "shapes_colorhist" in table and "Cosine" in table and "colorhist" in table
+    assert storage.location in table.replace("\n", "")
+    [entry] = json.loads(cli("collections", "--format", "json").stdout)
+    assert {k: entry[k] for k in ("name", "points", "dim", "dataset", "encoder")} == {
+        "name": "shapes_colorhist", "points": 12, "dim": 128, "dataset": "shapes", "encoder": "colorhist"}
+
+
+def test_collections_show_gives_class_counts_and_sample_payloads(storage):
+    shown = cli("collections", "show", "shapes_colorhist").stdout
+    assert "3 classes" in shown and "red/00.jpg" in shown
+    data = json.loads(cli("collections", "show", "shapes_colorhist", "--format", "json").stdout)
+    assert data["classes"] == {"red": 4, "green": 4, "blue": 4}
+    assert len(data["samples"]) == 3
+
+
+def test_drop_asks_first_and_keeps_the_collection_on_no(storage):
+    declined = cli("collections", "drop", "shapes_colorhist", answer="n\n")
+    assert declined.exit_code != 0
+    assert "drop 'shapes_colorhist' (12 points)" in declined.stderr
+    assert "shapes_colorhist" in cli("collections").stdout
+
+
+def test_drop_yes_removes_it_and_says_what_went(storage):
+    dropped = cli("collections", "drop", "shapes_colorhist", "--yes")
+    assert dropped.exit_code == 0
+    assert dropped.stdout.startswith("dropped shapes_colorhist (12 points, dataset shapes, encoder colorhist)")
+    assert "no collections" in cli("collections").stdout
+    with pytest.raises(CollectionNotFoundError):
+        cli("collections", "drop", "shapes_colorhist", "--yes")

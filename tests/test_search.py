@@ -1,0 +1,213 @@
+"""Ad-hoc search against a generated dataset ingested with colorhist and a random tiny clip."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from encoders import build_encoder
+from errors import CollectionNotFoundError, QueryError
+from ingest import IngestOptions, discover, ingest_dataset, read_dataset
+from search import Query, Searcher
+from store import Store, point_id
+from tests.conftest import write_list_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """tmp/data/Shapes (3 classes x 4 images) and tmp/qdrant with shapes_colorhist, shapes_clip
+    (random-tiny), and two stand-ins written directly: shapes_resnet18 and other_clip."""
+    tmp = tmp_path_factory.mktemp("search")
+    write_list_dataset(tmp / "data" / "Shapes")
+    dataset = read_dataset(discover(tmp / "data")["shapes"], "shapes")
+    store = Store.open(path=tmp / "qdrant")
+    for name, init in (("colorhist", "pretrained"), ("clip", "random-tiny")):
+        ingest_dataset(dataset, build_encoder(name, "cpu", init=init), store, IngestOptions(workers=0))
+    for dataset_name, encoder in (("shapes", "resnet18"), ("other", "clip")):
+        collection = f"{dataset_name}_{encoder}"
+        store.ensure_collection(collection, 4)
+        payload = {"label": "a", "path": "a.jpg", "dataset": dataset_name, "encoder": encoder, "index": 0}
+        store.upsert(collection, [point_id(dataset_name, "a.jpg")], np.eye(1, 4, dtype=np.float32), [payload])
+    store.close()
+    return tmp
+
+
+@pytest.fixture
+def opened(built: Path):
+    store = Store.open(path=built / "qdrant")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def searcher(opened: Store) -> Searcher:
+    return Searcher(lambda: opened, device="cpu", init="random-tiny")
+
+
+def image(built: Path, rel: str) -> Path:
+    return built / "data" / "Shapes" / "images" / rel
+
+
+def assert_ranked(hits, k: int) -> None:
+    scores = [hit.score for hit in hits]
+    assert len(hits) == k
+    assert scores == sorted(scores, reverse=True)
+
+
+@pytest.mark.parametrize("collection", ["shapes_colorhist", "shapes_clip"])
+def test_image_query_gives_k_hits_best_first_with_the_same_stored_image_on_top(built, searcher, collection):
+    result = searcher.search(Query(collection, image=image(built, "green/01.jpg"), limit=5))
+    assert_ranked(result.hits, 5)
+    assert result.info.encoder == collection.split("_")[1]
+    assert result.hits[0].payload["path"] == "green/01.jpg"
+    assert result.hits[0].score == pytest.approx(1.0, abs=1e-5)  # decoded exactly as ingest did
+
+
+def test_text_query_on_clip_gives_k_hits_best_first(searcher):
+    result = searcher.search(Query("shapes_clip", text="a green photo", limit=4))
+    assert_ranked(result.hits, 4)
+    assert result.to_json()["query"] == {"kind": "text", "value": "a green photo", "id": None, "label": None}
+
+
+@pytest.mark.parametrize("collection", ["shapes_colorhist", "shapes_clip"])
+def test_id_and_path_queries_leave_the_queried_point_out(searcher, collection):
+    pid = point_id("shapes", "red/02.jpg")
+    by_path = searcher.search(Query(collection, path="red/02.jpg", limit=11))
+    by_id = searcher.search(Query(collection, point_id=pid, limit=11))
+    assert_ranked(by_path.hits, 11)
+    assert pid not in {hit.id for hit in by_path.hits}
+    assert [hit.id for hit in by_id.hits] == [hit.id for hit in by_path.hits]
+    assert (by_path.source_id, by_path.source["label"]) == (pid, "red")
+
+
+def test_colour_classes_come_first_for_the_colour_histogram(searcher):
+    result = searcher.search(Query("shapes_colorhist", path="blue/00.jpg", limit=3))
+    assert [hit.payload["label"] for hit in result.hits] == ["blue"] * 3
+
+
+@pytest.mark.parametrize("query", [
+    {"path": "red/00.jpg"}, {"text": "anything"}, {"image": "blue/03.jpg"},
+])
+def test_label_filter_keeps_only_that_class(built, searcher, query):
+    if "image" in query:
+        query = {"image": image(built, query["image"])}
+    result = searcher.search(Query("shapes_clip", limit=10, label="green", **query))
+    assert_ranked(result.hits, 4)
+    assert {hit.payload["label"] for hit in result.hits} == {"green"}
+
+
+def test_text_on_an_image_only_collection_names_the_text_collections_of_its_dataset(searcher):
+    with pytest.raises(QueryError, match="no text tower") as caught:
+        searcher.search(Query("shapes_resnet18", text="a red bus"))
+    message = str(caught.value)
+    assert "text-capable collections of dataset 'shapes': shapes_clip" in message
+    assert "other_clip" not in message
+
+
+@pytest.mark.parametrize("query, error, message", [
+    (Query("nope_clip", path="red/00.jpg"), CollectionNotFoundError, "collection 'nope_clip' does not exist"),
+    (Query("shapes_clip", path="red/99.jpg"), QueryError, "no point in 'shapes_clip' has path 'red/99.jpg'"),
+    (Query("shapes_clip", point_id="12"), QueryError, "'12' is not a point id"),
+    (Query("shapes_clip", point_id=point_id("shapes", "x")), QueryError, "has id"),
+    (Query("shapes_clip", text="a", path="red/00.jpg"), QueryError, "exactly one of"),
+    (Query("shapes_clip"), QueryError, "exactly one of"),
+])
+def test_bad_queries_raise_one_clear_error(searcher, query, error, message):
+    with pytest.raises(error, match=message):
+        searcher.search(query)
+
+
+def test_a_model_is_loaded_once_per_searcher(built, searcher):
+    for rel in ("red/00.jpg", "blue/01.jpg"):
+        searcher.search(Query("shapes_clip", image=image(built, rel), limit=2))
+    searcher.search(Query("shapes_clip", text="red", limit=2))  # the full model serves text too
+    assert list(searcher._models) == [("clip", False)]
+
+
+def test_text_only_loading_gives_the_full_models_text_vectors(tmp_path):
+    from transformers import CLIPModel
+
+    from encoders import build_text_encoder
+    from encoders.clip import byte_level_tokenizer
+
+    saved = build_encoder("clip", "cpu", init="random-tiny")
+    saved.model.save_pretrained(tmp_path / "clip")
+    byte_level_tokenizer().save_pretrained(tmp_path / "clip")
+    full = build_encoder("clip", "cpu", weights=str(tmp_path / "clip"))
+    text = build_text_encoder("clip", "cpu", weights=str(tmp_path / "clip"))
+    assert isinstance(full.model, CLIPModel) and not hasattr(text.model, "vision_model")
+    texts = ["a red bus", "two horses"]
+    assert np.allclose(full.embed_texts(texts), text.embed_texts(texts), atol=1e-5)
+
+
+def cli(opened: Store, monkeypatch, *args: str):
+    """The CLI in this process on the open store (the embedded store allows one opener)."""
+    from cli import cli as group
+
+    monkeypatch.setattr(Store, "open", classmethod(lambda cls, *a, **k: opened))
+    return CliRunner().invoke(group, list(args), catch_exceptions=False)
+
+
+def test_cli_formats_paths_json_and_table(opened, monkeypatch):
+    base = ["search", "-c", "shapes_colorhist", "--path", "red/00.jpg", "-k", "3"]
+    paths = cli(opened, monkeypatch, *base, "--format", "paths")
+    assert paths.exit_code == 0
+    assert sorted(paths.stdout.splitlines()) == ["red/01.jpg", "red/02.jpg", "red/03.jpg"]
+    data = json.loads(cli(opened, monkeypatch, *base, "--format", "json").stdout)
+    assert [hit["rank"] for hit in data["hits"]] == [1, 2, 3]
+    assert data["query"]["id"] == point_id("shapes", "red/00.jpg")
+    assert [hit["path"] for hit in data["hits"]] == paths.stdout.splitlines()
+    table = cli(opened, monkeypatch, *base).stdout
+    assert "shapes_colorhist (colorhist, 12 points): path red/00.jpg (red, excluded" in table
+    assert all(line in table for line in paths.stdout.splitlines())
+
+
+def test_cli_gallery_draws_the_query_and_its_hits(built, opened, monkeypatch, tmp_path):
+    from PIL import Image
+
+    picture = tmp_path / "out" / "gallery.png"
+    result = cli(opened, monkeypatch, "search", "-c", "shapes_clip", "--text", "red", "-k", "5",
+                 "--init", "random-tiny", "--gallery", str(picture), "--data-root", str(built / "data"),
+                 "--format", "paths")
+    assert result.exit_code == 0
+    assert "not found" not in result.stderr
+    with Image.open(picture) as drawn:
+        assert drawn.size[0] > drawn.size[1] > 0  # one row: the query and five hits
+
+
+def run(built: Path, *args: str, importtime: bool = False) -> subprocess.CompletedProcess:
+    flags = ["-X", "importtime"] if importtime else []
+    return subprocess.run([sys.executable, *flags, str(ROOT / "cli.py"), "--storage", str(built / "qdrant"),
+                           "search", *args], capture_output=True, text=True, timeout=300, cwd=built,
+                          env={"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
+
+
+def test_a_stored_point_query_prints_paths_without_importing_torch(built):
+    done = run(built, "-c", "shapes_colorhist", "--path", "red/00.jpg", "-k", "5", "--format", "paths",
+               importtime=True)
+    assert done.returncode == 0
+    assert len(done.stdout.splitlines()) == 5 and "red/00.jpg" not in done.stdout
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+    assert "qdrant_client" in imported
+    assert not {"torch", "transformers", "torchvision"} & imported
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-c", "nope_clip", "--path", "red/00.jpg"], "error: collection 'nope_clip' does not exist"),
+    (["-c", "shapes_clip", "--image", "missing.jpg"], "error: image file 'missing.jpg' does not exist"),
+    (["-c", "shapes_colorhist", "--image", "data/Shapes/list_of_images.txt"],
+     "error: cannot read image 'data/Shapes/list_of_images.txt': cannot decode"),
+])
+def test_the_user_sees_one_line_and_exit_code_2(built, args, message):
+    done = run(built, *args)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith(message)

@@ -3,7 +3,9 @@
 It runs in DataLoader workers, so it is a small picklable callable on a PIL
 image. Sizes and crop offsets follow transformers' `get_resize_output_image_size`
 (shorter side to `resize`, longer side truncated) and `center_crop` (offsets
-rounded down); tests compare it with the reference processors.
+rounded down; torchvision's rounding where the spec says so), or a plain
+resize to a square where the processor does that (`squash`); tests compare it
+with the reference (PIL) processors, torchvision and timm.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from PIL import Image
 from encoders.spec import Preprocess
 
 _RESAMPLE = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR}
+# Offset of a centre crop from the margin: transformers rounds down, torchvision rounds half to even.
+_OFFSET = {"floor": lambda margin: margin // 2, "round": lambda margin: int(round(margin / 2))}
 
 
 def resized_size(width: int, height: int, short_side: int) -> tuple[int, int]:
@@ -34,12 +38,12 @@ class ResizeCropNormalize:
 
     def __call__(self, image: Image.Image) -> torch.Tensor:
         p = self.preprocess
-        size = resized_size(*image.size, p.resize)
+        size = (p.crop, p.crop) if p.squash else resized_size(*image.size, p.resize)
         if size != image.size:
             image = image.resize(size, resample=_RESAMPLE[p.interpolation])
-        left = (size[0] - p.crop) // 2
-        top = (size[1] - p.crop) // 2
-        image = image.crop((left, top, left + p.crop, top + p.crop))
+        if not p.squash:
+            left, top = (_OFFSET[p.crop_offset](side - p.crop) for side in size)
+            image = image.crop((left, top, left + p.crop, top + p.crop))
         pixels = np.asarray(image, dtype=np.float32) * np.float32(1 / 255)
         pixels = (pixels - self._mean) / self._std
         return torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1)))

@@ -12,25 +12,41 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+HALF = (0.5, 0.5, 0.5)
 
 
 @dataclass(frozen=True)
 class Preprocess:
-    """Resize the shorter side, centre-crop a square, scale to [0, 1], normalise."""
+    """Resize the shorter side, centre-crop a square, scale to [0, 1], normalise.
+
+    With `squash` the image is resized to `crop` x `crop` directly, aspect ratio
+    ignored and nothing cut off (SigLIP's processor); `resize` equals `crop` then.
+    `crop_offset` says how an odd margin is split: "floor" as transformers,
+    "round" (half to even) as torchvision and timm.
+    """
 
     resize: int
     crop: int
     interpolation: str
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
+    squash: bool = False
+    crop_offset: str = "floor"
 
     def describe(self) -> str:
+        if self.squash:
+            return f"squash to {self.crop}x{self.crop} {self.interpolation}"
         return f"short side {self.resize} {self.interpolation}, crop {self.crop}"
 
 
 @dataclass(frozen=True)
 class EncoderSpec:
-    """The facts of one encoder; `family` names the module that builds it."""
+    """The facts of one encoder; `family` names the module that builds it.
+
+    `architecture` and `tiny_architecture` configure the random-weight variants
+    (full size and test size); `dim` is 0 where only the loaded model knows it
+    (`hf:<model id>` encoders).
+    """
 
     name: str
     family: str

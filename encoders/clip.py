@@ -8,7 +8,7 @@ import torch
 from encoders.base import Encoder, l2_normalize
 from encoders.preprocess import ResizeCropNormalize
 from encoders.spec import EncoderSpec
-from encoders.weights import load_hf_pretrained
+from encoders.weights import load_hf_pretrained, load_hf_quietly
 
 
 class ClipEncoder(Encoder):
@@ -74,7 +74,7 @@ def build_text(spec: EncoderSpec, device: str, weights: str | None, init: str) -
         return build(spec, device, weights, init)
     from transformers import AutoTokenizer
 
-    model = load_hf_pretrained(spec, _TextTower, weights)
+    model = load_hf_quietly(spec, _TextTower, weights)  # the vision weights are skipped on purpose
     tokenizer = load_hf_pretrained(spec, AutoTokenizer, weights)
     return ClipEncoder(spec, device, model, tokenizer)
 
@@ -89,13 +89,7 @@ class _TextTower:
     @staticmethod
     def from_pretrained(source: str, **kwargs):
         from transformers import CLIPConfig, CLIPTextModelWithProjection
-        from transformers.utils import logging as hf_logging
 
         config = CLIPConfig.from_pretrained(source, **kwargs)
         config.text_config.projection_dim = config.projection_dim
-        verbosity = hf_logging.get_verbosity()
-        hf_logging.set_verbosity_error()  # the checkpoint's vision weights are skipped on purpose
-        try:
-            return CLIPTextModelWithProjection.from_pretrained(source, config=config.text_config, **kwargs)
-        finally:
-            hf_logging.set_verbosity(verbosity)
+        return CLIPTextModelWithProjection.from_pretrained(source, config=config.text_config, **kwargs)

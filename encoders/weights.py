@@ -1,7 +1,7 @@
 """Loading real weights the normal way, and one clear line when they are absent.
 
-Transformers models come from the Hugging Face cache (`HF_HOME`), torchvision
-models from torch's hub cache (`TORCH_HOME`). A local folder or file given with
+Transformers and timm models come from the Hugging Face cache (`HF_HOME`),
+torchvision models from torch's hub cache (`TORCH_HOME`). A local folder or file given with
 `--weights NAME=PATH` replaces the cache. With `HF_HUB_OFFLINE=1` nothing is
 downloaded, so a missing model fails at once instead of waiting on the network.
 """
@@ -22,12 +22,21 @@ def offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
 
 
-def _hf_missing(spec: EncoderSpec, weights: str | None) -> WeightsMissingError:
+# What --weights takes for a Hugging Face model, a folder or timm's one file: (argument, how to get it).
+_LOCAL_WEIGHTS = {
+    "folder": ("DIR with a local model folder", "a folder saved by save_pretrained or downloaded with "
+               "`huggingface-cli download {model_id} --local-dir DIR`"),
+    "file": ("FILE with its model.safetensors",
+             "its model.safetensors (`huggingface-cli download {model_id} model.safetensors`)"),
+}
+
+
+def _hf_missing(spec: EncoderSpec, weights: str | None, local: str = "folder") -> WeightsMissingError:
+    argument, how = _LOCAL_WEIGHTS[local]
     if weights:
         return WeightsMissingError(
             f"{spec.name}: no loadable {spec.model_id} model in '{weights}'; "
-            f"pass a folder saved by save_pretrained or downloaded with "
-            f"`huggingface-cli download {spec.model_id} --local-dir DIR`"
+            f"pass {how.format(model_id=spec.model_id)}"
         )
     from huggingface_hub import constants
 
@@ -35,22 +44,63 @@ def _hf_missing(spec: EncoderSpec, weights: str | None) -> WeightsMissingError:
         f"{spec.name}: weights for {spec.model_id} are not in the Hugging Face cache "
         f"({constants.HF_HUB_CACHE}) and cannot be downloaded here; run "
         f"`huggingface-cli download {spec.model_id}` where there is internet and copy the cache "
-        f"here (point HF_HOME at it), or pass --weights {spec.name}=DIR with a local model folder"
+        f"here (point HF_HOME at it), or pass --weights {spec.name}={argument}"
     )
 
 
-def load_hf_pretrained(spec: EncoderSpec, loader: Any, weights: str | None) -> Any:
-    """`loader.from_pretrained` from the cache, then the hub, else WeightsMissingError."""
+def load_hf_pretrained(spec: EncoderSpec, loader: Any, weights: str | None, **kwargs: Any) -> Any:
+    """`loader.from_pretrained` from the cache, then the hub, else WeightsMissingError.
+
+    `kwargs` go to `from_pretrained` unchanged (e.g. `backend="pil"`).
+    """
     source = weights or spec.model_id
     try:
-        return loader.from_pretrained(source, local_files_only=True)
+        return loader.from_pretrained(source, local_files_only=True, **kwargs)
     except (OSError, ValueError) as cached_error:
         if weights or offline():
             raise _hf_missing(spec, weights) from cached_error
     try:
-        return loader.from_pretrained(source)
+        return loader.from_pretrained(source, **kwargs)
     except Exception as download_error:  # network, HTTP and file errors all mean the same here
         raise _hf_missing(spec, weights) from download_error
+
+
+def load_hf_quietly(spec: EncoderSpec, loader: Any, weights: str | None, **kwargs: Any) -> Any:
+    """`load_hf_pretrained` without transformers' report of unused or missing weights.
+
+    For callers that expect them: one tower of a two-tower checkpoint, or a
+    pooler that is absent and therefore not used.
+    """
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        return load_hf_pretrained(spec, loader, weights, **kwargs)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+
+
+def load_timm_pretrained(spec: EncoderSpec, model_name: str, weights: str | None) -> Any:
+    """A timm model with its weights from a file, the Hugging Face cache or the hub.
+
+    timm keeps its checkpoints as `model.safetensors` in the Hugging Face repo
+    `spec.model_id`, so the cache and the offline rule are the same as above.
+    """
+    import timm
+    from huggingface_hub import try_to_load_from_cache
+
+    if weights and not Path(weights).is_file():
+        raise WeightsMissingError(f"{spec.name}: weights file '{weights}' does not exist")
+    cached = try_to_load_from_cache(spec.model_id, "model.safetensors")
+    file = weights or (cached if isinstance(cached, str) else None)
+    if file is None and offline():
+        raise _hf_missing(spec, None, local="file")
+    overlay = {"file": file} if file else None
+    try:
+        return timm.create_model(model_name, pretrained=True, pretrained_cfg_overlay=overlay)
+    except Exception as error:  # network, HTTP and file errors all mean the same here
+        raise _hf_missing(spec, weights, local="file") from error
 
 
 def load_torchvision_state(spec: EncoderSpec, weights_enum: Any, weights: str | None) -> dict:

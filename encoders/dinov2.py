@@ -1,4 +1,9 @@
-"""DINOv2 through transformers: the CLS token after the final layer norm."""
+"""DINOv2 through transformers: the CLS token after the final layer norm.
+
+One module for every size, plain and with register tokens: AutoModel picks
+Dinov2Model or Dinov2WithRegistersModel from the configuration, and both pool
+the same way.
+"""
 
 from __future__ import annotations
 

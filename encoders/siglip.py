@@ -1,0 +1,97 @@
+"""SigLIP through transformers: attention-pooled image and text embeddings in one space.
+
+SigLIP was trained on texts padded to 64 tokens and pools the text at the last
+position, so text is always padded to that length and given without an
+attention mask, as its published processor does.
+"""
+
+from __future__ import annotations
+
+import io
+import string
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from encoders.base import Encoder, l2_normalize
+from encoders.preprocess import ResizeCropNormalize
+from encoders.spec import EncoderSpec
+from encoders.weights import load_hf_pretrained, load_hf_quietly
+
+TEXT_LENGTH = 64
+
+
+class SiglipEncoder(Encoder):
+    """`model` is a SiglipModel, or a SiglipTextModel for text queries alone."""
+
+    def __init__(self, spec: EncoderSpec, device: str, model, tokenizer) -> None:
+        text_config = getattr(model.config, "text_config", model.config)
+        super().__init__(spec, device, text_config.projection_size)
+        self.model = model.eval().to(device)
+        self.text_tower = getattr(self.model, "text_model", self.model)
+        self.tokenizer = tokenizer
+
+    def transform(self) -> ResizeCropNormalize:
+        return ResizeCropNormalize(self.spec.preprocess)
+
+    def _forward(self, batch: torch.Tensor) -> torch.Tensor:
+        return self.model.vision_model(pixel_values=batch).pooler_output
+
+    def embed_texts(self, texts: list[str]) -> np.ndarray:
+        tokens = self.tokenizer(texts, padding="max_length", truncation=True, max_length=TEXT_LENGTH,
+                                return_tensors="pt")
+        with torch.inference_mode():
+            out = self.text_tower(input_ids=tokens["input_ids"].to(self.device)).pooler_output
+        return l2_normalize(out.float().cpu().numpy())
+
+
+def generated_tokenizer():
+    """A SigLIP tokenizer over a generated character vocabulary, for random-weight variants.
+
+    It runs the real sentencepiece tokenizer code without the published
+    vocabulary, which only ships with the weights. Special ids follow SigLIP's
+    (pad and end of text 1, unknown 2); the vocabulary has under 128 entries.
+    """
+    import sentencepiece as spm
+    from transformers import SiglipTokenizer
+
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter([string.ascii_lowercase + string.digits + string.punctuation]),
+        model_writer=model, model_type="char", vocab_size=128, hard_vocab_limit=False,
+        character_coverage=1.0, pad_id=0, eos_id=1, unk_id=2, bos_id=-1, minloglevel=2,
+    )
+    with tempfile.TemporaryDirectory() as folder:  # the tokenizer reads its model from a file
+        path = Path(folder) / "spiece.model"
+        path.write_bytes(model.getvalue())
+        return SiglipTokenizer(vocab_file=str(path))
+
+
+def _random_model(spec: EncoderSpec, init: str):
+    from transformers import SiglipConfig, SiglipModel
+
+    torch.manual_seed(0)
+    return SiglipModel(SiglipConfig(**(spec.architecture if init == "random" else spec.tiny_architecture)))
+
+
+def build(spec: EncoderSpec, device: str, weights: str | None, init: str) -> Encoder:
+    from transformers import AutoTokenizer, SiglipModel
+
+    if init == "pretrained":
+        model = load_hf_pretrained(spec, SiglipModel, weights)
+        tokenizer = load_hf_pretrained(spec, AutoTokenizer, weights)
+    else:
+        model, tokenizer = _random_model(spec, init), generated_tokenizer()
+    return SiglipEncoder(spec, device, model, tokenizer)
+
+
+def build_text(spec: EncoderSpec, device: str, weights: str | None, init: str) -> Encoder:
+    """Only the text tower; random weights come from the full seeded model, as in ingest."""
+    if init != "pretrained":
+        return build(spec, device, weights, init)
+    from transformers import AutoTokenizer, SiglipTextModel
+
+    model = load_hf_quietly(spec, SiglipTextModel, weights)
+    return SiglipEncoder(spec, device, model, load_hf_pretrained(spec, AutoTokenizer, weights))

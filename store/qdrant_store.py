@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -203,18 +203,25 @@ class Store:
         try:
             yield loader
             loader.flush()
-        finally:
+        except BaseException:
             if restore is not None:
-                self.client.update_collection(name, hnsw_config=models.HnswConfigDiff(m=restore))
+                with suppress(Exception):  # the load's own error is the one to report
+                    self._set_hnsw_m(name, restore)
+            raise
+        if restore is not None:
+            self._set_hnsw_m(name, restore)
 
     def _defer_hnsw(self, name: str, settings: IndexSettings) -> int | None:
         """Stop graph building for a load into an empty collection; the m to set after, if any."""
         m = self.client.get_collection(name).config.hnsw_config.m
         target = settings.hnsw_m if settings.hnsw_m is not None else (m or DEFAULT_HNSW_M)
         if m != 0 and self.count(name) == 0:
-            self.client.update_collection(name, hnsw_config=models.HnswConfigDiff(m=0))
+            self._set_hnsw_m(name, 0)
             m = 0
         return target if m == 0 and target != 0 else None
+
+    def _set_hnsw_m(self, name: str, m: int) -> None:
+        self.client.update_collection(name, hnsw_config=models.HnswConfigDiff(m=m))
 
     def _scroll(self, name: str, with_payload: bool | list[str], with_vectors: bool) -> Iterator:
         offset = None

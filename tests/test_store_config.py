@@ -295,3 +295,11 @@ def test_eval_ann_reports_recall_per_collection(monkeypatch, tmp_path):
     assert result.exit_code == 0, result.output
     measured = json.loads(result.output)
     assert (measured["collection"], measured["k"], measured["recall"], measured["queries"]) == ("bulk", 10, 0.5, 100)
+
+
+def test_a_failed_load_reports_its_own_error_and_still_restores_the_graph():
+    store = server_standin()
+    store.ensure_collection("bulk", 4)
+    with pytest.raises(ValueError, match="encoder broke"), store.bulk_load("bulk"):
+        raise ValueError("encoder broke")
+    assert [kwargs["hnsw_config"].m for _, kwargs in store.client.named("update_collection")] == [0, 16]

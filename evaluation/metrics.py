@@ -34,37 +34,65 @@ def other_members(labels: np.ndarray) -> np.ndarray:
     return counts[inverse.ravel()] - 1
 
 
-def average_precision(relevant: np.ndarray, denominators: np.ndarray) -> np.ndarray:
+@dataclass(frozen=True)
+class Hits:
+    """The relevant hits of a block of rankings, query by query in rank order.
+
+    The metrics below need only where the hits are, which is far less than the
+    whole relevance matrix: hit h is query `row[h]`'s `nth[h]`-th relevant hit,
+    found at rank `rank[h]` (1-based), so precision there is nth / rank.
+    """
+
+    queries: int
+    width: int
+    row: np.ndarray
+    rank: np.ndarray
+    nth: np.ndarray
+
+    @classmethod
+    def of(cls, relevant: np.ndarray | Hits) -> Hits:
+        if isinstance(relevant, Hits):
+            return relevant
+        row, col = np.nonzero(relevant)
+        counts = np.bincount(row, minlength=len(relevant))
+        nth = np.arange(1, len(row) + 1) - (np.cumsum(counts) - counts)[row]
+        return cls(len(relevant), relevant.shape[1], row, col + 1, nth)
+
+    def per_query(self, values: np.ndarray) -> np.ndarray:
+        """Sum of `values` (one per hit) for each query."""
+        return np.bincount(self.row, weights=values, minlength=self.queries)
+
+
+def average_precision(relevant: np.ndarray | Hits, denominators: np.ndarray) -> np.ndarray:
     """AP per query: (1/D) * sum over relevant ranks k of precision@k.
 
     precision@k = (relevant hits in the first k) / k. D is chosen by the
     caller: R for the full ranking, min(R, k) for AP@k on a top-k ranking.
     NaN where D = 0.
     """
-    hits = np.cumsum(relevant, axis=1, dtype=np.int32)
-    ranks = np.arange(1, relevant.shape[1] + 1, dtype=np.float64)
-    summed = np.where(relevant, hits / ranks, 0.0).sum(axis=1)
-    return _divide(summed, denominators)
+    hits = Hits.of(relevant)
+    return _divide(hits.per_query(hits.nth / hits.rank), denominators)
 
 
-def precision_at(relevant: np.ndarray, k: int) -> np.ndarray:
+def precision_at(relevant: np.ndarray | Hits, k: int) -> np.ndarray:
     """P@k per query: (relevant hits in the first k) / k (a shorter ranking counts what it has)."""
-    return relevant[:, :k].sum(axis=1) / k
+    hits = Hits.of(relevant)
+    return hits.per_query(hits.rank <= k) / k
 
 
-def r_precision(relevant: np.ndarray, n_relevant: np.ndarray) -> np.ndarray:
+def r_precision(relevant: np.ndarray | Hits, n_relevant: np.ndarray) -> np.ndarray:
     """R-precision per query: (relevant hits in the first R) / R.
 
     On a ranking cut at width w < R, R is replaced by w, as AP@k uses min(R, k).
     NaN where R = 0.
     """
-    cut = np.minimum(n_relevant, relevant.shape[1])
-    within = np.arange(relevant.shape[1]) < cut[:, None]
-    return _divide((relevant & within).sum(axis=1).astype(np.float64), cut)
+    hits = Hits.of(relevant)
+    cut = np.minimum(n_relevant, hits.width)
+    return _divide(hits.per_query(hits.rank <= cut[hits.row]), cut)
 
 
 def interpolated_precision(
-    relevant: np.ndarray, n_relevant: np.ndarray, levels: int = PR_LEVELS
+    relevant: np.ndarray | Hits, n_relevant: np.ndarray, levels: int = PR_LEVELS
 ) -> np.ndarray:
     """Interpolated precision per query at recall levels t = i / (levels - 1).
 
@@ -74,12 +102,10 @@ def interpolated_precision(
     p_interp(t) = max over j >= max(m, 1) of j / rank_j. Levels a cut ranking
     never reaches get 0. Rows with R = 0 are NaN.
     """
-    queries = len(relevant)
-    hits = np.cumsum(relevant, axis=1, dtype=np.int32)
-    rows, cols = np.nonzero(relevant)
-    found = int(hits[:, -1].max()) if relevant.size else 0
-    at_hit = np.zeros((queries, found + 1))  # at_hit[q, j-1] = precision at the j-th relevant hit
-    at_hit[rows, hits[rows, cols] - 1] = hits[rows, cols] / (cols + 1)
+    hits = Hits.of(relevant)
+    found = int(hits.nth.max()) if len(hits.nth) else 0
+    at_hit = np.zeros((hits.queries, found + 1))  # at_hit[q, j-1] = precision at the j-th hit
+    at_hit[hits.row, hits.nth - 1] = hits.nth / hits.rank
     best_after = np.maximum.accumulate(at_hit[:, ::-1], axis=1)[:, ::-1]
     steps = np.arange(levels, dtype=np.int64)
     needed = (steps[None, :] * n_relevant[:, None] + levels - 2) // (levels - 1)  # ceil(t * R)
@@ -140,8 +166,8 @@ def evaluate_rankings(
     without it they are full and the denominator is R. Rows are processed in
     blocks of `block` so that memory stays bounded on large collections.
     """
-    _, labels = np.unique(np.asarray(labels), return_inverse=True)  # integer codes compare fast
-    labels = labels.ravel()
+    _, codes = np.unique(np.asarray(labels), return_inverse=True)
+    labels = codes.ravel().astype(np.int32)  # small integer codes gather and compare fast
     n_relevant = other_members(labels)
     denominators = np.minimum(n_relevant, k) if k is not None else n_relevant
     n = len(labels)
@@ -151,7 +177,7 @@ def evaluate_rankings(
     curve_sum = np.zeros(PR_LEVELS)
     for start in range(0, n, block):
         rows = slice(start, min(start + block, n))
-        relevant = relevance(order, labels, rows)
+        relevant = Hits.of(relevance(order, labels, rows))
         ap[rows] = average_precision(relevant, denominators[rows])
         r_prec[rows] = r_precision(relevant, n_relevant[rows])
         for rank in PRECISION_RANKS:

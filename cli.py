@@ -208,7 +208,8 @@ def eval_(obj: Context, collections, k, data_root, as_json, method, ann):
     if ann:
         _render_ann(store, names, k or 10, as_json, single=len(collections) == 1)
         return
-    _evaluate(obj, names, k, data_root, method, as_json, single=len(collections) == 1)
+    _evaluate(obj, names, k, data_root, method, as_json, single=len(collections) == 1,
+              explicit=bool(collections))
 
 
 def _render_ann(store, names: list[str], k: int, as_json: bool, single: bool) -> None:
@@ -236,17 +237,27 @@ def _render_ann(store, names: list[str], k: int, as_json: bool, single: bool) ->
 
 
 def _evaluate(obj: Context, names: list[str], k: int | None, data_root: Path, method: str = "auto",
-              as_json: bool = False, single: bool = False) -> None:
+              as_json: bool = False, single: bool = False, explicit: bool = True) -> None:
+    """Evaluate, write the reports, render; with `explicit` False a collection that cannot be evaluated is skipped."""
     import json
 
+    from errors import EvaluationError
     from evaluation import leave_one_out, write_collection_report, write_index
 
     results = []
     for name in names:
         with _progress(f"eval {name}", unit="queries/s") as advance:
-            evaluation = leave_one_out(obj.store(), name, k, advance, method)
+            try:
+                evaluation = leave_one_out(obj.store(), name, k, advance, method)
+            except EvaluationError as error:
+                if explicit:
+                    raise
+                err.print(f"[yellow]skipped: {safe(str(error))}[/]")
+                continue
         image_root = _image_root(data_root, evaluation.dataset)
         results.append((evaluation, write_collection_report(evaluation, obj.reports, image_root)))
+    if not results:
+        raise EvaluationError(f"none of the {len(names)} collections could be evaluated")
     index = write_index(obj.reports)
     if as_json:
         summaries = [evaluation.summary() for evaluation, _ in results]

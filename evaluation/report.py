@@ -171,11 +171,14 @@ def _section(summary: dict) -> str:
         f"<h4>{title}</h4>{_gallery_table(summary.get(key, []))}"
         for key, title in (("best", "Best queries"), ("worst", "Worst queries"))
     )
+    classes = "".join(f"<tr><td>{_e(label)}</td><td>{_e(_figure(ap))}</td></tr>"
+                      for label, ap in summary.get("per_class_ap", {}).items())
     return (
         f'<section id="{_e(folder)}"><h2>{_e(summary["collection"])}</h2>'
         f"<p>dataset {_e(summary['dataset'])}, encoder {_e(summary['encoder'])}, "
         f"store {_e(summary.get('store', '?'))}</p>"
-        f"<table>{fact_rows}</table>{images}{galleries}</section>"
+        f"<table>{fact_rows}</table>{images}{galleries}"
+        f"<h4>AP per class</h4><table><tr><th>label</th><th>AP</th></tr>{classes}</table></section>"
     )
 
 

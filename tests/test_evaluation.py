@@ -192,3 +192,16 @@ def test_corel1k_colorhist_reaches_the_measured_map(corel, store, tmp_path, monk
     assert summary["queries"] == 1000 and summary["queries_skipped"] == 0
     for name in ("best.png", "worst.png"):
         assert (reports / "corel1k_colorhist" / name).stat().st_size > 100_000  # real photos, not placeholders
+
+
+def test_cli_eval_of_every_collection_skips_one_that_cannot_be_evaluated(store, tmp_path, monkeypatch):
+    add_collection(store, "toy", LABELS)
+    add_collection(store, "tiny", ["a", "a"])
+    store.client.delete("tiny", points_selector=[point_id("synthetic", "a/001.jpg")])
+    reports = tmp_path / "reports"
+    result = _cli(store, monkeypatch, "--reports", str(reports), "eval", "--data-root", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "skipped: collection 'tiny' has 1 point(s)" in result.stderr
+    assert (reports / "toy" / "metrics.json").is_file() and not (reports / "tiny").exists()
+    with pytest.raises(EvaluationError):
+        _cli(store, monkeypatch, "--reports", str(reports), "eval", "-c", "tiny")

@@ -53,7 +53,9 @@ def gallery(rows: list[GalleryRow], image_root: Path | None, path: Path, title: 
 
     width = 1 + max((len(row.hits) for row in rows), default=0)
     fig = Figure(figsize=(2.2 * max(width, 3), 0.6 + 2.6 * len(rows)), dpi=100)
-    heading, *parts = fig.subfigures(len(rows) + 1, 1, height_ratios=[0.6] + [2.6] * len(rows))
+    heading, *parts = np.atleast_1d(
+        fig.subfigures(len(rows) + 1, 1, height_ratios=[0.6] + [2.6] * len(rows))
+    )
     heading.suptitle(_plain(title), fontsize="x-large", y=0.7)
     if not rows:
         heading.text(0.5, 0.1, "no query has an AP (every class has a single member)", ha="center")

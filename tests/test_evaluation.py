@@ -205,3 +205,13 @@ def test_cli_eval_of_every_collection_skips_one_that_cannot_be_evaluated(store, 
     assert (reports / "toy" / "metrics.json").is_file() and not (reports / "tiny").exists()
     with pytest.raises(EvaluationError):
         _cli(store, monkeypatch, "--reports", str(reports), "eval", "-c", "tiny")
+
+
+def test_a_collection_where_no_class_has_two_members_reports_no_map(store, tmp_path):
+    add_collection(store, "toy", ["a", "b", "c"])
+    evaluation = leave_one_out(store, "toy")
+    summary = evaluation.summary()
+    assert summary["map"] is None and summary["queries_skipped"] == 3 and summary["best"] == []
+    files = write_collection_report(evaluation, tmp_path / "reports", image_root=None)
+    assert all(f.is_file() for f in files)
+    assert "n/a" in write_index(tmp_path / "reports").read_text()

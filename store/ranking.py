@@ -63,15 +63,30 @@ def _rank_blocks(vectors: np.ndarray, width: int, progress: Progress) -> tuple[n
         rows = np.arange(stop - start)
         negated[rows, start + rows] = np.inf  # the query itself sorts last and is cut
         if width == n - 1:
-            best = np.argsort(negated, axis=1, kind="stable")[:, :width]
+            best, ordered = _argsort_rows(negated)
         else:
             chosen = np.sort(np.argpartition(negated, width - 1, axis=1)[:, :width], axis=1)
             within = np.argsort(np.take_along_axis(negated, chosen, 1), axis=1, kind="stable")
             best = np.take_along_axis(chosen, within, 1)
-        order[start:stop] = best
-        scores[start:stop] = -np.take_along_axis(negated, best, 1)
+            ordered = np.take_along_axis(negated, best, 1)
+        order[start:stop] = best[:, :width]
+        scores[start:stop] = -ordered[:, :width]
         progress(stop)
     return order, scores
+
+
+def _argsort_rows(negated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's argsort with ties broken by position (as kind="stable"), and the sorted values.
+
+    numpy's default sort is several times faster than its stable one; only the
+    rows that hold equal scores (duplicate images) are sorted again, stably.
+    """
+    best = np.argsort(negated, axis=1)
+    ordered = np.take_along_axis(negated, best, 1)
+    tied = np.flatnonzero((ordered[:, 1:] == ordered[:, :-1]).any(axis=1))
+    if len(tied):
+        best[tied] = np.argsort(negated[tied], axis=1, kind="stable")
+    return best, ordered
 
 
 def _rank_batch_query(

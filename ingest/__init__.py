@@ -1,10 +1,20 @@
-"""Reading datasets and loading them into the store through an encoder."""
+"""Reading datasets and loading them into the store through an encoder.
+
+The pipeline names load on first use: reading a dataset folder must not pay
+for importing torch.
+"""
 
 from ingest.datasets import Dataset, Item, Problem, discover, read_dataset
-from ingest.pipeline import IngestOptions, IngestReport, write_report
-from ingest.pipeline import ingest as ingest_dataset
 
-__all__ = [
-    "Dataset", "IngestOptions", "IngestReport", "Item", "Problem", "discover", "ingest_dataset",
-    "read_dataset", "write_report",
-]
+_PIPELINE = {"IngestOptions": "IngestOptions", "IngestReport": "IngestReport",
+             "write_report": "write_report", "ingest_dataset": "ingest"}
+
+__all__ = ["Dataset", "Item", "Problem", "discover", "read_dataset", *_PIPELINE]
+
+
+def __getattr__(name: str):
+    if name in _PIPELINE:
+        from ingest import pipeline
+
+        return getattr(pipeline, _PIPELINE[name])
+    raise AttributeError(f"module 'ingest' has no attribute '{name}'")

@@ -33,8 +33,11 @@ class ResizeCropNormalize:
 
     def __init__(self, preprocess: Preprocess) -> None:
         self.preprocess = preprocess
-        self._mean = np.asarray(preprocess.mean, dtype=np.float32)
-        self._std = np.asarray(preprocess.std, dtype=np.float32)
+        mean = np.asarray(preprocess.mean, dtype=np.float64)[:, None, None]
+        std = np.asarray(preprocess.std, dtype=np.float64)[:, None, None]
+        # (pixel / 255 - mean) / std as one multiply-add per value
+        self._scale = (1 / (255 * std)).astype(np.float32)
+        self._shift = (-mean / std).astype(np.float32)
 
     def __call__(self, image: Image.Image) -> torch.Tensor:
         p = self.preprocess
@@ -44,6 +47,7 @@ class ResizeCropNormalize:
         if not p.squash:
             left, top = (_OFFSET[p.crop_offset](side - p.crop) for side in size)
             image = image.crop((left, top, left + p.crop, top + p.crop))
-        pixels = np.asarray(image, dtype=np.float32) * np.float32(1 / 255)
-        pixels = (pixels - self._mean) / self._std
-        return torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1)))
+        pixels = np.asarray(image).transpose(2, 0, 1).astype(np.float32)
+        pixels *= self._scale
+        pixels += self._shift
+        return torch.from_numpy(pixels)

@@ -381,7 +381,7 @@ def search_command(obj: Context, collection, image, text, point_id, stored_path,
 
     from search import Query, Searcher
 
-    searcher = Searcher(obj.store, device, _weights_option(weights), init)
+    searcher = Searcher(obj.store, device, _weights_option(weights), init, embed_ahead=True)
     result = searcher.search(Query(collection, image, text, point_id, stored_path, limit, label))
     if output == "json":
         click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))

@@ -3,15 +3,12 @@
 Only what a query needs is loaded, and only once per `Searcher`: a stored-point
 query loads no model (torch is never imported), a text query loads only the
 text tower. The collection's encoder is read from its points' `encoder`
-payload. To hide the model's load time behind the store's, the encoder named
-by the collection (`<dataset>_<encoder>`) starts loading in a background thread
-while the store opens; the payload then confirms the guess, and a wrong guess
-is simply loaded again under the right name.
+payload; the name `<dataset>_<encoder>` only serves to start embedding early,
+and a query embedded with another encoder than the payload's is never used.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -22,12 +19,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from encoders import SPECS, Encoder, build_encoder, build_text_encoder, get_spec
-from encoders.images import BadImage, load_rgb
 from errors import QueryError
+from search.embedding import EmbedAhead, can_fork, embed_query
 
 if TYPE_CHECKING:
-    from PIL import Image
-
     from store import CollectionInfo, Hit, Store
 
 
@@ -89,30 +84,12 @@ class SearchResult:
         }
 
 
-class _Background:
-    """A call run in a daemon thread, so that an early error never waits for it."""
-
-    def __init__(self, function: Callable[[], Encoder]) -> None:
-        self._value: Encoder | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(function,), daemon=True)
-        self._thread.start()
-
-    def _run(self, function: Callable[[], Encoder]) -> None:
-        try:
-            self._value = function()
-        except BaseException as error:  # handed to the caller of result()
-            self._error = error
-
-    def result(self) -> Encoder:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
-
-
 class Searcher:
-    """Answers queries on one store; each model loads on first need and stays loaded."""
+    """Answers queries on one store; each model loads on first need and stays loaded.
+
+    With `embed_ahead` (one-shot CLI queries), an image or text query is embedded
+    in a forked child while this process opens the store (see search/embedding.py).
+    """
 
     def __init__(
         self,
@@ -120,13 +97,15 @@ class Searcher:
         device: str = "auto",
         weights: dict[str, str] | None = None,
         init: str = "pretrained",
+        embed_ahead: bool = False,
     ) -> None:
         self._open_store = open_store
         self._store: Store | None = None
         self.device = device
         self.weights = weights or {}
         self.init = init
-        self._models: dict[tuple[str, bool], _Background] = {}
+        self.embed_ahead = embed_ahead
+        self._models: dict[tuple[str, bool], Encoder] = {}
 
     @property
     def store(self) -> Store:
@@ -139,27 +118,33 @@ class Searcher:
         kind = query.kind
         if kind == "image" and not query.image.is_file():
             raise QueryError(f"image file '{query.image}' does not exist")
-        guess = query.collection.rsplit("_", 1)[-1]
-        if kind in ("image", "text") and guess in SPECS and (kind == "image" or SPECS[guess].text):
-            self._encoder(guess, text_only=kind == "text")  # starts loading while the store opens
-        info = self.store.info(query.collection)
-        if kind in ("id", "path"):
-            return self._by_point(query, info)
-        if kind == "text" and not get_spec(info.encoder).text:
-            raise QueryError(self._no_text_tower(info))
-        decode_seconds, image = 0.0, None
-        if kind == "image":  # decoded while the model may still be loading
-            started = time.perf_counter()
-            image = _decode(query.image, info.encoder)
-            decode_seconds = time.perf_counter() - started
-        encoder = self._encoder(info.encoder, text_only=kind == "text").result()
-        if encoder.dim != info.dim:
+        ahead = self._start_ahead(query) if kind in ("image", "text") else None
+        try:
+            info = self.store.info(query.collection)
+            if kind in ("id", "path"):
+                return self._by_point(query, info)
+            if kind == "text" and not get_spec(info.encoder).text:
+                raise QueryError(self._no_text_tower(info))
+            if ahead is not None and ahead.encoder == info.encoder:
+                vector, encode_seconds = ahead.result()
+            else:
+                vector, encode_seconds = embed_query(self._encoder(info.encoder, kind == "text"), query)
+        finally:
+            if ahead is not None:
+                ahead.cancel()
+        if len(vector) != info.dim:
             raise QueryError(f"collection '{info.name}' holds {info.dim}-d vectors but this {info.encoder} "
-                             f"encoder gives {encoder.dim}-d; use the --init/--weights it was ingested with")
-        started = time.perf_counter()
-        vector = encoder.embed_texts([query.text])[0] if kind == "text" else encoder.embed_pil([image])[0]
-        encode_seconds = decode_seconds + time.perf_counter() - started
+                             f"encoder gives {len(vector)}-d; use the --init/--weights it was ingested with")
         return self._query(query, info, vector, encode_seconds)
+
+    def _start_ahead(self, query: Query) -> EmbedAhead | None:
+        """Embed in a child with the encoder the name `<dataset>_<encoder>` points to, if any."""
+        guess = query.collection.rsplit("_", 1)[-1]
+        if guess not in SPECS or (query.kind == "text" and not SPECS[guess].text):
+            return None
+        if not (self.embed_ahead and can_fork()):
+            return None
+        return EmbedAhead(guess, query, self.device, self.weights.get(guess), self.init)
 
     def _by_point(self, query: Query, info: CollectionInfo) -> SearchResult:
         if query.kind == "path":
@@ -183,16 +168,15 @@ class Searcher:
         return SearchResult(query, info, hits, encode_seconds=encode_seconds,
                             store_seconds=time.perf_counter() - started)
 
-    def _encoder(self, name: str, text_only: bool) -> _Background:
-        """The (possibly still loading) encoder; a full one also serves text."""
+    def _encoder(self, name: str, text_only: bool) -> Encoder:
+        """The encoder, built on first use; a full one also serves text."""
         for key in ((name, False), (name, True)) if text_only else ((name, False),):
             if key in self._models:
                 return self._models[key]
-        weights = self.weights.get(name)
         build = build_text_encoder if text_only else build_encoder
-        loading = _Background(lambda: build(name, self.device, weights, self.init))
-        self._models[(name, text_only)] = loading
-        return loading
+        encoder = build(name, self.device, self.weights.get(name), self.init)
+        self._models[(name, text_only)] = encoder
+        return encoder
 
     def _no_text_tower(self, info: CollectionInfo) -> str:
         capable = [name for name, spec in SPECS.items() if spec.text]
@@ -203,17 +187,6 @@ class Searcher:
                       f"`python cli.py ingest -d {info.dataset} -e {capable[0]}`")
         return (f"collection '{info.name}' uses encoder '{info.encoder}', which has no text tower; "
                 f"text queries need {' or '.join(capable)} ({where})")
-
-
-def _decode(path: Path, encoder: str) -> Image.Image:
-    """The query image decoded as ingest decodes the stored ones (same reduced JPEG draft)."""
-    preprocess = get_spec(encoder).preprocess
-    try:
-        return load_rgb(path, min_side=preprocess.resize if preprocess else None)
-    except BadImage as error:
-        raise QueryError(f"cannot read image '{path}': {error}") from None
-    except OSError as error:
-        raise QueryError(f"cannot read image '{path}': {error.strerror or error}") from None
 
 
 def _checked_id(text: str) -> str:

@@ -211,3 +211,19 @@ def test_the_user_sees_one_line_and_exit_code_2(built, args, message):
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.count("\n") == 1 and done.stderr.startswith(message)
+
+
+def test_a_cold_cli_text_query_finds_what_the_library_finds(built):
+    """The CLI embeds ahead in a forked child; its vector must be the in-process one."""
+    done = run(built, "-c", "shapes_clip", "--text", "a green photo", "-k", "4", "--init", "random-tiny",
+               "--device", "cpu", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    store = Store.open(path=built / "qdrant")
+    try:
+        searcher = Searcher(lambda: store, device="cpu", init="random-tiny")
+        expected = searcher.search(Query("shapes_clip", text="a green photo", limit=4))
+    finally:
+        store.close()
+    got = json.loads(done.stdout)["hits"]
+    assert [hit["id"] for hit in got] == [hit.id for hit in expected.hits]
+    assert [hit["score"] for hit in got] == pytest.approx([hit.score for hit in expected.hits], abs=1e-5)

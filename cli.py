@@ -432,14 +432,15 @@ def collections_group(ctx, output):
     if output == "json":
         click.echo(json.dumps([vars(info) for info in infos], indent=2, ensure_ascii=False))
         return
+    if not infos:
+        out.print(f"no collections in {safe(store.location)}; create them with `python cli.py ingest`")
+        return
     table = Table("collection", "points", "dim", "distance", "dataset", "encoder",
                   title=f"collections in {safe(store.location)}")
     for info in infos:
         table.add_row(safe(info.name), str(info.points), str(info.dim), info.distance, safe(info.dataset),
                       safe(info.encoder))
     out.print(table)
-    if not infos:
-        out.print("no collections; create them with `python cli.py ingest`")
 
 
 @collections_group.command("show")

@@ -123,6 +123,8 @@ class Searcher:
             info = self.store.info(query.collection)
             if kind in ("id", "path"):
                 return self._by_point(query, info)
+            if info.points == 0:
+                raise QueryError(f"collection '{info.name}' is empty, so its encoder is unknown")
             if kind == "text" and not get_spec(info.encoder).text:
                 raise QueryError(self._no_text_tower(info))
             if ahead is not None and ahead.encoder == info.encoder:

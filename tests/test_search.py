@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     """tmp/data/Shapes (3 classes x 4 images) and tmp/qdrant with shapes_colorhist, shapes_clip
-    (random-tiny), and two stand-ins written directly: shapes_resnet18 and other_clip."""
+    (random-tiny), two stand-ins written directly (shapes_resnet18, other_clip) and empty_clip."""
     tmp = tmp_path_factory.mktemp("search")
     write_list_dataset(tmp / "data" / "Shapes")
     dataset = read_dataset(discover(tmp / "data")["shapes"], "shapes")
@@ -36,6 +36,7 @@ def built(tmp_path_factory) -> Path:
         store.ensure_collection(collection, 4)
         payload = {"label": "a", "path": "a.jpg", "dataset": dataset_name, "encoder": encoder, "index": 0}
         store.upsert(collection, [point_id(dataset_name, "a.jpg")], np.eye(1, 4, dtype=np.float32), [payload])
+    store.ensure_collection("empty_clip", 512)
     store.close()
     return tmp
 
@@ -119,6 +120,7 @@ def test_text_on_an_image_only_collection_names_the_text_collections_of_its_data
     (Query("shapes_clip", point_id=point_id("shapes", "x")), QueryError, "has id"),
     (Query("shapes_clip", text="a", path="red/00.jpg"), QueryError, "exactly one of"),
     (Query("shapes_clip"), QueryError, "exactly one of"),
+    (Query("empty_clip", text="a"), QueryError, "collection 'empty_clip' is empty"),
 ])
 def test_bad_queries_raise_one_clear_error(searcher, query, error, message):
     with pytest.raises(error, match=message):

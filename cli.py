@@ -7,20 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
+import render
 from errors import RetrievalError
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-_CONTROL = {c: f"\\x{c:02x}" for c in [*range(32), 127] if chr(c) not in "\t"}
-
-
-def safe(text: str) -> str:
-    """Text from files or payloads, made inert: no rich markup, no terminal control codes."""
-    return escape(text.translate(_CONTROL))
+from render import err, out, safe
 
 
 @dataclass
@@ -61,14 +51,7 @@ def encoders():
     """List the registered encoders and whether their weights are present."""
     from encoders import SPECS, weights_present
 
-    table = Table("name", "model", "dim", "text", "source", "licence", "preprocessing", "weights")
-    for spec in SPECS.values():
-        present = weights_present(spec)
-        table.add_row(spec.name, spec.model_id, str(spec.dim), "yes" if spec.text else "-",
-                      spec.source, spec.license,
-                      spec.preprocess.describe() if spec.preprocess else "none (full image)",
-                      "[green]present[/]" if present else "[yellow]missing[/]")
-    out.print(table)
+    render.encoders_table([(spec, weights_present(spec)) for spec in SPECS.values()])
 
 
 @cli.command()
@@ -77,12 +60,7 @@ def datasets(data_root):
     """List the datasets found under the data root."""
     from ingest import discover, read_dataset
 
-    table = Table("dataset", "folder", "images", "classes", "list problems")
-    for name, folder in discover(data_root).items():
-        dataset = read_dataset(folder, name)
-        table.add_row(name, escape(str(folder)), str(len(dataset.items)),
-                      str(len(dataset.classes)), str(len(dataset.problems)))
-    out.print(table)
+    render.datasets_table([read_dataset(folder, name) for name, folder in discover(data_root).items()])
 
 
 def _weights_option(values: tuple[str, ...]) -> dict[str, str]:
@@ -152,13 +130,13 @@ def _ingest_all(obj: Context, datasets: dict, models: dict, options) -> None:
     reports = []
     for dataset in datasets.values():
         for encoder in models.values():
-            with _progress(f"{dataset.name} / {encoder.name}") as advance:
+            with render.progress(f"{dataset.name} / {encoder.name}") as advance:
                 report = ingest_dataset(dataset, encoder, store, options, advance)
             reports.append((report, write_report(report, obj.reports)))
             if report.interrupted:
-                _render_ingest(reports, store.location)
+                render.ingest_summary(reports, store.location)
                 sys.exit(130)
-    _render_ingest(reports, store.location)
+    render.ingest_summary(reports, store.location)
 
 
 @cli.command()
@@ -173,13 +151,13 @@ def demo(obj: Context, data_root):
     from store import collection_name
 
     count = build_digits(data_root / "digits")
-    out.print(f"demo dataset: {count} images in {escape(str(data_root / 'digits'))}")
+    out.print(f"demo dataset: {count} images in {safe(str(data_root / 'digits'))}")
     models = {"colorhist": build_encoder("colorhist")}
     for name in SEED_ENCODERS:
         try:
             models[name] = build_encoder(name)
         except WeightsMissingError as error:
-            out.print(f"[yellow]skipping {name}[/]: {escape(str(error))}")
+            out.print(f"[yellow]skipping {name}[/]: {safe(str(error))}")
     _ingest_all(obj, {"digits": read_dataset(data_root / "digits", "digits")}, models, IngestOptions())
     _evaluate(obj, [collection_name("digits", name) for name in models], None, data_root)
 
@@ -206,34 +184,20 @@ def eval_(obj: Context, collections, k, data_root, as_json, method, ann):
     if not names:
         raise EvaluationError(f"no collections in {store.location}; create them with `python cli.py ingest`")
     if ann:
-        _render_ann(store, names, k or 10, as_json, single=len(collections) == 1)
+        import json
+        from dataclasses import asdict
+
+        from store import ann_recall
+
+        results = [ann_recall(store, name, k or 10) for name in names]
+        if as_json:
+            rows = [asdict(result) for result in results]
+            click.echo(json.dumps(rows[0] if len(collections) == 1 else rows, indent=2))
+        else:
+            render.ann_table(results, k or 10, store.location, store.embedded)
         return
     _evaluate(obj, names, k, data_root, method, as_json, single=len(collections) == 1,
               explicit=bool(collections))
-
-
-def _render_ann(store, names: list[str], k: int, as_json: bool, single: bool) -> None:
-    """recall@k of each collection's approximate search against exact search (eval --ann)."""
-    import json
-    from dataclasses import asdict
-
-    from store import ann_recall
-
-    results = [ann_recall(store, name, k) for name in names]
-    if as_json:
-        rows = [asdict(result) for result in results]
-        click.echo(json.dumps(rows[0] if single else rows, indent=2))
-        return
-    table = Table("collection", "points", "in HNSW graph", "queries", f"recall@{k}",
-                  title=f"approximate vs exact search in {safe(store.location)}")
-    for r in results:
-        table.add_row(safe(r.collection), str(r.points), str(r.indexed), str(r.queries), f"{r.recall:.4f}")
-    out.print(table)
-    if store.embedded:
-        out.print("the embedded store always searches exactly (recall 1); run against a server for HNSW recall")
-    elif any(r.indexed < r.points for r in results):
-        out.print("points outside the HNSW graph are searched exactly; Qdrant builds the graph for a "
-                  "segment once it passes the indexing threshold")
 
 
 def _evaluate(obj: Context, names: list[str], k: int | None, data_root: Path, method: str = "auto",
@@ -246,7 +210,7 @@ def _evaluate(obj: Context, names: list[str], k: int | None, data_root: Path, me
 
     results = []
     for name in names:
-        with _progress(f"eval {name}", unit="queries/s") as advance:
+        with render.progress(f"eval {name}", unit="queries/s") as advance:
             try:
                 evaluation = leave_one_out(obj.store(), name, k, advance, method)
             except EvaluationError as error:
@@ -263,7 +227,7 @@ def _evaluate(obj: Context, names: list[str], k: int | None, data_root: Path, me
         summaries = [evaluation.summary() for evaluation, _ in results]
         click.echo(json.dumps(summaries[0] if single else summaries, indent=2, ensure_ascii=False))
         return
-    _render_eval(results, index, study=not single)
+    render.eval_tables(results, index, study=not single)
 
 
 def _image_root(data_root: Path, dataset: str) -> Path | None:
@@ -278,82 +242,6 @@ def _image_root(data_root: Path, dataset: str) -> Path | None:
                   f"the galleries show placeholders (pass --data-root)[/]")
         return None
     return read_dataset(found[dataset], dataset).image_root
-
-
-def _render_eval(results: list, index: Path, study: bool) -> None:
-    import math
-
-    from evaluation import study_table
-    from evaluation.report import cell_text
-
-    def figure(value: float) -> str:
-        return "n/a" if math.isnan(value) else f"{value:.4f}"
-
-    from rich import box
-
-    table = Table("collection", "points", results[0][0].metric, "P@1", "P@5", "P@10", "R-prec", "s",
-                  box=box.SIMPLE_HEAD, pad_edge=False, title="leave-one-out, exact cosine, query excluded")
-    for evaluation, _ in results:
-        f = evaluation.figures
-        table.add_row(safe(evaluation.collection), str(len(evaluation.labels)), figure(f.mean_ap),
-                      figure(f.mean_precision(1)), figure(f.mean_precision(5)), figure(f.mean_precision(10)),
-                      figure(f.mean_r_precision), f"{evaluation.seconds_ranking + evaluation.seconds_metrics:.1f}")
-    out.print(table)
-    if study:
-        encoders, datasets, cells = study_table([evaluation.summary() for evaluation, _ in results])
-        grid = Table("encoder", *(safe(d) for d in datasets), box=box.SIMPLE_HEAD,
-                     title=f"{results[0][0].metric}: encoders x datasets")
-        for encoder in encoders:
-            grid.add_row(safe(encoder), *(cell_text(cells.get((encoder, d))) for d in datasets))
-        out.print(grid)
-    for evaluation, files in results:
-        if evaluation.figures.skipped:
-            out.print(f"{safe(evaluation.collection)}: {evaluation.figures.skipped} queries have no other "
-                      f"member of their class and are left out of the means")
-        out.print(f"wrote {', '.join(safe(str(path)) for path in files)}")
-    out.print(f"report: {safe(str(index))}")
-
-
-def _progress(title: str, unit: str = "img/s"):
-    from contextlib import contextmanager
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    @contextmanager
-    def bar():
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
-        with Progress(*columns, console=err, transient=False) as progress:
-            task = progress.add_task(escape(title), total=None, rate="")
-
-            def advance(done: int, total: int) -> None:
-                elapsed = progress.tasks[task].elapsed or 0
-                rate = f"{done / elapsed:.1f} {unit}" if elapsed else ""
-                progress.update(task, completed=done, total=total, rate=rate)
-
-            yield advance
-
-    return bar()
-
-
-def _render_ingest(reports, location: str) -> None:
-    table = Table("collection", "images", "already stored", "written", "skipped", "seconds",
-                  title=f"ingest into {escape(location)}")
-    for report, _ in reports:
-        table.add_row(report.collection, str(report.images), str(report.already_stored),
-                      str(report.written), str(len(report.skipped)), f"{report.seconds:.1f}")
-    out.print(table)
-    for report, path in reports:
-        if report.interrupted:
-            out.print(f"[yellow]{report.collection}: interrupted; rerun the same command to resume[/]")
-        elif report.written == 0 and report.already_stored == report.images - len(report.skipped):
-            out.print(f"{report.collection}: nothing new, all {report.already_stored} images already stored")
-        for problem in report.skipped[:10]:
-            out.print(f"  skipped {safe(problem.where)}: {safe(problem.reason)}")
-        if len(report.skipped) > 10:
-            out.print(f"  ... and {len(report.skipped) - 10} more")
-        if report.skipped:
-            out.print(f"  full list: {escape(str(path))}")
 
 
 @cli.command("search")
@@ -389,31 +277,13 @@ def search_command(obj: Context, collection, image, text, point_id, stored_path,
         for hit in result.hits:
             click.echo(hit.payload.get("path", ""))
     else:
-        _render_hits(result)
+        render.hits_table(result)
     if gallery:
         from search.gallery import write_gallery
 
         missing = write_gallery(result, gallery, data_root)
         note = f" ({missing} of {len(result.hits)} images not found under {data_root}; see --data-root)"
         err.print(f"gallery: {safe(str(gallery))}{safe(note) if missing else ''}")
-
-
-def _render_hits(result) -> None:
-    info, query = result.info, result.query
-    asked = f"{query.kind} {query.value}"
-    if result.source is not None:
-        asked = f"{query.kind} {query.value} ({result.source.get('label', '?')}, excluded from the hits)"
-    title = f"{info.name} ({info.encoder}, {info.points} points): {asked}"
-    if query.label is not None:
-        title += f", label {query.label}"
-    table = Table("rank", "score", "label", "path", title=safe(title),
-                  caption=f"encode {result.encode_seconds:.3f} s, store {result.store_seconds:.3f} s")
-    for rank, hit in enumerate(result.hits, start=1):
-        table.add_row(str(rank), f"{hit.score:.4f}", safe(str(hit.payload.get("label", "?"))),
-                      safe(str(hit.payload.get("path", "?"))))
-    out.print(table)
-    if not result.hits:
-        out.print("no hits" + (f" with label '{safe(query.label)}'" if query.label is not None else ""))
 
 
 @cli.group("collections", invoke_without_command=True)
@@ -432,15 +302,7 @@ def collections_group(ctx, output):
     if output == "json":
         click.echo(json.dumps([vars(info) for info in infos], indent=2, ensure_ascii=False))
         return
-    if not infos:
-        out.print(f"no collections in {safe(store.location)}; create them with `python cli.py ingest`")
-        return
-    table = Table("collection", "points", "dim", "distance", "dataset", "encoder",
-                  title=f"collections in {safe(store.location)}")
-    for info in infos:
-        table.add_row(safe(info.name), str(info.points), str(info.dim), info.distance, safe(info.dataset),
-                      safe(info.encoder))
-    out.print(table)
+    render.collections_table(infos, store.location)
 
 
 @collections_group.command("show")
@@ -458,15 +320,7 @@ def collections_show(obj: Context, name, samples, output):
     if output == "json":
         click.echo(json.dumps(summary.to_json(), indent=2, ensure_ascii=False))
         return
-    info = summary.info
-    out.print(f"{safe(info.name)}: {info.points} points, {info.dim}-d {info.distance}, dataset "
-              f"{safe(info.dataset)}, encoder {safe(info.encoder)}, in {safe(info.location)}")
-    classes = Table("label", "points", title=f"{len(summary.classes)} classes")
-    for label, count in summary.classes.items():
-        classes.add_row(safe(str(label)), str(count))
-    out.print(classes)
-    for point, payload in summary.samples:
-        out.print(f"{point}  {safe(json.dumps(payload, ensure_ascii=False))}")
+    render.collection_details(summary)
 
 
 @collections_group.command("drop")

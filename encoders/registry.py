@@ -102,6 +102,7 @@ SPECS: dict[str, EncoderSpec] = {
             name="resnet18", family="resnet", model_id="ResNet18_Weights.IMAGENET1K_V1", dim=512,
             text=False, source="torchvision", license="BSD-3-Clause",
             preprocess=Preprocess(256, 224, "bilinear", IMAGENET_MEAN, IMAGENET_STD, crop_offset="round"),
+            checkpoint="resnet18-f37072fd.pth",
         ),
         EncoderSpec(
             name="colorhist", family="colorhist", model_id="HSV histogram 8x4x4", dim=128,
@@ -144,11 +145,14 @@ def weights_present(spec: EncoderSpec) -> bool:
             isinstance(try_to_load_from_cache(spec.model_id, f), str)
             for f in ("model.safetensors", "pytorch_model.bin")
         )
-    import torch
-    from torchvision.models import get_weight
+    return (torch_hub_dir() / "checkpoints" / spec.checkpoint).is_file()
 
-    url = get_weight(spec.model_id).url
-    return (Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url)).is_file()
+
+def torch_hub_dir() -> Path:
+    """torch.hub.get_dir() without importing torch: $TORCH_HOME/hub, else the XDG cache."""
+    home = os.environ.get("TORCH_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "torch")
+    return Path(home) / "hub"
 
 
 def build_encoder(

@@ -45,7 +45,8 @@ class EncoderSpec:
 
     `architecture` and `tiny_architecture` configure the random-weight variants
     (full size and test size); `dim` is 0 where only the loaded model knows it
-    (`hf:<model id>` encoders).
+    (`hf:<model id>` encoders). `checkpoint` lets `encoders` tell whether
+    torchvision weights are cached without importing torch.
     """
 
     name: str
@@ -58,6 +59,7 @@ class EncoderSpec:
     preprocess: Preprocess | None
     architecture: dict = field(default_factory=dict)
     tiny_architecture: dict = field(default_factory=dict)
+    checkpoint: str = ""  # torchvision: the weights' file name in torch's hub cache
 
     @property
     def needs_weights(self) -> bool:

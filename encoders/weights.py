@@ -2,17 +2,21 @@
 
 Transformers and timm models come from the Hugging Face cache (`HF_HOME`),
 torchvision models from torch's hub cache (`TORCH_HOME`). A local folder or file given with
-`--weights NAME=PATH` replaces the cache. With `HF_HUB_OFFLINE=1` nothing is
-downloaded, so a missing model fails at once instead of waiting on the network.
+`--weights NAME=PATH` replaces the cache. With `HF_HUB_OFFLINE=1`, or when the
+download host does not answer, nothing is downloaded and a missing model fails
+at once instead of waiting on the network.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
+import socket
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from encoders.spec import EncoderSpec
 from errors import WeightsMissingError
@@ -20,6 +24,28 @@ from errors import WeightsMissingError
 
 def offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
+
+
+@functools.cache
+def _reachable(host: str) -> bool:
+    """Whether a TCP connection to host:443 opens within 3 s (nothing is sent)."""
+    try:
+        socket.create_connection((host, 443), timeout=3).close()
+        return True
+    except OSError:
+        return False
+
+
+def can_download(url: str) -> bool:
+    """False offline or when the host does not answer, so a missing model fails at once
+    instead of after the download libraries' retries."""
+    return not offline() and _reachable(urlsplit(url).hostname or "")
+
+
+def _hub() -> str:
+    from huggingface_hub import constants
+
+    return constants.ENDPOINT
 
 
 # What --weights takes for a Hugging Face model, a folder or timm's one file: (argument, how to get it).
@@ -57,7 +83,7 @@ def load_hf_pretrained(spec: EncoderSpec, loader: Any, weights: str | None, **kw
     try:
         return loader.from_pretrained(source, local_files_only=True, **kwargs)
     except (OSError, ValueError) as cached_error:
-        if weights or offline():
+        if weights or not can_download(_hub()):
             raise _hf_missing(spec, weights) from cached_error
     try:
         return loader.from_pretrained(source, **kwargs)
@@ -94,7 +120,7 @@ def load_timm_pretrained(spec: EncoderSpec, model_name: str, weights: str | None
         raise WeightsMissingError(f"{spec.name}: weights file '{weights}' does not exist")
     cached = try_to_load_from_cache(spec.model_id, "model.safetensors")
     file = weights or (cached if isinstance(cached, str) else None)
-    if file is None and offline():
+    if file is None and not can_download(_hub()):
         raise _hf_missing(spec, None, local="file")
     overlay = {"file": file} if file else None
     try:
@@ -118,7 +144,7 @@ def load_torchvision_state(spec: EncoderSpec, weights_enum: Any, weights: str | 
         f"and cannot be downloaded here; fetch {url} into that folder where there is internet "
         f"(or set TORCH_HOME), or pass --weights {spec.name}=FILE.pth"
     )
-    if not cached.is_file() and offline():
+    if not cached.is_file() and not can_download(url):
         raise missing
     try:
         with contextlib.redirect_stderr(io.StringIO()):  # torch.hub prints "Downloading: ..."

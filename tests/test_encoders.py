@@ -172,3 +172,16 @@ def test_siglip_loads_saved_weights_and_its_text_tower_alone_gives_the_same_text
     texts = ["a red photo", "two green fields"]
     assert np.allclose(full.embed_texts(texts), saved.embed_texts(texts), atol=1e-6)
     assert np.allclose(text.embed_texts(texts), saved.embed_texts(texts), atol=1e-6)
+
+
+def test_torchvision_checkpoint_facts_match_torchvision(monkeypatch, tmp_path):
+    import torch
+    from torchvision.models import get_weight
+
+    from encoders import SPECS
+    from encoders.registry import torch_hub_dir
+
+    for spec in (s for s in SPECS.values() if s.source == "torchvision"):
+        assert spec.checkpoint == Path(get_weight(spec.model_id).url).name
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    assert torch_hub_dir() == Path(torch.hub.get_dir())

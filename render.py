@@ -125,8 +125,14 @@ def ingest_summary(reports: list, location: str) -> None:
     for report, path in reports:
         if report.interrupted:
             out.print(f"[yellow]{report.collection}: interrupted; rerun the same command to resume[/]")
-        elif report.written == 0 and report.already_stored == report.images - len(report.skipped):
-            out.print(f"{report.collection}: nothing new, all {report.already_stored} images already stored")
+        elif report.written == 0:
+            out.print(f"{report.collection}: nothing new; {report.already_stored} images already stored")
+        if report.relabelled:
+            out.print(f"{report.collection}: rewrote the payload of {report.relabelled} stored images "
+                      f"whose label or list position changed")
+        if report.not_in_dataset:
+            out.print(f"[yellow]{report.collection}: {report.not_in_dataset} stored points are images no "
+                      f"longer in the dataset; they are kept (ingest with --recreate to rebuild)[/]")
         for problem in report.skipped[:10]:
             out.print(f"  skipped {safe(problem.where)}: {safe(problem.reason)}")
         if len(report.skipped) > 10:

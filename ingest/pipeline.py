@@ -1,6 +1,7 @@
 """Embed a dataset with an encoder and upsert it into its collection.
 
-Ids are deterministic, so a rerun skips what is stored and an interrupted
+Ids are deterministic, so a rerun skips what is stored (rewriting the payload
+of a stored image whose label or list position changed) and an interrupted
 run resumes. Writes go through a one-thread writer, so upserting batch k
 overlaps the forward pass of batch k+1.
 """
@@ -33,6 +34,8 @@ class IngestReport:
     already_stored: int
     written: int = 0
     skipped: list[Problem] = field(default_factory=list)
+    relabelled: int = 0  # stored points whose label, path or list position changed, rewritten
+    not_in_dataset: int = 0  # stored points of images no longer listed; kept, see --recreate
     seconds: float = 0.0
     interrupted: bool = False
 
@@ -86,10 +89,15 @@ def ingest(
     started = time.perf_counter()
     store.ensure_collection(name, encoder.dim, recreate=options.recreate, settings=options.settings)
     ids = [point_id(dataset.name, item.path) for item in dataset.items]
-    stored = store.point_ids(name)
-    todo = [(i, item.path) for i, item in enumerate(dataset.items) if ids[i] not in stored]
+    stored = store.points(name)
+    stored_payloads = dict(zip(stored.ids, stored.payloads, strict=True))
+    todo = [(i, item.path) for i, item in enumerate(dataset.items) if ids[i] not in stored_payloads]
+    expected = {ids[i]: _payload(dataset, encoder, i) for i in range(len(ids)) if ids[i] in stored_payloads}
+    changed = {pid: payload for pid, payload in expected.items() if stored_payloads[pid] != payload}
+    store.overwrite_payloads(name, changed)
     report = IngestReport(name, dataset.name, encoder.name, len(dataset.items),
-                          len(dataset.items) - len(todo), skipped=list(dataset.problems))
+                          len(dataset.items) - len(todo), skipped=list(dataset.problems),
+                          relabelled=len(changed), not_in_dataset=len(set(stored_payloads) - set(ids)))
     preprocess = encoder.spec.preprocess
     files = ImageFiles(dataset.image_root, todo, encoder.transform(), options.max_pixels,
                        preprocess.resize if preprocess else None)

@@ -237,6 +237,11 @@ class Store:
         """Ids already stored; an ingest skips them."""
         return {str(r.id) for r in self._scroll(name, with_payload=False, with_vectors=False)}
 
+    def overwrite_payloads(self, name: str, payloads: dict[str, dict]) -> None:
+        """Replace the payload of each given point (vectors untouched)."""
+        for point, payload in payloads.items():
+            self.client.overwrite_payload(name, payload=payload, points=[point], wait=True)
+
     def points(self, name: str, with_vectors: bool = False) -> Points:
         """Every point in dataset order, read in one scroll."""
         self.require(name)

@@ -14,10 +14,11 @@ from store import collection_name, point_id
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "qdrant-image-retrieval/points")
 
 
-def _ingest(data_root, store, encoder_name, init="random"):
+def _ingest(data_root, store, encoder_name, init="random", workers=0):
     dataset = read_dataset(discover(data_root)["shapes"], "shapes")
     encoder = build_encoder(encoder_name, "cpu", init=init)
-    return dataset, encoder, ingest_dataset(dataset, encoder, store, IngestOptions(batch_size=5, workers=0))
+    options = IngestOptions(batch_size=5, workers=workers)
+    return dataset, encoder, ingest_dataset(dataset, encoder, store, options)
 
 
 @pytest.mark.parametrize("name, dim", [("dinov2", 384), ("clip", 512), ("resnet18", 512), ("colorhist", 128)])
@@ -53,7 +54,7 @@ def test_workers_give_the_same_vectors_as_the_main_process(data_root, tmp_path):
     results = []
     for workers in (0, 2):
         opened = Store.open(path=tmp_path / f"q{workers}")
-        _ingest(data_root, opened, "colorhist")
+        _ingest(data_root, opened, "colorhist", workers=workers)
         results.append(opened.points("shapes_colorhist", with_vectors=True).vectors)
         opened.close()
     assert np.array_equal(results[0], results[1])
@@ -67,3 +68,19 @@ def test_wrong_vector_size_is_refused_without_touching_the_collection(data_root,
     store.ensure_collection("shapes_clip", 128)
     with pytest.raises(StoreError, match="128-d"):
         _ingest(data_root, store, "clip", init="random-tiny")
+
+
+def test_rerun_rewrites_changed_labels_and_reports_images_no_longer_listed(data_root, store):
+    dataset, encoder, _ = _ingest(data_root, store, "colorhist")
+    list_file = discover(data_root)["shapes"] / "list_of_images.txt"
+    lines = list_file.read_text().splitlines()
+    relabelled = lines[0].split("\t")[0] + "\tcrimson"
+    list_file.write_text("\n".join([relabelled, *lines[1:-1]]) + "\n")  # first relabelled, last dropped
+    changed = read_dataset(discover(data_root)["shapes"], "shapes")
+    report = ingest_dataset(changed, encoder, store, IngestOptions(workers=0))
+    assert (report.written, report.relabelled, report.not_in_dataset) == (0, 1, 1)
+    points = store.points("shapes_colorhist")
+    by_path = {p["path"]: p for p in points.payloads}
+    assert by_path[changed.items[0].path]["label"] == "crimson"
+    assert len(points.ids) == 12  # nothing stored is lost
+    assert ingest_dataset(changed, encoder, store, IngestOptions(workers=0)).relabelled == 0

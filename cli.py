@@ -63,12 +63,16 @@ def datasets(data_root):
     render.datasets_table([read_dataset(folder, name) for name, folder in discover(data_root).items()])
 
 
-def _weights_option(values: tuple[str, ...]) -> dict[str, str]:
+def _weights_option(values: tuple[str, ...], encoders: list[str] | None = None) -> dict[str, str]:
+    """--weights NAME=PATH pairs; with `encoders`, a NAME outside them is refused, not ignored."""
     pairs = {}
     for value in values:
         name, sep, path = value.partition("=")
         if not sep or not name or not path:
             raise click.BadParameter(f"'{value}' is not NAME=PATH", param_hint="--weights")
+        if encoders is not None and name not in encoders:
+            raise click.BadParameter(f"'{name}' is not among the encoders of this run ({', '.join(encoders)})",
+                                     param_hint="--weights")
         pairs[name] = path
     return pairs
 
@@ -87,6 +91,8 @@ def _weights_option(values: tuple[str, ...]) -> dict[str, str]:
               show_default=True, help="Random weights are for tests and benchmarks only.")
 @click.option("--recreate", is_flag=True, help="Drop and rebuild the collections.")
 @click.option("--strict", is_flag=True, help="Any bad file or list line is an error.")
+@click.option("--fast-decode", is_flag=True,
+              help="Decode big JPEGs at 1/2 to 1/8 size (faster; pixels differ slightly from the reference).")
 @click.option("--max-pixels", default=64_000_000, show_default=True, type=click.IntRange(1),
               help="Larger images are skipped (decompression bombs).")
 @click.option("--shards", type=click.IntRange(1), help="Server: shards per new collection.")
@@ -98,8 +104,8 @@ def _weights_option(values: tuple[str, ...]) -> dict[str, str]:
               show_default=True, help="Server: vector quantization.")
 @click.pass_obj
 def ingest(obj: Context, dataset_names, encoder_names, data_root, batch_size, workers, device, weights,
-           init, recreate, strict, max_pixels, shards, replicas, on_disk, hnsw_m, hnsw_ef_construct,
-           quantization):
+           init, recreate, strict, fast_decode, max_pixels, shards, replicas, on_disk, hnsw_m,
+           hnsw_ef_construct, quantization):
     """Embed datasets with encoders into one Qdrant collection per pair."""
     from encoders import SEED_ENCODERS, build_encoder
     from encoders import encoder_names as registered
@@ -116,10 +122,12 @@ def ingest(obj: Context, dataset_names, encoder_names, data_root, batch_size, wo
     names = list(encoder_names) or list(SEED_ENCODERS)
     if "all" in names:
         names = registered()
-    local_weights = _weights_option(weights)
+    local_weights = _weights_option(weights, names)
     models = {name: build_encoder(name, device, local_weights.get(name), init) for name in names}
-    options = IngestOptions(batch_size, workers, recreate, strict, max_pixels,
-                            IndexSettings(shards, replicas, on_disk, hnsw_m, hnsw_ef_construct, quantization))
+    options = IngestOptions(
+        batch_size=batch_size, workers=workers, recreate=recreate, strict=strict, max_pixels=max_pixels,
+        fast_decode=fast_decode,
+        settings=IndexSettings(shards, replicas, on_disk, hnsw_m, hnsw_ef_construct, quantization))
     _ingest_all(obj, {d: read_dataset(found[d], d) for d in chosen}, models, options)
 
 

@@ -60,12 +60,11 @@ def measure(name: str, images: int, batch_size: int, workers: int, threads: int,
     encoder = build_encoder(name, "cpu", init="pretrained" if name == "colorhist" else init)
     dataset = _subset(images)
     transform = encoder.transform()
-    min_side = encoder.spec.preprocess.resize if encoder.spec.preprocess else None
     decode = preprocess = 0.0
     tensors = []
     for item in dataset.items:
         t0 = time.perf_counter()
-        image = load_rgb(dataset.image_root / item.path, min_side=min_side)
+        image = load_rgb(dataset.image_root / item.path)
         t1 = time.perf_counter()
         tensors.append(transform(image))
         decode, preprocess = decode + t1 - t0, preprocess + time.perf_counter() - t1

@@ -50,6 +50,7 @@ class IngestOptions:
     recreate: bool = False
     strict: bool = False
     max_pixels: int = DEFAULT_MAX_PIXELS
+    fast_decode: bool = False  # JPEG draft decoding at 1/2..1/8 size: faster, pixels not the reference's
     settings: IndexSettings = field(default_factory=IndexSettings)
 
 
@@ -100,7 +101,7 @@ def ingest(
                           relabelled=len(changed), not_in_dataset=len(set(stored_payloads) - set(ids)))
     preprocess = encoder.spec.preprocess
     files = ImageFiles(dataset.image_root, todo, encoder.transform(), options.max_pixels,
-                       preprocess.resize if preprocess else None)
+                       preprocess.resize if preprocess and options.fast_decode else None)
     progress = progress or (lambda done, total: None)
     done = 0
     pending: Future | None = None

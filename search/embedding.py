@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from encoders import Encoder, build_encoder, build_text_encoder, get_spec
+from encoders import Encoder, build_encoder, build_text_encoder
 from encoders.images import BadImage, load_rgb
 from errors import QueryError
 
@@ -37,15 +37,14 @@ def embed_query(encoder: Encoder, query: Query) -> tuple[np.ndarray, float]:
     if query.kind == "text":
         vector = encoder.embed_texts([query.text])[0]
     else:
-        vector = encoder.embed_pil([decode(query.image, encoder.name)])[0]
+        vector = encoder.embed_pil([decode(query.image)])[0]
     return vector, time.perf_counter() - started
 
 
-def decode(path: Path, encoder: str) -> Image.Image:
-    """The query image decoded as ingest decodes the stored ones (same reduced JPEG draft)."""
-    preprocess = get_spec(encoder).preprocess
+def decode(path: Path) -> Image.Image:
+    """The query image decoded as ingest decodes the stored ones by default (full-size decode)."""
     try:
-        return load_rgb(path, min_side=preprocess.resize if preprocess else None)
+        return load_rgb(path)
     except BadImage as error:
         raise QueryError(f"cannot read image '{path}': {error}") from None
     except OSError as error:

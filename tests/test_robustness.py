@@ -167,3 +167,10 @@ def test_embedded_store_open_elsewhere_gives_one_clear_line(tmp_path):
     assert result.stderr.strip().splitlines() == [
         "error: the embedded store in 'q' is open in another process; wait for it to finish, "
         "or run a Qdrant server and pass --qdrant-url"]
+
+
+def test_draft_decoding_shrinks_big_jpegs_only_when_asked(tmp_path):
+    make_image((90, 120, 200), 3, size=(1600, 1200)).save(tmp_path / "big.jpg", quality=90)
+    assert load_rgb(tmp_path / "big.jpg").size == (1600, 1200)
+    small = load_rgb(tmp_path / "big.jpg", min_side=256)
+    assert small.size == (400, 300)  # 1/4 scale: the smallest DCT scale keeping the short side >= 256

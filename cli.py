@@ -22,12 +22,13 @@ class Context:
     reports: Path
     _store: object = None
 
-    def store(self):
-        """The store, opened on first use (embedded unless a URL is given)."""
+    def store(self, create: bool = False):
+        """The store, opened on first use (embedded unless a URL is given); only ingest creates one."""
         if self._store is None:
             from store import Store
 
-            self._store = Store.open(self.qdrant_url, self.api_key, self.storage, self.prefer_grpc)
+            self._store = Store.open(self.qdrant_url, self.api_key, self.storage, self.prefer_grpc,
+                                     create=create)
         return self._store
 
 
@@ -134,7 +135,7 @@ def ingest(obj: Context, dataset_names, encoder_names, data_root, batch_size, wo
 def _ingest_all(obj: Context, datasets: dict, models: dict, options) -> None:
     from ingest import ingest_dataset, write_report
 
-    store = obj.store()
+    store = obj.store(create=True)
     reports = []
     for dataset in datasets.values():
         for encoder in models.values():

@@ -52,8 +52,13 @@ class Store:
         path: str | Path = DEFAULT_STORAGE,
         prefer_grpc: bool = False,
         timeout: int = 60,
+        create: bool = True,
     ) -> Store:
-        """A server when `url` is given, else the embedded store in `path`."""
+        """A server when `url` is given, else the embedded store in `path`.
+
+        With `create` False a missing embedded store is an error, not a new
+        empty one (a misspelled --storage would otherwise look empty).
+        """
         if url:
             with warnings.catch_warnings():
                 if _local_host(url):  # the compose network or this machine: plain http is expected
@@ -62,6 +67,11 @@ class Store:
             store = cls(client, url, embedded=False, timeout=timeout)
             store._check_server()
             return store
+        if not create and not (Path(path) / "meta.json").is_file():
+            raise StoreError(
+                f"there is no embedded store in '{path}'; create one with `python cli.py ingest`, "
+                f"or pass --storage with its folder or --qdrant-url for a server"
+            )
         try:
             client = QdrantClient(path=str(path))
         except RuntimeError as error:
@@ -147,15 +157,17 @@ class Store:
         self.client.delete_collection(name)
 
     def info(self, name: str) -> CollectionInfo:
+        """Size, vectors, dataset and encoder; a collection this tool did not write shows '?' or 0."""
         self.require(name)
         params = self.client.get_collection(name).config.params.vectors
         first = self.client.scroll(name, limit=1, with_payload=True)[0]
-        payload = first[0].payload if first else {}
+        payload = (first[0].payload if first else None) or {}
+        single = isinstance(params, models.VectorParams)
         return CollectionInfo(
             name=name,
             points=self.count(name),
-            dim=params.size,
-            distance=params.distance.value,
+            dim=params.size if single else 0,
+            distance=params.distance.value if single else "named vectors",
             dataset=payload.get("dataset", "?"),
             encoder=payload.get("encoder", "?"),
             location=self.location,

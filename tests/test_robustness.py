@@ -174,3 +174,19 @@ def test_draft_decoding_shrinks_big_jpegs_only_when_asked(tmp_path):
     assert load_rgb(tmp_path / "big.jpg").size == (1600, 1200)
     small = load_rgb(tmp_path / "big.jpg", min_side=256)
     assert small.size == (400, 300)  # 1/4 scale: the smallest DCT scale keeping the short side >= 256
+
+
+def test_a_misspelled_storage_folder_is_an_error_not_an_empty_store(tmp_path):
+    result = run_cli("--storage", "qdrant_strorage", "collections", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: there is no embedded store in 'qdrant_strorage'")
+    assert not (tmp_path / "qdrant_strorage").exists()
+
+
+def test_collection_written_by_another_tool_is_listed_not_a_crash(tmp_path, store):
+    from qdrant_client import models
+
+    store.client.create_collection(
+        "foreign", vectors_config={"a": models.VectorParams(size=4, distance=models.Distance.DOT)})
+    info = store.info("foreign")
+    assert (info.dim, info.distance, info.dataset, info.encoder) == (0, "named vectors", "?", "?")

@@ -9,8 +9,11 @@ from pathlib import Path
 import click
 
 import render
+from encoders import INITS
+from encoders.images import DEFAULT_MAX_PIXELS
 from errors import RetrievalError
 from render import err, out, safe
+from store import DEFAULT_STORAGE
 
 
 @dataclass
@@ -33,7 +36,7 @@ class Context:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--storage", default="qdrant_storage", show_default=True,
+@click.option("--storage", default=DEFAULT_STORAGE, show_default=True,
               help="Folder of the embedded Qdrant store (used when no URL is given).")
 @click.option("--qdrant-url", envvar="QDRANT_URL", help="Qdrant server URL, e.g. http://localhost:6333.")
 @click.option("--api-key", envvar="QDRANT_API_KEY", help="Qdrant API key (or QDRANT_API_KEY).")
@@ -88,13 +91,13 @@ def _weights_option(values: tuple[str, ...], encoders: list[str] | None = None) 
               help="DataLoader worker processes decoding images.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--weights", multiple=True, help="NAME=PATH: a local model folder or weights file.")
-@click.option("--init", type=click.Choice(["pretrained", "random", "random-tiny"]), default="pretrained",
+@click.option("--init", type=click.Choice(INITS), default="pretrained",
               show_default=True, help="Random weights are for tests and benchmarks only.")
 @click.option("--recreate", is_flag=True, help="Drop and rebuild the collections.")
 @click.option("--strict", is_flag=True, help="Any bad file or list line is an error.")
 @click.option("--fast-decode", is_flag=True,
               help="Decode big JPEGs at 1/2 to 1/8 size (faster; pixels differ slightly from the reference).")
-@click.option("--max-pixels", default=64_000_000, show_default=True, type=click.IntRange(1),
+@click.option("--max-pixels", default=DEFAULT_MAX_PIXELS, show_default=True, type=click.IntRange(1),
               help="Larger images are skipped (decompression bombs).")
 @click.option("--shards", type=click.IntRange(1), help="Server: shards per new collection.")
 @click.option("--replicas", type=click.IntRange(1), help="Server: replication factor.")
@@ -268,7 +271,7 @@ def _image_root(data_root: Path, dataset: str) -> Path | None:
               help="Where the datasets' images are, for --gallery.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--weights", multiple=True, help="NAME=PATH: a local model folder or weights file.")
-@click.option("--init", type=click.Choice(["pretrained", "random", "random-tiny"]), default="pretrained",
+@click.option("--init", type=click.Choice(INITS), default="pretrained",
               hidden=True, help="Random weights, as ingested with the same --init (tests, benchmarks).")
 @click.pass_obj
 def search_command(obj: Context, collection, image, text, point_id, stored_path, limit, label, output,

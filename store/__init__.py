@@ -4,14 +4,14 @@ Names, ids and records import at once; the engine (qdrant-client, about 2 s
 to import) loads on first use of `Store`, `rank_all` and their kin.
 """
 
-from store.naming import collection_name, point_id, slug
+from store.naming import DEFAULT_STORAGE, collection_name, point_id, slug
 from store.types import AnnRecall, CollectionInfo, Hit, IndexSettings, Neighbours, Points
 
-_ENGINE = {"DEFAULT_STORAGE": "qdrant_store", "Store": "qdrant_store",
+_ENGINE = {"Store": "qdrant_store",
            "METHODS": "ranking", "ann_recall": "ranking", "rank_all": "ranking"}
 
 __all__ = [
-    "AnnRecall", "CollectionInfo", "Hit", "IndexSettings", "Neighbours", "Points",
+    "DEFAULT_STORAGE", "AnnRecall", "CollectionInfo", "Hit", "IndexSettings", "Neighbours", "Points",
     "collection_name", "point_id", "slug", *_ENGINE,
 ]
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import uuid
 
+DEFAULT_STORAGE = "qdrant_storage"  # folder of the embedded store
+
 # Namespace of every point id: uuid5(POINT_NAMESPACE, "<dataset>/<relative path>").
 POINT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "qdrant-image-retrieval/points")
 

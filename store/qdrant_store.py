@@ -22,9 +22,9 @@ from qdrant_client.common.client_exceptions import ResourceExhaustedResponse
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from errors import CollectionNotFoundError, StoreError
+from store.naming import DEFAULT_STORAGE
 from store.types import CollectionInfo, Hit, IndexSettings, Points
 
-DEFAULT_STORAGE = "qdrant_storage"
 PAGE = 1024
 BULK_BATCH = 256  # points per upsert request on a server; Qdrant advises 64 to 256
 DEFAULT_HNSW_M = 16  # Qdrant's default HNSW edges per node

@@ -18,6 +18,7 @@ import numpy as np
 from errors import EvaluationError
 from evaluation.metrics import PR_LEVELS, PRECISION_RANKS, QueryFigures, evaluate_rankings, per_class_ap
 from store import Store, rank_all
+from store.ranking import resolve_method
 
 GALLERY_ROWS = 5
 GALLERY_HITS = 5
@@ -151,31 +152,34 @@ def leave_one_out(
     """Rank every point of `collection` against the others and measure the rankings.
 
     `k` cuts each ranking at the top k (AP@k); None keeps the full ranking.
-    `progress(done, total)` is called as queries finish.
+    `progress(done, total)` is called as queries finish. The points are read
+    and checked (at least 2, every payload with a label) before the ranking,
+    so that a collection that cannot be evaluated fails before the costly part.
+    Only the first GALLERY_HITS scores of each ranking are kept: the figures
+    need only the order, the galleries the first scores.
     """
-    store.require(collection)
-    total = store.count(collection)
+    method = resolve_method(store, method)
+    started = time.perf_counter()
+    points = store.points(collection, with_vectors=method == "block")
+    total = len(points.ids)
     if total < 2:
         raise EvaluationError(
             f"collection '{collection}' has {total} point(s); leave-one-out needs at least 2"
         )
-    report = progress or (lambda done, total: None)
-    started = time.perf_counter()
-    neighbours = rank_all(store, collection, limit=k, method=method,
-                          progress=lambda done: report(done, total))
-    ranked = time.perf_counter()
-    payloads = neighbours.points.payloads
-    unlabeled = [pid for pid, p in zip(neighbours.points.ids, payloads, strict=True) if "label" not in p]
+    payloads = points.payloads
+    unlabeled = [pid for pid, p in zip(points.ids, payloads, strict=True) if "label" not in p]
     if unlabeled:
         raise EvaluationError(
             f"{len(unlabeled)} point(s) of '{collection}' have no 'label' in their payload "
             f"(first: {unlabeled[0]}); re-ingest it with `python cli.py ingest --recreate`"
         )
+    report = progress or (lambda done, total: None)
+    neighbours = rank_all(store, collection, limit=k, method=method, points=points,
+                          keep_scores=GALLERY_HITS, progress=lambda done: report(done, total))
+    ranked = time.perf_counter()
     labels = [str(p["label"]) for p in payloads]
     figures = evaluate_rankings(neighbours.order, np.array(labels), k)
     first = payloads[0]
-    if method == "auto":
-        method = "block" if store.embedded else "batch-query"
     return Evaluation(
         collection=collection,
         dataset=str(first.get("dataset", "?")),
@@ -187,7 +191,7 @@ def leave_one_out(
         paths=[str(p.get("path", "")) for p in payloads],
         figures=figures,
         top=neighbours.order[:, :GALLERY_HITS].copy(),
-        top_scores=neighbours.scores[:, :GALLERY_HITS].copy(),
+        top_scores=neighbours.scores,  # rank_all kept only these
         seconds_ranking=ranked - started,
         seconds_metrics=time.perf_counter() - ranked,
     )

@@ -7,7 +7,9 @@ Two paths with the same result (exact cosine, ties broken by dataset order):
   brute force in Python), minus a Python object per hit, which made one
   query per point about 600 times slower than the arithmetic.
 - `batch-query`: Qdrant's batch query API by point id with exact search, the
-  path for servers and clusters, where the vectors stay on the server.
+  path for servers and clusters, where the vectors stay on the server. With a
+  top-k limit, ties that run more than TIE_MARGIN hits past the cut keep
+  Qdrant's order (see `_rank_batch_query`).
 
 `ann_recall` measures the other side: how close the approximate index (HNSW,
 quantization) comes to that exact search, on the same collection.
@@ -20,14 +22,25 @@ from collections.abc import Callable
 import numpy as np
 from qdrant_client import models
 
+from errors import EvaluationError
 from store.qdrant_store import Store
-from store.types import AnnRecall, Neighbours
+from store.types import AnnRecall, Neighbours, Points
 
 METHODS = ("auto", "block", "batch-query")
 BLOCK_ROWS = 512
 BATCH_QUERIES = 32
+TIE_MARGIN = 16  # extra hits each batch query asks for, so that ties at the cut can be ordered here
 
 Progress = Callable[[int], None]
+
+
+def resolve_method(store: Store, method: str) -> str:
+    """The ranking method `method` stands for: "auto" is "block" on the embedded store, else "batch-query"."""
+    if method == "auto":
+        return "block" if store.embedded else "batch-query"
+    if method not in METHODS:
+        raise ValueError(f"unknown ranking method '{method}'; choose one of {METHODS}")
+    return method
 
 
 def rank_all(
@@ -36,41 +49,48 @@ def rank_all(
     limit: int | None = None,
     method: str = "auto",
     progress: Progress | None = None,
+    points: Points | None = None,
+    keep_scores: int | None = None,
 ) -> Neighbours:
-    """Neighbours of every point: the full ranking, or the top `limit`."""
-    if method == "auto":
-        method = "block" if store.embedded else "batch-query"
-    points = store.points(name, with_vectors=method == "block")
+    """Neighbours of every point: the full ranking, or the top `limit`.
+
+    Either way the order equals the first columns of the full ranking sorted
+    by score, ties by dataset order (on "batch-query" up to TIE_MARGIN hits
+    past a top-k cut). `points` are the collection's points when
+    the caller has read them already (with vectors for "block"), so that it can
+    check them before the ranking starts. `keep_scores` keeps the scores of only
+    the first that many hits of each point (None: all of them): a full ranking's
+    score matrix is as large as its order, n x (n-1), and callers often need
+    scores only for the first few hits.
+    """
+    method = resolve_method(store, method)
+    if points is None:
+        points = store.points(name, with_vectors=method == "block")
+    elif method == "block" and points.vectors is None:
+        raise ValueError("the block method needs the points' vectors")
     n = len(points.ids)
     width = n - 1 if limit is None else max(0, min(limit, n - 1))
+    kept = width if keep_scores is None else max(0, min(keep_scores, width))
     progress = progress or (lambda done: None)
     if method == "block":
-        order, scores = _rank_blocks(points.vectors, width, progress)
-    elif method == "batch-query":
-        order, scores = _rank_batch_query(store, name, points.ids, width, progress)
+        order, scores = _rank_blocks(points.vectors, width, kept, progress)
     else:
-        raise ValueError(f"unknown ranking method '{method}'; choose one of {METHODS}")
+        order, scores = _rank_batch_query(store, name, points.ids, width, kept, progress)
     return Neighbours(points, order, scores)
 
 
-def _rank_blocks(vectors: np.ndarray, width: int, progress: Progress) -> tuple[np.ndarray, np.ndarray]:
+def _rank_blocks(vectors: np.ndarray, width: int, kept: int, progress: Progress) -> tuple[np.ndarray, np.ndarray]:
     n = len(vectors)
     order = np.empty((n, width), dtype=np.int32)
-    scores = np.empty((n, width), dtype=np.float32)
+    scores = np.empty((n, kept), dtype=np.float32)
     for start in range(0, n, BLOCK_ROWS):
         stop = min(start + BLOCK_ROWS, n)
         negated = -(vectors[start:stop] @ vectors.T)
         rows = np.arange(stop - start)
         negated[rows, start + rows] = np.inf  # the query itself sorts last and is cut
-        if width == n - 1:
-            best, ordered = _argsort_rows(negated)
-        else:
-            chosen = np.sort(np.argpartition(negated, width - 1, axis=1)[:, :width], axis=1)
-            within = np.argsort(np.take_along_axis(negated, chosen, 1), axis=1, kind="stable")
-            best = np.take_along_axis(chosen, within, 1)
-            ordered = np.take_along_axis(negated, best, 1)
+        best, ordered = _argsort_rows(negated) if width == n - 1 else _top_rows(negated, width)
         order[start:stop] = best[:, :width]
-        scores[start:stop] = -ordered[:, :width]
+        scores[start:stop] = -ordered[:, :kept]
         progress(stop)
     return order, scores
 
@@ -89,28 +109,68 @@ def _argsort_rows(negated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return best, ordered
 
 
+def _top_rows(negated: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first `width` columns of `_argsort_rows(negated)`, without sorting whole rows.
+
+    argpartition finds each row's `width` smallest values, but among values
+    equal to the largest of them it keeps an arbitrary few. Partitioning at
+    `width` also puts the best value left out at column `width`: where it equals
+    the largest value kept, equal values straddle the cut, and that row is
+    sorted whole, stably, so the lowest positions are kept as in the full ranking.
+    """
+    if width == 0:
+        return np.empty((len(negated), 0), dtype=np.intp), negated[:, :0]
+    parted = np.argpartition(negated, width, axis=1)
+    chosen = np.sort(parted[:, :width], axis=1)
+    values = np.take_along_axis(negated, chosen, 1)
+    within = np.argsort(values, axis=1, kind="stable")
+    best = np.take_along_axis(chosen, within, 1)
+    ordered = np.take_along_axis(values, within, 1)
+    left_out = np.take_along_axis(negated, parted[:, width : width + 1], 1)[:, 0]
+    tied = np.flatnonzero(ordered[:, -1] == left_out)
+    if len(tied):  # the values kept, and so `ordered`, are the same; only which positions changes
+        best[tied] = np.argsort(negated[tied], axis=1, kind="stable")[:, :width]
+    return best, ordered
+
+
 def _rank_batch_query(
-    store: Store, name: str, ids: list[str], width: int, progress: Progress
+    store: Store, name: str, ids: list[str], width: int, kept: int, progress: Progress
 ) -> tuple[np.ndarray, np.ndarray]:
+    """The top `width` of every point through Qdrant's batch query API, exact search.
+
+    Qdrant orders equal scores its own way and cuts at the limit wherever that
+    falls. Each query asks for TIE_MARGIN hits more than `width` (at most n-1),
+    sorts them by (score descending, position) and keeps `width`, which equals
+    the block method's result unless the scores tied with the hit at the cut
+    run more than TIE_MARGIN hits past it: which of those are kept then stays
+    Qdrant's choice. A full ranking (width n-1) has every hit and no such case.
+    """
     position = {point_id: i for i, point_id in enumerate(ids)}
     n = len(ids)
     order = np.empty((n, width), dtype=np.int32)
-    scores = np.empty((n, width), dtype=np.float32)
+    scores = np.empty((n, kept), dtype=np.float32)
+    limit = min(width + TIE_MARGIN, n - 1)
+    if width == 0:
+        return order, scores
     exact = None if store.embedded else models.SearchParams(exact=True)  # embedded is always exact
     for start in range(0, n, BATCH_QUERIES):
         chunk = ids[start : start + BATCH_QUERIES]
         requests = [
-            models.QueryRequest(query=pid, limit=width, params=exact, with_payload=False)
+            models.QueryRequest(query=pid, limit=limit, params=exact, with_payload=False)
             for pid in chunk
         ]
         for row, response in enumerate(store.client.query_batch_points(name, requests), start):
-            hit_positions = np.fromiter((position[str(p.id)] for p in response.points), np.int32)
+            hit_positions = np.fromiter((position.get(str(p.id), -1) for p in response.points), np.int32)
+            if len(hit_positions) != limit or (hit_positions < 0).any():
+                raise EvaluationError(
+                    f"collection '{name}' changed during the evaluation (Qdrant returned "
+                    f"{len(hit_positions)} of {limit} hits for '{ids[row]}', or a point it did not hold "
+                    f"at the start); run the evaluation again once nothing writes to it"
+                )
             hit_scores = np.fromiter((p.score for p in response.points), np.float32)
-            if len(hit_positions) != width:
-                raise RuntimeError(f"Qdrant returned {len(hit_positions)} of {width} hits for '{ids[row]}'")
-            tie_order = np.lexsort((hit_positions, -hit_scores))
+            tie_order = np.lexsort((hit_positions, -hit_scores))[:width]
             order[row] = hit_positions[tie_order]
-            scores[row] = hit_scores[tie_order]
+            scores[row] = hit_scores[tie_order[:kept]]
         progress(min(start + BATCH_QUERIES, n))
     return order, scores
 

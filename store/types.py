@@ -68,7 +68,8 @@ class Neighbours:
     """For each point (row, dataset order) the positions of its nearest other points.
 
     `order[i]` lists row positions, best first, ties broken by position; the
-    point itself never appears. `scores[i]` are the matching cosine scores.
+    point itself never appears. `scores[i]` are the cosine scores of the first
+    `scores.shape[1]` of them: all, unless `rank_all` was asked to keep fewer.
     """
 
     points: Points

@@ -1,0 +1,140 @@
+"""store.rank_all: ties broken by dataset order at any cut, a collection changing under it, kept scores.
+
+The collections here are built so that every score is exact in float32
+(unit vectors with four entries of +-0.5), so equal scores are equal whatever
+the order of the arithmetic, and ties are everywhere: identical copies of
+each vector carry different labels, so AP depends on how ties are broken.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from errors import EvaluationError
+from evaluation import leave_one_out
+from evaluation.metrics import evaluate_rankings
+from store import Store, point_id, rank_all
+from store.ranking import TIE_MARGIN
+
+PROTOTYPES = 10
+COPIES = 6  # each query ties with its 5 copies at score 1: a cut at 4 falls inside that tie
+
+
+def add_tied_collection(store: Store, name: str = "tied", seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """COPIES identical copies of PROTOTYPES vectors, interleaved in dataset order, labels mixed among copies."""
+    rng = np.random.default_rng(seed)
+    prototypes: set[tuple[float, ...]] = set()
+    while len(prototypes) < PROTOTYPES:
+        vector = np.zeros(16, dtype=np.float32)
+        vector[rng.choice(16, 4, replace=False)] = rng.choice([-0.5, 0.5], 4)
+        prototypes.add(tuple(vector))
+    table = np.array(sorted(prototypes), dtype=np.float32)
+    n = PROTOTYPES * COPIES
+    vectors = table[np.arange(n) % PROTOTYPES]
+    labels = rng.choice(np.array(list("abc")), n)
+    paths = [f"{label}/{i:03d}.jpg" for i, label in enumerate(labels)]
+    store.ensure_collection(name, 16)
+    store.upsert(name, [point_id("tied", p) for p in paths], vectors, [
+        {"label": str(label), "path": path, "dataset": "tied", "encoder": "toy", "index": i}
+        for i, (label, path) in enumerate(zip(labels, paths, strict=True))
+    ])
+    return vectors, labels
+
+
+def stable_reference(vectors: np.ndarray) -> np.ndarray:
+    """Each point's ranking of the others: score descending, ties by position (numpy's stable sort)."""
+    similarity = vectors @ vectors.T
+    np.fill_diagonal(similarity, -np.inf)
+    return np.argsort(-similarity, axis=1, kind="stable")[:, :-1]
+
+
+def test_the_collection_has_ties_across_labels_that_change_ap(store):
+    vectors, labels = add_tied_collection(store)
+    similarity = vectors @ vectors.T
+    np.fill_diagonal(similarity, -np.inf)
+    last_first = np.broadcast_to(-np.arange(len(vectors)), similarity.shape)
+    reversed_ties = np.lexsort((last_first, -similarity), axis=1)[:, :-1]  # ties by position, backwards
+    reference = stable_reference(vectors)
+    # another tie order gives another AP, with or without k: a wrong order cannot pass the tests below
+    assert evaluate_rankings(reference, labels).mean_ap != pytest.approx(
+        evaluate_rankings(reversed_ties, labels).mean_ap)
+    assert evaluate_rankings(reference[:, :4], labels, 4).mean_ap != pytest.approx(
+        evaluate_rankings(reversed_ties[:, :4], labels, 4).mean_ap)
+
+
+@pytest.mark.parametrize("method", ["block", "batch-query"])
+@pytest.mark.parametrize("k", [None, 4])
+def test_ties_are_broken_by_dataset_order_with_and_without_k(store, method, k):
+    vectors, labels = add_tied_collection(store)
+    reference = stable_reference(vectors)[:, :k]
+    neighbours = rank_all(store, "tied", limit=k, method=method)
+    np.testing.assert_array_equal(neighbours.order, reference)
+    expected = evaluate_rankings(reference, labels, k)
+    assert leave_one_out(store, "tied", k, method=method).mean_ap == pytest.approx(expected.mean_ap, abs=1e-12)
+
+
+def test_block_top_k_equals_the_stable_full_ranking_cut_at_every_k(store):
+    vectors, _ = add_tied_collection(store)
+    reference = stable_reference(vectors)
+    for k in range(len(vectors) + 1):
+        neighbours = rank_all(store, "tied", limit=k, method="block")
+        np.testing.assert_array_equal(neighbours.order, reference[:, :k], err_msg=f"k={k}")
+        similarity = vectors @ vectors.T
+        np.testing.assert_array_equal(neighbours.scores, np.take_along_axis(similarity, reference[:, :k], 1))
+
+
+def test_batch_query_asks_past_the_cut_by_the_margin(store):
+    vectors, _ = add_tied_collection(store)
+    requested = []
+    real = store.client.query_batch_points
+
+    def spy(name, requests):
+        requested.extend(r.limit for r in requests)
+        return real(name, requests)
+
+    store.client.query_batch_points = spy
+    rank_all(store, "tied", limit=4, method="batch-query")
+    assert set(requested) == {4 + TIE_MARGIN}
+    requested.clear()
+    rank_all(store, "tied", limit=len(vectors) - 3, method="batch-query")
+    assert set(requested) == {len(vectors) - 1}  # never more than the other points
+
+
+def test_a_point_written_during_a_batch_query_evaluation_is_one_clear_error(store):
+    vectors, _ = add_tied_collection(store)
+
+    def write_one(done: int, total: int) -> None:
+        if done == 32:  # after the first batch; point 40, queried later, gets an exact copy of itself
+            store.upsert("tied", [point_id("tied", "late.jpg")], vectors[40:41],
+                         [{"label": "a", "path": "late.jpg", "dataset": "tied", "encoder": "toy", "index": 999}])
+
+    with pytest.raises(EvaluationError, match="changed during the evaluation.*run the evaluation again"):
+        leave_one_out(store, "tied", k=5, progress=write_one, method="batch-query")
+
+
+def test_labels_are_checked_before_any_ranking(store, monkeypatch):
+    import evaluation.runner
+
+    _, labels = add_tied_collection(store)
+    store.client.overwrite_payload("tied", {"path": "x.jpg", "index": 3},
+                                   points=[point_id("tied", f"{labels[3]}/003.jpg")])
+
+    def never(*args, **kwargs):
+        raise AssertionError("ranked a collection that cannot be evaluated")
+
+    monkeypatch.setattr(evaluation.runner, "rank_all", never)
+    with pytest.raises(EvaluationError, match="1 point.*no 'label'"):
+        leave_one_out(store, "tied")
+
+
+@pytest.mark.parametrize("method", ["block", "batch-query"])
+def test_keep_scores_keeps_the_first_scores_and_the_same_order(store, method):
+    add_tied_collection(store)
+    full = rank_all(store, "tied", method=method)
+    kept = rank_all(store, "tied", method=method, keep_scores=5)
+    np.testing.assert_array_equal(kept.order, full.order)
+    assert kept.scores.shape == (len(full.order), 5)
+    np.testing.assert_array_equal(kept.scores, full.scores[:, :5])
+    evaluation = leave_one_out(store, "tied", method=method)
+    np.testing.assert_array_equal(evaluation.top_scores, full.scores[:, :5])

@@ -75,20 +75,27 @@ def average_precision(relevant: np.ndarray | Hits, denominators: np.ndarray) -> 
 
 
 def precision_at(relevant: np.ndarray | Hits, k: int) -> np.ndarray:
-    """P@k per query: (relevant hits in the first k) / k (a shorter ranking counts what it has)."""
+    """P@k per query: (relevant hits in the first k) / k.
+
+    NaN for every query when the rankings are shorter than k (cut at a top-k
+    limit below k, or a collection of k points or fewer): what lies past their
+    end is unknown, so counting it as a miss would understate P@k.
+    """
     hits = Hits.of(relevant)
+    if k > hits.width:
+        return np.full(hits.queries, np.nan)
     return hits.per_query(hits.rank <= k) / k
 
 
 def r_precision(relevant: np.ndarray | Hits, n_relevant: np.ndarray) -> np.ndarray:
     """R-precision per query: (relevant hits in the first R) / R.
 
-    On a ranking cut at width w < R, R is replaced by w, as AP@k uses min(R, k).
-    NaN where R = 0.
+    NaN where R = 0, and where R exceeds the rankings' width (a top-k cut
+    below R): the first R ranks are not all known.
     """
     hits = Hits.of(relevant)
-    cut = np.minimum(n_relevant, hits.width)
-    return _divide(hits.per_query(hits.rank <= cut[hits.row]), cut)
+    known = np.where(n_relevant <= hits.width, n_relevant, 0)
+    return _divide(hits.per_query(hits.rank <= known[hits.row]), known)
 
 
 def interpolated_precision(
@@ -163,8 +170,10 @@ def evaluate_rankings(
 
     Row q of `order` is query q's ranking of the other points. With `k` the
     rankings are (at most) the top k and AP is AP@k with denominator min(R, k);
-    without it they are full and the denominator is R. Rows are processed in
-    blocks of `block` so that memory stays bounded on large collections.
+    without it they are full and the denominator is R. P@j for j past the
+    rankings' width, and R-precision where R is past it, are NaN (not known).
+    Rows are processed in blocks of `block` so that memory stays bounded on
+    large collections.
     """
     _, codes = np.unique(np.asarray(labels), return_inverse=True)
     labels = codes.ravel().astype(np.int32)  # small integer codes gather and compare fast

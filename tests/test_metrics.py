@@ -80,12 +80,29 @@ def test_singleton_class_is_left_out_of_the_means_and_counted():
 def test_precision_at_k_and_r_precision_on_a_hand_example():
     assert precision_at(HAND, 1)[0] == 1.0
     assert precision_at(HAND, 5)[0] == pytest.approx(2 / 5)
-    assert precision_at(HAND, 10)[0] == pytest.approx(3 / 10)  # a short ranking counts what it has
+    assert precision_at(HAND, 6)[0] == pytest.approx(3 / 6)
     assert r_precision(HAND, np.array([3]))[0] == pytest.approx(2 / 3)
     assert r_precision(HAND, np.array([1]))[0] == 1.0
-    # cut at width 6 < R = 8: R-precision over the 6 ranks there are
-    assert r_precision(HAND, np.array([8]))[0] == pytest.approx(3 / 6)
+    assert r_precision(HAND, np.array([6]))[0] == pytest.approx(3 / 6)
     assert np.isnan(r_precision(HAND, np.array([0]))[0])
+
+
+def test_figures_past_the_end_of_a_ranking_are_unknown_not_misses():
+    # a ranking of 6 says nothing about rank 10, nor about the first R = 8 ranks
+    assert np.isnan(precision_at(HAND, 10)[0])
+    assert np.isnan(r_precision(HAND, np.array([8]))[0])
+    labels = np.array(list("aaaaaabbb"))
+    order = np.array([[j for j in range(9) if j != q] for q in range(9)])
+    cut = evaluate_rankings(order[:, :3], labels, k=3)
+    assert np.isnan(cut.mean_precision(5)) and np.isnan(cut.mean_precision(10))
+    assert cut.mean_precision(1) == pytest.approx(np.mean(labels[order[:, 0]] == labels))
+    # R = 5 for the a's (past the cut: unknown), R = 2 for the b's (within it)
+    assert np.isnan(cut.r_precision[:6]).all() and not np.isnan(cut.r_precision[6:]).any()
+    assert cut.mean_r_precision == pytest.approx(np.mean(cut.r_precision[6:]))
+    # a full ranking shorter than 10 (9 points): P@10 unknown, the rest known
+    full = evaluate_rankings(order, labels)
+    assert np.isnan(full.mean_precision(10)) and not np.isnan(full.mean_precision(5))
+    assert not np.isnan(full.r_precision).any()
 
 
 def test_interpolated_precision_on_a_hand_example():

@@ -93,9 +93,11 @@ def _cell(ax, image_root: Path | None, relative: str, caption: str, colour: str)
 def load_thumbnail(image_root: Path | None, relative: str, size: int = THUMB) -> np.ndarray | None:
     """An RGB thumbnail of image_root/relative, or None when it cannot be shown.
 
-    A path that would leave `image_root` is not opened.
+    Decoded by `encoders.images.load_rgb`, as ingest decodes it (EXIF
+    orientation, CMYK, 16-bit, alpha, the pixel limit), so a gallery shows the
+    picture the encoder saw. A path that would leave `image_root` is not opened.
     """
-    from PIL import Image
+    from encoders.images import BadImage, load_rgb
 
     if image_root is None or not relative:
         return None
@@ -104,10 +106,8 @@ def load_thumbnail(image_root: Path | None, relative: str, size: int = THUMB) ->
     if not file.is_relative_to(root) or not file.is_file():
         return None
     try:
-        with Image.open(file) as image:
-            image.draft("RGB", (size, size))
-            thumb = image.convert("RGB")
-            thumb.thumbnail((size, size))
-            return np.asarray(thumb)
-    except (OSError, ValueError, Image.DecompressionBombError):
+        thumb = load_rgb(file, min_side=size)
+    except (BadImage, OSError):
         return None
+    thumb.thumbnail((size, size))
+    return np.asarray(thumb)

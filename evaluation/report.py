@@ -20,10 +20,14 @@ METRICS_FILE = "metrics.json"
 INDEX_FILE = "index.html"
 
 
+def _safe_name(text: str) -> str:
+    """`text` as part of a file name: every run of characters outside [A-Za-z0-9._-] becomes '-'."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text)
+
+
 def report_folder(reports_dir: Path, collection: str) -> Path:
     """reports/<collection>, with any character unsafe in a file name replaced."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", collection).strip(".") or "collection"
-    return reports_dir / safe
+    return reports_dir / (_safe_name(collection).strip(".") or "collection")
 
 
 def write_collection_report(evaluation: Evaluation, reports_dir: Path, image_root: Path | None) -> list[Path]:
@@ -96,7 +100,7 @@ def write_index(reports_dir: Path) -> Path:
             f"{encoder} ({cell_text(cells[encoder, dataset])})": cells[encoder, dataset]["pr_curve"]["precision"]
             for encoder in encoders if (encoder, dataset) in cells
         }
-        name = f"pr_{re.sub(r'[^A-Za-z0-9._-]+', '-', dataset)}.png"
+        name = f"pr_{_safe_name(dataset)}.png"
         pr_plot(curves, reports_dir / name, f"{dataset}: mean interpolated PR curves")
         plots[dataset] = name
     index = reports_dir / INDEX_FILE

@@ -1,8 +1,11 @@
-"""Shared fixtures: generated images with class structure, an embedded store."""
+"""Shared fixtures: generated images with class structure, an embedded store, a Qdrant server."""
 
 from __future__ import annotations
 
 import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -57,3 +60,47 @@ def corel() -> Path:
     if not (COREL / "list_of_images.txt").is_file():
         pytest.skip(f"the Corel-1K set is not at {COREL}")
     return COREL
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    api_key: str | None
+
+
+def _docker_problem() -> str | None:
+    """Why no Docker engine can run a container here, or None when one answers."""
+    import docker
+
+    where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    try:
+        docker.from_env(timeout=5).ping()
+    except Exception as error:  # the SDK raises several kinds for a missing or refusing engine
+        return f"none answers at {where}: {type(error).__name__}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[Server]:
+    """The one way tests get a Qdrant server: QDRANT_URL's (with QDRANT_API_KEY), or a container.
+
+    The container runs the image pinned in deploy/docker-compose.yml with a
+    fresh API key, and serves the whole session. With neither (no Docker
+    engine, as on the development machine) the test skips and says why.
+    """
+    if os.environ.get("QDRANT_URL"):
+        yield Server(os.environ["QDRANT_URL"], os.environ.get("QDRANT_API_KEY"))
+        return
+    problem = _docker_problem()
+    if problem:
+        pytest.skip(f"no Qdrant server: QDRANT_URL is unset and no Docker engine runs here ({problem}); "
+                    f"start Docker, or set QDRANT_URL and QDRANT_API_KEY")
+    try:
+        from testcontainers.community.qdrant import QdrantContainer
+    except ImportError:  # testcontainers before its community namespace
+        from testcontainers.qdrant import QdrantContainer
+    from tests.test_deploy import qdrant_image
+
+    key = secrets.token_hex(16)
+    with QdrantContainer(image=qdrant_image(), api_key=key) as container:
+        yield Server(f"http://{container.rest_host_address}", key)

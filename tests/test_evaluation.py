@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pytest
@@ -98,22 +97,11 @@ def test_block_and_batch_query_paths_give_the_same_rankings_and_map(store):
 
 
 @pytest.fixture
-def server_store():
-    """A Qdrant server: QDRANT_URL, or a container where Docker runs."""
-    url = os.environ.get("QDRANT_URL")
-    if url:
-        yield Store.open(url=url)
-        return
-    try:
-        from testcontainers.community.qdrant import QdrantContainer
-
-        container = QdrantContainer().start()
-    except Exception as error:  # no Docker daemon, no image
-        pytest.skip(f"no Qdrant server ({type(error).__name__}); set QDRANT_URL or run Docker")
-    try:
-        yield Store.open(url=f"http://{container.get_container_host_ip()}:{container.exposed_rest_port}")
-    finally:
-        container.stop()
+def server_store(server):
+    """A store on conftest's test server (pinned image, API key)."""
+    opened = Store.open(server.url, server.api_key)
+    yield opened
+    opened.close()
 
 
 @pytest.mark.server
@@ -176,7 +164,16 @@ def test_cli_eval_writes_every_report_file_and_the_study_table(store, data_root,
     assert metrics["map"] > 0.9 and metrics["queries"] == 12 and metrics["encoder"] == "colorhist"
     as_json = _cli(store, monkeypatch, "--reports", str(reports), "eval", "-c", "shapes_colorhist",
                    "--k", "3", "--json", "--data-root", str(data_root))
-    assert json.loads(as_json.stdout)["metric"] == "mAP@3"
+    cut = json.loads(as_json.stdout)
+    assert cut["metric"] == "mAP@3"
+    # rankings cut at 3 say nothing of ranks 5 and 10; R = 3 (4 images per class) is within the cut
+    assert cut["precision_at"]["5"] is None and cut["precision_at"]["10"] is None
+    assert cut["precision_at"]["1"] is not None and cut["r_precision"] is not None
+    assert json.loads((folder / "metrics.json").read_text())["precision_at"]["10"] is None
+    table = _cli(store, monkeypatch, "--reports", str(reports), "eval", "-c", "shapes_colorhist",
+                 "--k", "2", "--data-root", str(data_root))
+    row = next(line for line in table.stdout.splitlines() if line.strip().startswith("shapes_colorhist"))
+    assert row.split()[4:7] == ["n/a", "n/a", "n/a"]  # P@5, P@10 and R-precision (R = 3 > 2)
 
 
 def test_corel1k_colorhist_reaches_the_measured_map(corel, store, tmp_path, monkeypatch):
@@ -215,3 +212,22 @@ def test_a_collection_where_no_class_has_two_members_reports_no_map(store, tmp_p
     files = write_collection_report(evaluation, tmp_path / "reports", image_root=None)
     assert all(f.is_file() for f in files)
     assert "n/a" in write_index(tmp_path / "reports").read_text()
+
+
+def test_gallery_thumbnails_decode_like_ingest_and_fall_back_to_a_placeholder(tmp_path):
+    from PIL import Image
+
+    from evaluation.figures import load_thumbnail
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: the camera was turned; the picture is 60 wide and 120 high
+    Image.new("RGB", (120, 60), (200, 40, 40)).save(tmp_path / "turned.jpg", exif=exif)
+    thumb = load_thumbnail(tmp_path, "turned.jpg")
+    assert thumb.shape == (120, 60, 3)  # upright; smaller than THUMB, so not scaled
+    Image.new("RGBA", (40, 40), (0, 0, 0, 0)).save(tmp_path / "clear.png")
+    assert (load_thumbnail(tmp_path, "clear.png") == 255).all()  # transparency on white, as ingest sees it
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8 not a picture")
+    (tmp_path / "inside").mkdir()
+    for relative in ("missing.jpg", "broken.jpg", "../turned.jpg", ""):
+        assert load_thumbnail(tmp_path / "inside" if relative.startswith("..") else tmp_path, relative) is None
+    assert load_thumbnail(None, "turned.jpg") is None

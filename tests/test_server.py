@@ -1,8 +1,8 @@
 """The product on a real Qdrant server: same points, rankings and mAP as the embedded store.
 
-The server is the one named by QDRANT_URL (and QDRANT_API_KEY), else a
-throwaway container of the pinned image started by testcontainers with an API
-key. Without either (no Docker engine, as on the development machine) every
+The server is conftest's `server` fixture: the one named by QDRANT_URL (and
+QDRANT_API_KEY), else a throwaway container of the pinned image started by
+testcontainers with an API key. Without either (no Docker engine, as on the development machine) every
 test here skips and says why. `make test-server` runs only these.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -26,51 +25,12 @@ from evaluation import leave_one_out
 from ingest import Dataset, IngestOptions, ingest_dataset, read_dataset
 from store import IndexSettings, Store, ann_recall, collection_name, rank_all
 from tests.conftest import write_list_dataset
-from tests.test_deploy import qdrant_image
 
 pytestmark = pytest.mark.server
 
 REPO = Path(__file__).resolve().parents[1]
 PER_CLASS = 100  # 300 points: more than one bulk batch of 256
 NEAR_TIE = 1e-6  # float32 scores this close may come back in either order
-
-
-@dataclass(frozen=True)
-class Server:
-    url: str
-    api_key: str | None
-
-
-def _docker_problem() -> str | None:
-    """Why no Docker engine can run a container here, or None when one answers."""
-    import docker
-
-    where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-    try:
-        docker.from_env(timeout=5).ping()
-    except Exception as error:  # the SDK raises several kinds for a missing or refusing engine
-        return f"none answers at {where}: {type(error).__name__}"
-    return None
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[Server]:
-    """QDRANT_URL's server, or a fresh container of the pinned image with an API key."""
-    if os.environ.get("QDRANT_URL"):
-        yield Server(os.environ["QDRANT_URL"], os.environ.get("QDRANT_API_KEY"))
-        return
-    problem = _docker_problem()
-    if problem:
-        pytest.skip(f"no Qdrant server: QDRANT_URL is unset and no Docker engine runs here ({problem}); "
-                    f"start Docker, or set QDRANT_URL and QDRANT_API_KEY")
-    try:
-        from testcontainers.community.qdrant import QdrantContainer
-    except ImportError:  # testcontainers before its community namespace
-        from testcontainers.qdrant import QdrantContainer
-
-    key = secrets.token_hex(16)
-    with QdrantContainer(image=qdrant_image(), api_key=key) as container:
-        yield Server(f"http://{container.rest_host_address}", key)
 
 
 def _dataset(root: Path, name: str, per_class: int = PER_CLASS) -> Dataset:

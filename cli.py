@@ -50,21 +50,49 @@ def cli(ctx, storage, qdrant_url, api_key, prefer_grpc, reports, debug):
     ctx.obj = Context(storage, qdrant_url, api_key, prefer_grpc, reports)
 
 
+def format_option(command):
+    """--format table|json: every listing has a human and a machine form."""
+    return click.option("--format", "output", type=click.Choice(["table", "json"]), default="table",
+                        show_default=True, help="A table, or JSON on stdout.")(command)
+
+
+def echo_json(value) -> None:
+    import json
+
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
 @cli.command()
-def encoders():
+@format_option
+def encoders(output):
     """List the registered encoders and whether their weights are present."""
     from encoders import SPECS, weights_present
 
-    render.encoders_table([(spec, weights_present(spec)) for spec in SPECS.values()])
+    rows = [(spec, weights_present(spec)) for spec in SPECS.values()]
+    if output == "json":
+        echo_json([{"name": spec.name, "model": spec.model_id, "dim": spec.dim, "text": spec.text,
+                    "source": spec.source, "license": spec.license,
+                    "preprocessing": spec.preprocess.describe() if spec.preprocess else None,
+                    "weights_present": present} for spec, present in rows])
+        return
+    render.encoders_table(rows)
 
 
 @cli.command()
 @click.option("--data-root", default="data", show_default=True, type=click.Path(path_type=Path))
-def datasets(data_root):
+@format_option
+def datasets(data_root, output):
     """List the datasets found under the data root."""
+    from dataclasses import asdict
+
     from ingest import discover, read_dataset
 
-    render.datasets_table([read_dataset(folder, name) for name, folder in discover(data_root).items()])
+    found = [read_dataset(folder, name) for name, folder in discover(data_root).items()]
+    if output == "json":
+        echo_json([{"name": d.name, "folder": str(d.folder), "images": len(d.items), "classes": d.classes,
+                    "problems": [asdict(p) for p in d.problems]} for d in found])
+        return
+    render.datasets_table(found)
 
 
 def _weights_option(values: tuple[str, ...], encoders: list[str] | None = None) -> dict[str, str]:
@@ -106,10 +134,11 @@ def _weights_option(values: tuple[str, ...], encoders: list[str] | None = None) 
 @click.option("--hnsw-ef-construct", type=click.IntRange(4), help="Server: HNSW build beam.")
 @click.option("--quantization", type=click.Choice(["none", "int8", "binary"]), default="none",
               show_default=True, help="Server: vector quantization.")
+@format_option
 @click.pass_obj
 def ingest(obj: Context, dataset_names, encoder_names, data_root, batch_size, workers, device, weights,
            init, recreate, strict, fast_decode, max_pixels, shards, replicas, on_disk, hnsw_m,
-           hnsw_ef_construct, quantization):
+           hnsw_ef_construct, quantization, output):
     """Embed datasets with encoders into one Qdrant collection per pair."""
     from encoders import SEED_ENCODERS, build_encoder
     from encoders import encoder_names as registered
@@ -132,23 +161,26 @@ def ingest(obj: Context, dataset_names, encoder_names, data_root, batch_size, wo
         batch_size=batch_size, workers=workers, recreate=recreate, strict=strict, max_pixels=max_pixels,
         fast_decode=fast_decode,
         settings=IndexSettings(shards, replicas, on_disk, hnsw_m, hnsw_ef_construct, quantization))
-    _ingest_all(obj, {d: read_dataset(found[d], d) for d in chosen}, models, options)
+    _ingest_all(obj, {d: read_dataset(found[d], d) for d in chosen}, models, options, output)
 
 
-def _ingest_all(obj: Context, datasets: dict, models: dict, options) -> None:
+def _ingest_all(obj: Context, datasets: dict, models: dict, options, output: str = "table") -> None:
     from ingest import ingest_dataset, write_report
 
     store = obj.store(create=True)
     reports = []
-    for dataset in datasets.values():
-        for encoder in models.values():
-            with render.progress(f"{dataset.name} / {encoder.name}") as advance:
-                report = ingest_dataset(dataset, encoder, store, options, advance)
-            reports.append((report, write_report(report, obj.reports)))
-            if report.interrupted:
-                render.ingest_summary(reports, store.location)
-                sys.exit(130)
-    render.ingest_summary(reports, store.location)
+    for dataset, encoder in ((d, e) for d in datasets.values() for e in models.values()):
+        with render.progress(f"{dataset.name} / {encoder.name}") as advance:
+            report = ingest_dataset(dataset, encoder, store, options, advance)
+        reports.append((report, write_report(report, obj.reports)))
+        if report.interrupted:
+            break
+    if output == "json":
+        echo_json([{**report.to_json(), "report": str(path)} for report, path in reports])
+    else:
+        render.ingest_summary(reports, store.location)
+    if reports[-1][0].interrupted:
+        sys.exit(130)
 
 
 @cli.command()
@@ -196,7 +228,6 @@ def eval_(obj: Context, collections, k, data_root, as_json, method, ann):
     if not names:
         raise EvaluationError(f"no collections in {store.location}; create them with `python cli.py ingest`")
     if ann:
-        import json
         from dataclasses import asdict
 
         from store import ann_recall
@@ -204,7 +235,7 @@ def eval_(obj: Context, collections, k, data_root, as_json, method, ann):
         results = [ann_recall(store, name, k or 10) for name in names]
         if as_json:
             rows = [asdict(result) for result in results]
-            click.echo(json.dumps(rows[0] if len(collections) == 1 else rows, indent=2))
+            echo_json(rows[0] if len(collections) == 1 else rows)
         else:
             render.ann_table(results, k or 10, store.location, store.embedded)
         return
@@ -215,7 +246,6 @@ def eval_(obj: Context, collections, k, data_root, as_json, method, ann):
 def _evaluate(obj: Context, names: list[str], k: int | None, data_root: Path, method: str = "auto",
               as_json: bool = False, single: bool = False, explicit: bool = True) -> None:
     """Evaluate, write the reports, render; with `explicit` False a collection that cannot be evaluated is skipped."""
-    import json
 
     from errors import EvaluationError
     from evaluation import leave_one_out, write_collection_report, write_index
@@ -237,7 +267,7 @@ def _evaluate(obj: Context, names: list[str], k: int | None, data_root: Path, me
     index = write_index(obj.reports)
     if as_json:
         summaries = [evaluation.summary() for evaluation, _ in results]
-        click.echo(json.dumps(summaries[0] if single else summaries, indent=2, ensure_ascii=False))
+        echo_json(summaries[0] if single else summaries)
         return
     render.eval_tables(results, index, study=not single)
 
@@ -277,14 +307,13 @@ def _image_root(data_root: Path, dataset: str) -> Path | None:
 def search_command(obj: Context, collection, image, text, point_id, stored_path, limit, label, output,
                    gallery, data_root, device, weights, init):
     """Nearest stored images to an image file, a text, or a stored point (by id or path)."""
-    import json
 
     from search import Query, Searcher
 
     searcher = Searcher(obj.store, device, _weights_option(weights), init, embed_ahead=True)
     result = searcher.search(Query(collection, image, text, point_id, stored_path, limit, label))
     if output == "json":
-        click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+        echo_json(result.to_json())
     elif output == "paths":
         for hit in result.hits:
             click.echo(hit.payload.get("path", ""))
@@ -299,20 +328,19 @@ def search_command(obj: Context, collection, image, text, point_id, stored_path,
 
 
 @cli.group("collections", invoke_without_command=True)
-@click.option("--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@format_option
 @click.pass_context
 def collections_group(ctx, output):
     """List the collections; `collections show C` and `collections drop C` look inside and remove."""
     if ctx.invoked_subcommand is not None:
         return
-    import json
 
     from search import list_collections
 
     store = ctx.obj.store()
     infos = list_collections(store)
     if output == "json":
-        click.echo(json.dumps([vars(info) for info in infos], indent=2, ensure_ascii=False))
+        echo_json([vars(info) for info in infos])
         return
     render.collections_table(infos, store.location)
 
@@ -320,17 +348,16 @@ def collections_group(ctx, output):
 @collections_group.command("show")
 @click.argument("name")
 @click.option("--samples", default=3, show_default=True, type=click.IntRange(0), help="Points to show.")
-@click.option("--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@format_option
 @click.pass_obj
 def collections_show(obj: Context, name, samples, output):
     """Class counts and a few sample payloads of one collection."""
-    import json
 
     from search import summarize
 
     summary = summarize(obj.store(), name, samples)
     if output == "json":
-        click.echo(json.dumps(summary.to_json(), indent=2, ensure_ascii=False))
+        echo_json(summary.to_json())
         return
     render.collection_details(summary)
 

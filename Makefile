@@ -16,6 +16,7 @@ install: $(STAMP)
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 test: install lint
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q

@@ -30,36 +30,65 @@ class Context:
         if self._store is None:
             from store import Store
 
-            self._store = Store.open(self.qdrant_url, self.api_key, self.storage, self.prefer_grpc,
-                                     create=create)
+            self._store = Store.open(self.qdrant_url, self.api_key, self.storage, self.prefer_grpc, create=create)
         return self._store
+
+    def close(self) -> None:
+        """Release the store when the command ends (an embedded store locks its folder)."""
+        if self._store is not None:
+            self._store.close()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--storage", default=DEFAULT_STORAGE, show_default=True,
-              help="Folder of the embedded Qdrant store (used when no URL is given).")
+@click.option(
+    "--storage",
+    default=DEFAULT_STORAGE,
+    show_default=True,
+    help="Folder of the embedded Qdrant store (used when no URL is given).",
+)
 @click.option("--qdrant-url", envvar="QDRANT_URL", help="Qdrant server URL, e.g. http://localhost:6333.")
 @click.option("--api-key", envvar="QDRANT_API_KEY", help="Qdrant API key (or QDRANT_API_KEY).")
 @click.option("--prefer-grpc", is_flag=True, help="Talk to the server over gRPC (port 6334).")
-@click.option("--reports", default="reports", show_default=True, type=click.Path(path_type=Path),
-              help="Folder for reports.")
+@click.option(
+    "--reports", default="reports", show_default=True, type=click.Path(path_type=Path), help="Folder for reports."
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.pass_context
 def cli(ctx, storage, qdrant_url, api_key, prefer_grpc, reports, debug):
     """Image retrieval on Qdrant: ingest, evaluate and search image collections."""
     ctx.obj = Context(storage, qdrant_url, api_key, prefer_grpc, reports)
+    ctx.call_on_close(ctx.obj.close)
+
+
+def data_root_option(help: str = "Folder holding one folder per dataset."):
+    return click.option("--data-root", default="data", show_default=True, type=click.Path(path_type=Path), help=help)
+
+
+def model_options(command):
+    """--device, --weights and --init, for the commands that load an encoder."""
+    command = click.option(
+        "--init",
+        type=click.Choice(INITS),
+        default="pretrained",
+        show_default=True,
+        help="Random weights, for tests and benchmarks (query with the --init a collection was ingested with).",
+    )(command)
+    command = click.option("--weights", multiple=True, help="NAME=PATH: a local model folder or weights file.")(command)
+    return click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)(
+        command
+    )
 
 
 def format_option(command):
     """--format table|json: every listing has a human and a machine form."""
-    return click.option("--format", "output", type=click.Choice(["table", "json"]), default="table",
-                        show_default=True, help="A table, or JSON on stdout.")(command)
-
-
-def echo_json(value) -> None:
-    import json
-
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    return click.option(
+        "--format",
+        "output",
+        type=click.Choice(["table", "json"]),
+        default="table",
+        show_default=True,
+        help="A table, or JSON on stdout.",
+    )(command)
 
 
 @cli.command()
@@ -70,98 +99,70 @@ def encoders(output):
 
     rows = [(spec, weights_present(spec)) for spec in SPECS.values()]
     if output == "json":
-        echo_json([{"name": spec.name, "model": spec.model_id, "dim": spec.dim, "text": spec.text,
-                    "source": spec.source, "license": spec.license,
-                    "preprocessing": spec.preprocess.describe() if spec.preprocess else None,
-                    "weights_present": present} for spec, present in rows])
+        render.json_out(render.encoders_json(rows))
         return
     render.encoders_table(rows)
 
 
 @cli.command()
-@click.option("--data-root", default="data", show_default=True, type=click.Path(path_type=Path))
+@data_root_option()
 @format_option
 def datasets(data_root, output):
     """List the datasets found under the data root."""
-    from dataclasses import asdict
-
     from ingest import discover, read_dataset
 
     found = [read_dataset(folder, name) for name, folder in discover(data_root).items()]
     if output == "json":
-        echo_json([{"name": d.name, "folder": str(d.folder), "images": len(d.items), "classes": d.classes,
-                    "problems": [asdict(p) for p in d.problems]} for d in found])
+        render.json_out(render.datasets_json(found))
         return
     render.datasets_table(found)
 
 
-def _weights_option(values: tuple[str, ...], encoders: list[str] | None = None) -> dict[str, str]:
-    """--weights NAME=PATH pairs; with `encoders`, a NAME outside them is refused, not ignored."""
-    pairs = {}
-    for value in values:
-        name, sep, path = value.partition("=")
-        if not sep or not name or not path:
-            raise click.BadParameter(f"'{value}' is not NAME=PATH", param_hint="--weights")
-        if encoders is not None and name not in encoders:
-            raise click.BadParameter(f"'{name}' is not among the encoders of this run ({', '.join(encoders)})",
-                                     param_hint="--weights")
-        pairs[name] = path
-    return pairs
-
-
 @cli.command()
 @click.option("--dataset", "-d", "dataset_names", multiple=True, help="Dataset name (repeatable); default all.")
-@click.option("--encoder", "-e", "encoder_names", multiple=True,
-              help="Encoder name (repeatable); default the seed three, 'all' for every one.")
-@click.option("--data-root", default="data", show_default=True, type=click.Path(path_type=Path))
+@click.option(
+    "--encoder",
+    "-e",
+    "encoder_names",
+    multiple=True,
+    help="Encoder (repeatable); default dinov2, clip, resnet18; 'all': every one.",
+)
+@data_root_option()
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1))
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(0),
-              help="DataLoader worker processes decoding images.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-@click.option("--weights", multiple=True, help="NAME=PATH: a local model folder or weights file.")
-@click.option("--init", type=click.Choice(INITS), default="pretrained",
-              show_default=True, help="Random weights are for tests and benchmarks only.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(0), help="Decoding processes.")
+@model_options
 @click.option("--recreate", is_flag=True, help="Drop and rebuild the collections.")
 @click.option("--strict", is_flag=True, help="Any bad file or list line is an error.")
-@click.option("--fast-decode", is_flag=True,
-              help="Decode big JPEGs at 1/2 to 1/8 size (faster; pixels differ slightly from the reference).")
-@click.option("--max-pixels", default=DEFAULT_MAX_PIXELS, show_default=True, type=click.IntRange(1),
-              help="Larger images are skipped (decompression bombs).")
+@click.option(
+    "--fast-decode", is_flag=True, help="Decode big JPEGs at 1/2..1/8 size (faster; pixels not the reference's)."
+)
+@click.option(
+    "--max-pixels", default=DEFAULT_MAX_PIXELS, show_default=True, type=click.IntRange(1), help="Skip larger images."
+)
 @click.option("--shards", type=click.IntRange(1), help="Server: shards per new collection.")
 @click.option("--replicas", type=click.IntRange(1), help="Server: replication factor.")
 @click.option("--on-disk", is_flag=True, help="Server: keep vectors on disk (memory-mapped).")
 @click.option("--hnsw-m", type=click.IntRange(0), help="Server: HNSW edges per node.")
 @click.option("--hnsw-ef-construct", type=click.IntRange(4), help="Server: HNSW build beam.")
-@click.option("--quantization", type=click.Choice(["none", "int8", "binary"]), default="none",
-              show_default=True, help="Server: vector quantization.")
+@click.option(
+    "--quantization", type=click.Choice(["none", "int8", "binary"]), default="none", help="Server: quantization."
+)
 @format_option
 @click.pass_obj
-def ingest(obj: Context, dataset_names, encoder_names, data_root, batch_size, workers, device, weights,
-           init, recreate, strict, fast_decode, max_pixels, shards, replicas, on_disk, hnsw_m,
-           hnsw_ef_construct, quantization, output):
+def ingest(obj: Context, dataset_names, encoder_names, data_root, device, weights, init, output, **options):
     """Embed datasets with encoders into one Qdrant collection per pair."""
-    from encoders import SEED_ENCODERS, build_encoder
-    from encoders import encoder_names as registered
-    from errors import DatasetError
-    from ingest import IngestOptions, discover, read_dataset
+    from dataclasses import fields
+
+    from encoders import build_encoder, parse_weights, resolve_encoder_names
+    from ingest import IngestOptions, select_datasets
     from store import IndexSettings
 
-    found = discover(data_root)
-    chosen = list(dataset_names) or list(found)
-    missing = [d for d in chosen if d not in found]
-    if missing or not chosen:
-        raise DatasetError(f"no dataset {', '.join(missing) or ''} under '{data_root}' "
-                           f"(found: {', '.join(found) or 'none'})")
-    names = list(encoder_names) or list(SEED_ENCODERS)
-    if "all" in names:
-        names = registered()
-    local_weights = _weights_option(weights, names)
+    datasets = select_datasets(data_root, dataset_names)
+    names = resolve_encoder_names(encoder_names)
+    local_weights = parse_weights(weights, names)
     models = {name: build_encoder(name, device, local_weights.get(name), init) for name in names}
-    options = IngestOptions(
-        batch_size=batch_size, workers=workers, recreate=recreate, strict=strict, max_pixels=max_pixels,
-        fast_decode=fast_decode,
-        settings=IndexSettings(shards, replicas, on_disk, hnsw_m, hnsw_ef_construct, quantization))
-    _ingest_all(obj, {d: read_dataset(found[d], d) for d in chosen}, models, options, output)
+    settings = IndexSettings(**{f.name: options.pop(f.name) for f in fields(IndexSettings)})
+    _ingest_all(obj, datasets, models, IngestOptions(**options, settings=settings), output)
 
 
 def _ingest_all(obj: Context, datasets: dict, models: dict, options, output: str = "table") -> None:
@@ -176,7 +177,7 @@ def _ingest_all(obj: Context, datasets: dict, models: dict, options, output: str
         if report.interrupted:
             break
     if output == "json":
-        echo_json([{**report.to_json(), "report": str(path)} for report, path in reports])
+        render.json_out([{**report.to_json(), "report": str(path)} for report, path in reports])
     else:
         render.ingest_summary(reports, store.location)
     if reports[-1][0].interrupted:
@@ -184,7 +185,7 @@ def _ingest_all(obj: Context, datasets: dict, models: dict, options, output: str
 
 
 @cli.command()
-@click.option("--data-root", default="data", show_default=True, type=click.Path(path_type=Path))
+@data_root_option()
 @click.pass_obj
 def demo(obj: Context, data_root):
     """Build data/digits from scikit-learn's digits and ingest it with every usable encoder."""
@@ -207,17 +208,12 @@ def demo(obj: Context, data_root):
 
 
 @cli.command("eval")
-@click.option("--collection", "-c", "collections", multiple=True,
-              help="Collection name (repeatable); default every collection in the store.")
-@click.option("--k", type=click.IntRange(1),
-              help="Cut each ranking at the top K: AP@K with denominator min(R, K). Default: full ranking.")
-@click.option("--data-root", default="data", show_default=True, type=click.Path(path_type=Path),
-              help="Where the datasets' images are, for the best/worst galleries.")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print metrics.json instead of tables (a list unless one --collection is given).")
+@click.option("--collection", "-c", "collections", multiple=True, help="Collection (repeatable); default all.")
+@click.option("--k", type=click.IntRange(1), help="Rank only the top K: AP@K, denominator min(R, K).")
+@data_root_option("Where the datasets' images are, for the best/worst galleries.")
+@click.option("--json", "as_json", is_flag=True, help="Print metrics.json (a list unless one -c).")
 @click.option("--method", type=click.Choice(["auto", "block", "batch-query"]), default="auto", hidden=True)
-@click.option("--ann", is_flag=True,
-              help="Instead of quality: recall@K (default 10) of the HNSW/quantized index against exact search.")
+@click.option("--ann", is_flag=True, help="recall@K (default 10) of approximate vs exact search.")
 @click.pass_obj
 def eval_(obj: Context, collections, k, data_root, as_json, method, ann):
     """Leave-one-out evaluation: mAP, P@k, PR curves, best and worst queries, reports/index.html."""
@@ -235,20 +231,28 @@ def eval_(obj: Context, collections, k, data_root, as_json, method, ann):
         results = [ann_recall(store, name, k or 10) for name in names]
         if as_json:
             rows = [asdict(result) for result in results]
-            echo_json(rows[0] if len(collections) == 1 else rows)
+            render.json_out(rows[0] if len(collections) == 1 else rows)
         else:
             render.ann_table(results, k or 10, store.location, store.embedded)
         return
-    _evaluate(obj, names, k, data_root, method, as_json, single=len(collections) == 1,
-              explicit=bool(collections))
+    _evaluate(obj, names, k, data_root, method, as_json, single=len(collections) == 1, explicit=bool(collections))
 
 
-def _evaluate(obj: Context, names: list[str], k: int | None, data_root: Path, method: str = "auto",
-              as_json: bool = False, single: bool = False, explicit: bool = True) -> None:
+def _evaluate(
+    obj: Context,
+    names: list[str],
+    k: int | None,
+    data_root: Path,
+    method: str = "auto",
+    as_json: bool = False,
+    single: bool = False,
+    explicit: bool = True,
+) -> None:
     """Evaluate, write the reports, render; with `explicit` False a collection that cannot be evaluated is skipped."""
 
     from errors import EvaluationError
     from evaluation import leave_one_out, write_collection_report, write_index
+    from ingest import image_root_of
 
     results = []
     for name in names:
@@ -260,30 +264,21 @@ def _evaluate(obj: Context, names: list[str], k: int | None, data_root: Path, me
                     raise
                 err.print(f"[yellow]skipped: {safe(str(error))}[/]")
                 continue
-        image_root = _image_root(data_root, evaluation.dataset)
+        image_root = image_root_of(data_root, evaluation.dataset)
+        if image_root is None:
+            err.print(
+                f"[yellow]no dataset '{safe(evaluation.dataset)}' under {safe(str(data_root))}: "
+                f"the galleries show placeholders (pass --data-root)[/]"
+            )
         results.append((evaluation, write_collection_report(evaluation, obj.reports, image_root)))
     if not results:
         raise EvaluationError(f"none of the {len(names)} collections could be evaluated")
     index = write_index(obj.reports)
     if as_json:
         summaries = [evaluation.summary() for evaluation, _ in results]
-        echo_json(summaries[0] if single else summaries)
+        render.json_out(summaries[0] if single else summaries)
         return
     render.eval_tables(results, index, study=not single)
-
-
-def _image_root(data_root: Path, dataset: str) -> Path | None:
-    """The folder a dataset's payload paths are relative to, or None (galleries show placeholders)."""
-    found = {}
-    if data_root.is_dir():
-        from ingest import discover, read_dataset
-
-        found = discover(data_root)
-    if dataset not in found:
-        err.print(f"[yellow]no dataset '{safe(dataset)}' under {safe(str(data_root))}: "
-                  f"the galleries show placeholders (pass --data-root)[/]")
-        return None
-    return read_dataset(found[dataset], dataset).image_root
 
 
 @cli.command("search")
@@ -291,29 +286,30 @@ def _image_root(data_root: Path, dataset: str) -> Path | None:
 @click.option("--image", type=click.Path(path_type=Path), help="Query by an image file.")
 @click.option("--text", help="Query by text (encoders with a text tower, e.g. clip).")
 @click.option("--id", "point_id", help="Query by a stored point's id; the point is not among the hits.")
-@click.option("--path", "stored_path", help="Query by a stored point's path, as stored (bus/db_100.jpg).")
+@click.option("--path", "path", help="Query by a stored point's path, as stored (bus/db_100.jpg).")
 @click.option("-k", "--k", "limit", default=10, show_default=True, type=click.IntRange(1), help="Hits.")
 @click.option("--label", help="Only hits of this class.")
-@click.option("--format", "output", type=click.Choice(["table", "paths", "json"]), default="table",
-              show_default=True, help="A table, stored paths one per line, or JSON.")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["table", "paths", "json"]),
+    default="table",
+    show_default=True,
+    help="A table, stored paths one per line, or JSON.",
+)
 @click.option("--gallery", type=click.Path(path_type=Path), help="Also draw the query and hits (PNG).")
-@click.option("--data-root", default="data", show_default=True, type=click.Path(path_type=Path),
-              help="Where the datasets' images are, for --gallery.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-@click.option("--weights", multiple=True, help="NAME=PATH: a local model folder or weights file.")
-@click.option("--init", type=click.Choice(INITS), default="pretrained",
-              hidden=True, help="Random weights, as ingested with the same --init (tests, benchmarks).")
+@data_root_option("Where the datasets' images are, for --gallery.")
+@model_options
 @click.pass_obj
-def search_command(obj: Context, collection, image, text, point_id, stored_path, limit, label, output,
-                   gallery, data_root, device, weights, init):
+def search_command(obj: Context, output, gallery, data_root, device, weights, init, **query):
     """Nearest stored images to an image file, a text, or a stored point (by id or path)."""
-
+    from encoders import parse_weights
     from search import Query, Searcher
 
-    searcher = Searcher(obj.store, device, _weights_option(weights), init, embed_ahead=True)
-    result = searcher.search(Query(collection, image, text, point_id, stored_path, limit, label))
+    searcher = Searcher(obj.store, device, parse_weights(weights), init, embed_ahead=True)
+    result = searcher.search(Query(**query))
     if output == "json":
-        echo_json(result.to_json())
+        render.json_out(result.to_json())
     elif output == "paths":
         for hit in result.hits:
             click.echo(hit.payload.get("path", ""))
@@ -340,7 +336,7 @@ def collections_group(ctx, output):
     store = ctx.obj.store()
     infos = list_collections(store)
     if output == "json":
-        echo_json([vars(info) for info in infos])
+        render.json_out([vars(info) for info in infos])
         return
     render.collections_table(infos, store.location)
 
@@ -357,7 +353,7 @@ def collections_show(obj: Context, name, samples, output):
 
     summary = summarize(obj.store(), name, samples)
     if output == "json":
-        echo_json(summary.to_json())
+        render.json_out(summary.to_json())
         return
     render.collection_details(summary)
 
@@ -375,8 +371,10 @@ def collections_drop(obj: Context, name, yes):
     if not yes:
         click.confirm(f"drop '{name}' ({info.points} points) from {store.location}?", abort=True, err=True)
     drop_collection(store, name)
-    out.print(f"dropped {safe(name)} ({info.points} points, dataset {safe(info.dataset)}, encoder "
-              f"{safe(info.encoder)}) from {safe(store.location)}")
+    out.print(
+        f"dropped {safe(name)} ({info.points} points, dataset {safe(info.dataset)}, encoder "
+        f"{safe(info.encoder)}) from {safe(store.location)}"
+    )
 
 
 def main() -> None:

@@ -51,9 +51,11 @@ def write_collection(folder: Path, name: str, vectors: np.ndarray, labels: np.nd
     for start in range(0, len(vectors), 500):
         rows = range(start, min(start + 500, len(vectors)))
         paths = [f"c{labels[i]}/{i:05d}.jpg" for i in rows]
-        payloads = [{"label": f"c{labels[i]}", "path": p, "dataset": "synthetic", "encoder": "bench",
-                     "index": i} for i, p in zip(rows, paths, strict=True)]
-        store.upsert(name, [point_id("synthetic", p) for p in paths], unit[rows.start:rows.stop], payloads)
+        payloads = [
+            {"label": f"c{labels[i]}", "path": p, "dataset": "synthetic", "encoder": "bench", "index": i}
+            for i, p in zip(rows, paths, strict=True)
+        ]
+        store.upsert(name, [point_id("synthetic", p) for p in paths], unit[rows.start : rows.stop], payloads)
     store.close()
     return time.perf_counter() - started
 
@@ -84,8 +86,10 @@ def main() -> None:
     parser.add_argument("--classes", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    print(f"{'points':>7} {'write s':>8} {'open s':>7} {'eval s':>8} {'numpy s':>8} {'ratio':>6} "
-          f"{'mAP':>8} {'|mAP diff|':>10}")
+    print(
+        f"{'points':>7} {'write s':>8} {'open s':>7} {'eval s':>8} {'numpy s':>8} {'ratio':>6} "
+        f"{'mAP':>8} {'|mAP diff|':>10}"
+    )
     with tempfile.TemporaryDirectory(prefix="eval_bench_") as tmp:
         for n in args.sizes:
             vectors, labels = synthetic(n, args.dim, args.classes)
@@ -102,10 +106,14 @@ def main() -> None:
                 ref_times.append(seconds)
             eval_s, ref_s = min(eval_times), min(ref_times)
             store.close()
-            print(f"{n:>7} {written:>8.1f} {opened:>7.2f} {eval_s:>8.2f} {ref_s:>8.2f} {eval_s / ref_s:>6.2f} "
-                  f"{evaluation.mean_ap:>8.5f} {abs(evaluation.mean_ap - ref_map):>10.2e}")
-            print(f"        eval split: ranking (read + score + sort) {evaluation.seconds_ranking:.2f} s, "
-                  f"metrics {evaluation.seconds_metrics:.2f} s (last run)")
+            print(
+                f"{n:>7} {written:>8.1f} {opened:>7.2f} {eval_s:>8.2f} {ref_s:>8.2f} {eval_s / ref_s:>6.2f} "
+                f"{evaluation.mean_ap:>8.5f} {abs(evaluation.mean_ap - ref_map):>10.2e}"
+            )
+            print(
+                f"        eval split: ranking (read + score + sort) {evaluation.seconds_ranking:.2f} s, "
+                f"metrics {evaluation.seconds_metrics:.2f} s (last run)"
+            )
 
 
 if __name__ == "__main__":

@@ -88,14 +88,26 @@ def measure(name: str, images: int, batch_size: int, workers: int, threads: int,
     raw_after = _raw_rate(encoder, tensors, batch_size)
     raw = max(raw_before, raw_after)
     n = len(tensors)
-    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    peak = (
+        max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+        / 1024
+    )
     return {
-        "encoder": name, "images": n, "batch_size": batch_size, "workers": workers, "threads": threads,
-        "raw_img_s": raw, "raw_before": raw_before, "raw_after": raw_after, "e2e_img_s": end_to_end,
-        "P1": end_to_end / raw, "peak_mb": peak,
-        "decode_ms": 1000 * decode / n, "preprocess_ms": 1000 * preprocess / n,
-        "forward_ms": 1000 / raw, "upsert_ms": 1000 * upsert / n,
+        "encoder": name,
+        "images": n,
+        "batch_size": batch_size,
+        "workers": workers,
+        "threads": threads,
+        "raw_img_s": raw,
+        "raw_before": raw_before,
+        "raw_after": raw_after,
+        "e2e_img_s": end_to_end,
+        "P1": end_to_end / raw,
+        "peak_mb": peak,
+        "decode_ms": 1000 * decode / n,
+        "preprocess_ms": 1000 * preprocess / n,
+        "forward_ms": 1000 / raw,
+        "upsert_ms": 1000 * upsert / n,
     }
 
 
@@ -114,16 +126,34 @@ def main() -> None:
         return
     if not (COREL / "list_of_images.txt").is_file():
         sys.exit(f"the Corel-1K set is not at {COREL}")
-    print(f"{'encoder':10} {'images':>6} {'raw/s':>7} {'e2e/s':>7} {'P1':>5} {'peak MB':>8} "
-          f"{'decode':>7} {'prep':>6} {'fwd':>7} {'upsert':>7}  (ms per image)")
+    print(
+        f"{'encoder':10} {'images':>6} {'raw/s':>7} {'e2e/s':>7} {'P1':>5} {'peak MB':>8} "
+        f"{'decode':>7} {'prep':>6} {'fwd':>7} {'upsert':>7}  (ms per image)"
+    )
     for name in args.encoders.split(","):
-        command = [sys.executable, __file__, "--one", name, "--images", str(args.images),
-                   "--batch-size", str(args.batch_size), "--workers", str(args.workers),
-                   "--threads", str(args.threads), "--init", args.init]
+        command = [
+            sys.executable,
+            __file__,
+            "--one",
+            name,
+            "--images",
+            str(args.images),
+            "--batch-size",
+            str(args.batch_size),
+            "--workers",
+            str(args.workers),
+            "--threads",
+            str(args.threads),
+            "--init",
+            args.init,
+        ]
         r = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
-        print(f"{name:10} {r['images']:>6} {r['raw_img_s']:>7.1f} {r['e2e_img_s']:>7.1f} {r['P1']:>5.2f} "
-              f"{r['peak_mb']:>8.0f} {r['decode_ms']:>7.2f} {r['preprocess_ms']:>6.2f} "
-              f"{r['forward_ms']:>7.1f} {r['upsert_ms']:>7.2f}", flush=True)
+        print(
+            f"{name:10} {r['images']:>6} {r['raw_img_s']:>7.1f} {r['e2e_img_s']:>7.1f} {r['P1']:>5.2f} "
+            f"{r['peak_mb']:>8.0f} {r['decode_ms']:>7.2f} {r['preprocess_ms']:>6.2f} "
+            f"{r['forward_ms']:>7.1f} {r['upsert_ms']:>7.2f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -71,9 +71,11 @@ def write_collection(folder: Path, name: str, encoder: str, points: int) -> None
     for start in range(0, points, 500):
         rows = range(start, min(start + 500, points))
         paths = [f"c{i % CLASSES}/{i:05d}.jpg" for i in rows]
-        payloads = [{"label": f"c{i % CLASSES}", "path": p, "dataset": "bench", "encoder": encoder, "index": i}
-                    for i, p in zip(rows, paths, strict=True)]
-        store.upsert(name, [point_id("bench", p) for p in paths], vectors[rows.start:rows.stop], payloads)
+        payloads = [
+            {"label": f"c{i % CLASSES}", "path": p, "dataset": "bench", "encoder": encoder, "index": i}
+            for i, p in zip(rows, paths, strict=True)
+        ]
+        store.upsert(name, [point_id("bench", p) for p in paths], vectors[rows.start : rows.stop], payloads)
     store.close()
 
 
@@ -125,8 +127,14 @@ def warm(folder: Path, name: str, images: list[Path]) -> None:
 
 def timed(command: list[str]) -> float:
     started = time.perf_counter()
-    subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)})
+    subprocess.run(
+        command,
+        check=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)},
+    )
     return time.perf_counter() - started
 
 
@@ -134,9 +142,23 @@ def cold(folder: Path, name: str, encoder: str, weights: Path, repeat: int) -> N
     python = sys.executable
     commands = {
         "encoder load alone": [python, "-c", LOAD_ONLY, "build_encoder", encoder, str(weights)],
-        "cli.py search --text": [python, "cli.py", "--storage", str(folder), "search", "-c", name, "--text",
-                                 TEXT, "--weights", f"{encoder}={weights}", "--device", "cpu",
-                                 "--format", "json"],
+        "cli.py search --text": [
+            python,
+            "cli.py",
+            "--storage",
+            str(folder),
+            "search",
+            "-c",
+            name,
+            "--text",
+            TEXT,
+            "--weights",
+            f"{encoder}={weights}",
+            "--device",
+            "cpu",
+            "--format",
+            "json",
+        ],
         "text tower load alone": [python, "-c", LOAD_ONLY, "build_text_encoder", encoder, str(weights)],
         "same steps, no overlap": [python, "-c", SEQUENTIAL, str(folder), name, str(weights), TEXT],
     }
@@ -165,8 +187,10 @@ def main() -> None:
         folder = Path(tmp) / "qdrant"
         started = time.perf_counter()
         write_collection(folder, name, args.encoder, args.points)
-        print(f"{name}: {args.points} points written in {time.perf_counter() - started:.1f} s; "
-              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+        print(
+            f"{name}: {args.points} points written in {time.perf_counter() - started:.1f} s; "
+            f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
+        )
         warm(folder, name, query_images(Path(tmp), args.queries))
         cold(folder, name, args.encoder, save_checkpoint(Path(tmp) / "weights", args.encoder), args.repeat)
 

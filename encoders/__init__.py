@@ -13,11 +13,25 @@ from encoders.registry import (
     build_text_encoder,
     encoder_names,
     get_spec,
+    parse_weights,
+    resolve_encoder_names,
     weights_present,
 )
 from encoders.spec import EncoderSpec, Preprocess
 
 __all__ = [
-    "INITS", "SEED_ENCODERS", "SPECS", "Encoder", "EncoderSpec", "Preprocess",
-    "build_encoder", "build_text_encoder", "encoder_names", "get_spec", "l2_normalize", "weights_present",
+    "INITS",
+    "SEED_ENCODERS",
+    "SPECS",
+    "Encoder",
+    "EncoderSpec",
+    "Preprocess",
+    "build_encoder",
+    "build_text_encoder",
+    "encoder_names",
+    "get_spec",
+    "parse_weights",
+    "resolve_encoder_names",
+    "l2_normalize",
+    "weights_present",
 ]

@@ -66,8 +66,9 @@ def build(spec: EncoderSpec, device: str, weights: str | None, init: str) -> Enc
     from transformers import AutoImageProcessor, AutoModel
 
     if init != "pretrained":
-        raise RetrievalError(f"{spec.name}: hf: encoders load published weights; --init {init} needs a "
-                             f"registered encoder")
+        raise RetrievalError(
+            f"{spec.name}: hf: encoders load published weights; --init {init} needs a registered encoder"
+        )
     model, info = load_hf_quietly(spec, AutoModel, weights, output_loading_info=True)
     processor = load_hf_pretrained(spec, AutoImageProcessor, weights, backend="pil")
     use_pooler = not any("pooler" in key for key in info.get("missing_keys", ()))

@@ -17,32 +17,80 @@ HF_PREFIX = "hf:"  # hf:<model id> builds any transformers vision model (encoder
 
 _CLIP_B32 = {
     "projection_dim": 512,
-    "vision_config": {"hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12,
-                      "num_attention_heads": 12, "patch_size": 32, "image_size": 224},
-    "text_config": {"hidden_size": 512, "intermediate_size": 2048, "num_hidden_layers": 12,
-                    "num_attention_heads": 8, "eos_token_id": 2},
+    "vision_config": {
+        "hidden_size": 768,
+        "intermediate_size": 3072,
+        "num_hidden_layers": 12,
+        "num_attention_heads": 12,
+        "patch_size": 32,
+        "image_size": 224,
+    },
+    "text_config": {
+        "hidden_size": 512,
+        "intermediate_size": 2048,
+        "num_hidden_layers": 12,
+        "num_attention_heads": 8,
+        "eos_token_id": 2,
+    },
 }
 _CLIP_TINY = {
     "projection_dim": 16,
-    "vision_config": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-                      "num_attention_heads": 2, "patch_size": 32, "image_size": 224},
-    "text_config": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-                    "num_attention_heads": 2, "eos_token_id": 2},
+    "vision_config": {
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "patch_size": 32,
+        "image_size": 224,
+    },
+    "text_config": {
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "eos_token_id": 2,
+    },
 }
 
 _SIGLIP_B16 = {
-    "vision_config": {"hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12,
-                      "num_attention_heads": 12, "patch_size": 16, "image_size": 224},
-    "text_config": {"hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12,
-                    "num_attention_heads": 12, "vocab_size": 32000, "max_position_embeddings": 64,
-                    "bos_token_id": None, "eos_token_id": 1},
+    "vision_config": {
+        "hidden_size": 768,
+        "intermediate_size": 3072,
+        "num_hidden_layers": 12,
+        "num_attention_heads": 12,
+        "patch_size": 16,
+        "image_size": 224,
+    },
+    "text_config": {
+        "hidden_size": 768,
+        "intermediate_size": 3072,
+        "num_hidden_layers": 12,
+        "num_attention_heads": 12,
+        "vocab_size": 32000,
+        "max_position_embeddings": 64,
+        "bos_token_id": None,
+        "eos_token_id": 1,
+    },
 }
 _SIGLIP_TINY = {
-    "vision_config": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-                      "num_attention_heads": 2, "patch_size": 16, "image_size": 224},
-    "text_config": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-                    "num_attention_heads": 2, "vocab_size": 128, "max_position_embeddings": 64,
-                    "bos_token_id": None, "eos_token_id": 1},
+    "vision_config": {
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "patch_size": 16,
+        "image_size": 224,
+    },
+    "text_config": {
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "vocab_size": 128,
+        "max_position_embeddings": 64,
+        "bos_token_id": None,
+        "eos_token_id": 1,
+    },
 }
 
 # DINOv2 ViT/14 checkpoints, plain and with 4 register tokens; all share one recipe
@@ -63,13 +111,32 @@ def _dinov2(name: str, model_id: str, width: int, depth: int, heads: int, regist
     if registers:
         kind = {"model_type": "dinov2_with_registers", "num_register_tokens": registers}
     return EncoderSpec(
-        name=name, family="dinov2", model_id=model_id, dim=width, text=False,
-        source="huggingface", license="Apache-2.0",
+        name=name,
+        family="dinov2",
+        model_id=model_id,
+        dim=width,
+        text=False,
+        source="huggingface",
+        license="Apache-2.0",
         preprocess=Preprocess(256, 224, "bicubic", IMAGENET_MEAN, IMAGENET_STD),
-        architecture={**kind, "hidden_size": width, "num_hidden_layers": depth,
-                      "num_attention_heads": heads, "mlp_ratio": 4, "patch_size": 14, "image_size": 518},
-        tiny_architecture={**kind, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
-                           "mlp_ratio": 2, "patch_size": 14, "image_size": 224},
+        architecture={
+            **kind,
+            "hidden_size": width,
+            "num_hidden_layers": depth,
+            "num_attention_heads": heads,
+            "mlp_ratio": 4,
+            "patch_size": 14,
+            "image_size": 518,
+        },
+        tiny_architecture={
+            **kind,
+            "hidden_size": 32,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "mlp_ratio": 2,
+            "patch_size": 14,
+            "image_size": 224,
+        },
     )
 
 
@@ -78,35 +145,68 @@ SPECS: dict[str, EncoderSpec] = {
     for spec in (
         *(_dinov2(*row) for row in _DINOV2),
         EncoderSpec(
-            name="clip", family="clip", model_id="openai/clip-vit-base-patch32", dim=512, text=True,
-            source="huggingface", license="MIT",
+            name="clip",
+            family="clip",
+            model_id="openai/clip-vit-base-patch32",
+            dim=512,
+            text=True,
+            source="huggingface",
+            license="MIT",
             preprocess=Preprocess(224, 224, "bicubic", CLIP_MEAN, CLIP_STD),
-            architecture=_CLIP_B32, tiny_architecture=_CLIP_TINY,
+            architecture=_CLIP_B32,
+            tiny_architecture=_CLIP_TINY,
         ),
         EncoderSpec(
-            name="siglip", family="siglip", model_id="google/siglip-base-patch16-224", dim=768,
-            text=True, source="huggingface", license="Apache-2.0",
+            name="siglip",
+            family="siglip",
+            model_id="google/siglip-base-patch16-224",
+            dim=768,
+            text=True,
+            source="huggingface",
+            license="Apache-2.0",
             preprocess=Preprocess(224, 224, "bicubic", HALF, HALF, squash=True),
-            architecture=_SIGLIP_B16, tiny_architecture=_SIGLIP_TINY,
+            architecture=_SIGLIP_B16,
+            tiny_architecture=_SIGLIP_TINY,
         ),
         EncoderSpec(
             # The image tower of EVA02-CLIP-B/16 (merged-2B); timm's head is the CLIP projection.
-            name="eva02", family="timm_models", model_id="timm/eva02_base_patch16_clip_224.merged2b",
-            dim=512, text=False, source="huggingface", license="MIT",
+            name="eva02",
+            family="timm_models",
+            model_id="timm/eva02_base_patch16_clip_224.merged2b",
+            dim=512,
+            text=False,
+            source="huggingface",
+            license="MIT",
             preprocess=Preprocess(248, 224, "bicubic", CLIP_MEAN, CLIP_STD, crop_offset="round"),
             architecture={"model_name": "eva02_base_patch16_clip_224.merged2b"},
-            tiny_architecture={"model_name": "eva02_base_patch16_clip_224.merged2b", "embed_dim": 32,
-                               "depth": 2, "num_heads": 2, "num_classes": 16},
+            tiny_architecture={
+                "model_name": "eva02_base_patch16_clip_224.merged2b",
+                "embed_dim": 32,
+                "depth": 2,
+                "num_heads": 2,
+                "num_classes": 16,
+            },
         ),
         EncoderSpec(
-            name="resnet18", family="resnet", model_id="ResNet18_Weights.IMAGENET1K_V1", dim=512,
-            text=False, source="torchvision", license="BSD-3-Clause",
+            name="resnet18",
+            family="resnet",
+            model_id="ResNet18_Weights.IMAGENET1K_V1",
+            dim=512,
+            text=False,
+            source="torchvision",
+            license="BSD-3-Clause",
             preprocess=Preprocess(256, 224, "bilinear", IMAGENET_MEAN, IMAGENET_STD, crop_offset="round"),
             checkpoint="resnet18-f37072fd.pth",
         ),
         EncoderSpec(
-            name="colorhist", family="colorhist", model_id="HSV histogram 8x4x4", dim=128,
-            text=False, source="none", license="-", preprocess=None,
+            name="colorhist",
+            family="colorhist",
+            model_id="HSV histogram 8x4x4",
+            dim=128,
+            text=False,
+            source="none",
+            license="-",
+            preprocess=None,
         ),
     )
 }
@@ -114,6 +214,26 @@ SPECS: dict[str, EncoderSpec] = {
 
 def encoder_names() -> list[str]:
     return list(SPECS)
+
+
+def parse_weights(values: tuple[str, ...] | list[str], names: list[str] | None = None) -> dict[str, str]:
+    """`--weights NAME=PATH` values as {name: path}; with `names`, a NAME outside them is refused, not ignored."""
+    pairs = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep or not name or not path:
+            raise RetrievalError(f"--weights '{value}' is not NAME=PATH")
+        if names is not None and name not in names:
+            raise RetrievalError(f"--weights '{name}' is not among the encoders of this run ({', '.join(names)})")
+        pairs[name] = path
+    return pairs
+
+
+def resolve_encoder_names(names: tuple[str, ...] | list[str] = ()) -> list[str]:
+    """What `--encoder` means: the seed three when none is named, every registered one for 'all'."""
+    if "all" in names:
+        return encoder_names()
+    return list(names) or list(SEED_ENCODERS)
 
 
 def get_spec(name: str) -> EncoderSpec:
@@ -124,8 +244,16 @@ def get_spec(name: str) -> EncoderSpec:
     """
     model_id = name.removeprefix(HF_PREFIX)
     if name.startswith(HF_PREFIX) and model_id:
-        return EncoderSpec(name=name, family="hf_auto", model_id=model_id, dim=0, text=False,
-                           source="huggingface", license="see the model card", preprocess=None)
+        return EncoderSpec(
+            name=name,
+            family="hf_auto",
+            model_id=model_id,
+            dim=0,
+            text=False,
+            source="huggingface",
+            license="see the model card",
+            preprocess=None,
+        )
     try:
         return SPECS[name]
     except KeyError:
@@ -151,13 +279,12 @@ def weights_present(spec: EncoderSpec) -> bool:
 def torch_hub_dir() -> Path:
     """torch.hub.get_dir() without importing torch: $TORCH_HOME/hub, else the XDG cache."""
     home = os.environ.get("TORCH_HOME") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "torch")
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "torch"
+    )
     return Path(home) / "hub"
 
 
-def build_encoder(
-    name: str, device: str = "auto", weights: str | None = None, init: str = "pretrained"
-) -> Encoder:
+def build_encoder(name: str, device: str = "auto", weights: str | None = None, init: str = "pretrained") -> Encoder:
     """Load an encoder by name; `init` other than 'pretrained' gives random weights (tests)."""
     spec, module = _family(name, init)
     return module.build(spec, resolve_device(device), weights, init)

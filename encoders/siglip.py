@@ -40,8 +40,9 @@ class SiglipEncoder(Encoder):
         return self.model.vision_model(pixel_values=batch).pooler_output
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
-        tokens = self.tokenizer(texts, padding="max_length", truncation=True, max_length=TEXT_LENGTH,
-                                return_tensors="pt")
+        tokens = self.tokenizer(
+            texts, padding="max_length", truncation=True, max_length=TEXT_LENGTH, return_tensors="pt"
+        )
         with torch.inference_mode():
             out = self.text_tower(input_ids=tokens["input_ids"].to(self.device)).pooler_output
         return l2_normalize(out.float().cpu().numpy())
@@ -60,8 +61,16 @@ def generated_tokenizer():
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
         sentence_iterator=iter([string.ascii_lowercase + string.digits + string.punctuation]),
-        model_writer=model, model_type="char", vocab_size=128, hard_vocab_limit=False,
-        character_coverage=1.0, pad_id=0, eos_id=1, unk_id=2, bos_id=-1, minloglevel=2,
+        model_writer=model,
+        model_type="char",
+        vocab_size=128,
+        hard_vocab_limit=False,
+        character_coverage=1.0,
+        pad_id=0,
+        eos_id=1,
+        unk_id=2,
+        bos_id=-1,
+        minloglevel=2,
     )
     with tempfile.TemporaryDirectory() as folder:  # the tokenizer reads its model from a file
         path = Path(folder) / "spiece.model"

@@ -50,10 +50,14 @@ def _hub() -> str:
 
 # What --weights takes for a Hugging Face model, a folder or timm's one file: (argument, how to get it).
 _LOCAL_WEIGHTS = {
-    "folder": ("DIR with a local model folder", "a folder saved by save_pretrained or downloaded with "
-               "`huggingface-cli download {model_id} --local-dir DIR`"),
-    "file": ("FILE with its model.safetensors",
-             "its model.safetensors (`huggingface-cli download {model_id} model.safetensors`)"),
+    "folder": (
+        "DIR with a local model folder",
+        "a folder saved by save_pretrained or downloaded with `huggingface-cli download {model_id} --local-dir DIR`",
+    ),
+    "file": (
+        "FILE with its model.safetensors",
+        "its model.safetensors (`huggingface-cli download {model_id} model.safetensors`)",
+    ),
 }
 
 
@@ -61,8 +65,7 @@ def _hf_missing(spec: EncoderSpec, weights: str | None, local: str = "folder") -
     argument, how = _LOCAL_WEIGHTS[local]
     if weights:
         return WeightsMissingError(
-            f"{spec.name}: no loadable {spec.model_id} model in '{weights}'; "
-            f"pass {how.format(model_id=spec.model_id)}"
+            f"{spec.name}: no loadable {spec.model_id} model in '{weights}'; pass {how.format(model_id=spec.model_id)}"
         )
     from huggingface_hub import constants
 

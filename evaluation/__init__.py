@@ -4,6 +4,11 @@ from evaluation.report import read_summaries, study_table, write_collection_repo
 from evaluation.runner import Evaluation, GalleryRow, leave_one_out
 
 __all__ = [
-    "Evaluation", "GalleryRow", "leave_one_out", "read_summaries", "study_table",
-    "write_collection_report", "write_index",
+    "Evaluation",
+    "GalleryRow",
+    "leave_one_out",
+    "read_summaries",
+    "study_table",
+    "write_collection_report",
+    "write_index",
 ]

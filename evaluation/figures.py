@@ -53,20 +53,19 @@ def gallery(rows: list[GalleryRow], image_root: Path | None, path: Path, title: 
 
     width = 1 + max((len(row.hits) for row in rows), default=0)
     fig = Figure(figsize=(2.2 * max(width, 3), 0.6 + 2.6 * len(rows)), dpi=100)
-    heading, *parts = np.atleast_1d(
-        fig.subfigures(len(rows) + 1, 1, height_ratios=[0.6] + [2.6] * len(rows))
-    )
+    heading, *parts = np.atleast_1d(fig.subfigures(len(rows) + 1, 1, height_ratios=[0.6] + [2.6] * len(rows)))
     heading.suptitle(_plain(title), fontsize="x-large", y=0.7)
     if not rows:
         heading.text(0.5, 0.1, "no query has an AP (every class has a single member)", ha="center")
     for sub, row in zip(parts, rows, strict=True):
-        sub.suptitle(_plain(f"AP {row.ap:.3f} · query #{row.index} · {row.label} · {row.path}"),
-                     fontsize="medium", y=0.98)
+        sub.suptitle(
+            _plain(f"AP {row.ap:.3f} · query #{row.index} · {row.label} · {row.path}"), fontsize="medium", y=0.98
+        )
         axes = sub.subplots(1, width)
         _cell(axes[0], image_root, row.path, f"query: {row.label}", QUERY)
         for ax, hit in zip(axes[1:], row.hits, strict=False):
             _cell(ax, image_root, hit.path, f"{hit.label} {hit.score:.3f}", RIGHT if hit.relevant else WRONG)
-        for ax in axes[1 + len(row.hits):]:
+        for ax in axes[1 + len(row.hits) :]:
             ax.set_axis_off()
     fig.savefig(path)
     return path
@@ -79,7 +78,7 @@ def _cell(ax, image_root: Path | None, relative: str, caption: str, colour: str)
         ax.text(THUMB / 2, THUMB / 2, "image not found", ha="center", va="center", fontsize="small")
     else:
         top, left = (THUMB - image.shape[0]) // 2, (THUMB - image.shape[1]) // 2
-        canvas[top:top + image.shape[0], left:left + image.shape[1]] = image
+        canvas[top : top + image.shape[0], left : left + image.shape[1]] = image
     ax.imshow(canvas)
     ax.set_xticks([])
     ax.set_yticks([])

@@ -98,9 +98,7 @@ def r_precision(relevant: np.ndarray | Hits, n_relevant: np.ndarray) -> np.ndarr
     return _divide(hits.per_query(hits.rank <= known[hits.row]), known)
 
 
-def interpolated_precision(
-    relevant: np.ndarray | Hits, n_relevant: np.ndarray, levels: int = PR_LEVELS
-) -> np.ndarray:
+def interpolated_precision(relevant: np.ndarray | Hits, n_relevant: np.ndarray, levels: int = PR_LEVELS) -> np.ndarray:
     """Interpolated precision per query at recall levels t = i / (levels - 1).
 
     p_interp(t) = max precision@k over ranks k with recall@k >= t, where

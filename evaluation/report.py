@@ -41,11 +41,13 @@ def write_collection_report(evaluation: Evaluation, reports_dir: Path, image_roo
     best, worst = evaluation.best(), evaluation.worst()
     return [
         metrics,
-        pr_plot({name: summary["pr_curve"]["precision"]}, folder / "pr.png",
-                f"{evaluation.collection}: mean interpolated PR curve"),
+        pr_plot(
+            {name: summary["pr_curve"]["precision"]},
+            folder / "pr.png",
+            f"{evaluation.collection}: mean interpolated PR curve",
+        ),
         gallery(best, image_root, folder / "best.png", f"{evaluation.collection}: the {len(best)} best queries"),
-        gallery(worst, image_root, folder / "worst.png",
-                f"{evaluation.collection}: the {len(worst)} worst queries"),
+        gallery(worst, image_root, folder / "worst.png", f"{evaluation.collection}: the {len(worst)} worst queries"),
     ]
 
 
@@ -98,7 +100,8 @@ def write_index(reports_dir: Path) -> Path:
     for dataset in datasets:
         curves = {
             f"{encoder} ({cell_text(cells[encoder, dataset])})": cells[encoder, dataset]["pr_curve"]["precision"]
-            for encoder in encoders if (encoder, dataset) in cells
+            for encoder in encoders
+            if (encoder, dataset) in cells
         }
         name = f"pr_{_safe_name(dataset)}.png"
         pr_plot(curves, reports_dir / name, f"{dataset}: mean interpolated PR curves")
@@ -128,7 +131,8 @@ def _page(summaries, encoders, datasets, cells, plots) -> str:
         rows.append(f"<tr><th>{_e(encoder)}</th>{''.join(tds)}</tr>")
     plot_html = "".join(
         f'<figure><a href="{_href(name)}"><img src="{_href(name)}" alt="{_e(d)} PR curves"></a>'
-        f"<figcaption>{_e(d)}</figcaption></figure>" for d, name in plots.items()
+        f"<figcaption>{_e(d)}</figcaption></figure>"
+        for d, name in plots.items()
     )
     sections = "".join(_section(s) for s in summaries)
     return f"""<!DOCTYPE html>
@@ -175,8 +179,10 @@ def _section(summary: dict) -> str:
         f"<h4>{title}</h4>{_gallery_table(summary.get(key, []))}"
         for key, title in (("best", "Best queries"), ("worst", "Worst queries"))
     )
-    classes = "".join(f"<tr><td>{_e(label)}</td><td>{_e(_figure(ap))}</td></tr>"
-                      for label, ap in summary.get("per_class_ap", {}).items())
+    classes = "".join(
+        f"<tr><td>{_e(label)}</td><td>{_e(_figure(ap))}</td></tr>"
+        for label, ap in summary.get("per_class_ap", {}).items()
+    )
     return (
         f'<section id="{_e(folder)}"><h2>{_e(summary["collection"])}</h2>'
         f"<p>dataset {_e(summary['dataset'])}, encoder {_e(summary['encoder'])}, "
@@ -191,9 +197,11 @@ def _gallery_table(rows: list[dict]) -> str:
     for row in rows:
         hits = " ".join(
             f'<span class="{"right" if h["relevant"] else "wrong"}" title="{_e(h["path"])}">'
-            f'{"&#10003;" if h["relevant"] else "&#10007;"} {_e(h["label"])}</span>'
+            f"{'&#10003;' if h['relevant'] else '&#10007;'} {_e(h['label'])}</span>"
             for h in row["hits"]
         )
-        lines.append(f"<tr><td>{_e(_figure(row['ap']))}</td><td>{_e(row['label'])}</td>"
-                     f"<td>{_e(row['path'])}</td><td>{hits}</td></tr>")
+        lines.append(
+            f"<tr><td>{_e(_figure(row['ap']))}</td><td>{_e(row['label'])}</td>"
+            f"<td>{_e(row['path'])}</td><td>{hits}</td></tr>"
+        )
     return f"<table><tr><th>AP</th><th>label</th><th>query</th><th>first hits</th></tr>{''.join(lines)}</table>"

@@ -136,18 +136,16 @@ def _number(value: float) -> float | None:
 
 def _row_json(row: GalleryRow) -> dict:
     return {
-        "index": row.index, "path": row.path, "label": row.label, "ap": _number(row.ap),
-        "hits": [{"path": h.path, "label": h.label, "score": h.score, "relevant": h.relevant}
-                 for h in row.hits],
+        "index": row.index,
+        "path": row.path,
+        "label": row.label,
+        "ap": _number(row.ap),
+        "hits": [{"path": h.path, "label": h.label, "score": h.score, "relevant": h.relevant} for h in row.hits],
     }
 
 
 def leave_one_out(
-    store: Store,
-    collection: str,
-    k: int | None = None,
-    progress: Progress | None = None,
-    method: str = "auto",
+    store: Store, collection: str, k: int | None = None, progress: Progress | None = None, method: str = "auto"
 ) -> Evaluation:
     """Rank every point of `collection` against the others and measure the rankings.
 
@@ -163,9 +161,7 @@ def leave_one_out(
     points = store.points(collection, with_vectors=method == "block")
     total = len(points.ids)
     if total < 2:
-        raise EvaluationError(
-            f"collection '{collection}' has {total} point(s); leave-one-out needs at least 2"
-        )
+        raise EvaluationError(f"collection '{collection}' has {total} point(s); leave-one-out needs at least 2")
     payloads = points.payloads
     unlabeled = [pid for pid, p in zip(points.ids, payloads, strict=True) if "label" not in p]
     if unlabeled:
@@ -174,8 +170,15 @@ def leave_one_out(
             f"(first: {unlabeled[0]}); re-ingest it with `python cli.py ingest --recreate`"
         )
     report = progress or (lambda done, total: None)
-    neighbours = rank_all(store, collection, limit=k, method=method, points=points,
-                          keep_scores=GALLERY_HITS, progress=lambda done: report(done, total))
+    neighbours = rank_all(
+        store,
+        collection,
+        limit=k,
+        method=method,
+        points=points,
+        keep_scores=GALLERY_HITS,
+        progress=lambda done: report(done, total),
+    )
     ranked = time.perf_counter()
     labels = [str(p["label"]) for p in payloads]
     figures = evaluate_rankings(neighbours.order, np.array(labels), k)

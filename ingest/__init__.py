@@ -4,12 +4,16 @@ The pipeline names load on first use: reading a dataset folder must not pay
 for importing torch.
 """
 
-from ingest.datasets import Dataset, Item, Problem, discover, read_dataset
+from ingest.datasets import Dataset, Item, Problem, discover, image_root_of, read_dataset, select_datasets
 
-_PIPELINE = {"IngestOptions": "IngestOptions", "IngestReport": "IngestReport",
-             "write_report": "write_report", "ingest_dataset": "ingest"}
+_PIPELINE = {
+    "IngestOptions": "IngestOptions",
+    "IngestReport": "IngestReport",
+    "write_report": "write_report",
+    "ingest_dataset": "ingest",
+}
 
-__all__ = ["Dataset", "Item", "Problem", "discover", "read_dataset", *_PIPELINE]
+__all__ = ["Dataset", "Item", "Problem", "discover", "image_root_of", "read_dataset", "select_datasets", *_PIPELINE]
 
 
 def __getattr__(name: str):

@@ -55,9 +55,7 @@ def dataset_name(folder_name: str) -> str:
 def is_dataset(folder: Path) -> bool:
     if (folder / LIST_FILE).is_file():
         return True
-    return folder.is_dir() and any(
-        child.is_dir() and any(_image_files(child)) for child in folder.iterdir()
-    )
+    return folder.is_dir() and any(child.is_dir() and any(_image_files(child)) for child in folder.iterdir())
 
 
 def discover(data_root: Path) -> dict[str, Path]:
@@ -70,11 +68,25 @@ def discover(data_root: Path) -> dict[str, Path]:
             continue
         name = dataset_name(folder.name)
         if name in found:
-            raise DatasetError(
-                f"'{found[name]}' and '{folder}' both map to dataset '{name}'; rename or move one"
-            )
+            raise DatasetError(f"'{found[name]}' and '{folder}' both map to dataset '{name}'; rename or move one")
         found[name] = folder
     return found
+
+
+def select_datasets(data_root: Path, names: tuple[str, ...] | list[str] = ()) -> dict[str, Dataset]:
+    """The named datasets under `data_root` (all when none are named), read; unknown names are an error."""
+    found = discover(data_root)
+    chosen = list(names) or list(found)
+    missing = [name for name in chosen if name not in found]
+    if missing or not chosen:
+        raise DatasetError(f"no dataset {', '.join(missing)} under '{data_root}' (found: {', '.join(found) or 'none'})")
+    return {name: read_dataset(found[name], name) for name in chosen}
+
+
+def image_root_of(data_root: Path, name: str) -> Path | None:
+    """The folder a dataset's stored paths are relative to, or None where it is not under `data_root`."""
+    found = discover(data_root) if data_root.is_dir() else {}
+    return read_dataset(found[name], name).image_root if name in found else None
 
 
 def read_dataset(folder: Path, name: str | None = None) -> Dataset:
@@ -84,9 +96,7 @@ def read_dataset(folder: Path, name: str | None = None) -> Dataset:
         return _read_list(folder, name)
     if is_dataset(folder):
         return _read_class_folders(folder, name)
-    raise DatasetError(
-        f"'{folder}' is not a dataset: expected images/ with {LIST_FILE}, or class subfolders of images"
-    )
+    raise DatasetError(f"'{folder}' is not a dataset: expected images/ with {LIST_FILE}, or class subfolders of images")
 
 
 def _image_files(folder: Path):

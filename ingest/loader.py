@@ -15,8 +15,9 @@ from encoders.images import BadImage, load_rgb
 class ImageFiles(Dataset):
     """(position, tensor or None, reason or None) for each (position, relative path)."""
 
-    def __init__(self, root: Path, entries: list[tuple[int, str]], transform: Callable,
-                 max_pixels: int, min_side: int | None) -> None:
+    def __init__(
+        self, root: Path, entries: list[tuple[int, str]], transform: Callable, max_pixels: int, min_side: int | None
+    ) -> None:
         self.root = root
         self.entries = entries
         self.transform = transform

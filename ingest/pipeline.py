@@ -84,8 +84,10 @@ def ingest(
     """Store one vector per good image of `dataset`; report what was skipped."""
     options = options or IngestOptions()
     if options.strict and dataset.problems:
-        raise DatasetError(f"{dataset.name}: {len(dataset.problems)} bad list entries, first: "
-                           f"{dataset.problems[0].where}: {dataset.problems[0].reason}")
+        raise DatasetError(
+            f"{dataset.name}: {len(dataset.problems)} bad list entries, first: "
+            f"{dataset.problems[0].where}: {dataset.problems[0].reason}"
+        )
     name = collection_name(dataset.name, encoder.name)
     started = time.perf_counter()
     store.ensure_collection(name, encoder.dim, recreate=options.recreate, settings=options.settings)
@@ -96,12 +98,24 @@ def ingest(
     expected = {ids[i]: _payload(dataset, encoder, i) for i in range(len(ids)) if ids[i] in stored_payloads}
     changed = {pid: payload for pid, payload in expected.items() if stored_payloads[pid] != payload}
     store.overwrite_payloads(name, changed)
-    report = IngestReport(name, dataset.name, encoder.name, len(dataset.items),
-                          len(dataset.items) - len(todo), skipped=list(dataset.problems),
-                          relabelled=len(changed), not_in_dataset=len(set(stored_payloads) - set(ids)))
+    report = IngestReport(
+        name,
+        dataset.name,
+        encoder.name,
+        len(dataset.items),
+        len(dataset.items) - len(todo),
+        skipped=list(dataset.problems),
+        relabelled=len(changed),
+        not_in_dataset=len(set(stored_payloads) - set(ids)),
+    )
     preprocess = encoder.spec.preprocess
-    files = ImageFiles(dataset.image_root, todo, encoder.transform(), options.max_pixels,
-                       preprocess.resize if preprocess and options.fast_decode else None)
+    files = ImageFiles(
+        dataset.image_root,
+        todo,
+        encoder.transform(),
+        options.max_pixels,
+        preprocess.resize if preprocess and options.fast_decode else None,
+    )
     progress = progress or (lambda done, total: None)
     done = 0
     pending: Future | None = None
@@ -135,8 +149,7 @@ def ingest(
 
 def _payload(dataset: Dataset, encoder: Encoder, position: int) -> dict:
     item = dataset.items[position]
-    return {"label": item.label, "path": item.path, "dataset": dataset.name,
-            "encoder": encoder.name, "index": position}
+    return {"label": item.label, "path": item.path, "dataset": dataset.name, "encoder": encoder.name, "index": position}
 
 
 def write_report(report: IngestReport, reports_dir: Path) -> Path:

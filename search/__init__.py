@@ -3,7 +3,4 @@
 from search.collections import CollectionSummary, drop_collection, list_collections, summarize
 from search.query import Query, Searcher, SearchResult
 
-__all__ = [
-    "CollectionSummary", "Query", "SearchResult", "Searcher", "drop_collection", "list_collections",
-    "summarize",
-]
+__all__ = ["CollectionSummary", "Query", "SearchResult", "Searcher", "drop_collection", "list_collections", "summarize"]

@@ -19,8 +19,11 @@ class CollectionSummary:
     samples: list[tuple[str, dict]]
 
     def to_json(self) -> dict:
-        return {**asdict(self.info), "classes": self.classes,
-                "samples": [{"id": pid, "payload": payload} for pid, payload in self.samples]}
+        return {
+            **asdict(self.info),
+            "classes": self.classes,
+            "samples": [{"id": pid, "payload": payload} for pid, payload in self.samples],
+        }
 
 
 def list_collections(store: Store) -> list[CollectionInfo]:

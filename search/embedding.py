@@ -54,8 +54,11 @@ def decode(path: Path) -> Image.Image:
 def can_fork() -> bool:
     """Fork only where it is safe: before torch is loaded and while this process has one thread
     (a fork taken while another thread holds a lock can leave the child waiting forever)."""
-    return ("fork" in multiprocessing.get_all_start_methods() and "torch" not in sys.modules
-            and threading.active_count() == 1)
+    return (
+        "fork" in multiprocessing.get_all_start_methods()
+        and "torch" not in sys.modules
+        and threading.active_count() == 1
+    )
 
 
 class EmbedAhead:
@@ -65,8 +68,7 @@ class EmbedAhead:
         context = multiprocessing.get_context("fork")
         self.encoder = encoder
         self._receive, send = context.Pipe(duplex=False)
-        self._process = context.Process(target=_child, args=(send, encoder, query, device, weights, init),
-                                        daemon=True)
+        self._process = context.Process(target=_child, args=(send, encoder, query, device, weights, init), daemon=True)
         self._process.start()
         send.close()
 
@@ -76,8 +78,7 @@ class EmbedAhead:
             outcome, value = self._receive.recv()
         except EOFError:
             self._process.join()
-            raise QueryError(f"the process embedding the query stopped (exit code {self._process.exitcode})"
-                             ) from None
+            raise QueryError(f"the process embedding the query stopped (exit code {self._process.exitcode})") from None
         if outcome == "error":
             raise value
         return value

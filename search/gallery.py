@@ -34,8 +34,10 @@ def find_image_root(data_root: Path, dataset: str, paths: list[str]) -> Path | N
     """
     if not data_root.is_dir() or not paths:
         return None
-    children = sorted((p for p in data_root.iterdir() if p.is_dir()),
-                      key=lambda p: (not p.name.lower().startswith(dataset.split("_")[0]), p.name))
+    children = sorted(
+        (p for p in data_root.iterdir() if p.is_dir()),
+        key=lambda p: (not p.name.lower().startswith(dataset.split("_")[0]), p.name),
+    )
     for folder in (data_root, *children):
         for root in (folder / "images", folder):
             if all((root / path).is_file() for path in paths):
@@ -58,8 +60,7 @@ def write_gallery(result: SearchResult, out: Path, data_root: Path) -> int:
         missing += image is None
         label = hit.payload.get("label", "?")
         colour = NEUTRAL if query_label is None else SAME_LABEL if label == query_label else OTHER_LABEL
-        tiles.append(_tile(image, [f"#{rank}  {hit.score:.3f}  {label}", hit.payload.get("path", "")],
-                           colour, font))
+        tiles.append(_tile(image, [f"#{rank}  {hit.score:.3f}  {label}", hit.payload.get("path", "")], colour, font))
     columns = min(COLUMNS, len(tiles))
     rows = -(-len(tiles) // columns)
     width, height = TILE + 2 * PAD, TILE + CAPTION + 2 * PAD
@@ -85,8 +86,7 @@ def _query_tile(result: SearchResult, root: Path | None, font: ImageFont.FreeTyp
             image = None
         return _tile(image, ["query: image", query.image.name], QUERY_COLOUR, font)
     path = result.source.get("path", "")
-    return _tile(_stored(root, path), [f"query: {result.source.get('label', '?')}", path],
-                 QUERY_COLOUR, font)
+    return _tile(_stored(root, path), [f"query: {result.source.get('label', '?')}", path], QUERY_COLOUR, font)
 
 
 def _stored(root: Path | None, path: str) -> Image.Image | None:
@@ -105,8 +105,9 @@ def _text_picture(text: str, font: ImageFont.FreeTypeFont) -> Image.Image:
     return picture
 
 
-def _tile(image: Image.Image | None, caption: list[str], colour: tuple[int, int, int],
-          font: ImageFont.FreeTypeFont) -> Image.Image:
+def _tile(
+    image: Image.Image | None, caption: list[str], colour: tuple[int, int, int], font: ImageFont.FreeTypeFont
+) -> Image.Image:
     """A framed thumbnail with two caption lines; a grey 'not found' square when there is no image."""
     tile = Image.new("RGB", (TILE + 2 * PAD, TILE + CAPTION + 2 * PAD), "white")
     draw = ImageDraw.Draw(tile)

@@ -72,12 +72,21 @@ class SearchResult:
             "collection": self.info.name,
             "dataset": self.info.dataset,
             "encoder": self.info.encoder,
-            "query": {"kind": self.query.kind, "value": self.query.value, "id": self.source_id,
-                      "label": (self.source or {}).get("label")},
+            "query": {
+                "kind": self.query.kind,
+                "value": self.query.value,
+                "id": self.source_id,
+                "label": (self.source or {}).get("label"),
+            },
             "label_filter": self.query.label,
             "hits": [
-                {"rank": rank, "id": hit.id, "score": hit.score, "label": hit.payload.get("label"),
-                 "path": hit.payload.get("path")}
+                {
+                    "rank": rank,
+                    "id": hit.id,
+                    "score": hit.score,
+                    "label": hit.payload.get("label"),
+                    "path": hit.payload.get("path"),
+                }
                 for rank, hit in enumerate(self.hits, start=1)
             ],
             "seconds": {"encode": self.encode_seconds, "store": self.store_seconds},
@@ -135,8 +144,10 @@ class Searcher:
             if ahead is not None:
                 ahead.cancel()
         if len(vector) != info.dim:
-            raise QueryError(f"collection '{info.name}' holds {info.dim}-d vectors but this {info.encoder} "
-                             f"encoder gives {len(vector)}-d; use the --init/--weights it was ingested with")
+            raise QueryError(
+                f"collection '{info.name}' holds {info.dim}-d vectors but this {info.encoder} "
+                f"encoder gives {len(vector)}-d; use the --init/--weights it was ingested with"
+            )
         return self._query(query, info, vector, encode_seconds)
 
     def _start_ahead(self, query: Query) -> EmbedAhead | None:
@@ -152,8 +163,10 @@ class Searcher:
         if query.kind == "path":
             point = self.store.find_by_path(info.name, query.path)
             if point is None:
-                raise QueryError(f"no point in '{info.name}' has path '{query.path}' "
-                                 f"(paths are relative to the dataset's image folder)")
+                raise QueryError(
+                    f"no point in '{info.name}' has path '{query.path}' "
+                    f"(paths are relative to the dataset's image folder)"
+                )
         else:
             point = _checked_id(query.point_id)
         payload = self.store.payload(info.name, point)
@@ -163,12 +176,14 @@ class Searcher:
         result.source_id, result.source = point, payload
         return result
 
-    def _query(self, query: Query, info: CollectionInfo, vector: np.ndarray | str,
-               encode_seconds: float = 0.0) -> SearchResult:
+    def _query(
+        self, query: Query, info: CollectionInfo, vector: np.ndarray | str, encode_seconds: float = 0.0
+    ) -> SearchResult:
         started = time.perf_counter()
         hits = self.store.query(info.name, vector, query.limit, query.label)
-        return SearchResult(query, info, hits, encode_seconds=encode_seconds,
-                            store_seconds=time.perf_counter() - started)
+        return SearchResult(
+            query, info, hits, encode_seconds=encode_seconds, store_seconds=time.perf_counter() - started
+        )
 
     def _encoder(self, name: str, text_only: bool) -> Encoder:
         """The encoder, built on first use; a full one also serves text."""
@@ -182,13 +197,21 @@ class Searcher:
 
     def _no_text_tower(self, info: CollectionInfo) -> str:
         capable = [name for name, spec in SPECS.items() if spec.text]
-        others = [other.name for other in map(self.store.info, self.store.collection_names())
-                  if other.dataset == info.dataset and other.encoder in capable]
-        where = (f"text-capable collections of dataset '{info.dataset}': {', '.join(others)}" if others
-                 else f"dataset '{info.dataset}' has no text-capable collection; create one with "
-                      f"`python cli.py ingest -d {info.dataset} -e {capable[0]}`")
-        return (f"collection '{info.name}' uses encoder '{info.encoder}', which has no text tower; "
-                f"text queries need {' or '.join(capable)} ({where})")
+        others = [
+            other.name
+            for other in map(self.store.info, self.store.collection_names())
+            if other.dataset == info.dataset and other.encoder in capable
+        ]
+        where = (
+            f"text-capable collections of dataset '{info.dataset}': {', '.join(others)}"
+            if others
+            else f"dataset '{info.dataset}' has no text-capable collection; create one with "
+            f"`python cli.py ingest -d {info.dataset} -e {capable[0]}`"
+        )
+        return (
+            f"collection '{info.name}' uses encoder '{info.encoder}', which has no text tower; "
+            f"text queries need {' or '.join(capable)} ({where})"
+        )
 
 
 def _checked_id(text: str) -> str:

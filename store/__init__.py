@@ -7,12 +7,20 @@ to import) loads on first use of `Store`, `rank_all` and their kin.
 from store.naming import DEFAULT_STORAGE, collection_name, point_id, slug
 from store.types import AnnRecall, CollectionInfo, Hit, IndexSettings, Neighbours, Points
 
-_ENGINE = {"Store": "qdrant_store",
-           "METHODS": "ranking", "ann_recall": "ranking", "rank_all": "ranking"}
+_ENGINE = {"Store": "qdrant_store", "METHODS": "ranking", "ann_recall": "ranking", "rank_all": "ranking"}
 
 __all__ = [
-    "DEFAULT_STORAGE", "AnnRecall", "CollectionInfo", "Hit", "IndexSettings", "Neighbours", "Points",
-    "collection_name", "point_id", "slug", *_ENGINE,
+    "DEFAULT_STORAGE",
+    "AnnRecall",
+    "CollectionInfo",
+    "Hit",
+    "IndexSettings",
+    "Neighbours",
+    "Points",
+    "collection_name",
+    "point_id",
+    "slug",
+    *_ENGINE,
 ]
 
 

@@ -30,9 +30,7 @@ BULK_BATCH = 256  # points per upsert request on a server; Qdrant advises 64 to 
 DEFAULT_HNSW_M = 16  # Qdrant's default HNSW edges per node
 WRITE_TRIES = 3  # a transient write failure is retried, each time with twice the timeout
 TRANSIENT_HTTP = {429, 500, 502, 503, 504}
-TRANSIENT_GRPC = {
-    grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED,
-}
+TRANSIENT_GRPC = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED}
 
 
 class Store:
@@ -258,8 +256,7 @@ class Store:
         """Every point in dataset order, read in one scroll."""
         self.require(name)
         records = sorted(
-            self._scroll(name, with_payload=True, with_vectors=with_vectors),
-            key=lambda r: r.payload.get("index", 0),
+            self._scroll(name, with_payload=True, with_vectors=with_vectors), key=lambda r: r.payload.get("index", 0)
         )
         vectors = None
         if with_vectors:
@@ -268,9 +265,7 @@ class Store:
 
     def find_by_path(self, name: str, path: str) -> str | None:
         """The id of the point whose payload `path` equals `path`, if any."""
-        records, _ = self.client.scroll(
-            name, limit=1, scroll_filter=match("path", path), with_payload=False
-        )
+        records, _ = self.client.scroll(name, limit=1, scroll_filter=match("path", path), with_payload=False)
         return str(records[0].id) if records else None
 
     def payload(self, name: str, point_id: str) -> dict | None:
@@ -279,12 +274,7 @@ class Store:
         return (records[0].payload or {}) if records else None
 
     def query(
-        self,
-        name: str,
-        query: np.ndarray | str,
-        limit: int,
-        label: str | None = None,
-        exact: bool = False,
+        self, name: str, query: np.ndarray | str, limit: int, label: str | None = None, exact: bool = False
     ) -> list[Hit]:
         """Nearest points to a vector, or to a stored point (given by id, itself excluded)."""
         self.require(name)

@@ -155,10 +155,7 @@ def _rank_batch_query(
     exact = None if store.embedded else models.SearchParams(exact=True)  # embedded is always exact
     for start in range(0, n, BATCH_QUERIES):
         chunk = ids[start : start + BATCH_QUERIES]
-        requests = [
-            models.QueryRequest(query=pid, limit=limit, params=exact, with_payload=False)
-            for pid in chunk
-        ]
+        requests = [models.QueryRequest(query=pid, limit=limit, params=exact, with_payload=False) for pid in chunk]
         for row, response in enumerate(store.client.query_batch_points(name, requests), start):
             hit_positions = np.fromiter((position.get(str(p.id), -1) for p in response.points), np.int32)
             if len(hit_positions) != limit or (hit_positions < 0).any():

@@ -93,8 +93,10 @@ def server() -> Iterator[Server]:
         return
     problem = _docker_problem()
     if problem:
-        pytest.skip(f"no Qdrant server: QDRANT_URL is unset and no Docker engine runs here ({problem}); "
-                    f"start Docker, or set QDRANT_URL and QDRANT_API_KEY")
+        pytest.skip(
+            f"no Qdrant server: QDRANT_URL is unset and no Docker engine runs here ({problem}); "
+            f"start Docker, or set QDRANT_URL and QDRANT_API_KEY"
+        )
     try:
         from testcontainers.community.qdrant import QdrantContainer
     except ImportError:  # testcontainers before its community namespace
@@ -104,3 +106,11 @@ def server() -> Iterator[Server]:
     key = secrets.token_hex(16)
     with QdrantContainer(image=qdrant_image(), api_key=key) as container:
         yield Server(f"http://{container.rest_host_address}", key)
+
+
+def share_store(monkeypatch, store) -> None:
+    """Make the CLI use `store` (already open) and leave it open when a command ends."""
+    from store import Store
+
+    monkeypatch.setattr(Store, "open", classmethod(lambda cls, *args, **kwargs: store))
+    monkeypatch.setattr(store, "close", lambda: None)

@@ -24,8 +24,7 @@ def write_bad_files(folder: Path) -> dict[str, str]:
     (folder / "truncated.jpg").write_bytes(jpeg_bytes(1)[:600])
     (folder / "corrupt.jpg").write_bytes(np.random.default_rng(0).bytes(3000))
     (folder / "notes.png").write_text("this is a text file, not a picture\n")
-    return {"empty.jpg": "empty", "truncated.jpg": "decode", "corrupt.jpg": "decode",
-            "notes.png": "decode"}
+    return {"empty.jpg": "empty", "truncated.jpg": "decode", "corrupt.jpg": "decode", "notes.png": "decode"}
 
 
 def write_unusual_files(folder: Path) -> dict[str, tuple[int, int]]:
@@ -33,7 +32,7 @@ def write_unusual_files(folder: Path) -> dict[str, tuple[int, int]]:
     folder.mkdir(parents=True, exist_ok=True)
     rgb = make_image((30, 160, 90), 7, size=(60, 40))
     rgb.convert("CMYK").save(folder / "cmyk.jpg")
-    deep = (np.arange(60 * 40, dtype=np.uint16).reshape(40, 60) * 27)
+    deep = np.arange(60 * 40, dtype=np.uint16).reshape(40, 60) * 27
     Image.fromarray(deep).save(folder / "deep16.png")
     palette = rgb.convert("P", palette=Image.Palette.ADAPTIVE, colors=16)
     palette.info["transparency"] = 0
@@ -47,9 +46,15 @@ def write_unusual_files(folder: Path) -> dict[str, tuple[int, int]]:
     rgb.save(folder / "rotated.jpg", exif=exif)
     frames = [make_image(c, i, size=(60, 40)) for i, c in enumerate([(200, 0, 0), (0, 0, 200)])]
     frames[0].save(folder / "animated.gif", save_all=True, append_images=frames[1:], duration=100)
-    return {"cmyk.jpg": (60, 40), "deep16.png": (60, 40), "palette_alpha.png": (60, 40),
-            "grey.jpg": (60, 40), "rgba.png": (60, 40), "rotated.jpg": (40, 60),
-            "animated.gif": (60, 40)}
+    return {
+        "cmyk.jpg": (60, 40),
+        "deep16.png": (60, 40),
+        "palette_alpha.png": (60, 40),
+        "grey.jpg": (60, 40),
+        "rgba.png": (60, 40),
+        "rotated.jpg": (40, 60),
+        "animated.gif": (60, 40),
+    }
 
 
 def write_mixed_dataset(folder: Path, good_per_class: int = 25) -> tuple[int, int]:
@@ -58,8 +63,7 @@ def write_mixed_dataset(folder: Path, good_per_class: int = 25) -> tuple[int, in
     for c, label in enumerate(("sand", "sea")):
         (folder / label).mkdir(parents=True, exist_ok=True)
         for i in range(good_per_class):
-            make_image((190, 170, 110) if c == 0 else (30, 80, 170), 1000 * c + i).save(
-                folder / label / f"{i:03d}.jpg")
+            make_image((190, 170, 110) if c == 0 else (30, 80, 170), 1000 * c + i).save(folder / label / f"{i:03d}.jpg")
             good += 1
     bad = 0
     for label in ("sand", "sea"):

@@ -30,8 +30,21 @@ def test_datasets_json_counts_images_classes_and_problems(data_root):
 
 
 def test_ingest_json_reports_each_collection_then_a_rerun(data_root, tmp_path):
-    args = ("--storage", str(tmp_path / "q"), "--reports", str(tmp_path / "r"), "ingest",
-            "--data-root", str(data_root), "-e", "colorhist", "--workers", "0", "--format", "json")
+    args = (
+        "--storage",
+        str(tmp_path / "q"),
+        "--reports",
+        str(tmp_path / "r"),
+        "ingest",
+        "--data-root",
+        str(data_root),
+        "-e",
+        "colorhist",
+        "--workers",
+        "0",
+        "--format",
+        "json",
+    )
     [first] = _json(*args)
     assert (first["collection"], first["written"], first["already_stored"]) == ("shapes_colorhist", 12, 0)
     assert json.loads(open(first["report"]).read())["written"] == 12

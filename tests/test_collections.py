@@ -13,6 +13,7 @@ from errors import CollectionNotFoundError
 from ingest import IngestOptions, discover, ingest_dataset, read_dataset
 from search import drop_collection, list_collections, summarize
 from store import Store
+from tests.conftest import share_store
 
 
 @pytest.fixture
@@ -20,7 +21,7 @@ def storage(data_root: Path, store: Store, monkeypatch) -> Store:
     """The open embedded store holding shapes_colorhist (3 classes x 4 images), also the CLI's."""
     dataset = read_dataset(discover(data_root)["shapes"], "shapes")
     ingest_dataset(dataset, build_encoder("colorhist"), store, IngestOptions(workers=0))
-    monkeypatch.setattr(Store, "open", classmethod(lambda cls, *a, **k: store))
+    share_store(monkeypatch, store)
     return store
 
 
@@ -49,7 +50,12 @@ def test_collections_lists_every_collection_with_its_facts(storage):
     assert storage.location in table.replace("\n", "")
     [entry] = json.loads(cli("collections", "--format", "json").stdout)
     assert {k: entry[k] for k in ("name", "points", "dim", "dataset", "encoder")} == {
-        "name": "shapes_colorhist", "points": 12, "dim": 128, "dataset": "shapes", "encoder": "colorhist"}
+        "name": "shapes_colorhist",
+        "points": 12,
+        "dim": 128,
+        "dataset": "shapes",
+        "encoder": "colorhist",
+    }
 
 
 def test_collections_show_gives_class_counts_and_sample_payloads(storage):

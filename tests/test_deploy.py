@@ -58,8 +58,7 @@ def test_app_image_holds_the_requirements_and_every_package_of_the_app():
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3.11-slim$", dockerfile, re.M)
     assert re.search(r"^RUN pip install .*-r requirements\.txt$", dockerfile, re.M)
-    copied = {part.rstrip("/") for line in re.findall(r"^COPY (.+)$", dockerfile, re.M)
-              for part in line.split()[:-1]}
+    copied = {part.rstrip("/") for line in re.findall(r"^COPY (.+)$", dockerfile, re.M) for part in line.split()[:-1]}
     packages = {p.parent.name for p in REPO.glob("*/__init__.py")} - {"tests"}
     assert {"requirements.txt", "cli.py", "errors.py"} | packages <= copied
 
@@ -79,8 +78,10 @@ def test_cluster_compose_has_three_nodes_one_founder_and_a_private_p2p_port():
         assert service["image"] == qdrant_image()
         env = service["environment"]
         assert env["QDRANT__CLUSTER__ENABLED"] == "true" and env["QDRANT__CLUSTER__P2P__PORT"] == "6335"
-        assert env["QDRANT__SERVICE__API_KEY"] == load(SERVER)["services"]["qdrant"]["environment"][
-            "QDRANT__SERVICE__API_KEY"]
+        assert (
+            env["QDRANT__SERVICE__API_KEY"]
+            == load(SERVER)["services"]["qdrant"]["environment"]["QDRANT__SERVICE__API_KEY"]
+        )
         command = commands[name]
         assert command[command.index("--uri") + 1] == f"http://{name}:6335"
         if name not in founders:
@@ -103,8 +104,9 @@ def test_helm_values_run_the_same_pinned_qdrant_as_a_keyed_cluster():
 
 def _documented_commands(markdown: Path) -> list[list[str]]:
     text = markdown.read_text().replace("\\\n", " ")
-    return [shlex.split(line.split("#")[0])[2:] for line in text.splitlines()
-            if line.strip().startswith("python cli.py ")]
+    return [
+        shlex.split(line.split("#")[0])[2:] for line in text.splitlines() if line.strip().startswith("python cli.py ")
+    ]
 
 
 def test_every_cli_command_in_the_cluster_readme_parses():
@@ -129,14 +131,16 @@ needs_compose = pytest.mark.skipif(not _compose_available(), reason="no `docker 
 @pytest.mark.parametrize("path", [SERVER, CLUSTER], ids=["server", "cluster"])
 def test_docker_compose_config_accepts_the_file(path):
     env = {**os.environ, "QDRANT_API_KEY": "compose-config-check"}
-    run = subprocess.run(["docker", "compose", "-f", str(path), "config", "--quiet"],
-                         env=env, capture_output=True, text=True)
+    run = subprocess.run(
+        ["docker", "compose", "-f", str(path), "config", "--quiet"], env=env, capture_output=True, text=True
+    )
     assert run.returncode == 0, run.stderr
 
 
 @needs_compose
 def test_docker_compose_refuses_to_start_without_an_api_key():
     env = {k: v for k, v in os.environ.items() if k != "QDRANT_API_KEY"}
-    run = subprocess.run(["docker", "compose", "-f", str(SERVER), "config", "--quiet"],
-                         env=env, capture_output=True, text=True)
+    run = subprocess.run(
+        ["docker", "compose", "-f", str(SERVER), "config", "--quiet"], env=env, capture_output=True, text=True
+    )
     assert run.returncode != 0 and "QDRANT_API_KEY" in run.stderr

@@ -16,8 +16,12 @@ from store import collection_name, point_id
 # Every encoder added after the seed three, and the weights it is tested with:
 # full-size random where that is fast on two cores, the tiny architecture elsewhere.
 NEW_ENCODERS = {
-    "dinov2-base": "random-tiny", "dinov2-large": "random-tiny", "dinov2-reg": "random",
-    "dinov2-reg-base": "random-tiny", "dinov2-reg-large": "random-tiny", "siglip": "random-tiny",
+    "dinov2-base": "random-tiny",
+    "dinov2-large": "random-tiny",
+    "dinov2-reg": "random",
+    "dinov2-reg-base": "random-tiny",
+    "dinov2-reg-large": "random-tiny",
+    "siglip": "random-tiny",
     "eva02": "random-tiny",
 }
 
@@ -34,8 +38,13 @@ def _assert_stored(store, dataset, encoder, collection: str) -> np.ndarray:
     assert np.allclose(np.linalg.norm(points.vectors, axis=1), 1.0, atol=1e-5)
     for i, (pid, payload) in enumerate(zip(points.ids, points.payloads, strict=True)):
         item = dataset.items[i]
-        assert payload == {"label": item.label, "path": item.path, "dataset": "shapes",
-                           "encoder": encoder.name, "index": i}
+        assert payload == {
+            "label": item.label,
+            "path": item.path,
+            "dataset": "shapes",
+            "encoder": encoder.name,
+            "index": i,
+        }
         assert pid == point_id("shapes", item.path)
     return points.vectors
 
@@ -105,8 +114,12 @@ def test_siglip_text_is_padded_to_64_tokens_so_a_batch_does_not_change_it():
 
 def test_hf_ids_make_a_record_on_the_spot_and_unknown_names_fail():
     spec = get_spec("hf:facebook/dinov2-small")
-    assert (spec.family, spec.model_id, spec.source, spec.text) == ("hf_auto", "facebook/dinov2-small",
-                                                                    "huggingface", False)
+    assert (spec.family, spec.model_id, spec.source, spec.text) == (
+        "hf_auto",
+        "facebook/dinov2-small",
+        "huggingface",
+        False,
+    )
     assert collection_name("paris", spec.name) == "paris_hf-facebook-dinov2-small"
     for name in ("hf:", "nope"):
         with pytest.raises(RetrievalError, match="hf:<model id>"):
@@ -125,8 +138,9 @@ def test_hf_model_by_id_ingests_with_its_own_processor_and_pooled_output(data_ro
     from transformers import BitImageProcessorPil, Dinov2Config, Dinov2Model
 
     torch.manual_seed(0)
-    model = Dinov2Model(Dinov2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, mlp_ratio=2,
-                                     image_size=56))
+    model = Dinov2Model(
+        Dinov2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, mlp_ratio=2, image_size=56)
+    )
     processor = BitImageProcessorPil(size={"shortest_edge": 64}, crop_size={"height": 56, "width": 56})
     folder = _save_tiny(tmp_path / "tiny-dinov2", model, processor)
     encoder = build_encoder("hf:test/Tiny_DINOv2", "cpu", weights=folder)
@@ -141,8 +155,17 @@ def test_hf_model_without_pooler_weights_uses_the_cls_token(data_root, tmp_path)
     from transformers import ViTConfig, ViTImageProcessorPil, ViTModel
 
     torch.manual_seed(0)
-    model = ViTModel(ViTConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-                               image_size=32, patch_size=8), add_pooling_layer=False)
+    model = ViTModel(
+        ViTConfig(
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+            image_size=32,
+            patch_size=8,
+        ),
+        add_pooling_layer=False,
+    )
     folder = _save_tiny(tmp_path / "tiny-vit", model, ViTImageProcessorPil(size={"height": 32, "width": 32}))
     encoder = build_encoder("hf:test/tiny-vit", "cpu", weights=folder)
     assert not encoder.use_pooler

@@ -12,6 +12,7 @@ from errors import EvaluationError
 from evaluation import leave_one_out, write_collection_report, write_index
 from evaluation.metrics import evaluate_rankings
 from store import Store, point_id, rank_all
+from tests.conftest import share_store
 
 
 def add_collection(store: Store, name: str, labels: list[str], dim: int = 16, seed: int = 0) -> np.ndarray:
@@ -23,10 +24,15 @@ def add_collection(store: Store, name: str, labels: list[str], dim: int = 16, se
     vectors[1] = vectors[0]  # an exact duplicate: a tie, broken by dataset order
     paths = [f"{label}/{i:03d}.jpg" for i, label in enumerate(labels)]
     store.ensure_collection(name, dim)
-    store.upsert(name, [point_id("synthetic", p) for p in paths], vectors, [
-        {"label": label, "path": path, "dataset": "synthetic", "encoder": "toy", "index": i}
-        for i, (label, path) in enumerate(zip(labels, paths, strict=True))
-    ])
+    store.upsert(
+        name,
+        [point_id("synthetic", p) for p in paths],
+        vectors,
+        [
+            {"label": label, "path": path, "dataset": "synthetic", "encoder": "toy", "index": i}
+            for i, (label, path) in enumerate(zip(labels, paths, strict=True))
+        ],
+    )
     return vectors
 
 
@@ -115,8 +121,7 @@ def test_server_batch_queries_rank_like_the_embedded_blocks(store, server_store)
     server_store.upsert(name, points.ids, points.vectors, points.payloads)
     try:
         _assert_same_rankings(rank_all(store, "toy", method="block"), rank_all(server_store, name))
-        assert leave_one_out(server_store, name).mean_ap == pytest.approx(leave_one_out(store, "toy").mean_ap,
-                                                                          abs=1e-6)
+        assert leave_one_out(server_store, name).mean_ap == pytest.approx(leave_one_out(store, "toy").mean_ap, abs=1e-6)
     finally:
         server_store.drop(name)
 
@@ -144,14 +149,25 @@ def _cli(store: Store, monkeypatch, *args: str):
     """Run the CLI in this process on the already open store (the embedded store allows one opener)."""
     import cli
 
-    monkeypatch.setattr(Store, "open", classmethod(lambda cls, *a, **k: store))
+    share_store(monkeypatch, store)
     return CliRunner().invoke(cli.cli, list(args), catch_exceptions=False)
 
 
 def test_cli_eval_writes_every_report_file_and_the_study_table(store, data_root, tmp_path, monkeypatch):
     reports = tmp_path / "reports"
-    ingest = _cli(store, monkeypatch, "--reports", str(reports), "ingest", "--data-root", str(data_root),
-                  "-e", "colorhist", "--workers", "0")
+    ingest = _cli(
+        store,
+        monkeypatch,
+        "--reports",
+        str(reports),
+        "ingest",
+        "--data-root",
+        str(data_root),
+        "-e",
+        "colorhist",
+        "--workers",
+        "0",
+    )
     assert ingest.exit_code == 0, ingest.output
     result = _cli(store, monkeypatch, "--reports", str(reports), "eval", "--data-root", str(data_root))
     assert result.exit_code == 0, result.output
@@ -162,16 +178,39 @@ def test_cli_eval_writes_every_report_file_and_the_study_table(store, data_root,
     assert (reports / "index.html").is_file() and (reports / "pr_shapes.png").is_file()
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["map"] > 0.9 and metrics["queries"] == 12 and metrics["encoder"] == "colorhist"
-    as_json = _cli(store, monkeypatch, "--reports", str(reports), "eval", "-c", "shapes_colorhist",
-                   "--k", "3", "--json", "--data-root", str(data_root))
+    as_json = _cli(
+        store,
+        monkeypatch,
+        "--reports",
+        str(reports),
+        "eval",
+        "-c",
+        "shapes_colorhist",
+        "--k",
+        "3",
+        "--json",
+        "--data-root",
+        str(data_root),
+    )
     cut = json.loads(as_json.stdout)
     assert cut["metric"] == "mAP@3"
     # rankings cut at 3 say nothing of ranks 5 and 10; R = 3 (4 images per class) is within the cut
     assert cut["precision_at"]["5"] is None and cut["precision_at"]["10"] is None
     assert cut["precision_at"]["1"] is not None and cut["r_precision"] is not None
     assert json.loads((folder / "metrics.json").read_text())["precision_at"]["10"] is None
-    table = _cli(store, monkeypatch, "--reports", str(reports), "eval", "-c", "shapes_colorhist",
-                 "--k", "2", "--data-root", str(data_root))
+    table = _cli(
+        store,
+        monkeypatch,
+        "--reports",
+        str(reports),
+        "eval",
+        "-c",
+        "shapes_colorhist",
+        "--k",
+        "2",
+        "--data-root",
+        str(data_root),
+    )
     row = next(line for line in table.stdout.splitlines() if line.strip().startswith("shapes_colorhist"))
     assert row.split()[4:7] == ["n/a", "n/a", "n/a"]  # P@5, P@10 and R-precision (R = 3 > 2)
 
@@ -182,8 +221,18 @@ def test_corel1k_colorhist_reaches_the_measured_map(corel, store, tmp_path, monk
 
     ingest_dataset(read_dataset(corel, "corel1k"), build_encoder("colorhist"), store, IngestOptions(workers=0))
     reports = tmp_path / "reports"
-    result = _cli(store, monkeypatch, "--reports", str(reports), "eval", "-c", "corel1k_colorhist",
-                  "--json", "--data-root", str(corel.parent))
+    result = _cli(
+        store,
+        monkeypatch,
+        "--reports",
+        str(reports),
+        "eval",
+        "-c",
+        "corel1k_colorhist",
+        "--json",
+        "--data-root",
+        str(corel.parent),
+    )
     summary = json.loads(result.stdout)
     assert summary["map"] == pytest.approx(0.511, abs=0.005)
     assert summary["queries"] == 1000 and summary["queries_skipped"] == 0

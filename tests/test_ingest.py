@@ -32,8 +32,7 @@ def test_ingest_stores_unit_vectors_with_payload_and_deterministic_ids(data_root
     assert np.allclose(np.linalg.norm(points.vectors, axis=1), 1.0, atol=1e-5)
     for i, (pid, payload) in enumerate(zip(points.ids, points.payloads, strict=True)):
         item = dataset.items[i]
-        assert payload == {"label": item.label, "path": item.path, "dataset": "shapes",
-                           "encoder": name, "index": i}
+        assert payload == {"label": item.label, "path": item.path, "dataset": "shapes", "encoder": name, "index": i}
         assert pid == str(uuid.uuid5(NAMESPACE, f"shapes/{item.path}"))
 
 

@@ -34,11 +34,28 @@ def many_images(tmp_path_factory) -> Path:
 
 def _start_ingest(data_root: Path, storage: Path, batch_size: int = 4) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, str(ROOT / "cli.py"), "--storage", str(storage), "--reports", str(storage / "r"),
-         "ingest", "--data-root", str(data_root), "-e", "colorhist", "--batch-size", str(batch_size),
-         "--workers", "0"],
+        [
+            sys.executable,
+            str(ROOT / "cli.py"),
+            "--storage",
+            str(storage),
+            "--reports",
+            str(storage / "r"),
+            "ingest",
+            "--data-root",
+            str(data_root),
+            "-e",
+            "colorhist",
+            "--batch-size",
+            str(batch_size),
+            "--workers",
+            "0",
+        ],
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _stored_rows(storage: Path) -> int:

@@ -35,8 +35,7 @@ def test_map_equals_scikit_learn_average_precision_on_rankings_without_ties():
     labels, scores, order = _random_rankings(240, 7, seed=1)
     others = ~np.eye(len(labels), dtype=bool)
     expected = [
-        average_precision_score(labels[others[q]] == labels[q], scores[q][others[q]])
-        for q in range(len(labels))
+        average_precision_score(labels[others[q]] == labels[q], scores[q][others[q]]) for q in range(len(labels))
     ]
     figures = evaluate_rankings(order, labels, block=50)
     assert figures.skipped == 0

@@ -20,8 +20,9 @@ CHECKED = ("dinov2", "clip", "resnet18", "siglip", "eva02")
 
 def _empty_cache_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"HF_HUB_CACHE", "TRANSFORMERS_CACHE", "TORCH_HOME"}}
-    env.update(HF_HOME=str(tmp_path / "hf"), TORCH_HOME=str(tmp_path / "torch"), HF_HUB_OFFLINE="1",
-               PYTHONPATH=str(ROOT))
+    env.update(
+        HF_HOME=str(tmp_path / "hf"), TORCH_HOME=str(tmp_path / "torch"), HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT)
+    )
     return env
 
 
@@ -37,8 +38,14 @@ def test_missing_weights_raise_one_line_naming_the_model(tmp_path):
         "        errors[name] = [type(error).__name__, str(error)]\n"
         "print(json.dumps(errors))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script, *CHECKED], cwd=tmp_path, env=_empty_cache_env(tmp_path),
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", script, *CHECKED],
+        cwd=tmp_path,
+        env=_empty_cache_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     errors = json.loads(done.stdout.strip().splitlines()[-1])
     assert set(errors) == set(CHECKED)
@@ -51,9 +58,24 @@ def test_missing_weights_raise_one_line_naming_the_model(tmp_path):
 def test_ingest_without_weights_exits_with_one_line_and_creates_nothing(data_root, tmp_path):
     storage, reports = tmp_path / "storage", tmp_path / "reports"
     done = subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), "--storage", str(storage), "--reports", str(reports),
-         "ingest", "--data-root", str(data_root), "--encoder", "dinov2"],
-        cwd=tmp_path, env=_empty_cache_env(tmp_path), capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            str(ROOT / "cli.py"),
+            "--storage",
+            str(storage),
+            "--reports",
+            str(reports),
+            "ingest",
+            "--data-root",
+            str(data_root),
+            "--encoder",
+            "dinov2",
+        ],
+        cwd=tmp_path,
+        env=_empty_cache_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode != 0
     lines = done.stderr.strip().splitlines()

@@ -19,19 +19,36 @@ from encoders.preprocess import ResizeCropNormalize
 
 # preprocessor_config.json of each checkpoint on the Hugging Face hub (type tags left out).
 BIT_DINOV2 = {  # facebook/dinov2-{small,base,large} and dinov2-with-registers-{small,base,large}
-    "crop_size": {"height": 224, "width": 224}, "do_center_crop": True, "do_convert_rgb": True,
-    "do_normalize": True, "do_rescale": True, "do_resize": True, "image_mean": [0.485, 0.456, 0.406],
-    "image_std": [0.229, 0.224, 0.225], "resample": 3, "rescale_factor": 0.00392156862745098,
+    "crop_size": {"height": 224, "width": 224},
+    "do_center_crop": True,
+    "do_convert_rgb": True,
+    "do_normalize": True,
+    "do_rescale": True,
+    "do_resize": True,
+    "image_mean": [0.485, 0.456, 0.406],
+    "image_std": [0.229, 0.224, 0.225],
+    "resample": 3,
+    "rescale_factor": 0.00392156862745098,
     "size": {"shortest_edge": 256},
 }
 CLIP_B32 = {  # openai/clip-vit-base-patch32
-    "crop_size": 224, "do_center_crop": True, "do_normalize": True, "do_resize": True,
-    "image_mean": [0.48145466, 0.4578275, 0.40821073], "image_std": [0.26862954, 0.26130258, 0.27577711],
-    "resample": 3, "size": 224,
+    "crop_size": 224,
+    "do_center_crop": True,
+    "do_normalize": True,
+    "do_resize": True,
+    "image_mean": [0.48145466, 0.4578275, 0.40821073],
+    "image_std": [0.26862954, 0.26130258, 0.27577711],
+    "resample": 3,
+    "size": 224,
 }
 SIGLIP_B16 = {  # google/siglip-base-patch16-224
-    "do_normalize": True, "do_rescale": True, "do_resize": True, "image_mean": [0.5, 0.5, 0.5],
-    "image_std": [0.5, 0.5, 0.5], "resample": 3, "rescale_factor": 0.00392156862745098,
+    "do_normalize": True,
+    "do_rescale": True,
+    "do_resize": True,
+    "image_mean": [0.5, 0.5, 0.5],
+    "image_std": [0.5, 0.5, 0.5],
+    "resample": 3,
+    "rescale_factor": 0.00392156862745098,
     "size": {"height": 224, "width": 224},
 }
 HF_REFERENCES = {
@@ -40,8 +57,14 @@ HF_REFERENCES = {
     "siglip": ("SiglipImageProcessorPil", SIGLIP_B16),
 }
 # timm's pretrained configuration of eva02_base_patch16_clip_224.merged2b.
-EVA02_TIMM = {"input_size": (3, 224, 224), "interpolation": "bicubic", "crop_pct": 0.9, "crop_mode": "center",
-              "mean": (0.48145466, 0.4578275, 0.40821073), "std": (0.26862954, 0.26130258, 0.27577711)}
+EVA02_TIMM = {
+    "input_size": (3, 224, 224),
+    "interpolation": "bicubic",
+    "crop_pct": 0.9,
+    "crop_mode": "center",
+    "mean": (0.48145466, 0.4578275, 0.40821073),
+    "std": (0.26862954, 0.26130258, 0.27577711),
+}
 TOLERANCE = 1e-4
 
 

@@ -35,10 +35,15 @@ def add_tied_collection(store: Store, name: str = "tied", seed: int = 0) -> tupl
     labels = rng.choice(np.array(list("abc")), n)
     paths = [f"{label}/{i:03d}.jpg" for i, label in enumerate(labels)]
     store.ensure_collection(name, 16)
-    store.upsert(name, [point_id("tied", p) for p in paths], vectors, [
-        {"label": str(label), "path": path, "dataset": "tied", "encoder": "toy", "index": i}
-        for i, (label, path) in enumerate(zip(labels, paths, strict=True))
-    ])
+    store.upsert(
+        name,
+        [point_id("tied", p) for p in paths],
+        vectors,
+        [
+            {"label": str(label), "path": path, "dataset": "tied", "encoder": "toy", "index": i}
+            for i, (label, path) in enumerate(zip(labels, paths, strict=True))
+        ],
+    )
     return vectors, labels
 
 
@@ -58,9 +63,11 @@ def test_the_collection_has_ties_across_labels_that_change_ap(store):
     reference = stable_reference(vectors)
     # another tie order gives another AP, with or without k: a wrong order cannot pass the tests below
     assert evaluate_rankings(reference, labels).mean_ap != pytest.approx(
-        evaluate_rankings(reversed_ties, labels).mean_ap)
+        evaluate_rankings(reversed_ties, labels).mean_ap
+    )
     assert evaluate_rankings(reference[:, :4], labels, 4).mean_ap != pytest.approx(
-        evaluate_rankings(reversed_ties[:, :4], labels, 4).mean_ap)
+        evaluate_rankings(reversed_ties[:, :4], labels, 4).mean_ap
+    )
 
 
 @pytest.mark.parametrize("method", ["block", "batch-query"])
@@ -106,8 +113,12 @@ def test_a_point_written_during_a_batch_query_evaluation_is_one_clear_error(stor
 
     def write_one(done: int, total: int) -> None:
         if done == 32:  # after the first batch; point 40, queried later, gets an exact copy of itself
-            store.upsert("tied", [point_id("tied", "late.jpg")], vectors[40:41],
-                         [{"label": "a", "path": "late.jpg", "dataset": "tied", "encoder": "toy", "index": 999}])
+            store.upsert(
+                "tied",
+                [point_id("tied", "late.jpg")],
+                vectors[40:41],
+                [{"label": "a", "path": "late.jpg", "dataset": "tied", "encoder": "toy", "index": 999}],
+            )
 
     with pytest.raises(EvaluationError, match="changed during the evaluation.*run the evaluation again"):
         leave_one_out(store, "tied", k=5, progress=write_one, method="batch-query")
@@ -117,8 +128,9 @@ def test_labels_are_checked_before_any_ranking(store, monkeypatch):
     import evaluation.runner
 
     _, labels = add_tied_collection(store)
-    store.client.overwrite_payload("tied", {"path": "x.jpg", "index": 3},
-                                   points=[point_id("tied", f"{labels[3]}/003.jpg")])
+    store.client.overwrite_payload(
+        "tied", {"path": "x.jpg", "index": 3}, points=[point_id("tied", f"{labels[3]}/003.jpg")]
+    )
 
     def never(*args, **kwargs):
         raise AssertionError("ranked a collection that cannot be evaluated")

@@ -20,9 +20,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=300,
-                          env={"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
+    return subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"},
+    )
 
 
 def _folder_dataset(tmp_path: Path, files: dict) -> Path:
@@ -52,12 +57,14 @@ def test_strict_turns_a_skip_into_an_error(tmp_path, store):
     (folder / "odd").mkdir()
     (folder / "odd" / "empty.jpg").write_bytes(b"")
     with pytest.raises(DatasetError, match="odd/empty.jpg: empty file"):
-        ingest_dataset(read_dataset(folder, "messy"), build_encoder("colorhist"), store,
-                       IngestOptions(workers=0, strict=True))
+        ingest_dataset(
+            read_dataset(folder, "messy"), build_encoder("colorhist"), store, IngestOptions(workers=0, strict=True)
+        )
 
 
-@pytest.mark.parametrize("name", ["cmyk.jpg", "deep16.png", "palette_alpha.png", "grey.jpg",
-                                  "rgba.png", "rotated.jpg", "animated.gif"])
+@pytest.mark.parametrize(
+    "name", ["cmyk.jpg", "deep16.png", "palette_alpha.png", "grey.jpg", "rgba.png", "rotated.jpg", "animated.gif"]
+)
 def test_unusual_but_valid_images_decode_to_rgb(tmp_path, name):
     expected = write_unusual_files(tmp_path)[name]
     image = load_rgb(tmp_path / name)
@@ -77,8 +84,7 @@ def test_exif_orientation_is_honoured_and_gif_gives_its_first_frame(tmp_path):
 def test_unusual_images_are_all_ingested(tmp_path, store):
     folder = _folder_dataset(tmp_path, {})
     write_unusual_files(folder / "odd")
-    report = ingest_dataset(read_dataset(folder, "messy"), build_encoder("colorhist"), store,
-                            IngestOptions(workers=0))
+    report = ingest_dataset(read_dataset(folder, "messy"), build_encoder("colorhist"), store, IngestOptions(workers=0))
     assert report.skipped == []
     assert store.count("messy_colorhist") == 9
 
@@ -87,8 +93,9 @@ def test_pixel_limit_rejects_oversized_images(tmp_path, store):
     folder = _folder_dataset(tmp_path, {})
     with pytest.raises(BadImage, match="exceeds the limit of 1000 pixels"):
         load_rgb(folder / "ok" / "0.jpg", max_pixels=1000)
-    report = ingest_dataset(read_dataset(folder, "messy"), build_encoder("colorhist"), store,
-                            IngestOptions(workers=0, max_pixels=1000))
+    report = ingest_dataset(
+        read_dataset(folder, "messy"), build_encoder("colorhist"), store, IngestOptions(workers=0, max_pixels=1000)
+    )
     assert report.written == 0 and len(report.skipped) == 2
 
 
@@ -99,15 +106,18 @@ def _list_dataset(tmp_path: Path, text: bytes) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("line, reason", [
-    (b"red/00.jpg red", "no tab"),
-    (b"\tred", "empty path"),
-    (b"red/00.jpg\t", "empty label"),
-    (b"../../outside.jpg\tred", "leaves the image folder"),
-    (b"/etc/passwd\tred", "leaves the image folder"),
-    (b"red/missing.jpg\tred", "does not exist"),
-    (b"green/00.jpg\tgr\xffeen", "not valid UTF-8"),
-])
+@pytest.mark.parametrize(
+    "line, reason",
+    [
+        (b"red/00.jpg red", "no tab"),
+        (b"\tred", "empty path"),
+        (b"red/00.jpg\t", "empty label"),
+        (b"../../outside.jpg\tred", "leaves the image folder"),
+        (b"/etc/passwd\tred", "leaves the image folder"),
+        (b"red/missing.jpg\tred", "does not exist"),
+        (b"green/00.jpg\tgr\xffeen", "not valid UTF-8"),
+    ],
+)
 def test_bad_list_line_is_reported_with_its_line_number(tmp_path, line, reason):
     text = b"blue/00.jpg\tblue\n" + line + b"\n" + b"green/00.jpg\tgreen\n"
     dataset = read_dataset(_list_dataset(tmp_path, text), "listed")
@@ -131,7 +141,8 @@ def test_cli_ingest_of_50_good_and_10_bad_images_then_a_rerun(tmp_path):
     report = json.loads((tmp_path / "reports" / "ingest" / "mixed_colorhist.json").read_text())
     assert report["written"] == 50
     assert sorted(p["where"] for p in report["skipped"]) == sorted(
-        f"{label}/bad_{i}.jpg" for label in ("sand", "sea") for i in range(5))
+        f"{label}/bad_{i}.jpg" for label in ("sand", "sea") for i in range(5)
+    )
     assert all(p["reason"] for p in report["skipped"])
     assert "skipped sand/bad_0.jpg: empty file" in first.stdout
     second = run_cli(*args, cwd=tmp_path)
@@ -154,9 +165,17 @@ def test_hostile_labels_are_inert_in_the_terminal(tmp_path):
 
 def test_embedded_store_open_elsewhere_gives_one_clear_line(tmp_path):
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from store import Store; s = Store.open(path='q'); "
-         "print('open', flush=True); time.sleep(60)"],
-        cwd=tmp_path, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from store import Store; s = Store.open(path='q'); "
+            "print('open', flush=True); time.sleep(60)",
+        ],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "open"
         write_list_dataset(tmp_path / "data" / "shapes", per_class=1)
@@ -166,7 +185,8 @@ def test_embedded_store_open_elsewhere_gives_one_clear_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "error: the embedded store in 'q' is open in another process; wait for it to finish, "
-        "or run a Qdrant server and pass --qdrant-url"]
+        "or run a Qdrant server and pass --qdrant-url"
+    ]
 
 
 def test_draft_decoding_shrinks_big_jpegs_only_when_asked(tmp_path):
@@ -187,6 +207,7 @@ def test_collection_written_by_another_tool_is_listed_not_a_crash(tmp_path, stor
     from qdrant_client import models
 
     store.client.create_collection(
-        "foreign", vectors_config={"a": models.VectorParams(size=4, distance=models.Distance.DOT)})
+        "foreign", vectors_config={"a": models.VectorParams(size=4, distance=models.Distance.DOT)}
+    )
     info = store.info("foreign")
     assert (info.dim, info.distance, info.dataset, info.encoder) == (0, "named vectors", "?", "?")

@@ -16,7 +16,7 @@ from errors import CollectionNotFoundError, QueryError
 from ingest import IngestOptions, discover, ingest_dataset, read_dataset
 from search import Query, Searcher
 from store import Store, point_id
-from tests.conftest import write_list_dataset
+from tests.conftest import share_store, write_list_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -94,9 +94,7 @@ def test_colour_classes_come_first_for_the_colour_histogram(searcher):
     assert [hit.payload["label"] for hit in result.hits] == ["blue"] * 3
 
 
-@pytest.mark.parametrize("query", [
-    {"path": "red/00.jpg"}, {"text": "anything"}, {"image": "blue/03.jpg"},
-])
+@pytest.mark.parametrize("query", [{"path": "red/00.jpg"}, {"text": "anything"}, {"image": "blue/03.jpg"}])
 def test_label_filter_keeps_only_that_class(built, searcher, query):
     if "image" in query:
         query = {"image": image(built, query["image"])}
@@ -113,15 +111,18 @@ def test_text_on_an_image_only_collection_names_the_text_collections_of_its_data
     assert "other_clip" not in message
 
 
-@pytest.mark.parametrize("query, error, message", [
-    (Query("nope_clip", path="red/00.jpg"), CollectionNotFoundError, "collection 'nope_clip' does not exist"),
-    (Query("shapes_clip", path="red/99.jpg"), QueryError, "no point in 'shapes_clip' has path 'red/99.jpg'"),
-    (Query("shapes_clip", point_id="12"), QueryError, "'12' is not a point id"),
-    (Query("shapes_clip", point_id=point_id("shapes", "x")), QueryError, "has id"),
-    (Query("shapes_clip", text="a", path="red/00.jpg"), QueryError, "exactly one of"),
-    (Query("shapes_clip"), QueryError, "exactly one of"),
-    (Query("empty_clip", text="a"), QueryError, "collection 'empty_clip' is empty"),
-])
+@pytest.mark.parametrize(
+    "query, error, message",
+    [
+        (Query("nope_clip", path="red/00.jpg"), CollectionNotFoundError, "collection 'nope_clip' does not exist"),
+        (Query("shapes_clip", path="red/99.jpg"), QueryError, "no point in 'shapes_clip' has path 'red/99.jpg'"),
+        (Query("shapes_clip", point_id="12"), QueryError, "'12' is not a point id"),
+        (Query("shapes_clip", point_id=point_id("shapes", "x")), QueryError, "has id"),
+        (Query("shapes_clip", text="a", path="red/00.jpg"), QueryError, "exactly one of"),
+        (Query("shapes_clip"), QueryError, "exactly one of"),
+        (Query("empty_clip", text="a"), QueryError, "collection 'empty_clip' is empty"),
+    ],
+)
 def test_bad_queries_raise_one_clear_error(searcher, query, error, message):
     with pytest.raises(error, match=message):
         searcher.search(query)
@@ -154,7 +155,7 @@ def cli(opened: Store, monkeypatch, *args: str):
     """The CLI in this process on the open store (the embedded store allows one opener)."""
     from cli import cli as group
 
-    monkeypatch.setattr(Store, "open", classmethod(lambda cls, *a, **k: opened))
+    share_store(monkeypatch, opened)
     return CliRunner().invoke(group, list(args), catch_exceptions=False)
 
 
@@ -176,9 +177,25 @@ def test_cli_gallery_draws_the_query_and_its_hits(built, opened, monkeypatch, tm
     from PIL import Image
 
     picture = tmp_path / "out" / "gallery.png"
-    result = cli(opened, monkeypatch, "search", "-c", "shapes_clip", "--text", "red", "-k", "5",
-                 "--init", "random-tiny", "--gallery", str(picture), "--data-root", str(built / "data"),
-                 "--format", "paths")
+    result = cli(
+        opened,
+        monkeypatch,
+        "search",
+        "-c",
+        "shapes_clip",
+        "--text",
+        "red",
+        "-k",
+        "5",
+        "--init",
+        "random-tiny",
+        "--gallery",
+        str(picture),
+        "--data-root",
+        str(built / "data"),
+        "--format",
+        "paths",
+    )
     assert result.exit_code == 0
     assert "not found" not in result.stderr
     with Image.open(picture) as drawn:
@@ -187,14 +204,18 @@ def test_cli_gallery_draws_the_query_and_its_hits(built, opened, monkeypatch, tm
 
 def run(built: Path, *args: str, importtime: bool = False) -> subprocess.CompletedProcess:
     flags = ["-X", "importtime"] if importtime else []
-    return subprocess.run([sys.executable, *flags, str(ROOT / "cli.py"), "--storage", str(built / "qdrant"),
-                           "search", *args], capture_output=True, text=True, timeout=300, cwd=built,
-                          env={"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
+    return subprocess.run(
+        [sys.executable, *flags, str(ROOT / "cli.py"), "--storage", str(built / "qdrant"), "search", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=built,
+        env={"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"},
+    )
 
 
 def test_a_stored_point_query_prints_paths_without_importing_torch(built):
-    done = run(built, "-c", "shapes_colorhist", "--path", "red/00.jpg", "-k", "5", "--format", "paths",
-               importtime=True)
+    done = run(built, "-c", "shapes_colorhist", "--path", "red/00.jpg", "-k", "5", "--format", "paths", importtime=True)
     assert done.returncode == 0
     assert len(done.stdout.splitlines()) == 5 and "red/00.jpg" not in done.stdout
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
@@ -202,12 +223,17 @@ def test_a_stored_point_query_prints_paths_without_importing_torch(built):
     assert not {"torch", "transformers", "torchvision"} & imported
 
 
-@pytest.mark.parametrize("args, message", [
-    (["-c", "nope_clip", "--path", "red/00.jpg"], "error: collection 'nope_clip' does not exist"),
-    (["-c", "shapes_clip", "--image", "missing.jpg"], "error: image file 'missing.jpg' does not exist"),
-    (["-c", "shapes_colorhist", "--image", "data/Shapes/list_of_images.txt"],
-     "error: cannot read image 'data/Shapes/list_of_images.txt': cannot decode"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-c", "nope_clip", "--path", "red/00.jpg"], "error: collection 'nope_clip' does not exist"),
+        (["-c", "shapes_clip", "--image", "missing.jpg"], "error: image file 'missing.jpg' does not exist"),
+        (
+            ["-c", "shapes_colorhist", "--image", "data/Shapes/list_of_images.txt"],
+            "error: cannot read image 'data/Shapes/list_of_images.txt': cannot decode",
+        ),
+    ],
+)
 def test_the_user_sees_one_line_and_exit_code_2(built, args, message):
     done = run(built, *args)
     assert done.returncode == 2
@@ -217,8 +243,21 @@ def test_the_user_sees_one_line_and_exit_code_2(built, args, message):
 
 def test_a_cold_cli_text_query_finds_what_the_library_finds(built):
     """The CLI embeds ahead in a forked child; its vector must be the in-process one."""
-    done = run(built, "-c", "shapes_clip", "--text", "a green photo", "-k", "4", "--init", "random-tiny",
-               "--device", "cpu", "--format", "json")
+    done = run(
+        built,
+        "-c",
+        "shapes_clip",
+        "--text",
+        "a green photo",
+        "-k",
+        "4",
+        "--init",
+        "random-tiny",
+        "--device",
+        "cpu",
+        "--format",
+        "json",
+    )
     assert done.returncode == 0, done.stderr
     store = Store.open(path=built / "qdrant")
     try:

@@ -115,8 +115,9 @@ def test_server_collection_takes_the_asked_layout_and_gets_its_graph_after_the_l
     remote = Store.open(server.url, server.api_key)
     name = collection_name(dataset.name, "colorhist")
     try:
-        ingest_dataset(dataset, build_encoder("colorhist"), remote,
-                       IngestOptions(workers=0, recreate=True, settings=settings))
+        ingest_dataset(
+            dataset, build_encoder("colorhist"), remote, IngestOptions(workers=0, recreate=True, settings=settings)
+        )
         info = remote.client.get_collection(name)
         assert info.config.params.shard_number == 2 and info.config.params.vectors.on_disk
         assert (info.config.hnsw_config.m, info.config.hnsw_config.ef_construct) == (32, 128)
@@ -143,8 +144,14 @@ def test_cli_ingests_evaluates_and_measures_recall_on_the_server(server, tmp_pat
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "QDRANT_URL": server.url, "QDRANT_API_KEY": server.api_key or ""}
 
     def cli(*args: str) -> str:
-        run = subprocess.run([sys.executable, "cli.py", "--reports", str(tmp_path / "reports"), *args],
-                             cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+        run = subprocess.run(
+            [sys.executable, "cli.py", "--reports", str(tmp_path / "reports"), *args],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert run.returncode == 0, run.stderr
         if server.api_key:
             assert server.api_key not in run.stdout + run.stderr

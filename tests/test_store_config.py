@@ -33,8 +33,9 @@ pytestmark = pytest.mark.filterwarnings("ignore:Payload indexes have no effect")
 
 REPO = Path(__file__).resolve().parents[1]
 FAKE_KEY = "FAKE-KEY-7f3c9e1a-do-not-print"
-SERVER_SETTINGS = IndexSettings(shards=3, replicas=2, on_disk=True, hnsw_m=32, hnsw_ef_construct=200,
-                                quantization="int8")
+SERVER_SETTINGS = IndexSettings(
+    shards=3, replicas=2, on_disk=True, hnsw_m=32, hnsw_ef_construct=200, quantization="int8"
+)
 
 
 class Recorder:
@@ -81,9 +82,7 @@ def test_default_settings_leave_qdrant_its_defaults():
 def test_every_server_option_becomes_a_request_model(quantization):
     settings = IndexSettings(3, 2, True, 32, 200, quantization)
     config = collection_config(512, settings)
-    assert config["vectors_config"] == models.VectorParams(
-        size=512, distance=models.Distance.COSINE, on_disk=True
-    )
+    assert config["vectors_config"] == models.VectorParams(size=512, distance=models.Distance.COSINE, on_disk=True)
     assert (config["shard_number"], config["replication_factor"]) == (3, 2)
     assert config["hnsw_config"] == models.HnswConfigDiff(m=32, ef_construct=200)
     quantized = config["quantization_config"]
@@ -105,8 +104,9 @@ def test_server_options_are_in_the_rest_request_with_the_api_key():
             return reply({"operation_id": 1, "status": "completed"})
         return reply(True)
 
-    client = QdrantClient(url="https://qdrant:6333", api_key=FAKE_KEY, check_compatibility=False,
-                          transport=httpx.MockTransport(server))
+    client = QdrantClient(
+        url="https://qdrant:6333", api_key=FAKE_KEY, check_compatibility=False, transport=httpx.MockTransport(server)
+    )
     assert Store(client, "mock", embedded=False).ensure_collection("paris_clip", 512, settings=SERVER_SETTINGS)
     create = next(r for r in seen if r.method == "PUT" and r.url.path == "/collections/paris_clip")
     assert json.loads(create.content) == {
@@ -135,12 +135,35 @@ def test_cli_ingest_options_reach_the_new_collection(data_root, tmp_path, monkey
 
     standin = server_standin()
     monkeypatch.setattr(Store, "open", classmethod(lambda cls, *args, **kwargs: standin))
-    result = CliRunner().invoke(cli.cli, [
-        "--qdrant-url", "http://qdrant:6333", "--reports", str(tmp_path / "reports"),
-        "ingest", "--data-root", str(data_root), "-e", "colorhist", "--batch-size", "5", "--workers", "0",
-        "--shards", "3", "--replicas", "2", "--on-disk", "--hnsw-m", "32", "--hnsw-ef-construct", "200",
-        "--quantization", "int8",
-    ])
+    result = CliRunner().invoke(
+        cli.cli,
+        [
+            "--qdrant-url",
+            "http://qdrant:6333",
+            "--reports",
+            str(tmp_path / "reports"),
+            "ingest",
+            "--data-root",
+            str(data_root),
+            "-e",
+            "colorhist",
+            "--batch-size",
+            "5",
+            "--workers",
+            "0",
+            "--shards",
+            "3",
+            "--replicas",
+            "2",
+            "--on-disk",
+            "--hnsw-m",
+            "32",
+            "--hnsw-ef-construct",
+            "200",
+            "--quantization",
+            "int8",
+        ],
+    )
     assert result.exit_code == 0, result.output
     [(args, kwargs)] = standin.client.named("create_collection")
     assert args == ("shapes_colorhist",) and kwargs == collection_config(128, SERVER_SETTINGS)
@@ -155,8 +178,9 @@ def _load(store: Store, adds: int, rows: int = 100) -> None:
     with store.bulk_load("bulk") as loader:
         for a in range(adds):
             part = range(a * rows, (a + 1) * rows)
-            loader.add([str(uuid.UUID(int=i)) for i in part], vectors[a * rows:(a + 1) * rows],
-                       [{"index": i} for i in part])
+            loader.add(
+                [str(uuid.UUID(int=i)) for i in part], vectors[a * rows : (a + 1) * rows], [{"index": i} for i in part]
+            )
 
 
 def test_server_loads_are_sent_in_bulk_batches_with_the_graph_built_after():
@@ -232,8 +256,11 @@ def test_a_refused_api_key_is_one_line_without_the_key(monkeypatch):
         keys.append(request.headers.get("api-key"))
         return httpx.Response(401, json={"status": {"error": "Invalid api-key"}, "time": 0.0})
 
-    monkeypatch.setattr(qdrant_store, "QdrantClient", functools.partial(
-        QdrantClient, transport=httpx.MockTransport(server), check_compatibility=False))
+    monkeypatch.setattr(
+        qdrant_store,
+        "QdrantClient",
+        functools.partial(QdrantClient, transport=httpx.MockTransport(server), check_compatibility=False),
+    )
     with pytest.raises(StoreError) as refused:
         Store.open("http://qdrant:6333", api_key=FAKE_KEY)
     assert keys == [FAKE_KEY]
@@ -245,9 +272,24 @@ def test_a_wrong_url_fails_with_one_clear_line_and_never_shows_the_key(data_root
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "QDRANT_API_KEY": FAKE_KEY}
     env.pop("QDRANT_URL", None)
     run = subprocess.run(
-        [sys.executable, "cli.py", "--qdrant-url", "http://127.0.0.1:9", "ingest",
-         "--data-root", str(data_root), "-e", "colorhist", "--workers", "0"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "cli.py",
+            "--qdrant-url",
+            "http://127.0.0.1:9",
+            "ingest",
+            "--data-root",
+            str(data_root),
+            "-e",
+            "colorhist",
+            "--workers",
+            "0",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode == 2
     assert run.stderr.strip().splitlines() == [
@@ -290,8 +332,10 @@ def test_eval_ann_reports_recall_per_collection(monkeypatch, tmp_path):
     server = Store(HalfRecall(), "half", embedded=False)
     _load(server, adds=1)
     monkeypatch.setattr(Store, "open", classmethod(lambda cls, *args, **kwargs: server))
-    result = CliRunner().invoke(cli.cli, ["--qdrant-url", "http://qdrant:6333", "--reports", str(tmp_path),
-                                          "eval", "-c", "bulk", "--ann", "--json"])
+    result = CliRunner().invoke(
+        cli.cli,
+        ["--qdrant-url", "http://qdrant:6333", "--reports", str(tmp_path), "eval", "-c", "bulk", "--ann", "--json"],
+    )
     assert result.exit_code == 0, result.output
     measured = json.loads(result.output)
     assert (measured["collection"], measured["k"], measured["recall"], measured["queries"]) == ("bulk", 10, 0.5, 100)

@@ -71,7 +71,7 @@ def model_options(command):
         type=click.Choice(INITS),
         default="pretrained",
         show_default=True,
-        help="Random weights, for tests and benchmarks (query with the --init a collection was ingested with).",
+        help="Random weights, for tests and benchmarks (as the collection was ingested).",
     )(command)
     command = click.option("--weights", multiple=True, help="NAME=PATH: a local model folder or weights file.")(command)
     return click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)(
@@ -81,13 +81,9 @@ def model_options(command):
 
 def format_option(command):
     """--format table|json: every listing has a human and a machine form."""
+    choice = click.Choice(["table", "json"])
     return click.option(
-        "--format",
-        "output",
-        type=click.Choice(["table", "json"]),
-        default="table",
-        show_default=True,
-        help="A table, or JSON on stdout.",
+        "--format", "output", type=choice, default="table", show_default=True, help="A table, or JSON on stdout."
     )(command)
 
 
@@ -224,14 +220,11 @@ def eval_(obj: Context, collections, k, data_root, as_json, method, ann):
     if not names:
         raise EvaluationError(f"no collections in {store.location}; create them with `python cli.py ingest`")
     if ann:
-        from dataclasses import asdict
-
         from store import ann_recall
 
         results = [ann_recall(store, name, k or 10) for name in names]
         if as_json:
-            rows = [asdict(result) for result in results]
-            render.json_out(rows[0] if len(collections) == 1 else rows)
+            render.json_out(results[0] if len(collections) == 1 else results)
         else:
             render.ann_table(results, k or 10, store.location, store.embedded)
         return
@@ -336,7 +329,7 @@ def collections_group(ctx, output):
     store = ctx.obj.store()
     infos = list_collections(store)
     if output == "json":
-        render.json_out([vars(info) for info in infos])
+        render.json_out(infos)
         return
     render.collections_table(infos, store.location)
 

@@ -23,10 +23,16 @@ def safe(text: str) -> str:
 
 
 def json_out(value) -> None:
-    """The machine form of any command's result: indented JSON on stdout."""
+    """The machine form of any command's result: indented JSON on stdout (records as objects)."""
+    import dataclasses
     import json
 
-    print(json.dumps(value, indent=2, ensure_ascii=False))
+    def plain(thing):
+        if dataclasses.is_dataclass(thing):
+            return dataclasses.asdict(thing)
+        return str(thing)
+
+    print(json.dumps(value, indent=2, ensure_ascii=False, default=plain))
 
 
 def encoders_json(rows: list) -> list[dict]:

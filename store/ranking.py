@@ -7,9 +7,9 @@ Two paths with the same result (exact cosine, ties broken by dataset order):
   brute force in Python), minus a Python object per hit, which made one
   query per point about 600 times slower than the arithmetic.
 - `batch-query`: Qdrant's batch query API by point id with exact search, the
-  path for servers and clusters, where the vectors stay on the server. With a
-  top-k limit, ties that run more than TIE_MARGIN hits past the cut keep
-  Qdrant's order (see `_rank_batch_query`).
+  path for servers and clusters, where the vectors stay on the server (a
+  top-k query asks TIE_MARGIN hits past the cut, and for every hit when a
+  tie runs further, so that ties are ordered here; see `_rank_batch_query`).
 
 `ann_recall` measures the other side: how close the approximate index (HNSW,
 quantization) comes to that exact search, on the same collection.
@@ -55,8 +55,7 @@ def rank_all(
     """Neighbours of every point: the full ranking, or the top `limit`.
 
     Either way the order equals the first columns of the full ranking sorted
-    by score, ties by dataset order (on "batch-query" up to TIE_MARGIN hits
-    past a top-k cut). `points` are the collection's points when
+    by score, ties by dataset order. `points` are the collection's points when
     the caller has read them already (with vectors for "block"), so that it can
     check them before the ranking starts. `keep_scores` keeps the scores of only
     the first that many hits of each point (None: all of them): a full ranking's
@@ -139,35 +138,43 @@ def _rank_batch_query(
     """The top `width` of every point through Qdrant's batch query API, exact search.
 
     Qdrant orders equal scores its own way and cuts at the limit wherever that
-    falls. Each query asks for TIE_MARGIN hits more than `width` (at most n-1),
-    sorts them by (score descending, position) and keeps `width`, which equals
-    the block method's result unless the scores tied with the hit at the cut
-    run more than TIE_MARGIN hits past it: which of those are kept then stays
-    Qdrant's choice. A full ranking (width n-1) has every hit and no such case.
+    falls. Each query asks for TIE_MARGIN hits more than `width` (at most n-1)
+    and sorts them by (score descending, position) before keeping `width`; a
+    row whose tie at the cut reaches the last hit returned is asked again for
+    every hit. The result equals the block method's.
     """
     position = {point_id: i for i, point_id in enumerate(ids)}
     n = len(ids)
     order = np.empty((n, width), dtype=np.int32)
     scores = np.empty((n, kept), dtype=np.float32)
-    limit = min(width + TIE_MARGIN, n - 1)
     if width == 0:
         return order, scores
     exact = None if store.embedded else models.SearchParams(exact=True)  # embedded is always exact
-    for start in range(0, n, BATCH_QUERIES):
-        chunk = ids[start : start + BATCH_QUERIES]
+
+    def ask(chunk: list[str], limit: int) -> list[tuple[np.ndarray, np.ndarray]]:
         requests = [models.QueryRequest(query=pid, limit=limit, params=exact, with_payload=False) for pid in chunk]
-        for row, response in enumerate(store.client.query_batch_points(name, requests), start):
+        answers = []
+        for pid, response in zip(chunk, store.client.query_batch_points(name, requests), strict=True):
             hit_positions = np.fromiter((position.get(str(p.id), -1) for p in response.points), np.int32)
             if len(hit_positions) != limit or (hit_positions < 0).any():
                 raise EvaluationError(
                     f"collection '{name}' changed during the evaluation (Qdrant returned "
-                    f"{len(hit_positions)} of {limit} hits for '{ids[row]}', or a point it did not hold "
+                    f"{len(hit_positions)} of {limit} hits for '{pid}', or a point it did not hold "
                     f"at the start); run the evaluation again once nothing writes to it"
                 )
             hit_scores = np.fromiter((p.score for p in response.points), np.float32)
-            tie_order = np.lexsort((hit_positions, -hit_scores))[:width]
-            order[row] = hit_positions[tie_order]
-            scores[row] = hit_scores[tie_order[:kept]]
+            best = np.lexsort((hit_positions, -hit_scores))
+            answers.append((hit_positions[best], hit_scores[best]))
+        return answers
+
+    limit = min(width + TIE_MARGIN, n - 1)
+    for start in range(0, n, BATCH_QUERIES):
+        chunk = ids[start : start + BATCH_QUERIES]
+        for row, (hit_positions, hit_scores) in enumerate(ask(chunk, limit), start):
+            if limit < n - 1 and hit_scores[width - 1] == hit_scores[-1]:  # the tie may go on past the margin
+                [(hit_positions, hit_scores)] = ask([ids[row]], n - 1)
+            order[row] = hit_positions[:width]
+            scores[row] = hit_scores[:kept]
         progress(min(start + BATCH_QUERIES, n))
     return order, scores
 

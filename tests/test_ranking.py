@@ -150,3 +150,29 @@ def test_keep_scores_keeps_the_first_scores_and_the_same_order(store, method):
     np.testing.assert_array_equal(kept.scores, full.scores[:, :5])
     evaluation = leave_one_out(store, "tied", method=method)
     np.testing.assert_array_equal(evaluation.top_scores, full.scores[:, :5])
+
+
+def test_a_tie_running_past_the_margin_is_asked_again_in_full(store):
+    copies = TIE_MARGIN + 24  # one vector stored this many times: every cut at 4 falls in a long tie
+    vectors = np.zeros((copies + 8, 16), dtype=np.float32)
+    vectors[:copies, :4] = 0.5
+    vectors[copies:, 4:8] = 0.5
+    labels = np.array(list("ab"))[np.arange(len(vectors)) % 2]
+    store.ensure_collection("long_tie", 16)
+    store.upsert(
+        "long_tie",
+        [point_id("long", str(i)) for i in range(len(vectors))],
+        vectors,
+        [{"label": str(label), "path": str(i), "index": i} for i, label in enumerate(labels)],
+    )
+    requested = []
+    real = store.client.query_batch_points
+
+    def spy(name, requests):
+        requested.extend(r.limit for r in requests)
+        return real(name, requests)
+
+    store.client.query_batch_points = spy
+    neighbours = rank_all(store, "long_tie", limit=4, method="batch-query")
+    np.testing.assert_array_equal(neighbours.order, stable_reference(vectors)[:, :4])
+    assert requested.count(len(vectors) - 1) == copies  # the rows inside the long tie, asked again

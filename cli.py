@@ -248,6 +248,7 @@ def _evaluate(
     from ingest import image_root_of
 
     results = []
+    image_roots: dict[str, Path | None] = {}
     for name in names:
         with render.progress(f"eval {name}", unit="queries/s") as advance:
             try:
@@ -257,12 +258,14 @@ def _evaluate(
                     raise
                 err.print(f"[yellow]skipped: {safe(str(error))}[/]")
                 continue
-        image_root = image_root_of(data_root, evaluation.dataset)
-        if image_root is None:
-            err.print(
-                f"[yellow]no dataset '{safe(evaluation.dataset)}' under {safe(str(data_root))}: "
-                f"the galleries show placeholders (pass --data-root)[/]"
-            )
+        if evaluation.dataset not in image_roots:
+            image_roots[evaluation.dataset] = image_root_of(data_root, evaluation.dataset)
+            if image_roots[evaluation.dataset] is None:
+                err.print(
+                    f"[yellow]no dataset '{safe(evaluation.dataset)}' under {safe(str(data_root))}: "
+                    f"the galleries show placeholders (pass --data-root)[/]"
+                )
+        image_root = image_roots[evaluation.dataset]
         results.append((evaluation, write_collection_report(evaluation, obj.reports, image_root)))
     if not results:
         raise EvaluationError(f"none of the {len(names)} collections could be evaluated")
@@ -357,13 +360,11 @@ def collections_show(obj: Context, name, samples, output):
 @click.pass_obj
 def collections_drop(obj: Context, name, yes):
     """Delete a collection and its points (asks first unless --yes)."""
-    from search import drop_collection
-
     store = obj.store()
     info = store.info(name)
     if not yes:
         click.confirm(f"drop '{name}' ({info.points} points) from {store.location}?", abort=True, err=True)
-    drop_collection(store, name)
+    store.drop(name)
     out.print(
         f"dropped {safe(name)} ({info.points} points, dataset {safe(info.dataset)}, encoder "
         f"{safe(info.encoder)}) from {safe(store.location)}"

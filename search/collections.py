@@ -1,4 +1,4 @@
-"""What the store holds: every collection, one collection's classes, dropping one."""
+"""What the store holds: every collection, and one collection's classes and sample points."""
 
 from __future__ import annotations
 
@@ -37,10 +37,3 @@ def summarize(store: Store, name: str, samples: int = 3) -> CollectionSummary:
     points = store.points(name)
     classes = dict(Counter(p.get("label", "?") for p in points.payloads).most_common())
     return CollectionSummary(info, classes, list(zip(points.ids, points.payloads, strict=True))[:samples])
-
-
-def drop_collection(store: Store, name: str) -> CollectionInfo:
-    """Delete a collection; returns what it held, for the report."""
-    info = store.info(name)
-    store.drop(name)
-    return info

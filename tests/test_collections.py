@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from encoders import build_encoder
 from errors import CollectionNotFoundError
 from ingest import IngestOptions, discover, ingest_dataset, read_dataset
-from search import drop_collection, list_collections, summarize
+from search import list_collections, summarize
 from store import Store
 from tests.conftest import share_store
 
@@ -38,7 +38,7 @@ def test_library_lists_summarizes_and_drops(storage):
     summary = summarize(storage, "shapes_colorhist", samples=2)
     assert summary.classes == {"red": 4, "green": 4, "blue": 4}
     assert [payload["path"] for _, payload in summary.samples] == ["red/00.jpg", "red/01.jpg"]
-    assert drop_collection(storage, "shapes_colorhist").points == 12
+    storage.drop("shapes_colorhist")
     assert list_collections(storage) == []
     with pytest.raises(CollectionNotFoundError, match="'shapes_colorhist' does not exist"):
         summarize(storage, "shapes_colorhist")

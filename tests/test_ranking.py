@@ -47,6 +47,19 @@ def add_tied_collection(store: Store, name: str = "tied", seed: int = 0) -> tupl
     return vectors, labels
 
 
+def record_query_limits(store: Store) -> list[int]:
+    """The `limit` of every batch query the store sends from now on (the list fills as they go)."""
+    requested: list[int] = []
+    real = store.client.query_batch_points
+
+    def spy(name, requests):
+        requested.extend(r.limit for r in requests)
+        return real(name, requests)
+
+    store.client.query_batch_points = spy
+    return requested
+
+
 def stable_reference(vectors: np.ndarray) -> np.ndarray:
     """Each point's ranking of the others: score descending, ties by position (numpy's stable sort)."""
     similarity = vectors @ vectors.T
@@ -93,14 +106,7 @@ def test_block_top_k_equals_the_stable_full_ranking_cut_at_every_k(store):
 
 def test_batch_query_asks_past_the_cut_by_the_margin(store):
     vectors, _ = add_tied_collection(store)
-    requested = []
-    real = store.client.query_batch_points
-
-    def spy(name, requests):
-        requested.extend(r.limit for r in requests)
-        return real(name, requests)
-
-    store.client.query_batch_points = spy
+    requested = record_query_limits(store)
     rank_all(store, "tied", limit=4, method="batch-query")
     assert set(requested) == {4 + TIE_MARGIN}
     requested.clear()
@@ -165,14 +171,7 @@ def test_a_tie_running_past_the_margin_is_asked_again_in_full(store):
         vectors,
         [{"label": str(label), "path": str(i), "index": i} for i, label in enumerate(labels)],
     )
-    requested = []
-    real = store.client.query_batch_points
-
-    def spy(name, requests):
-        requested.extend(r.limit for r in requests)
-        return real(name, requests)
-
-    store.client.query_batch_points = spy
+    requested = record_query_limits(store)
     neighbours = rank_all(store, "long_tie", limit=4, method="batch-query")
     np.testing.assert_array_equal(neighbours.order, stable_reference(vectors)[:, :4])
     assert requested.count(len(vectors) - 1) == copies  # the rows inside the long tie, asked again

@@ -10,8 +10,8 @@ import click
 
 import render
 from encoders import INITS
-from encoders.images import DEFAULT_MAX_PIXELS
 from errors import RetrievalError
+from media.images import DEFAULT_MAX_PIXELS
 from render import err, out, safe
 from store import DEFAULT_STORAGE
 

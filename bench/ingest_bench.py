@@ -52,8 +52,8 @@ def measure(name: str, images: int, batch_size: int, workers: int, threads: int,
     import torch
 
     from encoders import build_encoder
-    from encoders.images import load_rgb
     from ingest import IngestOptions, ingest_dataset
+    from media.images import load_rgb
     from store import Store
 
     torch.set_num_threads(threads)

@@ -92,11 +92,11 @@ def _cell(ax, image_root: Path | None, relative: str, caption: str, colour: str)
 def load_thumbnail(image_root: Path | None, relative: str, size: int = THUMB) -> np.ndarray | None:
     """An RGB thumbnail of image_root/relative, or None when it cannot be shown.
 
-    Decoded by `encoders.images.load_rgb`, as ingest decodes it (EXIF
+    Decoded by `media.images.load_rgb`, as ingest decodes it (EXIF
     orientation, CMYK, 16-bit, alpha, the pixel limit), so a gallery shows the
     picture the encoder saw. A path that would leave `image_root` is not opened.
     """
-    from encoders.images import BadImage, load_rgb
+    from media.images import BadImage, load_rgb
 
     if image_root is None or not relative:
         return None

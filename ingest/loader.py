@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from encoders.images import BadImage, load_rgb
+from media.images import BadImage, load_rgb
 
 
 class ImageFiles(Dataset):

@@ -18,10 +18,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from encoders import Encoder
-from encoders.images import DEFAULT_MAX_PIXELS
 from errors import DatasetError
 from ingest.datasets import Dataset, Problem
 from ingest.loader import ImageFiles, batches
+from media.images import DEFAULT_MAX_PIXELS
 from store import IndexSettings, Store, collection_name, point_id
 
 

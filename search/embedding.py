@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from encoders import Encoder, build_encoder, build_text_encoder
-from encoders.images import BadImage, load_rgb
 from errors import QueryError
+from media.images import BadImage, load_rgb
 
 if TYPE_CHECKING:
     from PIL import Image

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from encoders.images import BadImage, load_rgb
 from errors import QueryError
+from media.images import BadImage, load_rgb
 from search.query import SearchResult
 
 TILE = 180

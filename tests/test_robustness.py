@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from encoders import build_encoder
-from encoders.images import BadImage, load_rgb
 from errors import DatasetError
 from ingest import IngestOptions, ingest_dataset, read_dataset
+from media.images import BadImage, load_rgb
 from tests.conftest import CLASS_COLOURS, make_image, write_list_dataset
 from tests.corpus import write_bad_files, write_mixed_dataset, write_unusual_files
 

@@ -1,4 +1,4 @@
-"""Decoding one image file safely into an RGB PIL image (ingest and ad-hoc queries share it).
+"""Decoding one image file safely into an RGB PIL image (ingest, ad-hoc queries and galleries share it).
 
 Handles EXIF orientation, CMYK, 16-bit, palette and alpha images and animated
 files (first frame), rejects decompression bombs, and decodes big JPEGs at a

@@ -245,7 +245,7 @@ def _evaluate(
 
     from errors import EvaluationError
     from evaluation import leave_one_out, write_collection_report, write_index
-    from ingest import image_root_of
+    from media.roots import find_image_root
 
     results = []
     image_roots: dict[str, Path | None] = {}
@@ -259,7 +259,7 @@ def _evaluate(
                 err.print(f"[yellow]skipped: {safe(str(error))}[/]")
                 continue
         if evaluation.dataset not in image_roots:
-            image_roots[evaluation.dataset] = image_root_of(data_root, evaluation.dataset)
+            image_roots[evaluation.dataset] = find_image_root(data_root, evaluation.dataset, evaluation.paths[:3])
             if image_roots[evaluation.dataset] is None:
                 err.print(
                     f"[yellow]no dataset '{safe(evaluation.dataset)}' under {safe(str(data_root))}: "

@@ -4,7 +4,7 @@ The pipeline names load on first use: reading a dataset folder must not pay
 for importing torch.
 """
 
-from ingest.datasets import Dataset, Item, Problem, discover, image_root_of, read_dataset, select_datasets
+from ingest.datasets import Dataset, Item, Problem, discover, read_dataset, select_datasets
 
 _PIPELINE = {
     "IngestOptions": "IngestOptions",
@@ -13,7 +13,7 @@ _PIPELINE = {
     "ingest_dataset": "ingest",
 }
 
-__all__ = ["Dataset", "Item", "Problem", "discover", "image_root_of", "read_dataset", "select_datasets", *_PIPELINE]
+__all__ = ["Dataset", "Item", "Problem", "discover", "read_dataset", "select_datasets", *_PIPELINE]
 
 
 def __getattr__(name: str):

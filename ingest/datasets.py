@@ -83,12 +83,6 @@ def select_datasets(data_root: Path, names: tuple[str, ...] | list[str] = ()) ->
     return {name: read_dataset(found[name], name) for name in chosen}
 
 
-def image_root_of(data_root: Path, name: str) -> Path | None:
-    """The folder a dataset's stored paths are relative to, or None where it is not under `data_root`."""
-    found = discover(data_root) if data_root.is_dir() else {}
-    return read_dataset(found[name], name).image_root if name in found else None
-
-
 def read_dataset(folder: Path, name: str | None = None) -> Dataset:
     """Items and problems of one dataset folder, in list (or sorted path) order."""
     name = name or dataset_name(folder.name)

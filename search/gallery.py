@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from errors import QueryError
 from media.images import BadImage, load_rgb
+from media.roots import find_image_root
 from search.query import SearchResult
 
 TILE = 180
@@ -24,25 +25,6 @@ QUERY_COLOUR = (40, 90, 200)
 SAME_LABEL = (40, 160, 70)
 OTHER_LABEL = (200, 60, 50)
 NEUTRAL = (150, 150, 150)
-
-
-def find_image_root(data_root: Path, dataset: str, paths: list[str]) -> Path | None:
-    """The folder holding all of `paths`: the data root itself or a dataset folder under it
-    (or its `images/`), folders whose name starts like `dataset` tried first.
-
-    It looks at files only (no dataset reading, no ingest import), so it stays cheap.
-    """
-    if not data_root.is_dir() or not paths:
-        return None
-    children = sorted(
-        (p for p in data_root.iterdir() if p.is_dir()),
-        key=lambda p: (not p.name.lower().startswith(dataset.split("_")[0]), p.name),
-    )
-    for folder in (data_root, *children):
-        for root in (folder / "images", folder):
-            if all((root / path).is_file() for path in paths):
-                return root
-    return None
 
 
 def write_gallery(result: SearchResult, out: Path, data_root: Path) -> int:

@@ -1,0 +1,29 @@
+"""Finding the folder a dataset's stored paths are relative to, under a data root.
+
+Galleries need the images of a collection whose points only store relative
+paths. This looks at files alone (no dataset reading, no ingest import), so it
+stays cheap, and it checks that sample paths really are there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def find_image_root(data_root: Path, dataset: str, paths: list[str]) -> Path | None:
+    """The folder holding every one of `paths` (a few stored paths suffice), or None.
+
+    Tried in order: the data root, then each folder under it, those whose name
+    starts like `dataset` first; each as `folder/images`, then `folder` itself.
+    """
+    if not data_root.is_dir() or not paths:
+        return None
+    prefix = dataset.split("_")[0].lower()
+    children = sorted(
+        (p for p in data_root.iterdir() if p.is_dir()), key=lambda p: (not p.name.lower().startswith(prefix), p.name)
+    )
+    for folder in (data_root, *children):
+        for root in (folder / "images", folder):
+            if all((root / path).is_file() for path in paths):
+                return root
+    return None

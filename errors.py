@@ -35,3 +35,7 @@ class QueryError(RetrievalError):
 
 class EvaluationError(RetrievalError):
     """A collection cannot be evaluated as asked (too few points, no labels)."""
+
+
+class MediaError(RetrievalError):
+    """A picture (a gallery sheet) cannot be written where asked."""

@@ -2,7 +2,38 @@
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFont
+
+import media.thumbnails
+from errors import MediaError
+from media.gallery import (
+    CAPTION_LINES,
+    HEADING_HEIGHT,
+    LINE_HEIGHT,
+    MIN_COLUMNS,
+    NEUTRAL,
+    OTHER_CLASS,
+    PAD,
+    PLACEHOLDER,
+    QUERY,
+    SAME_CLASS,
+    TEXT_BACKGROUND,
+    TILE,
+    TILE_HEIGHT,
+    TILE_WIDTH,
+    TITLE_HEIGHT,
+    Row,
+    Tile,
+    draw_sheet,
+    fit,
+    text_tile,
+)
 from media.roots import find_image_root
+from media.thumbnails import thumbnail
 
 SAMPLES = ["red/00.jpg", "green/01.jpg", "blue/03.jpg"]
 
@@ -28,3 +59,117 @@ def test_the_resolver_gives_none_without_the_paths_or_the_data_root(data_root, t
     assert find_image_root(data_root, "shapes", ["red/00.jpg", "red/99.jpg"]) is None
     assert find_image_root(data_root, "shapes", []) is None
     assert find_image_root(tmp_path / "nowhere", "shapes", SAMPLES) is None
+
+
+def test_thumbnails_decode_like_ingest_and_give_none_when_they_cannot_be_shown(tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: the camera was turned; the picture is 60 wide and 120 high
+    Image.new("RGB", (120, 60), (200, 40, 40)).save(tmp_path / "turned.jpg", exif=exif)
+    assert thumbnail(tmp_path, "turned.jpg", 180).size == (60, 120)  # upright; smaller than 180, so not scaled
+    assert thumbnail(tmp_path, "turned.jpg", 30).size == (15, 30)  # shrunk to fit, proportions kept
+    Image.new("RGBA", (40, 40), (0, 0, 0, 0)).save(tmp_path / "clear.png")
+    assert (np.asarray(thumbnail(tmp_path, "clear.png", 180)) == 255).all()  # transparency on white, as ingest sees it
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8 not a picture")
+    for relative in ("missing.jpg", "broken.jpg", ""):
+        assert thumbnail(tmp_path, relative, 180) is None
+    assert thumbnail(None, "turned.jpg", 180) is None
+
+
+def test_a_thumbnail_never_opens_a_file_outside_its_root(tmp_path, monkeypatch):
+    root = tmp_path / "root"
+    root.mkdir()
+    Image.new("RGB", (20, 20), (1, 2, 3)).save(tmp_path / "outside.png")
+    Image.new("RGB", (20, 20), (4, 5, 6)).save(root / "inside.png")
+    (root / "out_link.png").symlink_to(tmp_path / "outside.png")
+    (root / "in_link.png").symlink_to(root / "inside.png")
+    opened = []
+    decode = media.thumbnails.load_rgb
+    monkeypatch.setattr(media.thumbnails, "load_rgb", lambda path, **kw: opened.append(path) or decode(path, **kw))
+    for relative in ("../outside.png", "out_link.png", str(tmp_path / "outside.png"), "x/../../outside.png"):
+        assert thumbnail(root, relative, 180) is None, relative
+    assert opened == []
+    assert thumbnail(root, "in_link.png", 180).getpixel((0, 0)) == (4, 5, 6)  # a link that stays inside is shown
+    assert opened == [root.resolve() / "inside.png"]
+
+
+def _square(colour: tuple[int, int, int], size=(50, 50)) -> Image.Image:
+    return Image.new("RGB", size, colour)
+
+
+def test_tiles_keep_their_documented_size():
+    assert (TILE_WIDTH, TILE_HEIGHT) == (TILE + 2 * PAD, TILE + 2 * PAD + CAPTION_LINES * LINE_HEIGHT + 4) == (192, 226)
+
+
+@pytest.mark.parametrize(
+    "lengths, columns, tiles_wide, tile_lines",
+    [
+        ([5, 2], None, 5, 2),  # as wide as the longest row
+        ([8, 2], 3, 3, 3 + 1),  # 8 tiles wrap onto 3 lines of 3
+        ([2], 6, MIN_COLUMNS, 1),  # a short row: as wide as its tiles, but never under MIN_COLUMNS
+        ([0], None, MIN_COLUMNS, 0),  # a heading alone (a note)
+    ],
+)
+def test_a_sheet_is_as_big_as_its_rows_and_columns(tmp_path, lengths, columns, tiles_wide, tile_lines):
+    rows = [Row(f"row {i}", [Tile(_square((9, 9, 9)), ("c",), NEUTRAL)] * n) for i, n in enumerate(lengths)]
+    out = draw_sheet(rows, "title", tmp_path / "sheet.png", columns)
+    with Image.open(out) as sheet:
+        assert sheet.format == "PNG"
+        assert sheet.size == (
+            tiles_wide * TILE_WIDTH,
+            TITLE_HEIGHT + len(lengths) * HEADING_HEIGHT + tile_lines * TILE_HEIGHT,
+        )
+
+
+def test_a_missing_image_is_a_grey_square_and_frames_follow_the_picture(tmp_path):
+    tiles = [
+        Tile(None, ("gone.jpg",), NEUTRAL),
+        Tile(_square((250, 200, 0)), ("square",), SAME_CLASS),  # fitted to the whole TILE square
+        Tile(_square((0, 200, 250), (100, 50)), ("wide",), OTHER_CLASS),  # fitted to TILE x TILE/2, centred
+        text_tile("a red bus", ("query: text",), QUERY),
+    ]
+    with Image.open(draw_sheet([Row("heading", tiles)], "title", tmp_path / "sheet.png")) as sheet:
+        sheet = sheet.convert("RGB")
+    top = TITLE_HEIGHT + HEADING_HEIGHT
+    middle = top + PAD + TILE // 2
+
+    assert sheet.getpixel((PAD + 20, top + PAD + 20)) == PLACEHOLDER
+    assert sheet.getpixel((PAD - 2, middle)) == NEUTRAL
+
+    left = TILE_WIDTH
+    assert sheet.getpixel((left + PAD + TILE // 2, middle)) == (250, 200, 0)
+    assert sheet.getpixel((left + PAD - 2, middle)) == SAME_CLASS
+    assert sheet.getpixel((left + PAD + TILE // 2, top + PAD - 2)) == SAME_CLASS
+
+    left = 2 * TILE_WIDTH
+    picture_top = top + PAD + TILE // 4
+    assert sheet.getpixel((left + PAD + TILE // 2, middle)) == (0, 200, 250)
+    assert sheet.getpixel((left + PAD + TILE // 2, picture_top - 2)) == OTHER_CLASS
+    assert sheet.getpixel((left + PAD + TILE // 2, top + PAD + 10)) == (255, 255, 255)  # no frame above the picture
+
+    left = 3 * TILE_WIDTH
+    assert sheet.getpixel((left + PAD - 2, middle)) == QUERY
+    text_area = [sheet.getpixel((x, y)) for x in range(left + PAD, left + PAD + TILE) for y in range(top + PAD, middle)]
+    assert TEXT_BACKGROUND in text_area and min(map(sum, text_area)) < 100  # the query's words on a light square
+
+
+def test_long_captions_are_shortened_to_fit():
+    font = ImageFont.load_default(size=12)
+    path = "/".join(["a-very-long-folder-name"] * 6) + "/photo.jpg"
+    end = fit(path, font, TILE)
+    assert end.startswith("...") and end.endswith("/photo.jpg") and font.getlength(end) <= TILE
+    start = fit(path, font, TILE, keep_start=True)
+    assert start.startswith("a-very-long") and start.endswith("...") and font.getlength(start) <= TILE
+    assert fit("short.jpg", font, TILE) == "short.jpg"
+
+
+def test_a_tile_takes_at_most_two_caption_lines():
+    with pytest.raises(ValueError, match="at most 2 caption lines"):
+        Tile(None, ("one", "two", "three"), NEUTRAL)
+
+
+@pytest.mark.parametrize("name", ["a-file/sheet.png", "sheet.unknown"])
+def test_an_unwritable_sheet_raises_one_clear_error_naming_it(tmp_path, name):
+    (tmp_path / "a-file").write_text("not a folder")
+    out = tmp_path / name
+    with pytest.raises(MediaError, match=re.escape(f"cannot write the gallery '{out}'")):
+        draw_sheet([Row("heading", [])], "title", out)

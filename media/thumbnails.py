@@ -1,0 +1,36 @@
+"""Thumbnails for galleries, decoded as ingest decodes them.
+
+`media.images.load_rgb` handles EXIF orientation, CMYK, 16-bit, alpha and the
+pixel limit, so a gallery shows the picture the encoder saw. A stored path is
+data, not trusted: one that leaves its image root (`..`, an absolute path, a
+symlink pointing out) is never opened.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image
+
+from media.images import BadImage, load_rgb
+
+
+def thumbnail(image_root: Path | None, relative: str, size: int) -> Image.Image | None:
+    """image_root/relative shrunk to fit `size` x `size`; None when missing, unreadable or outside the root."""
+    if image_root is None or not relative:
+        return None
+    root = image_root.resolve()
+    file = (root / relative).resolve()
+    if not file.is_relative_to(root) or not file.is_file():
+        return None
+    return file_thumbnail(file, size)
+
+
+def file_thumbnail(path: Path, size: int) -> Image.Image | None:
+    """A file the user named (an image query, no root to stay inside) shrunk to fit; None when unreadable."""
+    try:
+        image = load_rgb(path, min_side=size)
+    except (BadImage, OSError):
+        return None
+    image.thumbnail((size, size))
+    return image

@@ -13,7 +13,8 @@ import re
 from pathlib import Path
 from urllib.parse import quote
 
-from evaluation.figures import gallery, pr_plot
+from evaluation.figures import pr_plot
+from evaluation.galleries import draw_gallery
 from evaluation.runner import Evaluation
 
 METRICS_FILE = "metrics.json"
@@ -46,8 +47,10 @@ def write_collection_report(evaluation: Evaluation, reports_dir: Path, image_roo
             folder / "pr.png",
             f"{evaluation.collection}: mean interpolated PR curve",
         ),
-        gallery(best, image_root, folder / "best.png", f"{evaluation.collection}: the {len(best)} best queries"),
-        gallery(worst, image_root, folder / "worst.png", f"{evaluation.collection}: the {len(worst)} worst queries"),
+        draw_gallery(best, image_root, folder / "best.png", f"{evaluation.collection}: the {len(best)} best queries"),
+        draw_gallery(
+            worst, image_root, folder / "worst.png", f"{evaluation.collection}: the {len(worst)} worst queries"
+        ),
     ]
 
 

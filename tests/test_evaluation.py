@@ -261,22 +261,3 @@ def test_a_collection_where_no_class_has_two_members_reports_no_map(store, tmp_p
     files = write_collection_report(evaluation, tmp_path / "reports", image_root=None)
     assert all(f.is_file() for f in files)
     assert "n/a" in write_index(tmp_path / "reports").read_text()
-
-
-def test_gallery_thumbnails_decode_like_ingest_and_fall_back_to_a_placeholder(tmp_path):
-    from PIL import Image
-
-    from evaluation.figures import load_thumbnail
-
-    exif = Image.Exif()
-    exif[0x0112] = 6  # orientation: the camera was turned; the picture is 60 wide and 120 high
-    Image.new("RGB", (120, 60), (200, 40, 40)).save(tmp_path / "turned.jpg", exif=exif)
-    thumb = load_thumbnail(tmp_path, "turned.jpg")
-    assert thumb.shape == (120, 60, 3)  # upright; smaller than THUMB, so not scaled
-    Image.new("RGBA", (40, 40), (0, 0, 0, 0)).save(tmp_path / "clear.png")
-    assert (load_thumbnail(tmp_path, "clear.png") == 255).all()  # transparency on white, as ingest sees it
-    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8 not a picture")
-    (tmp_path / "inside").mkdir()
-    for relative in ("missing.jpg", "broken.jpg", "../turned.jpg", ""):
-        assert load_thumbnail(tmp_path / "inside" if relative.startswith("..") else tmp_path, relative) is None
-    assert load_thumbnail(None, "turned.jpg") is None

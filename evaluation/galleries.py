@@ -1,0 +1,34 @@
+"""The best and worst queries of an evaluation as gallery sheets (drawn by `media.gallery`).
+
+Images are read from `image_root`, the folder the stored paths are relative
+to; when it is None, or a file is missing or unreadable, a grey placeholder
+takes the image's place.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from evaluation.runner import GalleryRow
+from media.gallery import OTHER_CLASS, QUERY, SAME_CLASS, TILE, Row, Tile, draw_sheet
+from media.thumbnails import thumbnail
+
+NO_ROWS = "no query has an AP (every class has a single member)"
+
+
+def draw_gallery(rows: list[GalleryRow], image_root: Path | None, out: Path, title: str) -> Path:
+    """One sheet row per query: the query framed blue, then its first hits, green when relevant, red when not."""
+    return draw_sheet([_row(row, image_root) for row in rows] or [Row(NO_ROWS, [])], title, out)
+
+
+def _row(row: GalleryRow, image_root: Path | None) -> Row:
+    query = Tile(thumbnail(image_root, row.path, TILE), (f"query: {row.label}", row.path), QUERY)
+    hits = [
+        Tile(
+            thumbnail(image_root, hit.path, TILE),
+            (f"{hit.label} {hit.score:.3f}", hit.path),
+            SAME_CLASS if hit.relevant else OTHER_CLASS,
+        )
+        for hit in row.hits
+    ]
+    return Row(f"AP {row.ap:.3f} · query #{row.index} · {row.label} · {row.path}", [query, *hits])

@@ -1,8 +1,9 @@
-"""media/: finding a dataset's image folder, safe thumbnails and gallery sheets."""
+"""media/: finding a dataset's image folder, safe thumbnails, gallery sheets and the two galleries drawn with them."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +11,8 @@ from PIL import Image, ImageFont
 
 import media.thumbnails
 from errors import MediaError
+from evaluation.galleries import draw_gallery
+from evaluation.runner import GalleryHit, GalleryRow
 from media.gallery import (
     CAPTION_LINES,
     HEADING_HEIGHT,
@@ -34,6 +37,9 @@ from media.gallery import (
 )
 from media.roots import find_image_root
 from media.thumbnails import thumbnail
+from search.gallery import write_gallery
+from search.query import Query, SearchResult
+from store.types import CollectionInfo, Hit
 
 SAMPLES = ["red/00.jpg", "green/01.jpg", "blue/03.jpg"]
 
@@ -173,3 +179,40 @@ def test_an_unwritable_sheet_raises_one_clear_error_naming_it(tmp_path, name):
     out = tmp_path / name
     with pytest.raises(MediaError, match=re.escape(f"cannot write the gallery '{out}'")):
         draw_sheet([Row("heading", [])], "title", out)
+
+
+def _frames(picture: Path, count: int) -> list[tuple[int, int, int]]:
+    """The colour at the left edge of each tile's frame, mid-height, on a sheet's first tile line."""
+    with Image.open(picture) as sheet:
+        y = TITLE_HEIGHT + HEADING_HEIGHT + PAD + TILE // 2
+        return [sheet.convert("RGB").getpixel((i * TILE_WIDTH + PAD - 2, y)) for i in range(count)]
+
+
+def _result(query: Query, source: dict | None, hits: list[tuple[str, str]]) -> SearchResult:
+    info = CollectionInfo("shapes_colorhist", 12, 3, "Cosine", "shapes", "colorhist", "embedded")
+    found = [Hit(str(i), 0.9 - i / 10, {"path": path, "label": label}) for i, (path, label) in enumerate(hits)]
+    return SearchResult(query, info, found, source_id="0" if source else None, source=source)
+
+
+def test_a_search_gallery_frames_hits_by_the_query_label_and_counts_the_missing(data_root, tmp_path):
+    hits = [("red/01.jpg", "red"), ("green/00.jpg", "green"), ("red/gone.jpg", "red")]
+    query = Query("shapes_colorhist", path="red/00.jpg")
+    out = tmp_path / "gallery.png"
+    assert write_gallery(_result(query, {"path": "red/00.jpg", "label": "red"}, hits), out, data_root) == 1
+    assert _frames(out, 4) == [QUERY, SAME_CLASS, OTHER_CLASS, SAME_CLASS]
+    with Image.open(out) as sheet:
+        assert sheet.getpixel((3 * TILE_WIDTH + PAD + 20, TITLE_HEIGHT + HEADING_HEIGHT + PAD + 20)) == PLACEHOLDER
+    text = _result(Query("shapes_colorhist", text="red"), None, hits[:2])
+    assert write_gallery(text, out, data_root) == 0
+    assert _frames(out, 3) == [QUERY, NEUTRAL, NEUTRAL]  # a text query has no label to compare with
+
+
+def test_an_evaluation_gallery_frames_the_query_blue_and_hits_by_relevance(data_root, tmp_path):
+    hits = [GalleryHit("red/01.jpg", "red", 0.9, True), GalleryHit("blue/02.jpg", "blue", 0.8, False)]
+    row = GalleryRow(0, "red/00.jpg", "red", 0.5, hits)
+    out = draw_gallery([row], data_root / "Shapes" / "images", tmp_path / "best.png", "toy: the 1 best queries")
+    assert _frames(out, 3) == [QUERY, SAME_CLASS, OTHER_CLASS]
+    with Image.open(out) as sheet:
+        assert sheet.size == (MIN_COLUMNS * TILE_WIDTH, TITLE_HEIGHT + HEADING_HEIGHT + TILE_HEIGHT)
+        red = sheet.convert("RGB").getpixel((PAD + TILE // 2, TITLE_HEIGHT + HEADING_HEIGHT + PAD + TILE // 2))
+    assert red[0] > 120 and red[1] < 120  # the query's own (red) image, not a placeholder

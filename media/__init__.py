@@ -1,5 +1,5 @@
 """Image files and pictures of them: safe decoding, finding a dataset's image folder, thumbnails, gallery sheets.
 
-Pillow and numpy only: nothing here imports torch, matplotlib or the other packages of the project,
-so the encoders, ingest, search and evaluation can all share it.
+Pillow and numpy only: nothing here imports torch, matplotlib, or the encoders,
+ingest, search and evaluation packages, so all of them can share it.
 """

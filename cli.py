@@ -8,11 +8,10 @@ from pathlib import Path
 
 import click
 
-import render
 from encoders import INITS
 from errors import RetrievalError
 from media.images import DEFAULT_MAX_PIXELS
-from render import err, out, safe
+from render import Screen, safe
 from store import DEFAULT_STORAGE
 
 
@@ -23,14 +22,15 @@ class Context:
     api_key: str | None
     prefer_grpc: bool
     reports: Path
+    screen: Screen
     _store: object = None
 
     def store(self, create: bool = False):
         """The store, opened on first use (embedded unless a URL is given); only ingest creates one."""
         if self._store is None:
-            from store import Store
+            from store import open_store
 
-            self._store = Store.open(self.qdrant_url, self.api_key, self.storage, self.prefer_grpc, create=create)
+            self._store = open_store(self.qdrant_url, self.api_key, self.storage, self.prefer_grpc, create=create)
         return self._store
 
     def close(self) -> None:
@@ -56,7 +56,7 @@ class Context:
 @click.pass_context
 def cli(ctx, storage, qdrant_url, api_key, prefer_grpc, reports, debug):
     """Image retrieval on Qdrant: ingest, evaluate and search image collections."""
-    ctx.obj = Context(storage, qdrant_url, api_key, prefer_grpc, reports)
+    ctx.obj = Context(storage, qdrant_url, api_key, prefer_grpc, reports, Screen())
     ctx.call_on_close(ctx.obj.close)
 
 
@@ -89,29 +89,31 @@ def format_option(command):
 
 @cli.command()
 @format_option
-def encoders(output):
+@click.pass_obj
+def encoders(obj: Context, output):
     """List the registered encoders and whether their weights are present."""
     from encoders import SPECS, weights_present
 
     rows = [(spec, weights_present(spec)) for spec in SPECS.values()]
     if output == "json":
-        render.json_out(render.encoders_json(rows))
-        return
-    render.encoders_table(rows)
+        obj.screen.json([{**spec.to_json(), "weights_present": present} for spec, present in rows])
+    else:
+        obj.screen.encoders(rows)
 
 
 @cli.command()
 @data_root_option()
 @format_option
-def datasets(data_root, output):
+@click.pass_obj
+def datasets(obj: Context, data_root, output):
     """List the datasets found under the data root."""
     from ingest import discover, read_dataset
 
     found = [read_dataset(folder, name) for name, folder in discover(data_root).items()]
     if output == "json":
-        render.json_out(render.datasets_json(found))
-        return
-    render.datasets_table(found)
+        obj.screen.json(found)
+    else:
+        obj.screen.datasets(found)
 
 
 @cli.command()
@@ -158,25 +160,19 @@ def ingest(obj: Context, dataset_names, encoder_names, data_root, device, weight
     local_weights = parse_weights(weights, names)
     models = {name: build_encoder(name, device, local_weights.get(name), init) for name in names}
     settings = IndexSettings(**{f.name: options.pop(f.name) for f in fields(IndexSettings)})
-    _ingest_all(obj, datasets, models, IngestOptions(**options, settings=settings), output)
+    _ingest(obj, list(datasets.values()), list(models.values()), IngestOptions(**options, settings=settings), output)
 
 
-def _ingest_all(obj: Context, datasets: dict, models: dict, options, output: str = "table") -> None:
-    from ingest import ingest_dataset, write_report
+def _ingest(obj: Context, datasets: list, models: list, options, output: str = "table") -> None:
+    from ingest import ingest_all
 
     store = obj.store(create=True)
-    reports = []
-    for dataset, encoder in ((d, e) for d in datasets.values() for e in models.values()):
-        with render.progress(f"{dataset.name} / {encoder.name}") as advance:
-            report = ingest_dataset(dataset, encoder, store, options, advance)
-        reports.append((report, write_report(report, obj.reports)))
-        if report.interrupted:
-            break
+    reports = ingest_all(store, datasets, models, options, obj.reports, obj.screen.progress)
     if output == "json":
-        render.json_out([{**report.to_json(), "report": str(path)} for report, path in reports])
+        obj.screen.json(reports)
     else:
-        render.ingest_summary(reports, store.location)
-    if reports[-1][0].interrupted:
+        obj.screen.ingest(reports, store.location)
+    if reports[-1].interrupted:
         sys.exit(130)
 
 
@@ -192,14 +188,14 @@ def demo(obj: Context, data_root):
     from store import collection_name
 
     count = build_digits(data_root / "digits")
-    out.print(f"demo dataset: {count} images in {safe(str(data_root / 'digits'))}")
+    obj.screen.line(f"demo dataset: {count} images in {safe(data_root / 'digits')}")
     models = {"colorhist": build_encoder("colorhist")}
     for name in SEED_ENCODERS:
         try:
             models[name] = build_encoder(name)
         except WeightsMissingError as error:
-            out.print(f"[yellow]skipping {name}[/]: {safe(str(error))}")
-    _ingest_all(obj, {"digits": read_dataset(data_root / "digits", "digits")}, models, IngestOptions())
+            obj.screen.line(f"[yellow]skipping {name}[/]: {safe(error)}")
+    _ingest(obj, [read_dataset(data_root / "digits", "digits")], list(models.values()), IngestOptions())
     _evaluate(obj, [collection_name("digits", name) for name in models], None, data_root)
 
 
@@ -213,20 +209,16 @@ def demo(obj: Context, data_root):
 @click.pass_obj
 def eval_(obj: Context, collections, k, data_root, as_json, method, ann):
     """Leave-one-out evaluation: mAP, P@k, PR curves, best and worst queries, reports/index.html."""
-    from errors import EvaluationError
+    from evaluation import collections_to_evaluate, measure_ann
 
     store = obj.store()
-    names = list(collections) or store.collection_names()
-    if not names:
-        raise EvaluationError(f"no collections in {store.location}; create them with `python cli.py ingest`")
+    names = collections_to_evaluate(store, list(collections))
     if ann:
-        from store import ann_recall
-
-        results = [ann_recall(store, name, k or 10) for name in names]
+        results = measure_ann(store, names, k or 10)
         if as_json:
-            render.json_out(results[0] if len(collections) == 1 else results)
+            obj.screen.json(results[0] if len(collections) == 1 else results)
         else:
-            render.ann_table(results, k or 10, store.location, store.embedded)
+            obj.screen.ann(results, k or 10, store.location)
         return
     _evaluate(obj, names, k, data_root, method, as_json, single=len(collections) == 1, explicit=bool(collections))
 
@@ -241,40 +233,14 @@ def _evaluate(
     single: bool = False,
     explicit: bool = True,
 ) -> None:
-    """Evaluate, write the reports, render; with `explicit` False a collection that cannot be evaluated is skipped."""
+    """Evaluate and render; with `explicit` False a collection that cannot be evaluated is skipped."""
+    from evaluation import evaluate_collections
 
-    from errors import EvaluationError
-    from evaluation import leave_one_out, write_collection_report, write_index
-    from media.roots import find_image_root
-
-    results = []
-    image_roots: dict[str, Path | None] = {}
-    for name in names:
-        with render.progress(f"eval {name}", unit="queries/s") as advance:
-            try:
-                evaluation = leave_one_out(obj.store(), name, k, advance, method)
-            except EvaluationError as error:
-                if explicit:
-                    raise
-                err.print(f"[yellow]skipped: {safe(str(error))}[/]")
-                continue
-        if evaluation.dataset not in image_roots:
-            image_roots[evaluation.dataset] = find_image_root(data_root, evaluation.dataset, evaluation.paths[:3])
-            if image_roots[evaluation.dataset] is None:
-                err.print(
-                    f"[yellow]no dataset '{safe(evaluation.dataset)}' under {safe(str(data_root))}: "
-                    f"the galleries show placeholders (pass --data-root)[/]"
-                )
-        image_root = image_roots[evaluation.dataset]
-        results.append((evaluation, write_collection_report(evaluation, obj.reports, image_root)))
-    if not results:
-        raise EvaluationError(f"none of the {len(names)} collections could be evaluated")
-    index = write_index(obj.reports)
+    run = evaluate_collections(obj.store(), names, obj.reports, data_root, k, method, explicit, obj.screen.progress)
     if as_json:
-        summaries = [evaluation.summary() for evaluation, _ in results]
-        render.json_out(summaries[0] if single else summaries)
-        return
-    render.eval_tables(results, index, study=not single)
+        obj.screen.json(run.to_json()[0] if single else run.to_json())
+    else:
+        obj.screen.evaluation(run, study=not single)
 
 
 @cli.command("search")
@@ -305,18 +271,17 @@ def search_command(obj: Context, output, gallery, data_root, device, weights, in
     searcher = Searcher(obj.store, device, parse_weights(weights), init, embed_ahead=True)
     result = searcher.search(Query(**query))
     if output == "json":
-        render.json_out(result.to_json())
+        obj.screen.json(result)
     elif output == "paths":
-        for hit in result.hits:
-            click.echo(hit.payload.get("path", ""))
+        obj.screen.paths(result)
     else:
-        render.hits_table(result)
+        obj.screen.hits(result)
     if gallery:
         from search.gallery import write_gallery
 
         missing = write_gallery(result, gallery, data_root)
         note = f" ({missing} of {len(result.hits)} images not found under {data_root}; see --data-root)"
-        err.print(f"gallery: {safe(str(gallery))}{safe(note) if missing else ''}")
+        obj.screen.note(f"gallery: {safe(gallery)}{safe(note) if missing else ''}")
 
 
 @cli.group("collections", invoke_without_command=True)
@@ -332,9 +297,9 @@ def collections_group(ctx, output):
     store = ctx.obj.store()
     infos = list_collections(store)
     if output == "json":
-        render.json_out(infos)
-        return
-    render.collections_table(infos, store.location)
+        ctx.obj.screen.json(infos)
+    else:
+        ctx.obj.screen.collections(infos, store.location)
 
 
 @collections_group.command("show")
@@ -349,9 +314,9 @@ def collections_show(obj: Context, name, samples, output):
 
     summary = summarize(obj.store(), name, samples)
     if output == "json":
-        render.json_out(summary.to_json())
-        return
-    render.collection_details(summary)
+        obj.screen.json(summary)
+    else:
+        obj.screen.collection(summary)
 
 
 @collections_group.command("drop")
@@ -365,7 +330,7 @@ def collections_drop(obj: Context, name, yes):
     if not yes:
         click.confirm(f"drop '{name}' ({info.points} points) from {store.location}?", abort=True, err=True)
     store.drop(name)
-    out.print(
+    obj.screen.line(
         f"dropped {safe(name)} ({info.points} points, dataset {safe(info.dataset)}, encoder "
         f"{safe(info.encoder)}) from {safe(store.location)}"
     )
@@ -373,10 +338,11 @@ def collections_drop(obj: Context, name, yes):
 
 def main() -> None:
     debug = "--debug" in sys.argv
+    screen = Screen()
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
-        err.print("aborted")
+        screen.note("aborted")
         sys.exit(130)
     except click.ClickException as error:
         error.show()
@@ -384,15 +350,15 @@ def main() -> None:
     except RetrievalError as error:
         if debug:
             raise
-        err.print(f"error: {safe(str(error))}")
+        screen.error(str(error))
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
-        err.print("interrupted")
+        screen.note("interrupted")
         sys.exit(130)
     except Exception as error:
         if debug:
             raise
-        err.print(f"error: {type(error).__name__}: {safe(str(error))} (rerun with --debug for the traceback)")
+        screen.error(f"{type(error).__name__}: {error} (rerun with --debug for the traceback)")
         sys.exit(1)
 
 

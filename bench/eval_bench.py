@@ -28,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from evaluation import leave_one_out  # noqa: E402
-from store import Store, point_id  # noqa: E402
+from store import open_store, point_id  # noqa: E402
 
 NOISE = 4.0  # per-dimension noise around the class centres, relative to their unit-variance entries
 
@@ -43,9 +43,9 @@ def synthetic(n: int, dim: int, classes: int, seed: int = 0) -> tuple[np.ndarray
 
 
 def write_collection(folder: Path, name: str, vectors: np.ndarray, labels: np.ndarray) -> float:
-    """Store the points (normalised, ingest's payload); returns the seconds it took."""
+    """VectorStore the points (normalised, ingest's payload); returns the seconds it took."""
     started = time.perf_counter()
-    store = Store.open(path=folder)
+    store = open_store(path=folder)
     store.ensure_collection(name, vectors.shape[1], recreate=True)
     unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
     for start in range(0, len(vectors), 500):
@@ -96,7 +96,7 @@ def main() -> None:
             name = f"synthetic_bench{n}"
             written = write_collection(Path(tmp) / f"store{n}", name, vectors, labels)
             opened_at = time.perf_counter()
-            store = Store.open(path=Path(tmp) / f"store{n}")
+            store = open_store(path=Path(tmp) / f"store{n}")
             opened = time.perf_counter() - opened_at
             eval_times, ref_times = [], []
             for _ in range(args.repeat):  # alternate, so that both see the same load on a shared machine

@@ -54,7 +54,7 @@ def measure(name: str, images: int, batch_size: int, workers: int, threads: int,
     from encoders import build_encoder
     from ingest import IngestOptions, ingest_dataset
     from media.images import load_rgb
-    from store import Store
+    from store import open_store
 
     torch.set_num_threads(threads)
     encoder = build_encoder(name, "cpu", init="pretrained" if name == "colorhist" else init)
@@ -71,7 +71,7 @@ def measure(name: str, images: int, batch_size: int, workers: int, threads: int,
     raw_before = _raw_rate(encoder, tensors, batch_size)
 
     with tempfile.TemporaryDirectory() as folder:
-        store = Store.open(path=Path(folder) / "q")
+        store = open_store(path=Path(folder) / "q")
         started = time.perf_counter()
         report = ingest_dataset(dataset, encoder, store, IngestOptions(batch_size, workers))
         end_to_end = report.written / (time.perf_counter() - started)

@@ -39,7 +39,7 @@ COREL = ROOT.parent / "shared" / "data" / "corel1k"
 
 from encoders import get_spec  # noqa: E402
 from search import Query, Searcher  # noqa: E402
-from store import Store, point_id  # noqa: E402
+from store import open_store, point_id  # noqa: E402
 
 CLASSES = 10
 INIT = "random"  # full-size architecture, seeded random weights
@@ -47,8 +47,8 @@ TEXT = "a red double-decker bus"
 SEQUENTIAL = """
 import sys
 from encoders import build_text_encoder
-from store import Store
-store = Store.open(path=sys.argv[1])
+from store import open_store
+store = open_store(path=sys.argv[1])
 info = store.info(sys.argv[2])
 encoder = build_text_encoder(info.encoder, "cpu", weights=sys.argv[3])
 store.query(info.name, encoder.embed_texts([sys.argv[4]])[0], 10)
@@ -66,7 +66,7 @@ def write_collection(folder: Path, name: str, encoder: str, points: int) -> None
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(points, get_spec(encoder).dim)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    store = Store.open(path=folder)
+    store = open_store(path=folder)
     store.ensure_collection(name, vectors.shape[1], recreate=True)
     for start in range(0, points, 500):
         rows = range(start, min(start + 500, points))
@@ -111,7 +111,7 @@ def percentiles(seconds: list[float]) -> str:
 
 
 def warm(folder: Path, name: str, images: list[Path]) -> None:
-    store = Store.open(path=folder)
+    store = open_store(path=folder)
     searcher = Searcher(lambda: store, device="cpu", init=INIT)
     searcher.search(Query(name, image=images[0]))  # loads the model
     results = [searcher.search(Query(name, image=image)) for image in images]

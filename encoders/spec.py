@@ -64,3 +64,15 @@ class EncoderSpec:
     @property
     def needs_weights(self) -> bool:
         return self.source != "none"
+
+    def to_json(self) -> dict:
+        """The facts `encoders --format json` lists."""
+        return {
+            "name": self.name,
+            "model": self.model_id,
+            "dim": self.dim,
+            "text": self.text,
+            "source": self.source,
+            "license": self.license,
+            "preprocessing": self.preprocess.describe() if self.preprocess else None,
+        }

@@ -22,13 +22,15 @@ def draw_gallery(rows: list[GalleryRow], image_root: Path | None, out: Path, tit
 
 
 def _row(row: GalleryRow, image_root: Path | None) -> Row:
-    query = Tile(thumbnail(image_root, row.path, TILE), (f"query: {row.label}", row.path), QUERY)
+    query = row.query
+    first = Tile(thumbnail(image_root, query.path, TILE), (f"query: {query.label}", query.path), QUERY)
     hits = [
         Tile(
             thumbnail(image_root, hit.path, TILE),
             (f"{hit.label} {hit.score:.3f}", hit.path),
-            SAME_CLASS if hit.relevant else OTHER_CLASS,
+            SAME_CLASS if row.relevant(hit) else OTHER_CLASS,
         )
         for hit in row.hits
     ]
-    return Row(f"AP {row.ap:.3f} · query #{row.index} · {row.label} · {row.path}", [query, *hits])
+    heading = f"AP {query.score:.3f} · query #{query.index} · {query.label} · {query.path}"
+    return Row(heading, [first, *hits])

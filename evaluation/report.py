@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -35,7 +36,7 @@ def write_collection_report(evaluation: Evaluation, reports_dir: Path, image_roo
     """metrics.json, pr.png, best.png and worst.png of one evaluation; returns their paths."""
     folder = report_folder(reports_dir, evaluation.collection)
     folder.mkdir(parents=True, exist_ok=True)
-    summary = evaluation.summary()
+    summary = evaluation.to_json()
     metrics = folder / METRICS_FILE
     metrics.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     name = f"{evaluation.collection}: {evaluation.metric} {_figure(summary['map'])}"
@@ -81,6 +82,24 @@ def study_table(summaries: list[dict]) -> tuple[list[str], list[str], dict[tuple
     encoders = sorted({e for e, _ in cells}, key=lambda e: (known.index(e) if e in known else len(known), e))
     datasets = sorted({d for _, d in cells})
     return encoders, datasets, cells
+
+
+@dataclass(frozen=True)
+class StudyGrid:
+    """The study's table as text: encoders as rows, datasets as columns, a figure per cell."""
+
+    metric: str
+    encoders: list[str]
+    datasets: list[str]
+    cells: dict[tuple[str, str], str]
+
+
+def study_grid(summaries: list[dict]) -> StudyGrid:
+    """The grid of `summaries` (metrics.json records), '-' where a pair was not evaluated."""
+    encoders, datasets, cells = study_table(summaries)
+    metrics = sorted({s["metric"] for s in summaries}) or ["mAP"]
+    text = {(e, d): cell_text(cells.get((e, d))) for e in encoders for d in datasets}
+    return StudyGrid(" / ".join(metrics), encoders, datasets, text)
 
 
 def cell_text(summary: dict | None) -> str:

@@ -1,8 +1,9 @@
 """Leave-one-out evaluation of a stored collection: every point a query, itself excluded.
 
-The rankings come from `store.rank_all` (exact cosine, ties by dataset order;
-stored vectors scored in blocks on the embedded store, Qdrant's batch query
-API on a server); labels come from the same scroll of payloads. The figures
+The rankings come from `evaluation.ranking.rank_all` (exact cosine, ties by
+dataset order; stored vectors scored in blocks where they are in this process,
+the store's batch query on a server); labels come from the same scroll of
+payloads. The figures
 are computed by `evaluation.metrics`.
 """
 
@@ -17,8 +18,8 @@ import numpy as np
 
 from errors import EvaluationError
 from evaluation.metrics import PR_LEVELS, PRECISION_RANKS, QueryFigures, evaluate_rankings, per_class_ap
-from store import Store, rank_all
-from store.ranking import resolve_method
+from evaluation.ranking import VectorStage, rank_all, resolve_method
+from store import Hit, VectorStore
 
 GALLERY_ROWS = 5
 GALLERY_HITS = 5
@@ -27,22 +28,23 @@ Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
-class GalleryHit:
-    path: str
-    label: str
-    score: float
-    relevant: bool
-
-
-@dataclass(frozen=True)
 class GalleryRow:
     """One query with its AP and its first hits, for the best and worst galleries."""
 
-    index: int
-    path: str
-    label: str
-    ap: float
-    hits: list[GalleryHit]
+    query: Hit  # the query point itself; its score is its AP
+    hits: list[Hit]
+
+    def relevant(self, hit: Hit) -> bool:
+        return hit.label == self.query.label
+
+    def to_json(self) -> dict:
+        return {
+            "index": self.query.index,
+            "path": self.query.path,
+            "label": self.query.label,
+            "ap": _number(self.query.score),
+            "hits": [{**hit.to_json(), "relevant": self.relevant(hit)} for hit in self.hits],
+        }
 
 
 @dataclass
@@ -55,6 +57,7 @@ class Evaluation:
     location: str
     method: str
     k: int | None
+    ids: list[str]
     labels: list[str]
     paths: list[str]
     figures: QueryFigures
@@ -72,12 +75,13 @@ class Evaluation:
     def mean_ap(self) -> float:
         return self.figures.mean_ap
 
+    def hit(self, position: int, score: float) -> Hit:
+        """The point at `position` (dataset order) as a ranked hit with `score`."""
+        return Hit(self.ids[position], position, float(score), self.labels[position], self.paths[position])
+
     def _row(self, q: int) -> GalleryRow:
-        hits = [
-            GalleryHit(self.paths[p], self.labels[p], float(s), bool(self.labels[p] == self.labels[q]))
-            for p, s in zip(self.top[q].tolist(), self.top_scores[q], strict=True)
-        ]
-        return GalleryRow(int(q), self.paths[q], self.labels[q], float(self.figures.ap[q]), hits)
+        hits = [self.hit(p, s) for p, s in zip(self.top[q].tolist(), self.top_scores[q], strict=True)]
+        return GalleryRow(self.hit(int(q), self.figures.ap[q]), hits)
 
     def best(self, count: int = GALLERY_ROWS) -> list[GalleryRow]:
         """The `count` queries with the highest AP (ties by dataset order)."""
@@ -92,7 +96,7 @@ class Evaluation:
         values = self.figures.ap[with_ap]
         return with_ap[np.argsort(-values if descending else values, kind="stable")]
 
-    def summary(self) -> dict:
+    def to_json(self) -> dict:
         """Everything metrics.json holds; NaN (no AP) is written as null."""
         figures = self.figures
         singles = sorted({self.labels[q] for q in np.flatnonzero(figures.n_relevant == 0)})
@@ -120,8 +124,8 @@ class Evaluation:
                 "recall": [round(i / (PR_LEVELS - 1), 2) for i in range(PR_LEVELS)],
                 "precision": [_number(p) for p in figures.pr_curve],
             },
-            "best": [_row_json(row) for row in self.best()],
-            "worst": [_row_json(row) for row in self.worst()],
+            "best": [row.to_json() for row in self.best()],
+            "worst": [row.to_json() for row in self.worst()],
             "seconds": {
                 "ranking": round(self.seconds_ranking, 4),
                 "metrics": round(self.seconds_metrics, 4),
@@ -134,18 +138,13 @@ def _number(value: float) -> float | None:
     return None if math.isnan(value) else float(value)
 
 
-def _row_json(row: GalleryRow) -> dict:
-    return {
-        "index": row.index,
-        "path": row.path,
-        "label": row.label,
-        "ap": _number(row.ap),
-        "hits": [{"path": h.path, "label": h.label, "score": h.score, "relevant": h.relevant} for h in row.hits],
-    }
-
-
 def leave_one_out(
-    store: Store, collection: str, k: int | None = None, progress: Progress | None = None, method: str = "auto"
+    store: VectorStore,
+    collection: str,
+    k: int | None = None,
+    progress: Progress | None = None,
+    method: str = "auto",
+    stage: VectorStage | None = None,
 ) -> Evaluation:
     """Rank every point of `collection` against the others and measure the rankings.
 
@@ -154,16 +153,17 @@ def leave_one_out(
     and checked (at least 2, every payload with a label) before the ranking,
     so that a collection that cannot be evaluated fails before the costly part.
     Only the first GALLERY_HITS scores of each ranking are kept: the figures
-    need only the order, the galleries the first scores.
+    need only the order, the galleries the first scores. `stage` re-ranks
+    through the vectors before the metrics (see `evaluation.ranking.VectorStage`).
     """
-    method = resolve_method(store, method)
+    method = resolve_method(store, method, stage)
     started = time.perf_counter()
     points = store.points(collection, with_vectors=method == "block")
     total = len(points.ids)
     if total < 2:
         raise EvaluationError(f"collection '{collection}' has {total} point(s); leave-one-out needs at least 2")
     payloads = points.payloads
-    unlabeled = [pid for pid, p in zip(points.ids, payloads, strict=True) if "label" not in p]
+    unlabeled = [pid for pid, p in zip(points.ids, payloads, strict=True) if p.label is None]
     if unlabeled:
         raise EvaluationError(
             f"{len(unlabeled)} point(s) of '{collection}' have no 'label' in their payload "
@@ -177,21 +177,22 @@ def leave_one_out(
         method=method,
         points=points,
         keep_scores=GALLERY_HITS,
+        stage=stage,
         progress=lambda done: report(done, total),
     )
     ranked = time.perf_counter()
-    labels = [str(p["label"]) for p in payloads]
+    labels = [str(label) for label in points.labels]
     figures = evaluate_rankings(neighbours.order, np.array(labels), k)
-    first = payloads[0]
     return Evaluation(
         collection=collection,
-        dataset=str(first.get("dataset", "?")),
-        encoder=str(first.get("encoder", "?")),
+        dataset=payloads[0].dataset,
+        encoder=payloads[0].encoder,
         location=store.location,
         method=method,
         k=k,
+        ids=points.ids,
         labels=labels,
-        paths=[str(p.get("path", "")) for p in payloads],
+        paths=points.paths,
         figures=figures,
         top=neighbours.order[:, :GALLERY_HITS].copy(),
         top_scores=neighbours.scores,  # rank_all kept only these

@@ -7,10 +7,11 @@ for importing torch.
 from ingest.datasets import Dataset, Item, Problem, discover, read_dataset, select_datasets
 
 _PIPELINE = {
-    "IngestOptions": "IngestOptions",
-    "IngestReport": "IngestReport",
-    "write_report": "write_report",
-    "ingest_dataset": "ingest",
+    "IngestOptions": ("pipeline", "IngestOptions"),
+    "IngestReport": ("pipeline", "IngestReport"),
+    "write_report": ("pipeline", "write_report"),
+    "ingest_dataset": ("pipeline", "ingest"),
+    "ingest_all": ("run", "ingest_all"),
 }
 
 __all__ = ["Dataset", "Item", "Problem", "discover", "read_dataset", "select_datasets", *_PIPELINE]
@@ -18,7 +19,8 @@ __all__ = ["Dataset", "Item", "Problem", "discover", "read_dataset", "select_dat
 
 def __getattr__(name: str):
     if name in _PIPELINE:
-        from ingest import pipeline
+        import importlib
 
-        return getattr(pipeline, _PIPELINE[name])
+        module, attribute = _PIPELINE[name]
+        return getattr(importlib.import_module(f"ingest.{module}"), attribute)
     raise AttributeError(f"module 'ingest' has no attribute '{name}'")

@@ -8,7 +8,7 @@ path outside the image root is ever opened.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
 from errors import DatasetError
@@ -44,6 +44,15 @@ class Dataset:
     @property
     def classes(self) -> list[str]:
         return sorted({item.label for item in self.items})
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "folder": str(self.folder),
+            "images": len(self.items),
+            "classes": self.classes,
+            "problems": [asdict(p) for p in self.problems],
+        }
 
 
 def dataset_name(folder_name: str) -> str:

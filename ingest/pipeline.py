@@ -22,7 +22,7 @@ from errors import DatasetError
 from ingest.datasets import Dataset, Problem
 from ingest.loader import ImageFiles, batches
 from media.images import DEFAULT_MAX_PIXELS
-from store import IndexSettings, Store, collection_name, point_id
+from store import ImagePayload, IndexSettings, VectorStore, collection_name, point_id
 
 
 @dataclass
@@ -38,9 +38,13 @@ class IngestReport:
     not_in_dataset: int = 0  # stored points of images no longer listed; kept, see --recreate
     seconds: float = 0.0
     interrupted: bool = False
+    report_file: Path | None = None  # where `write_report` put it (reports/ingest/<collection>.json)
 
     def to_json(self) -> dict:
-        return asdict(self)
+        """Counts and skips; with "report", the file's path, once it is written."""
+        record = asdict(self)
+        written = record.pop("report_file")
+        return {**record, "report": str(written)} if written else record
 
 
 @dataclass
@@ -77,7 +81,7 @@ class StopFlag:
 def ingest(
     dataset: Dataset,
     encoder: Encoder,
-    store: Store,
+    store: VectorStore,
     options: IngestOptions | None = None,
     progress: Progress | None = None,
 ) -> IngestReport:
@@ -147,14 +151,15 @@ def ingest(
     return report
 
 
-def _payload(dataset: Dataset, encoder: Encoder, position: int) -> dict:
+def _payload(dataset: Dataset, encoder: Encoder, position: int) -> ImagePayload:
     item = dataset.items[position]
-    return {"label": item.label, "path": item.path, "dataset": dataset.name, "encoder": encoder.name, "index": position}
+    return ImagePayload(item.label, item.path, dataset.name, encoder.name, position)
 
 
 def write_report(report: IngestReport, reports_dir: Path) -> Path:
-    """reports/ingest/<collection>.json: counts and every skipped file with its reason."""
+    """reports/ingest/<collection>.json: counts and every skipped file with its reason; remembered in the report."""
     path = reports_dir / "ingest" / f"{report.collection}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    report.report_file = path
     return path

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from store import CollectionInfo, Store
+    from store import CollectionInfo, ImagePayload, VectorStore
 
 
 @dataclass
@@ -16,24 +16,24 @@ class CollectionSummary:
 
     info: CollectionInfo
     classes: dict[str, int]
-    samples: list[tuple[str, dict]]
+    samples: list[tuple[str, ImagePayload]]
 
     def to_json(self) -> dict:
         return {
-            **asdict(self.info),
+            **self.info.to_json(),
             "classes": self.classes,
-            "samples": [{"id": pid, "payload": payload} for pid, payload in self.samples],
+            "samples": [{"id": pid, "payload": payload.to_dict()} for pid, payload in self.samples],
         }
 
 
-def list_collections(store: Store) -> list[CollectionInfo]:
+def list_collections(store: VectorStore) -> list[CollectionInfo]:
     """Facts of every collection in the store, by name."""
     return [store.info(name) for name in store.collection_names()]
 
 
-def summarize(store: Store, name: str, samples: int = 3) -> CollectionSummary:
+def summarize(store: VectorStore, name: str, samples: int = 3) -> CollectionSummary:
     """Class counts from every point's `label`, and the first `samples` points in dataset order."""
     info = store.info(name)
     points = store.points(name)
-    classes = dict(Counter(p.get("label", "?") for p in points.payloads).most_common())
+    classes = dict(Counter(str(label) if label is not None else "?" for label in points.labels).most_common())
     return CollectionSummary(info, classes, list(zip(points.ids, points.payloads, strict=True))[:samples])

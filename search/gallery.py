@@ -21,20 +21,18 @@ COLUMNS = 6
 
 def write_gallery(result: SearchResult, out: Path, data_root: Path) -> int:
     """Write the picture to `out` (format from its suffix); returns how many hit images were not found."""
-    paths = [hit.payload.get("path", "") for hit in result.hits]
+    paths = [hit.path for hit in result.hits]
     if result.source:
-        paths.insert(0, result.source.get("path", ""))
+        paths.insert(0, result.source.path)
     root = find_image_root(data_root, result.info.dataset, paths[:3])
-    query_label = (result.source or {}).get("label")
+    query_label = result.source.label if result.source else None
     tiles = [_query_tile(result, root)]
     missing = 0
     for rank, hit in enumerate(result.hits, start=1):
-        path = hit.payload.get("path", "")
-        image = thumbnail(root, path, TILE)
+        image = thumbnail(root, hit.path, TILE)
         missing += image is None
-        label = hit.payload.get("label", "?")
-        colour = NEUTRAL if query_label is None else SAME_CLASS if label == query_label else OTHER_CLASS
-        tiles.append(Tile(image, (f"#{rank}  {hit.score:.3f}  {label}", path), colour))
+        colour = NEUTRAL if query_label is None else SAME_CLASS if hit.label == query_label else OTHER_CLASS
+        tiles.append(Tile(image, (f"#{rank}  {hit.score:.3f}  {hit.label}", hit.path), colour))
     query = result.query
     heading = f"query by {query.kind}: {query.value}" + (f" · only label {query.label}" if query.label else "")
     draw_sheet([Row(heading, tiles)], f"{result.info.name}: {len(result.hits)} hits", out, columns=COLUMNS)
@@ -47,5 +45,5 @@ def _query_tile(result: SearchResult, root: Path | None) -> Tile:
         return text_tile(query.text, ("query: text",), QUERY)
     if query.kind == "image":
         return Tile(file_thumbnail(query.image, TILE), ("query: image", query.image.name), QUERY)
-    path = result.source.get("path", "")
-    return Tile(thumbnail(root, path, TILE), (f"query: {result.source.get('label', '?')}", path), QUERY)
+    source = result.source
+    return Tile(thumbnail(root, source.path, TILE), (f"query: {source.label}", source.path), QUERY)

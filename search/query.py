@@ -23,7 +23,7 @@ from errors import QueryError
 from search.embedding import EmbedAhead, can_fork, embed_query
 
 if TYPE_CHECKING:
-    from store import CollectionInfo, Hit, Store
+    from store import CollectionInfo, Hit, ImagePayload, VectorStore
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class SearchResult:
     info: CollectionInfo
     hits: list[Hit]
     source_id: str | None = None  # the stored point of an id or path query
-    source: dict | None = None  # and its payload
+    source: ImagePayload | None = None  # and its payload
     encode_seconds: float = 0.0  # decode, preprocess and embed (0 without a model)
     store_seconds: float = 0.0
 
@@ -76,19 +76,10 @@ class SearchResult:
                 "kind": self.query.kind,
                 "value": self.query.value,
                 "id": self.source_id,
-                "label": (self.source or {}).get("label"),
+                "label": self.source.label if self.source else None,
             },
             "label_filter": self.query.label,
-            "hits": [
-                {
-                    "rank": rank,
-                    "id": hit.id,
-                    "score": hit.score,
-                    "label": hit.payload.get("label"),
-                    "path": hit.payload.get("path"),
-                }
-                for rank, hit in enumerate(self.hits, start=1)
-            ],
+            "hits": [{"rank": rank, **hit.to_json()} for rank, hit in enumerate(self.hits, start=1)],
             "seconds": {"encode": self.encode_seconds, "store": self.store_seconds},
         }
 
@@ -102,14 +93,14 @@ class Searcher:
 
     def __init__(
         self,
-        open_store: Callable[[], Store],
+        open_store: Callable[[], VectorStore],
         device: str = "auto",
         weights: dict[str, str] | None = None,
         init: str = "pretrained",
         embed_ahead: bool = False,
     ) -> None:
         self._open_store = open_store
-        self._store: Store | None = None
+        self._store: VectorStore | None = None
         self.device = device
         self.weights = weights or {}
         self.init = init
@@ -117,7 +108,7 @@ class Searcher:
         self._models: dict[tuple[str, bool], Encoder] = {}
 
     @property
-    def store(self) -> Store:
+    def store(self) -> VectorStore:
         if self._store is None:
             self._store = self._open_store()
         return self._store

@@ -1,32 +1,49 @@
-"""Qdrant access for every stage: connection, naming, points and queries.
+"""The store: the contract every stage uses, its two engines, naming and the payload schema.
 
-Names, ids and records import at once; the engine (qdrant-client, about 2 s
-to import) loads on first use of `Store`, `rank_all` and their kin.
+Names, ids, records and the payload schema import at once; the engines
+(qdrant-client, about 2 s to import) load on first use of `open_store`.
 """
 
-from store.naming import DEFAULT_STORAGE, collection_name, point_id, slug
-from store.types import AnnRecall, CollectionInfo, Hit, IndexSettings, Neighbours, Points
+from __future__ import annotations
 
-_ENGINE = {"Store": "qdrant_store", "METHODS": "ranking", "ann_recall": "ranking", "rank_all": "ranking"}
+from pathlib import Path
+
+from store.base import Loader, VectorStore
+from store.naming import DEFAULT_STORAGE, collection_name, point_id, slug
+from store.payload import PAYLOAD_SCHEMA, ImagePayload
+from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points
 
 __all__ = [
     "DEFAULT_STORAGE",
-    "AnnRecall",
+    "PAYLOAD_SCHEMA",
     "CollectionInfo",
     "Hit",
+    "ImagePayload",
     "IndexSettings",
-    "Neighbours",
+    "IndexStatus",
+    "Loader",
     "Points",
+    "VectorStore",
     "collection_name",
+    "open_store",
     "point_id",
     "slug",
-    *_ENGINE,
 ]
 
 
-def __getattr__(name: str):
-    if name in _ENGINE:
-        import importlib
+def open_store(
+    url: str | None = None,
+    api_key: str | None = None,
+    path: str | Path = DEFAULT_STORAGE,
+    prefer_grpc: bool = False,
+    timeout: int = 60,
+    create: bool = True,
+) -> VectorStore:
+    """A server when `url` is given, else the embedded store in `path` (see `EmbeddedStore.open`)."""
+    if url:
+        from store.server import ServerStore
 
-        return getattr(importlib.import_module(f"store.{_ENGINE[name]}"), name)
-    raise AttributeError(f"module 'store' has no attribute '{name}'")
+        return ServerStore.open(url, api_key, prefer_grpc, timeout)
+    from store.embedded import EmbeddedStore
+
+    return EmbeddedStore.open(path, create)

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
+
+from store.payload import ImagePayload
 
 
 @dataclass(frozen=True)
 class Hit:
+    """One stored image in a ranked list, best first: what search and evaluation both return.
+
+    `index` is the image's position in its dataset list (dataset order).
+    """
+
     id: str
+    index: int
     score: float
-    payload: dict
+    label: str | None
+    path: str
+
+    @classmethod
+    def of(cls, point_id: str, score: float, payload: ImagePayload) -> Hit:
+        return cls(point_id, payload.index, float(score), payload.label, payload.path)
+
+    def to_json(self) -> dict:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -23,6 +39,9 @@ class CollectionInfo:
     dataset: str
     encoder: str
     location: str
+
+    def to_json(self) -> dict:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -38,16 +57,11 @@ class IndexSettings:
 
 
 @dataclass(frozen=True)
-class AnnRecall:
-    """How much of the exact top k the approximate index finds, averaged over sampled queries."""
+class IndexStatus:
+    """How much of a collection its approximate index covers."""
 
-    collection: str
-    k: int
-    queries: int
-    recall: float
-    exact_only: bool  # the store has no approximate index (embedded): recall is 1 by construction
-    indexed: int  # vectors in the HNSW graph; below Qdrant's indexing threshold search is exact anyway
     points: int
+    indexed: int  # vectors in the HNSW graph; below Qdrant's indexing threshold search is exact anyway
 
 
 @dataclass
@@ -55,23 +69,13 @@ class Points:
     """Every point of a collection, in dataset order (payload `index`)."""
 
     ids: list[str]
-    payloads: list[dict]
+    payloads: list[ImagePayload]
     vectors: np.ndarray | None = None
 
     @property
-    def labels(self) -> list[str]:
-        return [p["label"] for p in self.payloads]
+    def labels(self) -> list[str | None]:
+        return [p.label for p in self.payloads]
 
-
-@dataclass
-class Neighbours:
-    """For each point (row, dataset order) the positions of its nearest other points.
-
-    `order[i]` lists row positions, best first, ties broken by position; the
-    point itself never appears. `scores[i]` are the cosine scores of the first
-    `scores.shape[1]` of them: all, unless `rank_all` was asked to keep fewer.
-    """
-
-    points: Points
-    order: np.ndarray
-    scores: np.ndarray = field(repr=False)
+    @property
+    def paths(self) -> list[str]:
+        return [p.path for p in self.payloads]

@@ -48,9 +48,9 @@ def data_root(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def store(tmp_path: Path):
-    from store import Store
+    from store import open_store
 
-    opened = Store.open(path=tmp_path / "qdrant")
+    opened = open_store(path=tmp_path / "qdrant")
     yield opened
     opened.close()
 
@@ -110,7 +110,7 @@ def server() -> Iterator[Server]:
 
 def share_store(monkeypatch, store) -> None:
     """Make the CLI use `store` (already open) and leave it open when a command ends."""
-    from store import Store
+    import store as store_module
 
-    monkeypatch.setattr(Store, "open", classmethod(lambda cls, *args, **kwargs: store))
+    monkeypatch.setattr(store_module, "open_store", lambda *args, **kwargs: store)
     monkeypatch.setattr(store, "close", lambda: None)

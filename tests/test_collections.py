@@ -12,12 +12,12 @@ from encoders import build_encoder
 from errors import CollectionNotFoundError
 from ingest import IngestOptions, discover, ingest_dataset, read_dataset
 from search import list_collections, summarize
-from store import Store
+from store import VectorStore
 from tests.conftest import share_store
 
 
 @pytest.fixture
-def storage(data_root: Path, store: Store, monkeypatch) -> Store:
+def storage(data_root: Path, store: VectorStore, monkeypatch) -> VectorStore:
     """The open embedded store holding shapes_colorhist (3 classes x 4 images), also the CLI's."""
     dataset = read_dataset(discover(data_root)["shapes"], "shapes")
     ingest_dataset(dataset, build_encoder("colorhist"), store, IngestOptions(workers=0))
@@ -37,7 +37,7 @@ def test_library_lists_summarizes_and_drops(storage):
     assert (info.dataset, info.encoder) == ("shapes", "colorhist")
     summary = summarize(storage, "shapes_colorhist", samples=2)
     assert summary.classes == {"red": 4, "green": 4, "blue": 4}
-    assert [payload["path"] for _, payload in summary.samples] == ["red/00.jpg", "red/01.jpg"]
+    assert [payload.path for _, payload in summary.samples] == ["red/00.jpg", "red/01.jpg"]
     storage.drop("shapes_colorhist")
     assert list_collections(storage) == []
     with pytest.raises(CollectionNotFoundError, match="'shapes_colorhist' does not exist"):

@@ -60,7 +60,9 @@ def test_app_image_holds_the_requirements_and_every_package_of_the_app():
     assert re.search(r"^RUN pip install .*-r requirements\.txt$", dockerfile, re.M)
     copied = {part.rstrip("/") for line in re.findall(r"^COPY (.+)$", dockerfile, re.M) for part in line.split()[:-1]}
     packages = {p.parent.name for p in REPO.glob("*/__init__.py")} - {"tests"}
-    assert {"requirements.txt", "cli.py", "errors.py"} | packages <= copied
+    modules = {p.name for p in REPO.glob("*.py")}  # cli.py and the modules beside it
+    assert {"cli.py", "errors.py", "render.py"} <= modules
+    assert {"requirements.txt"} | modules | packages <= copied
 
 
 def _node_commands(services: dict) -> dict[str, list[str]]:

@@ -38,7 +38,7 @@ def _assert_stored(store, dataset, encoder, collection: str) -> np.ndarray:
     assert np.allclose(np.linalg.norm(points.vectors, axis=1), 1.0, atol=1e-5)
     for i, (pid, payload) in enumerate(zip(points.ids, points.payloads, strict=True)):
         item = dataset.items[i]
-        assert payload == {
+        assert payload.to_dict() == {
             "label": item.label,
             "path": item.path,
             "dataset": "shapes",
@@ -101,7 +101,7 @@ def test_siglip_answers_a_text_query_through_the_store(data_root, store):
     hits = store.query("shapes_siglip", texts[0], limit=len(dataset.items))
     expected = np.sort(images @ texts[0])[::-1]
     assert np.allclose([hit.score for hit in hits], expected, atol=1e-5)
-    assert {hit.payload["path"] for hit in hits} == {item.path for item in dataset.items}
+    assert {hit.path for hit in hits} == {item.path for item in dataset.items}
 
 
 def test_siglip_text_is_padded_to_64_tokens_so_a_batch_does_not_change_it():

@@ -9,13 +9,13 @@ import pytest
 from click.testing import CliRunner
 
 from errors import EvaluationError
-from evaluation import leave_one_out, write_collection_report, write_index
+from evaluation import leave_one_out, rank_all, write_collection_report, write_index
 from evaluation.metrics import evaluate_rankings
-from store import Store, point_id, rank_all
+from store import ImagePayload, VectorStore, open_store, point_id
 from tests.conftest import share_store
 
 
-def add_collection(store: Store, name: str, labels: list[str], dim: int = 16, seed: int = 0) -> np.ndarray:
+def add_collection(store: VectorStore, name: str, labels: list[str], dim: int = 16, seed: int = 0) -> np.ndarray:
     """Unit vectors clustered by label, stored with the ingest payload; returns them."""
     rng = np.random.default_rng(seed)
     centres = {label: rng.normal(size=dim) for label in sorted(set(labels))}
@@ -29,7 +29,7 @@ def add_collection(store: Store, name: str, labels: list[str], dim: int = 16, se
         [point_id("synthetic", p) for p in paths],
         vectors,
         [
-            {"label": label, "path": path, "dataset": "synthetic", "encoder": "toy", "index": i}
+            ImagePayload(label, path, "synthetic", "toy", i)
             for i, (label, path) in enumerate(zip(labels, paths, strict=True))
         ],
     )
@@ -63,7 +63,7 @@ def test_the_query_never_appears_in_its_own_ranking(store):
 
 def test_a_singleton_class_is_counted_and_left_out(store):
     add_collection(store, "toy", LABELS)
-    summary = leave_one_out(store, "toy").summary()
+    summary = leave_one_out(store, "toy").to_json()
     assert summary["queries"] == 61 and summary["queries_skipped"] == 1
     assert summary["queries_evaluated"] == 60
     assert summary["labels_without_other_member"] == ["lonely"]
@@ -74,10 +74,10 @@ def test_a_singleton_class_is_counted_and_left_out(store):
 def test_k_cuts_the_rankings_and_labels_the_figure_ap_at_k(store):
     add_collection(store, "toy", LABELS)
     evaluation = leave_one_out(store, "toy", k=5)
-    summary = evaluation.summary()
+    summary = evaluation.to_json()
     assert (summary["metric"], summary["k"], summary["ap_denominator"]) == ("mAP@5", 5, "min(R, k)")
     assert evaluation.top.shape == (61, 5)
-    full = leave_one_out(store, "toy").summary()
+    full = leave_one_out(store, "toy").to_json()
     assert summary["precision_at"]["5"] == pytest.approx(full["precision_at"]["5"])
 
 
@@ -105,7 +105,7 @@ def test_block_and_batch_query_paths_give_the_same_rankings_and_map(store):
 @pytest.fixture
 def server_store(server):
     """A store on conftest's test server (pinned image, API key)."""
-    opened = Store.open(server.url, server.api_key)
+    opened = open_store(server.url, server.api_key)
     yield opened
     opened.close()
 
@@ -128,7 +128,7 @@ def test_server_batch_queries_rank_like_the_embedded_blocks(store, server_store)
 
 def test_a_collection_of_one_point_is_refused(store):
     add_collection(store, "tiny", ["a", "a"])
-    store.client.delete("tiny", points_selector=[point_id("synthetic", "a/001.jpg")])
+    store.delete("tiny", [point_id("synthetic", "a/001.jpg")])
     with pytest.raises(EvaluationError, match="at least 2"):
         leave_one_out(store, "tiny")
 
@@ -145,7 +145,7 @@ def test_report_files_escape_labels_and_draw_placeholders_for_missing_images(sto
     assert (reports / "pr_synthetic.png").is_file()
 
 
-def _cli(store: Store, monkeypatch, *args: str):
+def _cli(store: VectorStore, monkeypatch, *args: str):
     """Run the CLI in this process on the already open store (the embedded store allows one opener)."""
     import cli
 
@@ -243,7 +243,7 @@ def test_corel1k_colorhist_reaches_the_measured_map(corel, store, tmp_path, monk
 def test_cli_eval_of_every_collection_skips_one_that_cannot_be_evaluated(store, tmp_path, monkeypatch):
     add_collection(store, "toy", LABELS)
     add_collection(store, "tiny", ["a", "a"])
-    store.client.delete("tiny", points_selector=[point_id("synthetic", "a/001.jpg")])
+    store.delete("tiny", [point_id("synthetic", "a/001.jpg")])
     reports = tmp_path / "reports"
     result = _cli(store, monkeypatch, "--reports", str(reports), "eval", "--data-root", str(tmp_path))
     assert result.exit_code == 0, result.output
@@ -256,7 +256,7 @@ def test_cli_eval_of_every_collection_skips_one_that_cannot_be_evaluated(store, 
 def test_a_collection_where_no_class_has_two_members_reports_no_map(store, tmp_path):
     add_collection(store, "toy", ["a", "b", "c"])
     evaluation = leave_one_out(store, "toy")
-    summary = evaluation.summary()
+    summary = evaluation.to_json()
     assert summary["map"] is None and summary["queries_skipped"] == 3 and summary["best"] == []
     files = write_collection_report(evaluation, tmp_path / "reports", image_root=None)
     assert all(f.is_file() for f in files)

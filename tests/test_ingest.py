@@ -9,7 +9,7 @@ import pytest
 
 from encoders import build_encoder
 from ingest import IngestOptions, discover, ingest_dataset, read_dataset
-from store import collection_name, point_id
+from store import collection_name, open_store, point_id
 
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "qdrant-image-retrieval/points")
 
@@ -32,7 +32,13 @@ def test_ingest_stores_unit_vectors_with_payload_and_deterministic_ids(data_root
     assert np.allclose(np.linalg.norm(points.vectors, axis=1), 1.0, atol=1e-5)
     for i, (pid, payload) in enumerate(zip(points.ids, points.payloads, strict=True)):
         item = dataset.items[i]
-        assert payload == {"label": item.label, "path": item.path, "dataset": "shapes", "encoder": name, "index": i}
+        assert payload.to_dict() == {
+            "label": item.label,
+            "path": item.path,
+            "dataset": "shapes",
+            "encoder": name,
+            "index": i,
+        }
         assert pid == str(uuid.uuid5(NAMESPACE, f"shapes/{item.path}"))
 
 
@@ -41,18 +47,17 @@ def test_rerun_adds_nothing_and_resumes_a_partial_collection(data_root, store):
     again = ingest_dataset(dataset, encoder, store, IngestOptions(workers=0))
     assert (again.written, again.already_stored) == (0, 12)
     collection = collection_name("shapes", "colorhist")
-    store.client.delete(collection, points_selector=[point_id("shapes", dataset.items[3].path)])
+    store.delete(collection, [point_id("shapes", dataset.items[3].path)])
     resumed = ingest_dataset(dataset, encoder, store, IngestOptions(workers=0))
     assert (resumed.written, resumed.already_stored) == (1, 11)
     assert store.count(collection) == 12
 
 
 def test_workers_give_the_same_vectors_as_the_main_process(data_root, tmp_path):
-    from store import Store
 
     results = []
     for workers in (0, 2):
-        opened = Store.open(path=tmp_path / f"q{workers}")
+        opened = open_store(path=tmp_path / f"q{workers}")
         _ingest(data_root, opened, "colorhist", workers=workers)
         results.append(opened.points("shapes_colorhist", with_vectors=True).vectors)
         opened.close()
@@ -63,7 +68,6 @@ def test_wrong_vector_size_is_refused_without_touching_the_collection(data_root,
     from errors import StoreError
 
     _ingest(data_root, store, "colorhist")
-    store.client.delete_collection("shapes_clip")
     store.ensure_collection("shapes_clip", 128)
     with pytest.raises(StoreError, match="128-d"):
         _ingest(data_root, store, "clip", init="random-tiny")
@@ -79,7 +83,7 @@ def test_rerun_rewrites_changed_labels_and_reports_images_no_longer_listed(data_
     report = ingest_dataset(changed, encoder, store, IngestOptions(workers=0))
     assert (report.written, report.relabelled, report.not_in_dataset) == (0, 1, 1)
     points = store.points("shapes_colorhist")
-    by_path = {p["path"]: p for p in points.payloads}
-    assert by_path[changed.items[0].path]["label"] == "crimson"
+    by_path = {p.path: p for p in points.payloads}
+    assert by_path[changed.items[0].path].label == "crimson"
     assert len(points.ids) == 12  # nothing stored is lost
     assert ingest_dataset(changed, encoder, store, IngestOptions(workers=0)).relabelled == 0

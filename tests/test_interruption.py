@@ -15,7 +15,7 @@ import pytest
 
 from encoders import build_encoder
 from ingest import IngestOptions, ingest_dataset, read_dataset
-from store import Store, point_id
+from store import open_store, point_id
 from tests.conftest import make_image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,13 +78,13 @@ def _wait_for_rows(process: subprocess.Popen, storage: Path, rows: int) -> None:
 
 def _finish_in_process_and_check(data_root: Path, storage: Path) -> None:
     dataset = read_dataset(data_root / "many", "many")
-    store = Store.open(path=storage)
+    store = open_store(path=storage)
     try:
         ingest_dataset(dataset, build_encoder("colorhist"), store, IngestOptions(workers=0))
         stored = store.points("many_colorhist")
         assert len(stored.ids) == store.count("many_colorhist") == IMAGES
         assert sorted(stored.ids) == sorted(point_id("many", item.path) for item in dataset.items)
-        assert [p["index"] for p in stored.payloads] == list(range(IMAGES))
+        assert [p.index for p in stored.payloads] == list(range(IMAGES))
     finally:
         store.close()
 

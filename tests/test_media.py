@@ -12,7 +12,7 @@ from PIL import Image, ImageFont
 import media.thumbnails
 from errors import MediaError
 from evaluation.galleries import draw_gallery
-from evaluation.runner import GalleryHit, GalleryRow
+from evaluation.runner import GalleryRow
 from media.gallery import (
     CAPTION_LINES,
     HEADING_HEIGHT,
@@ -39,7 +39,7 @@ from media.roots import find_image_root
 from media.thumbnails import thumbnail
 from search.gallery import write_gallery
 from search.query import Query, SearchResult
-from store.types import CollectionInfo, Hit
+from store import CollectionInfo, Hit, ImagePayload
 
 SAMPLES = ["red/00.jpg", "green/01.jpg", "blue/03.jpg"]
 
@@ -188,9 +188,9 @@ def _frames(picture: Path, count: int) -> list[tuple[int, int, int]]:
         return [sheet.convert("RGB").getpixel((i * TILE_WIDTH + PAD - 2, y)) for i in range(count)]
 
 
-def _result(query: Query, source: dict | None, hits: list[tuple[str, str]]) -> SearchResult:
+def _result(query: Query, source: ImagePayload | None, hits: list[tuple[str, str]]) -> SearchResult:
     info = CollectionInfo("shapes_colorhist", 12, 3, "Cosine", "shapes", "colorhist", "embedded")
-    found = [Hit(str(i), 0.9 - i / 10, {"path": path, "label": label}) for i, (path, label) in enumerate(hits)]
+    found = [Hit(str(i), i + 1, 0.9 - i / 10, label, path) for i, (path, label) in enumerate(hits)]
     return SearchResult(query, info, found, source_id="0" if source else None, source=source)
 
 
@@ -198,7 +198,10 @@ def test_a_search_gallery_frames_hits_by_the_query_label_and_counts_the_missing(
     hits = [("red/01.jpg", "red"), ("green/00.jpg", "green"), ("red/gone.jpg", "red")]
     query = Query("shapes_colorhist", path="red/00.jpg")
     out = tmp_path / "gallery.png"
-    assert write_gallery(_result(query, {"path": "red/00.jpg", "label": "red"}, hits), out, data_root) == 1
+    assert (
+        write_gallery(_result(query, ImagePayload("red", "red/00.jpg", "shapes", "colorhist", 0), hits), out, data_root)
+        == 1
+    )
     assert _frames(out, 4) == [QUERY, SAME_CLASS, OTHER_CLASS, SAME_CLASS]
     with Image.open(out) as sheet:
         assert sheet.getpixel((3 * TILE_WIDTH + PAD + 20, TITLE_HEIGHT + HEADING_HEIGHT + PAD + 20)) == PLACEHOLDER
@@ -208,8 +211,8 @@ def test_a_search_gallery_frames_hits_by_the_query_label_and_counts_the_missing(
 
 
 def test_an_evaluation_gallery_frames_the_query_blue_and_hits_by_relevance(data_root, tmp_path):
-    hits = [GalleryHit("red/01.jpg", "red", 0.9, True), GalleryHit("blue/02.jpg", "blue", 0.8, False)]
-    row = GalleryRow(0, "red/00.jpg", "red", 0.5, hits)
+    hits = [Hit("b", 1, 0.9, "red", "red/01.jpg"), Hit("c", 6, 0.8, "blue", "blue/02.jpg")]
+    row = GalleryRow(Hit("a", 0, 0.5, "red", "red/00.jpg"), hits)
     out = draw_gallery([row], data_root / "Shapes" / "images", tmp_path / "best.png", "toy: the 1 best queries")
     assert _frames(out, 3) == [QUERY, SAME_CLASS, OTHER_CLASS]
     with Image.open(out) as sheet:

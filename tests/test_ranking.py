@@ -1,4 +1,4 @@
-"""store.rank_all: ties broken by dataset order at any cut, a collection changing under it, kept scores.
+"""evaluation.rank_all: ties broken by dataset order at any cut, a collection changing under it, kept scores.
 
 The collections here are built so that every score is exact in float32
 (unit vectors with four entries of +-0.5), so equal scores are equal whatever
@@ -12,16 +12,16 @@ import numpy as np
 import pytest
 
 from errors import EvaluationError
-from evaluation import leave_one_out
+from evaluation import leave_one_out, rank_all
 from evaluation.metrics import evaluate_rankings
-from store import Store, point_id, rank_all
-from store.ranking import TIE_MARGIN
+from evaluation.ranking import TIE_MARGIN
+from store import ImagePayload, VectorStore, point_id
 
 PROTOTYPES = 10
 COPIES = 6  # each query ties with its 5 copies at score 1: a cut at 4 falls inside that tie
 
 
-def add_tied_collection(store: Store, name: str = "tied", seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def add_tied_collection(store: VectorStore, name: str = "tied", seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """COPIES identical copies of PROTOTYPES vectors, interleaved in dataset order, labels mixed among copies."""
     rng = np.random.default_rng(seed)
     prototypes: set[tuple[float, ...]] = set()
@@ -40,23 +40,23 @@ def add_tied_collection(store: Store, name: str = "tied", seed: int = 0) -> tupl
         [point_id("tied", p) for p in paths],
         vectors,
         [
-            {"label": str(label), "path": path, "dataset": "tied", "encoder": "toy", "index": i}
+            ImagePayload(str(label), path, "tied", "toy", i)
             for i, (label, path) in enumerate(zip(labels, paths, strict=True))
         ],
     )
     return vectors, labels
 
 
-def record_query_limits(store: Store) -> list[int]:
-    """The `limit` of every batch query the store sends from now on (the list fills as they go)."""
+def record_query_limits(store: VectorStore, monkeypatch) -> list[int]:
+    """The `limit` of every batch query the store answers from now on (the list fills as they go)."""
     requested: list[int] = []
-    real = store.client.query_batch_points
+    real = store.query_many
 
-    def spy(name, requests):
-        requested.extend(r.limit for r in requests)
-        return real(name, requests)
+    def spy(name, queries, limit, exact):
+        requested.extend([limit] * len(queries))
+        return real(name, queries, limit, exact)
 
-    store.client.query_batch_points = spy
+    monkeypatch.setattr(store, "query_many", spy)
     return requested
 
 
@@ -104,9 +104,9 @@ def test_block_top_k_equals_the_stable_full_ranking_cut_at_every_k(store):
         np.testing.assert_array_equal(neighbours.scores, np.take_along_axis(similarity, reference[:, :k], 1))
 
 
-def test_batch_query_asks_past_the_cut_by_the_margin(store):
+def test_batch_query_asks_past_the_cut_by_the_margin(store, monkeypatch):
     vectors, _ = add_tied_collection(store)
-    requested = record_query_limits(store)
+    requested = record_query_limits(store, monkeypatch)
     rank_all(store, "tied", limit=4, method="batch-query")
     assert set(requested) == {4 + TIE_MARGIN}
     requested.clear()
@@ -123,7 +123,7 @@ def test_a_point_written_during_a_batch_query_evaluation_is_one_clear_error(stor
                 "tied",
                 [point_id("tied", "late.jpg")],
                 vectors[40:41],
-                [{"label": "a", "path": "late.jpg", "dataset": "tied", "encoder": "toy", "index": 999}],
+                [ImagePayload("a", "late.jpg", "tied", "toy", 999)],
             )
 
     with pytest.raises(EvaluationError, match="changed during the evaluation.*run the evaluation again"):
@@ -134,9 +134,8 @@ def test_labels_are_checked_before_any_ranking(store, monkeypatch):
     import evaluation.runner
 
     _, labels = add_tied_collection(store)
-    store.client.overwrite_payload(
-        "tied", {"path": "x.jpg", "index": 3}, points=[point_id("tied", f"{labels[3]}/003.jpg")]
-    )
+    unlabelled = ImagePayload(None, "x.jpg", "tied", "toy", 3)
+    store.overwrite_payloads("tied", {point_id("tied", f"{labels[3]}/003.jpg"): unlabelled})
 
     def never(*args, **kwargs):
         raise AssertionError("ranked a collection that cannot be evaluated")
@@ -158,7 +157,7 @@ def test_keep_scores_keeps_the_first_scores_and_the_same_order(store, method):
     np.testing.assert_array_equal(evaluation.top_scores, full.scores[:, :5])
 
 
-def test_a_tie_running_past_the_margin_is_asked_again_in_full(store):
+def test_a_tie_running_past_the_margin_is_asked_again_in_full(store, monkeypatch):
     copies = TIE_MARGIN + 24  # one vector stored this many times: every cut at 4 falls in a long tie
     vectors = np.zeros((copies + 8, 16), dtype=np.float32)
     vectors[:copies, :4] = 0.5
@@ -169,9 +168,9 @@ def test_a_tie_running_past_the_margin_is_asked_again_in_full(store):
         "long_tie",
         [point_id("long", str(i)) for i in range(len(vectors))],
         vectors,
-        [{"label": str(label), "path": str(i), "index": i} for i, label in enumerate(labels)],
+        [ImagePayload(str(label), str(i), "long", "toy", i) for i, label in enumerate(labels)],
     )
-    requested = record_query_limits(store)
+    requested = record_query_limits(store, monkeypatch)
     neighbours = rank_all(store, "long_tie", limit=4, method="batch-query")
     np.testing.assert_array_equal(neighbours.order, stable_reference(vectors)[:, :4])
     assert requested.count(len(vectors) - 1) == copies  # the rows inside the long tie, asked again

@@ -13,6 +13,7 @@ from encoders import build_encoder
 from errors import DatasetError
 from ingest import IngestOptions, ingest_dataset, read_dataset
 from media.images import BadImage, load_rgb
+from store import open_store
 from tests.conftest import CLASS_COLOURS, make_image, write_list_dataset
 from tests.corpus import write_bad_files, write_mixed_dataset, write_unusual_files
 
@@ -168,7 +169,7 @@ def test_embedded_store_open_elsewhere_gives_one_clear_line(tmp_path):
         [
             sys.executable,
             "-c",
-            "import sys, time; from store import Store; s = Store.open(path='q'); "
+            "import sys, time; from store import open_store; s = open_store(path='q'); "
             "print('open', flush=True); time.sleep(60)",
         ],
         cwd=tmp_path,
@@ -203,11 +204,15 @@ def test_a_misspelled_storage_folder_is_an_error_not_an_empty_store(tmp_path):
     assert not (tmp_path / "qdrant_strorage").exists()
 
 
-def test_collection_written_by_another_tool_is_listed_not_a_crash(tmp_path, store):
-    from qdrant_client import models
+def test_collection_written_by_another_tool_is_listed_not_a_crash(tmp_path):
+    from qdrant_client import QdrantClient, models
 
-    store.client.create_collection(
+    other_tool = QdrantClient(path=str(tmp_path / "q"))
+    other_tool.create_collection(
         "foreign", vectors_config={"a": models.VectorParams(size=4, distance=models.Distance.DOT)}
     )
+    other_tool.close()
+    store = open_store(path=tmp_path / "q")
     info = store.info("foreign")
+    store.close()
     assert (info.dim, info.distance, info.dataset, info.encoder) == (0, "named vectors", "?", "?")

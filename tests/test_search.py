@@ -15,7 +15,7 @@ from encoders import build_encoder
 from errors import CollectionNotFoundError, QueryError
 from ingest import IngestOptions, discover, ingest_dataset, read_dataset
 from search import Query, Searcher
-from store import Store, point_id
+from store import ImagePayload, VectorStore, open_store, point_id
 from tests.conftest import share_store, write_list_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,13 +28,13 @@ def built(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("search")
     write_list_dataset(tmp / "data" / "Shapes")
     dataset = read_dataset(discover(tmp / "data")["shapes"], "shapes")
-    store = Store.open(path=tmp / "qdrant")
+    store = open_store(path=tmp / "qdrant")
     for name, init in (("colorhist", "pretrained"), ("clip", "random-tiny")):
         ingest_dataset(dataset, build_encoder(name, "cpu", init=init), store, IngestOptions(workers=0))
     for dataset_name, encoder in (("shapes", "resnet18"), ("other", "clip")):
         collection = f"{dataset_name}_{encoder}"
         store.ensure_collection(collection, 4)
-        payload = {"label": "a", "path": "a.jpg", "dataset": dataset_name, "encoder": encoder, "index": 0}
+        payload = ImagePayload("a", "a.jpg", dataset_name, encoder, 0)
         store.upsert(collection, [point_id(dataset_name, "a.jpg")], np.eye(1, 4, dtype=np.float32), [payload])
     store.ensure_collection("empty_clip", 512)
     store.close()
@@ -43,13 +43,13 @@ def built(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def opened(built: Path):
-    store = Store.open(path=built / "qdrant")
+    store = open_store(path=built / "qdrant")
     yield store
     store.close()
 
 
 @pytest.fixture
-def searcher(opened: Store) -> Searcher:
+def searcher(opened: VectorStore) -> Searcher:
     return Searcher(lambda: opened, device="cpu", init="random-tiny")
 
 
@@ -68,7 +68,7 @@ def test_image_query_gives_k_hits_best_first_with_the_same_stored_image_on_top(b
     result = searcher.search(Query(collection, image=image(built, "green/01.jpg"), limit=5))
     assert_ranked(result.hits, 5)
     assert result.info.encoder == collection.split("_")[1]
-    assert result.hits[0].payload["path"] == "green/01.jpg"
+    assert result.hits[0].path == "green/01.jpg"
     assert result.hits[0].score == pytest.approx(1.0, abs=1e-5)  # decoded exactly as ingest did
 
 
@@ -86,12 +86,12 @@ def test_id_and_path_queries_leave_the_queried_point_out(searcher, collection):
     assert_ranked(by_path.hits, 11)
     assert pid not in {hit.id for hit in by_path.hits}
     assert [hit.id for hit in by_id.hits] == [hit.id for hit in by_path.hits]
-    assert (by_path.source_id, by_path.source["label"]) == (pid, "red")
+    assert (by_path.source_id, by_path.source.label) == (pid, "red")
 
 
 def test_colour_classes_come_first_for_the_colour_histogram(searcher):
     result = searcher.search(Query("shapes_colorhist", path="blue/00.jpg", limit=3))
-    assert [hit.payload["label"] for hit in result.hits] == ["blue"] * 3
+    assert [hit.label for hit in result.hits] == ["blue"] * 3
 
 
 @pytest.mark.parametrize("query", [{"path": "red/00.jpg"}, {"text": "anything"}, {"image": "blue/03.jpg"}])
@@ -100,7 +100,7 @@ def test_label_filter_keeps_only_that_class(built, searcher, query):
         query = {"image": image(built, query["image"])}
     result = searcher.search(Query("shapes_clip", limit=10, label="green", **query))
     assert_ranked(result.hits, 4)
-    assert {hit.payload["label"] for hit in result.hits} == {"green"}
+    assert {hit.label for hit in result.hits} == {"green"}
 
 
 def test_text_on_an_image_only_collection_names_the_text_collections_of_its_dataset(searcher):
@@ -151,7 +151,7 @@ def test_text_only_loading_gives_the_full_models_text_vectors(tmp_path):
     assert np.allclose(full.embed_texts(texts), text.embed_texts(texts), atol=1e-5)
 
 
-def cli(opened: Store, monkeypatch, *args: str):
+def cli(opened: VectorStore, monkeypatch, *args: str):
     """The CLI in this process on the open store (the embedded store allows one opener)."""
     from cli import cli as group
 
@@ -259,7 +259,7 @@ def test_a_cold_cli_text_query_finds_what_the_library_finds(built):
         "json",
     )
     assert done.returncode == 0, done.stderr
-    store = Store.open(path=built / "qdrant")
+    store = open_store(path=built / "qdrant")
     try:
         searcher = Searcher(lambda: store, device="cpu", init="random-tiny")
         expected = searcher.search(Query("shapes_clip", text="a green photo", limit=4))

@@ -21,9 +21,9 @@ import pytest
 
 from encoders import build_encoder
 from errors import StoreError
-from evaluation import leave_one_out
+from evaluation import ann_recall, leave_one_out, rank_all
 from ingest import Dataset, IngestOptions, ingest_dataset, read_dataset
-from store import IndexSettings, Store, ann_recall, collection_name, rank_all
+from store import IndexSettings, VectorStore, collection_name, open_store
 from tests.conftest import write_list_dataset
 
 pytestmark = pytest.mark.server
@@ -44,8 +44,8 @@ def dataset(tmp_path_factory) -> Dataset:
 
 @dataclass
 class Pair:
-    remote: Store
-    local: Store
+    remote: VectorStore
+    local: VectorStore
     name: str
 
 
@@ -53,8 +53,8 @@ class Pair:
 def pair(request, server, dataset, tmp_path_factory) -> Iterator[Pair]:
     """One dataset ingested with one encoder into the server and into an embedded store."""
     encoder = build_encoder(request.param, "cpu", init="random-tiny")
-    remote = Store.open(server.url, server.api_key)
-    local = Store.open(path=tmp_path_factory.mktemp("embedded"))
+    remote = open_store(server.url, server.api_key)
+    local = open_store(path=tmp_path_factory.mktemp("embedded"))
     options = IngestOptions(batch_size=32, workers=0, recreate=True)
     for store in (remote, local):
         assert ingest_dataset(dataset, encoder, store, options).written == len(dataset.items)
@@ -100,7 +100,7 @@ def test_search_by_stored_point_on_the_server(pair):
     assert query not in {hit.id for hit in remote}
     np.testing.assert_allclose([h.score for h in remote], [h.score for h in local], atol=NEAR_TIE)
     filtered = pair.remote.query(pair.name, query, limit=5, label=label)  # through the label index
-    assert len(filtered) == 5 and {hit.payload["label"] for hit in filtered} == {label}
+    assert len(filtered) == 5 and {hit.label for hit in filtered} == {label}
 
 
 def test_ann_recall_is_measured_on_the_server(pair):
@@ -112,7 +112,7 @@ def test_ann_recall_is_measured_on_the_server(pair):
 def test_server_collection_takes_the_asked_layout_and_gets_its_graph_after_the_load(server, tmp_path):
     dataset = _dataset(tmp_path, "ilayout", per_class=20)
     settings = IndexSettings(shards=2, on_disk=True, hnsw_m=32, hnsw_ef_construct=128, quantization="int8")
-    remote = Store.open(server.url, server.api_key)
+    remote = open_store(server.url, server.api_key)
     name = collection_name(dataset.name, "colorhist")
     try:
         ingest_dataset(
@@ -134,9 +134,9 @@ def test_api_key_is_required_and_enforced(server):
         pytest.skip("the server at QDRANT_URL was given no QDRANT_API_KEY")
     for key in (None, "wrong-" + server.api_key):
         with pytest.raises(StoreError, match="refused the API key") as refused:
-            Store.open(server.url, key)
+            open_store(server.url, key)
         assert server.api_key not in str(refused.value)
-    Store.open(server.url, server.api_key).close()
+    open_store(server.url, server.api_key).close()
 
 
 def test_cli_ingests_evaluates_and_measures_recall_on_the_server(server, tmp_path):
@@ -164,6 +164,6 @@ def test_cli_ingests_evaluates_and_measures_recall_on_the_server(server, tmp_pat
         recall = json.loads(cli("eval", "-c", "icli_colorhist", "--ann", "--json"))
         assert recall["queries"] == 30 and not recall["exact_only"]
     finally:
-        remote = Store.open(server.url, server.api_key)
+        remote = open_store(server.url, server.api_key)
         remote.drop("icli_colorhist")
         remote.close()

@@ -24,9 +24,13 @@ from qdrant_client import QdrantClient, models
 from qdrant_client.conversions.conversion import RestToGrpc
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
+import store as store_module
 from errors import StoreError
-from store import IndexSettings, Store, qdrant_store
-from store.qdrant_store import BULK_BATCH, collection_config
+from evaluation import ann_recall
+from store import ImagePayload, IndexSettings, VectorStore, open_store
+from store import server as server_module
+from store.embedded import EmbeddedStore
+from store.server import BULK_BATCH, ServerStore
 
 # the in-memory stand-in for a server takes the server's path, payload index included
 pytestmark = pytest.mark.filterwarnings("ignore:Payload indexes have no effect")
@@ -62,26 +66,36 @@ class Recorder:
         return [(args, kwargs) for called, args, kwargs in self.calls if called == name]
 
 
-def server_standin() -> Store:
-    """A store that takes the server's code paths (batching, deferred HNSW) in memory."""
-    return Store(Recorder(), "recorder", embedded=False)
+def server_standin() -> tuple[VectorStore, Recorder]:
+    """A store that takes the server's code paths (batching, deferred HNSW) in memory, and its recorder."""
+    recorder = Recorder()
+    return ServerStore(recorder, "recorder"), recorder
 
 
 def reply(result) -> httpx.Response:
     return httpx.Response(200, json={"result": result, "status": "ok", "time": 0.0})
 
 
+def _created(settings: IndexSettings, dim: int) -> dict:
+    """The keyword arguments `create_collection` received for a new collection with `settings`."""
+    store, recorder = server_standin()
+    store.ensure_collection("c", dim, settings=settings)
+    [(args, kwargs)] = recorder.named("create_collection")
+    assert args == ("c",)
+    return kwargs
+
+
 def test_default_settings_leave_qdrant_its_defaults():
-    config = collection_config(384, IndexSettings())
+    config = _created(IndexSettings(), 384)
     assert config["vectors_config"] == models.VectorParams(size=384, distance=models.Distance.COSINE)
     assert config["shard_number"] is None and config["replication_factor"] is None
     assert config["hnsw_config"] is None and config["quantization_config"] is None
+    assert config["metadata"] == {"payload_schema": 1}
 
 
 @pytest.mark.parametrize("quantization", ["int8", "binary"])
 def test_every_server_option_becomes_a_request_model(quantization):
-    settings = IndexSettings(3, 2, True, 32, 200, quantization)
-    config = collection_config(512, settings)
+    config = _created(IndexSettings(3, 2, True, 32, 200, quantization), 512)
     assert config["vectors_config"] == models.VectorParams(size=512, distance=models.Distance.COSINE, on_disk=True)
     assert (config["shard_number"], config["replication_factor"]) == (3, 2)
     assert config["hnsw_config"] == models.HnswConfigDiff(m=32, ef_construct=200)
@@ -107,7 +121,7 @@ def test_server_options_are_in_the_rest_request_with_the_api_key():
     client = QdrantClient(
         url="https://qdrant:6333", api_key=FAKE_KEY, check_compatibility=False, transport=httpx.MockTransport(server)
     )
-    assert Store(client, "mock", embedded=False).ensure_collection("paris_clip", 512, settings=SERVER_SETTINGS)
+    assert ServerStore(client, "mock").ensure_collection("paris_clip", 512, settings=SERVER_SETTINGS)
     create = next(r for r in seen if r.method == "PUT" and r.url.path == "/collections/paris_clip")
     assert json.loads(create.content) == {
         "vectors": {"size": 512, "distance": "Cosine", "on_disk": True},
@@ -115,6 +129,7 @@ def test_server_options_are_in_the_rest_request_with_the_api_key():
         "replication_factor": 2,
         "hnsw_config": {"m": 32, "ef_construct": 200},
         "quantization_config": {"scalar": {"type": "int8", "always_ram": True}},
+        "metadata": {"payload_schema": 1},
     }
     index = next(r for r in seen if r.url.path == "/collections/paris_clip/index")
     assert json.loads(index.content) == {"field_name": "label", "field_schema": "keyword"}
@@ -122,7 +137,7 @@ def test_server_options_are_in_the_rest_request_with_the_api_key():
 
 
 def test_server_options_survive_the_grpc_conversion():
-    config = collection_config(512, SERVER_SETTINGS)
+    config = _created(SERVER_SETTINGS, 512)
     vectors = RestToGrpc.convert_vectors_config(config["vectors_config"]).params
     assert (vectors.size, vectors.on_disk) == (512, True)
     hnsw = RestToGrpc.convert_hnsw_config_diff(config["hnsw_config"])
@@ -133,8 +148,8 @@ def test_server_options_survive_the_grpc_conversion():
 def test_cli_ingest_options_reach_the_new_collection(data_root, tmp_path, monkeypatch):
     import cli
 
-    standin = server_standin()
-    monkeypatch.setattr(Store, "open", classmethod(lambda cls, *args, **kwargs: standin))
+    standin, recorder = server_standin()
+    monkeypatch.setattr(store_module, "open_store", lambda *args, **kwargs: standin)
     result = CliRunner().invoke(
         cli.cli,
         [
@@ -165,48 +180,50 @@ def test_cli_ingest_options_reach_the_new_collection(data_root, tmp_path, monkey
         ],
     )
     assert result.exit_code == 0, result.output
-    [(args, kwargs)] = standin.client.named("create_collection")
-    assert args == ("shapes_colorhist",) and kwargs == collection_config(128, SERVER_SETTINGS)
-    hnsw_updates = [kwargs["hnsw_config"].m for _, kwargs in standin.client.named("update_collection")]
+    [(args, kwargs)] = recorder.named("create_collection")
+    assert args == ("shapes_colorhist",)
+    assert kwargs["vectors_config"] == models.VectorParams(size=128, distance=models.Distance.COSINE, on_disk=True)
+    assert (kwargs["shard_number"], kwargs["replication_factor"]) == (3, 2)
+    assert kwargs["hnsw_config"] == models.HnswConfigDiff(m=32, ef_construct=200)
+    assert kwargs["quantization_config"].scalar.type == models.ScalarType.INT8
+    hnsw_updates = [kwargs["hnsw_config"].m for _, kwargs in recorder.named("update_collection")]
     assert hnsw_updates == [0, 32]  # no graph while loading, the asked-for graph after
-    assert [len(kwargs["points"].ids) for _, kwargs in standin.client.named("upsert")] == [12]
+    assert [len(kwargs["points"].ids) for _, kwargs in recorder.named("upsert")] == [12]
 
 
-def _load(store: Store, adds: int, rows: int = 100) -> None:
+def _load(store: VectorStore, adds: int, rows: int = 100) -> None:
     store.ensure_collection("bulk", 4)
     vectors = np.eye(4, dtype=np.float32)[np.arange(adds * rows) % 4]
     with store.bulk_load("bulk") as loader:
         for a in range(adds):
             part = range(a * rows, (a + 1) * rows)
-            loader.add(
-                [str(uuid.UUID(int=i)) for i in part], vectors[a * rows : (a + 1) * rows], [{"index": i} for i in part]
-            )
+            payloads = [ImagePayload("x", str(i), "d", "e", i) for i in part]
+            loader.add([str(uuid.UUID(int=i)) for i in part], vectors[a * rows : (a + 1) * rows], payloads)
 
 
 def test_server_loads_are_sent_in_bulk_batches_with_the_graph_built_after():
-    store = server_standin()
+    store, recorder = server_standin()
     _load(store, adds=6)
-    sizes = [len(kwargs["points"].ids) for _, kwargs in store.client.named("upsert")]
+    sizes = [len(kwargs["points"].ids) for _, kwargs in recorder.named("upsert")]
     assert sizes == [BULK_BATCH, BULK_BATCH, 600 - 2 * BULK_BATCH]
-    assert [kwargs["hnsw_config"].m for _, kwargs in store.client.named("update_collection")] == [0, 16]
+    assert [kwargs["hnsw_config"].m for _, kwargs in recorder.named("update_collection")] == [0, 16]
     assert store.count("bulk") == 600
 
 
-def test_the_embedded_store_writes_each_batch_as_it_comes(store):
+def test_the_embedded_store_writes_each_batch_as_it_comes():
     recorder = Recorder()
-    recorder.client = store.client
-    embedded = Store(recorder, store.location, embedded=True)
+    embedded = EmbeddedStore(recorder, "embedded:recorder")
     _load(embedded, adds=3)
     assert [len(kwargs["points"].ids) for _, kwargs in recorder.named("upsert")] == [100, 100, 100]
     assert recorder.named("update_collection") == []
 
 
 def test_a_load_into_a_filled_collection_leaves_its_index_alone():
-    store = server_standin()
+    store, recorder = server_standin()
     _load(store, adds=1)
-    store.client.calls.clear()
+    recorder.calls.clear()
     _load(store, adds=1)
-    assert store.client.named("update_collection") == []
+    assert recorder.named("update_collection") == []
 
 
 class Flaky:
@@ -223,11 +240,11 @@ class Flaky:
 
 
 def _upsert(client: Flaky) -> None:
-    Store(client, "flaky", embedded=False, timeout=30).upsert("c", ["a"], np.ones((1, 2)), [{}])
+    ServerStore(client, "flaky", timeout=30).upsert("c", ["a"], np.ones((1, 2)), [ImagePayload("x", "a", "d", "e", 0)])
 
 
 def test_transient_write_failures_are_retried_with_a_longer_timeout(monkeypatch):
-    monkeypatch.setattr(qdrant_store.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(server_module.time, "sleep", lambda seconds: None)
     lost = ResponseHandlingException(httpx.ConnectError("connection reset"))
     busy = UnexpectedResponse(503, "Service Unavailable", b"", httpx.Headers())
     client = Flaky(lost, busy)
@@ -236,7 +253,7 @@ def test_transient_write_failures_are_retried_with_a_longer_timeout(monkeypatch)
 
 
 def test_a_write_that_keeps_failing_stops_with_one_line(monkeypatch):
-    monkeypatch.setattr(qdrant_store.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(server_module.time, "sleep", lambda seconds: None)
     timeout = ResponseHandlingException(httpx.ReadTimeout("timed out"))
     with pytest.raises(StoreError, match=r"^writing to 'c' at flaky failed 3 times .*resume$"):
         _upsert(Flaky(timeout, timeout, timeout))
@@ -257,12 +274,12 @@ def test_a_refused_api_key_is_one_line_without_the_key(monkeypatch):
         return httpx.Response(401, json={"status": {"error": "Invalid api-key"}, "time": 0.0})
 
     monkeypatch.setattr(
-        qdrant_store,
+        server_module,
         "QdrantClient",
         functools.partial(QdrantClient, transport=httpx.MockTransport(server), check_compatibility=False),
     )
     with pytest.raises(StoreError) as refused:
-        Store.open("http://qdrant:6333", api_key=FAKE_KEY)
+        open_store("http://qdrant:6333", api_key=FAKE_KEY)
     assert keys == [FAKE_KEY]
     message = str(refused.value)
     assert "refused the API key (HTTP 401)" in message and "\n" not in message and FAKE_KEY not in message
@@ -300,8 +317,6 @@ def test_a_wrong_url_fails_with_one_clear_line_and_never_shows_the_key(data_root
 
 
 def test_ann_recall_is_exact_by_construction_on_the_embedded_store(store):
-    from store import ann_recall
-
     _load(store, adds=1)
     measured = ann_recall(store, "bulk", k=5)
     assert (measured.recall, measured.exact_only, measured.queries, measured.points) == (1.0, True, 0, 100)
@@ -318,20 +333,18 @@ class HalfRecall(Recorder):
 
 
 def test_ann_recall_compares_approximate_with_exact_top_k_on_sampled_points():
-    from store import ann_recall
-
-    server = Store(HalfRecall(), "half", embedded=False)
-    _load(server, adds=1)
-    measured = ann_recall(server, "bulk", k=10, sample=40)
+    half = ServerStore(HalfRecall(), "half")
+    _load(half, adds=1)
+    measured = ann_recall(half, "bulk", k=10, sample=40)
     assert (measured.recall, measured.exact_only, measured.queries, measured.points) == (0.5, False, 40, 100)
 
 
 def test_eval_ann_reports_recall_per_collection(monkeypatch, tmp_path):
     import cli
 
-    server = Store(HalfRecall(), "half", embedded=False)
-    _load(server, adds=1)
-    monkeypatch.setattr(Store, "open", classmethod(lambda cls, *args, **kwargs: server))
+    half = ServerStore(HalfRecall(), "half")
+    _load(half, adds=1)
+    monkeypatch.setattr(store_module, "open_store", lambda *args, **kwargs: half)
     result = CliRunner().invoke(
         cli.cli,
         ["--qdrant-url", "http://qdrant:6333", "--reports", str(tmp_path), "eval", "-c", "bulk", "--ann", "--json"],
@@ -342,8 +355,8 @@ def test_eval_ann_reports_recall_per_collection(monkeypatch, tmp_path):
 
 
 def test_a_failed_load_reports_its_own_error_and_still_restores_the_graph():
-    store = server_standin()
+    store, recorder = server_standin()
     store.ensure_collection("bulk", 4)
     with pytest.raises(ValueError, match="encoder broke"), store.bulk_load("bulk"):
         raise ValueError("encoder broke")
-    assert [kwargs["hnsw_config"].m for _, kwargs in store.client.named("update_collection")] == [0, 16]
+    assert [kwargs["hnsw_config"].m for _, kwargs in recorder.named("update_collection")] == [0, 16]

@@ -1,4 +1,4 @@
-"""Every stored point as a query against its collection, itself excluded.
+"""Leave-one-out ranking: every stored point as a query against its collection, itself excluded.
 
 Two paths with the same result (exact cosine, ties broken by dataset order):
 
@@ -6,25 +6,27 @@ Two paths with the same result (exact cosine, ties broken by dataset order):
   matrix product each. This is what the embedded store does anyway (it is
   brute force in Python), minus a Python object per hit, which made one
   query per point about 600 times slower than the arithmetic.
-- `batch-query`: Qdrant's batch query API by point id with exact search, the
+- `batch-query`: the store's batch query by point id with exact search, the
   path for servers and clusters, where the vectors stay on the server (a
   top-k query asks TIE_MARGIN hits past the cut, and for every hit when a
   tie runs further, so that ties are ordered here; see `_rank_batch_query`).
 
-`ann_recall` measures the other side: how close the approximate index (HNSW,
-quantization) comes to that exact search, on the same collection.
+A re-ranking stage that changes vectors (query expansion, database-side
+augmentation) plugs in as `stage`: it maps the stored vectors to the query
+and database vectors the ranking then uses, so it needs the vectors here and
+always takes the block path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
-from qdrant_client import models
 
 from errors import EvaluationError
-from store.qdrant_store import Store
-from store.types import AnnRecall, Neighbours, Points
+from store import Points, VectorStore
 
 METHODS = ("auto", "block", "batch-query")
 BLOCK_ROWS = 512
@@ -34,23 +36,51 @@ TIE_MARGIN = 16  # extra hits each batch query asks for, so that ties at the cut
 Progress = Callable[[int], None]
 
 
-def resolve_method(store: Store, method: str) -> str:
-    """The ranking method `method` stands for: "auto" is "block" on the embedded store, else "batch-query"."""
-    if method == "auto":
-        return "block" if store.embedded else "batch-query"
+class VectorStage(Protocol):
+    """A re-ranking stage on vectors: stored vectors (n, d) -> (query vectors, database vectors).
+
+    Row i of both belongs to point i; the ranking of point i compares its query
+    vector with every other point's database vector, itself still excluded.
+    """
+
+    def __call__(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@dataclass
+class Neighbours:
+    """For each point (row, dataset order) the positions of its nearest other points.
+
+    `order[i]` lists row positions, best first, ties broken by position; the
+    point itself never appears. `scores[i]` are the cosine scores of the first
+    `scores.shape[1]` of them: all, unless `rank_all` was asked to keep fewer.
+    """
+
+    points: Points
+    order: np.ndarray
+    scores: np.ndarray = field(repr=False)
+
+
+def resolve_method(store: VectorStore, method: str, stage: VectorStage | None = None) -> str:
+    """The ranking method `method` stands for: "auto" is "block" where the vectors are in this
+    process (or a stage needs them), else "batch-query"."""
     if method not in METHODS:
         raise ValueError(f"unknown ranking method '{method}'; choose one of {METHODS}")
+    if stage is not None and method == "batch-query":
+        raise ValueError("a re-ranking stage needs the vectors: use the block method")
+    if method == "auto":
+        return "block" if store.in_process or stage is not None else "batch-query"
     return method
 
 
 def rank_all(
-    store: Store,
+    store: VectorStore,
     name: str,
     limit: int | None = None,
     method: str = "auto",
     progress: Progress | None = None,
     points: Points | None = None,
     keep_scores: int | None = None,
+    stage: VectorStage | None = None,
 ) -> Neighbours:
     """Neighbours of every point: the full ranking, or the top `limit`.
 
@@ -60,9 +90,10 @@ def rank_all(
     check them before the ranking starts. `keep_scores` keeps the scores of only
     the first that many hits of each point (None: all of them): a full ranking's
     score matrix is as large as its order, n x (n-1), and callers often need
-    scores only for the first few hits.
+    scores only for the first few hits. `stage` re-ranks through the vectors
+    (see `VectorStage`).
     """
-    method = resolve_method(store, method)
+    method = resolve_method(store, method, stage)
     if points is None:
         points = store.points(name, with_vectors=method == "block")
     elif method == "block" and points.vectors is None:
@@ -72,19 +103,22 @@ def rank_all(
     kept = width if keep_scores is None else max(0, min(keep_scores, width))
     progress = progress or (lambda done: None)
     if method == "block":
-        order, scores = _rank_blocks(points.vectors, width, kept, progress)
+        queries, database = stage(points.vectors) if stage is not None else (points.vectors, points.vectors)
+        order, scores = _rank_blocks(queries, database, width, kept, progress)
     else:
         order, scores = _rank_batch_query(store, name, points.ids, width, kept, progress)
     return Neighbours(points, order, scores)
 
 
-def _rank_blocks(vectors: np.ndarray, width: int, kept: int, progress: Progress) -> tuple[np.ndarray, np.ndarray]:
-    n = len(vectors)
+def _rank_blocks(
+    queries: np.ndarray, database: np.ndarray, width: int, kept: int, progress: Progress
+) -> tuple[np.ndarray, np.ndarray]:
+    n = len(database)
     order = np.empty((n, width), dtype=np.int32)
     scores = np.empty((n, kept), dtype=np.float32)
     for start in range(0, n, BLOCK_ROWS):
         stop = min(start + BLOCK_ROWS, n)
-        negated = -(vectors[start:stop] @ vectors.T)
+        negated = -(queries[start:stop] @ database.T)
         rows = np.arange(stop - start)
         negated[rows, start + rows] = np.inf  # the query itself sorts last and is cut
         best, ordered = _argsort_rows(negated) if width == n - 1 else _top_rows(negated, width)
@@ -133,11 +167,11 @@ def _top_rows(negated: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _rank_batch_query(
-    store: Store, name: str, ids: list[str], width: int, kept: int, progress: Progress
+    store: VectorStore, name: str, ids: list[str], width: int, kept: int, progress: Progress
 ) -> tuple[np.ndarray, np.ndarray]:
     """The top `width` of every point through Qdrant's batch query API, exact search.
 
-    Qdrant orders equal scores its own way and cuts at the limit wherever that
+    The engine orders equal scores its own way and cuts at the limit wherever that
     falls. Each query asks for TIE_MARGIN hits more than `width` (at most n-1)
     and sorts them by (score descending, position) before keeping `width`; a
     row whose tie at the cut reaches the last hit returned is asked again for
@@ -149,20 +183,17 @@ def _rank_batch_query(
     scores = np.empty((n, kept), dtype=np.float32)
     if width == 0:
         return order, scores
-    exact = None if store.embedded else models.SearchParams(exact=True)  # embedded is always exact
 
     def ask(chunk: list[str], limit: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        requests = [models.QueryRequest(query=pid, limit=limit, params=exact, with_payload=False) for pid in chunk]
         answers = []
-        for pid, response in zip(chunk, store.client.query_batch_points(name, requests), strict=True):
-            hit_positions = np.fromiter((position.get(str(p.id), -1) for p in response.points), np.int32)
+        for pid, (hit_ids, hit_scores) in zip(chunk, store.query_many(name, chunk, limit, exact=True), strict=True):
+            hit_positions = np.fromiter((position.get(hit, -1) for hit in hit_ids), np.int32)
             if len(hit_positions) != limit or (hit_positions < 0).any():
                 raise EvaluationError(
-                    f"collection '{name}' changed during the evaluation (Qdrant returned "
+                    f"collection '{name}' changed during the evaluation (the store returned "
                     f"{len(hit_positions)} of {limit} hits for '{pid}', or a point it did not hold "
                     f"at the start); run the evaluation again once nothing writes to it"
                 )
-            hit_scores = np.fromiter((p.score for p in response.points), np.float32)
             best = np.lexsort((hit_positions, -hit_scores))
             answers.append((hit_positions[best], hit_scores[best]))
         return answers
@@ -177,37 +208,3 @@ def _rank_batch_query(
             scores[row] = hit_scores[:kept]
         progress(min(start + BATCH_QUERIES, n))
     return order, scores
-
-
-def ann_recall(store: Store, name: str, k: int = 10, sample: int = 200, seed: int = 0) -> AnnRecall:
-    """recall@k of the collection's approximate search against exact search.
-
-    For `sample` stored points drawn with `seed`, each queried by id (itself
-    excluded): |approximate top k & exact top k| / |exact top k|, averaged.
-    Quality figures (mAP) always come from exact search; this says what the
-    index would lose. The embedded store is exact: recall 1.0, nothing sampled.
-    """
-    store.require(name)
-    info = store.client.get_collection(name)
-    points = info.points_count or 0
-    if store.embedded:
-        return AnnRecall(name, k, 0, 1.0, exact_only=True, indexed=0, points=points)
-    ids = sorted(store.point_ids(name))
-    rng = np.random.default_rng(seed)
-    chosen = [ids[i] for i in np.sort(rng.choice(len(ids), size=min(sample, len(ids)), replace=False))]
-    recalls = []
-    for start in range(0, len(chosen), BATCH_QUERIES):
-        chunk = chosen[start : start + BATCH_QUERIES]
-        exact = _top_ids(store, name, chunk, k, exact=True)
-        approximate = _top_ids(store, name, chunk, k, exact=False)
-        recalls += [len(e & a) / len(e) for e, a in zip(exact, approximate, strict=True) if e]
-    recall = float(np.mean(recalls)) if recalls else 1.0
-    return AnnRecall(name, k, len(recalls), recall, False, info.indexed_vectors_count or 0, points)
-
-
-def _top_ids(store: Store, name: str, ids: list[str], k: int, exact: bool) -> list[set[str]]:
-    requests = [
-        models.QueryRequest(query=pid, limit=k, params=models.SearchParams(exact=exact), with_payload=False)
-        for pid in ids
-    ]
-    return [{str(p.id) for p in r.points} for r in store.client.query_batch_points(name, requests)]

@@ -1,0 +1,157 @@
+"""The store contract: what every stage may ask of a vector store, and nothing more.
+
+Two implementations sit behind it (`store/embedded.py`: qdrant-client's
+embedded mode in a folder; `store/server.py`: a Qdrant server or cluster by
+URL), chosen once by `store.open_store`. Callers pass and receive the
+project's own records (ids, numpy arrays, `ImagePayload`, `Hit`), never
+engine objects.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
+
+import numpy as np
+
+from errors import CollectionNotFoundError
+from store.payload import ImagePayload
+from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points
+
+Query = np.ndarray | str  # a vector, or the id of a stored point (which is then left out of its hits)
+
+
+class VectorStore(ABC):
+    """A connected store; `location` says which one, without secrets."""
+
+    location: str
+
+    @property
+    @abstractmethod
+    def in_process(self) -> bool:
+        """Whether the vectors live in this process (and every search is brute force, exact)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the store (an embedded store locks its folder while open)."""
+
+    # collections
+
+    @abstractmethod
+    def collection_names(self) -> list[str]: ...
+
+    @abstractmethod
+    def exists(self, name: str) -> bool: ...
+
+    def require(self, name: str) -> None:
+        """Raise a clear error naming what exists when `name` does not."""
+        if not self.exists(name):
+            known = ", ".join(self.collection_names()) or "none"
+            raise CollectionNotFoundError(
+                f"collection '{name}' does not exist in {self.location} (collections: {known}); "
+                f"create it with `python cli.py ingest`"
+            )
+
+    @abstractmethod
+    def ensure_collection(
+        self, name: str, dim: int, recreate: bool = False, settings: IndexSettings | None = None
+    ) -> bool:
+        """Create a cosine collection with a `label` index; True if it was created.
+
+        An existing collection is kept when its vectors fit, and refused when not.
+        """
+
+    @abstractmethod
+    def metadata(self, name: str) -> dict:
+        """The collection's own description (Qdrant's collection metadata); {} when it has none."""
+
+    @abstractmethod
+    def drop(self, name: str) -> None: ...
+
+    @abstractmethod
+    def info(self, name: str) -> CollectionInfo:
+        """Size, vectors, dataset and encoder; a collection this tool did not write shows '?' or 0."""
+
+    @abstractmethod
+    def count(self, name: str) -> int: ...
+
+    @abstractmethod
+    def index_status(self, name: str) -> IndexStatus: ...
+
+    # points
+
+    @abstractmethod
+    def upsert(self, name: str, ids: list[str], vectors: np.ndarray, payloads: list[ImagePayload]) -> None:
+        """Write points; an existing id is overwritten, never duplicated."""
+
+    @abstractmethod
+    def bulk_load(self, name: str, settings: IndexSettings | None = None) -> AbstractContextManager[Loader]:
+        """A load of many points: `Loader.add` batches as the engine likes them."""
+
+    @abstractmethod
+    def overwrite_payloads(self, name: str, payloads: dict[str, ImagePayload]) -> None:
+        """Replace the payload of each given point (vectors untouched)."""
+
+    @abstractmethod
+    def delete(self, name: str, ids: list[str]) -> None: ...
+
+    @abstractmethod
+    def point_ids(self, name: str) -> set[str]: ...
+
+    @abstractmethod
+    def points(self, name: str, with_vectors: bool = False) -> Points:
+        """Every point in dataset order, read in one scroll."""
+
+    @abstractmethod
+    def find_by_path(self, name: str, path: str) -> str | None:
+        """The id of the point whose payload `path` equals `path`, if any."""
+
+    @abstractmethod
+    def payload(self, name: str, point_id: str) -> ImagePayload | None:
+        """The payload of one stored point, or None when no point has that id."""
+
+    # queries
+
+    @abstractmethod
+    def query(self, name: str, query: Query, limit: int, label: str | None = None, exact: bool = False) -> list[Hit]:
+        """Nearest points to a vector or a stored point, best first, with their payloads."""
+
+    @abstractmethod
+    def query_many(
+        self, name: str, queries: list[Query], limit: int, exact: bool
+    ) -> list[tuple[list[str], np.ndarray]]:
+        """(ids, scores) of the nearest points of each query, in the engine's order, without payloads."""
+
+
+class Loader:
+    """Gathers writes into upserts of `size` points; `size` None writes each `add` at once."""
+
+    def __init__(self, store: VectorStore, name: str, size: int | None) -> None:
+        self.store = store
+        self.name = name
+        self.size = size
+        self._ids: list[str] = []
+        self._vectors: list[np.ndarray] = []
+        self._payloads: list[ImagePayload] = []
+
+    def add(self, ids: list[str], vectors: np.ndarray, payloads: list[ImagePayload]) -> None:
+        self._ids += ids
+        self._vectors.append(vectors)
+        self._payloads += payloads
+        if self.size is None or len(self._ids) >= self.size:
+            self._write(everything=self.size is None)
+
+    def flush(self) -> None:
+        """Write what is still gathered."""
+        self._write(everything=True)
+
+    def _write(self, everything: bool) -> None:
+        if not self._ids:
+            return
+        vectors = np.concatenate(self._vectors)
+        step = self.size or len(self._ids)
+        stop = len(self._ids) if everything else len(self._ids) - len(self._ids) % step
+        for start in range(0, stop, step):
+            end = min(start + step, stop)
+            self.store.upsert(self.name, self._ids[start:end], vectors[start:end], self._payloads[start:end])
+        self._ids, self._vectors, self._payloads = self._ids[stop:], [vectors[stop:]], self._payloads[stop:]

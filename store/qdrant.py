@@ -1,0 +1,212 @@
+"""What the embedded store and a server share: both speak qdrant-client.
+
+`QdrantStore` holds the client privately and implements the contract once;
+`EmbeddedStore` and `ServerStore` override only where the engines differ
+(search parameters, payload indexes, write retries, bulk loads).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+
+import numpy as np
+from qdrant_client import QdrantClient, models
+
+from errors import StoreError
+from store.base import Loader, Query, VectorStore
+from store.payload import PAYLOAD_SCHEMA, SCHEMA_KEY, ImagePayload
+from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points
+
+PAGE = 1024
+
+
+class QdrantStore(VectorStore):
+    """The contract over a qdrant-client connection."""
+
+    def __init__(self, client: QdrantClient, location: str) -> None:
+        self._client = client
+        self.location = location
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _search_params(self, exact: bool) -> models.SearchParams | None:
+        return models.SearchParams(exact=exact)
+
+    def _index_label(self, name: str) -> None:
+        self._client.create_payload_index(name, "label", models.PayloadSchemaType.KEYWORD)
+
+    # collections
+
+    def collection_names(self) -> list[str]:
+        return sorted(c.name for c in self._client.get_collections().collections)
+
+    def exists(self, name: str) -> bool:
+        return self._client.collection_exists(name)
+
+    def ensure_collection(
+        self, name: str, dim: int, recreate: bool = False, settings: IndexSettings | None = None
+    ) -> bool:
+        if self.exists(name):
+            if not recreate:
+                self._check_vectors(name, dim)
+                return False
+            self._client.delete_collection(name)
+        config = collection_config(dim, settings or IndexSettings())
+        self._client.create_collection(name, **config, metadata={SCHEMA_KEY: PAYLOAD_SCHEMA})
+        self._index_label(name)
+        return True
+
+    def _check_vectors(self, name: str, dim: int) -> None:
+        params = self._client.get_collection(name).config.params.vectors
+        if not isinstance(params, models.VectorParams):
+            raise StoreError(f"collection '{name}' has named vectors; this tool writes one unnamed vector")
+        if params.size != dim or params.distance != models.Distance.COSINE:
+            raise StoreError(
+                f"collection '{name}' holds {params.size}-d {params.distance.value} vectors but this "
+                f"encoder gives {dim}-d Cosine; drop it (`python cli.py collections drop {name}`) "
+                f"or ingest with --recreate"
+            )
+
+    def metadata(self, name: str) -> dict:
+        self.require(name)
+        return dict(self._client.get_collection(name).config.metadata or {})
+
+    def drop(self, name: str) -> None:
+        self.require(name)
+        self._client.delete_collection(name)
+
+    def info(self, name: str) -> CollectionInfo:
+        self.require(name)
+        params = self._client.get_collection(name).config.params.vectors
+        first = self._client.scroll(name, limit=1, with_payload=True)[0]
+        payload = ImagePayload.read(first[0].payload if first else None)
+        single = isinstance(params, models.VectorParams)
+        return CollectionInfo(
+            name=name,
+            points=self.count(name),
+            dim=params.size if single else 0,
+            distance=params.distance.value if single else "named vectors",
+            dataset=payload.dataset,
+            encoder=payload.encoder,
+            location=self.location,
+        )
+
+    def count(self, name: str) -> int:
+        return self._client.count(name, exact=True).count
+
+    def index_status(self, name: str) -> IndexStatus:
+        self.require(name)
+        info = self._client.get_collection(name)
+        return IndexStatus(info.points_count or 0, info.indexed_vectors_count or 0)
+
+    # points
+
+    def upsert(self, name: str, ids: list[str], vectors: np.ndarray, payloads: list[ImagePayload]) -> None:
+        batch = models.Batch(ids=ids, vectors=vectors.tolist(), payloads=[p.to_dict() for p in payloads])
+        self._write(name, batch)
+
+    def _write(self, name: str, batch: models.Batch) -> None:
+        self._client.upsert(name, points=batch, wait=True)
+
+    def bulk_load(self, name: str, settings: IndexSettings | None = None) -> AbstractContextManager[Loader]:
+        return self._plain_load(name)
+
+    @contextmanager
+    def _plain_load(self, name: str) -> Iterator[Loader]:
+        loader = Loader(self, name, None)
+        yield loader
+        loader.flush()
+
+    def overwrite_payloads(self, name: str, payloads: dict[str, ImagePayload]) -> None:
+        for point, payload in payloads.items():
+            self._client.overwrite_payload(name, payload=payload.to_dict(), points=[point], wait=True)
+
+    def delete(self, name: str, ids: list[str]) -> None:
+        self._client.delete(name, points_selector=models.PointIdsList(points=ids), wait=True)
+
+    def _scroll(self, name: str, with_payload: bool, with_vectors: bool) -> Iterator:
+        offset = None
+        while True:
+            records, offset = self._client.scroll(
+                name, limit=PAGE, offset=offset, with_payload=with_payload, with_vectors=with_vectors
+            )
+            yield from records
+            if offset is None:
+                return
+
+    def point_ids(self, name: str) -> set[str]:
+        return {str(r.id) for r in self._scroll(name, with_payload=False, with_vectors=False)}
+
+    def points(self, name: str, with_vectors: bool = False) -> Points:
+        self.require(name)
+        read = [(str(r.id), ImagePayload.read(r.payload), r.vector) for r in self._scroll(name, True, with_vectors)]
+        read.sort(key=lambda record: record[1].index)
+        vectors = np.asarray([vector for _, _, vector in read], dtype=np.float32) if with_vectors else None
+        return Points([pid for pid, _, _ in read], [payload for _, payload, _ in read], vectors)
+
+    def find_by_path(self, name: str, path: str) -> str | None:
+        records, _ = self._client.scroll(name, limit=1, scroll_filter=_match("path", path), with_payload=False)
+        return str(records[0].id) if records else None
+
+    def payload(self, name: str, point_id: str) -> ImagePayload | None:
+        records = self._client.retrieve(name, [point_id], with_payload=True)
+        return ImagePayload.read(records[0].payload) if records else None
+
+    # queries
+
+    def query(self, name: str, query: Query, limit: int, label: str | None = None, exact: bool = False) -> list[Hit]:
+        self.require(name)
+        result = self._client.query_points(
+            name,
+            query=_plain(query),
+            limit=limit,
+            query_filter=_match("label", label) if label is not None else None,
+            search_params=self._search_params(exact),
+            with_payload=True,
+        )
+        return [Hit.of(str(p.id), p.score, ImagePayload.read(p.payload)) for p in result.points]
+
+    def query_many(
+        self, name: str, queries: list[Query], limit: int, exact: bool
+    ) -> list[tuple[list[str], np.ndarray]]:
+        params = self._search_params(exact)
+        requests = [
+            models.QueryRequest(query=_plain(q), limit=limit, params=params, with_payload=False) for q in queries
+        ]
+        return [
+            ([str(p.id) for p in response.points], np.fromiter((p.score for p in response.points), np.float32))
+            for response in self._client.query_batch_points(name, requests)
+        ]
+
+
+def _plain(query: Query) -> list[float] | str:
+    return query.tolist() if isinstance(query, np.ndarray) else query
+
+
+def _match(key: str, value: str) -> models.Filter:
+    return models.Filter(must=[models.FieldCondition(key=key, match=models.MatchValue(value=value))])
+
+
+def collection_config(dim: int, settings: IndexSettings) -> dict:
+    """Keyword arguments of `create_collection` for a cosine collection."""
+    quantization = {
+        "none": None,
+        "int8": models.ScalarQuantization(
+            scalar=models.ScalarQuantizationConfig(type=models.ScalarType.INT8, always_ram=True)
+        ),
+        "binary": models.BinaryQuantization(binary=models.BinaryQuantizationConfig(always_ram=True)),
+    }[settings.quantization]
+    hnsw = None
+    if settings.hnsw_m is not None or settings.hnsw_ef_construct is not None:
+        hnsw = models.HnswConfigDiff(m=settings.hnsw_m, ef_construct=settings.hnsw_ef_construct)
+    return {
+        "vectors_config": models.VectorParams(
+            size=dim, distance=models.Distance.COSINE, on_disk=settings.on_disk or None
+        ),
+        "shard_number": settings.shards,
+        "replication_factor": settings.replicas,
+        "hnsw_config": hnsw,
+        "quantization_config": quantization,
+    }

@@ -1,0 +1,138 @@
+"""A Qdrant server or cluster by URL: checked on open, writes retried, bulk loads without graph building."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from urllib.parse import urlsplit
+
+import grpc
+import httpx
+from qdrant_client import QdrantClient, models
+from qdrant_client.common.client_exceptions import ResourceExhaustedResponse
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
+
+from errors import StoreError
+from store.base import Loader
+from store.qdrant import QdrantStore
+from store.types import IndexSettings
+
+BULK_BATCH = 256  # points per upsert request on a server; Qdrant advises 64 to 256
+DEFAULT_HNSW_M = 16  # Qdrant's default HNSW edges per node
+WRITE_TRIES = 3  # a transient write failure is retried, each time with twice the timeout
+TRANSIENT_HTTP = {429, 500, 502, 503, 504}
+TRANSIENT_GRPC = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED}
+
+
+class ServerStore(QdrantStore):
+    """A server; `client` is any qdrant-client connection to it (tests pass stand-ins)."""
+
+    def __init__(self, client: QdrantClient, location: str, timeout: int = 60) -> None:
+        super().__init__(client, location)
+        self.timeout = timeout
+
+    @classmethod
+    def open(cls, url: str, api_key: str | None = None, prefer_grpc: bool = False, timeout: int = 60) -> ServerStore:
+        """Connect and check that the server answers and takes the key."""
+        with warnings.catch_warnings():
+            if _local_host(url):  # the compose network or this machine: plain http is expected
+                warnings.filterwarnings("ignore", "Api key is used with an insecure connection")
+            client = QdrantClient(url=url, api_key=api_key, prefer_grpc=prefer_grpc, timeout=timeout)
+        store = cls(client, url, timeout)
+        store._check()
+        return store
+
+    @property
+    def in_process(self) -> bool:
+        return False
+
+    def _check(self) -> None:
+        try:
+            self._client.get_collections()
+        except UnexpectedResponse as error:
+            if error.status_code in (401, 403):
+                raise StoreError(
+                    f"Qdrant at {self.location} refused the API key (HTTP {error.status_code}); "
+                    f"check --api-key / QDRANT_API_KEY"
+                ) from None
+            raise StoreError(f"Qdrant at {self.location} answered HTTP {error.status_code}") from None
+        except (ResponseHandlingException, ConnectionError, OSError) as error:
+            raise StoreError(
+                f"cannot reach Qdrant at {self.location} ({type(error).__name__}); is the server "
+                f"running and the URL right?"
+            ) from None
+        except Exception as error:  # gRPC raises its own error types
+            if "StatusCode.UNAUTHENTICATED" in str(error) or "PERMISSION_DENIED" in str(error):
+                raise StoreError(f"Qdrant at {self.location} refused the API key") from None
+            raise StoreError(f"cannot reach Qdrant at {self.location} ({type(error).__name__})") from None
+
+    def _write(self, name: str, batch: models.Batch) -> None:
+        """A transient failure (timeout, lost connection, 429, 5xx) is retried with a longer
+        timeout; the write is idempotent, so a retry is safe."""
+        for attempt in range(WRITE_TRIES):
+            try:
+                self._client.upsert(name, points=batch, wait=True, timeout=self.timeout * 2**attempt)
+                return
+            except Exception as error:
+                if not _transient(error):
+                    raise
+                if attempt == WRITE_TRIES - 1:
+                    raise StoreError(
+                        f"writing to '{name}' at {self.location} failed {WRITE_TRIES} times "
+                        f"({type(error).__name__}); rerun the same command to resume"
+                    ) from None
+                time.sleep(2**attempt)
+
+    @contextmanager
+    def bulk_load(self, name: str, settings: IndexSettings | None = None) -> Iterator[Loader]:
+        """Qdrant's advice for bulk loads: requests of 64 to 256 points, and no graph building
+        while points arrive.
+
+        A load into an empty collection sets HNSW m=0 and, when it ends, sets m to
+        `settings.hnsw_m` if given, else to what the collection had (Qdrant's
+        default 16 if that was 0). A collection left at m=0 by a killed load gets
+        its graph at the end of the next load.
+        """
+        loader = Loader(self, name, BULK_BATCH)
+        restore = self._defer_hnsw(name, settings or IndexSettings())
+        try:
+            yield loader
+            loader.flush()
+        except BaseException:
+            if restore is not None:
+                with suppress(Exception):  # the load's own error is the one to report
+                    self._set_hnsw_m(name, restore)
+            raise
+        if restore is not None:
+            self._set_hnsw_m(name, restore)
+
+    def _defer_hnsw(self, name: str, settings: IndexSettings) -> int | None:
+        """Stop graph building for a load into an empty collection; the m to set after, if any."""
+        m = self._client.get_collection(name).config.hnsw_config.m
+        target = settings.hnsw_m if settings.hnsw_m is not None else (m or DEFAULT_HNSW_M)
+        if m != 0 and self.count(name) == 0:
+            self._set_hnsw_m(name, 0)
+            m = 0
+        return target if m == 0 and target != 0 else None
+
+    def _set_hnsw_m(self, name: str, m: int) -> None:
+        self._client.update_collection(name, hnsw_config=models.HnswConfigDiff(m=m))
+
+
+def _transient(error: Exception) -> bool:
+    """A failure worth retrying: a timeout or lost connection, 429 or 5xx, gRPC unavailable."""
+    if isinstance(error, ResponseHandlingException):  # also wraps replies that do not parse
+        return isinstance(error.source, httpx.TransportError)
+    if isinstance(error, UnexpectedResponse):
+        return error.status_code in TRANSIENT_HTTP
+    if isinstance(error, grpc.RpcError):
+        return error.code() in TRANSIENT_GRPC
+    return isinstance(error, ResourceExhaustedResponse | ConnectionError | TimeoutError)
+
+
+def _local_host(url: str) -> bool:
+    """This machine or a bare name (a compose or cluster service), where http is the norm."""
+    host = urlsplit(url).hostname or ""
+    return host in ("localhost", "::1") or host.startswith("127.") or "." not in host

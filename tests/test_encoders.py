@@ -171,7 +171,7 @@ def test_hf_model_without_pooler_weights_uses_the_cls_token(data_root, tmp_path)
     assert not encoder.use_pooler
     image = _first_image(data_root)
     with torch.inference_mode():
-        cls = model.eval()(pixel_values=encoder.transform()(image)[None]).last_hidden_state[:, 0]
+        cls = model.eval()(pixel_values=torch.from_numpy(encoder.transform()(image)[None])).last_hidden_state[:, 0]
     assert np.allclose(encoder.embed_pil([image])[0], torch.nn.functional.normalize(cls)[0].numpy(), atol=1e-5)
 
 
@@ -185,7 +185,7 @@ def _first_image(data_root: Path):
 
 def test_siglip_loads_saved_weights_and_its_text_tower_alone_gives_the_same_text_vectors(tmp_path):
     from encoders import build_text_encoder
-    from encoders.siglip import generated_tokenizer
+    from encoders.families.siglip import generated_tokenizer
 
     saved = build_encoder("siglip", "cpu", init="random-tiny")
     folder = _save_tiny(tmp_path / "siglip", saved.model, generated_tokenizer())
@@ -202,7 +202,7 @@ def test_torchvision_checkpoint_facts_match_torchvision(monkeypatch, tmp_path):
     from torchvision.models import get_weight
 
     from encoders import SPECS
-    from encoders.registry import torch_hub_dir
+    from encoders.weights import torch_hub_dir
 
     for spec in (s for s in SPECS.values() if s.source == "torchvision"):
         assert spec.checkpoint == Path(get_weight(spec.model_id).url).name

@@ -22,7 +22,7 @@ SEED_ENCODERS = ("dinov2", "clip", "resnet18")
 INITS = ("pretrained", "random", "random-tiny")
 
 # (spec, device, weights, init) -> a built encoder
-Builder = Callable[[EncoderSpec, str, "str | None", str], Encoder]
+Builder = Callable[[EncoderSpec, str, str | None, str], Encoder]
 
 
 @dataclass(frozen=True)

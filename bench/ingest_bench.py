@@ -1,7 +1,7 @@
 """Ingest speed against the encoder's own speed (issue 7's P1), on real photos.
 
 For each encoder, in a fresh process of its own (so peak memory is its own):
-the raw forward rate on tensors already in memory, the end-to-end rate of
+the raw forward rate on arrays already in memory, the end-to-end rate of
 `ingest` into a fresh embedded collection with the same model, batch size and
 threads, their ratio P1, peak RSS, and where an image's time goes (decode,
 preprocess, forward, upsert). Deep encoders use random weights at full size:
@@ -36,14 +36,14 @@ def _subset(images: int):
     return dataset
 
 
-def _raw_rate(encoder, tensors, batch_size: int) -> float:
-    import torch
+def _raw_rate(encoder, arrays, batch_size: int) -> float:
+    import numpy as np
 
-    encoder.embed_images(torch.stack(tensors[:batch_size]))  # warm-up
+    encoder.embed_images(np.stack(arrays[:batch_size]))  # warm-up
     started = time.perf_counter()
-    for start in range(0, len(tensors), batch_size):
-        encoder.embed_images(torch.stack(tensors[start : start + batch_size]))
-    return len(tensors) / (time.perf_counter() - started)
+    for start in range(0, len(arrays), batch_size):
+        encoder.embed_images(np.stack(arrays[start : start + batch_size]))
+    return len(arrays) / (time.perf_counter() - started)
 
 
 def measure(name: str, images: int, batch_size: int, workers: int, threads: int, init: str) -> dict:
@@ -61,33 +61,33 @@ def measure(name: str, images: int, batch_size: int, workers: int, threads: int,
     dataset = _subset(images)
     transform = encoder.transform()
     decode = preprocess = 0.0
-    tensors = []
+    arrays = []
     for item in dataset.items:
         t0 = time.perf_counter()
         image = load_rgb(dataset.image_root / item.path)
         t1 = time.perf_counter()
-        tensors.append(transform(image))
+        arrays.append(transform(image))
         decode, preprocess = decode + t1 - t0, preprocess + time.perf_counter() - t1
-    raw_before = _raw_rate(encoder, tensors, batch_size)
+    raw_before = _raw_rate(encoder, arrays, batch_size)
 
     with tempfile.TemporaryDirectory() as folder:
         store = open_store(path=Path(folder) / "q")
         started = time.perf_counter()
         report = ingest_dataset(dataset, encoder, store, IngestOptions(batch_size, workers))
         end_to_end = report.written / (time.perf_counter() - started)
-        vectors = np.random.default_rng(0).normal(size=(len(tensors), encoder.dim)).astype(np.float32)
+        vectors = np.random.default_rng(0).normal(size=(len(arrays), encoder.dim)).astype(np.float32)
         store.ensure_collection("upsert_only", encoder.dim)
-        ids = [f"00000000-0000-0000-0000-{i:012d}" for i in range(len(tensors))]
-        payloads = [{"label": "x", "path": str(i), "index": i} for i in range(len(tensors))]
+        ids = [f"00000000-0000-0000-0000-{i:012d}" for i in range(len(arrays))]
+        payloads = [{"label": "x", "path": str(i), "index": i} for i in range(len(arrays))]
         t0 = time.perf_counter()
         for start in range(0, len(ids), batch_size):
             stop = start + batch_size
             store.upsert("upsert_only", ids[start:stop], vectors[start:stop], payloads[start:stop])
         upsert = time.perf_counter() - t0
         store.close()
-    raw_after = _raw_rate(encoder, tensors, batch_size)
+    raw_after = _raw_rate(encoder, arrays, batch_size)
     raw = max(raw_before, raw_after)
-    n = len(tensors)
+    n = len(arrays)
     peak = (
         max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
         / 1024

@@ -1,4 +1,4 @@
-"""Visual encoders: a registry of records and one module per model family.
+"""Visual encoders: a registry of records, filled by one module per model family.
 
 Every encoder returns L2-normalised float32 vectors. Importing this package is
 cheap; torch and transformers load only when an encoder is built.
@@ -11,13 +11,17 @@ from encoders.registry import (
     SPECS,
     build_encoder,
     build_text_encoder,
+    discover,
     encoder_names,
     get_spec,
     parse_weights,
+    register,
     resolve_encoder_names,
-    weights_present,
 )
 from encoders.spec import EncoderSpec, Preprocess
+from encoders.weights import weights_present
+
+discover()
 
 __all__ = [
     "INITS",
@@ -31,6 +35,7 @@ __all__ = [
     "encoder_names",
     "get_spec",
     "parse_weights",
+    "register",
     "resolve_encoder_names",
     "l2_normalize",
     "weights_present",

@@ -33,7 +33,7 @@ def resolve_device(device: str) -> str:
 
 
 class Encoder(ABC):
-    """Turns preprocessed image batches (and text, where supported) into unit vectors."""
+    """Turns preprocessed images (and text, where supported) into unit vectors; numpy in, numpy out."""
 
     def __init__(self, spec: EncoderSpec, device: str, dim: int) -> None:
         self.spec = spec
@@ -45,28 +45,34 @@ class Encoder(ABC):
         return self.spec.name
 
     @abstractmethod
-    def transform(self) -> Callable[[Image.Image], torch.Tensor]:
-        """A picklable callable: decoded RGB image -> one input tensor."""
+    def transform(self) -> Callable[[Image.Image], np.ndarray]:
+        """A picklable callable (it runs in DataLoader workers): decoded RGB image -> one float32 input array."""
+
+    @abstractmethod
+    def embed_images(self, batch: np.ndarray) -> np.ndarray:
+        """A stack of `transform` outputs -> (n, dim) L2-normalised float32."""
+
+    def embed_pil(self, images: list[Image.Image]) -> np.ndarray:
+        """Embed decoded RGB images directly (ad-hoc queries)."""
+        transform = self.transform()
+        return self.embed_images(np.stack([transform(image) for image in images]))
+
+    def embed_texts(self, texts: list[str]) -> np.ndarray:
+        """Text -> (n, dim) unit vectors in the image space; only for text towers."""
+        raise QueryError(f"encoder '{self.name}' has no text tower; text queries need one such as clip")
+
+
+class TorchEncoder(Encoder):
+    """An encoder whose model is a torch module: arrays become tensors on its device only here."""
 
     @abstractmethod
     def _forward(self, batch: torch.Tensor) -> torch.Tensor:
         """Raw (unnormalised) embeddings of a batch on this encoder's device."""
 
-    def embed_images(self, batch: torch.Tensor) -> np.ndarray:
-        """A stacked batch from `transform` -> (n, dim) L2-normalised float32."""
+    def embed_images(self, batch: np.ndarray) -> np.ndarray:
         import torch
 
+        pixels = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
         with torch.inference_mode():
-            out = self._forward(batch.to(self.device, non_blocking=True))
+            out = self._forward(pixels.to(self.device, non_blocking=True))
         return l2_normalize(out.float().cpu().numpy())
-
-    def embed_pil(self, images: list[Image.Image]) -> np.ndarray:
-        """Embed decoded RGB images directly (ad-hoc queries)."""
-        import torch
-
-        transform = self.transform()
-        return self.embed_images(torch.stack([transform(image) for image in images]))
-
-    def embed_texts(self, texts: list[str]) -> np.ndarray:
-        """Text -> (n, dim) unit vectors in the image space; only for text towers."""
-        raise QueryError(f"encoder '{self.name}' has no text tower; text queries need one such as clip")

@@ -11,7 +11,6 @@ with the reference (PIL) processors, torchvision and timm.
 from __future__ import annotations
 
 import numpy as np
-import torch
 from PIL import Image
 
 from encoders.spec import Preprocess
@@ -29,7 +28,7 @@ def resized_size(width: int, height: int, short_side: int) -> tuple[int, int]:
 
 
 class ResizeCropNormalize:
-    """PIL RGB image -> float32 tensor (3, crop, crop), normalised."""
+    """PIL RGB image -> float32 array (3, crop, crop), normalised."""
 
     def __init__(self, preprocess: Preprocess) -> None:
         self.preprocess = preprocess
@@ -39,7 +38,7 @@ class ResizeCropNormalize:
         self._scale = (1 / (255 * std)).astype(np.float32)
         self._shift = (-mean / std).astype(np.float32)
 
-    def __call__(self, image: Image.Image) -> torch.Tensor:
+    def __call__(self, image: Image.Image) -> np.ndarray:
         p = self.preprocess
         size = (p.crop, p.crop) if p.squash else resized_size(*image.size, p.resize)
         if size != image.size:
@@ -50,4 +49,4 @@ class ResizeCropNormalize:
         pixels = np.asarray(image).transpose(2, 0, 1).astype(np.float32)
         pixels *= self._scale
         pixels += self._shift
-        return torch.from_numpy(pixels)
+        return pixels

@@ -1,7 +1,7 @@
 """What an encoder is, as data: model id, vector size, weights, preprocessing.
 
-Each registered encoder is one `EncoderSpec`; listing, building and the tests
-all read these records instead of code scattered across modules.
+Each registered encoder is one `EncoderSpec`, declared in its family's module
+(`encoders/families/`); listing, building and the tests all read these records.
 """
 
 from __future__ import annotations
@@ -41,12 +41,13 @@ class Preprocess:
 
 @dataclass(frozen=True)
 class EncoderSpec:
-    """The facts of one encoder; `family` names the module that builds it.
+    """The facts of one encoder; `family` names the module in `encoders/families/` that registers it.
 
     `architecture` and `tiny_architecture` configure the random-weight variants
     (full size and test size); `dim` is 0 where only the loaded model knows it
     (`hf:<model id>` encoders). `checkpoint` lets `encoders` tell whether
-    torchvision weights are cached without importing torch.
+    torchvision weights are cached without importing torch. `test_init` is the
+    init the test suite ingests with: full size where that takes a second or two.
     """
 
     name: str
@@ -60,6 +61,7 @@ class EncoderSpec:
     architecture: dict = field(default_factory=dict)
     tiny_architecture: dict = field(default_factory=dict)
     checkpoint: str = ""  # torchvision: the weights' file name in torch's hub cache
+    test_init: str = "random-tiny"
 
     @property
     def needs_weights(self) -> bool:

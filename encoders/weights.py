@@ -10,10 +10,11 @@ at once instead of waiting on the network.
 from __future__ import annotations
 
 import contextlib
-import functools
 import io
+import logging
 import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,9 +27,8 @@ def offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
 
 
-@functools.cache
 def _reachable(host: str) -> bool:
-    """Whether a TCP connection to host:443 opens within 3 s (nothing is sent)."""
+    """Whether a TCP connection to host:443 opens within 3 s (nothing is sent); asked anew at each load."""
     try:
         socket.create_connection((host, 443), timeout=3).close()
         return True
@@ -94,20 +94,21 @@ def load_hf_pretrained(spec: EncoderSpec, loader: Any, weights: str | None, **kw
         raise _hf_missing(spec, weights) from download_error
 
 
-def load_hf_quietly(spec: EncoderSpec, loader: Any, weights: str | None, **kwargs: Any) -> Any:
-    """`load_hf_pretrained` without transformers' report of unused or missing weights.
+@contextlib.contextmanager
+def quiet_loading_report() -> Iterator[None]:
+    """Leave out transformers' report of unused or missing weights while loading, then restore its logger.
 
-    For callers that expect them: one tower of a two-tower checkpoint, or a
-    pooler that is absent and therefore not used.
+    For loads that expect them: one tower of a two-tower checkpoint, or a pooler
+    that is absent and therefore not used. Only the logger that writes the report
+    (`transformers.modeling_utils`) is raised to errors, and only for the block.
     """
-    from transformers.utils import logging as hf_logging
-
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()
+    logger = logging.getLogger("transformers.modeling_utils")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
     try:
-        return load_hf_pretrained(spec, loader, weights, **kwargs)
+        yield
     finally:
-        hf_logging.set_verbosity(verbosity)
+        logger.setLevel(level)
 
 
 def load_timm_pretrained(spec: EncoderSpec, model_name: str, weights: str | None) -> Any:
@@ -154,3 +155,25 @@ def load_torchvision_state(spec: EncoderSpec, weights_enum: Any, weights: str | 
             return weights_enum.get_state_dict(progress=False, check_hash=False)
     except Exception as error:  # urllib and file errors alike
         raise missing from error
+
+
+def weights_present(spec: EncoderSpec) -> bool:
+    """Whether the weights are in the local cache (no network, no loading, no torch import)."""
+    if not spec.needs_weights:
+        return True
+    if spec.source == "huggingface":
+        from huggingface_hub import try_to_load_from_cache
+
+        return any(
+            isinstance(try_to_load_from_cache(spec.model_id, f), str)
+            for f in ("model.safetensors", "pytorch_model.bin")
+        )
+    return (torch_hub_dir() / "checkpoints" / spec.checkpoint).is_file()
+
+
+def torch_hub_dir() -> Path:
+    """torch.hub.get_dir() without importing torch: $TORCH_HOME/hub, else the XDG cache."""
+    home = os.environ.get("TORCH_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "torch"
+    )
+    return Path(home) / "hub"

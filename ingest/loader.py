@@ -6,14 +6,14 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
-import torch
+import numpy as np
 from torch.utils.data import DataLoader, Dataset
 
 from media.images import BadImage, load_rgb
 
 
 class ImageFiles(Dataset):
-    """(position, tensor or None, reason or None) for each (position, relative path)."""
+    """(position, array or None, reason or None) for each (position, relative path)."""
 
     def __init__(
         self, root: Path, entries: list[tuple[int, str]], transform: Callable, max_pixels: int, min_side: int | None
@@ -37,12 +37,12 @@ class ImageFiles(Dataset):
             return position, None, f"{type(error).__name__}: {error}"
 
 
-def collate(samples: list) -> tuple[list[int], torch.Tensor | None, list[tuple[int, str]]]:
-    """Stack the good samples; keep (position, reason) for the bad ones."""
+def collate(samples: list) -> tuple[list[int], np.ndarray | None, list[tuple[int, str]]]:
+    """Stack the good samples' arrays; keep (position, reason) for the bad ones."""
     good = [(p, t) for p, t, reason in samples if reason is None]
     bad = [(p, reason) for p, t, reason in samples if reason is not None]
-    tensor = torch.stack([t for _, t in good]) if good else None
-    return [p for p, _ in good], tensor, bad
+    stacked = np.stack([t for _, t in good]) if good else None
+    return [p for p, _ in good], stacked, bad
 
 
 def _ignore_interrupt(_: int) -> None:

@@ -1,7 +1,13 @@
-"""The encoders past the seed three: registry facts, ingest with random weights, text, hf: ids."""
+"""Every registered encoder: registry facts, ingest with random weights, text, hf: ids.
+
+The encoders under test come from the registry, each ingested with its spec's
+`test_init` (full size where that takes a second or two, else the tiny architecture).
+"""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,17 +19,11 @@ from errors import RetrievalError
 from ingest import IngestOptions, discover, ingest_dataset, read_dataset
 from store import collection_name, point_id
 
-# Every encoder added after the seed three, and the weights it is tested with:
-# full-size random where that is fast on two cores, the tiny architecture elsewhere.
-NEW_ENCODERS = {
-    "dinov2-base": "random-tiny",
-    "dinov2-large": "random-tiny",
-    "dinov2-reg": "random",
-    "dinov2-reg-base": "random-tiny",
-    "dinov2-reg-large": "random-tiny",
-    "siglip": "random-tiny",
-    "eva02": "random-tiny",
-}
+ROOT = Path(__file__).resolve().parents[1]
+TEXT_ENCODERS = [name for name, spec in SPECS.items() if spec.text]
+FIRST_OF_EACH_FAMILY = list(
+    {spec.family: name for name, spec in reversed(SPECS.items()) if spec.needs_weights}.values()
+)
 
 
 def _ingest_shapes(data_root: Path, store, encoder):
@@ -49,11 +49,34 @@ def _assert_stored(store, dataset, encoder, collection: str) -> np.ndarray:
     return points.vectors
 
 
-def test_registry_lists_at_least_ten_encoders_with_their_facts():
-    assert len(SPECS) >= 10 and set(NEW_ENCODERS) <= set(SPECS)
+def test_registry_lists_the_encoders_in_the_study_order_with_their_facts():
+    assert list(SPECS) == [
+        "dinov2",
+        "dinov2-base",
+        "dinov2-large",
+        "dinov2-reg",
+        "dinov2-reg-base",
+        "dinov2-reg-large",
+        "clip",
+        "siglip",
+        "eva02",
+        "resnet18",
+        "colorhist",
+    ]
     for spec in SPECS.values():
         assert spec.dim > 0 and spec.license and spec.source in {"huggingface", "torchvision", "none"}
         assert spec.preprocess is not None or spec.source == "none"
+
+
+def test_listing_encoders_imports_no_model_library():
+    script = (
+        "import sys, encoders\n"
+        "assert len(encoders.SPECS) >= 10\n"
+        "print(sorted({'torch', 'torchvision', 'transformers', 'timm'} & set(sys.modules)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 def test_encoders_command_shows_every_registered_encoder():
@@ -67,7 +90,7 @@ def test_encoders_command_shows_every_registered_encoder():
         assert spec.name in result.output and spec.model_id in result.output
 
 
-@pytest.mark.parametrize("name", [n for n, s in SPECS.items() if s.family != "colorhist"])
+@pytest.mark.parametrize("name", [n for n, s in SPECS.items() if s.needs_weights])
 def test_full_size_architecture_gives_the_registered_vector_size(name):
     """Built on the meta device: shapes are checked without allocating or computing weights."""
     spec = SPECS[name]
@@ -80,25 +103,27 @@ def test_full_size_architecture_gives_the_registered_vector_size(name):
             assert text.shape[1] == spec.dim
 
 
-@pytest.mark.parametrize("name", list(NEW_ENCODERS))
-def test_ingest_with_each_new_encoder_stores_unit_vectors_and_payloads(data_root, store, name):
-    init = NEW_ENCODERS[name]
-    encoder = build_encoder(name, "cpu", init=init)
-    if init == "random":
-        assert encoder.dim == SPECS[name].dim
-    dataset, report = _ingest_shapes(data_root, store, encoder)
-    assert report.written == len(dataset.items) == 12 and not report.skipped
-    _assert_stored(store, dataset, encoder, collection_name("shapes", name))
+@pytest.mark.parametrize("name", FIRST_OF_EACH_FAMILY)
+def test_random_weights_are_the_same_at_every_build_and_leave_the_callers_random_numbers_alone(name):
+    image = _red_image()
+    torch.manual_seed(123)
+    expected_draw = torch.rand(3)
+    torch.manual_seed(123)
+    first = build_encoder(name, "cpu", init="random-tiny").embed_pil([image])
+    assert torch.equal(torch.rand(3), expected_draw)
+    assert np.array_equal(build_encoder(name, "cpu", init="random-tiny").embed_pil([image]), first)
 
 
-def test_siglip_answers_a_text_query_through_the_store(data_root, store):
-    encoder = build_encoder("siglip", "cpu", init="random-tiny")
+@pytest.mark.parametrize("name", TEXT_ENCODERS)
+def test_each_text_encoder_answers_a_text_query_through_the_store(data_root, store, name):
+    encoder = build_encoder(name, "cpu", init=SPECS[name].test_init)
     dataset, _ = _ingest_shapes(data_root, store, encoder)
-    images = _assert_stored(store, dataset, encoder, "shapes_siglip")
+    collection = collection_name("shapes", name)
+    images = _assert_stored(store, dataset, encoder, collection)
     texts = encoder.embed_texts(["a red photo", "green grass under a blue sky, seen from far away"])
     assert texts.shape == (2, encoder.dim) and texts.dtype == np.float32
     assert np.allclose(np.linalg.norm(texts, axis=1), 1.0, atol=1e-5)
-    hits = store.query("shapes_siglip", texts[0], limit=len(dataset.items))
+    hits = store.query(collection, texts[0], limit=len(dataset.items))
     expected = np.sort(images @ texts[0])[::-1]
     assert np.allclose([hit.score for hit in hits], expected, atol=1e-5)
     assert {hit.path for hit in hits} == {item.path for item in dataset.items}
@@ -171,8 +196,14 @@ def test_hf_model_without_pooler_weights_uses_the_cls_token(data_root, tmp_path)
     assert not encoder.use_pooler
     image = _first_image(data_root)
     with torch.inference_mode():
-        cls = model.eval()(pixel_values=encoder.transform()(image)[None]).last_hidden_state[:, 0]
+        cls = model.eval()(pixel_values=torch.from_numpy(encoder.transform()(image)[None])).last_hidden_state[:, 0]
     assert np.allclose(encoder.embed_pil([image])[0], torch.nn.functional.normalize(cls)[0].numpy(), atol=1e-5)
+
+
+def _red_image():
+    from PIL import Image
+
+    return Image.new("RGB", (64, 48), (200, 40, 40))
 
 
 def _first_image(data_root: Path):
@@ -185,7 +216,7 @@ def _first_image(data_root: Path):
 
 def test_siglip_loads_saved_weights_and_its_text_tower_alone_gives_the_same_text_vectors(tmp_path):
     from encoders import build_text_encoder
-    from encoders.siglip import generated_tokenizer
+    from encoders.families.siglip import generated_tokenizer
 
     saved = build_encoder("siglip", "cpu", init="random-tiny")
     folder = _save_tiny(tmp_path / "siglip", saved.model, generated_tokenizer())
@@ -202,9 +233,22 @@ def test_torchvision_checkpoint_facts_match_torchvision(monkeypatch, tmp_path):
     from torchvision.models import get_weight
 
     from encoders import SPECS
-    from encoders.registry import torch_hub_dir
+    from encoders.weights import torch_hub_dir
 
     for spec in (s for s in SPECS.values() if s.source == "torchvision"):
         assert spec.checkpoint == Path(get_weight(spec.model_id).url).name
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     assert torch_hub_dir() == Path(torch.hub.get_dir())
+
+
+def test_resnet18_loads_a_weights_file_without_drawing_random_numbers(tmp_path):
+    random = build_encoder("resnet18", "cpu", init="random")
+    state = {key: value for key, value in random.model.state_dict().items() if not key.startswith("fc.")}
+    state |= {"fc.weight": torch.zeros(1000, 512), "fc.bias": torch.zeros(1000)}  # the classifier a checkpoint has
+    torch.save(state, tmp_path / "resnet18.pth")
+    torch.manual_seed(123)
+    expected_draw = torch.rand(3)
+    torch.manual_seed(123)
+    loaded = build_encoder("resnet18", "cpu", weights=str(tmp_path / "resnet18.pth"))
+    assert torch.equal(torch.rand(3), expected_draw)
+    assert np.array_equal(loaded.embed_pil([_red_image()]), random.embed_pil([_red_image()]))

@@ -1,4 +1,4 @@
-"""Ingest through every seed encoder (random weights) into the embedded store."""
+"""Ingest through every registered encoder (random weights) into the embedded store."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import uuid
 import numpy as np
 import pytest
 
-from encoders import build_encoder
+from encoders import SPECS, build_encoder
 from ingest import IngestOptions, discover, ingest_dataset, read_dataset
 from store import collection_name, open_store, point_id
 
@@ -21,14 +21,16 @@ def _ingest(data_root, store, encoder_name, init="random", workers=0):
     return dataset, encoder, ingest_dataset(dataset, encoder, store, options)
 
 
-@pytest.mark.parametrize("name, dim", [("dinov2", 384), ("clip", 512), ("resnet18", 512), ("colorhist", 128)])
-def test_ingest_stores_unit_vectors_with_payload_and_deterministic_ids(data_root, store, name, dim):
-    dataset, encoder, report = _ingest(data_root, store, name)
+@pytest.mark.parametrize("name", list(SPECS))
+def test_ingest_stores_unit_vectors_with_payload_and_deterministic_ids(data_root, store, name):
+    """Each encoder at its spec's test init; at full size the vectors have the registered size."""
+    init = SPECS[name].test_init
+    dataset, encoder, report = _ingest(data_root, store, name, init=init)
     collection = collection_name("shapes", name)
     assert collection == f"shapes_{name}"
-    assert report.written == len(dataset.items) == 12
+    assert report.written == len(dataset.items) == 12 and not report.skipped
     points = store.points(collection, with_vectors=True)
-    assert points.vectors.shape == (12, dim)
+    assert points.vectors.shape == (12, encoder.dim if init == "random-tiny" else SPECS[name].dim)
     assert np.allclose(np.linalg.norm(points.vectors, axis=1), 1.0, atol=1e-5)
     for i, (pid, payload) in enumerate(zip(points.ids, points.payloads, strict=True)):
         item = dataset.items[i]

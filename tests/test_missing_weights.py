@@ -15,7 +15,7 @@ from pathlib import Path
 from encoders import SPECS
 
 ROOT = Path(__file__).resolve().parents[1]
-CHECKED = ("dinov2", "clip", "resnet18", "siglip", "eva02")
+CHECKED = [name for name, spec in SPECS.items() if spec.needs_weights]
 
 
 def _empty_cache_env(tmp_path: Path) -> dict[str, str]:

@@ -139,7 +139,7 @@ def test_text_only_loading_gives_the_full_models_text_vectors(tmp_path):
     from transformers import CLIPModel
 
     from encoders import build_text_encoder
-    from encoders.clip import byte_level_tokenizer
+    from encoders.families.clip import byte_level_tokenizer
 
     saved = build_encoder("clip", "cpu", init="random-tiny")
     saved.model.save_pretrained(tmp_path / "clip")

@@ -2,16 +2,70 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
-from encoders.base import Encoder, l2_normalize
+from encoders.base import Encoder, TorchEncoder, l2_normalize
 from encoders.preprocess import ResizeCropNormalize
-from encoders.spec import EncoderSpec
-from encoders.weights import load_hf_pretrained, load_hf_quietly
+from encoders.registry import register
+from encoders.seeding import seeded
+from encoders.spec import CLIP_MEAN, CLIP_STD, EncoderSpec, Preprocess
+from encoders.weights import load_hf_pretrained, quiet_loading_report
+
+if TYPE_CHECKING:
+    import torch
+
+ORDER = 20
+SPEC = EncoderSpec(
+    name="clip",
+    family="clip",
+    model_id="openai/clip-vit-base-patch32",
+    dim=512,
+    text=True,
+    source="huggingface",
+    license="MIT",
+    preprocess=Preprocess(224, 224, "bicubic", CLIP_MEAN, CLIP_STD),
+    architecture={
+        "projection_dim": 512,
+        "vision_config": {
+            "hidden_size": 768,
+            "intermediate_size": 3072,
+            "num_hidden_layers": 12,
+            "num_attention_heads": 12,
+            "patch_size": 32,
+            "image_size": 224,
+        },
+        "text_config": {
+            "hidden_size": 512,
+            "intermediate_size": 2048,
+            "num_hidden_layers": 12,
+            "num_attention_heads": 8,
+            "eos_token_id": 2,
+        },
+    },
+    tiny_architecture={
+        "projection_dim": 16,
+        "vision_config": {
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "patch_size": 32,
+            "image_size": 224,
+        },
+        "text_config": {
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "eos_token_id": 2,
+        },
+    },
+)
 
 
-class ClipEncoder(Encoder):
+class ClipEncoder(TorchEncoder):
     def __init__(self, spec: EncoderSpec, device: str, model, tokenizer) -> None:
         super().__init__(spec, device, model.config.projection_dim)
         self.model = model.eval().to(device)
@@ -25,6 +79,8 @@ class ClipEncoder(Encoder):
         return self.model.visual_projection(pooled)
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
+        import torch
+
         tokens = self.tokenizer(texts, padding=True, truncation=True, max_length=77, return_tensors="pt").to(
             self.device
         )
@@ -58,8 +114,8 @@ def build(spec: EncoderSpec, device: str, weights: str | None, init: str) -> Enc
         tokenizer = load_hf_pretrained(spec, AutoTokenizer, weights)
     else:
         arch = spec.architecture if init == "random" else spec.tiny_architecture
-        torch.manual_seed(0)
-        model = CLIPModel(CLIPConfig(**arch))
+        with seeded():
+            model = CLIPModel(CLIPConfig(**arch))
         tokenizer = byte_level_tokenizer()
     return ClipEncoder(spec, device, model, tokenizer)
 
@@ -74,7 +130,8 @@ def build_text(spec: EncoderSpec, device: str, weights: str | None, init: str) -
         return build(spec, device, weights, init)
     from transformers import AutoTokenizer
 
-    model = load_hf_quietly(spec, _TextTower, weights)  # the vision weights are skipped on purpose
+    with quiet_loading_report():  # the vision weights are skipped on purpose
+        model = load_hf_pretrained(spec, _TextTower, weights)
     tokenizer = load_hf_pretrained(spec, AutoTokenizer, weights)
     return ClipEncoder(spec, device, model, tokenizer)
 
@@ -93,3 +150,6 @@ class _TextTower:
         config = CLIPConfig.from_pretrained(source, **kwargs)
         config.text_config.projection_dim = config.projection_dim
         return CLIPTextModelWithProjection.from_pretrained(source, config=config.text_config, **kwargs)
+
+
+register(SPEC, build, build_text, order=ORDER)

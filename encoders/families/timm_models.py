@@ -9,15 +9,41 @@ with timm's own transform).
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
 
-from encoders.base import Encoder
+from encoders.base import Encoder, TorchEncoder
 from encoders.preprocess import ResizeCropNormalize
-from encoders.spec import EncoderSpec
+from encoders.registry import register
+from encoders.seeding import seeded
+from encoders.spec import CLIP_MEAN, CLIP_STD, EncoderSpec, Preprocess
 from encoders.weights import load_timm_pretrained
 
+if TYPE_CHECKING:
+    import torch
 
-class TimmEncoder(Encoder):
+ORDER = 40
+EVA02 = EncoderSpec(
+    # The image tower of EVA02-CLIP-B/16 (merged-2B); timm's head is the CLIP projection.
+    name="eva02",
+    family="timm_models",
+    model_id="timm/eva02_base_patch16_clip_224.merged2b",
+    dim=512,
+    text=False,
+    source="huggingface",
+    license="MIT",
+    preprocess=Preprocess(248, 224, "bicubic", CLIP_MEAN, CLIP_STD, crop_offset="round"),
+    architecture={"model_name": "eva02_base_patch16_clip_224.merged2b"},
+    tiny_architecture={
+        "model_name": "eva02_base_patch16_clip_224.merged2b",
+        "embed_dim": 32,
+        "depth": 2,
+        "num_heads": 2,
+        "num_classes": 16,
+    },
+)
+
+
+class TimmEncoder(TorchEncoder):
     def __init__(self, spec: EncoderSpec, device: str, model) -> None:
         super().__init__(spec, device, model.num_classes or model.num_features)
         self.model = model.eval().to(device)
@@ -35,6 +61,9 @@ def build(spec: EncoderSpec, device: str, weights: str | None, init: str) -> Enc
     if init == "pretrained":
         model = load_timm_pretrained(spec, spec.architecture["model_name"], weights)
     else:
-        torch.manual_seed(0)
-        model = timm.create_model(**(spec.architecture if init == "random" else spec.tiny_architecture))
+        with seeded():
+            model = timm.create_model(**(spec.architecture if init == "random" else spec.tiny_architecture))
     return TimmEncoder(spec, device, model)
+
+
+register(EVA02, build, order=ORDER)

@@ -11,19 +11,75 @@ import io
 import string
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
-from encoders.base import Encoder, l2_normalize
+from encoders.base import Encoder, TorchEncoder, l2_normalize
 from encoders.preprocess import ResizeCropNormalize
-from encoders.spec import EncoderSpec
-from encoders.weights import load_hf_pretrained, load_hf_quietly
+from encoders.registry import register
+from encoders.seeding import seeded
+from encoders.spec import HALF, EncoderSpec, Preprocess
+from encoders.weights import load_hf_pretrained, quiet_loading_report
 
+if TYPE_CHECKING:
+    import torch
+
+ORDER = 30
 TEXT_LENGTH = 64
+SPEC = EncoderSpec(
+    name="siglip",
+    family="siglip",
+    model_id="google/siglip-base-patch16-224",
+    dim=768,
+    text=True,
+    source="huggingface",
+    license="Apache-2.0",
+    preprocess=Preprocess(224, 224, "bicubic", HALF, HALF, squash=True),
+    architecture={
+        "vision_config": {
+            "hidden_size": 768,
+            "intermediate_size": 3072,
+            "num_hidden_layers": 12,
+            "num_attention_heads": 12,
+            "patch_size": 16,
+            "image_size": 224,
+        },
+        "text_config": {
+            "hidden_size": 768,
+            "intermediate_size": 3072,
+            "num_hidden_layers": 12,
+            "num_attention_heads": 12,
+            "vocab_size": 32000,
+            "max_position_embeddings": TEXT_LENGTH,
+            "bos_token_id": None,
+            "eos_token_id": 1,
+        },
+    },
+    tiny_architecture={
+        "vision_config": {
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "patch_size": 16,
+            "image_size": 224,
+        },
+        "text_config": {
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "vocab_size": 128,
+            "max_position_embeddings": TEXT_LENGTH,
+            "bos_token_id": None,
+            "eos_token_id": 1,
+        },
+    },
+)
 
 
-class SiglipEncoder(Encoder):
+class SiglipEncoder(TorchEncoder):
     """`model` is a SiglipModel, or a SiglipTextModel for text queries alone."""
 
     def __init__(self, spec: EncoderSpec, device: str, model, tokenizer) -> None:
@@ -40,6 +96,8 @@ class SiglipEncoder(Encoder):
         return self.model.vision_model(pixel_values=batch).pooler_output
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
+        import torch
+
         tokens = self.tokenizer(
             texts, padding="max_length", truncation=True, max_length=TEXT_LENGTH, return_tensors="pt"
         )
@@ -81,8 +139,8 @@ def generated_tokenizer():
 def _random_model(spec: EncoderSpec, init: str):
     from transformers import SiglipConfig, SiglipModel
 
-    torch.manual_seed(0)
-    return SiglipModel(SiglipConfig(**(spec.architecture if init == "random" else spec.tiny_architecture)))
+    with seeded():
+        return SiglipModel(SiglipConfig(**(spec.architecture if init == "random" else spec.tiny_architecture)))
 
 
 def build(spec: EncoderSpec, device: str, weights: str | None, init: str) -> Encoder:
@@ -102,5 +160,9 @@ def build_text(spec: EncoderSpec, device: str, weights: str | None, init: str) -
         return build(spec, device, weights, init)
     from transformers import AutoTokenizer, SiglipTextModel
 
-    model = load_hf_quietly(spec, SiglipTextModel, weights)
+    with quiet_loading_report():  # the vision weights are skipped on purpose
+        model = load_hf_pretrained(spec, SiglipTextModel, weights)
     return SiglipEncoder(spec, device, model, load_hf_pretrained(spec, AutoTokenizer, weights))
+
+
+register(SPEC, build, build_text, order=ORDER)

@@ -9,26 +9,50 @@ checkpoint would be random, so then the CLS token is used instead.
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
+
+import numpy as np
 from PIL import Image
 
-from encoders.base import Encoder
+from encoders.base import Encoder, TorchEncoder
+from encoders.registry import register_prefix
 from encoders.spec import EncoderSpec
-from encoders.weights import load_hf_pretrained, load_hf_quietly
+from encoders.weights import load_hf_pretrained, quiet_loading_report
 from errors import RetrievalError
+
+if TYPE_CHECKING:
+    import torch
+
+PREFIX = "hf:"
+
+
+def hf_spec(name: str) -> EncoderSpec:
+    """The record of `hf:<model id>`, made on the spot: the model's own configuration
+    and image processor supply its size and preprocessing when it is loaded."""
+    return EncoderSpec(
+        name=name,
+        family="hf_auto",
+        model_id=name.removeprefix(PREFIX),
+        dim=0,
+        text=False,
+        source="huggingface",
+        license="see the model card",
+        preprocess=None,
+    )
 
 
 class ProcessorTransform:
-    """The model's image processor on one image -> its (3, H, W) tensor; picklable for workers."""
+    """The model's image processor on one image -> its (3, H, W) float32 array; picklable for workers."""
 
     def __init__(self, processor) -> None:
         self.processor = processor
 
-    def __call__(self, image: Image.Image) -> torch.Tensor:
-        return self.processor(images=image, return_tensors="pt")["pixel_values"][0]
+    def __call__(self, image: Image.Image) -> np.ndarray:
+        pixels = self.processor(images=image, return_tensors="np")["pixel_values"][0]
+        return pixels.astype(np.float32, copy=False)
 
 
-class AutoVisionEncoder(Encoder):
+class AutoVisionEncoder(TorchEncoder):
     def __init__(self, spec: EncoderSpec, device: str, model, processor, use_pooler: bool) -> None:
         super().__init__(spec, device, 0)
         self.model = model.eval().to(device)
@@ -40,6 +64,8 @@ class AutoVisionEncoder(Encoder):
         return self._transform
 
     def _forward(self, batch: torch.Tensor) -> torch.Tensor:
+        import torch
+
         if hasattr(self.model, "get_image_features"):
             out = self.model.get_image_features(pixel_values=batch)
         else:
@@ -53,8 +79,7 @@ class AutoVisionEncoder(Encoder):
         """The vector size, from one forward pass on a blank image."""
         blank = self._transform(Image.new("RGB", (256, 256), (128, 128, 128)))[None]
         try:
-            with torch.inference_mode():
-                return int(self._forward(blank.to(self.device)).shape[1])
+            return int(self.embed_images(blank).shape[1])
         except (AttributeError, TypeError, ValueError) as error:
             raise RetrievalError(
                 f"{self.name}: {type(self.model).__name__} is not a vision model with a pooled output "
@@ -69,7 +94,11 @@ def build(spec: EncoderSpec, device: str, weights: str | None, init: str) -> Enc
         raise RetrievalError(
             f"{spec.name}: hf: encoders load published weights; --init {init} needs a registered encoder"
         )
-    model, info = load_hf_quietly(spec, AutoModel, weights, output_loading_info=True)
+    with quiet_loading_report():  # a missing pooler is expected; it is then not used
+        model, info = load_hf_pretrained(spec, AutoModel, weights, output_loading_info=True)
     processor = load_hf_pretrained(spec, AutoImageProcessor, weights, backend="pil")
     use_pooler = not any("pooler" in key for key in info.get("missing_keys", ()))
     return AutoVisionEncoder(spec, device, model, processor, use_pooler)
+
+
+register_prefix(PREFIX, hf_spec, build, usage=f"{PREFIX}<model id>")

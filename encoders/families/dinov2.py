@@ -1,0 +1,99 @@
+"""DINOv2 through transformers: the CLS token after the final layer norm.
+
+One module for every size, plain and with register tokens: AutoModel picks
+Dinov2Model or Dinov2WithRegistersModel from the configuration, and both pool
+the same way (and share one processor, BitImageProcessor).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from encoders.base import Encoder, TorchEncoder
+from encoders.preprocess import ResizeCropNormalize
+from encoders.registry import register
+from encoders.seeding import seeded
+from encoders.spec import IMAGENET_MEAN, IMAGENET_STD, EncoderSpec, Preprocess
+from encoders.weights import load_hf_pretrained
+
+if TYPE_CHECKING:
+    import torch
+
+ORDER = 10
+# ViT/14 checkpoints, plain and with 4 register tokens.
+CHECKPOINTS = (  # name, model id, width, depth, heads, register tokens
+    ("dinov2", "facebook/dinov2-small", 384, 12, 6, 0),
+    ("dinov2-base", "facebook/dinov2-base", 768, 12, 12, 0),
+    ("dinov2-large", "facebook/dinov2-large", 1024, 24, 16, 0),
+    ("dinov2-reg", "facebook/dinov2-with-registers-small", 384, 12, 6, 4),
+    ("dinov2-reg-base", "facebook/dinov2-with-registers-base", 768, 12, 12, 4),
+    ("dinov2-reg-large", "facebook/dinov2-with-registers-large", 1024, 24, 16, 4),
+)
+
+
+def checkpoint_spec(name: str, model_id: str, width: int, depth: int, heads: int, registers: int) -> EncoderSpec:
+    """One row of `CHECKPOINTS` as a record; the tiny variant keeps the register tokens.
+
+    The small plain model is tested at full size (it runs in about a second).
+    """
+    kind: dict = {"model_type": "dinov2"}
+    if registers:
+        kind = {"model_type": "dinov2_with_registers", "num_register_tokens": registers}
+    return EncoderSpec(
+        name=name,
+        family="dinov2",
+        model_id=model_id,
+        dim=width,
+        text=False,
+        source="huggingface",
+        license="Apache-2.0",
+        preprocess=Preprocess(256, 224, "bicubic", IMAGENET_MEAN, IMAGENET_STD),
+        architecture={
+            **kind,
+            "hidden_size": width,
+            "num_hidden_layers": depth,
+            "num_attention_heads": heads,
+            "mlp_ratio": 4,
+            "patch_size": 14,
+            "image_size": 518,
+        },
+        tiny_architecture={
+            **kind,
+            "hidden_size": 32,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "mlp_ratio": 2,
+            "patch_size": 14,
+            "image_size": 224,
+        },
+        test_init="random" if name == "dinov2" else "random-tiny",
+    )
+
+
+class Dinov2Encoder(TorchEncoder):
+    def __init__(self, spec: EncoderSpec, device: str, model) -> None:
+        super().__init__(spec, device, model.config.hidden_size)
+        self.model = model.eval().to(device)
+
+    def transform(self) -> ResizeCropNormalize:
+        return ResizeCropNormalize(self.spec.preprocess)
+
+    def _forward(self, batch: torch.Tensor) -> torch.Tensor:
+        # pooler_output is layernorm(last hidden state)[:, 0], the CLS token.
+        return self.model(pixel_values=batch).pooler_output
+
+
+def build(spec: EncoderSpec, device: str, weights: str | None, init: str) -> Encoder:
+    from transformers import AutoConfig, AutoModel
+
+    if init == "pretrained":
+        model = load_hf_pretrained(spec, AutoModel, weights)
+    else:
+        arch = dict(spec.architecture if init == "random" else spec.tiny_architecture)
+        with seeded():
+            model = AutoModel.from_config(AutoConfig.for_model(**arch))
+    return Dinov2Encoder(spec, device, model)
+
+
+for row in CHECKPOINTS:
+    register(checkpoint_spec(*row), build, order=ORDER)

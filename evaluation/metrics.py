@@ -9,7 +9,7 @@ Conventions shared by every function here:
 - A query with R = 0 (its class has no other member) has no AP: its figures
   are NaN, and the means skip and count it.
 
-No I/O, no store, no plotting: see ../shared/DESIGN.md for the definitions.
+No I/O, no store, no plotting: the definitions are in docs/design.md.
 """
 
 from __future__ import annotations

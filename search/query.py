@@ -65,6 +65,7 @@ class SearchResult:
     source: ImagePayload | None = None  # and its payload
     encode_seconds: float = 0.0  # decode, preprocess and embed (0 without a model)
     store_seconds: float = 0.0
+    embedded_ahead: bool = False  # the query vector came from the forked child (see search/embedding.py)
 
     def to_json(self) -> dict:
         """Plain data for `--format json`."""
@@ -81,6 +82,7 @@ class SearchResult:
             "label_filter": self.query.label,
             "hits": [{"rank": rank, **hit.to_json()} for rank, hit in enumerate(self.hits, start=1)],
             "seconds": {"encode": self.encode_seconds, "store": self.store_seconds},
+            "embedded_ahead": self.embedded_ahead,
         }
 
 
@@ -127,7 +129,8 @@ class Searcher:
                 raise QueryError(f"collection '{info.name}' is empty, so its encoder is unknown")
             if kind == "text" and not get_spec(info.encoder).text:
                 raise QueryError(self._no_text_tower(info))
-            if ahead is not None and ahead.encoder == info.encoder:
+            embedded_ahead = ahead is not None and ahead.encoder == info.encoder
+            if embedded_ahead:
                 vector, encode_seconds = ahead.result()
             else:
                 vector, encode_seconds = embed_query(self._encoder(info.encoder, kind == "text"), query)
@@ -139,7 +142,9 @@ class Searcher:
                 f"collection '{info.name}' holds {info.dim}-d vectors but this {info.encoder} "
                 f"encoder gives {len(vector)}-d; use the --init/--weights it was ingested with"
             )
-        return self._query(query, info, vector, encode_seconds)
+        result = self._query(query, info, vector, encode_seconds)
+        result.embedded_ahead = embedded_ahead
+        return result
 
     def _start_ahead(self, query: Query) -> EmbedAhead | None:
         """Embed in a child with the encoder the name `<dataset>_<encoder>` points to, if any."""

@@ -1,14 +1,19 @@
-"""Interrupted ingests: SIGKILL at any moment or Ctrl-C, then a rerun, leave one point per image."""
+"""Interrupted ingests: SIGKILL at any moment or Ctrl-C, then a rerun, leave one point per image.
+
+Each ingest runs in a forked child (the imports are inherited, so no fresh
+interpreter pays for torch) and reports the images it has done after every
+batch through a pipe; the parent stops it at a point it chose.
+"""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import random
 import signal
-import sqlite3
-import subprocess
 import sys
-import time
+from contextlib import contextmanager
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pytest
@@ -18,8 +23,8 @@ from ingest import IngestOptions, ingest_dataset, read_dataset
 from store import open_store, point_id
 from tests.conftest import make_image
 
-ROOT = Path(__file__).resolve().parents[1]
 IMAGES = 240
+FORK = multiprocessing.get_context("fork")
 
 
 @pytest.fixture(scope="module")
@@ -32,16 +37,20 @@ def many_images(tmp_path_factory) -> Path:
     return root
 
 
-def _start_ingest(data_root: Path, storage: Path, batch_size: int = 4) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "cli.py"),
-            "--storage",
-            str(storage),
-            "--reports",
-            str(storage / "r"),
-            "ingest",
+def _cli_ingest(data_root: Path, storage: Path, batch_size: int, done: Connection, output: Path) -> None:
+    """The child: `python cli.py ingest -e colorhist` on `data_root`, its progress also sent to `done`."""
+    import cli
+    import render
+
+    @contextmanager
+    def reporting(screen, title):
+        yield lambda images, total: done.send(images)
+
+    render.Screen.progress = reporting
+    with output.open("w") as sink:
+        sys.stdout = sys.stderr = sink
+        sys.argv = ["cli.py", "--storage", str(storage), "--reports", str(storage / "r"), "ingest"]
+        sys.argv += [
             "--data-root",
             str(data_root),
             "-e",
@@ -50,30 +59,25 @@ def _start_ingest(data_root: Path, storage: Path, batch_size: int = 4) -> subpro
             str(batch_size),
             "--workers",
             "0",
-        ],
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+        ]
+        cli.main()
 
 
-def _stored_rows(storage: Path) -> int:
-    """Points written so far, read beside the running process (SQLite allows a reader)."""
-    path = storage / "collection" / "many_colorhist" / "storage.sqlite"
-    if not path.exists():
-        return 0
-    try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0.05) as db:
-            return db.execute("SELECT count(*) FROM points").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
+def _start_ingest(data_root: Path, storage: Path, batch_size: int = 4):
+    """The running child, a connection giving its images done, and the file of its output."""
+    receive, send = FORK.Pipe(duplex=False)
+    output = storage.parent / "output.txt"
+    child = FORK.Process(target=_cli_ingest, args=(data_root, storage, batch_size, send, output))
+    child.start()
+    send.close()
+    return child, receive, output
 
 
-def _wait_for_rows(process: subprocess.Popen, storage: Path, rows: int) -> None:
-    deadline = time.monotonic() + 120
-    while process.poll() is None and _stored_rows(storage) < rows and time.monotonic() < deadline:
-        time.sleep(0.002)
+def _wait_until_done(receive: Connection, images: int) -> int:
+    """Block until the child has done at least `images`; returns its count."""
+    while (done := receive.recv()) < images:
+        pass
+    return done
 
 
 def _finish_in_process_and_check(data_root: Path, storage: Path) -> None:
@@ -93,24 +97,27 @@ def _finish_in_process_and_check(data_root: Path, storage: Path) -> None:
 def test_sigkill_at_any_moment_then_rerun_stores_each_image_once(many_images, tmp_path, attempt):
     rng = random.Random(attempt)
     storage = tmp_path / "q"
-    process = _start_ingest(many_images, storage)
-    _wait_for_rows(process, storage, rng.randrange(1, IMAGES - 40))
-    rows_before_kill = _stored_rows(storage)
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=60)
-    assert process.returncode == -signal.SIGKILL  # killed while running, not finished
-    assert rows_before_kill < IMAGES
+    child, done, _ = _start_ingest(many_images, storage)
+    seen = _wait_until_done(done, rng.randrange(1, IMAGES - 40))
+    os.kill(child.pid, signal.SIGKILL)
+    child.join(timeout=60)
+    assert child.exitcode == -signal.SIGKILL  # killed while running, not finished
+    assert seen < IMAGES
     _finish_in_process_and_check(many_images, storage)
 
 
 def test_ctrl_c_stops_after_the_current_batch_and_a_rerun_resumes(many_images, tmp_path):
     storage = tmp_path / "q"
-    process = _start_ingest(many_images, storage, batch_size=2)
-    _wait_for_rows(process, storage, 20)
-    os.kill(process.pid, signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130, stderr
-    assert "interrupted; rerun the same command to resume" in stdout
-    assert "Traceback" not in stderr
-    assert 20 <= _stored_rows(storage) < IMAGES
+    child, done, output = _start_ingest(many_images, storage, batch_size=2)
+    _wait_until_done(done, 20)
+    os.kill(child.pid, signal.SIGINT)
+    child.join(timeout=60)
+    said = output.read_text()
+    assert child.exitcode == 130, said
+    assert "interrupted; rerun the same command to resume" in said
+    assert "Traceback" not in said
+    store = open_store(path=storage)
+    stored = store.count("many_colorhist")
+    store.close()
+    assert 20 <= stored < IMAGES
     _finish_in_process_and_check(many_images, storage)

@@ -31,8 +31,8 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     )
 
 
-def _folder_dataset(tmp_path: Path, files: dict) -> Path:
-    """A class-folder dataset: the given files in class 'odd', two good ones in 'ok'."""
+def _folder_dataset(tmp_path: Path) -> Path:
+    """A class-folder dataset with two good images in class 'ok'; tests add class 'odd'."""
     folder = tmp_path / "messy"
     for i in range(2):
         (folder / "ok").mkdir(parents=True, exist_ok=True)
@@ -42,7 +42,7 @@ def _folder_dataset(tmp_path: Path, files: dict) -> Path:
 
 @pytest.mark.parametrize("name", ["empty.jpg", "truncated.jpg", "corrupt.jpg", "notes.png"])
 def test_bad_file_is_skipped_with_its_reason_and_the_rest_stored(tmp_path, store, name):
-    folder = _folder_dataset(tmp_path, {})
+    folder = _folder_dataset(tmp_path)
     reasons = write_bad_files(tmp_path / "bad")
     (folder / "odd").mkdir()
     (folder / "odd" / name).write_bytes((tmp_path / "bad" / name).read_bytes())
@@ -54,7 +54,7 @@ def test_bad_file_is_skipped_with_its_reason_and_the_rest_stored(tmp_path, store
 
 
 def test_strict_turns_a_skip_into_an_error(tmp_path, store):
-    folder = _folder_dataset(tmp_path, {})
+    folder = _folder_dataset(tmp_path)
     (folder / "odd").mkdir()
     (folder / "odd" / "empty.jpg").write_bytes(b"")
     with pytest.raises(DatasetError, match="odd/empty.jpg: empty file"):
@@ -83,7 +83,7 @@ def test_exif_orientation_is_honoured_and_gif_gives_its_first_frame(tmp_path):
 
 
 def test_unusual_images_are_all_ingested(tmp_path, store):
-    folder = _folder_dataset(tmp_path, {})
+    folder = _folder_dataset(tmp_path)
     write_unusual_files(folder / "odd")
     report = ingest_dataset(read_dataset(folder, "messy"), build_encoder("colorhist"), store, IngestOptions(workers=0))
     assert report.skipped == []
@@ -91,7 +91,7 @@ def test_unusual_images_are_all_ingested(tmp_path, store):
 
 
 def test_pixel_limit_rejects_oversized_images(tmp_path, store):
-    folder = _folder_dataset(tmp_path, {})
+    folder = _folder_dataset(tmp_path)
     with pytest.raises(BadImage, match="exceeds the limit of 1000 pixels"):
         load_rgb(folder / "ok" / "0.jpg", max_pixels=1000)
     report = ingest_dataset(

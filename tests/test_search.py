@@ -72,9 +72,14 @@ def test_image_query_gives_k_hits_best_first_with_the_same_stored_image_on_top(b
     assert result.hits[0].score == pytest.approx(1.0, abs=1e-5)  # decoded exactly as ingest did
 
 
-def test_text_query_on_clip_gives_k_hits_best_first(searcher):
+def test_text_query_on_clip_gives_the_numpy_top_k(searcher, opened):
     result = searcher.search(Query("shapes_clip", text="a green photo", limit=4))
-    assert_ranked(result.hits, 4)
+    text = build_encoder("clip", "cpu", init="random-tiny").embed_texts(["a green photo"])[0]
+    stored = opened.points("shapes_clip", with_vectors=True)
+    scores = stored.vectors @ text
+    best = np.argsort(-scores, kind="stable")[:4]
+    assert [hit.id for hit in result.hits] == [stored.ids[i] for i in best]
+    assert [hit.score for hit in result.hits] == pytest.approx(scores[best].tolist(), abs=1e-5)
     assert result.to_json()["query"] == {"kind": "text", "value": "a green photo", "id": None, "label": None}
 
 
@@ -128,11 +133,21 @@ def test_bad_queries_raise_one_clear_error(searcher, query, error, message):
         searcher.search(query)
 
 
-def test_a_model_is_loaded_once_per_searcher(built, searcher):
+def test_a_model_is_loaded_once_per_searcher(built, searcher, monkeypatch):
+    import search.query
+
+    built_models = []
+
+    def counting(name, *args, **kwargs):
+        built_models.append(name)
+        return build_encoder(name, *args, **kwargs)
+
+    monkeypatch.setattr(search.query, "build_encoder", counting)
+    monkeypatch.setattr(search.query, "build_text_encoder", counting)
     for rel in ("red/00.jpg", "blue/01.jpg"):
         searcher.search(Query("shapes_clip", image=image(built, rel), limit=2))
     searcher.search(Query("shapes_clip", text="red", limit=2))  # the full model serves text too
-    assert list(searcher._models) == [("clip", False)]
+    assert built_models == ["clip"]
 
 
 def test_text_only_loading_gives_the_full_models_text_vectors(tmp_path):
@@ -265,6 +280,8 @@ def test_a_cold_cli_text_query_finds_what_the_library_finds(built):
         expected = searcher.search(Query("shapes_clip", text="a green photo", limit=4))
     finally:
         store.close()
-    got = json.loads(done.stdout)["hits"]
+    answer = json.loads(done.stdout)
+    assert answer["embedded_ahead"] is True  # the forked child embedded the query
+    got = answer["hits"]
     assert [hit["id"] for hit in got] == [hit.id for hit in expected.hits]
     assert [hit["score"] for hit in got] == pytest.approx([hit.score for hit in expected.hits], abs=1e-5)

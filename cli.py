@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from encoders import INITS
-from errors import RetrievalError
+from errors import DatasetError, RetrievalError
 from media.images import DEFAULT_MAX_PIXELS
 from render import Screen, safe
 from store import DEFAULT_STORAGE
@@ -62,6 +62,28 @@ def cli(ctx, storage, qdrant_url, api_key, prefer_grpc, reports, debug):
 
 def data_root_option(help: str = "Folder holding one folder per dataset."):
     return click.option("--data-root", default="data", show_default=True, type=click.Path(path_type=Path), help=help)
+
+
+def images_moved_option(command):
+    """--data-root for commands that read images of stored collections: only when the images moved."""
+    return click.option(
+        "--data-root",
+        type=click.Path(path_type=Path),
+        help="Find the images under this folder instead of where each collection recorded them (the data moved).",
+    )(command)
+
+
+def command_line() -> str:
+    """This command as typed, with the API key's value hidden (it goes into reports)."""
+    words = ["python", "cli.py", *sys.argv[1:]]
+    shown = []
+    for before, word in zip(["", *words], words, strict=False):
+        if before == "--api-key":
+            word = "***"
+        elif word.startswith("--api-key="):
+            word = "--api-key=***"
+        shown.append(word)
+    return " ".join(shown)
 
 
 def model_options(command):
@@ -130,6 +152,7 @@ def datasets(obj: Context, data_root, output):
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(0), help="Decoding processes.")
 @model_options
 @click.option("--recreate", is_flag=True, help="Drop and rebuild the collections.")
+@click.option("--prune", is_flag=True, help="Delete stored points whose images are no longer listed.")
 @click.option("--strict", is_flag=True, help="Any bad file or list line is an error.")
 @click.option(
     "--fast-decode", is_flag=True, help="Decode big JPEGs at 1/2..1/8 size (faster; pixels not the reference's)."
@@ -174,6 +197,9 @@ def _ingest(obj: Context, datasets: list, models: list, options, output: str = "
         obj.screen.ingest(reports, store.location)
     if reports[-1].interrupted:
         sys.exit(130)
+    failed = [report.failed for report in reports if report.failed]
+    if failed:
+        raise DatasetError(f"{failed[0]}; nothing was kept (the per-file reasons are listed above)")
 
 
 @cli.command()
@@ -196,13 +222,13 @@ def demo(obj: Context, data_root):
         except WeightsMissingError as error:
             obj.screen.line(f"[yellow]skipping {name}[/]: {safe(error)}")
     _ingest(obj, [read_dataset(data_root / "digits", "digits")], list(models.values()), IngestOptions())
-    _evaluate(obj, [collection_name("digits", name) for name in models], None, data_root)
+    _evaluate(obj, [collection_name("digits", name) for name in models], None, None)
 
 
 @cli.command("eval")
 @click.option("--collection", "-c", "collections", multiple=True, help="Collection (repeatable); default all.")
 @click.option("--k", type=click.IntRange(1), help="Rank only the top K: AP@K, denominator min(R, K).")
-@data_root_option("Where the datasets' images are, for the best/worst galleries.")
+@images_moved_option
 @click.option("--json", "as_json", is_flag=True, help="Print metrics.json (a list unless one -c).")
 @click.option("--method", type=click.Choice(["auto", "block", "batch-query"]), default="auto", hidden=True)
 @click.option("--ann", is_flag=True, help="recall@K (default 10) of approximate vs exact search.")
@@ -227,7 +253,7 @@ def _evaluate(
     obj: Context,
     names: list[str],
     k: int | None,
-    data_root: Path,
+    data_root: Path | None,
     method: str = "auto",
     as_json: bool = False,
     single: bool = False,
@@ -236,7 +262,10 @@ def _evaluate(
     """Evaluate and render; with `explicit` False a collection that cannot be evaluated is skipped."""
     from evaluation import evaluate_collections
 
-    run = evaluate_collections(obj.store(), names, obj.reports, data_root, k, method, explicit, obj.screen.progress)
+    store = obj.store()
+    run = evaluate_collections(
+        store, names, obj.reports, data_root, k, method, explicit, obj.screen.progress, command_line()
+    )
     if as_json:
         obj.screen.json(run.to_json()[0] if single else run.to_json())
     else:
@@ -260,7 +289,7 @@ def _evaluate(
     help="A table, stored paths one per line, or JSON.",
 )
 @click.option("--gallery", type=click.Path(path_type=Path), help="Also draw the query and hits (PNG).")
-@data_root_option("Where the datasets' images are, for --gallery.")
+@images_moved_option
 @model_options
 @click.pass_obj
 def search_command(obj: Context, output, gallery, data_root, device, weights, init, **query):
@@ -268,7 +297,7 @@ def search_command(obj: Context, output, gallery, data_root, device, weights, in
     from encoders import parse_weights
     from search import Query, Searcher
 
-    searcher = Searcher(obj.store, device, parse_weights(weights), init, embed_ahead=True)
+    searcher = Searcher(obj.store, device, parse_weights(weights), init, embed_ahead=True, data_root=data_root)
     result = searcher.search(Query(**query))
     if output == "json":
         obj.screen.json(result)
@@ -279,8 +308,8 @@ def search_command(obj: Context, output, gallery, data_root, device, weights, in
     if gallery:
         from search.gallery import write_gallery
 
-        missing = write_gallery(result, gallery, data_root)
-        note = f" ({missing} of {len(result.hits)} images not found under {data_root}; see --data-root)"
+        missing = write_gallery(result, gallery)
+        note = f" ({missing} of {len(result.hits)} images not found in {result.image_root})"
         obj.screen.note(f"gallery: {safe(gallery)}{safe(note) if missing else ''}")
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from rich import box
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
 _CONTROL = {c: f"\\x{c:02x}" for c in [*range(32), 127] if chr(c) not in "\t"}
 
@@ -128,18 +128,31 @@ class Screen:
 
     def _ingest_notes(self, report) -> None:
         name = safe(report.collection)
-        if report.interrupted:
+        if report.random_weights:
+            self.out.print(f"[yellow]{name}: {safe(report.weights)}: its figures are not results[/]")
+        if report.failed:
+            self.out.print(f"[red]{name}: {safe(report.failed)}; no collection was kept[/]")
+        elif report.interrupted:
             self.out.print(f"[yellow]{name}: interrupted; rerun the same command to resume[/]")
         elif report.written == 0:
             self.out.print(f"{name}: nothing new; {report.already_stored} images already stored")
+        if report.changed:
+            self.out.print(f"{name}: embedded again {report.changed} stored images whose content changed")
+        if report.identical:
+            self.out.print(
+                f"[yellow]{name}: {len(report.identical)} group(s) of listed images have identical content, "
+                f"e.g. {safe(', '.join(report.identical[0][:3]))}[/]"
+            )
         if report.relabelled:
             self.out.print(
                 f"{name}: rewrote the payload of {report.relabelled} stored images whose label or list position changed"
             )
-        if report.not_in_dataset:
+        if report.pruned:
+            self.out.print(f"{name}: deleted {report.pruned} stored points whose images are no longer listed")
+        elif report.not_in_dataset:
             self.out.print(
                 f"[yellow]{name}: {report.not_in_dataset} stored points are images no longer in the dataset; "
-                f"they are kept (ingest with --recreate to rebuild)[/]"
+                f"they are kept, and eval refuses the collection until they go (ingest with --prune)[/]"
             )
         for problem in report.skipped[:10]:
             self.out.print(f"  skipped {safe(problem.where)}: {safe(problem.reason)}")
@@ -170,7 +183,7 @@ class Screen:
         for evaluation in run.evaluations:
             f = evaluation.figures
             table.add_row(
-                safe(evaluation.collection),
+                safe(evaluation.title),
                 str(len(evaluation.labels)),
                 figure(f.mean_ap),
                 figure(f.mean_precision(1)),
@@ -192,6 +205,11 @@ class Screen:
                 table.add_row(safe(encoder), *(grid.cells[encoder, d] for d in grid.datasets))
             self.out.print(table)
         for evaluation, files in zip(run.evaluations, run.files, strict=True):
+            if evaluation.identical:
+                self.out.print(
+                    f"{safe(evaluation.collection)}: {len(evaluation.identical)} group(s) of stored images have "
+                    f"identical content (they inflate leave-one-out mAP; listed in metrics.json)"
+                )
             if evaluation.figures.skipped:
                 self.out.print(
                     f"{safe(evaluation.collection)}: {evaluation.figures.skipped} queries have no other "
@@ -199,6 +217,26 @@ class Screen:
                 )
             self.out.print(f"wrote {', '.join(safe(path) for path in files)}")
         self.out.print(f"report: {safe(run.index)}")
+
+    def _provenance(self, info) -> None:
+        """Where a collection's vectors came from, one fact a line."""
+        provenance = info.provenance
+        if provenance is None:
+            self.out.print("[yellow]provenance unknown[/] (written by an older release or another tool)")
+            return
+        facts = [
+            ("weights", info.weights_text()),
+            ("model", provenance.model_id),
+            ("image root", provenance.image_root),
+            ("preprocessing", provenance.preprocessing or "none"),
+            ("created", provenance.created),
+            ("updated", provenance.updated),
+            ("versions", ", ".join(f"{name} {version}" for name, version in provenance.versions.items())),
+        ]
+        if provenance.stale:
+            facts.append(("stale points", f"{provenance.stale} (images no longer listed; ingest --prune)"))
+        for name, value in facts:
+            self.out.print(f"  {name}: {safe(value)}")
 
     def ann(self, results: list, k: int, location: str) -> None:
         """recall@k of each collection's approximate search against exact search (eval --ann)."""
@@ -229,7 +267,7 @@ class Screen:
         asked = f"{query.kind} {query.value}"
         if result.source is not None:
             asked += f" ({result.source.label}, excluded from the hits)"
-        title = f"{info.name} ({info.encoder}, {info.points} points): {asked}"
+        title = f"{info.name} ({info.encoder}, {info.weights_text()}, {info.points} points): {asked}"
         if query.label is not None:
             title += f", label {query.label}"
         table = Table(
@@ -247,9 +285,9 @@ class Screen:
             self.out.print("no hits" + (f" with label '{safe(query.label)}'" if query.label is not None else ""))
 
     def paths(self, result) -> None:
-        """The stored paths of the hits, one per line, for pipes."""
-        for hit in result.hits:
-            print(hit.path)
+        """The hits' files, one per line, for pipes: absolute where the image folder is known."""
+        for file in result.hit_files():
+            print(file)
 
     def collections(self, infos: list, location: str) -> None:
         """Every collection with its size, vectors, dataset and encoder."""
@@ -257,11 +295,25 @@ class Screen:
             self.out.print(f"no collections in {safe(location)}; create them with `python cli.py ingest`")
             return
         table = Table(
-            "collection", "points", "dim", "distance", "dataset", "encoder", title=f"collections in {safe(location)}"
+            Column("collection", no_wrap=True),
+            "points",
+            "dim",
+            "distance",
+            "dataset",
+            "encoder",
+            "weights",
+            title=f"collections in {safe(location)}",
         )
         for info in infos:
+            weights = safe(info.weights_text())
             table.add_row(
-                safe(info.name), str(info.points), str(info.dim), info.distance, safe(info.dataset), safe(info.encoder)
+                safe(info.name),
+                str(info.points),
+                str(info.dim),
+                info.distance,
+                safe(info.dataset),
+                safe(info.encoder),
+                f"[yellow]{weights}[/]" if info.random_weights or info.provenance is None else weights,
             )
         self.out.print(table)
 
@@ -272,6 +324,7 @@ class Screen:
             f"{safe(info.name)}: {info.points} points, {info.dim}-d {info.distance}, dataset "
             f"{safe(info.dataset)}, encoder {safe(info.encoder)}, in {safe(info.location)}"
         )
+        self._provenance(info)
         classes = Table("label", "points", title=f"{len(summary.classes)} classes")
         for label, count in summary.classes.items():
             classes.add_row(safe(label), str(count))

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     import torch
     from PIL import Image
 
+    from encoders.identity import WeightsIdentity
+
 
 def l2_normalize(vectors: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length, as float32; all-zero rows stay zero."""
@@ -39,6 +41,7 @@ class Encoder(ABC):
         self.spec = spec
         self.device = device
         self.dim = dim
+        self.weights: WeightsIdentity | None = None  # set by the registry once built
 
     @property
     def name(self) -> str:

@@ -116,7 +116,7 @@ def get_spec(name: str) -> EncoderSpec:
 def build_encoder(name: str, device: str = "auto", weights: str | None = None, init: str = "pretrained") -> Encoder:
     """Load an encoder by name; `init` other than 'pretrained' gives random weights (tests)."""
     spec, build, _ = _checked(name, init)
-    return build(spec, resolve_device(device), weights, init)
+    return _identified(build(spec, resolve_device(device), weights, init), weights, init)
 
 
 def build_text_encoder(
@@ -126,7 +126,16 @@ def build_text_encoder(
     spec, build, build_text = _checked(name, init)
     if not spec.text:
         raise RetrievalError(f"encoder '{name}' has no text tower")
-    return (build_text or build)(spec, resolve_device(device), weights, init)  # not every family has a text loader
+    encoder = (build_text or build)(spec, resolve_device(device), weights, init)  # not every family has a text loader
+    return _identified(encoder, weights, init)
+
+
+def _identified(encoder: Encoder, weights: str | None, init: str) -> Encoder:
+    """The encoder with the identity of the weights it was built from (see encoders/identity.py)."""
+    from encoders.identity import weights_identity
+
+    encoder.weights = weights_identity(encoder.spec, weights, init)
+    return encoder
 
 
 def _checked(name: str, init: str) -> tuple[EncoderSpec, Builder, Builder | None]:

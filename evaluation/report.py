@@ -1,7 +1,10 @@
 """Report files: reports/<collection>/ (metrics.json and PNGs) and reports/index.html.
 
-The index is rebuilt from every reports/*/metrics.json, so it shows all the
-collections evaluated so far. It is one static page with relative links: it
+A full-ranking evaluation writes reports/<collection>/, one cut at k writes
+reports/<collection>/at<k>/, so mAP and mAP@k are kept side by side. The index
+belongs to one store: it is rebuilt from the metrics.json files of that store's
+collections that still exist, with when and by which command it was made and
+each collection's provenance. It is one static page with relative links: it
 opens from disk with no server. Every label, path and name in it is escaped.
 """
 
@@ -17,8 +20,10 @@ from urllib.parse import quote
 from evaluation.figures import pr_plot
 from evaluation.galleries import draw_gallery
 from evaluation.runner import Evaluation
+from store.provenance import now
 
 METRICS_FILE = "metrics.json"
+FIGURES = ("pr.png", "best.png", "worst.png")
 INDEX_FILE = "index.html"
 
 
@@ -33,51 +38,59 @@ def report_folder(reports_dir: Path, collection: str) -> Path:
 
 
 def write_collection_report(evaluation: Evaluation, reports_dir: Path, image_root: Path | None) -> list[Path]:
-    """metrics.json, pr.png, best.png and worst.png of one evaluation; returns their paths."""
+    """metrics.json, pr.png, and (when the images were found) best.png and worst.png; returns their paths.
+
+    Without `image_root` the galleries are not drawn, so galleries drawn
+    earlier from the real images are not replaced by placeholders.
+    """
     folder = report_folder(reports_dir, evaluation.collection)
+    if evaluation.k is not None:
+        folder = folder / f"at{evaluation.k}"
     folder.mkdir(parents=True, exist_ok=True)
     summary = evaluation.to_json()
     metrics = folder / METRICS_FILE
     metrics.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
-    name = f"{evaluation.collection}: {evaluation.metric} {_figure(summary['map'])}"
-    best, worst = evaluation.best(), evaluation.worst()
-    return [
-        metrics,
-        pr_plot(
-            {name: summary["pr_curve"]["precision"]},
-            folder / "pr.png",
-            f"{evaluation.collection}: mean interpolated PR curve",
-        ),
-        draw_gallery(best, image_root, folder / "best.png", f"{evaluation.collection}: the {len(best)} best queries"),
-        draw_gallery(
-            worst, image_root, folder / "worst.png", f"{evaluation.collection}: the {len(worst)} worst queries"
-        ),
-    ]
+    name = f"{evaluation.title}: {evaluation.metric} {_figure(summary['map'])}"
+    files = [metrics, pr_plot({name: summary["pr_curve"]["precision"]}, folder / "pr.png", f"{name}: mean PR curve")]
+    if image_root is not None:
+        for which, rows in (("best", evaluation.best()), ("worst", evaluation.worst())):
+            title = f"{evaluation.title}: the {len(rows)} {which} queries"
+            files.append(draw_gallery(rows, image_root, folder / f"{which}.png", title))
+    return files
 
 
 def read_summaries(reports_dir: Path) -> list[dict]:
-    """Every reports/*/metrics.json that parses, in folder order."""
+    """Every reports/<collection>/metrics.json and reports/<collection>/at<k>/metrics.json that parses."""
     summaries = []
-    for path in sorted(reports_dir.glob(f"*/{METRICS_FILE}")):
+    found = [*reports_dir.glob(f"*/{METRICS_FILE}"), *reports_dir.glob(f"*/at*/{METRICS_FILE}")]
+    for path in sorted(found):
         try:
             summary = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
         if isinstance(summary, dict) and {"collection", "dataset", "encoder", "map"} <= summary.keys():
-            summary["folder"] = path.parent.name
+            summary["folder"] = path.parent.relative_to(reports_dir).as_posix()
             summaries.append(summary)
     return summaries
 
 
-def study_table(summaries: list[dict]) -> tuple[list[str], list[str], dict[tuple[str, str], dict]]:
+def store_summaries(reports_dir: Path, location: str, collections: set[str]) -> list[dict]:
+    """The summaries of `location`'s collections that still exist: nothing from other stores or dropped ones."""
+    return [s for s in read_summaries(reports_dir) if s.get("store") == location and s["collection"] in collections]
+
+
+def study_table(summaries: list[dict]) -> tuple[list[str], list[str], dict[tuple[str, str], list[dict]]]:
     """(encoders, datasets, cells): encoders as rows and datasets as columns, as in the study.
 
     Encoders follow the registry's order, unknown ones after it; datasets are
-    sorted. A cell holds the summary of the (encoder, dataset) collection.
+    sorted. A cell holds the summaries of the (encoder, dataset) collection:
+    the full ranking's first, then the cuts by k.
     """
     from encoders import SPECS
 
-    cells = {(s["encoder"], s["dataset"]): s for s in summaries}
+    cells: dict[tuple[str, str], list[dict]] = {}
+    for summary in sorted(summaries, key=lambda s: (s.get("k") is not None, s.get("k") or 0)):
+        cells.setdefault((summary["encoder"], summary["dataset"]), []).append(summary)
     known = list(SPECS)
     encoders = sorted({e for e, _ in cells}, key=lambda e: (known.index(e) if e in known else len(known), e))
     datasets = sorted({d for _, d in cells})
@@ -102,26 +115,34 @@ def study_grid(summaries: list[dict]) -> StudyGrid:
     return StudyGrid(" / ".join(metrics), encoders, datasets, text)
 
 
-def cell_text(summary: dict | None) -> str:
-    """'0.5110', or '0.4321 (mAP@10)' when the rankings were cut; '-' when absent."""
-    if summary is None:
+def cell_text(summaries: list[dict] | None) -> str:
+    """'0.5110', with the cuts beside it ('0.5110 · mAP@10 0.4321'), marked when the weights were random;
+    '-' when absent."""
+    if not summaries:
         return "-"
-    text = _figure(summary["map"])
-    return text if summary.get("k") is None else f"{text} ({summary['metric']})"
+    parts = [_figure(s["map"]) if s.get("k") is None else f"{s['metric']} {_figure(s['map'])}" for s in summaries]
+    random = any(s.get("random_weights") for s in summaries)
+    return " · ".join(parts) + (" (random weights)" if random else "")
 
 
 def _figure(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
 
-def write_index(reports_dir: Path) -> Path:
-    """reports/index.html and one reports/pr_<dataset>.png per dataset."""
-    summaries = read_summaries(reports_dir)
+def write_index(reports_dir: Path, location: str, collections: set[str], command: str) -> Path:
+    """reports/index.html for the store at `location` and one reports/pr_<dataset>.png per dataset.
+
+    `collections` are the store's collections now; `command` is what made the report.
+    """
+    summaries = store_summaries(reports_dir, location, collections)
+    for summary in summaries:
+        drawn = (reports_dir / summary["folder"] / name for name in FIGURES)
+        summary["figures"] = [path.name for path in drawn if path.is_file()]
     encoders, datasets, cells = study_table(summaries)
     plots = {}
     for dataset in datasets:
         curves = {
-            f"{encoder} ({cell_text(cells[encoder, dataset])})": cells[encoder, dataset]["pr_curve"]["precision"]
+            f"{encoder} ({cell_text(cells[encoder, dataset])})": cells[encoder, dataset][0]["pr_curve"]["precision"]
             for encoder in encoders
             if (encoder, dataset) in cells
         }
@@ -129,7 +150,8 @@ def write_index(reports_dir: Path) -> Path:
         pr_plot(curves, reports_dir / name, f"{dataset}: mean interpolated PR curves")
         plots[dataset] = name
     index = reports_dir / INDEX_FILE
-    index.write_text(_page(summaries, encoders, datasets, cells, plots), encoding="utf-8")
+    made = f"Made {now()} by <code>{_e(command)}</code> from the store {_e(location)}."
+    index.write_text(_page(summaries, encoders, datasets, cells, plots, made), encoding="utf-8")
     return index
 
 
@@ -141,15 +163,15 @@ def _href(*parts: str) -> str:
     return _e("/".join(quote(part) for part in parts))
 
 
-def _page(summaries, encoders, datasets, cells, plots) -> str:
+def _page(summaries, encoders, datasets, cells, plots, made: str) -> str:
     head = "".join(f"<th>{_e(d)}</th>" for d in datasets)
     rows = []
     for encoder in encoders:
         tds = []
         for dataset in datasets:
-            summary = cells.get((encoder, dataset))
-            text = _e(cell_text(summary))
-            tds.append(f'<td><a href="#{_e(summary["folder"])}">{text}</a></td>' if summary else f"<td>{text}</td>")
+            found = cells.get((encoder, dataset))
+            text = _e(cell_text(found))
+            tds.append(f'<td><a href="#{_e(found[0]["folder"])}">{text}</a></td>' if found else f"<td>{text}</td>")
         rows.append(f"<tr><th>{_e(encoder)}</th>{''.join(tds)}</tr>")
     plot_html = "".join(
         f'<figure><a href="{_href(name)}"><img src="{_href(name)}" alt="{_e(d)} PR curves"></a>'
@@ -168,6 +190,7 @@ figure img {{ max-width: 560px; border: 1px solid #ddd; }}
 .right {{ color: #2e9e44; }} .wrong {{ color: #d62728; }}
 </style></head><body>
 <h1>Leave-one-out retrieval evaluation</h1>
+<p>{made}</p>
 <p>Each point is a query against the rest of its collection (itself excluded); exact cosine
 similarity; AP is non-interpolated over the full ranking, or AP@k with denominator min(R, k)
 where labelled. Ties are broken by dataset order.</p>
@@ -195,7 +218,7 @@ def _section(summary: dict) -> str:
     images = "".join(
         f'<figure><a href="{_href(folder, name)}"><img src="{_href(folder, name)}" alt="{_e(name)}"></a>'
         f"<figcaption>{_e(name)}</figcaption></figure>"
-        for name in ("pr.png", "best.png", "worst.png")
+        for name in summary["figures"]
     )
     galleries = "".join(
         f"<h4>{title}</h4>{_gallery_table(summary.get(key, []))}"
@@ -205,12 +228,44 @@ def _section(summary: dict) -> str:
         f"<tr><td>{_e(label)}</td><td>{_e(_figure(ap))}</td></tr>"
         for label, ap in summary.get("per_class_ap", {}).items()
     )
+    heading = f"{summary['collection']} ({summary['metric']})"
+    if summary.get("random_weights"):
+        heading += " (random weights: not a result)"
     return (
-        f'<section id="{_e(folder)}"><h2>{_e(summary["collection"])}</h2>'
+        f'<section id="{_e(folder)}"><h2>{_e(heading)}</h2>'
         f"<p>dataset {_e(summary['dataset'])}, encoder {_e(summary['encoder'])}, "
         f"store {_e(summary.get('store', '?'))}</p>"
+        f"{_provenance_table(summary.get('provenance'), summary.get('weights'))}"
+        f"{_identical(summary.get('identical_images', []))}"
         f"<table>{fact_rows}</table>{images}{galleries}"
         f"<h4>AP per class</h4><table><tr><th>label</th><th>AP</th></tr>{classes}</table></section>"
+    )
+
+
+def _provenance_table(provenance: dict | None, weights: str | None) -> str:
+    if not provenance:
+        return "<p><strong>provenance unknown</strong> (written by an older release or another tool)</p>"
+    rows = [
+        ("image root", provenance.get("image_root")),
+        ("model", provenance.get("model_id")),
+        ("weights", weights),
+        ("preprocessing", provenance.get("preprocessing")),
+        ("vector size", provenance.get("dim")),
+        ("created", provenance.get("created")),
+        ("updated", provenance.get("updated")),
+        ("versions", ", ".join(f"{k} {v}" for k, v in (provenance.get("versions") or {}).items())),
+    ]
+    body = "".join(f"<tr><th>{_e(name)}</th><td>{_e(value)}</td></tr>" for name, value in rows)
+    return f"<h4>Provenance</h4><table>{body}</table>"
+
+
+def _identical(groups: list[list[str]]) -> str:
+    if not groups:
+        return ""
+    listed = "".join(f"<li>{_e(', '.join(group))}</li>" for group in groups[:20])
+    return (
+        f"<p>{len(groups)} group(s) of stored images have identical content; they inflate leave-one-out "
+        f"mAP:</p><ul>{listed}</ul>"
     )
 
 

@@ -11,7 +11,7 @@ from errors import EvaluationError
 from evaluation.ann import AnnRecall, ann_recall
 from evaluation.report import StudyGrid, study_grid, write_collection_report, write_index
 from evaluation.runner import Evaluation, Progress, leave_one_out
-from media.roots import find_image_root
+from media.roots import resolve_image_root
 from store import VectorStore
 
 ProgressFactory = Callable[[str], AbstractContextManager[Progress]]
@@ -41,21 +41,24 @@ def evaluate_collections(
     store: VectorStore,
     names: list[str],
     reports_dir: Path,
-    data_root: Path,
+    data_root: Path | None = None,
     k: int | None = None,
     method: str = "auto",
     explicit: bool = True,
     progress: ProgressFactory | None = None,
+    command: str = "",
 ) -> EvaluationRun:
-    """Leave-one-out over each named collection, its report files, then reports/index.html.
+    """Leave-one-out over each named collection, its report files, then the store's reports/index.html.
 
     With `explicit` False (every collection of the store) a collection that
     cannot be evaluated is skipped and named; otherwise its error stops the run.
-    Gallery images are found under `data_root`, once per dataset.
+    Gallery images come from each collection's recorded image folder, or from
+    under `data_root` when one is given (the data moved); where they are not
+    found the galleries are not drawn (earlier ones are kept) and a note says so.
+    `command` is recorded in the index as what made it.
     """
     progress = progress or (lambda title: nullcontext(lambda done, total: None))
     run = EvaluationRun(store.location)
-    roots: dict[str, Path | None] = {}
     for name in names:
         with progress(f"eval {name}") as advance:
             try:
@@ -65,18 +68,19 @@ def evaluate_collections(
                     raise
                 run.skipped.append(str(error))
                 continue
-        if evaluation.dataset not in roots:
-            roots[evaluation.dataset] = find_image_root(data_root, evaluation.dataset, evaluation.paths[:ROOT_SAMPLE])
-            if roots[evaluation.dataset] is None:
-                run.notes.append(
-                    f"no dataset '{evaluation.dataset}' under {data_root}: the galleries show placeholders "
-                    f"(pass --data-root)"
-                )
+        recorded = evaluation.provenance.image_root if evaluation.provenance else None
+        root = resolve_image_root(recorded, data_root, evaluation.dataset, evaluation.paths[:ROOT_SAMPLE])
+        if root is None:
+            where = f"under {data_root}" if data_root is not None else f"in {recorded or 'data'}"
+            run.notes.append(
+                f"{name}: the images of dataset '{evaluation.dataset}' are not {where}; galleries not drawn "
+                f"(pass --data-root with the folder that holds them)"
+            )
         run.evaluations.append(evaluation)
-        run.files.append(write_collection_report(evaluation, reports_dir, roots[evaluation.dataset]))
+        run.files.append(write_collection_report(evaluation, reports_dir, root))
     if not run.evaluations:
         raise EvaluationError(f"none of the {len(names)} collections could be evaluated")
-    run.index = write_index(reports_dir)
+    run.index = write_index(reports_dir, store.location, set(store.collection_names()), command)
     return run
 
 

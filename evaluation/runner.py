@@ -12,14 +12,15 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from errors import EvaluationError
 from evaluation.metrics import PR_LEVELS, PRECISION_RANKS, QueryFigures, evaluate_rankings, per_class_ap
 from evaluation.ranking import VectorStage, rank_all, resolve_method
-from store import Hit, VectorStore
+from media.files import identical_groups
+from store import Hit, Provenance, VectorStore
 
 GALLERY_ROWS = 5
 GALLERY_HITS = 5
@@ -65,6 +66,17 @@ class Evaluation:
     top_scores: np.ndarray
     seconds_ranking: float
     seconds_metrics: float
+    provenance: Provenance | None = None
+    identical: list[list[str]] = field(default_factory=list)  # paths of stored images with the same content
+
+    @property
+    def random_weights(self) -> bool:
+        return self.provenance is not None and self.provenance.random_weights
+
+    @property
+    def title(self) -> str:
+        """The collection's name, marked when its vectors come from random weights (never a result)."""
+        return f"{self.collection} (random weights)" if self.random_weights else self.collection
 
     @property
     def metric(self) -> str:
@@ -105,6 +117,10 @@ class Evaluation:
             "dataset": self.dataset,
             "encoder": self.encoder,
             "store": self.location,
+            "provenance": self.provenance.to_json() if self.provenance else None,
+            "random_weights": self.random_weights,
+            "weights": self.provenance.weights_identity.describe() if self.provenance else "provenance unknown",
+            "identical_images": self.identical,
             "method": self.method,
             "k": self.k,
             "metric": self.metric,
@@ -158,6 +174,13 @@ def leave_one_out(
     """
     method = resolve_method(store, method, stage)
     started = time.perf_counter()
+    provenance = store.provenance(collection)
+    if provenance is not None and provenance.stale:
+        raise EvaluationError(
+            f"collection '{collection}' holds {provenance.stale} point(s) of images no longer listed in dataset "
+            f"'{provenance.dataset}'; delete them with `python cli.py ingest -d {provenance.dataset} "
+            f"-e {provenance.encoder} --prune`, then evaluate again"
+        )
     points = store.points(collection, with_vectors=method == "block")
     total = len(points.ids)
     if total < 2:
@@ -198,4 +221,6 @@ def leave_one_out(
         top_scores=neighbours.scores,  # rank_all kept only these
         seconds_ranking=ranked - started,
         seconds_metrics=time.perf_counter() - ranked,
+        provenance=provenance,
+        identical=identical_groups((p.path, p.sha256) for p in payloads),
     )

@@ -1,9 +1,11 @@
 """Embed a dataset with an encoder and upsert it into its collection.
 
-Ids are deterministic, so a rerun skips what is stored (rewriting the payload
-of a stored image whose label or list position changed) and an interrupted
-run resumes. Writes go through a one-thread writer, so upserting batch k
-overlaps the forward pass of batch k+1.
+Ids are deterministic, so a rerun does only what `ingest.plan` says (new and
+changed images embedded, moved or relabelled ones rewritten) and an
+interrupted run resumes. The collection records its provenance; a run whose
+weights differ from the recorded ones is refused before anything is written.
+Writes go through a one-thread writer, so upserting batch k overlaps the
+forward pass of batch k+1.
 """
 
 from __future__ import annotations
@@ -18,11 +20,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from encoders import Encoder
-from errors import DatasetError
+from errors import DatasetError, StoreError
 from ingest.datasets import Dataset, Problem
 from ingest.loader import ImageFiles, batches
+from ingest.plan import payload_of, plan
+from media.files import identical_groups
 from media.images import DEFAULT_MAX_PIXELS
-from store import ImagePayload, IndexSettings, VectorStore, collection_name, point_id
+from store import IndexSettings, Provenance, VectorStore, collection_name, point_id
+from store.provenance import now, versions
 
 
 @dataclass
@@ -35,7 +40,13 @@ class IngestReport:
     written: int = 0
     skipped: list[Problem] = field(default_factory=list)
     relabelled: int = 0  # stored points whose label, path or list position changed, rewritten
-    not_in_dataset: int = 0  # stored points of images no longer listed; kept, see --recreate
+    changed: int = 0  # stored images whose content changed, embedded again
+    not_in_dataset: int = 0  # stored points of images no longer listed; kept unless pruned
+    pruned: int = 0  # of those, deleted (--prune)
+    identical: list[list[str]] = field(default_factory=list)  # listed images with the same content
+    weights: str = ""  # the identity of the weights that made the vectors, described
+    random_weights: bool = False
+    failed: str | None = None  # why nothing could be stored; no collection is left behind
     seconds: float = 0.0
     interrupted: bool = False
     report_file: Path | None = None  # where `write_report` put it (reports/ingest/<collection>.json)
@@ -53,6 +64,7 @@ class IngestOptions:
     workers: int = 1
     recreate: bool = False
     strict: bool = False
+    prune: bool = False  # delete stored points whose images are no longer listed
     max_pixels: int = DEFAULT_MAX_PIXELS
     fast_decode: bool = False  # JPEG draft decoding at 1/2..1/8 size: faster, pixels not the reference's
     settings: IndexSettings = field(default_factory=IndexSettings)
@@ -94,24 +106,89 @@ def ingest(
         )
     name = collection_name(dataset.name, encoder.name)
     started = time.perf_counter()
-    store.ensure_collection(name, encoder.dim, recreate=options.recreate, settings=options.settings)
+    provenance = _provenance(dataset, encoder)
+    if store.exists(name) and not options.recreate:
+        provenance = _same_weights(store, name, provenance)
+    created = store.ensure_collection(
+        name, encoder.dim, recreate=options.recreate, settings=options.settings, provenance=provenance
+    )
+    stored = {} if created else dict(zip(*_ids_and_payloads(store, name), strict=True))
     ids = [point_id(dataset.name, item.path) for item in dataset.items]
-    stored = store.points(name)
-    stored_payloads = dict(zip(stored.ids, stored.payloads, strict=True))
-    todo = [(i, item.path) for i, item in enumerate(dataset.items) if ids[i] not in stored_payloads]
-    expected = {ids[i]: _payload(dataset, encoder, i) for i in range(len(ids)) if ids[i] in stored_payloads}
-    changed = {pid: payload for pid, payload in expected.items() if stored_payloads[pid] != payload}
-    store.overwrite_payloads(name, changed)
+    work = plan(dataset, encoder.name, ids, stored)
+    store.overwrite_payloads(name, work.rewrites)
+    if options.prune and work.stale:
+        store.delete(name, work.stale)
     report = IngestReport(
         name,
         dataset.name,
         encoder.name,
         len(dataset.items),
-        len(dataset.items) - len(todo),
+        len(dataset.items) - len(work.todo),
         skipped=list(dataset.problems),
-        relabelled=len(changed),
-        not_in_dataset=len(set(stored_payloads) - set(ids)),
+        relabelled=work.relabelled,
+        changed=work.changed,
+        not_in_dataset=len(work.stale),
+        pruned=len(work.stale) if options.prune else 0,
+        weights=encoder.weights.describe() if encoder.weights else "",
+        random_weights=bool(encoder.weights and encoder.weights.random),
     )
+    hashes = {item.path: (work.rewrites.get(ids[i]) or stored.get(ids[i])) for i, item in enumerate(dataset.items)}
+    hashes = {path: payload.sha256 for path, payload in hashes.items() if payload is not None}
+    _embed(dataset, encoder, store, name, ids, work.todo, options, progress, report, hashes)
+    report.identical = identical_groups(hashes.items())
+    if created and report.written == 0 and not report.interrupted:
+        store.drop(name)  # nothing could be stored: no empty collection is left behind
+        report.failed = f"none of the {len(dataset.items)} listed images of '{dataset.name}' could be stored"
+    else:
+        stale = 0 if options.prune else len(work.stale)
+        store.set_provenance(name, provenance.touched(stale=stale, image_root=provenance.image_root))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _provenance(dataset: Dataset, encoder: Encoder) -> Provenance:
+    spec = encoder.spec
+    created = now()
+    return Provenance(
+        dataset=dataset.name,
+        image_root=str(dataset.image_root.resolve()),
+        encoder=encoder.name,
+        model_id=spec.model_id,
+        weights=encoder.weights.to_dict() if encoder.weights else {"kind": "unknown"},
+        preprocessing=spec.preprocess.describe() if spec.preprocess else None,
+        dim=encoder.dim,
+        versions=versions(),
+        created=created,
+        updated=created,
+    )
+
+
+def _same_weights(store: VectorStore, name: str, provenance: Provenance) -> Provenance:
+    """This run's provenance, keeping the collection's creation time; refused when the weights differ."""
+    recorded = store.provenance(name)
+    if recorded is None:
+        if store.count(name) == 0:
+            return provenance
+        raise StoreError(
+            f"collection '{name}' does not say which weights made its vectors (written by an older release "
+            f"or another tool); ingest with --recreate to rebuild it with these weights"
+        )
+    if recorded.weights_identity != provenance.weights_identity:
+        raise StoreError(
+            f"collection '{name}' holds vectors made with {recorded.weights_identity.describe()}, but this run "
+            f"uses {provenance.weights_identity.describe()}; vectors of different weights are never mixed: "
+            f"ingest with --recreate to rebuild it, or use the weights it was made with"
+        )
+    return Provenance(**{**provenance.to_json(), "created": recorded.created})
+
+
+def _ids_and_payloads(store: VectorStore, name: str) -> tuple[list, list]:
+    points = store.points(name)
+    return points.ids, points.payloads
+
+
+def _embed(dataset, encoder, store, name, ids, todo, options, progress, report, hashes) -> None:
+    """Decode, embed and write the images of `todo`, filling `report` and `hashes` as batches finish."""
     preprocess = encoder.spec.preprocess
     files = ImageFiles(
         dataset.image_root,
@@ -128,14 +205,16 @@ def ingest(
         StopFlag() as stop,
         ThreadPoolExecutor(max_workers=1) as writer,
     ):
-        for positions, pixels, bad in batches(files, options.batch_size, min(options.workers, len(todo))):
+        for positions, pixels, facts, bad in batches(files, options.batch_size, min(options.workers, len(todo))):
             for position, reason in bad:
                 report.skipped.append(Problem(dataset.items[position].path, reason))
+                hashes.pop(dataset.items[position].path, None)
                 if options.strict:
                     raise DatasetError(f"{dataset.items[position].path}: {reason} (--strict)")
             if pixels is not None:
                 vectors = encoder.embed_images(pixels)
-                payloads = [_payload(dataset, encoder, p) for p in positions]
+                payloads = [payload_of(dataset, encoder.name, p, f) for p, f in zip(positions, facts, strict=True)]
+                hashes.update((payload.path, payload.sha256) for payload in payloads)
                 if pending is not None:
                     pending.result()
                 pending = writer.submit(loader.add, [ids[p] for p in positions], vectors, payloads)
@@ -147,13 +226,6 @@ def ingest(
                 break
         if pending is not None:
             pending.result()
-    report.seconds = time.perf_counter() - started
-    return report
-
-
-def _payload(dataset: Dataset, encoder: Encoder, position: int) -> ImagePayload:
-    item = dataset.items[position]
-    return ImagePayload(item.label, item.path, dataset.name, encoder.name, position)
 
 
 def write_report(report: IngestReport, reports_dir: Path) -> Path:

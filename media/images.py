@@ -7,6 +7,7 @@ reduced size when the encoder only needs a small one.
 
 from __future__ import annotations
 
+import io
 import warnings
 from pathlib import Path
 
@@ -24,10 +25,21 @@ def load_rgb(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS, min_side: int | N
     """Open `path` as RGB; `min_side` lets JPEG decoding shrink while the shorter side stays >= it."""
     if path.stat().st_size == 0:
         raise BadImage("empty file")
+    return _decode(path, max_pixels, min_side)
+
+
+def decode_rgb(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, min_side: int | None = None) -> Image.Image:
+    """`load_rgb` for a file already read (ingest reads each file once, to hash and decode it)."""
+    if not data:
+        raise BadImage("empty file")
+    return _decode(io.BytesIO(data), max_pixels, min_side)
+
+
+def _decode(source: Path | io.BytesIO, max_pixels: int, min_side: int | None) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
+            with Image.open(source) as image:
                 width, height = image.size
                 if width * height > max_pixels:
                     raise BadImage(f"{width}x{height} exceeds the limit of {max_pixels} pixels")

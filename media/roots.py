@@ -27,3 +27,18 @@ def find_image_root(data_root: Path, dataset: str, paths: list[str]) -> Path | N
             if all((root / path).is_file() for path in paths):
                 return root
     return None
+
+
+LEGACY_DATA_ROOT = Path("data")  # where collections that recorded no image root were usually ingested from
+
+
+def resolve_image_root(recorded: str | None, data_root: Path | None, dataset: str, paths: list[str]) -> Path | None:
+    """The image folder of a collection: found under `data_root` when one is given (the data moved),
+    else the folder the collection recorded, if `paths` are there; a collection that recorded none
+    is looked for under ./data. None when the images are not found."""
+    if data_root is not None:
+        return find_image_root(data_root, dataset, paths)
+    if recorded is None:
+        return find_image_root(LEGACY_DATA_ROOT, dataset, paths)
+    root = Path(recorded)
+    return root if paths and all((root / path).is_file() for path in paths) else None

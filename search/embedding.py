@@ -15,6 +15,7 @@ import multiprocessing
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +25,7 @@ import numpy as np
 from encoders import Encoder, build_encoder, build_text_encoder
 from errors import QueryError
 from media.images import BadImage, load_rgb
+from store import WeightsIdentity
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -31,14 +33,22 @@ if TYPE_CHECKING:
     from search.query import Query
 
 
-def embed_query(encoder: Encoder, query: Query) -> tuple[np.ndarray, float]:
-    """The query's unit vector, and the seconds spent on it (decode, preprocess, forward)."""
+@dataclass(frozen=True)
+class Embedded:
+    """A query's unit vector, the weights that made it, and the seconds spent (decode, preprocess, forward)."""
+
+    vector: np.ndarray
+    weights: WeightsIdentity | None
+    seconds: float
+
+
+def embed_query(encoder: Encoder, query: Query) -> Embedded:
     started = time.perf_counter()
     if query.kind == "text":
         vector = encoder.embed_texts([query.text])[0]
     else:
         vector = encoder.embed_pil([decode(query.image)])[0]
-    return vector, time.perf_counter() - started
+    return Embedded(vector, encoder.weights, time.perf_counter() - started)
 
 
 def decode(path: Path) -> Image.Image:
@@ -72,8 +82,8 @@ class EmbedAhead:
         self._process.start()
         send.close()
 
-    def result(self) -> tuple[np.ndarray, float]:
-        """(vector, seconds) as `embed_query` gives them; the child's error is raised here."""
+    def result(self) -> Embedded:
+        """What `embed_query` gives in the child; the child's error is raised here."""
         try:
             outcome, value = self._receive.recv()
         except EOFError:

@@ -11,20 +11,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from errors import QueryError
 from media.gallery import NEUTRAL, OTHER_CLASS, QUERY, SAME_CLASS, TILE, Row, Tile, draw_sheet, text_tile
-from media.roots import find_image_root
 from media.thumbnails import file_thumbnail, thumbnail
 from search.query import SearchResult
 
 COLUMNS = 6
 
 
-def write_gallery(result: SearchResult, out: Path, data_root: Path) -> int:
-    """Write the picture to `out` (format from its suffix); returns how many hit images were not found."""
-    paths = [hit.path for hit in result.hits]
-    if result.source:
-        paths.insert(0, result.source.path)
-    root = find_image_root(data_root, result.info.dataset, paths[:3])
+def write_gallery(result: SearchResult, out: Path) -> int:
+    """Write the picture to `out` (format from its suffix); returns how many hit images were not found.
+
+    The images come from the folder the search found (`result.image_root`); where it found none, no
+    picture of grey tiles is drawn: the error says where the images were looked for.
+    """
+    root = result.image_root
+    if root is None and result.hits:
+        recorded = result.info.provenance.image_root if result.info.provenance else "./data"
+        raise QueryError(
+            f"the images of '{result.info.name}' are not in {recorded}; pass --data-root with the folder "
+            f"that holds its dataset to draw the gallery"
+        )
     query_label = result.source.label if result.source else None
     tiles = [_query_tile(result, root)]
     missing = 0
@@ -35,7 +42,8 @@ def write_gallery(result: SearchResult, out: Path, data_root: Path) -> int:
         tiles.append(Tile(image, (f"#{rank}  {hit.score:.3f}  {hit.label}", hit.path), colour))
     query = result.query
     heading = f"query by {query.kind}: {query.value}" + (f" · only label {query.label}" if query.label else "")
-    draw_sheet([Row(heading, tiles)], f"{result.info.name}: {len(result.hits)} hits", out, columns=COLUMNS)
+    title = f"{result.info.name}{' (random weights)' if result.info.random_weights else ''}: {len(result.hits)} hits"
+    draw_sheet([Row(heading, tiles)], title, out, columns=COLUMNS)
     return missing
 
 

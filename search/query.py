@@ -20,7 +20,8 @@ import numpy as np
 
 from encoders import SPECS, Encoder, build_encoder, build_text_encoder, get_spec
 from errors import QueryError
-from search.embedding import EmbedAhead, can_fork, embed_query
+from media.roots import resolve_image_root
+from search.embedding import EmbedAhead, Embedded, can_fork, embed_query
 
 if TYPE_CHECKING:
     from store import CollectionInfo, Hit, ImagePayload, VectorStore
@@ -66,6 +67,11 @@ class SearchResult:
     encode_seconds: float = 0.0  # decode, preprocess and embed (0 without a model)
     store_seconds: float = 0.0
     embedded_ahead: bool = False  # the query vector came from the forked child (see search/embedding.py)
+    image_root: Path | None = None  # the folder the hits' paths are relative to, where found
+
+    def hit_files(self) -> list[str]:
+        """The hits' files: absolute where the image folder is known, else the stored relative paths."""
+        return [str(self.image_root / hit.path) if self.image_root else hit.path for hit in self.hits]
 
     def to_json(self) -> dict:
         """Plain data for `--format json`."""
@@ -73,6 +79,9 @@ class SearchResult:
             "collection": self.info.name,
             "dataset": self.info.dataset,
             "encoder": self.info.encoder,
+            "weights": self.info.weights_text(),
+            "random_weights": self.info.random_weights,
+            "image_root": str(self.image_root) if self.image_root else None,
             "query": {
                 "kind": self.query.kind,
                 "value": self.query.value,
@@ -80,7 +89,10 @@ class SearchResult:
                 "label": self.source.label if self.source else None,
             },
             "label_filter": self.query.label,
-            "hits": [{"rank": rank, **hit.to_json()} for rank, hit in enumerate(self.hits, start=1)],
+            "hits": [
+                {"rank": rank, **hit.to_json(), "file": file}
+                for rank, (hit, file) in enumerate(zip(self.hits, self.hit_files(), strict=True), start=1)
+            ],
             "seconds": {"encode": self.encode_seconds, "store": self.store_seconds},
             "embedded_ahead": self.embedded_ahead,
         }
@@ -100,8 +112,10 @@ class Searcher:
         weights: dict[str, str] | None = None,
         init: str = "pretrained",
         embed_ahead: bool = False,
+        data_root: Path | None = None,
     ) -> None:
         self._open_store = open_store
+        self.data_root = data_root  # where to find the images when they moved from the recorded folder
         self._store: VectorStore | None = None
         self.device = device
         self.weights = weights or {}
@@ -131,18 +145,14 @@ class Searcher:
                 raise QueryError(self._no_text_tower(info))
             embedded_ahead = ahead is not None and ahead.encoder == info.encoder
             if embedded_ahead:
-                vector, encode_seconds = ahead.result()
+                embedded = ahead.result()
             else:
-                vector, encode_seconds = embed_query(self._encoder(info.encoder, kind == "text"), query)
+                embedded = embed_query(self._encoder(info.encoder, kind == "text"), query)
         finally:
             if ahead is not None:
                 ahead.cancel()
-        if len(vector) != info.dim:
-            raise QueryError(
-                f"collection '{info.name}' holds {info.dim}-d vectors but this {info.encoder} "
-                f"encoder gives {len(vector)}-d; use the --init/--weights it was ingested with"
-            )
-        result = self._query(query, info, vector, encode_seconds)
+        _check_same_weights(info, embedded)
+        result = self._query(query, info, embedded.vector, embedded.seconds)
         result.embedded_ahead = embedded_ahead
         return result
 
@@ -177,9 +187,10 @@ class Searcher:
     ) -> SearchResult:
         started = time.perf_counter()
         hits = self.store.query(info.name, vector, query.limit, query.label)
-        return SearchResult(
-            query, info, hits, encode_seconds=encode_seconds, store_seconds=time.perf_counter() - started
-        )
+        seconds = time.perf_counter() - started
+        recorded = info.provenance.image_root if info.provenance else None
+        root = resolve_image_root(recorded, self.data_root, info.dataset, [hit.path for hit in hits[:3]])
+        return SearchResult(query, info, hits, encode_seconds=encode_seconds, store_seconds=seconds, image_root=root)
 
     def _encoder(self, name: str, text_only: bool) -> Encoder:
         """The encoder, built on first use; a full one also serves text."""
@@ -207,6 +218,21 @@ class Searcher:
         return (
             f"collection '{info.name}' uses encoder '{info.encoder}', which has no text tower; "
             f"text queries need {' or '.join(capable)} ({where})"
+        )
+
+
+def _check_same_weights(info: CollectionInfo, embedded: Embedded) -> None:
+    """A query vector made with other weights than the collection's is meaningless: refuse it."""
+    if len(embedded.vector) != info.dim:
+        raise QueryError(
+            f"collection '{info.name}' holds {info.dim}-d vectors but this {info.encoder} "
+            f"encoder gives {len(embedded.vector)}-d; use the --init/--weights it was ingested with"
+        )
+    recorded = info.provenance.weights_identity if info.provenance else None
+    if recorded is not None and embedded.weights is not None and recorded != embedded.weights:
+        raise QueryError(
+            f"collection '{info.name}' was made with {recorded.describe()}, but the query would be embedded "
+            f"with {embedded.weights.describe()}; use the --init/--weights it was ingested with"
         )
 
 

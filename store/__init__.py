@@ -11,6 +11,7 @@ from pathlib import Path
 from store.base import Loader, VectorStore
 from store.naming import DEFAULT_STORAGE, collection_name, point_id, slug
 from store.payload import PAYLOAD_SCHEMA, ImagePayload
+from store.provenance import Provenance, WeightsIdentity
 from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points
 
 __all__ = [
@@ -23,7 +24,9 @@ __all__ = [
     "IndexStatus",
     "Loader",
     "Points",
+    "Provenance",
     "VectorStore",
+    "WeightsIdentity",
     "collection_name",
     "open_store",
     "point_id",

@@ -16,6 +16,7 @@ import numpy as np
 
 from errors import CollectionNotFoundError
 from store.payload import ImagePayload
+from store.provenance import Provenance
 from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points
 
 Query = np.ndarray | str  # a vector, or the id of a stored point (which is then left out of its hits)
@@ -54,9 +55,14 @@ class VectorStore(ABC):
 
     @abstractmethod
     def ensure_collection(
-        self, name: str, dim: int, recreate: bool = False, settings: IndexSettings | None = None
+        self,
+        name: str,
+        dim: int,
+        recreate: bool = False,
+        settings: IndexSettings | None = None,
+        provenance: Provenance | None = None,
     ) -> bool:
-        """Create a cosine collection with a `label` index; True if it was created.
+        """Create a cosine collection with a `label` index and `provenance`; True if it was created.
 
         An existing collection is kept when its vectors fit, and refused when not.
         """
@@ -64,6 +70,13 @@ class VectorStore(ABC):
     @abstractmethod
     def metadata(self, name: str) -> dict:
         """The collection's own description (Qdrant's collection metadata); {} when it has none."""
+
+    def provenance(self, name: str) -> Provenance | None:
+        """Where the collection's vectors came from; None for a collection that does not say."""
+        return Provenance.read(self.metadata(name))
+
+    @abstractmethod
+    def set_provenance(self, name: str, provenance: Provenance) -> None: ...
 
     @abstractmethod
     def drop(self, name: str) -> None: ...

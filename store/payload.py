@@ -1,20 +1,21 @@
 """The payload of a stored image: the one place that writes and reads it.
 
 Every point of a collection carries the image's class label, its path
-relative to the dataset's image folder, the dataset and encoder names and its
+relative to the dataset's image folder, the dataset and encoder names, its
 position in the dataset list (`index`, which orders the points and breaks
-ties in rankings). The schema version is kept in the collection's metadata
-(`PAYLOAD_SCHEMA`); points of collections written before it was recorded
-have the same fields. Points written by other tools may lack fields: they
-read as the defaults below, and `label` as None (such a point cannot be
-evaluated).
+ties in rankings) and, since schema 2, the file's size, modification time and
+sha256 (a rerun re-embeds an image whose content changed; equal hashes are
+identical images). The schema version is kept in the collection's metadata
+(`PAYLOAD_SCHEMA`). Points written earlier or by other tools may lack fields:
+they read as the defaults below (`label` None: such a point cannot be
+evaluated; no file facts: its content is unknown).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-PAYLOAD_SCHEMA = 1
+PAYLOAD_SCHEMA = 2
 SCHEMA_KEY = "payload_schema"  # the collection-metadata key holding PAYLOAD_SCHEMA
 UNKNOWN = "?"
 
@@ -28,6 +29,13 @@ class ImagePayload:
     dataset: str
     encoder: str
     index: int
+    size: int | None = None
+    mtime: float | None = None
+    sha256: str | None = None
+
+    def listing(self) -> tuple:
+        """What the dataset list says about the image (label, path, names, position), without the file facts."""
+        return (self.label, self.path, self.dataset, self.encoder, self.index)
 
     def to_dict(self) -> dict:
         """The payload as Qdrant stores it."""
@@ -44,6 +52,9 @@ class ImagePayload:
             dataset=str(payload.get("dataset", UNKNOWN)),
             encoder=str(payload.get("encoder", UNKNOWN)),
             index=_integer(payload.get("index")),
+            size=payload.get("size") if isinstance(payload.get("size"), int) else None,
+            mtime=payload.get("mtime") if isinstance(payload.get("mtime"), int | float) else None,
+            sha256=payload.get("sha256") if isinstance(payload.get("sha256"), str) else None,
         )
 
 

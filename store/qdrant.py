@@ -16,6 +16,7 @@ from qdrant_client import QdrantClient, models
 from errors import StoreError
 from store.base import Loader, Query, VectorStore
 from store.payload import PAYLOAD_SCHEMA, SCHEMA_KEY, ImagePayload
+from store.provenance import Provenance
 from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points
 
 PAGE = 1024
@@ -46,7 +47,12 @@ class QdrantStore(VectorStore):
         return self._client.collection_exists(name)
 
     def ensure_collection(
-        self, name: str, dim: int, recreate: bool = False, settings: IndexSettings | None = None
+        self,
+        name: str,
+        dim: int,
+        recreate: bool = False,
+        settings: IndexSettings | None = None,
+        provenance: Provenance | None = None,
     ) -> bool:
         if self.exists(name):
             if not recreate:
@@ -54,7 +60,8 @@ class QdrantStore(VectorStore):
                 return False
             self._client.delete_collection(name)
         config = collection_config(dim, settings or IndexSettings())
-        self._client.create_collection(name, **config, metadata={SCHEMA_KEY: PAYLOAD_SCHEMA})
+        metadata = provenance.to_metadata() if provenance else {SCHEMA_KEY: PAYLOAD_SCHEMA}
+        self._client.create_collection(name, **config, metadata=metadata)
         self._index_label(name)
         return True
 
@@ -73,6 +80,9 @@ class QdrantStore(VectorStore):
         self.require(name)
         return dict(self._client.get_collection(name).config.metadata or {})
 
+    def set_provenance(self, name: str, provenance: Provenance) -> None:
+        self._client.update_collection(name, metadata=provenance.to_metadata())
+
     def drop(self, name: str) -> None:
         self.require(name)
         self._client.delete_collection(name)
@@ -83,14 +93,16 @@ class QdrantStore(VectorStore):
         first = self._client.scroll(name, limit=1, with_payload=True)[0]
         payload = ImagePayload.read(first[0].payload if first else None)
         single = isinstance(params, models.VectorParams)
+        provenance = self.provenance(name)
         return CollectionInfo(
             name=name,
             points=self.count(name),
             dim=params.size if single else 0,
             distance=params.distance.value if single else "named vectors",
-            dataset=payload.dataset,
-            encoder=payload.encoder,
+            dataset=provenance.dataset if provenance else payload.dataset,
+            encoder=provenance.encoder if provenance else payload.encoder,
             location=self.location,
+            provenance=provenance,
         )
 
     def count(self, name: str) -> int:

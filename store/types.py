@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from store.payload import ImagePayload
+from store.provenance import Provenance
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,18 @@ class CollectionInfo:
     dataset: str
     encoder: str
     location: str
+    provenance: Provenance | None = None  # None: a collection that does not say (older release, other tool)
+
+    @property
+    def random_weights(self) -> bool:
+        return self.provenance is not None and self.provenance.random_weights
+
+    def weights_text(self) -> str:
+        """'random weights (...)', the weights identity, or 'provenance unknown'."""
+        return self.provenance.weights_identity.describe() if self.provenance else "provenance unknown"
 
     def to_json(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "random_weights": self.random_weights, "weights": self.weights_text()}
 
 
 @dataclass(frozen=True)

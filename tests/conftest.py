@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from collections.abc import Iterator
@@ -37,6 +38,22 @@ def write_list_dataset(folder: Path, per_class: int = 4) -> Path:
             lines.append(f"{rel}\t{label}")
     (folder / "list_of_images.txt").write_text("\n".join(lines) + "\n")
     return folder
+
+
+def expected_payload(dataset, position: int, encoder: str) -> dict:
+    """The payload ingest should store for a dataset's image, computed here from the file itself."""
+    item = dataset.items[position]
+    file = dataset.image_root / item.path
+    return {
+        "label": item.label,
+        "path": item.path,
+        "dataset": dataset.name,
+        "encoder": encoder,
+        "index": position,
+        "size": os.stat(file).st_size,
+        "mtime": os.stat(file).st_mtime,
+        "sha256": hashlib.sha256(file.read_bytes()).hexdigest(),
+    }
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from encoders import SPECS, build_encoder, get_spec
 from errors import RetrievalError
 from ingest import IngestOptions, discover, ingest_dataset, read_dataset
 from store import collection_name, point_id
+from tests.conftest import expected_payload
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT_ENCODERS = [name for name, spec in SPECS.items() if spec.text]
@@ -38,13 +39,7 @@ def _assert_stored(store, dataset, encoder, collection: str) -> np.ndarray:
     assert np.allclose(np.linalg.norm(points.vectors, axis=1), 1.0, atol=1e-5)
     for i, (pid, payload) in enumerate(zip(points.ids, points.payloads, strict=True)):
         item = dataset.items[i]
-        assert payload.to_dict() == {
-            "label": item.label,
-            "path": item.path,
-            "dataset": "shapes",
-            "encoder": encoder.name,
-            "index": i,
-        }
+        assert payload.to_dict() == expected_payload(dataset, i, encoder.name)
         assert pid == point_id("shapes", item.path)
     return points.vectors
 

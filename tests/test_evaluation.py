@@ -133,13 +133,16 @@ def test_a_collection_of_one_point_is_refused(store):
         leave_one_out(store, "tiny")
 
 
-def test_report_files_escape_labels_and_draw_placeholders_for_missing_images(store, tmp_path):
+def test_report_files_escape_labels_and_draw_no_galleries_without_images(store, tmp_path):
     add_collection(store, "toy", ["<b>x</b>"] * 4 + ['"y"&'] * 4)
     reports = tmp_path / "reports"
+    (reports / "toy").mkdir(parents=True)
+    (reports / "toy" / "best.png").write_bytes(b"an earlier gallery")
     files = write_collection_report(leave_one_out(store, "toy"), reports, image_root=None)
-    assert [f.name for f in files] == ["metrics.json", "pr.png", "best.png", "worst.png"]
+    assert [f.name for f in files] == ["metrics.json", "pr.png"]
     assert all(f.stat().st_size > 0 for f in files)
-    page = write_index(reports).read_text()
+    assert (reports / "toy" / "best.png").read_bytes() == b"an earlier gallery"  # not replaced by placeholders
+    page = write_index(reports, store.location, {"toy"}, "python cli.py eval").read_text()
     assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page
     assert '"y"&' not in page and "&quot;y&quot;&amp;" in page
     assert (reports / "pr_synthetic.png").is_file()
@@ -197,7 +200,9 @@ def test_cli_eval_writes_every_report_file_and_the_study_table(store, data_root,
     # rankings cut at 3 say nothing of ranks 5 and 10; R = 3 (4 images per class) is within the cut
     assert cut["precision_at"]["5"] is None and cut["precision_at"]["10"] is None
     assert cut["precision_at"]["1"] is not None and cut["r_precision"] is not None
-    assert json.loads((folder / "metrics.json").read_text())["precision_at"]["10"] is None
+    assert json.loads((folder / "at3" / "metrics.json").read_text())["precision_at"]["10"] is None
+    full = json.loads((folder / "metrics.json").read_text())  # the full ranking's figures stay beside the cut's
+    assert full["metric"] == "mAP" and full["map"] == metrics["map"] and full["precision_at"]["10"] is not None
     table = _cli(
         store,
         monkeypatch,
@@ -260,4 +265,4 @@ def test_a_collection_where_no_class_has_two_members_reports_no_map(store, tmp_p
     assert summary["map"] is None and summary["queries_skipped"] == 3 and summary["best"] == []
     files = write_collection_report(evaluation, tmp_path / "reports", image_root=None)
     assert all(f.is_file() for f in files)
-    assert "n/a" in write_index(tmp_path / "reports").read_text()
+    assert "n/a" in write_index(tmp_path / "reports", store.location, {"toy"}, "python cli.py eval").read_text()

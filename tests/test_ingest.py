@@ -10,6 +10,7 @@ import pytest
 from encoders import SPECS, build_encoder
 from ingest import IngestOptions, discover, ingest_dataset, read_dataset
 from store import collection_name, open_store, point_id
+from tests.conftest import expected_payload
 
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "qdrant-image-retrieval/points")
 
@@ -34,13 +35,7 @@ def test_ingest_stores_unit_vectors_with_payload_and_deterministic_ids(data_root
     assert np.allclose(np.linalg.norm(points.vectors, axis=1), 1.0, atol=1e-5)
     for i, (pid, payload) in enumerate(zip(points.ids, points.payloads, strict=True)):
         item = dataset.items[i]
-        assert payload.to_dict() == {
-            "label": item.label,
-            "path": item.path,
-            "dataset": "shapes",
-            "encoder": name,
-            "index": i,
-        }
+        assert payload.to_dict() == expected_payload(dataset, i, name)
         assert pid == str(uuid.uuid5(NAMESPACE, f"shapes/{item.path}"))
 
 

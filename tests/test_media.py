@@ -188,25 +188,24 @@ def _frames(picture: Path, count: int) -> list[tuple[int, int, int]]:
         return [sheet.convert("RGB").getpixel((i * TILE_WIDTH + PAD - 2, y)) for i in range(count)]
 
 
-def _result(query: Query, source: ImagePayload | None, hits: list[tuple[str, str]]) -> SearchResult:
+def _result(query: Query, source: ImagePayload | None, hits: list[tuple[str, str]], root: Path) -> SearchResult:
     info = CollectionInfo("shapes_colorhist", 12, 3, "Cosine", "shapes", "colorhist", "embedded")
     found = [Hit(str(i), i + 1, 0.9 - i / 10, label, path) for i, (path, label) in enumerate(hits)]
-    return SearchResult(query, info, found, source_id="0" if source else None, source=source)
+    return SearchResult(query, info, found, source_id="0" if source else None, source=source, image_root=root)
 
 
 def test_a_search_gallery_frames_hits_by_the_query_label_and_counts_the_missing(data_root, tmp_path):
     hits = [("red/01.jpg", "red"), ("green/00.jpg", "green"), ("red/gone.jpg", "red")]
     query = Query("shapes_colorhist", path="red/00.jpg")
     out = tmp_path / "gallery.png"
-    assert (
-        write_gallery(_result(query, ImagePayload("red", "red/00.jpg", "shapes", "colorhist", 0), hits), out, data_root)
-        == 1
-    )
+    root = data_root / "Shapes" / "images"
+    source = ImagePayload("red", "red/00.jpg", "shapes", "colorhist", 0)
+    assert write_gallery(_result(query, source, hits, root), out) == 1
     assert _frames(out, 4) == [QUERY, SAME_CLASS, OTHER_CLASS, SAME_CLASS]
     with Image.open(out) as sheet:
         assert sheet.getpixel((3 * TILE_WIDTH + PAD + 20, TITLE_HEIGHT + HEADING_HEIGHT + PAD + 20)) == PLACEHOLDER
-    text = _result(Query("shapes_colorhist", text="red"), None, hits[:2])
-    assert write_gallery(text, out, data_root) == 0
+    text = _result(Query("shapes_colorhist", text="red"), None, hits[:2], root)
+    assert write_gallery(text, out) == 0
     assert _frames(out, 3) == [QUERY, NEUTRAL, NEUTRAL]  # a text query has no label to compare with
 
 

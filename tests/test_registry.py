@@ -8,6 +8,7 @@ removes what it registered, so the registry is as before for the other tests.
 from __future__ import annotations
 
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -101,11 +102,11 @@ def test_register_takes_a_text_builder_and_refuses_a_taken_name():
 
     def build(spec, device, weights, init):
         built.append(("full", spec.name, device, weights, init))
-        return spec.name
+        return SimpleNamespace(spec=spec)
 
     def build_text(spec, device, weights, init):
         built.append(("text", spec.name, device, weights, init))
-        return spec.name
+        return SimpleNamespace(spec=spec)
 
     register(_spec("two-towers", text=True), build, build_text, order=15)
     try:

@@ -178,11 +178,12 @@ def test_cli_formats_paths_json_and_table(opened, monkeypatch):
     base = ["search", "-c", "shapes_colorhist", "--path", "red/00.jpg", "-k", "3"]
     paths = cli(opened, monkeypatch, *base, "--format", "paths")
     assert paths.exit_code == 0
-    assert sorted(paths.stdout.splitlines()) == ["red/01.jpg", "red/02.jpg", "red/03.jpg"]
+    root = built / "data" / "Shapes" / "images"  # where ingest found the images, recorded by the collection
+    assert sorted(paths.stdout.splitlines()) == [str(root / f"red/0{i}.jpg") for i in (1, 2, 3)]
     data = json.loads(cli(opened, monkeypatch, *base, "--format", "json").stdout)
     assert [hit["rank"] for hit in data["hits"]] == [1, 2, 3]
     assert data["query"]["id"] == point_id("shapes", "red/00.jpg")
-    assert [hit["path"] for hit in data["hits"]] == paths.stdout.splitlines()
+    assert [hit["file"] for hit in data["hits"]] == paths.stdout.splitlines()
     table = cli(opened, monkeypatch, *base).stdout
     assert "shapes_colorhist (colorhist, 12 points): path red/00.jpg (red, excluded" in table
     assert all(line in table for line in paths.stdout.splitlines())

@@ -1,0 +1,122 @@
+"""What a collection says about itself: the one place its metadata is written and read.
+
+Kept in Qdrant's collection metadata, which the embedded store and servers
+both keep: where the images are, which encoder and which weights made the
+vectors (`WeightsIdentity`, computed by `encoders.identity`), the preprocessing, the versions of the
+project and its main libraries, when it was created and last written, and how
+many stored points the last ingest found no longer listed. A collection
+written before this existed (or by another tool) has none: it reads as None,
+shown as "provenance unknown".
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib.metadata
+import sys
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import tomllib
+
+from store.payload import PAYLOAD_SCHEMA, SCHEMA_KEY
+
+PROVENANCE_KEY = "provenance"
+LIBRARIES = ("torch", "transformers", "timm", "qdrant-client", "numpy", "pillow")
+PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
+
+
+@dataclass(frozen=True)
+class WeightsIdentity:
+    """`kind`: none, random, random-tiny, hf-snapshot, file-sha256, folder-sha256 or unknown."""
+
+    kind: str
+    value: str | None = None
+    seed: int | None = None
+
+    @property
+    def random(self) -> bool:
+        return self.kind in ("random", "random-tiny")
+
+    def describe(self) -> str:
+        """A short line for tables: 'random weights (random-tiny, seed 0)', 'hf snapshot 3a4b5c6d'..."""
+        if self.random:
+            return f"random weights ({self.kind}, seed {self.seed})"
+        if self.kind == "none":
+            return "no weights"
+        if self.kind == "hf-snapshot":
+            return f"hf snapshot {(self.value or '?')[:12]}"
+        if self.kind in ("file-sha256", "folder-sha256"):
+            return f"{self.kind.split('-')[0]} sha256 {(self.value or '?')[:12]}"
+        return "unknown weights"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def read(cls, record: dict | None) -> WeightsIdentity:
+        record = record or {}
+        seed = record.get("seed")
+        return cls(str(record.get("kind", "unknown")), record.get("value"), seed if isinstance(seed, int) else None)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a collection's vectors came from; `weights` is a `WeightsIdentity` as a dict."""
+
+    dataset: str
+    image_root: str  # absolute; the stored paths are relative to it
+    encoder: str
+    model_id: str
+    weights: dict
+    preprocessing: str | None
+    dim: int
+    versions: dict = field(default_factory=dict)
+    created: str = ""
+    updated: str = ""
+    stale: int = 0  # stored points whose images the last ingest found no longer listed
+    schema: int = PAYLOAD_SCHEMA
+
+    @property
+    def weights_identity(self) -> WeightsIdentity:
+        return WeightsIdentity.read(self.weights)
+
+    @property
+    def random_weights(self) -> bool:
+        return self.weights_identity.random
+
+    def touched(self, **changes) -> Provenance:
+        """A copy with `changes` and the update time set to now."""
+        return replace(self, **changes, updated=now())
+
+    def to_metadata(self) -> dict:
+        return {SCHEMA_KEY: self.schema, PROVENANCE_KEY: asdict(self)}
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def read(cls, metadata: dict) -> Provenance | None:
+        """The provenance in a collection's metadata; None when it has none or it does not parse."""
+        record = metadata.get(PROVENANCE_KEY)
+        if not isinstance(record, dict):
+            return None
+        try:
+            return cls(**{key: record[key] for key in cls.__dataclass_fields__ if key in record})
+        except TypeError:
+            return None
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def versions() -> dict:
+    """The project's version and those of Python and the main libraries installed."""
+    found = {"project": tomllib.loads(PYPROJECT.read_text())["project"]["version"], "python": sys.version.split()[0]}
+    for name in LIBRARIES:
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return found

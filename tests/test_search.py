@@ -174,7 +174,7 @@ def cli(opened: VectorStore, monkeypatch, *args: str):
     return CliRunner().invoke(group, list(args), catch_exceptions=False)
 
 
-def test_cli_formats_paths_json_and_table(opened, monkeypatch):
+def test_cli_formats_paths_json_and_table(built, opened, monkeypatch):
     base = ["search", "-c", "shapes_colorhist", "--path", "red/00.jpg", "-k", "3"]
     paths = cli(opened, monkeypatch, *base, "--format", "paths")
     assert paths.exit_code == 0
@@ -185,8 +185,8 @@ def test_cli_formats_paths_json_and_table(opened, monkeypatch):
     assert data["query"]["id"] == point_id("shapes", "red/00.jpg")
     assert [hit["file"] for hit in data["hits"]] == paths.stdout.splitlines()
     table = cli(opened, monkeypatch, *base).stdout
-    assert "shapes_colorhist (colorhist, 12 points): path red/00.jpg (red, excluded" in table
-    assert all(line in table for line in paths.stdout.splitlines())
+    assert "shapes_colorhist (colorhist, no weights, 12 points): path red/00.jpg (red, excluded" in table
+    assert all(hit["path"] in table for hit in data["hits"])
 
 
 def test_cli_gallery_draws_the_query_and_its_hits(built, opened, monkeypatch, tmp_path):

@@ -223,16 +223,16 @@ class Searcher:
 
 def _check_same_weights(info: CollectionInfo, embedded: Embedded) -> None:
     """A query vector made with other weights than the collection's is meaningless: refuse it."""
-    if len(embedded.vector) != info.dim:
-        raise QueryError(
-            f"collection '{info.name}' holds {info.dim}-d vectors but this {info.encoder} "
-            f"encoder gives {len(embedded.vector)}-d; use the --init/--weights it was ingested with"
-        )
     recorded = info.provenance.weights_identity if info.provenance else None
     if recorded is not None and embedded.weights is not None and recorded != embedded.weights:
         raise QueryError(
             f"collection '{info.name}' was made with {recorded.describe()}, but the query would be embedded "
             f"with {embedded.weights.describe()}; use the --init/--weights it was ingested with"
+        )
+    if len(embedded.vector) != info.dim:
+        raise QueryError(
+            f"collection '{info.name}' holds {info.dim}-d vectors but this {info.encoder} "
+            f"encoder gives {len(embedded.vector)}-d; use the --init/--weights it was ingested with"
         )
 
 

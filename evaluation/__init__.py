@@ -1,10 +1,12 @@
 """Leave-one-out evaluation: ranking, pure metrics, ANN recall, the runner, figures and the report."""
 
 from evaluation.ann import AnnRecall, ann_recall
+from evaluation.drilldown import QueryRanking, rank_query
 from evaluation.ranking import Neighbours, VectorStage, rank_all
 from evaluation.report import StudyGrid, read_summaries, study_table, write_collection_report, write_index
 from evaluation.run import EvaluationRun, collections_to_evaluate, evaluate_collections, measure_ann
 from evaluation.runner import Evaluation, GalleryRow, leave_one_out
+from evaluation.study import STUDY_MAP, study_figure
 
 __all__ = [
     "AnnRecall",
@@ -12,6 +14,8 @@ __all__ = [
     "EvaluationRun",
     "GalleryRow",
     "Neighbours",
+    "QueryRanking",
+    "STUDY_MAP",
     "StudyGrid",
     "VectorStage",
     "ann_recall",
@@ -20,7 +24,9 @@ __all__ = [
     "leave_one_out",
     "measure_ann",
     "rank_all",
+    "rank_query",
     "read_summaries",
+    "study_figure",
     "study_table",
     "write_collection_report",
     "write_index",

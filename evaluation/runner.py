@@ -40,6 +40,7 @@ class GalleryRow:
 
     def to_json(self) -> dict:
         return {
+            "id": self.query.id,
             "index": self.query.index,
             "path": self.query.path,
             "label": self.query.label,
@@ -140,6 +141,7 @@ class Evaluation:
                 "recall": [round(i / (PR_LEVELS - 1), 2) for i in range(PR_LEVELS)],
                 "precision": [_number(p) for p in figures.pr_curve],
             },
+            "ap_per_query": {pid: _number(ap) for pid, ap in zip(self.ids, figures.ap.tolist(), strict=True)},
             "best": [row.to_json() for row in self.best()],
             "worst": [row.to_json() for row in self.worst()],
             "seconds": {

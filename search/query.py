@@ -174,7 +174,7 @@ class Searcher:
                     f"(paths are relative to the dataset's image folder)"
                 )
         else:
-            point = _checked_id(query.point_id)
+            point = checked_id(query.point_id)
         payload = self.store.payload(info.name, point)
         if payload is None:
             raise QueryError(f"no point in '{info.name}' has id '{point}'")
@@ -236,7 +236,7 @@ def _check_same_weights(info: CollectionInfo, embedded: Embedded) -> None:
         )
 
 
-def _checked_id(text: str) -> str:
+def checked_id(text: str) -> str:
     """A point id as stored (a UUID), or a clear error instead of the engine's."""
     try:
         return str(uuid.UUID(text))

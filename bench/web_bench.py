@@ -1,0 +1,185 @@
+"""Web app speed (issue 18), warm, on a 6,000-point collection in the embedded store.
+
+The collection holds synthetic unit vectors (10 classes) whose payloads point
+at small generated JPEGs, so thumbnails are real files. `python cli.py serve`
+runs in its own process, the only opener of the store; this process sends the
+requests on loopback over one keep-alive connection and reads the server's
+own time from the `Server-Timing` header. In turns with each request, the
+library call the page stands on runs here against a copy of the store:
+
+- stored-point query page (`/c/<name>/p/<id>`) against `Searcher.search`
+  by id alone (no HTML);
+- 100-thumbnail grid page (the page and its 100 cached thumbnails, as a
+  browser fetches them) against `search.summarize` of the collection, the
+  call that reads what the grid shows.
+
+Medians of --repeat turns. Not a test: it prints figures. Usage:
+    python bench/web_bench.py [--points 6000] [--repeat 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from search import Query, Searcher, summarize  # noqa: E402
+from store import ImagePayload, open_store, point_id  # noqa: E402
+
+CLASSES = 10
+DIM = 512
+NAME = "bench_colorhist"
+
+
+def build(folder: Path, points: int) -> list[str]:
+    """data/bench/images/c<k>/<i>.jpg and the collection in folder/qdrant; returns the ids in dataset order."""
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(CLASSES, DIM))
+    labels = np.arange(points) % CLASSES
+    vectors = centres[labels] + 0.8 * rng.normal(size=(points, DIM))
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    paths = [f"c{label}/{i:05d}.jpg" for i, label in enumerate(labels)]
+    images = folder / "data" / "bench" / "images"
+    for label in range(CLASSES):
+        (images / f"c{label}").mkdir(parents=True, exist_ok=True)
+    for i, path in enumerate(paths):
+        colour = rng.integers(0, 255, size=(48, 64, 3), dtype=np.uint8) // 4 + (labels[i] * 20)
+        Image.fromarray(colour.astype(np.uint8), "RGB").save(images / path, quality=85)
+    store = open_store(path=folder / "qdrant")
+    store.ensure_collection(NAME, DIM, recreate=True)
+    ids = [point_id("bench", path) for path in paths]
+    for start in range(0, points, 500):
+        rows = slice(start, start + 500)
+        payloads = [ImagePayload(f"c{labels[i]}", paths[i], "bench", "colorhist", i) for i in range(points)[rows]]
+        store.upsert(NAME, ids[rows], vectors[rows], payloads)
+    store.close()
+    return ids
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(folder: Path, port: int) -> subprocess.Popen:
+    command = [sys.executable, "cli.py", "--storage", str(folder / "qdrant"), "--reports", str(folder / "reports")]
+    command += ["serve", "--port", str(port), "--data-root", str(folder / "data")]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return process
+        except OSError:
+            time.sleep(0.1)
+    process.terminate()
+    raise TimeoutError(f"the server did not listen: {process.stderr.read()}")
+
+
+class Client:
+    """GETs over one keep-alive connection: (client ms, server ms, body)."""
+
+    def __init__(self, port: int) -> None:
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def get(self, url: str) -> tuple[float, float, bytes]:
+        started = time.perf_counter()
+        self.connection.request("GET", url)
+        response = self.connection.getresponse()
+        body = response.read()
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status != 200:
+            raise RuntimeError(f"{url}: {response.status}")
+        server = float(re.search(r"dur=([\d.]+)", response.getheader("Server-Timing")).group(1))
+        return elapsed, server, body
+
+    def grid(self, page: int) -> tuple[float, float, int]:
+        """The grid page and every thumbnail on it: (client ms, server ms, thumbnails)."""
+        client, server, body = self.get(f"/c/{NAME}?page={page}")
+        thumbs = re.findall(rb'src="http://[^/]+(/c/[^"]+/thumb/[^"]+)"', body)
+        for url in thumbs:
+            c, s, _ = self.get(url.decode())
+            client, server = client + c, server + s
+        return client, server, len(thumbs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--points", type=int, default=6000)
+    parser.add_argument("--repeat", type=int, default=30)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="web-bench-"))
+    try:
+        started = time.perf_counter()
+        ids = build(folder, args.points)
+        shutil.copytree(folder / "qdrant", folder / "reference")  # the server is the only opener of its store
+        print(f"built {args.points} points and images in {time.perf_counter() - started:.1f} s")
+        port = free_port()
+        server = start_server(folder, port)
+        try:
+            run(Client(port), folder, ids, args.repeat)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def run(client: Client, folder: Path, ids: list[str], repeat: int) -> None:
+    reference = open_store(path=folder / "reference")
+    searcher = Searcher(lambda: reference)
+    pages = [1, 2, 3]
+    for page in pages:  # warm: thumbnails written to the cache, the collection's points read once
+        client.grid(page)
+    client.get(f"/c/{NAME}/p/{ids[0]}")
+    searcher.search(Query(NAME, point_id=ids[0], limit=12))
+    rows: dict[str, list[float]] = {
+        key: [] for key in ("query", "query_server", "search", "grid", "grid_server", "summarize")
+    }
+    rng = np.random.default_rng(1)
+    for turn in range(repeat):
+        pid = ids[int(rng.integers(len(ids)))]
+        started = time.perf_counter()
+        searcher.search(Query(NAME, point_id=pid, limit=12))
+        rows["search"].append((time.perf_counter() - started) * 1000)
+        client_ms, server_ms, _ = client.get(f"/c/{NAME}/p/{pid}?k=12")
+        rows["query"].append(client_ms)
+        rows["query_server"].append(server_ms)
+        started = time.perf_counter()
+        summarize(reference, NAME, samples=len(ids))
+        rows["summarize"].append((time.perf_counter() - started) * 1000)
+        client_ms, server_ms, thumbs = client.grid(pages[turn % len(pages)])
+        rows["grid"].append(client_ms)
+        rows["grid_server"].append(server_ms)
+    reference.close()
+    median = {key: statistics.median(values) for key, values in rows.items()}
+    print(f"{len(ids)} points, {repeat} turns, medians (ms):")
+    print(
+        f"stored-point query page (k=12): server {median['query_server']:.1f}, client {median['query']:.1f} "
+        f"| Searcher.search alone {median['search']:.1f} | page/search {median['query_server'] / median['search']:.2f} "
+        f"| target < 150 server"
+    )
+    print(
+        f"grid page + {thumbs} cached thumbnails: server {median['grid_server']:.1f}, client {median['grid']:.1f} "
+        f"| summarize alone {median['summarize']:.1f} | grid/summarize {median['grid_server'] / median['summarize']:.2f} "
+        f"| target < 500"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,305 @@
+"""The web app's handlers through FastAPI's test client: every page, every error as a page, escaping, no escape
+from the image root. Expected rankings come from numpy and scikit-learn on the stored vectors."""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+from PIL import Image
+from sklearn.metrics import average_precision_score
+
+from encoders import build_encoder
+from evaluation import evaluate_collections
+from ingest import IngestOptions, discover, ingest_dataset, read_dataset
+from store import ImagePayload, open_store, point_id
+from tests.conftest import make_image, share_store, write_list_dataset
+
+HOSTILE = "<script>alert('x')</script>&\""
+ESCAPE_PATHS = ["../secret.jpg", "/ABSOLUTE", "red/link.jpg"]  # /ABSOLUTE is replaced by the secret's absolute path
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """data/Shapes with shapes_colorhist (evaluated), a secret JPEG outside the image root with a symlink to it
+    inside, and hostile_colorhist: three good points, one with a hostile label and path, three leaving the root."""
+    tmp = tmp_path_factory.mktemp("web")
+    write_list_dataset(tmp / "data" / "Shapes")
+    make_image((10, 10, 10), seed=9).save(tmp / "data" / "secret.jpg")
+    (tmp / "data" / "Shapes" / "images" / "red" / "link.jpg").symlink_to(tmp / "data" / "secret.jpg")
+    store = open_store(path=tmp / "qdrant")
+    dataset = read_dataset(discover(tmp / "data")["shapes"], "shapes")
+    ingest_dataset(dataset, build_encoder("colorhist", "cpu"), store, IngestOptions(workers=0))
+    evaluate_collections(store, ["shapes_colorhist"], tmp / "reports", tmp / "data")
+    paths = ["red/00.jpg", "red/01.jpg", "green/00.jpg", f"{HOSTILE}.jpg", *ESCAPE_PATHS]
+    paths = [str(tmp / "data" / "secret.jpg") if p == "/ABSOLUTE" else p for p in paths]
+    labels = ["red", "red", "green", HOSTILE, "red", "red", "red"]
+    vectors = np.eye(len(paths), 8, dtype=np.float32)
+    payloads = [
+        ImagePayload(label, path, "shapes", "colorhist", i)
+        for i, (label, path) in enumerate(zip(labels, paths, strict=True))
+    ]
+    store.ensure_collection("hostile_colorhist", 8)
+    store.upsert("hostile_colorhist", [point_id("hostile", p) for p in paths], vectors, payloads)
+    store.close()
+    return tmp
+
+
+@pytest.fixture(scope="module")
+def opened(built: Path):
+    store = open_store(path=built / "qdrant")
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def client(built: Path, opened) -> TestClient:
+    from web import create_app
+    from web.backend import Options
+
+    app = create_app(lambda: opened, Options(built / "data", built / "reports", "cpu"))
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def shapes_id(path: str) -> str:
+    return point_id("shapes", path)
+
+
+def error_text(response) -> str:
+    """The message of an error page; fails when the answer is not one."""
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Traceback" not in response.text
+    found = re.search(r'id="error">(.*?)</p>', response.text, re.S)
+    assert found, response.text
+    return html.unescape(found.group(1))
+
+
+def tile_ids(page: str, section: str) -> list[tuple[str, str]]:
+    """(point id, frame class) of each tile inside the element with id `section`."""
+    part = page[page.index(f'id="{section}"') :]
+    return re.findall(r'<figure class="tile (\w+)".*?/thumb/([0-9a-f-]{36})', part, re.S)
+
+
+def test_collections_page_lists_every_collection_with_its_facts_and_last_evaluation(client, built):
+    page = client.get("/")
+    assert page.status_code == 200
+    for name in ("shapes_colorhist", "hostile_colorhist"):
+        assert f">{name}</a>" in page.text
+    recorded = json.loads((built / "reports" / "shapes_colorhist" / "metrics.json").read_text())
+    assert f"mAP {recorded['map']:.4f}" in page.text
+    assert "<td>12</td>" in page.text and "<td>3</td>" in page.text  # points and classes of shapes_colorhist
+
+
+def test_collection_page_counts_classes_pages_and_filters_by_label(client, built):
+    page = client.get("/c/shapes_colorhist").text
+    for label in ("red", "green", "blue"):
+        assert f'?label={label}">{label} (4)</a>' in page
+    assert len(tile_ids(page, "grid")) == 12
+    only_green = client.get("/c/shapes_colorhist", params={"label": "green"}).text
+    ids = [pid for _, pid in tile_ids(only_green, "grid")]
+    assert ids == [shapes_id(f"green/{i:02d}.jpg") for i in range(4)]  # dataset order
+
+
+def test_neighbours_are_the_numpy_top_k_framed_by_class_with_the_recorded_ap(client, opened, built):
+    stored = opened.points("shapes_colorhist", with_vectors=True)
+    q = stored.paths.index("blue/02.jpg")
+    scores = stored.vectors @ stored.vectors[q]
+    scores[q] = -np.inf
+    best = np.argsort(-scores, kind="stable")[:7]
+    page = client.get(f"/c/shapes_colorhist/p/{stored.ids[q]}", params={"k": 7}).text
+    expected = [("same" if stored.labels[i] == "blue" else "other", stored.ids[i]) for i in best]
+    shown = tile_ids(page, "hits")
+    assert shown[:3] == expected[:3]  # the other blue points; past them, scores tie at 0 (disjoint histograms)
+    assert [frame for frame, _ in shown] == [frame for frame, _ in expected] == ["same"] * 3 + ["other"] * 4
+    relevant = np.array(stored.labels) == "blue"
+    keep = np.arange(len(scores)) != q
+    ap = average_precision_score(relevant[keep], (stored.vectors @ stored.vectors[q])[keep])
+    assert f"AP of this query: <strong>{ap:.4f}</strong>" in page
+
+
+def test_drill_down_ranks_every_other_point_with_its_ap_and_pr_curve(client, opened):
+    stored = opened.points("shapes_colorhist", with_vectors=True)
+    q = stored.paths.index("red/03.jpg")
+    scores = stored.vectors @ stored.vectors[q]
+    keep = np.arange(len(scores)) != q
+    ap = average_precision_score((np.array(stored.labels) == "red")[keep], scores[keep])
+    page = client.get(f"/eval/shapes_colorhist/q/{stored.ids[q]}").text
+    assert f"AP {ap:.4f} over 11 ranked points, 3 relevant" in page
+    tiles = tile_ids(page, "ranking")
+    assert len(tiles) == 11
+    assert [frame for frame, _ in tiles] == [
+        "same" if stored.labels[stored.ids.index(pid)] == "red" else "other" for _, pid in tiles
+    ]
+    assert "<polyline" in page
+
+
+def test_evaluation_pages_show_the_table_study_figures_heatmap_and_best_worst(client, built, tmp_path):
+    overview = client.get("/eval").text
+    recorded = json.loads((built / "reports" / "shapes_colorhist" / "metrics.json").read_text())
+    assert f"{recorded['map']:.4f}</a>" in overview
+    for label, ap in recorded["per_class_ap"].items():
+        assert re.search(rf"<th>{label}</th><td style=\"background: hsl\(\d+, 70%, 78%\)\">{ap:.4f}</td>", overview)
+    one = client.get("/eval/shapes_colorhist").text
+    for row in recorded["best"] + recorded["worst"]:
+        assert f"/eval/shapes_colorhist/q/{row['id']}" in one
+
+
+def test_the_study_figure_stands_beside_a_study_pair(client, built):
+    record = json.loads((built / "reports" / "shapes_colorhist" / "metrics.json").read_text())
+    folder = built / "reports" / "simple1k_clip"
+    folder.mkdir()
+    (folder / "metrics.json").write_text(
+        json.dumps({**record, "collection": "simple1k_clip", "dataset": "simple1k", "encoder": "clip", "map": 0.5})
+    )
+    try:
+        assert re.search(r"0\.5000</a>\s*<span class=\"study\">\[0\.7692\]</span>", client.get("/eval").text)
+    finally:
+        (folder / "metrics.json").unlink()
+        folder.rmdir()
+
+
+def test_an_uploaded_stored_image_finds_itself_first(client, built):
+    data = (built / "data" / "Shapes" / "images" / "green" / "02.jpg").read_bytes()
+    page = client.post("/c/shapes_colorhist/upload", files={"file": ("mine.jpg", data, "image/jpeg")}, data={"k": "4"})
+    assert page.status_code == 200
+    tiles = tile_ids(page.text, "hits")
+    assert len(tiles) == 4 and tiles[0][1] == shapes_id("green/02.jpg")
+    assert "data:image/jpeg;base64," in page.text
+
+
+def test_query_page_offers_text_only_with_a_text_tower(client):
+    page = client.get("/c/shapes_colorhist/query").text
+    assert 'id="upload-form"' in page and 'id="text-form"' not in page
+    assert "has no text tower" in page
+
+
+def png(size: tuple[int, int]) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, "red").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "request_args, status, message",
+    [
+        (("get", "/c/nope"), 404, "collection 'nope' does not exist"),
+        (("get", "/c/nope/p/" + point_id("x", "y")), 404, "collection 'nope' does not exist"),
+        (("get", "/c/shapes_colorhist/p/" + point_id("shapes", "missing.jpg")), 400, "no point in 'shapes_colorhist'"),
+        (("get", "/c/shapes_colorhist/p/not-an-id"), 400, "'not-an-id' is not a point id"),
+        (("get", "/eval/nope"), 400, "'nope' has no evaluation yet"),
+        (("get", "/eval/shapes_colorhist/q/" + point_id("shapes", "missing.jpg")), 400, "no point in"),
+        (("get", "/c/shapes_colorhist/text?q=a+red+bus"), 400, "has no text tower"),
+        (("get", "/c/shapes_colorhist/p/" + point_id("shapes", "red/00.jpg") + "?k=0"), 400, "bad request"),
+        (("get", "/no/such/page"), 404, "Not Found"),
+    ],
+)
+def test_errors_are_pages_naming_the_problem(client, request_args, status, message):
+    method, url = request_args
+    response = client.request(method, url)
+    assert response.status_code == status
+    assert message in error_text(response)
+
+
+@pytest.mark.parametrize(
+    "file, message",
+    [
+        (("notes.txt", b"not an image at all", "text/plain"), "not an image this app can read"),
+        (("empty.jpg", b"", "image/jpeg"), "choose an image file"),
+        (("big.png", png((30, 30)), "image/png"), "exceeds the limit of 500 pixels"),
+    ],
+)
+def test_bad_uploads_are_refused_in_the_page(client, monkeypatch, file, message):
+    monkeypatch.setattr("web.backend.MAX_UPLOAD_PIXELS", 500)
+    response = client.post("/c/shapes_colorhist/upload", files={"file": file})
+    assert response.status_code == 400
+    text = error_text(response)
+    assert message in text and "/tmp" not in text
+
+
+def test_an_upload_over_the_size_limit_is_refused(client, monkeypatch):
+    monkeypatch.setattr("web.backend.MAX_UPLOAD_BYTES", 100)
+    response = client.post("/c/shapes_colorhist/upload", files={"file": ("big.png", png((64, 64)), "image/png")})
+    assert response.status_code == 400
+    assert "larger than" in error_text(response)
+
+
+def test_an_unexpected_failure_is_a_page_without_a_traceback(client, monkeypatch):
+    def broken(self):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr("web.backend.Backend.collections", broken)
+    response = client.get("/")
+    assert response.status_code == 500
+    assert "RuntimeError" in error_text(response) and "secret internals" not in response.text
+
+
+def test_hostile_labels_and_paths_are_escaped_everywhere(client):
+    hostile = point_id("hostile", f"{HOSTILE}.jpg")
+    pages = [
+        client.get("/").text,
+        client.get("/c/hostile_colorhist").text,
+        client.get("/c/hostile_colorhist", params={"label": HOSTILE}).text,
+        client.get(f"/c/hostile_colorhist/p/{hostile}").text,
+        client.get(f"/eval/hostile_colorhist/q/{point_id('hostile', 'red/00.jpg')}").text,
+    ]
+    for page in pages:
+        assert "<script>" not in page
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&#34;" in pages[1]
+    assert [pid for _, pid in tile_ids(pages[2], "grid")] == [hostile]
+
+
+def test_thumbnails_are_served_by_id_and_cached_on_disk(client, built):
+    pid = shapes_id("red/00.jpg")
+    response = client.get(f"/c/shapes_colorhist/thumb/{pid}")
+    assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(response.content)).size == (96, 72)  # fits in 160 x 160: never enlarged
+    cached = list((built / "reports" / ".thumbnails").rglob(f"{pid}.jpg"))
+    assert [path.read_bytes() for path in cached] == [response.content]
+
+
+@pytest.mark.parametrize("path", ESCAPE_PATHS)
+def test_no_stored_path_leaves_the_image_root(client, path, built):
+    real = str(built / "data" / "secret.jpg") if path == "/ABSOLUTE" else path
+    response = client.get(f"/c/hostile_colorhist/thumb/{point_id('hostile', real)}")
+    assert response.status_code == 404
+    assert client.get(f"/c/hostile_colorhist/thumb/{point_id('hostile', 'red/00.jpg')}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/c/shapes_colorhist/thumb/../../secret.jpg",
+        "/c/shapes_colorhist/thumb/..%2f..%2fsecret.jpg",
+        "/c/shapes_colorhist/thumb/%2e%2e%2f%2e%2e%2fsecret.jpg",
+        "/c/shapes_colorhist/thumb/%2e%2e%2fdata%2fsecret.jpg",
+        "/c/..%2f..%2fdata/thumb/secret.jpg",
+        "/static/..%2f..%2fdata%2fsecret.jpg",
+        "/static/../../cli.py",
+    ],
+)
+def test_no_request_path_reaches_a_file(client, built, url):
+    secret = (built / "data" / "secret.jpg").read_bytes()
+    response = client.get(url)
+    assert response.status_code in (400, 404)
+    assert secret not in response.content and b"import click" not in response.content
+
+
+def test_serve_warns_on_a_non_local_host_and_builds_the_app(monkeypatch, opened, built):
+    import cli
+
+    served = []
+    monkeypatch.setattr("web.app.serve", lambda app, host, port: served.append((host, port)))
+    share_store(monkeypatch, opened)
+    runner = CliRunner()
+    local = runner.invoke(cli.cli, ["serve", "--port", "8123", "--data-root", str(built / "data")])
+    public = runner.invoke(cli.cli, ["serve", "--host", "0.0.0.0", "--port", "8124"])
+    assert local.exit_code == 0 and public.exit_code == 0, local.output + public.output
+    assert served == [("127.0.0.1", 8123), ("0.0.0.0", 8124)]
+    assert "warning" not in local.output and "warning: listening on 0.0.0.0" in public.output

@@ -1,0 +1,11 @@
+"""The local web app (`python cli.py serve`): pages over the same library calls as the CLI.
+
+A layer above the stages, like cli.py: it may import ingest, evaluation and
+search; none of them imports it. FastAPI and Jinja2 load only with this
+package, so no other command pays for them.
+"""
+
+from web.app import create_app, serve
+from web.backend import Backend
+
+__all__ = ["Backend", "create_app", "serve"]

@@ -1,0 +1,81 @@
+"""The app: routes, error pages instead of tracebacks, a request size limit, server timing."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+
+from errors import CollectionNotFoundError, RetrievalError
+from web.backend import MAX_UPLOAD_BYTES, Backend, Options
+from web.templating import HERE, page
+
+if TYPE_CHECKING:
+    from store import VectorStore
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+MAX_REQUEST_BYTES = MAX_UPLOAD_BYTES + 64 * 1024  # an upload and its form fields
+log = logging.getLogger("web")
+
+
+def create_app(open_store: Callable[[], VectorStore], options: Options) -> FastAPI:
+    """The web app over the store `open_store` returns (opened on the first request that needs it)."""
+    from web import evaluation_pages, pages
+
+    app = FastAPI(title="Image retrieval", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.backend = Backend(open_store, options)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(pages.router)
+    app.include_router(evaluation_pages.router)
+
+    @app.middleware("http")
+    async def limit_and_time(request: Request, call_next):
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > MAX_REQUEST_BYTES:
+            message = f"the upload is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB"
+            return page(request, "error.html", 413, message=message, title="Too large")
+        started = time.perf_counter()
+        response = await call_next(request)
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
+        return response
+
+    @app.exception_handler(RetrievalError)
+    async def retrieval_error(request: Request, error: RetrievalError) -> HTMLResponse:
+        status = 404 if isinstance(error, CollectionNotFoundError) else 400
+        return page(request, "error.html", status, message=str(error), title="Cannot show this")
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> HTMLResponse:
+        return page(request, "error.html", error.status_code, message=str(error.detail), title="Not here")
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, error: RequestValidationError) -> HTMLResponse:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        return page(request, "error.html", 400, message=f"bad request ({problems})", title="Bad request")
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, error: Exception) -> HTMLResponse:
+        log.exception("error answering %s", request.url.path)
+        message = f"{type(error).__name__} while answering this page; the server's log has the details"
+        return page(request, "error.html", 500, message=message, title="Internal error")
+
+    return app
+
+
+def is_local(host: str) -> bool:
+    """Whether `host` only accepts connections from this machine."""
+    return host in LOCAL_HOSTS or host.startswith("127.")
+
+
+def serve(app: FastAPI, host: str, port: int) -> None:
+    """Run the app with uvicorn until Ctrl-C."""
+    import uvicorn
+
+    uvicorn.run(app, host=host, port=port, log_level="warning")

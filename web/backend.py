@@ -1,0 +1,190 @@
+"""What the pages ask of the library, with the little state a long-running server keeps.
+
+One store and one `Searcher` per process: the encoder of upload and text
+queries loads on the first such query, under a lock, so concurrent requests
+never build it twice. Collection listings, image roots and evaluation records
+are cached and refreshed when the collection's size or a metrics.json changes.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from errors import QueryError
+from evaluation import QueryRanking, rank_query, read_summaries
+from media.images import BadImage, load_rgb
+from media.roots import find_image_root
+from search import CollectionSummary, Query, Searcher, SearchResult, list_collections, summarize
+from search.query import checked_id
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from store import CollectionInfo, VectorStore
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_UPLOAD_PIXELS = 40_000_000
+PREVIEW = 360
+ROOT_SAMPLE = 3  # stored paths that must all exist under a folder for it to be the image root
+
+
+@dataclass(frozen=True)
+class Options:
+    """How the server finds images and reports, and builds encoders (as `search` does)."""
+
+    data_root: Path
+    reports: Path
+    device: str = "auto"
+    weights: dict[str, str] | None = None
+    init: str = "pretrained"
+
+
+class LockedStore:
+    """The store with every call under one lock: the embedded engine is not made for threads."""
+
+    def __init__(self, store: VectorStore) -> None:
+        self._store = store
+        self._lock = threading.RLock()
+
+    def __getattr__(self, name: str):
+        attribute = getattr(self._store, name)
+        if not callable(attribute):
+            return attribute
+
+        def locked(*args, **kwargs):
+            with self._lock:
+                return attribute(*args, **kwargs)
+
+        return locked
+
+
+class Backend:
+    """The library calls behind the pages; `open_store` is called once, on first need."""
+
+    def __init__(self, open_store: Callable[[], VectorStore], options: Options) -> None:
+        self.options = options
+        self._open_store = open_store
+        self._store: VectorStore | None = None
+        self._opening = threading.Lock()
+        self.searcher = Searcher(lambda: self.store, options.device, options.weights, options.init)
+        self._model_lock = threading.Lock()
+        self._cache_lock = threading.Lock()
+        self._summaries: dict[str, tuple[int, CollectionSummary]] = {}
+        self._roots: dict[str, Path | None] = {}
+        self._reports: tuple[tuple, list[dict]] | None = None
+
+    @property
+    def store(self) -> VectorStore:
+        with self._opening:
+            if self._store is None:
+                opened = self._open_store()
+                self._store = LockedStore(opened) if opened.in_process else opened
+            return self._store
+
+    # collections
+
+    def collections(self) -> list[CollectionInfo]:
+        return list_collections(self.store)
+
+    def summary(self, name: str) -> CollectionSummary:
+        """Class counts and every point in dataset order; read again when the point count changes."""
+        count = self.store.info(name).points
+        with self._cache_lock:
+            cached = self._summaries.get(name)
+        if cached is not None and cached[0] == count:
+            return cached[1]
+        summary = summarize(self.store, name, samples=count)
+        with self._cache_lock:
+            self._summaries[name] = (count, summary)
+        return summary
+
+    def provenance(self, name: str) -> dict:
+        """The collection's own metadata, as recorded at ingest (the payload schema aside)."""
+        return {key: value for key, value in self.store.metadata(name).items() if key != "payload_schema"}
+
+    def image_root(self, name: str) -> Path | None:
+        """The folder the collection's stored paths are relative to: the one place the web app decides it."""
+        with self._cache_lock:
+            if name in self._roots:
+                return self._roots[name]
+        summary = self.summary(name)
+        paths = [payload.path for _, payload in summary.samples[:ROOT_SAMPLE]]
+        root = find_image_root(self.options.data_root, summary.info.dataset, paths)
+        with self._cache_lock:
+            self._roots[name] = root
+        return root
+
+    # queries
+
+    def neighbours(self, name: str, point_id: str, limit: int) -> SearchResult:
+        """The nearest stored points to a stored point, itself excluded (`search --id`)."""
+        return self.searcher.search(Query(name, point_id=point_id, limit=limit))
+
+    def by_text(self, name: str, text: str, limit: int) -> SearchResult:
+        if not text.strip():
+            raise QueryError("type a text to search for")
+        with self._model_lock:
+            return self.searcher.search(Query(name, text=text, limit=limit))
+
+    def by_upload(self, name: str, data: bytes, limit: int) -> tuple[SearchResult, Image.Image]:
+        """An uploaded image file as a query (size and pixel limits first, then the same search as `--image`),
+        and a small copy of it to show."""
+        if not data:
+            raise QueryError("choose an image file to upload")
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise QueryError(f"the upload is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+        with tempfile.TemporaryDirectory(prefix="upload-") as folder:
+            path = Path(folder) / "upload"
+            path.write_bytes(data)
+            try:
+                preview = load_rgb(path, max_pixels=MAX_UPLOAD_PIXELS)
+            except BadImage as error:
+                reason = (
+                    str(error).replace(f"'{path}'", "").replace(str(path), "")
+                )  # the temporary file means nothing to the user
+                raise QueryError(f"the upload is not an image this app can read ({reason})") from None
+            preview.thumbnail((PREVIEW, PREVIEW))
+            with self._model_lock:
+                return self.searcher.search(Query(name, image=path, limit=limit)), preview
+
+    # evaluation
+
+    def evaluations(self) -> list[dict]:
+        """Every reports/*/metrics.json record (as `eval` wrote them), read again when one changes."""
+        files = sorted(self.options.reports.glob("*/metrics.json"))
+        key = tuple((str(path), _mtime(path)) for path in files)
+        with self._cache_lock:
+            if self._reports is not None and self._reports[0] == key:
+                return self._reports[1]
+        records = read_summaries(self.options.reports)
+        with self._cache_lock:
+            self._reports = (key, records)
+        return records
+
+    def evaluation(self, name: str) -> dict | None:
+        """The last evaluation record of collection `name`, if `eval` wrote one."""
+        return next((record for record in self.evaluations() if record["collection"] == name), None)
+
+    def query_ap(self, name: str, point_id: str) -> tuple[str, float] | None:
+        """(metric, AP) of the stored point in the collection's last evaluation, where recorded."""
+        record = self.evaluation(name)
+        if record is None or record.get("ap_per_query", {}).get(point_id) is None:
+            return None
+        return record.get("metric", "mAP").replace("mAP", "AP"), record["ap_per_query"][point_id]
+
+    def ranking(self, name: str, point_id: str) -> QueryRanking:
+        """One query's full leave-one-out ranking and figures, computed now."""
+        self.store.require(name)
+        return rank_query(self.store, name, checked_id(point_id))
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0

@@ -1,0 +1,40 @@
+"""Numbers for the pictures the templates draw: PR curves as SVG polylines, AP as a cell colour.
+
+Only numbers leave here; names and labels are escaped by the templates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+WIDTH, HEIGHT, MARGIN = 360, 240, 30
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
+
+
+@dataclass(frozen=True)
+class Curve:
+    name: str
+    points: str  # "x,y x,y ..." in SVG coordinates
+    colour: str
+
+
+def pr_curves(curves: dict[str, Sequence[float | None]]) -> list[Curve]:
+    """Interpolated precision at evenly spaced recall levels -> one polyline each (gaps where unknown)."""
+    drawn = []
+    for number, (name, precision) in enumerate(curves.items()):
+        last = max(len(precision) - 1, 1)
+        points = " ".join(
+            f"{MARGIN + (WIDTH - MARGIN - 10) * i / last:.1f},{HEIGHT - MARGIN - (HEIGHT - MARGIN - 10) * p:.1f}"
+            for i, p in enumerate(precision)
+            if p is not None
+        )
+        drawn.append(Curve(name, points, PALETTE[number % len(PALETTE)]))
+    return drawn
+
+
+def ap_colour(ap: float | None) -> str:
+    """A background from red (AP 0) through yellow to green (AP 1); grey when unknown."""
+    if ap is None:
+        return "#eeeeee"
+    return f"hsl({120 * max(0.0, min(ap, 1.0)):.0f}, 70%, 78%)"

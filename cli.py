@@ -370,7 +370,7 @@ def collections_drop(obj: Context, name, yes):
     "--host", default="127.0.0.1", show_default=True, help="Address to listen on (this machine only by default)."
 )
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
-@data_root_option("Where the datasets' images are, for thumbnails.")
+@images_moved_option
 @model_options
 @click.pass_obj
 def serve(obj: Context, host, port, data_root, device, weights, init):

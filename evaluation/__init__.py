@@ -3,7 +3,14 @@
 from evaluation.ann import AnnRecall, ann_recall
 from evaluation.drilldown import QueryRanking, rank_query
 from evaluation.ranking import Neighbours, VectorStage, rank_all
-from evaluation.report import StudyGrid, read_summaries, study_table, write_collection_report, write_index
+from evaluation.report import (
+    StudyGrid,
+    read_summaries,
+    store_summaries,
+    study_table,
+    write_collection_report,
+    write_index,
+)
 from evaluation.run import EvaluationRun, collections_to_evaluate, evaluate_collections, measure_ann
 from evaluation.runner import Evaluation, GalleryRow, leave_one_out
 from evaluation.study import STUDY_MAP, study_figure
@@ -26,6 +33,7 @@ __all__ = [
     "rank_all",
     "rank_query",
     "read_summaries",
+    "store_summaries",
     "study_figure",
     "study_table",
     "write_collection_report",

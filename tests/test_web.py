@@ -153,11 +153,9 @@ def test_evaluation_pages_show_the_table_study_figures_heatmap_and_best_worst(cl
 
 def test_the_study_figure_stands_beside_a_study_pair(client, built):
     record = json.loads((built / "reports" / "shapes_colorhist" / "metrics.json").read_text())
-    folder = built / "reports" / "simple1k_clip"
+    folder = built / "reports" / "simple1k_clip"  # a record of this store's collection, relabelled as a study pair
     folder.mkdir()
-    (folder / "metrics.json").write_text(
-        json.dumps({**record, "collection": "simple1k_clip", "dataset": "simple1k", "encoder": "clip", "map": 0.5})
-    )
+    (folder / "metrics.json").write_text(json.dumps({**record, "dataset": "simple1k", "encoder": "clip", "map": 0.5}))
     try:
         assert re.search(r"0\.5000</a>\s*<span class=\"study\">\[0\.7692\]</span>", client.get("/eval").text)
     finally:

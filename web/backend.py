@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from errors import QueryError
-from evaluation import QueryRanking, rank_query, read_summaries
+from evaluation import QueryRanking, rank_query, store_summaries
 from media.images import BadImage, load_rgb
-from media.roots import find_image_root
+from media.roots import resolve_image_root
 from search import CollectionSummary, Query, Searcher, SearchResult, list_collections, summarize
 from search.query import checked_id
 
@@ -37,7 +37,7 @@ ROOT_SAMPLE = 3  # stored paths that must all exist under a folder for it to be 
 class Options:
     """How the server finds images and reports, and builds encoders (as `search` does)."""
 
-    data_root: Path
+    data_root: Path | None  # where the images moved to; None: each collection's recorded folder
     reports: Path
     device: str = "auto"
     weights: dict[str, str] | None = None
@@ -104,8 +104,16 @@ class Backend:
         return summary
 
     def provenance(self, name: str) -> dict:
-        """The collection's own metadata, as recorded at ingest (the payload schema aside)."""
-        return {key: value for key, value in self.store.metadata(name).items() if key != "payload_schema"}
+        """The collection's provenance as facts to show; {} for a collection that recorded none."""
+        info = self.store.info(name)
+        if info.provenance is None:
+            return {}
+        return {
+            "weights": info.weights_text(),
+            "model": info.provenance.model_id,
+            "image root": info.provenance.image_root,
+            "updated": info.provenance.updated,
+        }
 
     def image_root(self, name: str) -> Path | None:
         """The folder the collection's stored paths are relative to: the one place the web app decides it."""
@@ -114,7 +122,8 @@ class Backend:
                 return self._roots[name]
         summary = self.summary(name)
         paths = [payload.path for _, payload in summary.samples[:ROOT_SAMPLE]]
-        root = find_image_root(self.options.data_root, summary.info.dataset, paths)
+        recorded = summary.info.provenance.image_root if summary.info.provenance else None
+        root = resolve_image_root(recorded, self.options.data_root, summary.info.dataset, paths)
         with self._cache_lock:
             self._roots[name] = root
         return root
@@ -156,19 +165,20 @@ class Backend:
 
     def evaluations(self) -> list[dict]:
         """Every reports/*/metrics.json record (as `eval` wrote them), read again when one changes."""
-        files = sorted(self.options.reports.glob("*/metrics.json"))
+        files = sorted([*self.options.reports.glob("*/metrics.json"), *self.options.reports.glob("*/at*/metrics.json")])
         key = tuple((str(path), _mtime(path)) for path in files)
         with self._cache_lock:
             if self._reports is not None and self._reports[0] == key:
                 return self._reports[1]
-        records = read_summaries(self.options.reports)
+        records = store_summaries(self.options.reports, self.store.location, set(self.store.collection_names()))
         with self._cache_lock:
             self._reports = (key, records)
         return records
 
     def evaluation(self, name: str) -> dict | None:
-        """The last evaluation record of collection `name`, if `eval` wrote one."""
-        return next((record for record in self.evaluations() if record["collection"] == name), None)
+        """The last evaluation record of collection `name` (its full ranking's, before any cut), if `eval` wrote one."""
+        records = [record for record in self.evaluations() if record["collection"] == name]
+        return min(records, key=lambda record: record.get("k") is not None, default=None)
 
     def query_ap(self, name: str, point_id: str) -> tuple[str, float] | None:
         """(metric, AP) of the stored point in the collection's last evaluation, where recorded."""

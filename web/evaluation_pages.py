@@ -18,7 +18,8 @@ DRILL_HITS = 60
 @router.get("/eval", response_class=HTMLResponse)
 def evaluations(request: Request):
     records = backend(request).evaluations()
-    encoders, datasets, cells = study_table(records)
+    encoders, datasets, found = study_table(records)
+    cells = {pair: summaries[0] for pair, summaries in found.items()}  # the full ranking's, before any cut
     study = {(e, d): study_figure(e, d) for e in encoders for d in datasets}
     curves = {
         dataset: pr_curves(

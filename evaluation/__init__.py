@@ -3,6 +3,7 @@
 from evaluation.ann import AnnRecall, ann_recall
 from evaluation.ranking import Neighbours, VectorStage, rank_all
 from evaluation.report import StudyGrid, read_summaries, study_table, write_collection_report, write_index
+from evaluation.rerank import Rerank
 from evaluation.run import EvaluationRun, collections_to_evaluate, evaluate_collections, measure_ann
 from evaluation.runner import Evaluation, GalleryRow, leave_one_out
 
@@ -12,6 +13,7 @@ __all__ = [
     "EvaluationRun",
     "GalleryRow",
     "Neighbours",
+    "Rerank",
     "StudyGrid",
     "VectorStage",
     "ann_recall",

@@ -9,7 +9,9 @@ from pathlib import Path
 
 from errors import EvaluationError
 from evaluation.ann import AnnRecall, ann_recall
-from evaluation.report import StudyGrid, study_grid, write_collection_report, write_index
+from evaluation.compare import DatasetRanking, rank_datasets
+from evaluation.ranking import VectorStage
+from evaluation.report import StudyGrid, study_grid, write_collection_report, write_index, write_metrics
 from evaluation.runner import Evaluation, Progress, leave_one_out
 from media.roots import find_image_root
 from store import VectorStore
@@ -28,6 +30,7 @@ class EvaluationRun:
     skipped: list[str] = field(default_factory=list)  # collections that could not be evaluated, with the reason
     notes: list[str] = field(default_factory=list)  # what a reader of the report should know
     index: Path | None = None
+    rankings: list[DatasetRanking] = field(default_factory=list)  # per dataset, rows by mAP with paired tests
 
     def to_json(self) -> list[dict]:
         return [evaluation.to_json() for evaluation in self.evaluations]
@@ -46,8 +49,15 @@ def evaluate_collections(
     method: str = "auto",
     explicit: bool = True,
     progress: ProgressFactory | None = None,
+    rerank: VectorStage | None = None,
+    exclude_duplicates: bool = False,
 ) -> EvaluationRun:
     """Leave-one-out over each named collection, its report files, then reports/index.html.
+
+    With `rerank` each collection is evaluated twice: plain, and re-ranked as
+    its own row (`paris_dinov2 +dba+aqe`, reports/paris_dinov2+dba+aqe/).
+    The rows of each dataset are then ordered by mAP and compared pairwise
+    (`run.rankings`, and `comparison` in each metrics.json).
 
     With `explicit` False (every collection of the store) a collection that
     cannot be evaluated is skipped and named; otherwise its error stops the run.
@@ -57,27 +67,41 @@ def evaluate_collections(
     run = EvaluationRun(store.location)
     roots: dict[str, Path | None] = {}
     for name in names:
-        with progress(f"eval {name}") as advance:
-            try:
-                evaluation = leave_one_out(store, name, k, advance, method)
-            except EvaluationError as error:
-                if explicit:
-                    raise
-                run.skipped.append(str(error))
-                continue
-        if evaluation.dataset not in roots:
-            roots[evaluation.dataset] = find_image_root(data_root, evaluation.dataset, evaluation.paths[:ROOT_SAMPLE])
-            if roots[evaluation.dataset] is None:
-                run.notes.append(
-                    f"no dataset '{evaluation.dataset}' under {data_root}: the galleries show placeholders "
-                    f"(pass --data-root)"
-                )
-        run.evaluations.append(evaluation)
-        run.files.append(write_collection_report(evaluation, reports_dir, roots[evaluation.dataset]))
+        evaluations = []
+        for stage in [None, rerank] if rerank is not None else [None]:
+            title = name if stage is None else f"{name} +{stage.name}"
+            with progress(f"eval {title}") as advance:
+                try:
+                    evaluations.append(leave_one_out(store, name, k, advance, method, stage, exclude_duplicates))
+                except EvaluationError as error:
+                    if explicit:
+                        raise
+                    run.skipped.append(str(error))
+                    break
+        for evaluation in evaluations:
+            _report(run, evaluation, roots, reports_dir, data_root)
     if not run.evaluations:
         raise EvaluationError(f"none of the {len(names)} collections could be evaluated")
+    run.rankings = rank_datasets(run.evaluations)
+    for evaluation in run.evaluations:  # now with its comparison
+        write_metrics(evaluation, reports_dir)
     run.index = write_index(reports_dir)
     return run
+
+
+def _report(
+    run: EvaluationRun, evaluation: Evaluation, roots: dict[str, Path | None], reports_dir: Path, data_root: Path
+) -> None:
+    """Add `evaluation` to `run` and write its report files, finding its dataset's images once."""
+    if evaluation.dataset not in roots:
+        roots[evaluation.dataset] = find_image_root(data_root, evaluation.dataset, evaluation.paths[:ROOT_SAMPLE])
+        if roots[evaluation.dataset] is None:
+            run.notes.append(
+                f"no dataset '{evaluation.dataset}' under {data_root}: the galleries show placeholders "
+                f"(pass --data-root)"
+            )
+    run.evaluations.append(evaluation)
+    run.files.append(write_collection_report(evaluation, reports_dir, roots[evaluation.dataset]))
 
 
 def measure_ann(store: VectorStore, names: list[str], k: int) -> list[AnnRecall]:

@@ -47,11 +47,11 @@ def find_duplicates(vectors: np.ndarray, threshold: float = THRESHOLD, block: in
     n = len(vectors)
     firsts, seconds, scores = [], [], []
     for start in range(0, n, block):
-        similarity = vectors[start : start + block] @ vectors.T
+        similarity = vectors[start : start + block] @ vectors[start:].T  # pairs i < j only: the columns from `start`
         rows, cols = np.nonzero(similarity >= threshold)
-        above = cols > rows + start
+        above = cols > rows
         firsts.append(rows[above] + start)
-        seconds.append(cols[above])
+        seconds.append(cols[above] + start)
         scores.append(similarity[rows[above], cols[above]])
     i, j = (np.concatenate(part).astype(np.int64) if part else np.empty(0, np.int64) for part in (firsts, seconds))
     score = np.concatenate(scores) if scores else np.empty(0)

@@ -164,3 +164,17 @@ def test_cli_eval_rerank_writes_its_own_rows_and_the_study_side_by_side(store, t
     page = (reports / "index.html").read_text()
     assert "not comparable with the study" in page and "Paired comparisons per dataset" in page
     assert "dinov2 +aqe" in page
+
+
+def test_two_collections_of_the_same_points_and_vectors_compare_as_equal(store):
+    from evaluation.compare import rank_datasets
+
+    vectors, labels = clustered(seed=6)
+    store_vectors(store, "same_a", vectors, labels, encoder="a")
+    store_vectors(store, "same_b", vectors, labels, encoder="b")
+    evaluations = [leave_one_out(store, "same_b"), leave_one_out(store, "same_a")]
+    [ranking] = rank_datasets(evaluations)
+    first, last = ranking.rows
+    assert (first.name, first.next, last.next) == ("same_a", "same_b", None)  # equal mAP: by name
+    assert first.difference.difference == 0 and first.difference.p_value == 1
+    assert evaluations[1].comparison["against_next"]["significant"] is False

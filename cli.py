@@ -232,8 +232,16 @@ def demo(obj: Context, data_root):
 @click.option("--json", "as_json", is_flag=True, help="Print metrics.json (a list unless one -c).")
 @click.option("--method", type=click.Choice(["auto", "block", "batch-query"]), default="auto", hidden=True)
 @click.option("--ann", is_flag=True, help="recall@K (default 10) of approximate vs exact search.")
+@click.option(
+    "--rerank",
+    type=click.Choice(["aqe", "dba", "dba+aqe"]),
+    help="Also evaluate re-ranked (alpha query expansion / database-side augmentation) as its own row.",
+)
+@click.option("--rerank-k", default=2, show_default=True, type=click.IntRange(0), help="Neighbours re-ranking uses.")
+@click.option("--alpha", default=3.0, show_default=True, type=click.FloatRange(0), help="Re-ranking weight exponent.")
+@click.option("--exclude-duplicates", is_flag=True, help="Also the mAP with near-duplicates (cosine >= 0.995) as one.")
 @click.pass_obj
-def eval_(obj: Context, collections, k, data_root, as_json, method, ann):
+def eval_(obj: Context, collections, k, data_root, as_json, method, ann, rerank, rerank_k, alpha, exclude_duplicates):
     """Leave-one-out evaluation: mAP, P@k, PR curves, best and worst queries, reports/index.html."""
     from evaluation import collections_to_evaluate, measure_ann
 
@@ -246,7 +254,11 @@ def eval_(obj: Context, collections, k, data_root, as_json, method, ann):
         else:
             obj.screen.ann(results, k or 10, store.location)
         return
-    _evaluate(obj, names, k, data_root, method, as_json, single=len(collections) == 1, explicit=bool(collections))
+    from evaluation import Rerank
+
+    stage = Rerank(rerank, rerank_k, alpha) if rerank else None
+    single = len(collections) == 1 and stage is None
+    _evaluate(obj, names, k, data_root, method, as_json, single, bool(collections), stage, exclude_duplicates)
 
 
 def _evaluate(
@@ -258,13 +270,24 @@ def _evaluate(
     as_json: bool = False,
     single: bool = False,
     explicit: bool = True,
+    rerank=None,
+    exclude_duplicates: bool = False,
 ) -> None:
     """Evaluate and render; with `explicit` False a collection that cannot be evaluated is skipped."""
     from evaluation import evaluate_collections
 
-    store = obj.store()
     run = evaluate_collections(
-        store, names, obj.reports, data_root, k, method, explicit, obj.screen.progress, command_line()
+        obj.store(),
+        names,
+        obj.reports,
+        data_root,
+        k,
+        method,
+        explicit,
+        obj.screen.progress,
+        command_line(),
+        rerank,
+        exclude_duplicates,
     )
     if as_json:
         obj.screen.json(run.to_json()[0] if single else run.to_json())

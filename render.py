@@ -204,6 +204,13 @@ class Screen:
             for encoder in grid.encoders:
                 table.add_row(safe(encoder), *(grid.cells[encoder, d] for d in grid.datasets))
             self.out.print(table)
+        self._rankings(run.rankings)
+        self._duplicates(run.evaluations)
+        if any(evaluation.stage is not None for evaluation in run.evaluations):
+            self.out.print(
+                "rows marked +aqe/+dba/+dba+aqe are re-ranked (Radenovic, Tolias and Chum 2018); "
+                "they are not comparable with the study's numbers"
+            )
         for evaluation, files in zip(run.evaluations, run.files, strict=True):
             if evaluation.identical:
                 self.out.print(
@@ -212,7 +219,7 @@ class Screen:
                 )
             if evaluation.figures.skipped:
                 self.out.print(
-                    f"{safe(evaluation.collection)}: {evaluation.figures.skipped} queries have no other "
+                    f"{safe(evaluation.name)}: {evaluation.figures.skipped} queries have no other "
                     f"member of their class and are left out of the means"
                 )
             self.out.print(f"wrote {', '.join(safe(path) for path in files)}")
@@ -237,6 +244,56 @@ class Screen:
             facts.append(("stale points", f"{provenance.stale} (images no longer listed; ingest --prune)"))
         for name, value in facts:
             self.out.print(f"  {name}: {safe(value)}")
+
+    def _rankings(self, rankings: list) -> None:
+        """Per dataset, the rows by mAP with their intervals, the paired difference to the next and its significance."""
+        for ranking in rankings:
+            table = Table(
+                "row",
+                "mAP",
+                "95% interval",
+                "next",
+                "difference",
+                "95% interval",
+                "p",
+                "p < 0.05",
+                box=box.SIMPLE_HEAD,
+                pad_edge=False,
+                title=f"{safe(ranking.dataset)}: by mAP, each against the next (paired, same queries)",
+            )
+            for row in ranking.rows:
+                d = row.difference
+                compared = (
+                    [
+                        f"{d.difference:+.4f}",
+                        f"[{d.interval.low:+.4f}, {d.interval.high:+.4f}]",
+                        f"{d.p_value:.4f}",
+                        "yes" if d.significant else "no",
+                    ]
+                    if d is not None and d.queries
+                    else ["-"] * 4
+                )
+                interval = f"[{figure(row.low)}, {figure(row.high)}]"
+                table.add_row(safe(row.name), figure(row.mean_ap), interval, safe(row.next or "-"), *compared)
+            self.out.print(table)
+
+    def _duplicates(self, evaluations: list) -> None:
+        """Pairs of near-identical points, and the mAP without them where it was measured."""
+        for evaluation in evaluations:
+            found = evaluation.duplicates
+            if found is None or (found.pairs == 0 and evaluation.deduplicated is None):
+                continue
+            text = (
+                f"{safe(evaluation.name)}: {found.pairs} pairs with cosine >= {found.threshold} "
+                f"in {found.groups} groups"
+            )
+            if evaluation.deduplicated is not None:
+                text += (
+                    f"; {evaluation.metric} {figure(evaluation.mean_ap)} with them, "
+                    f"{figure(evaluation.deduplicated.mean_ap)} with each group reduced to one point "
+                    f"({found.removed} removed)"
+                )
+            self.out.print(text)
 
     def ann(self, results: list, k: int, location: str) -> None:
         """recall@k of each collection's approximate search against exact search (eval --ann)."""

@@ -28,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from evaluation import leave_one_out  # noqa: E402
-from store import open_store, point_id  # noqa: E402
+from store import ImagePayload, open_store, point_id  # noqa: E402
 
 NOISE = 4.0  # per-dimension noise around the class centres, relative to their unit-variance entries
 
@@ -51,10 +51,7 @@ def write_collection(folder: Path, name: str, vectors: np.ndarray, labels: np.nd
     for start in range(0, len(vectors), 500):
         rows = range(start, min(start + 500, len(vectors)))
         paths = [f"c{labels[i]}/{i:05d}.jpg" for i in rows]
-        payloads = [
-            {"label": f"c{labels[i]}", "path": p, "dataset": "synthetic", "encoder": "bench", "index": i}
-            for i, p in zip(rows, paths, strict=True)
-        ]
+        payloads = [ImagePayload(f"c{labels[i]}", p, "synthetic", "bench", i) for i, p in zip(rows, paths, strict=True)]
         store.upsert(name, [point_id("synthetic", p) for p in paths], unit[rows.start : rows.stop], payloads)
     store.close()
     return time.perf_counter() - started

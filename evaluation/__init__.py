@@ -11,9 +11,10 @@ from evaluation.report import (
     write_collection_report,
     write_index,
 )
+from evaluation.rerank import Rerank
 from evaluation.run import EvaluationRun, collections_to_evaluate, evaluate_collections, measure_ann
 from evaluation.runner import Evaluation, GalleryRow, leave_one_out
-from evaluation.study import STUDY_MAP, study_figure
+from evaluation.study import study_figure
 
 __all__ = [
     "AnnRecall",
@@ -22,7 +23,7 @@ __all__ = [
     "GalleryRow",
     "Neighbours",
     "QueryRanking",
-    "STUDY_MAP",
+    "Rerank",
     "StudyGrid",
     "VectorStage",
     "ann_recall",

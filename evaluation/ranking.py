@@ -41,9 +41,16 @@ class VectorStage(Protocol):
 
     Row i of both belongs to point i; the ranking of point i compares its query
     vector with every other point's database vector, itself still excluded.
+    `name` names the re-ranked figures (`paris_dinov2 +dba+aqe`); `to_json()`
+    records the stage's settings with them.
     """
 
+    @property
+    def name(self) -> str: ...
+
     def __call__(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def to_json(self) -> dict: ...
 
 
 @dataclass
@@ -108,6 +115,16 @@ def rank_all(
     else:
         order, scores = _rank_batch_query(store, name, points.ids, width, kept, progress)
     return Neighbours(points, order, scores)
+
+
+def top_neighbours(queries: np.ndarray, database: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row i's `k` best database rows by inner product with `queries[i]`, row i itself excluded.
+
+    (positions, scores), each (n, k), best first, ties by position; scored in
+    blocks of BLOCK_ROWS queries, so memory stays BLOCK_ROWS x n.
+    """
+    width = max(0, min(k, len(database) - 1))
+    return _rank_blocks(queries, database, width, width, lambda done: None)
 
 
 def _rank_blocks(

@@ -20,6 +20,7 @@ from urllib.parse import quote
 from evaluation.figures import pr_plot
 from evaluation.galleries import draw_gallery
 from evaluation.runner import Evaluation
+from evaluation.study import SOURCE, study_text
 from store.provenance import now
 
 METRICS_FILE = "metrics.json"
@@ -28,8 +29,8 @@ INDEX_FILE = "index.html"
 
 
 def _safe_name(text: str) -> str:
-    """`text` as part of a file name: every run of characters outside [A-Za-z0-9._-] becomes '-'."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text)
+    """`text` as part of a file name: every run of characters outside [A-Za-z0-9._+-] becomes '-'."""
+    return re.sub(r"[^A-Za-z0-9._+-]+", "-", text)
 
 
 def report_folder(reports_dir: Path, collection: str) -> Path:
@@ -43,20 +44,28 @@ def write_collection_report(evaluation: Evaluation, reports_dir: Path, image_roo
     Without `image_root` the galleries are not drawn, so galleries drawn
     earlier from the real images are not replaced by placeholders.
     """
-    folder = report_folder(reports_dir, evaluation.collection)
-    if evaluation.k is not None:
-        folder = folder / f"at{evaluation.k}"
-    folder.mkdir(parents=True, exist_ok=True)
+    metrics = write_metrics(evaluation, reports_dir)
+    folder, title = metrics.parent, evaluation.title
     summary = evaluation.to_json()
-    metrics = folder / METRICS_FILE
-    metrics.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
-    name = f"{evaluation.title}: {evaluation.metric} {_figure(summary['map'])}"
+    name = f"{title}: {evaluation.metric} {_figure(summary['map'])}"
     files = [metrics, pr_plot({name: summary["pr_curve"]["precision"]}, folder / "pr.png", f"{name}: mean PR curve")]
     if image_root is not None:
         for which, rows in (("best", evaluation.best()), ("worst", evaluation.worst())):
-            title = f"{evaluation.title}: the {len(rows)} {which} queries"
-            files.append(draw_gallery(rows, image_root, folder / f"{which}.png", title))
+            files.append(
+                draw_gallery(rows, image_root, folder / f"{which}.png", f"{title}: the {len(rows)} {which} queries")
+            )
     return files
+
+
+def write_metrics(evaluation: Evaluation, reports_dir: Path) -> Path:
+    """reports/<row>/metrics.json (`paris_dinov2` or `paris_dinov2+dba+aqe`; a cut at k in its `at<k>/`)."""
+    folder = report_folder(reports_dir, evaluation.folder)
+    if evaluation.k is not None:
+        folder = folder / f"at{evaluation.k}"
+    folder.mkdir(parents=True, exist_ok=True)
+    metrics = folder / METRICS_FILE
+    metrics.write_text(json.dumps(evaluation.to_json(), indent=2, ensure_ascii=False))
+    return metrics
 
 
 def read_summaries(reports_dir: Path) -> list[dict]:
@@ -76,7 +85,11 @@ def read_summaries(reports_dir: Path) -> list[dict]:
 
 def store_summaries(reports_dir: Path, location: str, collections: set[str]) -> list[dict]:
     """The summaries of `location`'s collections that still exist: nothing from other stores or dropped ones."""
-    return [s for s in read_summaries(reports_dir) if s.get("store") == location and s["collection"] in collections]
+    return [
+        s
+        for s in read_summaries(reports_dir)
+        if s.get("store") == location and s.get("source_collection", s["collection"]) in collections
+    ]
 
 
 def study_table(summaries: list[dict]) -> tuple[list[str], list[str], dict[tuple[str, str], list[dict]]]:
@@ -90,11 +103,17 @@ def study_table(summaries: list[dict]) -> tuple[list[str], list[str], dict[tuple
 
     cells: dict[tuple[str, str], list[dict]] = {}
     for summary in sorted(summaries, key=lambda s: (s.get("k") is not None, s.get("k") or 0)):
-        cells.setdefault((summary["encoder"], summary["dataset"]), []).append(summary)
+        cells.setdefault((row_label(summary), summary["dataset"]), []).append(summary)
     known = list(SPECS)
     encoders = sorted({e for e, _ in cells}, key=lambda e: (known.index(e) if e in known else len(known), e))
     datasets = sorted({d for _, d in cells})
     return encoders, datasets, cells
+
+
+def row_label(summary: dict) -> str:
+    """The table row of a metrics.json record: its encoder, or `dinov2 +dba+aqe` for re-ranked figures."""
+    rerank = summary.get("rerank")
+    return summary["encoder"] if not rerank else f"{summary['encoder']} +{rerank['method']}"
 
 
 @dataclass(frozen=True)
@@ -111,7 +130,7 @@ def study_grid(summaries: list[dict]) -> StudyGrid:
     """The grid of `summaries` (metrics.json records), '-' where a pair was not evaluated."""
     encoders, datasets, cells = study_table(summaries)
     metrics = sorted({s["metric"] for s in summaries}) or ["mAP"]
-    text = {(e, d): cell_text(cells.get((e, d))) for e in encoders for d in datasets}
+    text = {(e, d): _with_study(cells.get((e, d)), interval=False) for e in encoders for d in datasets}
     return StudyGrid(" / ".join(metrics), encoders, datasets, text)
 
 
@@ -123,6 +142,20 @@ def cell_text(summaries: list[dict] | None) -> str:
     parts = [_figure(s["map"]) if s.get("k") is None else f"{s['metric']} {_figure(s['map'])}" for s in summaries]
     random = any(s.get("random_weights") for s in summaries)
     return " · ".join(parts) + (" (random weights)" if random else "")
+
+
+def _with_study(summaries: list[dict] | None, interval: bool = True) -> str:
+    """cell_text, then the full ranking's mAP interval (with `interval`) and, where the study has the pair,
+    its figure and our difference."""
+    text = cell_text(summaries)
+    if not summaries:
+        return text
+    summary = summaries[0]
+    bounds = summary.get("map_interval") or {}
+    if interval and bounds.get("low") is not None:
+        text += f" [{bounds['low']:.4f}, {bounds['high']:.4f}]"
+    study = study_text(summary)
+    return f"{text} ({study})" if study else text
 
 
 def _figure(value: float | None) -> str:
@@ -170,7 +203,7 @@ def _page(summaries, encoders, datasets, cells, plots, made: str) -> str:
         tds = []
         for dataset in datasets:
             found = cells.get((encoder, dataset))
-            text = _e(cell_text(found))
+            text = _e(_with_study(found))
             tds.append(f'<td><a href="#{_e(found[0]["folder"])}">{text}</a></td>' if found else f"<td>{text}</td>")
         rows.append(f"<tr><th>{_e(encoder)}</th>{''.join(tds)}</tr>")
     plot_html = "".join(
@@ -196,6 +229,8 @@ similarity; AP is non-interpolated over the full ranking, or AP@k with denominat
 where labelled. Ties are broken by dataset order.</p>
 <h2>mAP: encoders x datasets</h2>
 <table><tr><th>encoder</th>{head}</tr>{"".join(rows)}</table>
+{_table_notes(summaries)}
+{_rankings_html(summaries)}
 <h2>Precision-recall per dataset</h2>{plot_html}
 {sections}
 </body></html>
@@ -210,6 +245,7 @@ def _section(summary: dict) -> str:
         (summary.get("metric", "mAP"), _figure(summary["map"])),
         *((f"P@{k}", _figure(v)) for k, v in precision.items()),
         ("R-precision", _figure(summary.get("r_precision"))),
+        *_extra_facts(summary),
         ("queries", summary.get("queries")),
         ("skipped (no other member)", summary.get("queries_skipped")),
         ("seconds", seconds),
@@ -282,3 +318,96 @@ def _gallery_table(rows: list[dict]) -> str:
             f"<td>{_e(row['path'])}</td><td>{hits}</td></tr>"
         )
     return f"<table><tr><th>AP</th><th>label</th><th>query</th><th>first hits</th></tr>{''.join(lines)}</table>"
+
+
+def _table_notes(summaries: list[dict]) -> str:
+    """What the table's brackets mean, and that re-ranked rows are not the study's figures."""
+    notes = [
+        "Brackets: 95% bootstrap interval of the mAP over queries (1,000 resamples, fixed seed). "
+        f"'study' is the published mAP from {SOURCE}, followed by ours minus the study's."
+    ]
+    if any(s.get("rerank") for s in summaries):
+        notes.append(
+            "Rows marked +aqe, +dba or +dba+aqe are re-ranked (alpha query expansion and database-side "
+            "augmentation, Radenovic, Tolias and Chum 2018): they are not comparable with the study's numbers, "
+            "which come from plain cosine ranking."
+        )
+    return "".join(f"<p>{_e(note)}</p>" for note in notes)
+
+
+def _rankings_html(summaries: list[dict]) -> str:
+    """Per dataset, the rows by mAP with the paired difference to the next, from each metrics.json."""
+    tables = []
+    for dataset in sorted({s["dataset"] for s in summaries}):
+        ranked = sorted(
+            (s for s in summaries if s["dataset"] == dataset and s.get("comparison")),
+            key=lambda s: s["comparison"]["rank"],
+        )
+        lines = []
+        for s in ranked:
+            against = s["comparison"].get("against_next")
+            cells = [s["collection"], _figure(s["map"]), s["comparison"].get("next") or "-"]
+            if against:
+                interval = against["interval"]
+                cells += [
+                    _signed(against["difference"]),
+                    f"[{_signed(interval['low'])}, {_signed(interval['high'])}]",
+                    _figure(against["p_value"]),
+                    "yes" if against["significant"] else "no",
+                ]
+            else:
+                cells += ["-"] * 4
+            lines.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>")
+        if lines:
+            head = "".join(
+                f"<th>{h}</th>"
+                for h in ("row", "mAP", "next", "difference", "95% interval", "p (sign-flip)", "p &lt; 0.05")
+            )
+            tables.append(f"<h3>{_e(dataset)}</h3><table><tr>{head}</tr>{''.join(lines)}</table>")
+    if not tables:
+        return ""
+    return (
+        "<h2>Paired comparisons per dataset</h2><p>Each row against the next lower one on the same queries "
+        "(points matched by id): difference in mAP, its paired bootstrap interval, and the p-value of a "
+        "paired sign-flip test (1,000 draws, fixed seed).</p>" + "".join(tables)
+    )
+
+
+def _signed(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.4f}"
+
+
+def _extra_facts(summary: dict) -> list[tuple[str, object]]:
+    """The interval, the study's figure, the re-ranking and the duplicates of one metrics.json record."""
+    facts: list[tuple[str, object]] = []
+    interval = summary.get("map_interval") or {}
+    if interval.get("low") is not None:
+        facts.append(("95% interval (bootstrap)", f"[{interval['low']:.4f}, {interval['high']:.4f}]"))
+    if study_text(summary):
+        facts.append(("the study", study_text(summary)))
+    rerank = summary.get("rerank")
+    if rerank:
+        facts.append(
+            (
+                "re-ranking",
+                f"{rerank['method']}, k={rerank['k']}, alpha={rerank['alpha']} (not comparable with the study)",
+            )
+        )
+    duplicates = summary.get("duplicates")
+    if duplicates:
+        facts.append(
+            (
+                f"pairs with cosine >= {duplicates['threshold']}",
+                f"{duplicates['pairs']} in {duplicates['groups']} groups",
+            )
+        )
+        if "map_without_duplicates" in duplicates:
+            facts.append(
+                (
+                    f"mAP without duplicates ({duplicates['points_removed']} points removed)",
+                    _figure(duplicates["map_without_duplicates"]),
+                )
+            )
+        for example in duplicates.get("examples", []):
+            facts.append(("duplicate pair", f"{example['a']} ~ {example['b']} ({example['cosine']:.4f})"))
+    return facts

@@ -9,7 +9,9 @@ from pathlib import Path
 
 from errors import EvaluationError
 from evaluation.ann import AnnRecall, ann_recall
-from evaluation.report import StudyGrid, study_grid, write_collection_report, write_index
+from evaluation.compare import DatasetRanking, rank_datasets
+from evaluation.ranking import VectorStage
+from evaluation.report import StudyGrid, study_grid, write_collection_report, write_index, write_metrics
 from evaluation.runner import Evaluation, Progress, leave_one_out
 from media.roots import resolve_image_root
 from store import VectorStore
@@ -28,6 +30,7 @@ class EvaluationRun:
     skipped: list[str] = field(default_factory=list)  # collections that could not be evaluated, with the reason
     notes: list[str] = field(default_factory=list)  # what a reader of the report should know
     index: Path | None = None
+    rankings: list[DatasetRanking] = field(default_factory=list)  # per dataset, rows by mAP with paired tests
 
     def to_json(self) -> list[dict]:
         return [evaluation.to_json() for evaluation in self.evaluations]
@@ -47,8 +50,15 @@ def evaluate_collections(
     explicit: bool = True,
     progress: ProgressFactory | None = None,
     command: str = "",
+    rerank: VectorStage | None = None,
+    exclude_duplicates: bool = False,
 ) -> EvaluationRun:
     """Leave-one-out over each named collection, its report files, then the store's reports/index.html.
+
+    With `rerank` each collection is evaluated twice: plain, and re-ranked as
+    its own row (`paris_dinov2 +dba+aqe`, reports/paris_dinov2+dba+aqe/).
+    The rows of each dataset are then ordered by mAP and compared pairwise
+    (`run.rankings`, and `comparison` in each metrics.json).
 
     With `explicit` False (every collection of the store) a collection that
     cannot be evaluated is skipped and named; otherwise its error stops the run.
@@ -60,28 +70,40 @@ def evaluate_collections(
     progress = progress or (lambda title: nullcontext(lambda done, total: None))
     run = EvaluationRun(store.location)
     for name in names:
-        with progress(f"eval {name}") as advance:
-            try:
-                evaluation = leave_one_out(store, name, k, advance, method)
-            except EvaluationError as error:
-                if explicit:
-                    raise
-                run.skipped.append(str(error))
-                continue
-        recorded = evaluation.provenance.image_root if evaluation.provenance else None
-        root = resolve_image_root(recorded, data_root, evaluation.dataset, evaluation.paths[:ROOT_SAMPLE])
-        if root is None:
-            where = f"under {data_root}" if data_root is not None else f"in {recorded or 'data'}"
-            run.notes.append(
-                f"{name}: the images of dataset '{evaluation.dataset}' are not {where}; galleries not drawn "
-                f"(pass --data-root with the folder that holds them)"
-            )
-        run.evaluations.append(evaluation)
-        run.files.append(write_collection_report(evaluation, reports_dir, root))
+        evaluations = []
+        for stage in [None, rerank] if rerank is not None else [None]:
+            title = name if stage is None else f"{name} +{stage.name}"
+            with progress(f"eval {title}") as advance:
+                try:
+                    evaluations.append(leave_one_out(store, name, k, advance, method, stage, exclude_duplicates))
+                except EvaluationError as error:
+                    if explicit:
+                        raise
+                    run.skipped.append(str(error))
+                    break
+        for evaluation in evaluations:
+            _report(run, evaluation, reports_dir, data_root)
     if not run.evaluations:
         raise EvaluationError(f"none of the {len(names)} collections could be evaluated")
+    run.rankings = rank_datasets(run.evaluations)
+    for evaluation in run.evaluations:  # now with its comparison
+        write_metrics(evaluation, reports_dir)
     run.index = write_index(reports_dir, store.location, set(store.collection_names()), command)
     return run
+
+
+def _report(run: EvaluationRun, evaluation: Evaluation, reports_dir: Path, data_root: Path | None) -> None:
+    """Add `evaluation` to `run` and write its report files, its galleries from the collection's images."""
+    recorded = evaluation.provenance.image_root if evaluation.provenance else None
+    root = resolve_image_root(recorded, data_root, evaluation.dataset, evaluation.paths[:ROOT_SAMPLE])
+    if root is None and evaluation.stage is None:
+        where = f"under {data_root}" if data_root is not None else f"in {recorded or 'data'}"
+        run.notes.append(
+            f"{evaluation.collection}: the images of dataset '{evaluation.dataset}' are not {where}; galleries "
+            f"not drawn (pass --data-root with the folder that holds them)"
+        )
+    run.evaluations.append(evaluation)
+    run.files.append(write_collection_report(evaluation, reports_dir, root))
 
 
 def measure_ann(store: VectorStore, names: list[str], k: int) -> list[AnnRecall]:

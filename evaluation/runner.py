@@ -13,14 +13,18 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
 from errors import EvaluationError
+from evaluation.duplicates import Duplicates, find_duplicates
 from evaluation.metrics import PR_LEVELS, PRECISION_RANKS, QueryFigures, evaluate_rankings, per_class_ap
 from evaluation.ranking import VectorStage, rank_all, resolve_method
+from evaluation.statistics import Interval, bootstrap_interval
+from evaluation.study import beside_study
 from media.files import identical_groups
-from store import Hit, Provenance, VectorStore
+from store import Hit, Points, Provenance, VectorStore
 
 GALLERY_ROWS = 5
 GALLERY_HITS = 5
@@ -69,15 +73,34 @@ class Evaluation:
     seconds_metrics: float
     provenance: Provenance | None = None
     identical: list[list[str]] = field(default_factory=list)  # paths of stored images with the same content
+    stage: VectorStage | None = None  # the re-ranking these figures come from, if any
+    duplicates: Duplicates | None = None  # where the vectors were in this process
+    deduplicated: QueryFigures | None = None  # the figures with each duplicate group reduced to one point
+    comparison: dict | None = None  # the paired comparison with the next row of its dataset (set by the run)
 
     @property
     def random_weights(self) -> bool:
         return self.provenance is not None and self.provenance.random_weights
 
     @property
+    def name(self) -> str:
+        """The row's name: the collection, or `paris_dinov2 +dba+aqe` for re-ranked figures."""
+        return self.collection if self.stage is None else f"{self.collection} +{self.stage.name}"
+
+    @property
     def title(self) -> str:
-        """The collection's name, marked when its vectors come from random weights (never a result)."""
-        return f"{self.collection} (random weights)" if self.random_weights else self.collection
+        """The row's name, marked when its vectors come from random weights (never a result)."""
+        return f"{self.name} (random weights)" if self.random_weights else self.name
+
+    @property
+    def folder(self) -> str:
+        """The report folder's name: the collection, or `paris_dinov2+dba+aqe`."""
+        return self.collection if self.stage is None else f"{self.collection}+{self.stage.name}"
+
+    @cached_property
+    def interval(self) -> Interval:
+        """The 95% bootstrap interval of the mAP over queries (`evaluation.statistics`)."""
+        return bootstrap_interval(self.figures.ap)
 
     @property
     def metric(self) -> str:
@@ -114,7 +137,9 @@ class Evaluation:
         figures = self.figures
         singles = sorted({self.labels[q] for q in np.flatnonzero(figures.n_relevant == 0)})
         return {
-            "collection": self.collection,
+            "collection": self.name,
+            "source_collection": self.collection,
+            "rerank": None if self.stage is None else self.stage.to_json(),
             "dataset": self.dataset,
             "encoder": self.encoder,
             "store": self.location,
@@ -132,6 +157,10 @@ class Evaluation:
             "queries_skipped": figures.skipped,
             "labels_without_other_member": singles,
             "map": _number(figures.mean_ap),
+            "map_interval": self.interval.to_json(),
+            "study": beside_study(self.encoder, self.dataset, _number(figures.mean_ap), self.k, self.stage is not None),
+            "comparison": self.comparison,
+            "duplicates": self._duplicates_json(),
             "precision_at": {str(k): _number(figures.mean_precision(k)) for k in PRECISION_RANKS},
             "r_precision": _number(figures.mean_r_precision),
             "per_class_ap": {
@@ -151,6 +180,16 @@ class Evaluation:
             },
         }
 
+    def _duplicates_json(self) -> dict | None:
+        if self.duplicates is None:
+            return None
+        found = self.duplicates.to_json(self.paths)
+        if self.deduplicated is not None:
+            found["map_without_duplicates"] = _number(self.deduplicated.mean_ap)
+            found["interval_without_duplicates"] = bootstrap_interval(self.deduplicated.ap).to_json()
+            found["queries_without_duplicates"] = len(self.deduplicated.ap)
+        return found
+
 
 def _number(value: float) -> float | None:
     return None if math.isnan(value) else float(value)
@@ -163,6 +202,7 @@ def leave_one_out(
     progress: Progress | None = None,
     method: str = "auto",
     stage: VectorStage | None = None,
+    exclude_duplicates: bool = False,
 ) -> Evaluation:
     """Rank every point of `collection` against the others and measure the rankings.
 
@@ -173,6 +213,10 @@ def leave_one_out(
     Only the first GALLERY_HITS scores of each ranking are kept: the figures
     need only the order, the galleries the first scores. `stage` re-ranks
     through the vectors before the metrics (see `evaluation.ranking.VectorStage`).
+    Pairs of points with cosine >= 0.995 are found wherever the vectors are read
+    (the block path, or `exclude_duplicates`, which reads them on a server too);
+    `exclude_duplicates` also measures the collection with each group of them
+    reduced to its first point in dataset order, ranked again (with `stage`).
     """
     method = resolve_method(store, method, stage)
     started = time.perf_counter()
@@ -183,7 +227,7 @@ def leave_one_out(
             f"'{provenance.dataset}'; delete them with `python cli.py ingest -d {provenance.dataset} "
             f"-e {provenance.encoder} --prune`, then evaluate again"
         )
-    points = store.points(collection, with_vectors=method == "block")
+    points = store.points(collection, with_vectors=method == "block" or exclude_duplicates)
     total = len(points.ids)
     if total < 2:
         raise EvaluationError(f"collection '{collection}' has {total} point(s); leave-one-out needs at least 2")
@@ -208,6 +252,12 @@ def leave_one_out(
     ranked = time.perf_counter()
     labels = [str(label) for label in points.labels]
     figures = evaluate_rankings(neighbours.order, np.array(labels), k)
+    duplicates = None if points.vectors is None else find_duplicates(points.vectors)
+    deduplicated = None
+    if exclude_duplicates:
+        deduplicated = (
+            figures if duplicates.removed == 0 else _deduplicated(store, collection, points, duplicates, k, stage)
+        )
     return Evaluation(
         collection=collection,
         dataset=payloads[0].dataset,
@@ -225,4 +275,22 @@ def leave_one_out(
         seconds_metrics=time.perf_counter() - ranked,
         provenance=provenance,
         identical=identical_groups((p.path, p.sha256) for p in payloads),
+        stage=stage,
+        duplicates=duplicates,
+        deduplicated=deduplicated,
     )
+
+
+def _deduplicated(
+    store: VectorStore,
+    collection: str,
+    points: Points,
+    duplicates: Duplicates,
+    k: int | None,
+    stage: VectorStage | None,
+) -> QueryFigures:
+    """The figures of the points each duplicate group keeps, ranked among themselves."""
+    kept = np.flatnonzero(duplicates.keep)
+    subset = Points([points.ids[i] for i in kept], [points.payloads[i] for i in kept], points.vectors[kept])
+    neighbours = rank_all(store, collection, limit=k, method="block", points=subset, keep_scores=0, stage=stage)
+    return evaluate_rankings(neighbours.order, np.array([str(label) for label in subset.labels]), k)

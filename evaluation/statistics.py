@@ -1,0 +1,116 @@
+"""Confidence intervals and paired comparisons of per-query figures: pure functions on arrays.
+
+Every function takes per-query values (AP of each query; NaN for a query
+without AP, left out as in every mean) and a seed, so that the same input
+always gives the same figures. No I/O, no store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+RESAMPLES = 1000
+SEED = 0
+LEVEL = 0.95
+SIGNIFICANT = 0.05
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A percentile bootstrap interval of a mean, with what it took to compute it."""
+
+    low: float
+    high: float
+    level: float
+    resamples: int
+    seed: int
+
+    def to_json(self) -> dict:
+        return {
+            "low": _number(self.low),
+            "high": _number(self.high),
+            "level": self.level,
+            "resamples": self.resamples,
+            "seed": self.seed,
+            "method": "percentile bootstrap over queries",
+        }
+
+
+def bootstrap_interval(
+    values: np.ndarray, resamples: int = RESAMPLES, seed: int = SEED, level: float = LEVEL
+) -> Interval:
+    """Percentile bootstrap interval of mean(values) over the non-NaN values.
+
+    With m values: draw, `resamples` times, m indices uniformly with
+    replacement (row b: `rng.integers(0, m, m)` from `np.random.default_rng(seed)`,
+    one row after the other), take the mean of each resample, and return the
+    (1 - level)/2 and (1 + level)/2 quantiles of those means (numpy's linear
+    interpolation). NaN bounds when there is no value.
+    """
+    kept = np.asarray(values, dtype=np.float64)
+    kept = kept[~np.isnan(kept)]
+    if len(kept) == 0:
+        return Interval(float("nan"), float("nan"), level, resamples, seed)
+    rng = np.random.default_rng(seed)
+    means = np.array([kept[rng.integers(0, len(kept), len(kept))].mean() for _ in range(resamples)])
+    low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return Interval(float(low), float(high), level, resamples, seed)
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """mean(a) - mean(b) over the queries both have, its bootstrap interval and a sign-flip p-value."""
+
+    difference: float
+    interval: Interval
+    p_value: float
+    queries: int
+
+    @property
+    def significant(self) -> bool:
+        return self.p_value < SIGNIFICANT
+
+    def to_json(self) -> dict:
+        return {
+            "difference": _number(self.difference),
+            "interval": self.interval.to_json(),
+            "p_value": _number(self.p_value),
+            "test": "paired sign-flip (randomisation) test, two-sided",
+            "significant": self.significant,
+            "alpha": SIGNIFICANT,
+            "queries": self.queries,
+        }
+
+
+def paired_difference(a: np.ndarray, b: np.ndarray, resamples: int = RESAMPLES, seed: int = SEED) -> PairedDifference:
+    """Compare two per-query figures of the same queries (row i of `a` and `b` is the same query).
+
+    d_i = a_i - b_i over the queries where both are known; the difference is
+    mean(d). Its interval is `bootstrap_interval(d)` (resampling queries, so
+    each keeps its pair). The p-value is the paired sign-flip test of "a and b
+    are exchangeable within each query": draw, `resamples` times, signs
+    e_i = +-1 with probability 1/2 (row b: `rng.integers(0, 2, m)` from
+    `np.random.default_rng(seed + 1)`), and
+    p = (1 + #{b : |mean(e d)| >= |mean(d)|}) / (1 + resamples),
+    the comparison allowing a relative 1e-9 for rounding, so that d = 0 gives p = 1.
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"paired figures need the same queries: {a.shape} against {b.shape}")
+    d = (a - b)[~(np.isnan(a) | np.isnan(b))]
+    m = len(d)
+    if m == 0:
+        return PairedDifference(float("nan"), bootstrap_interval(d, resamples, seed), float("nan"), 0)
+    observed = abs(d.mean())
+    rng = np.random.default_rng(seed + 1)
+    flipped = (abs(((2 * rng.integers(0, 2, m) - 1) * d).mean()) for _ in range(resamples))
+    as_large = sum(int(value >= observed * (1 - 1e-9)) for value in flipped)
+    return PairedDifference(
+        float(d.mean()), bootstrap_interval(d, resamples, seed), (1 + as_large) / (1 + resamples), m
+    )
+
+
+def _number(value: float) -> float | None:
+    return None if np.isnan(value) else float(value)

@@ -1,0 +1,77 @@
+"""Bootstrap intervals and the paired sign-flip test, against plain numpy loops and generated figures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from evaluation.metrics import evaluate_rankings
+from evaluation.statistics import bootstrap_interval, paired_difference
+
+
+def test_the_bootstrap_equals_a_plain_numpy_loop_with_the_same_seed():
+    values = np.random.default_rng(7).beta(2, 3, size=83)
+    values[[3, 40]] = np.nan  # queries without AP are left out
+    kept = values[~np.isnan(values)]
+    rng = np.random.default_rng(11)
+    means = []
+    for _ in range(500):
+        sample = rng.choice(kept, size=len(kept), replace=True)
+        means.append(sum(sample) / len(sample))
+    expected = np.percentile(means, [2.5, 97.5])
+    interval = bootstrap_interval(values, resamples=500, seed=11)
+    assert (interval.low, interval.high) == pytest.approx(tuple(expected), abs=1e-12)
+
+
+def test_the_interval_covers_the_mean_and_shrinks_with_more_queries():
+    rng = np.random.default_rng(0)
+    widths = []
+    for n in (30, 300, 3000):
+        values = rng.beta(2, 3, size=n)
+        interval = bootstrap_interval(values)
+        assert interval.low < values.mean() < interval.high
+        widths.append(interval.high - interval.low)
+    assert widths[0] > 2 * widths[1] > 4 * widths[2]  # about 1/sqrt(n): 3.2x per step
+
+
+def _rankings(noise: float, seed: int, n_per_class: int = 40, classes: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """Per-query AP of leave-one-out rankings of clustered vectors (noise sets how good they are)."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(classes), n_per_class)
+    vectors = rng.normal(size=(classes, 8))[labels] + rng.normal(scale=noise, size=(len(labels), 8))
+    similarity = vectors @ vectors.T
+    np.fill_diagonal(similarity, -np.inf)
+    order = np.argsort(-similarity, axis=1, kind="stable")[:, :-1]
+    return evaluate_rankings(order, labels).ap, labels
+
+
+def test_a_collection_against_a_copy_of_itself_shows_no_difference():
+    ap, _ = _rankings(1.0, 0)
+    compared = paired_difference(ap, ap.copy())
+    assert compared.difference == 0 and compared.p_value == 1 and not compared.significant
+    assert compared.interval.low == compared.interval.high == 0
+
+
+def test_a_good_ranking_against_a_shuffled_one_is_a_clear_difference():
+    good, labels = _rankings(0.8, 1)
+    rng = np.random.default_rng(2)
+    shuffled = np.array([rng.permutation([j for j in range(len(labels)) if j != q]) for q in range(len(labels))])
+    bad = evaluate_rankings(shuffled, labels).ap
+    compared = paired_difference(good, bad)
+    assert compared.difference == pytest.approx(np.mean(good - bad))
+    assert compared.significant and compared.p_value == pytest.approx(1 / 1001)  # no sign flip comes close
+    assert 0 < compared.interval.low < compared.difference < compared.interval.high
+    reverse = paired_difference(bad, good)
+    assert reverse.difference == pytest.approx(-compared.difference) and reverse.p_value == compared.p_value
+
+
+def test_two_draws_of_the_same_quality_are_usually_not_significant():
+    first, _ = _rankings(1.5, 3)
+    noise = np.random.default_rng(4).normal(scale=0.05, size=len(first))
+    compared = paired_difference(first, np.clip(first + noise - noise.mean(), 0, 1))
+    assert compared.p_value > 0.05 and compared.interval.low < 0 < compared.interval.high
+
+
+def test_paired_figures_need_the_same_queries():
+    with pytest.raises(ValueError, match="same queries"):
+        paired_difference(np.zeros(3), np.zeros(4))

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 import cli
+from errors import DatasetError, EvaluationError, QueryError, StoreError
 from media.gallery import HEADING_HEIGHT, PAD, PLACEHOLDER, TILE, TITLE_HEIGHT
 from store import open_store, point_id
 from tests.conftest import CLASS_COLOURS, make_image, write_list_dataset
@@ -79,11 +80,11 @@ def test_weights_are_never_mixed(data_root, tmp_path):
     storage = tmp_path / "q"
     assert ingest(storage, data_root, "-e", "clip", "--init", "random-tiny").exit_code == 0
     with pytest.raises(
-        Exception, match=r"random-tiny.*but this run uses random weights \(random, seed 0\).*--recreate"
+        StoreError, match=r"random-tiny.*but this run uses random weights \(random, seed 0\).*--recreate"
     ):
         ingest(storage, data_root, "-e", "clip", "--init", "random")
     image = str(data_root / "Shapes" / "images" / "red" / "00.jpg")
-    with pytest.raises(Exception, match="made with random weights \\(random-tiny.*--init/--weights"):
+    with pytest.raises(QueryError, match="made with random weights \\(random-tiny.*--init/--weights"):
         run(storage, "search", "-c", "shapes_clip", "--image", image, "--init", "random", "--device", "cpu")
     same = run(storage, "search", "-c", "shapes_clip", "--image", image, "--init", "random-tiny", "--device", "cpu")
     assert same.exit_code == 0 and "random weights" in same.stdout
@@ -115,7 +116,7 @@ def test_galleries_of_two_data_roots_come_from_each_collections_own_images(tmp_p
     assert "not drawn" in again.stderr and "--data-root" in again.stderr
     assert _query_tile_colour(reports / "tints_colorhist" / "best.png") != PLACEHOLDER  # the earlier one is kept
     image = str(moved / "Tints" / "red" / "0.png")
-    with pytest.raises(Exception, match="images of 'tints_colorhist' are not in .*pass --data-root"):
+    with pytest.raises(QueryError, match="images of 'tints_colorhist' are not in .*pass --data-root"):
         run(storage, "search", "-c", "tints_colorhist", "--image", image, "--gallery", str(tmp_path / "g.png"))
     found = run(storage, "search", "-c", "tints_colorhist", "--image", image, "--data-root", str(moved), "-k", "2")
     assert found.exit_code == 0
@@ -151,7 +152,7 @@ def test_a_dataset_whose_every_image_fails_leaves_no_collection(tmp_path):
     for label in ("a", "b"):
         (broken / label).mkdir(parents=True)
         (broken / label / "x.jpg").write_bytes(b"not a picture")
-    with pytest.raises(Exception, match="none of the 2 listed images of 'broken' could be stored"):
+    with pytest.raises(DatasetError, match="none of the 2 listed images of 'broken' could be stored"):
         ingest(storage, tmp_path / "data", "-e", "colorhist")
     store = open_store(path=storage)
     try:
@@ -181,3 +182,19 @@ def test_a_collection_of_the_previous_release_still_lists_evaluates_and_searches
     assert evaluated["weights"] == "provenance unknown" and evaluated["map"] == pytest.approx(1.0)
     found = run(storage, "search", "-c", "old_colorhist", "--path", "a/0.jpg", "-k", "1", "--format", "json")
     assert json.loads(found.stdout)["hits"][0]["path"] == "a/1.jpg"
+
+
+def test_eval_refuses_stale_points_until_ingest_prunes_them(data_root, tmp_path):
+    storage = tmp_path / "q"
+    assert ingest(storage, data_root, "-e", "colorhist").exit_code == 0
+    listing = data_root / "Shapes" / "list_of_images.txt"
+    lines = listing.read_text().splitlines()
+    listing.write_text("\n".join(line for line in lines if not line.startswith("blue/")) + "\n")  # a class goes
+    [kept] = json.loads(ingest(storage, data_root, "-e", "colorhist", "--format", "json").stdout)
+    assert (kept["not_in_dataset"], kept["pruned"]) == (4, 0)
+    with pytest.raises(EvaluationError, match=r"holds 4 point\(s\) of images no longer listed.*--prune"):
+        run(storage, "eval", "-c", "shapes_colorhist")
+    [pruned] = json.loads(ingest(storage, data_root, "-e", "colorhist", "--prune", "--format", "json").stdout)
+    assert (pruned["not_in_dataset"], pruned["pruned"]) == (4, 4)
+    evaluated = json.loads(run(storage, "eval", "-c", "shapes_colorhist", "--json").stdout)
+    assert evaluated["points"] == 8 and "blue" not in evaluated["per_class_ap"]

@@ -86,7 +86,9 @@ def measure_ann(store: VectorStore, names: list[str], k: int) -> list[AnnRecall]
 
 
 def collections_to_evaluate(store: VectorStore, names: list[str]) -> list[str]:
-    """The named collections, or every collection of the store when none is named."""
+    """The named collections (each checked to exist), or every collection of the store when none is named."""
+    for name in names:
+        store.require(name)
     chosen = list(names) or store.collection_names()
     if not chosen:
         raise EvaluationError(f"no collections in {store.location}; create them with `python cli.py ingest`")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -246,10 +247,15 @@ class Screen:
         if not result.hits:
             self.out.print("no hits" + (f" with label '{safe(query.label)}'" if query.label is not None else ""))
 
-    def paths(self, result) -> None:
-        """The stored paths of the hits, one per line, for pipes."""
+    def paths(self, result, nul: bool = False) -> None:
+        """The stored paths of the hits: each ended by NUL and raw with `nul` (for `xargs -0`), else one
+        per line, control characters escaped when `out` is a terminal (a file name cannot drive it)."""
         for hit in result.hits:
-            print(hit.path)
+            if nul:
+                sys.stdout.write(f"{hit.path}\0")
+            else:
+                print(hit.path.translate(_CONTROL) if self.out.is_terminal else hit.path)
+        sys.stdout.flush()
 
     def collections(self, infos: list, location: str) -> None:
         """Every collection with its size, vectors, dataset and encoder."""

@@ -11,6 +11,7 @@ from errors import EvaluationError
 from evaluation.ann import AnnRecall, ann_recall
 from evaluation.report import StudyGrid, study_grid, write_collection_report, write_index
 from evaluation.runner import Evaluation, Progress, leave_one_out
+from media.folders import writable_folder
 from media.roots import find_image_root
 from store import VectorStore
 
@@ -53,6 +54,7 @@ def evaluate_collections(
     cannot be evaluated is skipped and named; otherwise its error stops the run.
     Gallery images are found under `data_root`, once per dataset.
     """
+    writable_folder(reports_dir)
     progress = progress or (lambda title: nullcontext(lambda done, total: None))
     run = EvaluationRun(store.location)
     roots: dict[str, Path | None] = {}

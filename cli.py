@@ -33,6 +33,14 @@ class Context:
             self._store = open_store(self.qdrant_url, self.api_key, self.storage, self.prefer_grpc, create=create)
         return self._store
 
+    def check_store(self) -> None:
+        """Before any model loads: open the store if it exists (a locked, damaged or unreachable one
+        fails now), else check that it can be created; nothing is created yet."""
+        if self._store is None:
+            from store import open_existing_store
+
+            self._store = open_existing_store(self.qdrant_url, self.api_key, self.storage, self.prefer_grpc)
+
     def close(self) -> None:
         """Release the store when the command ends (an embedded store locks its folder)."""
         if self._store is not None:
@@ -157,8 +165,8 @@ def ingest(obj: Context, dataset_names, encoder_names, data_root, device, weight
     from store import IndexSettings
 
     datasets = select_datasets(data_root, dataset_names)
-    obj.store(create=True)  # the store and the reports folder are checked before any model loads
-    writable_folder(obj.reports)
+    obj.check_store()  # the store and the reports folder are checked before any model loads
+    writable_folder(obj.reports, create=False)
     names = resolve_encoder_names(encoder_names)
     local_weights = parse_weights(weights, names)
     models = {name: build_encoder(name, device, local_weights.get(name), init) for name in names}
@@ -191,8 +199,8 @@ def demo(obj: Context, data_root):
     from media.folders import writable_folder
     from store import collection_name
 
-    obj.store(create=True)  # the store and the reports folder are checked before any model loads
-    writable_folder(obj.reports)
+    obj.check_store()  # the store and the reports folder are checked before any model loads
+    writable_folder(obj.reports, create=False)
     count = build_digits(data_root / "digits")
     obj.screen.line(f"demo dataset: {count} images in {safe(data_root / 'digits')}")
     models = {"colorhist": build_encoder("colorhist")}

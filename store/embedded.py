@@ -131,6 +131,18 @@ class EmbeddedStore(QdrantStore):
         return getattr(getattr(self._client, "_client", None), "_flock_file", None)
 
 
+def check_creatable(folder: Path) -> None:
+    """Raise StoreError unless an embedded store could be created in `folder` (nothing is made)."""
+    if folder.exists() and not folder.is_dir():
+        raise StoreError(f"--storage '{folder}' is a file, not a folder; pass the folder of an embedded store")
+    ancestor = next(parent for parent in (folder, *folder.absolute().parents) if parent.exists())
+    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
+        raise StoreError(
+            f"cannot create the embedded store in '{folder}': '{ancestor}' is not writable; pass --storage "
+            f"with a folder you can write to"
+        )
+
+
 def _release_locks_in_child() -> None:
     """In a forked child: close the copies of the lock files (never unlock: the parent holds the lock)."""
     for store in list(_OPEN):

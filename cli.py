@@ -33,6 +33,14 @@ class Context:
             self._store = open_store(self.qdrant_url, self.api_key, self.storage, self.prefer_grpc, create=create)
         return self._store
 
+    def check_store(self) -> None:
+        """Before any model loads: open the store if it exists (a locked, damaged or unreachable one
+        fails now), else check that it can be created; nothing is created yet."""
+        if self._store is None:
+            from store import open_existing_store
+
+            self._store = open_existing_store(self.qdrant_url, self.api_key, self.storage, self.prefer_grpc)
+
     def close(self) -> None:
         """Release the store when the command ends (an embedded store locks its folder)."""
         if self._store is not None:
@@ -176,9 +184,12 @@ def ingest(obj: Context, dataset_names, encoder_names, data_root, device, weight
 
     from encoders import build_encoder, parse_weights, resolve_encoder_names
     from ingest import IngestOptions, select_datasets
+    from media.folders import writable_folder
     from store import IndexSettings
 
     datasets = select_datasets(data_root, dataset_names)
+    obj.check_store()  # the store and the reports folder are checked before any model loads
+    writable_folder(obj.reports, create=False)
     names = resolve_encoder_names(encoder_names)
     local_weights = parse_weights(weights, names)
     models = {name: build_encoder(name, device, local_weights.get(name), init) for name in names}
@@ -211,8 +222,11 @@ def demo(obj: Context, data_root):
     from errors import WeightsMissingError
     from ingest import IngestOptions, read_dataset
     from ingest.demo import build_digits
+    from media.folders import writable_folder
     from store import collection_name
 
+    obj.check_store()  # the store and the reports folder are checked before any model loads
+    writable_folder(obj.reports, create=False)
     count = build_digits(data_root / "digits")
     obj.screen.line(f"demo dataset: {count} images in {safe(data_root / 'digits')}")
     models = {"colorhist": build_encoder("colorhist")}
@@ -309,23 +323,26 @@ def _evaluate(
     type=click.Choice(["table", "paths", "json"]),
     default="table",
     show_default=True,
-    help="A table, stored paths one per line, or JSON.",
+    help="A table, stored paths one per line (control characters escaped on a terminal), or JSON.",
+)
+@click.option(
+    "--print0", is_flag=True, help="Stored paths as they are, each ended by NUL (for xargs -0); implies paths."
 )
 @click.option("--gallery", type=click.Path(path_type=Path), help="Also draw the query and hits (PNG).")
 @images_moved_option
 @model_options
 @click.pass_obj
-def search_command(obj: Context, output, gallery, data_root, device, weights, init, **query):
+def search_command(obj: Context, output, print0, gallery, data_root, device, weights, init, **query):
     """Nearest stored images to an image file, a text, or a stored point (by id or path)."""
     from encoders import parse_weights
     from search import Query, Searcher
 
     searcher = Searcher(obj.store, device, parse_weights(weights), init, embed_ahead=True, data_root=data_root)
     result = searcher.search(Query(**query))
-    if output == "json":
+    if print0 or output == "paths":
+        obj.screen.paths(result, nul=print0)
+    elif output == "json":
         obj.screen.json(result)
-    elif output == "paths":
-        obj.screen.paths(result)
     else:
         obj.screen.hits(result)
     if gallery:

@@ -38,4 +38,4 @@ class EvaluationError(RetrievalError):
 
 
 class MediaError(RetrievalError):
-    """A picture (a gallery sheet) cannot be written where asked."""
+    """A picture (a gallery sheet) or the reports folder cannot be written where asked."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -341,10 +342,16 @@ class Screen:
         if not result.hits:
             self.out.print("no hits" + (f" with label '{safe(query.label)}'" if query.label is not None else ""))
 
-    def paths(self, result) -> None:
-        """The hits' files, one per line, for pipes: absolute where the image folder is known."""
+    def paths(self, result, nul: bool = False) -> None:
+        """The hits' files (absolute where the image folder is known): each ended by NUL and raw with `nul`
+        (for `xargs -0`), else one per line, control characters escaped when `out` is a terminal (a file name
+        cannot drive it)."""
         for file in result.hit_files():
-            print(file)
+            if nul:
+                sys.stdout.write(f"{file}\0")
+            else:
+                print(file.translate(_CONTROL) if self.out.is_terminal else file)
+        sys.stdout.flush()
 
     def collections(self, infos: list, location: str) -> None:
         """Every collection with its size, vectors, dataset and encoder."""

@@ -5,11 +5,13 @@ reports/<collection>/at<k>/, so mAP and mAP@k are kept side by side. The index
 belongs to one store: it is rebuilt from the metrics.json files of that store's
 collections that still exist, with when and by which command it was made and
 each collection's provenance. It is one static page with relative links: it
-opens from disk with no server. Every label, path and name in it is escaped.
+opens from disk with no server. Every label, path and name in it is escaped,
+control and bidi characters included.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import re
@@ -21,21 +23,28 @@ from evaluation.figures import pr_plot
 from evaluation.galleries import draw_gallery
 from evaluation.runner import Evaluation
 from evaluation.study import SOURCE, study_text
+from media.text import inert
 from store.provenance import now
 
 METRICS_FILE = "metrics.json"
 FIGURES = ("pr.png", "best.png", "worst.png")
 INDEX_FILE = "index.html"
+RESERVED = {"ingest"}  # reports/ingest/ holds the ingest reports, never a collection's
 
 
 def _safe_name(text: str) -> str:
-    """`text` as part of a file name: every run of characters outside [A-Za-z0-9._+-] becomes '-'."""
-    return re.sub(r"[^A-Za-z0-9._+-]+", "-", text)
+    """`text` as a file name, one per text: every run of characters outside [A-Za-z0-9._+-] becomes '-'
+    and dots at either end go; when that changed it (or only its case), a short hash of the exact text is
+    appended, so that two texts never share a name, even on a case-insensitive disk."""
+    cleaned = re.sub(r"[^A-Za-z0-9._+-]+", "-", text).strip(".")
+    if cleaned == text and cleaned == cleaned.lower() and cleaned not in RESERVED:
+        return cleaned
+    return f"{cleaned.lower() or 'collection'}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
 def report_folder(reports_dir: Path, collection: str) -> Path:
-    """reports/<collection>, with any character unsafe in a file name replaced."""
-    return reports_dir / (_safe_name(collection).strip(".") or "collection")
+    """reports/<collection>; a name unsafe in a file name gets a hash of itself, never another's folder."""
+    return reports_dir / _safe_name(collection)
 
 
 def write_collection_report(evaluation: Evaluation, reports_dir: Path, image_root: Path | None) -> list[Path]:
@@ -189,7 +198,8 @@ def write_index(reports_dir: Path, location: str, collections: set[str], command
 
 
 def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    """HTML-escaped, with control and bidi characters shown as escapes (never raw in the page)."""
+    return html.escape(inert(value), quote=True)
 
 
 def _href(*parts: str) -> str:

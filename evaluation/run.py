@@ -13,6 +13,7 @@ from evaluation.compare import DatasetRanking, rank_datasets
 from evaluation.ranking import VectorStage
 from evaluation.report import StudyGrid, study_grid, write_collection_report, write_index, write_metrics
 from evaluation.runner import Evaluation, Progress, leave_one_out
+from media.folders import writable_folder
 from media.roots import resolve_image_root
 from store import VectorStore
 
@@ -67,6 +68,7 @@ def evaluate_collections(
     found the galleries are not drawn (earlier ones are kept) and a note says so.
     `command` is recorded in the index as what made it.
     """
+    writable_folder(reports_dir)
     progress = progress or (lambda title: nullcontext(lambda done, total: None))
     run = EvaluationRun(store.location)
     for name in names:
@@ -112,7 +114,9 @@ def measure_ann(store: VectorStore, names: list[str], k: int) -> list[AnnRecall]
 
 
 def collections_to_evaluate(store: VectorStore, names: list[str]) -> list[str]:
-    """The named collections, or every collection of the store when none is named."""
+    """The named collections (each checked to exist), or every collection of the store when none is named."""
+    for name in names:
+        store.require(name)
     chosen = list(names) or store.collection_names()
     if not chosen:
         raise EvaluationError(f"no collections in {store.location}; create them with `python cli.py ingest`")

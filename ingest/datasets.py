@@ -4,10 +4,22 @@ A dataset folder holds either `images/` plus `list_of_images.txt` (lines
 `relative/path<TAB>label`, paths relative to `images/`) or one subfolder of
 images per class. Every bad line is reported with its line number, and no
 path outside the image root is ever opened.
+
+Symlinks, files and folders alike, are followed only when they resolve inside
+the dataset's image root (the folder the stored paths are relative to, where
+galleries look too); every other one is skipped and reported with its reason.
+A list line matches its file whatever the Unicode normalisation (NFC or NFD)
+of either, and the stored path is the file's name on disk; spaces at either
+end of a path are part of the name.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import re
+import unicodedata
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -56,9 +68,16 @@ class Dataset:
 
 
 def dataset_name(folder_name: str) -> str:
-    """The study's folder names map to short names; others are lower-cased."""
+    """The study's folder names map to short names; others are lower-cased, with each run of
+    characters outside [a-z0-9.] turned into '_'. A name left without an ASCII letter or digit
+    ('日本', '...') becomes 'dataset_' and a short hash of the folder's name (in NFC): never
+    empty, always the same for the same folder."""
     lowered = folder_name.lower()
-    return ALIASES.get(lowered, slug(lowered).replace("-", "_"))
+    name = ALIASES.get(lowered, slug(lowered).replace("-", "_"))
+    if re.search("[a-z0-9]", name):
+        return name
+    digest = hashlib.sha256(unicodedata.normalize("NFC", folder_name).encode()).hexdigest()
+    return f"dataset_{digest[:8]}"
 
 
 def is_dataset(folder: Path) -> bool:
@@ -107,12 +126,44 @@ def _image_files(folder: Path):
 
 
 def _read_class_folders(folder: Path, name: str) -> Dataset:
+    problems: list[Problem] = []
     items = [
         Item(path.relative_to(folder).as_posix(), path.relative_to(folder).parts[0])
-        for path in sorted(_image_files(folder))
+        for path in _walk(folder, folder, (folder.resolve(),), problems)
         if len(path.relative_to(folder).parts) > 1
     ]
-    return Dataset(name, folder, folder, items)
+    return Dataset(name, folder, folder, items, problems)
+
+
+def _walk(directory: Path, top: Path, real: tuple[Path, ...], problems: list[Problem]) -> Iterator[Path]:
+    """Image files under `directory` in sorted order; `real` holds the resolved folders from the
+    image root down to `directory`. Symlinks out of the root, broken or looping are reported."""
+    root = real[0]
+    for entry in sorted(directory.iterdir()):
+        image = entry.suffix.lower() in IMAGE_SUFFIXES
+        if entry.is_symlink():
+            reason = _link_problem(entry, root)
+            if reason is None and entry.is_dir() and entry.resolve() in real:
+                reason = "symlink to a folder containing it (a loop); not followed"
+            if reason is not None:
+                if image or entry.is_dir() or not entry.exists():
+                    problems.append(Problem(entry.relative_to(top).as_posix(), reason))
+                continue
+        if entry.is_dir():
+            yield from _walk(entry, top, (*real, entry.resolve()), problems)
+        elif image and entry.is_file():
+            yield entry
+
+
+def _link_problem(path: Path, root: Path) -> str | None:
+    """Why `path` (a symlink, or under one) is not followed, or None when it resolves inside `root`
+    (resolved)."""
+    target = path.resolve()
+    if not target.exists():
+        return "broken symlink"
+    if not target.is_relative_to(root):
+        return f"symlink to '{target}', outside the image folder; not followed"
+    return None
 
 
 def _read_list(folder: Path, name: str) -> Dataset:
@@ -123,6 +174,7 @@ def _read_list(folder: Path, name: str) -> Dataset:
     items: list[Item] = []
     problems: list[Problem] = []
     seen: dict[str, int] = {}
+    listings: dict[Path, dict[str, str]] = {}
     for number, line_bytes in enumerate(raw.splitlines(), start=1):
         where = f"{LIST_FILE}:{number}"
         try:
@@ -132,7 +184,7 @@ def _read_list(folder: Path, name: str) -> Dataset:
             continue
         if not line.strip():
             continue
-        item, reason = _parse_line(line, image_root)
+        item, reason = _parse_line(line, image_root, listings)
         if reason is None and item.path in seen:
             reason = f"duplicate of line {seen[item.path]}"
         if reason is not None:
@@ -143,17 +195,43 @@ def _read_list(folder: Path, name: str) -> Dataset:
     return Dataset(name, folder, image_root, items, problems)
 
 
-def _parse_line(line: str, image_root: Path) -> tuple[Item | None, str | None]:
+def _parse_line(line: str, image_root: Path, listings: dict[Path, dict[str, str]]) -> tuple[Item | None, str | None]:
+    """The item of one list line: the path is kept as written (spaces too), the label stripped."""
     if "\t" not in line:
         return None, "no tab between path and label"
-    path, label = (part.strip() for part in line.split("\t", 1))
-    if not path:
+    path, label = line.split("\t", 1)
+    label = label.strip()
+    if not path.strip():
         return None, "empty path"
     if not label:
         return None, "empty label"
     pure = PurePosixPath(path.replace("\\", "/"))
     if pure.is_absolute() or ".." in pure.parts or Path(path).is_absolute():
         return None, f"path '{path}' leaves the image folder"
-    if not (image_root / pure).is_file():
+    found = _on_disk(image_root, pure, listings)
+    if found is None and path != path.strip():  # spaces around a path are kept unless no such file exists
+        found = _on_disk(image_root, PurePosixPath(path.strip().replace("\\", "/")), listings)
+    if found is None:
         return None, f"listed file '{pure}' does not exist"
-    return Item(pure.as_posix(), label), None
+    reason = _link_problem(image_root / found, image_root.resolve())
+    if reason is not None:
+        return None, f"'{found}': {reason}"
+    return Item(found.as_posix(), label), None
+
+
+def _on_disk(root: Path, relative: PurePosixPath, listings: dict[Path, dict[str, str]]) -> PurePosixPath | None:
+    """`relative` as named on disk when it is a file under `root`: each part as written, or else
+    the entry of its folder with the same NFC form (`listings` caches folders read). None if absent."""
+    current = root
+    for part in relative.parts:
+        if not os.path.lexists(current / part):
+            if current not in listings:
+                try:
+                    listings[current] = {unicodedata.normalize("NFC", n): n for n in os.listdir(current)}
+                except OSError:
+                    listings[current] = {}
+            part = listings[current].get(unicodedata.normalize("NFC", part))
+            if part is None:
+                return None
+        current = current / part
+    return PurePosixPath(current.relative_to(root).as_posix()) if current.is_file() else None

@@ -1,9 +1,18 @@
-"""Decoding and preprocessing in DataLoader workers while the model runs."""
+"""Decoding and preprocessing in DataLoader workers while the model runs.
+
+Workers are forked while the store is open; an embedded store's lock is closed
+in every forked child (store/embedded.py), and each worker dies with its
+parent, so `kill -9` of an ingest frees the store at once.
+"""
 
 from __future__ import annotations
 
+import ctypes
+import os
 import signal
+import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +20,8 @@ from torch.utils.data import DataLoader, Dataset
 
 from media.files import FileFacts, facts_of
 from media.images import BadImage, decode_rgb
+
+PR_SET_PDEATHSIG = 1  # prctl option: the signal this process gets when its parent dies
 
 
 class ImageFiles(Dataset):
@@ -51,8 +62,15 @@ def collate(samples: list) -> tuple[list[int], np.ndarray | None, list[FileFacts
     return [p for p, _, _ in good], stacked, [facts for _, _, facts in good], bad
 
 
-def _ignore_interrupt(_: int) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides when to stop
+def _init_worker(parent: int, _: int) -> None:
+    """A worker ignores Ctrl-C (the main process decides when to stop) and dies with its parent
+    (Linux: PR_SET_PDEATHSIG), so a killed ingest leaves no worker behind."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(0)
 
 
 def batches(files: ImageFiles, batch_size: int, workers: int) -> DataLoader:
@@ -63,7 +81,7 @@ def batches(files: ImageFiles, batch_size: int, workers: int) -> DataLoader:
         shuffle=False,
         num_workers=workers,
         collate_fn=collate,
-        worker_init_fn=_ignore_interrupt if workers else None,
+        worker_init_fn=partial(_init_worker, os.getpid()) if workers else None,
         prefetch_factor=2 if workers else None,
         persistent_workers=False,
     )

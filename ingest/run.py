@@ -9,6 +9,7 @@ from pathlib import Path
 from encoders import Encoder
 from ingest.datasets import Dataset
 from ingest.pipeline import IngestOptions, IngestReport, Progress, ingest, write_report
+from media.folders import writable_folder
 from store import VectorStore
 
 ProgressFactory = Callable[[str], AbstractContextManager[Progress]]
@@ -27,6 +28,7 @@ def ingest_all(
     An interrupted pair (Ctrl-C) ends the run after its report is written:
     rerunning the same command resumes it.
     """
+    writable_folder(reports_dir)
     progress = progress or (lambda title: nullcontext(lambda done, total: None))
     reports = []
     for dataset in datasets:

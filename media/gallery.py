@@ -11,7 +11,8 @@ pixels, so that a sheet's size follows from its rows:
 - from the top: a title band of TITLE_HEIGHT, then per row a heading line of
   HEADING_HEIGHT and its tiles, `columns` to a line (a longer row wraps).
 
-Text is drawn as is (no markup), shortened with '...' when it does not fit.
+Text is drawn as is (no markup), with control and bidi characters shown as escapes, and
+shortened with '...' when it does not fit.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from errors import MediaError
+from media.text import inert
 
 TILE = 180
 PAD = 6
@@ -69,7 +71,7 @@ class Row:
 def text_tile(text: str, caption: tuple[str, ...], colour: Colour) -> Tile:
     """A tile showing `text` wrapped on a light square: the picture of a text query."""
     picture = Image.new("RGB", (TILE, TILE), TEXT_BACKGROUND)
-    lines = textwrap.wrap(text, width=24)[:9]
+    lines = textwrap.wrap(inert(text), width=24)[:9]
     ImageDraw.Draw(picture).multiline_text((8, 8), "\n".join(lines), fill="black", font=_font(12))
     return Tile(picture, caption, colour)
 
@@ -105,11 +107,24 @@ def draw_sheet(rows: list[Row], title: str, out: Path, columns: int | None = Non
 
 
 def fit(text: str, font: ImageFont.FreeTypeFont, width: int, keep_start: bool = False) -> str:
-    """`text` shortened with '...' until it is at most `width` pixels wide: from the left (a path's
-    file name stays) or, with `keep_start`, from the right."""
-    while len(text) > 3 and font.getlength(text) > width:
-        text = text[:-4] + "..." if keep_start else "..." + text[4:]
-    return text
+    """`text` made inert (`media.text.inert`: no control or bidi characters) and shortened with '...'
+    until it is at most `width` pixels wide: from the left (a path's file name stays) or, with
+    `keep_start`, from the right. A binary search over lengths, so a 10 KB label costs a few measures."""
+    text = inert(text)
+    if len(text) <= width and font.getlength(text) <= width:  # no glyph is narrower than a pixel
+        return text
+
+    def cut(keep: int) -> str:
+        return text[:keep] + "..." if keep_start else "..." + text[len(text) - keep :]
+
+    low, high = 0, min(len(text) - 1, width)  # the longest kept part that fits is in [low, high]
+    while low < high:
+        middle = (low + high + 1) // 2
+        if font.getlength(cut(middle)) <= width:
+            low = middle
+        else:
+            high = middle - 1
+    return cut(low)
 
 
 def _draw_tile(tile: Tile, font: ImageFont.FreeTypeFont) -> Image.Image:

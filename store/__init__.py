@@ -28,6 +28,7 @@ __all__ = [
     "VectorStore",
     "WeightsIdentity",
     "collection_name",
+    "open_existing_store",
     "open_store",
     "point_id",
     "slug",
@@ -50,3 +51,17 @@ def open_store(
     from store.embedded import EmbeddedStore
 
     return EmbeddedStore.open(path, create)
+
+
+def open_existing_store(
+    url: str | None = None, api_key: str | None = None, path: str | Path = DEFAULT_STORAGE, prefer_grpc: bool = False
+) -> VectorStore | None:
+    """The store if there is one (a server, or an embedded store in `path`), opened; else None once
+    `path` is known to be a place where one can be created. Nothing is created: a command checks its
+    store this way before loading any model."""
+    if url or (Path(path) / "meta.json").is_file():
+        return open_store(url, api_key, path, prefer_grpc, create=False)
+    from store.embedded import check_creatable
+
+    check_creatable(Path(path))
+    return None

@@ -15,6 +15,7 @@ from contextlib import AbstractContextManager
 import numpy as np
 
 from errors import CollectionNotFoundError
+from store.naming import name_problem
 from store.payload import ImagePayload
 from store.provenance import Provenance
 from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points
@@ -45,7 +46,12 @@ class VectorStore(ABC):
     def exists(self, name: str) -> bool: ...
 
     def require(self, name: str) -> None:
-        """Raise a clear error naming what exists when `name` does not."""
+        """Raise a clear error naming what exists when `name` does not (or cannot be a collection name)."""
+        problem = name_problem(name)
+        if problem is not None:
+            raise CollectionNotFoundError(
+                f"{name!r} is not a collection name ({problem}); `python cli.py collections` lists them"
+            )
         if not self.exists(name):
             known = ", ".join(self.collection_names()) or "none"
             raise CollectionNotFoundError(

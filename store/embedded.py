@@ -1,17 +1,33 @@
 """qdrant-client's embedded mode: a Qdrant store in a local folder, in this process.
 
 It is brute force in Python and always exact; it keeps no payload indexes and
-refuses a second process on the same folder.
+refuses a second process on the same folder. That lock is an open file: a
+process forked while the store is open (a DataLoader worker) closes its copy
+at once, so a worker outliving a killed parent never holds the folder.
+qdrant-client's "Local mode is not recommended" warning is silenced: the
+design already says so, and it would precede every one-line error.
 """
 
 from __future__ import annotations
 
+import errno
+import os
+import sqlite3
+import warnings
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from qdrant_client import QdrantClient, models
 
 from errors import StoreError
 from store.qdrant import QdrantStore
+
+warnings.filterwarnings("ignore", "Local mode is not recommended", UserWarning)  # writes warn too, from any thread
+
+_OPEN: weakref.WeakSet[EmbeddedStore] = weakref.WeakSet()  # stores whose lock a forked child must let go of
+DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
 
 class EmbeddedStore(QdrantStore):
@@ -21,7 +37,10 @@ class EmbeddedStore(QdrantStore):
     def open(cls, path: str | Path, create: bool = True) -> EmbeddedStore:
         """With `create` False a missing store is an error, not a new empty one
         (a misspelled --storage would otherwise look empty)."""
-        if not create and not (Path(path) / "meta.json").is_file():
+        folder = Path(path)
+        if folder.exists() and not folder.is_dir():
+            raise StoreError(f"--storage '{path}' is a file, not a folder; pass the folder of an embedded store")
+        if not create and not (folder / "meta.json").is_file():
             raise StoreError(
                 f"there is no embedded store in '{path}'; create one with `python cli.py ingest`, "
                 f"or pass --storage with its folder or --qdrant-url for a server"
@@ -35,14 +54,117 @@ class EmbeddedStore(QdrantStore):
                     f"finish, or run a Qdrant server and pass --qdrant-url"
                 ) from None
             raise
-        return cls(client, f"embedded:{Path(path).resolve()}")
+        except ValueError as error:  # json.JSONDecodeError and pydantic's errors: a damaged meta.json
+            raise StoreError(
+                f"the embedded store in '{path}' is damaged: {folder / 'meta.json'} does not parse "
+                f"({_first_line(error)}); move the folder aside and ingest again"
+            ) from None
+        except sqlite3.DatabaseError as error:
+            damaged = _damaged_file(folder) or folder / "collection"
+            raise StoreError(
+                f"the embedded store in '{path}' is damaged: {damaged}: {error}; move the folder aside and ingest again"
+            ) from None
+        except OSError as error:
+            raise StoreError(
+                f"cannot open the embedded store in '{path}': {error.strerror or error}; pass --storage "
+                f"with a folder you can write to"
+            ) from None
+        store = cls(client, f"embedded:{folder.resolve()}")
+        _OPEN.add(store)
+        return store
 
     @property
     def in_process(self) -> bool:
         return True
+
+    def close(self) -> None:
+        _OPEN.discard(self)
+        super().close()
 
     def _search_params(self, exact: bool) -> models.SearchParams | None:
         return None  # always exact; search parameters have no effect here
 
     def _index_label(self, name: str) -> None:
         """No payload indexes in the embedded store: filters scan every point."""
+
+    # writes: a full disk is named as such (the engine says "database or disk is full" or raises OSError)
+
+    def ensure_collection(self, *args, **kwargs) -> bool:
+        with self._disk_errors():
+            return super().ensure_collection(*args, **kwargs)
+
+    def drop(self, *args, **kwargs) -> None:
+        with self._disk_errors():
+            super().drop(*args, **kwargs)
+
+    def _write(self, *args, **kwargs) -> None:
+        with self._disk_errors():
+            super()._write(*args, **kwargs)
+
+    def overwrite_payloads(self, *args, **kwargs) -> None:
+        with self._disk_errors():
+            super().overwrite_payloads(*args, **kwargs)
+
+    def delete(self, *args, **kwargs) -> None:
+        with self._disk_errors():
+            super().delete(*args, **kwargs)
+
+    @contextmanager
+    def _disk_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.OperationalError as error:
+            raise StoreError(
+                f"writing to the embedded store {self.location.removeprefix('embedded:')} failed: {error}; "
+                f"free disk space and rerun the same command (what was written is kept)"
+            ) from None
+        except OSError as error:
+            if error.errno not in DISK_FULL:
+                raise
+            raise StoreError(
+                f"writing to the embedded store {self.location.removeprefix('embedded:')} failed: "
+                f"{error.strerror}; free disk space and rerun the same command (what was written is kept)"
+            ) from None
+
+    def _lock_file(self):
+        """qdrant-client's open lock file (private to it; None if it changes)."""
+        return getattr(getattr(self._client, "_client", None), "_flock_file", None)
+
+
+def check_creatable(folder: Path) -> None:
+    """Raise StoreError unless an embedded store could be created in `folder` (nothing is made)."""
+    if folder.exists() and not folder.is_dir():
+        raise StoreError(f"--storage '{folder}' is a file, not a folder; pass the folder of an embedded store")
+    ancestor = next(parent for parent in (folder, *folder.absolute().parents) if parent.exists())
+    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
+        raise StoreError(
+            f"cannot create the embedded store in '{folder}': '{ancestor}' is not writable; pass --storage "
+            f"with a folder you can write to"
+        )
+
+
+def _release_locks_in_child() -> None:
+    """In a forked child: close the copies of the lock files (never unlock: the parent holds the lock)."""
+    for store in list(_OPEN):
+        lock = store._lock_file()
+        if lock is not None and not lock.closed:
+            lock.close()
+
+
+os.register_at_fork(after_in_child=_release_locks_in_child)
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def _damaged_file(folder: Path) -> Path | None:
+    """The first collection file SQLite finds damaged, if any."""
+    for file in sorted(folder.glob("collection/*/storage.sqlite")):
+        try:
+            with sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True) as connection:
+                if connection.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                    return file
+        except sqlite3.DatabaseError:
+            return file
+    return None

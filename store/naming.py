@@ -6,6 +6,8 @@ import re
 import uuid
 
 DEFAULT_STORAGE = "qdrant_storage"  # folder of the embedded store
+MAX_NAME = 255  # Qdrant's longest collection name
+FORBIDDEN = set('<>:"/\\|?*')  # characters Qdrant refuses in a collection name
 
 # Namespace of every point id: uuid5(POINT_NAMESPACE, "<dataset>/<relative path>").
 POINT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "qdrant-image-retrieval/points")
@@ -19,6 +21,19 @@ def slug(text: str) -> str:
 def collection_name(dataset: str, encoder: str) -> str:
     """'<dataset>_<encoder>', e.g. collection_name('paris', 'clip') == 'paris_clip'."""
     return f"{slug(dataset)}_{slug(encoder)}"
+
+
+def name_problem(name: str) -> str | None:
+    """Why Qdrant would refuse `name` as a collection name, or None: it must be 1 to 255
+    characters, without control characters or any of <>:"/\\|?*."""
+    if not name:
+        return "it is empty"
+    if len(name) > MAX_NAME:
+        return f"it is {len(name)} characters long (at most {MAX_NAME})"
+    bad = sorted({c for c in name if c in FORBIDDEN or ord(c) < 32 or ord(c) == 127})
+    if bad:
+        return f"it contains {', '.join(repr(c) for c in bad)}"
+    return None
 
 
 def point_id(dataset: str, path: str) -> str:

@@ -6,7 +6,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import grpc
 import httpx
@@ -35,12 +35,25 @@ class ServerStore(QdrantStore):
 
     @classmethod
     def open(cls, url: str, api_key: str | None = None, prefer_grpc: bool = False, timeout: int = 60) -> ServerStore:
-        """Connect and check that the server answers and takes the key."""
+        """Connect and check that the server answers and takes the key; `location` is `url` without
+        credentials, and the key is never shown."""
+        location = redact(url)
+        problem = _port_problem(url)
+        if problem:
+            raise StoreError(f"--qdrant-url {location}: {problem}; pass a URL like http://localhost:6333")
         with warnings.catch_warnings():
             if _local_host(url):  # the compose network or this machine: plain http is expected
                 warnings.filterwarnings("ignore", "Api key is used with an insecure connection")
-            client = QdrantClient(url=url, api_key=api_key, prefer_grpc=prefer_grpc, timeout=timeout)
-        store = cls(client, url, timeout)
+            try:
+                client = QdrantClient(
+                    url=url, api_key=api_key, prefer_grpc=prefer_grpc, timeout=timeout, check_compatibility=False
+                )
+            except ValueError as error:  # an unknown scheme; urllib3's LocationParseError is one too
+                raise StoreError(
+                    f"--qdrant-url {location} is not a usable URL ({str(error).replace(url, location)}); "
+                    f"pass a URL like http://localhost:6333"
+                ) from None
+        store = cls(client, location, timeout)
         store._check()
         return store
 
@@ -58,15 +71,17 @@ class ServerStore(QdrantStore):
                     f"check --api-key / QDRANT_API_KEY"
                 ) from None
             raise StoreError(f"Qdrant at {self.location} answered HTTP {error.status_code}") from None
-        except (ResponseHandlingException, ConnectionError, OSError) as error:
-            raise StoreError(
-                f"cannot reach Qdrant at {self.location} ({type(error).__name__}); is the server "
-                f"running and the URL right?"
-            ) from None
-        except Exception as error:  # gRPC raises its own error types
-            if "StatusCode.UNAUTHENTICATED" in str(error) or "PERMISSION_DENIED" in str(error):
+        except Exception as error:  # httpx, gRPC and socket errors alike
+            if _timed_out(error):
+                raise StoreError(
+                    f"Qdrant at {self.location} did not answer within the {self.timeout} s timeout; "
+                    f"is the server running, and the URL's port its REST port (6333)?"
+                ) from None
+            if "UNAUTHENTICATED" in str(error) or "PERMISSION_DENIED" in str(error):
                 raise StoreError(f"Qdrant at {self.location} refused the API key") from None
-            raise StoreError(f"cannot reach Qdrant at {self.location} ({type(error).__name__})") from None
+            raise StoreError(
+                f"cannot reach Qdrant at {self.location} ({describe(error)}); is the server running and the URL right?"
+            ) from None
 
     def _write(self, name: str, batch: models.Batch) -> None:
         """A transient failure (timeout, lost connection, 429, 5xx) is retried with a longer
@@ -81,7 +96,7 @@ class ServerStore(QdrantStore):
                 if attempt == WRITE_TRIES - 1:
                     raise StoreError(
                         f"writing to '{name}' at {self.location} failed {WRITE_TRIES} times "
-                        f"({type(error).__name__}); rerun the same command to resume"
+                        f"({describe(error)}); rerun the same command to resume"
                     ) from None
                 time.sleep(2**attempt)
 
@@ -130,6 +145,43 @@ def _transient(error: Exception) -> bool:
     if isinstance(error, grpc.RpcError):
         return error.code() in TRANSIENT_GRPC
     return isinstance(error, ResourceExhaustedResponse | ConnectionError | TimeoutError)
+
+
+def redact(url: str) -> str:
+    """`url` with any user and password replaced by '***', for everything that shows a location."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"***@{host}"))
+
+
+def describe(error: BaseException) -> str:
+    """A connection error in words: gRPC's status and details, the cause inside qdrant-client's
+    wrapper, else the message (the class name only when there is none)."""
+    if isinstance(error, grpc.RpcError) and hasattr(error, "code"):
+        return f"gRPC {error.code().name}: {error.details()}"
+    if isinstance(error, ResponseHandlingException):
+        return describe(error.source)
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return text or type(error).__name__
+
+
+def _timed_out(error: BaseException) -> bool:
+    if isinstance(error, ResponseHandlingException):
+        return _timed_out(error.source)
+    if isinstance(error, grpc.RpcError) and hasattr(error, "code"):
+        return error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    return isinstance(error, httpx.TimeoutException | TimeoutError)
+
+
+def _port_problem(url: str) -> str | None:
+    """Why the port of `url` cannot be a server's (qdrant-client's own message does not say), or None."""
+    try:
+        port = urlsplit(url if "//" in url else f"//{url}").port
+    except ValueError as error:
+        return str(error)
+    return "port 0 is no server's port" if port == 0 else None
 
 
 def _local_host(url: str) -> bool:

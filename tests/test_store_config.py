@@ -311,7 +311,7 @@ def test_a_wrong_url_fails_with_one_clear_line_and_never_shows_the_key(data_root
     )
     assert run.returncode == 2
     assert run.stderr.strip().splitlines() == [
-        "error: cannot reach Qdrant at http://127.0.0.1:9 (ResponseHandlingException); is the server "
+        "error: cannot reach Qdrant at http://127.0.0.1:9 ([Errno 111] Connection refused); is the server "
         "running and the URL right?"
     ]
     assert FAKE_KEY not in run.stdout + run.stderr

@@ -1,0 +1,457 @@
+"""A hostile user's second round (issue 14), each case through the CLI on generated data:
+symlinks, odd names, Unicode forms, raw paths on a terminal, workers outliving a killed
+ingest, checks before model loads, one-line errors, secrets in URLs, bidi and control
+characters in reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CLASS_COLOURS, make_image, write_list_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def cli(*args: str, cwd: Path, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=ENV,
+        **kwargs,
+    )
+
+
+def one_line_error(result: subprocess.CompletedProcess) -> str:
+    """The single stderr line of a command that failed with exit code 2 (no traceback, no warning)."""
+    lines = [line for line in result.stderr.splitlines() if line.strip() and "━" not in line]
+    assert result.returncode == 2, result.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "rerun with --debug" not in lines[0]
+    return lines[0]
+
+
+def ingest(cwd: Path, *extra: str) -> subprocess.CompletedProcess:
+    result = cli(
+        "--storage", "q", "ingest", "--data-root", "data", "-e", "colorhist", "--workers", "0", *extra, cwd=cwd
+    )
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def stored_paths(cwd: Path, collection: str) -> list[str]:
+    shown = cli("--storage", "q", "collections", "show", collection, "--samples", "1000", "--format", "json", cwd=cwd)
+    assert shown.returncode == 0, shown.stderr
+    return [sample["payload"]["path"] for sample in json.loads(shown.stdout)["samples"]]
+
+
+def skipped(cwd: Path, collection: str) -> dict[str, str]:
+    report = json.loads((cwd / "reports" / "ingest" / f"{collection}.json").read_text())
+    return {problem["where"]: problem["reason"] for problem in report["skipped"]}
+
+
+# 2. symlinks: followed only inside the image root, every other one reported
+
+
+def test_symlinks_out_of_the_image_root_are_skipped_and_reported_in_both_layouts(tmp_path):
+    listed = write_list_dataset(tmp_path / "data" / "listed", per_class=2)
+    make_image((1, 2, 3), 5).save(tmp_path / "outside.jpg")
+    (listed / "images" / "red" / "passwd.jpg").symlink_to("/etc/passwd")
+    (listed / "images" / "red" / "out.jpg").symlink_to(tmp_path / "outside.jpg")
+    (listed / "images" / "red" / "in.jpg").symlink_to("00.jpg")
+    with (listed / "list_of_images.txt").open("a") as lines:
+        lines.write("red/passwd.jpg\tred\nred/out.jpg\tred\nred/in.jpg\tred\n")
+    folders = tmp_path / "data" / "folders"
+    for label in ("a", "b"):
+        (folders / label).mkdir(parents=True)
+        for i in range(2):
+            make_image(CLASS_COLOURS["red"], i).save(folders / label / f"{i}.jpg")
+    (tmp_path / "elsewhere" / "cls").mkdir(parents=True)
+    make_image((9, 9, 9), 1).save(tmp_path / "elsewhere" / "cls" / "x.jpg")
+    (folders / "linked_out").symlink_to(tmp_path / "elsewhere" / "cls")
+    (folders / "linked_in").symlink_to("a")
+    (folders / "a" / "passwd.jpg").symlink_to("/etc/passwd")
+    (folders / "b" / "loop").symlink_to("..")
+    (folders / "b" / "gone.jpg").symlink_to("nothing-here.jpg")
+
+    result = ingest(tmp_path)
+
+    assert sorted(stored_paths(tmp_path, "listed_colorhist")) == sorted(
+        [f"{c}/{i:02d}.jpg" for c in CLASS_COLOURS for i in range(2)] + ["red/in.jpg"]
+    )
+    listed_skips = skipped(tmp_path, "listed_colorhist")
+    assert sorted(listed_skips) == ["list_of_images.txt:7", "list_of_images.txt:8"]
+    assert all("outside the image folder" in reason for reason in listed_skips.values())
+    assert sorted(stored_paths(tmp_path, "folders_colorhist")) == sorted(
+        f"{c}/{i}.jpg" for c in ("a", "b", "linked_in") for i in range(2)
+    )
+    folder_skips = skipped(tmp_path, "folders_colorhist")
+    assert {"linked_out", "a/passwd.jpg", "linked_in/passwd.jpg", "b/loop", "b/gone.jpg"} == set(folder_skips)
+    assert "outside the image folder" in folder_skips["linked_out"]
+    assert "loop" in folder_skips["b/loop"] and "broken" in folder_skips["b/gone.jpg"]
+    assert "skipped linked_out: symlink to" in result.stdout
+
+
+# 3. names: unique, non-empty, stable; report folders never collide
+
+
+def test_folders_without_ascii_letters_get_distinct_stable_dataset_names(tmp_path):
+    for folder in ("日本", "...", "中国"):
+        for i in range(2):
+            (tmp_path / "data" / folder / "k").mkdir(parents=True, exist_ok=True)
+            make_image((10, 10, 10), i).save(tmp_path / "data" / folder / "k" / f"{i}.jpg")
+    listing = cli("datasets", "--data-root", "data", "--format", "json", cwd=tmp_path)
+    names = {Path(d["folder"]).name: d["name"] for d in json.loads(listing.stdout)}
+    assert len(set(names.values())) == 3 and all(name.startswith("dataset_") for name in names.values())
+    again = cli("datasets", "--data-root", "data", "--format", "json", cwd=tmp_path)
+    assert {Path(d["folder"]).name: d["name"] for d in json.loads(again.stdout)} == names
+    ingest(tmp_path)
+    listed = cli("--storage", "q", "collections", "--format", "json", cwd=tmp_path)
+    collections = sorted(info["name"] for info in json.loads(listed.stdout))
+    assert len(collections) == 3 and not any(name.startswith("_") for name in collections)
+
+
+def test_collections_whose_names_differ_only_in_case_get_their_own_report_folders(tmp_path):
+    import numpy as np
+
+    from store import ImagePayload, open_store
+
+    store = open_store(path=tmp_path / "q")
+    rng = np.random.default_rng(0)
+    for name in ("Pets_x", "pets_x", "pets x"):
+        store.ensure_collection(name, 4)
+        vectors = rng.normal(size=(4, 4)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        payloads = [ImagePayload("ab"[i % 2], f"{i}.jpg", "pets", "x", i) for i in range(4)]
+        store.upsert(name, [f"00000000-0000-0000-0000-00000000000{i}" for i in range(4)], vectors, payloads)
+    store.close()
+    result = cli("--storage", "q", "eval", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    folders = [path.parent for path in (tmp_path / "reports").glob("*/metrics.json")]
+    assert len(folders) == 3
+    written = sorted(json.loads((folder / "metrics.json").read_text())["collection"] for folder in folders)
+    assert written == ["Pets_x", "pets x", "pets_x"]
+
+
+# 4. Unicode normalisation and spaces
+
+
+def test_a_list_line_in_nfc_finds_a_file_named_in_nfd_and_spaces_are_kept(tmp_path):
+    folder = write_list_dataset(tmp_path / "data" / "listed", per_class=2)
+    nfd = unicodedata.normalize("NFD", "café.jpg")
+    make_image(CLASS_COLOURS["red"], 9).save(folder / "images" / "red" / nfd)
+    make_image(CLASS_COLOURS["red"], 10).save(folder / "images" / "red" / " spaced .jpg")
+    with (folder / "list_of_images.txt").open("a", encoding="utf-8") as lines:
+        lines.write(unicodedata.normalize("NFC", "red/café.jpg") + "\tred\nred/ spaced .jpg\t red \n")
+    ingest(tmp_path)
+    paths = stored_paths(tmp_path, "listed_colorhist")
+    assert f"red/{nfd}" in paths and "red/ spaced .jpg" in paths
+    assert skipped(tmp_path, "listed_colorhist") == {}
+
+
+# 5. paths printed raw
+
+
+def _hostile_names(tmp_path: Path) -> list[str]:
+    names = ["esc\x1b[2Jname.jpg", "new\nline.jpg", "plain.jpg"]
+    for i, name in enumerate(names):
+        (tmp_path / "data" / "odd" / "k").mkdir(parents=True, exist_ok=True)
+        make_image(CLASS_COLOURS["blue"], i).save(tmp_path / "data" / "odd" / "k" / name, format="JPEG")
+    ingest(tmp_path)
+    return [f"k/{name}" for name in names]
+
+
+def test_paths_on_a_terminal_are_escaped_and_print0_gives_them_raw(tmp_path):
+    paths = _hostile_names(tmp_path)
+    args = ("--storage", "q", "search", "-c", "odd_colorhist", "--path", "k/plain.jpg", "-k", "5")
+    main, child = pty.openpty()
+    with subprocess.Popen(
+        [sys.executable, str(ROOT / "cli.py"), *args, "--format", "paths"], cwd=tmp_path, stdout=child, env=ENV
+    ) as process:
+        os.close(child)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(main, 4096)
+            except OSError:  # the terminal closes when the command ends
+                break
+            if not chunk:
+                break
+            shown += chunk
+        assert process.wait(timeout=60) == 0
+    os.close(main)
+    assert b"\x1b" not in shown
+    assert b"k/esc\\x1b[2Jname.jpg" in shown and b"k/new\\x0aline.jpg" in shown
+    piped = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), *args, "--print0"], cwd=tmp_path, capture_output=True, env=ENV
+    )
+    assert piped.returncode == 0, piped.stderr
+    root = (tmp_path / "data" / "odd").resolve()  # the image folder the collection recorded
+    expected = sorted(str(root / p) for p in paths if p != "k/plain.jpg")
+    assert sorted(piped.stdout.decode().split("\0")[:-1]) == expected
+
+
+# 6. DataLoader workers never keep the embedded store's lock
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        found |= {int(child) for child in task.read_text().split()}
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_after_kill_9_of_an_ingest_with_workers_the_store_opens_at_once(tmp_path):
+    for i in range(400):
+        (tmp_path / "data" / "many" / "abc"[i % 3]).mkdir(parents=True, exist_ok=True)
+        make_image((60 * (i % 3), 120, 90), i, size=(64, 48)).save(
+            tmp_path / "data" / "many" / "abc"[i % 3] / f"{i}.png"
+        )
+    args = ["--storage", "q", "ingest", "--data-root", "data", "-e", "colorhist", "--workers", "2", "--batch-size", "1"]
+    ingesting = subprocess.Popen(
+        [sys.executable, str(ROOT / "cli.py"), *args],
+        cwd=tmp_path,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(600):
+            workers = _children(ingesting.pid)
+            if len(workers) >= 2:
+                break
+            time.sleep(0.05)
+        assert len(workers) >= 2 and ingesting.poll() is None, "the ingest ended before its workers were seen"
+    finally:
+        ingesting.send_signal(signal.SIGKILL)
+        ingesting.wait()
+    rerun = cli("--storage", "q", "collections", cwd=tmp_path)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "open in another process" not in rerun.stderr
+    for _ in range(200):  # the workers die with their parent (PR_SET_PDEATHSIG)
+        if not any(_alive(pid) for pid in workers):
+            break
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in workers)
+
+
+# 7. the store and the reports folder are checked before any model loads
+
+
+def _hold_store(tmp_path: Path) -> subprocess.Popen:
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from store import open_store; s = open_store(path='q'); print('open', flush=True); input()",
+        ],
+        cwd=tmp_path,
+        env=ENV,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "open"
+    return holder
+
+
+def test_a_locked_store_or_a_bad_reports_folder_is_reported_before_the_model_loads(tmp_path):
+    """clip's weights are absent here: had the model loaded first, the error would name them."""
+    write_list_dataset(tmp_path / "data" / "shapes", per_class=1)
+    holder = _hold_store(tmp_path)
+    try:
+        locked = cli("--storage", "q", "ingest", "--data-root", "data", "-e", "clip", cwd=tmp_path)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert "open in another process" in one_line_error(locked)
+    (tmp_path / "reports.txt").write_text("")
+    no_reports = cli(
+        "--storage", "q", "--reports", "reports.txt", "ingest", "--data-root", "data", "-e", "clip", cwd=tmp_path
+    )
+    assert "--reports 'reports.txt' is a file" in one_line_error(no_reports)
+
+
+# 8. raw errors become one line naming the thing and what to do
+
+
+@pytest.fixture
+def shapes(tmp_path: Path) -> Path:
+    write_list_dataset(tmp_path / "data" / "shapes", per_class=2)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (("--storage", "a_file", "collections"), "--storage 'a_file' is a file"),
+        (("--storage", "a_file", "ingest", "--data-root", "data", "-e", "colorhist"), "--storage 'a_file' is a file"),
+        (("--storage", "/proc/q", "ingest", "--data-root", "data", "-e", "colorhist"), "'/proc/q'"),
+        (("--reports", "a_file", "ingest", "--data-root", "data", "-e", "colorhist"), "--reports 'a_file' is a file"),
+        (("--qdrant-url", "ftp://host", "collections"), "--qdrant-url ftp://host is not a usable URL"),
+        (("--qdrant-url", "http://localhost:99999", "collections"), "Port out of range"),
+    ],
+)
+def test_bad_options_are_one_line(shapes, args, expected):
+    (shapes / "a_file").write_text("")
+    assert expected in one_line_error(cli(*args, cwd=shapes))
+
+
+def test_an_empty_collection_name_is_one_line(shapes):
+    ingest(shapes)
+    assert "'' is not a collection name (it is empty)" in one_line_error(
+        cli("--storage", "q", "eval", "-c", "", cwd=shapes)
+    )
+
+
+def test_a_damaged_embedded_store_names_the_damaged_file(shapes):
+    ingest(shapes)
+    meta = shapes / "q" / "meta.json"
+    good = meta.read_text()
+    meta.write_text(good[: len(good) // 2])
+    line = one_line_error(cli("--storage", "q", "collections", cwd=shapes))
+    assert "damaged: q/meta.json does not parse" in line
+    meta.write_text(good)
+    database = shapes / "q" / "collection" / "shapes_colorhist" / "storage.sqlite"
+    database.write_bytes(database.read_bytes()[:100] + b"\xff" * 5000)
+    line = one_line_error(cli("--storage", "q", "collections", cwd=shapes))
+    assert "damaged: q/collection/shapes_colorhist/storage.sqlite" in line
+
+
+def test_a_full_disk_while_ingesting_is_one_line_and_a_rerun_resumes(shapes):
+    def file_size_limit() -> None:  # what a full disk does to the writes, without filling one
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    write_list_dataset(shapes / "data" / "shapes", per_class=20)
+    full = cli(
+        "--storage", "q", "ingest", "--data-root", "data", "-e", "colorhist", "--workers", "0", "--batch-size", "4",
+        cwd=shapes,
+        preexec_fn=file_size_limit,
+    )  # fmt: skip
+    assert "writing to the embedded store" in one_line_error(full)
+    ingest(shapes)
+    assert len(stored_paths(shapes, "shapes_colorhist")) == 60
+
+
+def test_a_server_that_never_answers_names_the_timeout(tmp_path):
+    from errors import StoreError
+    from store import open_store
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(silent.accept()), daemon=True).start()
+    try:
+        with pytest.raises(StoreError, match="did not answer within the 1 s timeout"):
+            open_store(f"http://127.0.0.1:{silent.getsockname()[1]}", timeout=1)
+    finally:
+        silent.close()
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_grpc_errors_are_shown_by_status_not_class_name(tmp_path):
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", 6334)) == 0:
+            pytest.skip("something listens on the gRPC port 6334 here")
+    line = one_line_error(
+        cli("--qdrant-url", f"http://127.0.0.1:{_closed_port()}", "--prefer-grpc", "collections", cwd=tmp_path)
+    )
+    assert "UNAVAILABLE" in line and "_InactiveRpcError" not in line
+
+
+# 9. secrets in URLs
+
+
+def test_credentials_in_the_url_and_the_api_key_are_never_shown(tmp_path, monkeypatch):
+    url = f"http://admin:s3cret-pw@127.0.0.1:{_closed_port()}"
+    result = cli("--qdrant-url", url, "--api-key", "k3y-value", "collections", cwd=tmp_path)
+    line = one_line_error(result)
+    assert "s3cret-pw" not in result.stderr + result.stdout and "k3y-value" not in result.stderr + result.stdout
+    assert "http://***@127.0.0.1" in line
+
+    from store.server import ServerStore
+
+    monkeypatch.setattr(ServerStore, "_check", lambda self: None)
+    store = ServerStore.open(url, api_key="k3y-value")
+    assert store.location == url.replace("admin:s3cret-pw", "***")  # what tables, metrics.json and the report show
+    store.close()
+
+
+# 10. cosmetic but real
+
+
+def test_bidi_nul_and_huge_labels_are_inert_in_the_report_and_galleries(tmp_path):
+    folder = tmp_path / "data" / "labels"
+    labels = ["\u202eevil", "nul\x00label", "x" * 10_000]
+    lines = []
+    for c, label in enumerate(labels):
+        for i in range(2):
+            (folder / "images").mkdir(parents=True, exist_ok=True)
+            make_image(list(CLASS_COLOURS.values())[c], 10 * c + i).save(folder / "images" / f"{c}{i}.jpg")
+            lines.append(f"{c}{i}.jpg\t{label}")
+    (folder / "list_of_images.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ingest(tmp_path)
+    result = cli("--storage", "q", "eval", "--data-root", "data", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    page = (tmp_path / "reports" / "index.html").read_text(encoding="utf-8")
+    assert "\x00" not in page and "\u202e" not in page
+    assert "nul\\x00label" in page and "\\u202eevil" in page
+    assert (tmp_path / "reports" / "labels_colorhist" / "best.png").stat().st_size > 0
+
+
+def test_gallery_text_is_inert_and_long_text_is_cut():
+    from media.gallery import TILE, _font, fit
+
+    font = _font(12)
+    assert fit("\u202eabc\x00", font, TILE) == "\\u202eabc\\x00"
+    cut = fit("y" * 10_000, font, TILE, keep_start=True)
+    assert cut.endswith("...") and font.getlength(cut) <= TILE < font.getlength(cut[:-3] + "yyyy...")
+
+
+def test_qdrant_client_warnings_never_precede_the_error(tmp_path):
+    result = cli("--qdrant-url", f"http://127.0.0.1:{_closed_port()}", "collections", cwd=tmp_path)
+    one_line_error(result)
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import warnings, store.embedded; "
+            "warnings.warn('Local mode is not recommended for collections with more than 20,000 points.')",
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+    )
+    assert shown.returncode == 0 and shown.stderr == ""

@@ -239,6 +239,33 @@ def demo(obj: Context, data_root):
     _evaluate(obj, [collection_name("digits", name) for name in models], None, None)
 
 
+@cli.command("import")
+@click.option("--vectors", required=True, type=click.Path(path_type=Path, dir_okay=False), help=".npy or .npz file.")
+@click.option("--list", "list_file", required=True, type=click.Path(path_type=Path, dir_okay=False), help="Its list.")
+@click.option("--dataset", "-d", required=True, help="Dataset name of the collection.")
+@click.option("--encoder", "-e", required=True, help="Name of the encoder that made the vectors.")
+@click.option("--images", type=click.Path(path_type=Path), help="Folder the listed paths are relative to.")
+@click.option(
+    "--same-as", is_flag=True, help="The registered encoder of that name made them: allow image/text queries."
+)
+@click.option("--recreate", is_flag=True, help="Replace an existing collection.")
+@format_option
+@click.pass_obj
+def import_(obj: Context, vectors, list_file, dataset, encoder, images, same_as, recreate, output):
+    """Store vectors computed elsewhere, row i for line i of a list of images, as a collection."""
+    from ingest import import_vectors
+
+    image_root = images or (list_file.parent / "images" if (list_file.parent / "images").is_dir() else list_file.parent)
+    report = import_vectors(obj.store(create=True), vectors, list_file, dataset, encoder, image_root, same_as, recreate)
+    if output == "json":
+        obj.screen.json(report)
+    else:
+        obj.screen.line(
+            f"imported {report.points} {report.dim}-d vectors into {safe(report.collection)} "
+            f"(sha256 {report.sha256[:12]} of {safe(report.vectors_file)})"
+        )
+
+
 @cli.command("eval")
 @click.option("--collection", "-c", "collections", multiple=True, help="Collection (repeatable); default all.")
 @click.option("--k", type=click.IntRange(1), help="Rank only the top K: AP@K, denominator min(R, K).")
@@ -304,6 +331,7 @@ def _evaluate(
         exclude_duplicates,
     )
     if as_json:
+        obj.screen.evaluation_notes(run)
         obj.screen.json(run.to_json()[0] if single else run.to_json())
     else:
         obj.screen.evaluation(run, study=not single)

@@ -164,10 +164,7 @@ class Screen:
 
     def evaluation(self, run, study: bool) -> None:
         """The figures of each evaluation, the encoders x datasets table, and the files written."""
-        for reason in run.skipped:
-            self.err.print(f"[yellow]skipped: {safe(reason)}[/]")
-        for note in run.notes:
-            self.err.print(f"[yellow]{safe(note)}[/]")
+        self.evaluation_notes(run)
         table = Table(
             "collection",
             "points",
@@ -225,6 +222,13 @@ class Screen:
                 )
             self.out.print(f"wrote {', '.join(safe(path) for path in files)}")
         self.out.print(f"report: {safe(run.index)}")
+
+    def evaluation_notes(self, run) -> None:
+        """What was skipped and what a reader should know, on stderr (also beside JSON output)."""
+        for reason in run.skipped:
+            self.err.print(f"[yellow]skipped: {safe(reason)}[/]")
+        for note in run.notes:
+            self.err.print(f"[yellow]{safe(note)}[/]")
 
     def _provenance(self, info) -> None:
         """Where a collection's vectors came from, one fact a line."""

@@ -12,6 +12,7 @@ _PIPELINE = {
     "write_report": ("pipeline", "write_report"),
     "ingest_dataset": ("pipeline", "ingest"),
     "ingest_all": ("run", "ingest_all"),
+    "import_vectors": ("imported", "import_vectors"),
 }
 
 __all__ = ["Dataset", "Item", "Problem", "discover", "read_dataset", "select_datasets", *_PIPELINE]

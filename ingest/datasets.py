@@ -168,7 +168,17 @@ def _link_problem(path: Path, root: Path) -> str | None:
 
 def _read_list(folder: Path, name: str) -> Dataset:
     image_root = folder / "images" if (folder / "images").is_dir() else folder
-    raw = (folder / LIST_FILE).read_bytes()
+    items, problems = read_list(folder / LIST_FILE, image_root)
+    return Dataset(name, folder, image_root, items, problems)
+
+
+def read_list(list_file: Path, image_root: Path, require_files: bool = True) -> tuple[list[Item], list[Problem]]:
+    """The items and bad lines of a list file (`path<TAB>label` lines, paths relative to `image_root`).
+
+    With `require_files` False a listed file need not exist (vectors imported from
+    elsewhere): its path is kept as written.
+    """
+    raw = list_file.read_bytes()
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     items: list[Item] = []
@@ -176,7 +186,7 @@ def _read_list(folder: Path, name: str) -> Dataset:
     seen: dict[str, int] = {}
     listings: dict[Path, dict[str, str]] = {}
     for number, line_bytes in enumerate(raw.splitlines(), start=1):
-        where = f"{LIST_FILE}:{number}"
+        where = f"{list_file.name}:{number}"
         try:
             line = line_bytes.decode("utf-8").rstrip("\r")
         except UnicodeDecodeError:
@@ -184,7 +194,7 @@ def _read_list(folder: Path, name: str) -> Dataset:
             continue
         if not line.strip():
             continue
-        item, reason = _parse_line(line, image_root, listings)
+        item, reason = _parse_line(line, image_root, listings, require_files)
         if reason is None and item.path in seen:
             reason = f"duplicate of line {seen[item.path]}"
         if reason is not None:
@@ -192,10 +202,12 @@ def _read_list(folder: Path, name: str) -> Dataset:
             continue
         seen[item.path] = number
         items.append(item)
-    return Dataset(name, folder, image_root, items, problems)
+    return items, problems
 
 
-def _parse_line(line: str, image_root: Path, listings: dict[Path, dict[str, str]]) -> tuple[Item | None, str | None]:
+def _parse_line(
+    line: str, image_root: Path, listings: dict[Path, dict[str, str]], require_files: bool = True
+) -> tuple[Item | None, str | None]:
     """The item of one list line: the path is kept as written (spaces too), the label stripped."""
     if "\t" not in line:
         return None, "no tab between path and label"
@@ -211,6 +223,8 @@ def _parse_line(line: str, image_root: Path, listings: dict[Path, dict[str, str]
     found = _on_disk(image_root, pure, listings)
     if found is None and path != path.strip():  # spaces around a path are kept unless no such file exists
         found = _on_disk(image_root, PurePosixPath(path.strip().replace("\\", "/")), listings)
+    if found is None and not require_files:
+        return Item(pure.as_posix(), label), None
     if found is None:
         return None, f"listed file '{pure}' does not exist"
     reason = _link_problem(image_root / found, image_root.resolve())

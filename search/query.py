@@ -141,6 +141,7 @@ class Searcher:
                 return self._by_point(query, info)
             if info.points == 0:
                 raise QueryError(f"collection '{info.name}' is empty, so its encoder is unknown")
+            _check_known_encoder(info)
             if kind == "text" and not get_spec(info.encoder).text:
                 raise QueryError(self._no_text_tower(info))
             embedded_ahead = ahead is not None and ahead.encoder == info.encoder
@@ -224,7 +225,8 @@ class Searcher:
 def _check_same_weights(info: CollectionInfo, embedded: Embedded) -> None:
     """A query vector made with other weights than the collection's is meaningless: refuse it."""
     recorded = info.provenance.weights_identity if info.provenance else None
-    if recorded is not None and embedded.weights is not None and recorded != embedded.weights:
+    comparable = recorded is not None and recorded.kind != "imported"  # imported with --same-as: taken on trust
+    if comparable and embedded.weights is not None and recorded != embedded.weights:
         raise QueryError(
             f"collection '{info.name}' was made with {recorded.describe()}, but the query would be embedded "
             f"with {embedded.weights.describe()}; use the --init/--weights it was ingested with"
@@ -233,6 +235,17 @@ def _check_same_weights(info: CollectionInfo, embedded: Embedded) -> None:
         raise QueryError(
             f"collection '{info.name}' holds {info.dim}-d vectors but this {info.encoder} "
             f"encoder gives {len(embedded.vector)}-d; use the --init/--weights it was ingested with"
+        )
+
+
+def _check_known_encoder(info: CollectionInfo) -> None:
+    """Imported vectors answer image and text queries only when the import said which encoder made them."""
+    provenance = info.provenance
+    if provenance is not None and provenance.weights_identity.kind == "imported" and not provenance.same_as:
+        raise QueryError(
+            f"collection '{info.name}' holds vectors imported from {provenance.imported_from}; no encoder is known "
+            f"to embed an image or a text like them (query by --id or --path, or import again with --same-as "
+            f"if encoder '{info.encoder}' made them)"
         )
 
 

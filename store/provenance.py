@@ -28,7 +28,8 @@ PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 
 @dataclass(frozen=True)
 class WeightsIdentity:
-    """`kind`: none, random, random-tiny, hf-snapshot, file-sha256, folder-sha256 or unknown."""
+    """`kind`: none, random, random-tiny, hf-snapshot, file-sha256, folder-sha256, imported (vectors made
+    elsewhere; `value` is the sha256 of the file they came from) or unknown."""
 
     kind: str
     value: str | None = None
@@ -48,6 +49,8 @@ class WeightsIdentity:
             return f"hf snapshot {(self.value or '?')[:12]}"
         if self.kind in ("file-sha256", "folder-sha256"):
             return f"{self.kind.split('-')[0]} sha256 {(self.value or '?')[:12]}"
+        if self.kind == "imported":
+            return f"imported vectors (sha256 {(self.value or '?')[:12]})"
         return "unknown weights"
 
     def to_dict(self) -> dict:
@@ -75,6 +78,8 @@ class Provenance:
     created: str = ""
     updated: str = ""
     stale: int = 0  # stored points whose images the last ingest found no longer listed
+    imported_from: str | None = None  # the file of vectors made elsewhere (`python cli.py import`)
+    same_as: bool = False  # imported vectors that the registered encoder of that name would give
     schema: int = PAYLOAD_SCHEMA
 
     @property

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +16,9 @@ import pytest
 from PIL import Image
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI_ENV = {"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"}
 
 COREL = Path(__file__).resolve().parents[2] / "shared" / "data" / "corel1k"
 CLASS_COLOURS = {"red": (200, 40, 40), "green": (40, 180, 60), "blue": (40, 60, 200)}
@@ -54,6 +59,19 @@ def expected_payload(dataset, position: int, encoder: str) -> dict:
         "mtime": os.stat(file).st_mtime,
         "sha256": hashlib.sha256(file.read_bytes()).hexdigest(),
     }
+
+
+def run_cli(*args: str, cwd: Path, **kwargs) -> subprocess.CompletedProcess:
+    """`python cli.py ARGS` in a fresh interpreter, offline, with its output captured."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=CLI_ENV,
+        **kwargs,
+    )
 
 
 @pytest.fixture

@@ -20,22 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CLASS_COLOURS, make_image, write_list_dataset
-
-ROOT = Path(__file__).resolve().parents[1]
-ENV = {"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"}
-
-
-def cli(*args: str, cwd: Path, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=ENV,
-        **kwargs,
-    )
+from tests.conftest import CLASS_COLOURS, CLI_ENV, ROOT, make_image, run_cli, write_list_dataset
 
 
 def one_line_error(result: subprocess.CompletedProcess) -> str:
@@ -48,7 +33,7 @@ def one_line_error(result: subprocess.CompletedProcess) -> str:
 
 
 def ingest(cwd: Path, *extra: str) -> subprocess.CompletedProcess:
-    result = cli(
+    result = run_cli(
         "--storage", "q", "ingest", "--data-root", "data", "-e", "colorhist", "--workers", "0", *extra, cwd=cwd
     )
     assert result.returncode == 0, result.stderr
@@ -56,7 +41,9 @@ def ingest(cwd: Path, *extra: str) -> subprocess.CompletedProcess:
 
 
 def stored_paths(cwd: Path, collection: str) -> list[str]:
-    shown = cli("--storage", "q", "collections", "show", collection, "--samples", "1000", "--format", "json", cwd=cwd)
+    shown = run_cli(
+        "--storage", "q", "collections", "show", collection, "--samples", "1000", "--format", "json", cwd=cwd
+    )
     assert shown.returncode == 0, shown.stderr
     return [sample["payload"]["path"] for sample in json.loads(shown.stdout)["samples"]]
 
@@ -116,13 +103,13 @@ def test_folders_without_ascii_letters_get_distinct_stable_dataset_names(tmp_pat
         for i in range(2):
             (tmp_path / "data" / folder / "k").mkdir(parents=True, exist_ok=True)
             make_image((10, 10, 10), i).save(tmp_path / "data" / folder / "k" / f"{i}.jpg")
-    listing = cli("datasets", "--data-root", "data", "--format", "json", cwd=tmp_path)
+    listing = run_cli("datasets", "--data-root", "data", "--format", "json", cwd=tmp_path)
     names = {Path(d["folder"]).name: d["name"] for d in json.loads(listing.stdout)}
     assert len(set(names.values())) == 3 and all(name.startswith("dataset_") for name in names.values())
-    again = cli("datasets", "--data-root", "data", "--format", "json", cwd=tmp_path)
+    again = run_cli("datasets", "--data-root", "data", "--format", "json", cwd=tmp_path)
     assert {Path(d["folder"]).name: d["name"] for d in json.loads(again.stdout)} == names
     ingest(tmp_path)
-    listed = cli("--storage", "q", "collections", "--format", "json", cwd=tmp_path)
+    listed = run_cli("--storage", "q", "collections", "--format", "json", cwd=tmp_path)
     collections = sorted(info["name"] for info in json.loads(listed.stdout))
     assert len(collections) == 3 and not any(name.startswith("_") for name in collections)
 
@@ -141,7 +128,7 @@ def test_collections_whose_names_differ_only_in_case_get_their_own_report_folder
         payloads = [ImagePayload("ab"[i % 2], f"{i}.jpg", "pets", "x", i) for i in range(4)]
         store.upsert(name, [f"00000000-0000-0000-0000-00000000000{i}" for i in range(4)], vectors, payloads)
     store.close()
-    result = cli("--storage", "q", "eval", "--json", cwd=tmp_path)
+    result = run_cli("--storage", "q", "eval", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     folders = [path.parent for path in (tmp_path / "reports").glob("*/metrics.json")]
     assert len(folders) == 3
@@ -182,7 +169,7 @@ def test_paths_on_a_terminal_are_escaped_and_print0_gives_them_raw(tmp_path):
     args = ("--storage", "q", "search", "-c", "odd_colorhist", "--path", "k/plain.jpg", "-k", "5")
     main, child = pty.openpty()
     with subprocess.Popen(
-        [sys.executable, str(ROOT / "cli.py"), *args, "--format", "paths"], cwd=tmp_path, stdout=child, env=ENV
+        [sys.executable, str(ROOT / "cli.py"), *args, "--format", "paths"], cwd=tmp_path, stdout=child, env=CLI_ENV
     ) as process:
         os.close(child)
         shown = b""
@@ -199,7 +186,7 @@ def test_paths_on_a_terminal_are_escaped_and_print0_gives_them_raw(tmp_path):
     assert b"\x1b" not in shown
     assert b"k/esc\\x1b[2Jname.jpg" in shown and b"k/new\\x0aline.jpg" in shown
     piped = subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), *args, "--print0"], cwd=tmp_path, capture_output=True, env=ENV
+        [sys.executable, str(ROOT / "cli.py"), *args, "--print0"], cwd=tmp_path, capture_output=True, env=CLI_ENV
     )
     assert piped.returncode == 0, piped.stderr
     root = (tmp_path / "data" / "odd").resolve()  # the image folder the collection recorded
@@ -236,7 +223,7 @@ def test_after_kill_9_of_an_ingest_with_workers_the_store_opens_at_once(tmp_path
     ingesting = subprocess.Popen(
         [sys.executable, str(ROOT / "cli.py"), *args],
         cwd=tmp_path,
-        env=ENV,
+        env=CLI_ENV,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -250,7 +237,7 @@ def test_after_kill_9_of_an_ingest_with_workers_the_store_opens_at_once(tmp_path
     finally:
         ingesting.send_signal(signal.SIGKILL)
         ingesting.wait()
-    rerun = cli("--storage", "q", "collections", cwd=tmp_path)
+    rerun = run_cli("--storage", "q", "collections", cwd=tmp_path)
     assert rerun.returncode == 0, rerun.stderr
     assert "open in another process" not in rerun.stderr
     for _ in range(200):  # the workers die with their parent (PR_SET_PDEATHSIG)
@@ -271,7 +258,7 @@ def _hold_store(tmp_path: Path) -> subprocess.Popen:
             "from store import open_store; s = open_store(path='q'); print('open', flush=True); input()",
         ],
         cwd=tmp_path,
-        env=ENV,
+        env=CLI_ENV,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -285,13 +272,13 @@ def test_a_locked_store_or_a_bad_reports_folder_is_reported_before_the_model_loa
     write_list_dataset(tmp_path / "data" / "shapes", per_class=1)
     holder = _hold_store(tmp_path)
     try:
-        locked = cli("--storage", "q", "ingest", "--data-root", "data", "-e", "clip", cwd=tmp_path)
+        locked = run_cli("--storage", "q", "ingest", "--data-root", "data", "-e", "clip", cwd=tmp_path)
     finally:
         holder.kill()
         holder.wait()
     assert "open in another process" in one_line_error(locked)
     (tmp_path / "reports.txt").write_text("")
-    no_reports = cli(
+    no_reports = run_cli(
         "--storage", "q", "--reports", "reports.txt", "ingest", "--data-root", "data", "-e", "clip", cwd=tmp_path
     )
     assert "--reports 'reports.txt' is a file" in one_line_error(no_reports)
@@ -319,13 +306,13 @@ def shapes(tmp_path: Path) -> Path:
 )
 def test_bad_options_are_one_line(shapes, args, expected):
     (shapes / "a_file").write_text("")
-    assert expected in one_line_error(cli(*args, cwd=shapes))
+    assert expected in one_line_error(run_cli(*args, cwd=shapes))
 
 
 def test_an_empty_collection_name_is_one_line(shapes):
     ingest(shapes)
     assert "'' is not a collection name (it is empty)" in one_line_error(
-        cli("--storage", "q", "eval", "-c", "", cwd=shapes)
+        run_cli("--storage", "q", "eval", "-c", "", cwd=shapes)
     )
 
 
@@ -334,12 +321,12 @@ def test_a_damaged_embedded_store_names_the_damaged_file(shapes):
     meta = shapes / "q" / "meta.json"
     good = meta.read_text()
     meta.write_text(good[: len(good) // 2])
-    line = one_line_error(cli("--storage", "q", "collections", cwd=shapes))
+    line = one_line_error(run_cli("--storage", "q", "collections", cwd=shapes))
     assert "damaged: q/meta.json does not parse" in line
     meta.write_text(good)
     database = shapes / "q" / "collection" / "shapes_colorhist" / "storage.sqlite"
     database.write_bytes(database.read_bytes()[:100] + b"\xff" * 5000)
-    line = one_line_error(cli("--storage", "q", "collections", cwd=shapes))
+    line = one_line_error(run_cli("--storage", "q", "collections", cwd=shapes))
     assert "damaged: q/collection/shapes_colorhist/storage.sqlite" in line
 
 
@@ -349,7 +336,7 @@ def test_a_full_disk_while_ingesting_is_one_line_and_a_rerun_resumes(shapes):
         resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
 
     write_list_dataset(shapes / "data" / "shapes", per_class=20)
-    full = cli(
+    full = run_cli(
         "--storage", "q", "ingest", "--data-root", "data", "-e", "colorhist", "--workers", "0", "--batch-size", "4",
         cwd=shapes,
         preexec_fn=file_size_limit,
@@ -386,7 +373,7 @@ def test_grpc_errors_are_shown_by_status_not_class_name(tmp_path):
         if probe.connect_ex(("127.0.0.1", 6334)) == 0:
             pytest.skip("something listens on the gRPC port 6334 here")
     line = one_line_error(
-        cli("--qdrant-url", f"http://127.0.0.1:{_closed_port()}", "--prefer-grpc", "collections", cwd=tmp_path)
+        run_cli("--qdrant-url", f"http://127.0.0.1:{_closed_port()}", "--prefer-grpc", "collections", cwd=tmp_path)
     )
     assert "UNAVAILABLE" in line and "_InactiveRpcError" not in line
 
@@ -396,7 +383,7 @@ def test_grpc_errors_are_shown_by_status_not_class_name(tmp_path):
 
 def test_credentials_in_the_url_and_the_api_key_are_never_shown(tmp_path, monkeypatch):
     url = f"http://admin:s3cret-pw@127.0.0.1:{_closed_port()}"
-    result = cli("--qdrant-url", url, "--api-key", "k3y-value", "collections", cwd=tmp_path)
+    result = run_cli("--qdrant-url", url, "--api-key", "k3y-value", "collections", cwd=tmp_path)
     line = one_line_error(result)
     assert "s3cret-pw" not in result.stderr + result.stdout and "k3y-value" not in result.stderr + result.stdout
     assert "http://***@127.0.0.1" in line
@@ -423,7 +410,7 @@ def test_bidi_nul_and_huge_labels_are_inert_in_the_report_and_galleries(tmp_path
             lines.append(f"{c}{i}.jpg\t{label}")
     (folder / "list_of_images.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     ingest(tmp_path)
-    result = cli("--storage", "q", "eval", "--data-root", "data", cwd=tmp_path)
+    result = run_cli("--storage", "q", "eval", "--data-root", "data", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     page = (tmp_path / "reports" / "index.html").read_text(encoding="utf-8")
     assert "\x00" not in page and "\u202e" not in page
@@ -441,7 +428,7 @@ def test_gallery_text_is_inert_and_long_text_is_cut():
 
 
 def test_qdrant_client_warnings_never_precede_the_error(tmp_path):
-    result = cli("--qdrant-url", f"http://127.0.0.1:{_closed_port()}", "collections", cwd=tmp_path)
+    result = run_cli("--qdrant-url", f"http://127.0.0.1:{_closed_port()}", "collections", cwd=tmp_path)
     one_line_error(result)
     shown = subprocess.run(
         [
@@ -452,6 +439,6 @@ def test_qdrant_client_warnings_never_precede_the_error(tmp_path):
         ],
         capture_output=True,
         text=True,
-        env=ENV,
+        env=CLI_ENV,
     )
     assert shown.returncode == 0 and shown.stderr == ""

@@ -14,21 +14,8 @@ from errors import DatasetError
 from ingest import IngestOptions, ingest_dataset, read_dataset
 from media.images import BadImage, load_rgb
 from store import open_store
-from tests.conftest import CLASS_COLOURS, make_image, write_list_dataset
+from tests.conftest import CLASS_COLOURS, ROOT, make_image, run_cli, write_list_dataset
 from tests.corpus import write_bad_files, write_mixed_dataset, write_unusual_files
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"},
-    )
 
 
 def _folder_dataset(tmp_path: Path) -> Path:

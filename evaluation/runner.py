@@ -30,7 +30,6 @@ from store import Hit, Points, Provenance, VectorStore
 
 GALLERY_ROWS = 5
 GALLERY_HITS = 5
-SAMPLE_SEED = 0
 
 Progress = Callable[[int, int], None]
 

@@ -84,11 +84,12 @@ def numpy_reference(vectors: np.ndarray, labels: np.ndarray) -> float:
         for k in (1, 5, 10):
             figures[f"p{k}"] += float((hits[:, k - 1] / k).sum())
         figures["r_precision"] += float((hits[np.arange(len(rows)), r[rows] - 1] / r[rows]).sum())
-        best_after = np.maximum.accumulate(np.where(relevant, precision, 0)[:, ::-1], axis=1)[:, ::-1]
-        recall = hits / r[rows, None]
-        for level in range(LEVELS):  # precision at the first rank whose recall reaches the level, best after it
-            first = np.argmax(recall >= level / (LEVELS - 1) - 1e-12, axis=1)
-            figures["pr"][level] += float(best_after[np.arange(len(rows)), first].sum())
+        at, rank = np.nonzero(relevant)  # precision at each relevant hit, then the best at or after it
+        at_hit = np.zeros((len(rows), int(r[rows].max())))
+        at_hit[at, hits[at, rank] - 1] = precision[at, rank]
+        best_after = np.maximum.accumulate(at_hit[:, ::-1], axis=1)[:, ::-1]
+        needed = np.ceil(np.arange(LEVELS)[None, :] * r[rows, None] / (LEVELS - 1)).astype(int)
+        figures["pr"] += np.take_along_axis(best_after, np.clip(needed - 1, 0, None), axis=1).sum(axis=0)
     return float(ap.mean())
 
 

@@ -118,12 +118,24 @@ def format_option(command):
 
 
 @cli.command()
+@click.option(
+    "--check", is_flag=True, help="Each encoder's cached weights (identity, size) and what a first run downloads."
+)
 @format_option
 @click.pass_obj
-def encoders(obj: Context, output):
+def encoders(obj: Context, check, output):
     """List the registered encoders and whether their weights are present."""
     from encoders import SPECS, weights_present
 
+    if check:
+        from encoders.check import check_weights
+
+        checks = check_weights()
+        if output == "json":
+            obj.screen.json(checks)
+        else:
+            obj.screen.weights_checks(checks)
+        return
     rows = [(spec, weights_present(spec)) for spec in SPECS.values()]
     if output == "json":
         obj.screen.json([{**spec.to_json(), "weights_present": present} for spec, present in rows])

@@ -32,6 +32,16 @@ def figure(value: float | None) -> str:
     return "n/a" if value is None or math.isnan(value) else f"{value:.4f}"
 
 
+def size(count: int | None) -> str:
+    """Bytes in the hub's decimal units: '88.2 MB', '1.22 GB'."""
+    if count is None:
+        return "unknown size"
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if count >= scale:
+            return f"{count / scale:.3g} {unit}"
+    return f"{count} B"
+
+
 class Screen:
     """The command line's output: results on `out`, progress and notes on `err`."""
 
@@ -87,6 +97,26 @@ class Screen:
                 spec.license,
                 spec.preprocess.describe() if spec.preprocess else "none (full image)",
                 "[green]present[/]" if present else "[yellow]missing[/]",
+            )
+        self.out.print(table)
+
+    def weights_checks(self, checks: list) -> None:
+        """Each encoder's weights: cached or missing, which they are, their size, what a first run downloads."""
+        table = Table("name", "weights", "identity", "on disk", "a first run downloads")
+        for check in checks:
+            download = check.download
+            if download is None:
+                table.add_row(check.name, "not needed", "-", "-", "nothing")
+                continue
+            fetches = "nothing" if not download.needed else f"{download.model}: {', '.join(download.files)}"
+            if download.needed:
+                fetches += f", about {size(download.size)}" if download.size is not None else ", size unknown"
+            table.add_row(
+                check.name,
+                "[green]cached[/]" if check.cached else "[yellow]missing[/]",
+                check.identity.describe() if check.identity else "-",
+                size(check.on_disk) if check.on_disk is not None else "-",
+                safe(fetches),
             )
         self.out.print(table)
 

@@ -5,7 +5,12 @@ Conventions shared by every function here:
 - `relevant` is a boolean matrix (queries x ranks): `relevant[q, i]` says whether
   the hit at rank i+1 of query q has the query's label. The query itself is
   never in its own ranking.
-- `n_relevant[q]` (R) is the number of *other* points with query q's label.
+- Labels are one per point (an array of labels), or several (a boolean
+  membership matrix, points x classes): then two points are relevant to each
+  other when they share at least one class, `(M[q] & M[hit]).any()`. The
+  membership is packed 64 classes to a word, so a multi-label comparison of up
+  to 64 classes costs one AND per hit, like the single-label one.
+- `n_relevant[q]` (R) is the number of *other* points relevant to query q.
 - A query with R = 0 (its class has no other member) has no AP: its figures
   are NaN, and the means skip and count it.
 
@@ -24,14 +29,46 @@ BLOCK_ROWS = 1024
 
 
 def relevance(order: np.ndarray, labels: np.ndarray, rows: slice = slice(None)) -> np.ndarray:
-    """relevant[q, i] = labels[order[q, i]] == labels[q], for the query rows `rows`."""
-    return labels[order[rows]] == labels[rows, None]
+    """relevant[q, i] = labels[order[q, i]] == labels[q], for the query rows `rows`.
+
+    With 2-D `labels` (packed membership words from `pack_membership`, points x
+    words) a hit is relevant when it shares any class with the query.
+    """
+    if labels.ndim == 1:
+        return labels[order[rows]] == labels[rows, None]
+    relevant = np.zeros(order[rows].shape, dtype=bool)
+    for word in range(labels.shape[1]):
+        column = labels[:, word]
+        relevant |= (column[order[rows]] & column[rows, None]) != 0
+    return relevant
 
 
-def other_members(labels: np.ndarray) -> np.ndarray:
-    """R per point: how many other points share its label."""
-    _, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
-    return counts[inverse.ravel()] - 1
+def pack_membership(membership: np.ndarray) -> np.ndarray:
+    """A boolean membership matrix (points x classes) as uint64 words (points x ceil(classes / 64))."""
+    membership = np.asarray(membership, dtype=bool)
+    width = max(64, -(-membership.shape[1] // 64) * 64)
+    padded = np.zeros((len(membership), width), dtype=bool)
+    padded[:, : membership.shape[1]] = membership
+    return np.ascontiguousarray(np.packbits(padded, axis=1)).view(np.uint64)
+
+
+def other_members(labels: np.ndarray, block: int = BLOCK_ROWS) -> np.ndarray:
+    """R per point: how many other points share its label (with packed membership words, any of its classes).
+
+    Multi-label points are grouped by their exact set of classes first: R of a
+    point is the size of every group sharing a class with its own, less itself.
+    """
+    axis = 0 if labels.ndim == 2 else None
+    groups, inverse, counts = np.unique(labels, axis=axis, return_inverse=True, return_counts=True)
+    inverse = inverse.ravel()
+    if labels.ndim == 1:
+        return counts[inverse] - 1
+    reach = np.empty(len(groups), dtype=np.int64)
+    for start in range(0, len(groups), block):
+        shared = (groups[start : start + block, None, :] & groups[None, :, :]).any(axis=2)
+        reach[start : start + block] = shared @ counts
+    labelled = groups.any(axis=1)  # a point without a class shares none, not even with itself
+    return (reach - labelled)[inverse]
 
 
 @dataclass(frozen=True)
@@ -171,10 +208,15 @@ def evaluate_rankings(
     without it they are full and the denominator is R. P@j for j past the
     rankings' width, and R-precision where R is past it, are NaN (not known).
     Rows are processed in blocks of `block` so that memory stays bounded on
-    large collections.
+    large collections. `labels` may be a boolean membership matrix (points x
+    classes) for multi-label relevance.
     """
-    _, codes = np.unique(np.asarray(labels), return_inverse=True)
-    labels = codes.ravel().astype(np.int32)  # small integer codes gather and compare fast
+    labels = np.asarray(labels)
+    if labels.ndim == 2:
+        labels = pack_membership(labels)
+    else:
+        _, codes = np.unique(labels, return_inverse=True)
+        labels = codes.ravel().astype(np.int32)  # small integer codes gather and compare fast
     n_relevant = other_members(labels)
     denominators = np.minimum(n_relevant, k) if k is not None else n_relevant
     n = len(labels)
@@ -195,7 +237,24 @@ def evaluate_rankings(
     return QueryFigures(ap, precision, r_prec, pr_curve, n_relevant)
 
 
-def per_class_ap(ap: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    """Mean AP of each class's queries (NaN for a class whose queries all lack AP)."""
+def per_class_ap(ap: np.ndarray, labels: np.ndarray | list[tuple[str, ...]]) -> dict[str, float]:
+    """Mean AP of each class's queries (NaN for a class whose queries all lack AP).
+
+    `labels` holds one label per query, or a tuple of labels per query (multi-label):
+    then a query counts in each of its classes.
+    """
+    if isinstance(labels, list) and labels and isinstance(labels[0], tuple):
+        matrix, classes = membership(labels)
+        return {label: _nanmean(ap[matrix[:, c]]) for c, label in enumerate(classes)}
     labels = np.asarray(labels)
     return {str(label): _nanmean(ap[labels == label]) for label in np.unique(labels)}
+
+
+def membership(label_sets: list[tuple[str, ...]]) -> tuple[np.ndarray, list[str]]:
+    """The boolean matrix (points x classes) of each point's labels, and the classes in sorted order."""
+    classes = sorted({label for labels in label_sets for label in labels})
+    column = {label: c for c, label in enumerate(classes)}
+    matrix = np.zeros((len(label_sets), len(classes)), dtype=bool)
+    for row, labels in enumerate(label_sets):
+        matrix[row, [column[label] for label in labels]] = True
+    return matrix, classes

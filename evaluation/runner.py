@@ -19,6 +19,7 @@ import numpy as np
 
 from errors import EvaluationError
 from evaluation.duplicates import Duplicates, find_duplicates
+from evaluation.labels import label_sets, metric_labels, share_label, shown_labels
 from evaluation.metrics import PR_LEVELS, PRECISION_RANKS, QueryFigures, evaluate_rankings, per_class_ap
 from evaluation.ranking import VectorStage, rank_all, resolve_method
 from evaluation.statistics import Interval, bootstrap_interval
@@ -38,9 +39,10 @@ class GalleryRow:
 
     query: Hit  # the query point itself; its score is its AP
     hits: list[Hit]
+    multi_label: bool = False  # labels are comma-joined sets; relevant when they share one
 
     def relevant(self, hit: Hit) -> bool:
-        return hit.label == self.query.label
+        return share_label(hit.label, self.query.label, self.multi_label)
 
     def to_json(self) -> dict:
         return {
@@ -77,6 +79,7 @@ class Evaluation:
     duplicates: Duplicates | None = None  # where the vectors were in this process
     deduplicated: QueryFigures | None = None  # the figures with each duplicate group reduced to one point
     comparison: dict | None = None  # the paired comparison with the next row of its dataset (set by the run)
+    label_sets: list[tuple[str, ...]] | None = None  # every point's labels, in a multi-label collection
 
     @property
     def random_weights(self) -> bool:
@@ -117,7 +120,7 @@ class Evaluation:
 
     def _row(self, q: int) -> GalleryRow:
         hits = [self.hit(p, s) for p, s in zip(self.top[q].tolist(), self.top_scores[q], strict=True)]
-        return GalleryRow(self.hit(int(q), self.figures.ap[q]), hits)
+        return GalleryRow(self.hit(int(q), self.figures.ap[q]), hits, self.label_sets is not None)
 
     def best(self, count: int = GALLERY_ROWS) -> list[GalleryRow]:
         """The `count` queries with the highest AP (ties by dataset order)."""
@@ -163,8 +166,10 @@ class Evaluation:
             "duplicates": self._duplicates_json(),
             "precision_at": {str(k): _number(figures.mean_precision(k)) for k in PRECISION_RANKS},
             "r_precision": _number(figures.mean_r_precision),
+            "multi_label": self.label_sets is not None,
             "per_class_ap": {
-                label: _number(ap) for label, ap in per_class_ap(figures.ap, np.array(self.labels)).items()
+                label: _number(ap)
+                for label, ap in per_class_ap(figures.ap, self.label_sets or np.array(self.labels)).items()
             },
             "pr_curve": {
                 "recall": [round(i / (PR_LEVELS - 1), 2) for i in range(PR_LEVELS)],
@@ -250,8 +255,9 @@ def leave_one_out(
         progress=lambda done: report(done, total),
     )
     ranked = time.perf_counter()
-    labels = [str(label) for label in points.labels]
-    figures = evaluate_rankings(neighbours.order, np.array(labels), k)
+    sets = label_sets(payloads)
+    labels = shown_labels(payloads, sets)
+    figures = evaluate_rankings(neighbours.order, metric_labels(labels, sets), k)
     duplicates = None if points.vectors is None else find_duplicates(points.vectors)
     deduplicated = None
     if exclude_duplicates:
@@ -278,6 +284,7 @@ def leave_one_out(
         stage=stage,
         duplicates=duplicates,
         deduplicated=deduplicated,
+        label_sets=sets,
     )
 
 
@@ -293,4 +300,5 @@ def _deduplicated(
     kept = np.flatnonzero(duplicates.keep)
     subset = Points([points.ids[i] for i in kept], [points.payloads[i] for i in kept], points.vectors[kept])
     neighbours = rank_all(store, collection, limit=k, method="block", points=subset, keep_scores=0, stage=stage)
-    return evaluate_rankings(neighbours.order, np.array([str(label) for label in subset.labels]), k)
+    sets = label_sets(subset.payloads)
+    return evaluate_rankings(neighbours.order, metric_labels(shown_labels(subset.payloads, sets), sets), k)

@@ -2,7 +2,9 @@
 
 A dataset folder holds either `images/` plus `list_of_images.txt` (lines
 `relative/path<TAB>label`, paths relative to `images/`) or one subfolder of
-images per class. Every bad line is reported with its line number, and no
+images per class. A list line may name several labels separated by commas
+(`path<TAB>car,person`): the image is then relevant to every image sharing at
+least one of them; its first label is its primary one. Every bad line is reported with its line number, and no
 path outside the image root is ever opened.
 
 Symlinks, files and folders alike, are followed only when they resolve inside
@@ -34,7 +36,12 @@ ALIASES = {"simple1k": "simple1k", "paris_val": "paris", "voc_val": "voc", "voc_
 @dataclass(frozen=True)
 class Item:
     path: str
-    label: str
+    label: str  # the first (primary) label
+    labels: tuple[str, ...] | None = None  # every label, when there are several
+
+    @property
+    def label_set(self) -> tuple[str, ...]:
+        return self.labels or (self.label,)
 
 
 @dataclass(frozen=True)
@@ -52,10 +59,15 @@ class Dataset:
     image_root: Path
     items: list[Item]
     problems: list[Problem] = field(default_factory=list)
+    description: str = ""  # how the labels were made, where a reader made them (Pascal VOC's modes)
 
     @property
     def classes(self) -> list[str]:
-        return sorted({item.label for item in self.items})
+        return sorted({label for item in self.items for label in item.label_set})
+
+    @property
+    def multi_label(self) -> bool:
+        return any(item.labels for item in self.items)
 
     def to_json(self) -> dict:
         return {
@@ -63,6 +75,8 @@ class Dataset:
             "folder": str(self.folder),
             "images": len(self.items),
             "classes": self.classes,
+            "multi_label": self.multi_label,
+            "description": self.description,
             "problems": [asdict(p) for p in self.problems],
         }
 
@@ -208,7 +222,7 @@ def read_list(list_file: Path, image_root: Path, require_files: bool = True) -> 
 def _parse_line(
     line: str, image_root: Path, listings: dict[Path, dict[str, str]], require_files: bool = True
 ) -> tuple[Item | None, str | None]:
-    """The item of one list line: the path is kept as written (spaces too), the label stripped."""
+    """The item of one list line: the path is kept as written (spaces too), each label stripped."""
     if "\t" not in line:
         return None, "no tab between path and label"
     path, label = line.split("\t", 1)
@@ -217,6 +231,10 @@ def _parse_line(
         return None, "empty path"
     if not label:
         return None, "empty label"
+    labels = tuple(dict.fromkeys(part.strip() for part in label.split(",")))  # in order, repeats once
+    if "" in labels:
+        return None, f"empty label in '{label}' (labels are separated by single commas)"
+    label, labels = labels[0], labels if len(labels) > 1 else None
     pure = PurePosixPath(path.replace("\\", "/"))
     if pure.is_absolute() or ".." in pure.parts or Path(path).is_absolute():
         return None, f"path '{path}' leaves the image folder"
@@ -224,13 +242,13 @@ def _parse_line(
     if found is None and path != path.strip():  # spaces around a path are kept unless no such file exists
         found = _on_disk(image_root, PurePosixPath(path.strip().replace("\\", "/")), listings)
     if found is None and not require_files:
-        return Item(pure.as_posix(), label), None
+        return Item(pure.as_posix(), label, labels), None
     if found is None:
         return None, f"listed file '{pure}' does not exist"
     reason = _link_problem(image_root / found, image_root.resolve())
     if reason is not None:
         return None, f"'{found}': {reason}"
-    return Item(found.as_posix(), label), None
+    return Item(found.as_posix(), label, labels), None
 
 
 def _on_disk(root: Path, relative: PurePosixPath, listings: dict[Path, dict[str, str]]) -> PurePosixPath | None:

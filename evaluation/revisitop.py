@@ -33,6 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from media.groundtruth import QueryTruth
+
 KAPPAS = (1, 5, 10)
 SETUPS = {
     "easy": (("easy",), ("junk", "hard")),
@@ -41,23 +43,13 @@ SETUPS = {
 }
 
 
-@dataclass(frozen=True)
-class QueryTruth:
-    """One query's ground truth: its bounding box (x0, y0, x1, y1) and database positions per list."""
-
-    name: str
-    bbx: tuple[float, float, float, float]
-    easy: tuple[int, ...]
-    hard: tuple[int, ...]
-    junk: tuple[int, ...]
-
-    def lists(self, setup: str) -> tuple[np.ndarray, np.ndarray]:
-        """The positives and the junk of `setup` ('easy', 'medium' or 'hard')."""
-        ok, junk = SETUPS[setup]
-        return (
-            np.array([i for name in ok for i in getattr(self, name)], dtype=np.int64),
-            np.array([i for name in junk for i in getattr(self, name)], dtype=np.int64),
-        )
+def setup_lists(truth: QueryTruth, setup: str) -> tuple[np.ndarray, np.ndarray]:
+    """The positives and the junk of one query in `setup` ('easy', 'medium' or 'hard')."""
+    ok, junk = SETUPS[setup]
+    return (
+        np.array([i for name in ok for i in getattr(truth, name)], dtype=np.int64),
+        np.array([i for name in junk for i in getattr(truth, name)], dtype=np.int64),
+    )
 
 
 def positive_ranks(ranking: np.ndarray, positives: np.ndarray, junk: np.ndarray) -> np.ndarray:
@@ -118,7 +110,7 @@ def evaluate_setup(order: np.ndarray, truths: list[QueryTruth], setup: str, kapp
     ap = np.full(len(truths), np.nan)
     precision = {k: np.full(len(truths), np.nan) for k in kappas}
     for q, truth in enumerate(truths):
-        positives, junk = truth.lists(setup)
+        positives, junk = setup_lists(truth, setup)
         if len(positives) == 0:
             continue
         ranks = positive_ranks(order[q], positives, junk)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evaluation.revisitop import QueryTruth, evaluate_revisited
+from evaluation.revisitop import evaluate_revisited
+from media.groundtruth import QueryTruth
 
 # Database 0..5, one query ranked [3, 0, 5, 1, 4, 2]; easy [0], hard [1], junk [5].
 # Medium: positives {0, 1}, junk {5}: without junk the ranking is [3, 0, 1, 4, 2], positives at

@@ -180,6 +180,13 @@ def datasets(obj: Context, data_root, output):
 @click.option(
     "--max-pixels", default=DEFAULT_MAX_PIXELS, show_default=True, type=click.IntRange(1), help="Skip larger images."
 )
+@click.option("--split", default="val", show_default=True, help="Pascal VOC: the ImageSets/Main split to read.")
+@click.option("--voc-difficult", is_flag=True, help="Pascal VOC: count objects marked difficult.")
+@click.option(
+    "--voc-single-label",
+    is_flag=True,
+    help="Pascal VOC: one label per image, the class with the largest total box area (default: every class).",
+)
 @click.option("--shards", type=click.IntRange(1), help="Server: shards per new collection.")
 @click.option("--replicas", type=click.IntRange(1), help="Server: replication factor.")
 @click.option("--on-disk", is_flag=True, help="Server: keep vectors on disk (memory-mapped).")
@@ -190,16 +197,30 @@ def datasets(obj: Context, data_root, output):
 )
 @format_option
 @click.pass_obj
-def ingest(obj: Context, dataset_names, encoder_names, data_root, device, weights, init, output, **options):
+def ingest(
+    obj: Context,
+    dataset_names,
+    encoder_names,
+    data_root,
+    device,
+    weights,
+    init,
+    output,
+    split,
+    voc_difficult,
+    voc_single_label,
+    **options,
+):
     """Embed datasets with encoders into one Qdrant collection per pair."""
     from dataclasses import fields
 
     from encoders import build_encoder, parse_weights, resolve_encoder_names
     from ingest import IngestOptions, select_datasets
+    from ingest.voc import VocOptions
     from media.folders import writable_folder
     from store import IndexSettings
 
-    datasets = select_datasets(data_root, dataset_names)
+    datasets = select_datasets(data_root, dataset_names, VocOptions(split, voc_difficult, voc_single_label))
     obj.check_store()  # the store and the reports folder are checked before any model loads
     writable_folder(obj.reports, create=False)
     names = resolve_encoder_names(encoder_names)

@@ -42,6 +42,10 @@ def size(count: int | None) -> str:
     return f"{count} B"
 
 
+def percent(value: float | None) -> str:
+    return "n/a" if value is None or math.isnan(value) else f"{100 * value:.1f}"
+
+
 class Screen:
     """The command line's output: results on `out`, progress and notes on `err`."""
 
@@ -133,6 +137,39 @@ class Screen:
             )
         self.out.print(table)
 
+    def _landmarks(self, landmarks: list, files: list) -> None:
+        """Revisited Oxford/Paris: Easy, Medium, Hard mAP and mP@k in percent, the published mAP beside."""
+        if not landmarks:
+            return
+        table = Table(
+            "collection",
+            "setup",
+            "mAP",
+            "published mAP",
+            *(f"mP@{k}" for k in next(iter(landmarks[0].figures.values())).precision),
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            title="Revisited Oxford/Paris: cropped queries vs whole database images, junk ignored (percent)",
+        )
+        sources = set()
+        for landmark in landmarks:
+            published = (landmark.reference or {}).get("map", {})
+            if landmark.reference:
+                sources.add(landmark.reference["source"])
+            for setup, figures in landmark.figures.items():
+                table.add_row(
+                    safe(landmark.title),
+                    setup,
+                    percent(figures.mean_ap),
+                    f"{published[setup]:.1f}" if setup in published else "-",
+                    *(percent(figures.mean_precision(k)) for k in figures.precision),
+                )
+        self.out.print(table)
+        for source in sorted(sources):
+            self.out.print(f"published: {safe(source)}")
+        for file in files:
+            self.out.print(f"wrote {safe(file)}")
+
     def ingest(self, reports: list, location: str) -> None:
         """One row per collection, then what was skipped and why."""
         table = Table(
@@ -195,6 +232,10 @@ class Screen:
     def evaluation(self, run, study: bool) -> None:
         """The figures of each evaluation, the encoders x datasets table, and the files written."""
         self.evaluation_notes(run)
+        self._landmarks(run.landmarks, run.landmark_files)
+        if not run.evaluations:
+            self.out.print(f"report: {safe(run.index)}")
+            return
         table = Table(
             "collection",
             "points",

@@ -5,7 +5,12 @@ Conventions shared by every function here:
 - `relevant` is a boolean matrix (queries x ranks): `relevant[q, i]` says whether
   the hit at rank i+1 of query q has the query's label. The query itself is
   never in its own ranking.
-- `n_relevant[q]` (R) is the number of *other* points with query q's label.
+- Labels are one per point (an array of labels), or several (a boolean
+  membership matrix, points x classes): then two points are relevant to each
+  other when they share at least one class, `(M[q] & M[hit]).any()`. The
+  membership is packed 64 classes to a word, so a multi-label comparison of up
+  to 64 classes costs one AND per hit, like the single-label one.
+- `n_relevant[q]` (R) is the number of *other* points relevant to query q.
 - A query with R = 0 (its class has no other member) has no AP: its figures
   are NaN, and the means skip and count it.
 
@@ -23,15 +28,47 @@ PRECISION_RANKS = (1, 5, 10)
 BLOCK_ROWS = 1024
 
 
-def relevance(order: np.ndarray, labels: np.ndarray, rows: slice = slice(None)) -> np.ndarray:
-    """relevant[q, i] = labels[order[q, i]] == labels[q], for the query rows `rows`."""
-    return labels[order[rows]] == labels[rows, None]
+def shares_label(labels: np.ndarray, order: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """relevant[i, j]: point order[i, j] has the label of point queries[i].
+
+    With 2-D `labels` (packed membership words from `pack_membership`, points x
+    words) a hit is relevant when it shares any class with the query.
+    """
+    if labels.ndim == 1:
+        return labels[order] == labels[queries, None]
+    relevant = np.zeros(order.shape, dtype=bool)
+    for word in range(labels.shape[1]):
+        column = labels[:, word]
+        relevant |= (column[order] & column[queries, None]) != 0
+    return relevant
 
 
-def other_members(labels: np.ndarray) -> np.ndarray:
-    """R per point: how many other points share its label."""
-    _, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
-    return counts[inverse.ravel()] - 1
+def pack_membership(membership: np.ndarray) -> np.ndarray:
+    """A boolean membership matrix (points x classes) as uint64 words (points x ceil(classes / 64))."""
+    membership = np.asarray(membership, dtype=bool)
+    width = max(64, -(-membership.shape[1] // 64) * 64)
+    padded = np.zeros((len(membership), width), dtype=bool)
+    padded[:, : membership.shape[1]] = membership
+    return np.ascontiguousarray(np.packbits(padded, axis=1)).view(np.uint64)
+
+
+def other_members(labels: np.ndarray, block: int = BLOCK_ROWS) -> np.ndarray:
+    """R per point: how many other points share its label (with packed membership words, any of its classes).
+
+    Multi-label points are grouped by their exact set of classes first: R of a
+    point is the size of every group sharing a class with its own, less itself.
+    """
+    axis = 0 if labels.ndim == 2 else None
+    groups, inverse, counts = np.unique(labels, axis=axis, return_inverse=True, return_counts=True)
+    inverse = inverse.ravel()
+    if labels.ndim == 1:
+        return counts[inverse] - 1
+    reach = np.empty(len(groups), dtype=np.int64)
+    for start in range(0, len(groups), block):
+        shared = (groups[start : start + block, None, :] & groups[None, :, :]).any(axis=2)
+        reach[start : start + block] = shared @ counts
+    labelled = groups.any(axis=1)  # a point without a class shares none, not even with itself
+    return (reach - labelled)[inverse]
 
 
 @dataclass(frozen=True)
@@ -172,8 +209,12 @@ class FigureSums:
     """
 
     def __init__(self, labels: np.ndarray, k: int | None = None, queries: np.ndarray | None = None) -> None:
-        _, codes = np.unique(np.asarray(labels), return_inverse=True)
-        self._labels = codes.ravel().astype(np.int32)  # small integer codes gather and compare fast
+        labels = np.asarray(labels)
+        if labels.ndim == 2:  # a membership matrix (points x classes): relevant when sharing any class
+            self._labels = pack_membership(labels)
+        else:
+            _, codes = np.unique(labels, return_inverse=True)
+            self._labels = codes.ravel().astype(np.int32)  # small integer codes gather and compare fast
         self._queries = np.arange(len(self._labels)) if queries is None else np.asarray(queries, dtype=np.int64)
         self._n_relevant = other_members(self._labels)[self._queries]
         self._denominators = np.minimum(self._n_relevant, k) if k is not None else self._n_relevant
@@ -189,7 +230,7 @@ class FigureSums:
         for first in range(0, len(order), block):
             part = order[first : first + block]
             rows = slice(self._done, self._done + len(part))
-            relevant = Hits.of(self._labels[part] == self._labels[self._queries[rows], None])
+            relevant = Hits.of(shares_label(self._labels, part, self._queries[rows]))
             n_relevant = self._n_relevant[rows]
             self._ap[rows] = average_precision(relevant, self._denominators[rows])
             self._r_precision[rows] = r_precision(relevant, n_relevant)
@@ -216,14 +257,32 @@ def evaluate_rankings(
     rankings are (at most) the top k and AP is AP@k with denominator min(R, k);
     without it they are full and the denominator is R. P@j for j past the
     rankings' width, and R-precision where R is past it, are NaN (not known).
-    Rows are processed in blocks of `block` (see `FigureSums`).
+    Rows are processed in blocks of `block` (see `FigureSums`). `labels` may be
+    a boolean membership matrix (points x classes) for multi-label relevance.
     """
     sums = FigureSums(labels, k)
     sums.add(order, block)
     return sums.figures()
 
 
-def per_class_ap(ap: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    """Mean AP of each class's queries (NaN for a class whose queries all lack AP)."""
+def per_class_ap(ap: np.ndarray, labels: np.ndarray | list[tuple[str, ...]]) -> dict[str, float]:
+    """Mean AP of each class's queries (NaN for a class whose queries all lack AP).
+
+    `labels` holds one label per query, or a tuple of labels per query (multi-label):
+    then a query counts in each of its classes.
+    """
+    if isinstance(labels, list) and labels and isinstance(labels[0], tuple):
+        matrix, classes = membership(labels)
+        return {label: _nanmean(ap[matrix[:, c]]) for c, label in enumerate(classes)}
     labels = np.asarray(labels)
     return {str(label): _nanmean(ap[labels == label]) for label in np.unique(labels)}
+
+
+def membership(label_sets: list[tuple[str, ...]]) -> tuple[np.ndarray, list[str]]:
+    """The boolean matrix (points x classes) of each point's labels, and the classes in sorted order."""
+    classes = sorted({label for labels in label_sets for label in labels})
+    column = {label: c for c, label in enumerate(classes)}
+    matrix = np.zeros((len(label_sets), len(classes)), dtype=bool)
+    for row, labels in enumerate(label_sets):
+        matrix[row, [column[label] for label in labels]] = True
+    return matrix, classes

@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 from evaluation.figures import pr_plot
 from evaluation.galleries import draw_gallery
+from evaluation.landmarks_report import revisited_html, revisited_records
 from evaluation.runner import Evaluation
 from evaluation.study import SOURCE, study_text
 from media.text import inert
@@ -193,7 +194,8 @@ def write_index(reports_dir: Path, location: str, collections: set[str], command
         plots[dataset] = name
     index = reports_dir / INDEX_FILE
     made = f"Made {now()} by <code>{_e(command)}</code> from the store {_e(location)}."
-    index.write_text(_page(summaries, encoders, datasets, cells, plots, made), encoding="utf-8")
+    revisited = revisited_html(revisited_records(reports_dir, location, collections))
+    index.write_text(_page(summaries, encoders, datasets, cells, plots, made, revisited), encoding="utf-8")
     return index
 
 
@@ -206,7 +208,7 @@ def _href(*parts: str) -> str:
     return _e("/".join(quote(part) for part in parts))
 
 
-def _page(summaries, encoders, datasets, cells, plots, made: str) -> str:
+def _page(summaries, encoders, datasets, cells, plots, made: str, revisited: str = "") -> str:
     head = "".join(f"<th>{_e(d)}</th>" for d in datasets)
     rows = []
     for encoder in encoders:
@@ -241,6 +243,7 @@ where labelled. Ties are broken by dataset order.</p>
 <table><tr><th>encoder</th>{head}</tr>{"".join(rows)}</table>
 {_table_notes(summaries)}
 {_rankings_html(summaries)}
+{revisited}
 <h2>Precision-recall per dataset</h2>{plot_html}
 {sections}
 </body></html>

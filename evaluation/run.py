@@ -11,8 +11,10 @@ from errors import EvaluationError, RetrievalError
 from evaluation.ann import AnnRecall, ann_recall
 from evaluation.compare import DatasetRanking, rank_datasets
 from evaluation.estimate import Estimate, estimate
+from evaluation.landmarks import LandmarkEvaluation, evaluate_landmarks, revisited_truth
+from evaluation.landmarks_report import write_landmark_metrics
 from evaluation.ranking import VectorStage
-from evaluation.report import StudyGrid, study_grid, write_collection_report, write_index, write_metrics
+from evaluation.report import StudyGrid, report_folder, study_grid, write_collection_report, write_index, write_metrics
 from evaluation.runner import Evaluation, Progress, Sample, leave_one_out
 from media.folders import writable_folder
 from media.roots import resolve_image_root
@@ -33,9 +35,11 @@ class EvaluationRun:
     notes: list[str] = field(default_factory=list)  # what a reader of the report should know
     index: Path | None = None
     rankings: list[DatasetRanking] = field(default_factory=list)  # per dataset, rows by mAP with paired tests
+    landmarks: list[LandmarkEvaluation] = field(default_factory=list)  # Revisited Oxford/Paris collections
+    landmark_files: list[Path] = field(default_factory=list)
 
     def to_json(self) -> list[dict]:
-        return [evaluation.to_json() for evaluation in self.evaluations]
+        return [evaluation.to_json() for evaluation in [*self.evaluations, *self.landmarks]]
 
     def grid(self) -> StudyGrid:
         """The evaluated collections as the study's encoders x datasets table."""
@@ -73,11 +77,19 @@ def evaluate_collections(
     progress title and the run's notes, with --k or --sample suggested when
     the run will be long. `sample` evaluates only that many seeded queries
     of each collection, against all of its points.
+
+    A collection ingested from a Revisited Oxford/Paris layout (its ground
+    truth beside its images) is measured by that protocol instead
+    (`evaluation.landmarks`: Easy/Medium/Hard, the published figures beside).
     """
     writable_folder(reports_dir)
     progress = progress or (lambda title: nullcontext(lambda done, total: None))
     run = EvaluationRun(store.location)
     for name in names:
+        truth = revisited_truth(store.provenance(name))
+        if truth is not None:
+            _landmarks(run, store, name, truth, reports_dir, progress, explicit)
+            continue
         evaluations = []
         for stage in [None, rerank] if rerank is not None else [None]:
             title = name if stage is None else f"{name} +{stage.name}"
@@ -97,7 +109,7 @@ def evaluate_collections(
                     break
         for evaluation in evaluations:
             _report(run, evaluation, reports_dir, data_root)
-    if not run.evaluations:
+    if not run.evaluations and not run.landmarks:
         raise EvaluationError(f"none of the {len(names)} collections could be evaluated")
     run.rankings = rank_datasets(run.evaluations)
     for evaluation in run.evaluations:  # now with its comparison
@@ -114,6 +126,29 @@ def _estimate(store: VectorStore, name: str, k: int | None, sample: Sample | Non
         return None
     queries = None if sample is None else min(sample.size, info.points)
     return estimate(info.points, info.dim, queries, k)
+
+
+def _landmarks(
+    run: EvaluationRun,
+    store: VectorStore,
+    name: str,
+    truth: Path,
+    reports_dir: Path,
+    progress: ProgressFactory,
+    explicit: bool,
+) -> None:
+    """The revisited protocol over one collection, and its metrics.json."""
+    with progress(f"eval {name} (revisited: queries embedded)") as advance:
+        try:
+            landmark = evaluate_landmarks(store, name, store.provenance(name), truth)
+        except EvaluationError as error:
+            if explicit:
+                raise
+            run.skipped.append(str(error))
+            return
+        advance(1, 1)
+    run.landmarks.append(landmark)
+    run.landmark_files.append(write_landmark_metrics(landmark, report_folder(reports_dir, name)))
 
 
 def _report(run: EvaluationRun, evaluation: Evaluation, reports_dir: Path, data_root: Path | None) -> None:

@@ -21,6 +21,7 @@ import numpy as np
 
 from errors import EvaluationError
 from evaluation.duplicates import Duplicates, find_duplicates
+from evaluation.labels import label_sets, metric_labels, share_label, shown_labels
 from evaluation.metrics import PR_LEVELS, PRECISION_RANKS, FigureSums, QueryFigures, per_class_ap
 from evaluation.ranking import VectorStage, ranked_blocks, resolve_method
 from evaluation.statistics import Interval, bootstrap_interval
@@ -40,9 +41,10 @@ class GalleryRow:
 
     query: Hit  # the query point itself; its score is its AP
     hits: list[Hit]
+    multi_label: bool = False  # labels are comma-joined sets; relevant when they share one
 
     def relevant(self, hit: Hit) -> bool:
-        return hit.label == self.query.label
+        return share_label(hit.label, self.query.label, self.multi_label)
 
     def to_json(self) -> dict:
         return {
@@ -96,6 +98,7 @@ class Evaluation:
     comparison: dict | None = None  # the paired comparison with the next row of its dataset (set by the run)
     queries: np.ndarray | None = None  # positions of the queries the figures belong to (None: every point)
     sample: Sample | None = None  # how `queries` were drawn, when they are a sample
+    label_sets: list[tuple[str, ...]] | None = None  # every point's labels, in a multi-label collection
 
     @property
     def random_weights(self) -> bool:
@@ -135,6 +138,12 @@ class Evaluation:
         """Position (dataset order) of each query, row by row of `figures` and `top`."""
         return np.arange(len(self.ids)) if self.queries is None else self.queries
 
+    def _query_labels(self, positions: np.ndarray) -> list[tuple[str, ...]] | np.ndarray:
+        """The labels of the queries at `positions`: their label sets in a multi-label collection."""
+        if self.label_sets is not None:
+            return [self.label_sets[p] for p in positions]
+        return np.array(self.labels)[positions]
+
     @property
     def query_ids(self) -> list[str]:
         """The id of each query, in the order of `figures`."""
@@ -146,7 +155,7 @@ class Evaluation:
 
     def _row(self, q: int) -> GalleryRow:
         hits = [self.hit(p, s) for p, s in zip(self.top[q].tolist(), self.top_scores[q], strict=True)]
-        return GalleryRow(self.hit(int(self.query_positions[q]), self.figures.ap[q]), hits)
+        return GalleryRow(self.hit(int(self.query_positions[q]), self.figures.ap[q]), hits, self.label_sets is not None)
 
     def best(self, count: int = GALLERY_ROWS) -> list[GalleryRow]:
         """The `count` queries with the highest AP (ties by dataset order)."""
@@ -194,8 +203,9 @@ class Evaluation:
             "duplicates": self._duplicates_json(),
             "precision_at": {str(k): _number(figures.mean_precision(k)) for k in PRECISION_RANKS},
             "r_precision": _number(figures.mean_r_precision),
+            "multi_label": self.label_sets is not None,
             "per_class_ap": {
-                label: _number(ap) for label, ap in per_class_ap(figures.ap, np.array(self.labels)[positions]).items()
+                label: _number(ap) for label, ap in per_class_ap(figures.ap, self._query_labels(positions)).items()
             },
             "pr_curve": {
                 "recall": [round(i / (PR_LEVELS - 1), 2) for i in range(PR_LEVELS)],
@@ -273,11 +283,13 @@ def leave_one_out(
             f"(first: {unlabeled[0]}); re-ingest it with `python cli.py ingest --recreate`"
         )
     report = progress or (lambda done, total: None)
-    labels = [str(label) for label in points.labels]
+    sets = label_sets(payloads)
+    labels = shown_labels(payloads, sets)
     queries = None if sample is None else sample.positions(total)
     asked = total if queries is None else len(queries)
+    measured = metric_labels(labels, sets)
     figures, top, top_scores = _measure(
-        store, collection, points, labels, k, method, stage, queries, lambda done: report(done, asked)
+        store, collection, points, measured, k, method, stage, queries, lambda done: report(done, asked)
     )
     ranked = time.perf_counter()
     duplicates = None if points.vectors is None or sample is not None else find_duplicates(points.vectors)
@@ -308,6 +320,7 @@ def leave_one_out(
         deduplicated=deduplicated,
         queries=queries,
         sample=sample,
+        label_sets=sets,
     )
 
 
@@ -315,7 +328,7 @@ def _measure(
     store: VectorStore,
     collection: str,
     points: Points,
-    labels: list[str],
+    labels: np.ndarray,
     k: int | None,
     method: str,
     stage: VectorStage | None,
@@ -324,9 +337,11 @@ def _measure(
 ) -> tuple[QueryFigures, np.ndarray, np.ndarray]:
     """The figures of `queries` (None: every point) and each one's first GALLERY_HITS hits (positions, scores).
 
+    `labels` are what `FigureSums` takes: one per point, or a membership matrix (multi-label).
+
     Each block of rankings is measured as it comes and then dropped.
     """
-    sums = FigureSums(np.array(labels), k, queries)
+    sums = FigureSums(labels, k, queries)
     tops, top_scores = [], []
     for block in ranked_blocks(store, collection, points, k, method, GALLERY_HITS, stage, progress, queries):
         sums.add(block.order)
@@ -346,5 +361,6 @@ def _deduplicated(
     """The figures of the points each duplicate group keeps, ranked among themselves."""
     kept = np.flatnonzero(duplicates.keep)
     subset = Points([points.ids[i] for i in kept], [points.payloads[i] for i in kept], points.vectors[kept])
-    labels = [str(label) for label in subset.labels]
+    sets = label_sets(subset.payloads)
+    labels = metric_labels(shown_labels(subset.payloads, sets), sets)
     return _measure(store, collection, subset, labels, k, "block", stage)[0]

@@ -2,8 +2,14 @@
 
 A dataset folder holds either `images/` plus `list_of_images.txt` (lines
 `relative/path<TAB>label`, paths relative to `images/`) or one subfolder of
-images per class. Every bad line is reported with its line number, and no
+images per class. A list line may name several labels separated by commas
+(`path<TAB>car,person`): the image is then relevant to every image sharing at
+least one of them; its first label is its primary one. Every bad line is reported with its line number, and no
 path outside the image root is ever opened.
+
+Two public benchmarks are read from their own layouts instead: Pascal VOC
+(`VOCdevkit/VOC2007`, `ingest.voc`) and Revisited Oxford/Paris (`roxford5k/`,
+`rparis6k/`, `ingest.revisited`).
 
 Symlinks, files and folders alike, are followed only when they resolve inside
 the dataset's image root (the folder the stored paths are relative to, where
@@ -24,6 +30,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
 from errors import DatasetError
+from ingest.revisited import database_items, is_revisited
+from ingest.voc import ANNOTATIONS, IMAGES, VocOptions, image_labels, is_voc_year, object_areas, split_ids, voc_years
 from store import slug
 
 LIST_FILE = "list_of_images.txt"
@@ -34,7 +42,12 @@ ALIASES = {"simple1k": "simple1k", "paris_val": "paris", "voc_val": "voc", "voc_
 @dataclass(frozen=True)
 class Item:
     path: str
-    label: str
+    label: str  # the first (primary) label
+    labels: tuple[str, ...] | None = None  # every label, when there are several
+
+    @property
+    def label_set(self) -> tuple[str, ...]:
+        return self.labels or (self.label,)
 
 
 @dataclass(frozen=True)
@@ -52,10 +65,15 @@ class Dataset:
     image_root: Path
     items: list[Item]
     problems: list[Problem] = field(default_factory=list)
+    description: str = ""  # how the labels were made, where a reader made them (Pascal VOC's modes)
 
     @property
     def classes(self) -> list[str]:
-        return sorted({item.label for item in self.items})
+        return sorted({label for item in self.items for label in item.label_set})
+
+    @property
+    def multi_label(self) -> bool:
+        return any(item.labels for item in self.items)
 
     def to_json(self) -> dict:
         return {
@@ -63,6 +81,8 @@ class Dataset:
             "folder": str(self.folder),
             "images": len(self.items),
             "classes": self.classes,
+            "multi_label": self.multi_label,
+            "description": self.description,
             "problems": [asdict(p) for p in self.problems],
         }
 
@@ -81,7 +101,7 @@ def dataset_name(folder_name: str) -> str:
 
 
 def is_dataset(folder: Path) -> bool:
-    if (folder / LIST_FILE).is_file():
+    if (folder / LIST_FILE).is_file() or is_voc_year(folder) or is_revisited(folder):
         return True
     return folder.is_dir() and any(child.is_dir() and any(_image_files(child)) for child in folder.iterdir())
 
@@ -91,29 +111,36 @@ def discover(data_root: Path) -> dict[str, Path]:
     if not data_root.is_dir():
         raise DatasetError(f"data root '{data_root}' is not a folder; pass --data-root")
     found: dict[str, Path] = {}
-    for folder in sorted(p for p in data_root.iterdir() if p.is_dir()):
-        if not is_dataset(folder):
-            continue
-        name = dataset_name(folder.name)
-        if name in found:
-            raise DatasetError(f"'{found[name]}' and '{folder}' both map to dataset '{name}'; rename or move one")
-        found[name] = folder
+    for child in sorted(p for p in data_root.iterdir() if p.is_dir()):
+        for folder in voc_years(child) or ([child] if is_dataset(child) else []):  # a VOCdevkit holds years
+            name = dataset_name(folder.name)
+            if name in found:
+                raise DatasetError(f"'{found[name]}' and '{folder}' both map to dataset '{name}'; rename or move one")
+            found[name] = folder
     return found
 
 
-def select_datasets(data_root: Path, names: tuple[str, ...] | list[str] = ()) -> dict[str, Dataset]:
-    """The named datasets under `data_root` (all when none are named), read; unknown names are an error."""
+def select_datasets(
+    data_root: Path, names: tuple[str, ...] | list[str] = (), voc: VocOptions | None = None
+) -> dict[str, Dataset]:
+    """The named datasets under `data_root` (all when none are named), read; unknown names are an error.
+
+    `voc` says how Pascal VOC folders are read (split, difficult objects, single-label mode)."""
     found = discover(data_root)
     chosen = list(names) or list(found)
     missing = [name for name in chosen if name not in found]
     if missing or not chosen:
         raise DatasetError(f"no dataset {', '.join(missing)} under '{data_root}' (found: {', '.join(found) or 'none'})")
-    return {name: read_dataset(found[name], name) for name in chosen}
+    return {name: read_dataset(found[name], name, voc) for name in chosen}
 
 
-def read_dataset(folder: Path, name: str | None = None) -> Dataset:
+def read_dataset(folder: Path, name: str | None = None, voc: VocOptions | None = None) -> Dataset:
     """Items and problems of one dataset folder, in list (or sorted path) order."""
     name = name or dataset_name(folder.name)
+    if is_voc_year(folder):
+        return _read_voc(folder, name, voc or VocOptions())
+    if is_revisited(folder):
+        return _read_revisited(folder, name)
     if (folder / LIST_FILE).is_file():
         return _read_list(folder, name)
     if is_dataset(folder):
@@ -166,6 +193,54 @@ def _link_problem(path: Path, root: Path) -> str | None:
     return None
 
 
+def _read_voc(year: Path, name: str, options: VocOptions) -> Dataset:
+    """The images of a VOC split with the classes of their annotated objects (`ingest.voc`)."""
+    image_root = year / IMAGES
+    items: list[Item] = []
+    problems: list[Problem] = []
+    for image_id in split_ids(year, options.split):
+        path = f"{image_id}.jpg"
+        reason = None
+        if not re.fullmatch(r"[\w-][\w.-]*", image_id):
+            reason = f"image id '{image_id}' is not a file name"
+        elif not (image_root / path).is_file():
+            reason = f"listed image '{IMAGES}/{path}' does not exist"
+        elif (image_root / path).is_symlink():
+            reason = _link_problem(image_root / path, image_root.resolve())
+        if reason is None:
+            try:
+                labels = image_labels(
+                    object_areas(year / ANNOTATIONS / f"{image_id}.xml", options.difficult), options.single_label
+                )
+            except ValueError as error:
+                reason = f"{ANNOTATIONS}/{image_id}.xml: {error}"
+            else:
+                reason = (
+                    None
+                    if labels
+                    else "no object to label it by" + ("" if options.difficult else " (difficult objects excluded)")
+                )
+        if reason is not None:
+            problems.append(Problem(path, reason))
+            continue
+        items.append(Item(path, labels[0], labels if len(labels) > 1 else None))
+    return Dataset(name + options.suffix(), year, image_root, items, problems, options.describe(year.name))
+
+
+def _read_revisited(folder: Path, name: str) -> Dataset:
+    """The database images of Revisited Oxford or Paris, labelled by landmark (`ingest.revisited`)."""
+    image_root = folder / "jpg"
+    items: list[Item] = []
+    problems: list[Problem] = []
+    for path, label in database_items(folder):
+        if (image_root / path).is_file():
+            items.append(Item(path, label))
+        else:
+            problems.append(Problem(path, f"database image 'jpg/{path}' does not exist"))
+    description = f"Revisited {folder.name} database (whole images, labelled by landmark); queries at eval time"
+    return Dataset(name, folder, image_root, items, problems, description)
+
+
 def _read_list(folder: Path, name: str) -> Dataset:
     image_root = folder / "images" if (folder / "images").is_dir() else folder
     items, problems = read_list(folder / LIST_FILE, image_root)
@@ -208,7 +283,7 @@ def read_list(list_file: Path, image_root: Path, require_files: bool = True) -> 
 def _parse_line(
     line: str, image_root: Path, listings: dict[Path, dict[str, str]], require_files: bool = True
 ) -> tuple[Item | None, str | None]:
-    """The item of one list line: the path is kept as written (spaces too), the label stripped."""
+    """The item of one list line: the path is kept as written (spaces too), each label stripped."""
     if "\t" not in line:
         return None, "no tab between path and label"
     path, label = line.split("\t", 1)
@@ -217,6 +292,10 @@ def _parse_line(
         return None, "empty path"
     if not label:
         return None, "empty label"
+    labels = tuple(dict.fromkeys(part.strip() for part in label.split(",")))  # in order, repeats once
+    if "" in labels:
+        return None, f"empty label in '{label}' (labels are separated by single commas)"
+    label, labels = labels[0], labels if len(labels) > 1 else None
     pure = PurePosixPath(path.replace("\\", "/"))
     if pure.is_absolute() or ".." in pure.parts or Path(path).is_absolute():
         return None, f"path '{path}' leaves the image folder"
@@ -224,13 +303,13 @@ def _parse_line(
     if found is None and path != path.strip():  # spaces around a path are kept unless no such file exists
         found = _on_disk(image_root, PurePosixPath(path.strip().replace("\\", "/")), listings)
     if found is None and not require_files:
-        return Item(pure.as_posix(), label), None
+        return Item(pure.as_posix(), label, labels), None
     if found is None:
         return None, f"listed file '{pure}' does not exist"
     reason = _link_problem(image_root / found, image_root.resolve())
     if reason is not None:
         return None, f"'{found}': {reason}"
-    return Item(found.as_posix(), label), None
+    return Item(found.as_posix(), label, labels), None
 
 
 def _on_disk(root: Path, relative: PurePosixPath, listings: dict[Path, dict[str, str]]) -> PurePosixPath | None:

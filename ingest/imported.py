@@ -111,7 +111,9 @@ def import_vectors(
         raise DatasetError(f"collection '{name}' exists; import with --recreate to replace it")
     store.ensure_collection(name, vectors.shape[1], recreate=recreate, provenance=provenance)
     ids = [point_id(dataset, item.path) for item in items]
-    payloads = [ImagePayload(item.label, item.path, dataset, encoder, i) for i, item in enumerate(items)]
+    payloads = [
+        ImagePayload(item.label, item.path, dataset, encoder, i, labels=item.labels) for i, item in enumerate(items)
+    ]
     with store.bulk_load(name) as loader:
         loader.add(ids, vectors, payloads)
     return ImportReport(name, dataset, encoder, len(items), vectors.shape[1], str(vectors_file), sha256, same_as)

@@ -28,7 +28,7 @@ class Plan:
 def payload_of(dataset: Dataset, encoder: str, position: int, facts: FileFacts | None) -> ImagePayload:
     """The payload of the dataset's image at `position`, with its file facts when known."""
     item = dataset.items[position]
-    payload = ImagePayload(item.label, item.path, dataset.name, encoder, position)
+    payload = ImagePayload(item.label, item.path, dataset.name, encoder, position, labels=item.labels)
     return replace(payload, size=facts.size, mtime=facts.mtime, sha256=facts.sha256) if facts else payload
 
 

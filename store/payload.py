@@ -5,7 +5,10 @@ relative to the dataset's image folder, the dataset and encoder names, its
 position in the dataset list (`index`, which orders the points and breaks
 ties in rankings) and, since schema 2, the file's size, modification time and
 sha256 (a rerun re-embeds an image whose content changed; equal hashes are
-identical images). The schema version is kept in the collection's metadata
+identical images). An image with several labels (a multi-label list line,
+Pascal VOC) also carries `labels`, all of them in list order, `label` being
+the first; single-label points have no `labels` key, so their payloads are
+unchanged and older readers still see their one label. The schema version is kept in the collection's metadata
 (`PAYLOAD_SCHEMA`). Points written earlier or by other tools may lack fields:
 they read as the defaults below (`label` None: such a point cannot be
 evaluated; no file facts: its content is unknown).
@@ -32,14 +35,25 @@ class ImagePayload:
     size: int | None = None
     mtime: float | None = None
     sha256: str | None = None
+    labels: tuple[str, ...] | None = None  # every label, when there are several; `label` is the first
+
+    @property
+    def label_set(self) -> tuple[str, ...]:
+        """Every label of the image (one for a single-label point, none when it has no label)."""
+        return self.labels or (() if self.label is None else (self.label,))
 
     def listing(self) -> tuple:
-        """What the dataset list says about the image (label, path, names, position), without the file facts."""
-        return (self.label, self.path, self.dataset, self.encoder, self.index)
+        """What the dataset list says about the image (labels, path, names, position), without the file facts."""
+        return (self.label, self.labels, self.path, self.dataset, self.encoder, self.index)
 
     def to_dict(self) -> dict:
-        """The payload as Qdrant stores it."""
-        return asdict(self)
+        """The payload as Qdrant stores it (no `labels` key for a single-label point)."""
+        record = asdict(self)
+        if self.labels is None:
+            del record["labels"]
+        else:
+            record["labels"] = list(self.labels)
+        return record
 
     @classmethod
     def read(cls, payload: dict | None) -> ImagePayload:
@@ -55,7 +69,15 @@ class ImagePayload:
             size=payload.get("size") if isinstance(payload.get("size"), int) else None,
             mtime=payload.get("mtime") if isinstance(payload.get("mtime"), int | float) else None,
             sha256=payload.get("sha256") if isinstance(payload.get("sha256"), str) else None,
+            labels=_labels(payload.get("labels")),
         )
+
+
+def _labels(value: object) -> tuple[str, ...] | None:
+    """Several stored labels as a tuple; None for a missing, malformed or single-label `labels`."""
+    if not isinstance(value, list | tuple) or len(value) < 2:
+        return None
+    return tuple(str(label) for label in value)
 
 
 def _integer(value: object) -> int:

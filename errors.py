@@ -25,6 +25,10 @@ class DatasetError(RetrievalError):
     """A dataset folder or its list of images cannot be read."""
 
 
+class DownloadError(DatasetError):
+    """A public dataset cannot be downloaded or fails its checksum (`datasets fetch`)."""
+
+
 class StoreError(RetrievalError):
     """The Qdrant store cannot be reached or refuses an operation."""
 

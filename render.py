@@ -28,6 +28,14 @@ def safe(text: object) -> str:
     return escape(str(text).translate(_CONTROL))
 
 
+def _total(files) -> str:
+    """The published sizes added up, saying so where some are not published."""
+    known = [file.size for file in files if file.size is not None]
+    if not known:
+        return "not published"
+    return size(sum(known)) + (" + unpublished" if len(known) < len(files) else "")
+
+
 def figure(value: float | None) -> str:
     return "n/a" if value is None or math.isnan(value) else f"{value:.4f}"
 
@@ -68,17 +76,24 @@ class Screen:
         self.err.print(f"error: {safe(text)}")
 
     @contextmanager
-    def progress(self, title: str) -> Iterator:
-        """A context giving `advance(done, total)` that drives a progress bar on stderr."""
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TimeRemainingColumn(),
+    def progress(self, title: str, unit: str = "items") -> Iterator:
+        """A context giving `advance(done, total)` that drives a progress bar on stderr; with unit
+        'bytes' the counts show as sizes and a transfer rate (total None: not known yet)."""
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
         )
+
+        if unit == "bytes":
+            counts = (DownloadColumn(), TransferSpeedColumn())
+        else:
+            counts = (MofNCompleteColumn(), TextColumn("{task.fields[rate]}"))
+        columns = (TextColumn("{task.description}"), BarColumn(), *counts, TimeRemainingColumn())
         with Progress(*columns, console=self.err, transient=False) as bar:
             task = bar.add_task(escape(title), total=None, rate="")
 
@@ -114,7 +129,7 @@ class Screen:
                 continue
             fetches = "nothing" if not download.needed else f"{download.model}: {', '.join(download.files)}"
             if download.needed:
-                fetches += f", about {size(download.size)}" if download.size is not None else ", size unknown"
+                fetches += f", about {size(download.size)}" if download.size is not None else ", unknown size"
             table.add_row(
                 check.name,
                 "[green]cached[/]" if check.cached else "[yellow]missing[/]",
@@ -169,6 +184,53 @@ class Screen:
             self.out.print(f"published: {safe(source)}")
         for file in files:
             self.out.print(f"wrote {safe(file)}")
+
+    def catalogue(self, entries: list) -> None:
+        """The public datasets `datasets fetch` knows: files, sizes, checksum sources, layout and terms."""
+        table = Table("name", "dataset", "download", "checksum", "folder", title="datasets fetch NAME")
+        for entry in entries:
+            checksums = {file.checksum.split(":")[0] if file.checksum else "none published" for file in entry.files}
+            table.add_row(entry.name, entry.title, _total(entry.files), ", ".join(sorted(checksums)), entry.folder)
+        self.out.print(table)
+        for entry in entries:
+            self.out.print(f"[bold]{entry.name}[/]: {entry.homepage}")
+            self.out.print(f"  layout: {entry.layout}")
+            self.out.print(f"  terms: {entry.licence}")
+            for file in entry.files:
+                self.out.print(
+                    f"  {file.url}: {size(file.size)} ({file.size_source}); checksum: {file.checksum_source}"
+                )
+
+    def fetch_plan(self, plan) -> None:
+        """Before any download: each file with its source, size, checksum source and what is on disk."""
+        if plan.done:
+            return
+        self.err.print(f"{plan.entry.title} -> {safe(plan.folder)} (downloads kept in {safe(plan.downloads)})")
+        for planned in plan.files:
+            file = planned.file
+            state = {"present": "already downloaded", "partial": f"resuming after {size(planned.have)}"}
+            self.err.print(
+                f"  {safe(file.url)}  {size(file.size)}  checksum {safe(file.checksum or 'none')}: "
+                f"{safe(file.checksum_source)}"
+                f"{'  ' + state[planned.state] if planned.state in state else ''}"
+            )
+        self.err.print(f"  total {_total(plan.entry.files)}")
+
+    def fetched(self, report) -> None:
+        """Where the dataset now is, what each file's checksum proved, and what was left out."""
+        if report.already:
+            self.out.print(f"{report.name}: already in {safe(report.folder)}; nothing to do")
+            return
+        for file in report.files:
+            proof = "checksum verified" if file.verified else "[yellow]no published checksum: not verified[/]"
+            self.out.print(f"{safe(file.filename)}: {size(file.bytes)}, {proof}, sha256 {file.sha256}")
+        for note in report.notes:
+            self.out.print(f"[yellow]{safe(note)}[/]")
+        self.out.print(
+            f"{report.name}: {report.placed} files in {safe(report.folder)}"
+            f"{f' ({report.skipped} archive members left out)' if report.skipped else ''}; "
+            f"the downloads stay in {safe(report.downloads)} (delete them to free the space)"
+        )
 
     def ingest(self, reports: list, location: str) -> None:
         """One row per collection, then what was skipped and why."""

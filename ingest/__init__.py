@@ -13,6 +13,9 @@ _PIPELINE = {
     "ingest_dataset": ("pipeline", "ingest"),
     "ingest_all": ("run", "ingest_all"),
     "import_vectors": ("imported", "import_vectors"),
+    "CATALOGUE": ("catalogue", "CATALOGUE"),
+    "fetch_plan": ("fetch", "plan"),
+    "fetch_dataset": ("fetch", "fetch"),
 }
 
 __all__ = ["Dataset", "Item", "Problem", "discover", "read_dataset", "select_datasets", *_PIPELINE]

@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 
-.PHONY: install test test-server demo lint bench
+.PHONY: install test test-slow test-server demo lint bench
 
 $(STAMP): requirements.txt
 	$(PY) -m venv $(VENV)
@@ -20,6 +20,9 @@ lint: install
 
 test: install lint
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+
+test-slow: install
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m slow
 
 test-server: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m server -rs

@@ -154,6 +154,11 @@ def images_moved_option(command):
     )(command)
 
 
+def interactive() -> bool:
+    """Whether a question can be asked: stdin is a terminal."""
+    return sys.stdin.isatty()
+
+
 def command_line() -> str:
     """This command as typed, with the API key's value hidden (it goes into reports)."""
     words = ["python", "cli.py", *sys.argv[1:]]
@@ -266,9 +271,9 @@ def ingest(obj: Context, dataset_names, encoder_names, data_root, device, weight
     writable_folder(obj.reports, create=False)
     names = resolve_encoder_names(encoder_names)
     models, skipped = build_available(names, device, parse_weights(weights, names), init)
-    obj.screen.skipped_encoders(skipped)
     if not models:
-        raise WeightsMissingError(f"no encoder of {', '.join(names)} can run here (reasons above)")
+        raise WeightsMissingError("; ".join(reason for _, reason in skipped))
+    obj.screen.skipped_encoders(skipped)
     settings = IndexSettings(**{f.name: options.pop(f.name) for f in fields(IndexSettings)})
     _ingest(obj, list(datasets.values()), models, IngestOptions(**options, settings=settings), output)
     if skipped:
@@ -515,6 +520,8 @@ def collections_drop(obj: Context, name, yes):
     store = obj.store()
     info = store.info(name)
     if not yes:
+        if not interactive():
+            raise click.UsageError(f"--yes needed to drop '{name}': there is no terminal to ask on")
         click.confirm(f"drop '{name}' ({info.points} points) from {store.location}?", abort=True, err=True)
     store.drop(name)
     obj.screen.line(

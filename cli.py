@@ -115,7 +115,7 @@ def store_options(command):
             default=None,
             callback=_override("prefer_grpc"),
             expose_value=False,
-            help="gRPC.",
+            help="Talk to the server over gRPC.",
         ),
         click.option(
             "--reports",
@@ -225,7 +225,6 @@ def datasets(obj: Context, data_root, output):
 
 
 @cli.command()
-@store_options
 @click.option("--dataset", "-d", "dataset_names", multiple=True, help="Dataset name (repeatable); default all.")
 @click.option(
     "--encoder",
@@ -256,6 +255,7 @@ def datasets(obj: Context, data_root, output):
     "--quantization", type=click.Choice(["none", "int8", "binary"]), default="none", help="Server: quantization."
 )
 @format_option
+@store_options
 @click.pass_obj
 def ingest(obj: Context, dataset_names, encoder_names, data_root, device, weights, init, output, **options):
     """Embed datasets with encoders into one Qdrant collection per pair."""
@@ -299,8 +299,8 @@ def _ingest(obj: Context, datasets: list, models: list, options, output: str = "
 
 
 @cli.command()
-@store_options
 @data_root_option()
+@store_options
 @click.pass_obj
 def demo(obj: Context, data_root):
     """Generate data/patterns (colour and texture classes) and ingest it with every encoder that can run."""
@@ -349,7 +349,6 @@ def import_(obj: Context, vectors, list_file, dataset, encoder, images, same_as,
 
 
 @cli.command("eval")
-@store_options
 @click.option("--collection", "-c", "collections", multiple=True, help="Collection (repeatable); default all.")
 @click.option("-k", "--k", type=click.IntRange(1), help="Rank only the top K: AP@K, denominator min(R, K).")
 @images_moved_option
@@ -371,6 +370,7 @@ def import_(obj: Context, vectors, list_file, dataset, encoder, images, same_as,
 @click.option("--rerank-k", default=2, show_default=True, type=click.IntRange(0), help="Neighbours re-ranking uses.")
 @click.option("--alpha", default=3.0, show_default=True, type=click.FloatRange(0), help="Re-ranking weight exponent.")
 @click.option("--exclude-duplicates", is_flag=True, help="Also the mAP with near-duplicates (cosine >= 0.995) as one.")
+@store_options
 @click.pass_obj
 def eval_(obj: Context, collections, k, data_root, output, method, ann, rerank, rerank_k, alpha, exclude_duplicates):
     """Leave-one-out evaluation: mAP, P@k, PR curves, best and worst queries, reports/index.html."""
@@ -429,7 +429,6 @@ def _evaluate(
 
 
 @cli.command("search")
-@store_options
 @click.option("--collection", "-c", required=True, help="Collection to query, e.g. corel1k_clip.")
 @click.option("--image", type=click.Path(path_type=Path), help="Query by an image file.")
 @click.option("--text", help="Query by text (encoders with a text tower, e.g. clip).")
@@ -451,6 +450,7 @@ def _evaluate(
 @click.option("--gallery", type=click.Path(path_type=Path), help="Also draw the query and hits (PNG).")
 @images_moved_option
 @model_options
+@store_options
 @click.pass_obj
 def search_command(obj: Context, output, print0, gallery, data_root, device, weights, init, **query):
     """Nearest stored images to an image file, a text, or a stored point (by id or path)."""
@@ -474,8 +474,8 @@ def search_command(obj: Context, output, print0, gallery, data_root, device, wei
 
 
 @cli.group("collections", invoke_without_command=True)
-@store_options
 @format_option
+@store_options
 @click.pass_context
 def collections_group(ctx, output):
     """List the collections; `collections show C` and `collections drop C` look inside and remove."""
@@ -493,10 +493,10 @@ def collections_group(ctx, output):
 
 
 @collections_group.command("show")
-@store_options
 @click.argument("name")
 @click.option("--samples", default=3, show_default=True, type=click.IntRange(0), help="Points to show.")
 @format_option
+@store_options
 @click.pass_obj
 def collections_show(obj: Context, name, samples, output):
     """Class counts and a few sample payloads of one collection."""
@@ -511,9 +511,9 @@ def collections_show(obj: Context, name, samples, output):
 
 
 @collections_group.command("drop")
-@store_options
 @click.argument("name")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@store_options
 @click.pass_obj
 def collections_drop(obj: Context, name, yes):
     """Delete a collection and its points (asks first unless --yes)."""
@@ -531,13 +531,13 @@ def collections_drop(obj: Context, name, yes):
 
 
 @cli.command()
-@store_options
 @click.option(
     "--host", default="127.0.0.1", show_default=True, help="Address to listen on (this machine only by default)."
 )
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @images_moved_option
 @model_options
+@store_options
 @click.pass_obj
 def serve(obj: Context, host, port, data_root, device, weights, init):
     """Browse collections, neighbours, queries and evaluations in a local web app."""

@@ -332,6 +332,7 @@ def demo(obj: Context, data_root):
 )
 @click.option("--recreate", is_flag=True, help="Replace an existing collection.")
 @format_option
+@store_options
 @click.pass_obj
 def import_(obj: Context, vectors, list_file, dataset, encoder, images, same_as, recreate, output):
     """Store vectors computed elsewhere, row i for line i of a list of images, as a collection."""

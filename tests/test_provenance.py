@@ -196,5 +196,5 @@ def test_eval_refuses_stale_points_until_ingest_prunes_them(data_root, tmp_path)
         run(storage, "eval", "-c", "shapes_colorhist")
     [pruned] = json.loads(ingest(storage, data_root, "-e", "colorhist", "--prune", "--format", "json").stdout)
     assert (pruned["not_in_dataset"], pruned["pruned"]) == (4, 4)
-    evaluated = json.loads(run(storage, "eval", "-c", "shapes_colorhist", "--json").stdout)
+    evaluated = json.loads(run(storage, "eval", "-c", "shapes_colorhist", "--format", "json").stdout)
     assert evaluated["points"] == 8 and "blue" not in evaluated["per_class_ap"]

@@ -196,12 +196,24 @@ def format_option(command):
 
 
 @cli.command()
+@click.option(
+    "--check", is_flag=True, help="Each encoder's cached weights (identity, size) and what a first run downloads."
+)
 @format_option
 @click.pass_obj
-def encoders(obj: Context, output):
+def encoders(obj: Context, check, output):
     """List the registered encoders and whether their weights are present."""
     from encoders import SPECS, weights_present
 
+    if check:
+        from encoders.check import check_weights
+
+        checks = check_weights()
+        if output == "json":
+            obj.screen.json(checks)
+        else:
+            obj.screen.weights_checks(checks)
+        return
     rows = [(spec, weights_present(spec)) for spec in SPECS.values()]
     if output == "json":
         obj.screen.json([{**spec.to_json(), "weights_present": present} for spec, present in rows])
@@ -371,9 +383,25 @@ def import_(obj: Context, vectors, list_file, dataset, encoder, images, same_as,
 @click.option("--rerank-k", default=2, show_default=True, type=click.IntRange(0), help="Neighbours re-ranking uses.")
 @click.option("--alpha", default=3.0, show_default=True, type=click.FloatRange(0), help="Re-ranking weight exponent.")
 @click.option("--exclude-duplicates", is_flag=True, help="Also the mAP with near-duplicates (cosine >= 0.995) as one.")
+@click.option("--sample", type=click.IntRange(1), help="Only N seeded random queries, each against every point.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0), help="Seed of --sample's draw.")
 @store_options
 @click.pass_obj
-def eval_(obj: Context, collections, k, data_root, output, method, ann, rerank, rerank_k, alpha, exclude_duplicates):
+def eval_(
+    obj: Context,
+    collections,
+    k,
+    data_root,
+    output,
+    method,
+    ann,
+    rerank,
+    rerank_k,
+    alpha,
+    exclude_duplicates,
+    sample,
+    seed,
+):
     """Leave-one-out evaluation: mAP, P@k, PR curves, best and worst queries, reports/index.html."""
     from evaluation import collections_to_evaluate, measure_ann
 
@@ -387,11 +415,12 @@ def eval_(obj: Context, collections, k, data_root, output, method, ann, rerank, 
         else:
             obj.screen.ann(results, k or 10, store.location)
         return
-    from evaluation import Rerank
+    from evaluation import Rerank, Sample
 
     stage = Rerank(rerank, rerank_k, alpha) if rerank else None
     single = len(collections) == 1 and stage is None
-    _evaluate(obj, names, k, data_root, method, as_json, single, bool(collections), stage, exclude_duplicates)
+    drawn = Sample(sample, seed) if sample else None
+    _evaluate(obj, names, k, data_root, method, as_json, single, bool(collections), stage, exclude_duplicates, drawn)
 
 
 def _evaluate(
@@ -405,6 +434,7 @@ def _evaluate(
     explicit: bool = True,
     rerank=None,
     exclude_duplicates: bool = False,
+    sample=None,
 ) -> None:
     """Evaluate and render; with `explicit` False a collection that cannot be evaluated is skipped."""
     from evaluation import evaluate_collections
@@ -421,6 +451,7 @@ def _evaluate(
         command_line(),
         rerank,
         exclude_duplicates,
+        sample,
     )
     if as_json:
         obj.screen.evaluation_notes(run)

@@ -17,6 +17,10 @@ class WeightsMissingError(RetrievalError):
     """A model's weights are neither cached nor reachable."""
 
 
+class WeightsMismatchError(RetrievalError):
+    """A weights file does not fit its model: tensors missing, left over or of another shape."""
+
+
 class DatasetError(RetrievalError):
     """A dataset folder or its list of images cannot be read."""
 

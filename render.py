@@ -43,6 +43,16 @@ def figure(value: float | None) -> str:
     return "n/a" if value is None or math.isnan(value) else f"{value:.4f}"
 
 
+def size(count: int | None) -> str:
+    """Bytes in the hub's decimal units: '88.2 MB', '1.22 GB'."""
+    if count is None:
+        return "unknown size"
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if count >= scale:
+            return f"{count / scale:.3g} {unit}"
+    return f"{count} B"
+
+
 class Screen:
     """The command line's output: results on `out`, progress and notes on `err`."""
 
@@ -125,6 +135,26 @@ class Screen:
         """Encoders left out of a run for want of weights, each with the reason (on stderr)."""
         for name, reason in skipped:
             self.err.print(f"[yellow]skipping {safe(name)}[/]: {safe(reason)}")
+
+    def weights_checks(self, checks: list) -> None:
+        """Each encoder's weights: cached or missing, which they are, their size, what a first run downloads."""
+        table = Table(key("name"), "weights", long("identity"), "on disk", long("a first run downloads"))
+        for check in checks:
+            download = check.download
+            if download is None:
+                table.add_row(check.name, "not needed", "-", "-", "nothing")
+                continue
+            fetches = "nothing" if not download.needed else f"{download.model}: {', '.join(download.files)}"
+            if download.needed:
+                fetches += f", about {size(download.size)}" if download.size is not None else ", size unknown"
+            table.add_row(
+                check.name,
+                "[green]cached[/]" if check.cached else "[yellow]missing[/]",
+                check.identity.describe() if check.identity else "-",
+                size(check.on_disk) if check.on_disk is not None else "-",
+                safe(fetches),
+            )
+        self.out.print(table)
 
     def datasets(self, datasets: list) -> None:
         """Each dataset with its folder, image and class counts, and bad list lines."""

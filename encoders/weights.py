@@ -1,6 +1,8 @@
-"""Loading real weights the normal way, and one clear line when they are absent.
+"""Loading real weights the normal way, strictly, and one clear line when they are absent or do not fit.
 
-Transformers and timm models come from the Hugging Face cache (`HF_HOME`),
+Loading is strict: a checkpoint must fill every parameter of the model and hold
+nothing the model does not use (bar a two-tower checkpoint's other tower, for a
+text-only load); otherwise it stops with one line naming the keys. Transformers and timm models come from the Hugging Face cache (`HF_HOME`),
 torchvision models from torch's hub cache (`TORCH_HOME`). A local folder or file given with
 `--weights NAME=PATH` replaces the cache. With `HF_HUB_OFFLINE=1`, or when the
 download host does not answer, nothing is downloaded and a missing model fails
@@ -13,6 +15,7 @@ import contextlib
 import io
 import logging
 import os
+import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +23,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from encoders.spec import EncoderSpec
-from errors import WeightsMissingError
+from errors import WeightsMismatchError, WeightsMissingError
+
+SHOWN_KEYS = 5  # keys a mismatch names before "and N more"
 
 
 def offline() -> bool:
@@ -94,21 +99,87 @@ def load_hf_pretrained(spec: EncoderSpec, loader: Any, weights: str | None, **kw
         raise _hf_missing(spec, weights) from download_error
 
 
+def load_hf_model(spec: EncoderSpec, loader: Any, weights: str | None, unused: tuple[str, ...] = ()) -> Any:
+    """A transformers model from `load_hf_pretrained`, with every parameter loaded from the checkpoint.
+
+    A missing tensor, one of another shape, or an unexpected one (unless its key starts
+    with one of `unused`: the other tower of a two-tower checkpoint) is a
+    WeightsMismatchError naming the keys; transformers would log it and initialise at random.
+    """
+    with quiet_loading_report():
+        model, info = load_hf_pretrained(spec, loader, weights, output_loading_info=True, ignore_mismatched_sizes=True)
+    unexpected = [key for key in info["unexpected_keys"] if not key.startswith(unused)]
+    wrong_shape = [key for key, *_shapes in info["mismatched_keys"]]
+    problems = _key_problems(info["missing_keys"], unexpected, wrong_shape) + [
+        " ".join(str(message).split()) for message in info["error_msgs"]
+    ]
+    if problems:
+        raise _mismatch(spec, weights, type(model).__name__, problems)
+    return model
+
+
+def _key_problems(missing: Any, unexpected: Any, wrong_shape: Any) -> list[str]:
+    """'missing a, b and 3 more' and the like, for the kinds of keys that are not empty."""
+    problems = []
+    for kind, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong_shape)):
+        keys = sorted(keys)
+        if keys:
+            more = f" and {len(keys) - SHOWN_KEYS} more" if len(keys) > SHOWN_KEYS else ""
+            problems.append(f"{kind} {', '.join(keys[:SHOWN_KEYS])}{more}")
+    return problems
+
+
+def _mismatch(
+    spec: EncoderSpec, weights: str | None, model: str, problems: list[str], cached: str = ""
+) -> WeightsMismatchError:
+    """One line: which weights do not fit which model, the keys, and what to do.
+
+    `cached` names the cached file where it is not the Hugging Face snapshot of `spec.model_id`.
+    """
+    if weights:
+        source, action = f"'{weights}'", f"pass the files of {spec.model_id} instead"
+    else:
+        source = cached or spec.model_id
+        action = "the cached files may be incomplete or another revision; download them again"
+    return WeightsMismatchError(f"{spec.name}: {source} does not match {model}: {'; '.join(problems)}; {action}")
+
+
+def _state_dict_mismatch(
+    spec: EncoderSpec, weights: str | None, model: str, error: RuntimeError, cached: str = ""
+) -> WeightsMismatchError:
+    """torch's strict `load_state_dict` error (several lines) as one WeightsMismatchError naming the keys."""
+    missing, unexpected, wrong_shape = [], [], []
+    for line in str(error).splitlines():
+        line = line.strip()
+        if line.startswith("Missing key(s)"):
+            missing += re.findall(r'"([^"]+)"', line)
+        elif line.startswith("Unexpected key(s)"):
+            unexpected += re.findall(r'"([^"]+)"', line)
+        elif found := re.match(r"size mismatch for (\S+):", line):
+            wrong_shape.append(found.group(1))
+    problems = _key_problems(missing, unexpected, wrong_shape) or [" ".join(str(error).split())]
+    return _mismatch(spec, weights, model, problems, cached)
+
+
 @contextlib.contextmanager
 def quiet_loading_report() -> Iterator[None]:
     """Leave out transformers' report of unused or missing weights while loading, then restore its logger.
 
-    For loads that expect them: one tower of a two-tower checkpoint, or a pooler
-    that is absent and therefore not used. Only the logger that writes the report
-    (`transformers.modeling_utils`) is raised to errors, and only for the block.
+    For loads that check the keys themselves (`load_hf_model`) or expect some
+    missing: a pooler that is absent and therefore not used. Only the logger that
+    writes the report (`transformers.modeling_utils`) is raised to errors, and only
+    for the block; so is the tensor-parallel one, which transformers 5 asks to list
+    every layer (as "not sharded") whenever the first is raised.
     """
-    logger = logging.getLogger("transformers.modeling_utils")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
+    loggers = [logging.getLogger(f"transformers.{name}") for name in ("modeling_utils", "distributed.tensor_parallel")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
     try:
         yield
     finally:
-        logger.setLevel(level)
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def load_timm_pretrained(spec: EncoderSpec, model_name: str, weights: str | None) -> Any:
@@ -129,8 +200,23 @@ def load_timm_pretrained(spec: EncoderSpec, model_name: str, weights: str | None
     overlay = {"file": file} if file else None
     try:
         return timm.create_model(model_name, pretrained=True, pretrained_cfg_overlay=overlay)
+    except RuntimeError as error:  # timm loads strictly: the file's tensors do not fit the model
+        if file is None:
+            raise _hf_missing(spec, weights, local="file") from error
+        raise _state_dict_mismatch(spec, weights, model_name, error) from error
     except Exception as error:  # network, HTTP and file errors all mean the same here
         raise _hf_missing(spec, weights, local="file") from error
+
+
+def load_torchvision_pretrained(spec: EncoderSpec, model: Any, weights_enum: Any, weights: str | None) -> Any:
+    """`model` (made on the meta device) with the weights of `weights_enum` assigned, strictly."""
+    state = load_torchvision_state(spec, weights_enum, weights)
+    try:
+        model.load_state_dict(state, assign=True)
+    except RuntimeError as error:
+        cached = str(torch_hub_dir() / "checkpoints" / os.path.basename(weights_enum.url))
+        raise _state_dict_mismatch(spec, weights, type(model).__name__, error, cached) from error
+    return model
 
 
 def load_torchvision_state(spec: EncoderSpec, weights_enum: Any, weights: str | None) -> dict:

@@ -13,7 +13,7 @@ from evaluation.report import (
 )
 from evaluation.rerank import Rerank
 from evaluation.run import EvaluationRun, collections_to_evaluate, evaluate_collections, measure_ann
-from evaluation.runner import Evaluation, GalleryRow, leave_one_out
+from evaluation.runner import Evaluation, GalleryRow, Sample, leave_one_out
 from evaluation.study import study_figure
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "Neighbours",
     "QueryRanking",
     "Rerank",
+    "Sample",
     "StudyGrid",
     "VectorStage",
     "ann_recall",

@@ -43,8 +43,8 @@ class DatasetRanking:
 
 
 def aligned_ap(evaluation: Evaluation, ids: list[str]) -> np.ndarray:
-    """The evaluation's per-query AP in the order of `ids`; NaN for a point it does not hold."""
-    position = {point_id: i for i, point_id in enumerate(evaluation.ids)}
+    """The evaluation's per-query AP in the order of `ids`; NaN for a point it does not hold or query."""
+    position = {point_id: i for i, point_id in enumerate(evaluation.query_ids)}
     ap = np.append(evaluation.figures.ap, np.nan)
     return ap[[position.get(point_id, -1) for point_id in ids]]
 
@@ -67,7 +67,7 @@ def rank_datasets(evaluations: list[Evaluation]) -> list[DatasetRanking]:
         for this, after in zip(rows, [*rows[1:], None], strict=True):
             difference = None
             if after is not None:
-                difference = paired_difference(this.figures.ap, aligned_ap(after, this.ids))
+                difference = paired_difference(this.figures.ap, aligned_ap(after, this.query_ids))
             ranked.append(
                 RankedRow(
                     this.name, this.mean_ap, this.interval.low, this.interval.high, after and after.name, difference

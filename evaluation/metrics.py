@@ -161,6 +161,52 @@ def _nanmean(values: np.ndarray) -> float:
     return float(kept.mean()) if len(kept) else float("nan")
 
 
+class FigureSums:
+    """The figures of rankings measured block by block, so that no caller holds every ranking at once.
+
+    `queries` are the positions (into `labels`) of the queries whose rankings
+    will be added, in that order (None: every point). R counts the other
+    points of each query's label among all `labels`. With `k` the rankings are
+    (at most) the top k and AP is AP@k with denominator min(R, k); without it
+    they are full and the denominator is R.
+    """
+
+    def __init__(self, labels: np.ndarray, k: int | None = None, queries: np.ndarray | None = None) -> None:
+        _, codes = np.unique(np.asarray(labels), return_inverse=True)
+        self._labels = codes.ravel().astype(np.int32)  # small integer codes gather and compare fast
+        self._queries = np.arange(len(self._labels)) if queries is None else np.asarray(queries, dtype=np.int64)
+        self._n_relevant = other_members(self._labels)[self._queries]
+        self._denominators = np.minimum(self._n_relevant, k) if k is not None else self._n_relevant
+        m = len(self._queries)
+        self._ap = np.full(m, np.nan)
+        self._r_precision = np.full(m, np.nan)
+        self._precision = {rank: np.full(m, np.nan) for rank in PRECISION_RANKS}
+        self._curve_sum = np.zeros(PR_LEVELS)
+        self._done = 0
+
+    def add(self, order: np.ndarray, block: int = BLOCK_ROWS) -> None:
+        """Measure the rankings of the next len(order) queries (rows of positions, best first)."""
+        for first in range(0, len(order), block):
+            part = order[first : first + block]
+            rows = slice(self._done, self._done + len(part))
+            relevant = Hits.of(self._labels[part] == self._labels[self._queries[rows], None])
+            n_relevant = self._n_relevant[rows]
+            self._ap[rows] = average_precision(relevant, self._denominators[rows])
+            self._r_precision[rows] = r_precision(relevant, n_relevant)
+            for rank in PRECISION_RANKS:
+                self._precision[rank][rows] = np.where(n_relevant > 0, precision_at(relevant, rank), np.nan)
+            self._curve_sum += np.nansum(interpolated_precision(relevant, n_relevant), axis=0)
+            self._done = rows.stop
+
+    def figures(self) -> QueryFigures:
+        """The figures of every query added (all of `queries` by now)."""
+        if self._done != len(self._queries):
+            raise ValueError(f"rankings of {self._done} of {len(self._queries)} queries were added")
+        counted = int((self._n_relevant > 0).sum())
+        pr_curve = self._curve_sum / counted if counted else np.full(PR_LEVELS, np.nan)
+        return QueryFigures(self._ap, self._precision, self._r_precision, pr_curve, self._n_relevant)
+
+
 def evaluate_rankings(
     order: np.ndarray, labels: np.ndarray, k: int | None = None, block: int = BLOCK_ROWS
 ) -> QueryFigures:
@@ -170,29 +216,11 @@ def evaluate_rankings(
     rankings are (at most) the top k and AP is AP@k with denominator min(R, k);
     without it they are full and the denominator is R. P@j for j past the
     rankings' width, and R-precision where R is past it, are NaN (not known).
-    Rows are processed in blocks of `block` so that memory stays bounded on
-    large collections.
+    Rows are processed in blocks of `block` (see `FigureSums`).
     """
-    _, codes = np.unique(np.asarray(labels), return_inverse=True)
-    labels = codes.ravel().astype(np.int32)  # small integer codes gather and compare fast
-    n_relevant = other_members(labels)
-    denominators = np.minimum(n_relevant, k) if k is not None else n_relevant
-    n = len(labels)
-    ap = np.empty(n)
-    r_prec = np.empty(n)
-    precision = {rank: np.empty(n) for rank in PRECISION_RANKS}
-    curve_sum = np.zeros(PR_LEVELS)
-    for start in range(0, n, block):
-        rows = slice(start, min(start + block, n))
-        relevant = Hits.of(relevance(order, labels, rows))
-        ap[rows] = average_precision(relevant, denominators[rows])
-        r_prec[rows] = r_precision(relevant, n_relevant[rows])
-        for rank in PRECISION_RANKS:
-            precision[rank][rows] = np.where(n_relevant[rows] > 0, precision_at(relevant, rank), np.nan)
-        curve_sum += np.nansum(interpolated_precision(relevant, n_relevant[rows]), axis=0)
-    counted = int((n_relevant > 0).sum())
-    pr_curve = curve_sum / counted if counted else np.full(PR_LEVELS, np.nan)
-    return QueryFigures(ap, precision, r_prec, pr_curve, n_relevant)
+    sums = FigureSums(labels, k)
+    sums.add(order, block)
+    return sums.figures()
 
 
 def per_class_ap(ap: np.ndarray, labels: np.ndarray) -> dict[str, float]:

@@ -19,7 +19,7 @@ always takes the block path.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -30,6 +30,8 @@ from store import Points, VectorStore
 
 METHODS = ("auto", "block", "batch-query")
 BLOCK_ROWS = 512
+MIN_BLOCK_ROWS = 16
+BLOCK_ELEMENTS = 1 << 24  # scores per block: rows x n, so that memory stays near 16M x 8 B of sort keys
 BATCH_QUERIES = 32
 TIE_MARGIN = 16  # extra hits each batch query asks for, so that ties at the cut can be ordered here
 
@@ -89,104 +91,148 @@ def rank_all(
     keep_scores: int | None = None,
     stage: VectorStage | None = None,
 ) -> Neighbours:
-    """Neighbours of every point: the full ranking, or the top `limit`.
+    """Neighbours of every point: the full ranking, or the top `limit`, held whole (n x width).
 
-    Either way the order equals the first columns of the full ranking sorted
-    by score, ties by dataset order. `points` are the collection's points when
-    the caller has read them already (with vectors for "block"), so that it can
-    check them before the ranking starts. `keep_scores` keeps the scores of only
-    the first that many hits of each point (None: all of them): a full ranking's
-    score matrix is as large as its order, n x (n-1), and callers often need
-    scores only for the first few hits. `stage` re-ranks through the vectors
-    (see `VectorStage`).
+    A convenience for small collections and tests: `ranked_blocks` gives the
+    same rows block by block, in memory that grows with block x n, which is
+    what the leave-one-out evaluation uses. `points` are the collection's points
+    when the caller has read them already (with vectors for "block").
+    `keep_scores` keeps the scores of only the first that many hits of each
+    point (None: all of them). `stage` re-ranks through the vectors (see `VectorStage`).
     """
     method = resolve_method(store, method, stage)
     if points is None:
         points = store.points(name, with_vectors=method == "block")
-    elif method == "block" and points.vectors is None:
+    blocks = list(ranked_blocks(store, name, points, limit, method, keep_scores, stage, progress))
+    width = _width(len(points.ids), limit)
+    kept = width if keep_scores is None else max(0, min(keep_scores, width))
+    order = np.concatenate([b.order for b in blocks]) if blocks else np.empty((0, width), np.int32)
+    scores = np.concatenate([b.scores for b in blocks]) if blocks else np.empty((0, kept), np.float32)
+    return Neighbours(points, order, scores)
+
+
+@dataclass(frozen=True)
+class RankedBlock:
+    """The rankings of a block of queries: `queries` (positions, dataset order) and their rows."""
+
+    queries: np.ndarray
+    order: np.ndarray  # (len(queries), width) positions, best first, ties by position
+    scores: np.ndarray  # (len(queries), kept) the scores of the first hits
+
+
+def ranked_blocks(
+    store: VectorStore,
+    name: str,
+    points: Points,
+    limit: int | None = None,
+    method: str = "auto",
+    keep_scores: int | None = None,
+    stage: VectorStage | None = None,
+    progress: Progress | None = None,
+    queries: np.ndarray | None = None,
+) -> Iterator[RankedBlock]:
+    """The rankings of `queries` (positions; None: every point) against all `points`, block by block.
+
+    Each ranking is the full one, or its top `limit`, sorted by score with ties
+    by dataset order, the query itself excluded. A block holds at most
+    `block_rows(n)` queries, so that a caller that measures each block and drops
+    it needs memory of block x n, never n x n. `progress(done)` counts queries.
+    """
+    method = resolve_method(store, method, stage)
+    if method == "block" and points.vectors is None:
         raise ValueError("the block method needs the points' vectors")
     n = len(points.ids)
-    width = n - 1 if limit is None else max(0, min(limit, n - 1))
+    queries = np.arange(n) if queries is None else np.asarray(queries, dtype=np.int64)
+    width = _width(n, limit)
     kept = width if keep_scores is None else max(0, min(keep_scores, width))
     progress = progress or (lambda done: None)
     if method == "block":
-        queries, database = stage(points.vectors) if stage is not None else (points.vectors, points.vectors)
-        order, scores = _rank_blocks(queries, database, width, kept, progress)
+        query_vectors, database = stage(points.vectors) if stage is not None else (points.vectors, points.vectors)
+        blocks = _rank_blocks(query_vectors, database, queries, width, kept)
     else:
-        order, scores = _rank_batch_query(store, name, points.ids, width, kept, progress)
-    return Neighbours(points, order, scores)
+        blocks = _rank_batch_query(store, name, points.ids, queries, width, kept)
+    done = 0
+    for block in blocks:
+        done += len(block.queries)
+        yield block
+        progress(done)
+
+
+def block_rows(n: int) -> int:
+    """Queries ranked at once against n points: BLOCK_ROWS, fewer where n is large (memory ~ rows x n)."""
+    return int(np.clip(BLOCK_ELEMENTS // max(n, 1), MIN_BLOCK_ROWS, BLOCK_ROWS))
+
+
+def _width(n: int, limit: int | None) -> int:
+    return max(0, n - 1) if limit is None else max(0, min(limit, n - 1))
 
 
 def top_neighbours(queries: np.ndarray, database: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Row i's `k` best database rows by inner product with `queries[i]`, row i itself excluded.
 
     (positions, scores), each (n, k), best first, ties by position; scored in
-    blocks of BLOCK_ROWS queries, so memory stays BLOCK_ROWS x n.
+    blocks of `block_rows(n)` queries, so memory stays block x n.
     """
-    width = max(0, min(k, len(database) - 1))
-    return _rank_blocks(queries, database, width, width, lambda done: None)
+    width = _width(len(database), k)
+    blocks = list(_rank_blocks(queries, database, np.arange(len(queries)), width, width))
+    if not blocks:
+        return np.empty((0, width), np.int32), np.empty((0, width), np.float32)
+    return np.concatenate([b.order for b in blocks]), np.concatenate([b.scores for b in blocks])
 
 
 def _rank_blocks(
-    queries: np.ndarray, database: np.ndarray, width: int, kept: int, progress: Progress
-) -> tuple[np.ndarray, np.ndarray]:
+    queries: np.ndarray, database: np.ndarray, positions: np.ndarray, width: int, kept: int
+) -> Iterator[RankedBlock]:
+    """Query vectors `queries[positions]` scored against `database` with one matrix product per block."""
     n = len(database)
-    order = np.empty((n, width), dtype=np.int32)
-    scores = np.empty((n, kept), dtype=np.float32)
-    for start in range(0, n, BLOCK_ROWS):
-        stop = min(start + BLOCK_ROWS, n)
-        negated = -(queries[start:stop] @ database.T)
-        rows = np.arange(stop - start)
-        negated[rows, start + rows] = np.inf  # the query itself sorts last and is cut
-        best, ordered = _argsort_rows(negated) if width == n - 1 else _top_rows(negated, width)
-        order[start:stop] = best[:, :width]
-        scores[start:stop] = -ordered[:, :kept]
-        progress(stop)
-    return order, scores
+    rows = block_rows(n)
+    for start in range(0, len(positions), rows):
+        chosen = positions[start : start + rows]
+        negated = queries[chosen] @ database.T
+        np.negative(negated, out=negated)
+        negated[np.arange(len(chosen)), chosen] = np.inf  # the query itself sorts last and is cut
+        keys = _sort_keys(negated)
+        del negated
+        if width < n - 1:
+            keys = np.partition(keys, width - 1, axis=1)[:, :width] if width else keys[:, :0]
+        keys.sort(axis=1)
+        yield RankedBlock(chosen, _positions(keys[:, :width]), _scores(keys[:, :kept]))
 
 
-def _argsort_rows(negated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's argsort with ties broken by position (as kind="stable"), and the sorted values.
+def _sort_keys(negated: np.ndarray) -> np.ndarray:
+    """uint64 keys that sort as (negated score, position): one sort orders each row, ties by position.
 
-    numpy's default sort is several times faster than its stable one; only the
-    rows that hold equal scores (duplicate images) are sorted again, stably.
+    The high 32 bits map the float32 score to an unsigned integer of the same
+    order (sign bit set: all bits flipped; else the sign bit set), the low 32
+    bits hold the column. Keys are unique, so a partition at any cut keeps
+    exactly the first columns of the full order. -0.0 is made 0.0 first (equal
+    scores, different bits). One np.sort of these keys measured 1.8x faster than
+    numpy's default argsort of the scores, and 3.5x faster than its stable one.
     """
-    best = np.argsort(negated, axis=1)
-    ordered = np.take_along_axis(negated, best, 1)
-    tied = np.flatnonzero((ordered[:, 1:] == ordered[:, :-1]).any(axis=1))
-    if len(tied):
-        best[tied] = np.argsort(negated[tied], axis=1, kind="stable")
-    return best, ordered
+    negated += np.float32(0)  # -0.0 + 0.0 = 0.0
+    bits = negated.view(np.uint32)
+    flip = (bits >> 31).astype(np.uint32) * np.uint32(0x7FFFFFFF) | np.uint32(0x80000000)
+    keys = (bits ^ flip).astype(np.uint64)
+    keys <<= np.uint64(32)
+    keys |= np.arange(negated.shape[1], dtype=np.uint64)
+    return keys
 
 
-def _top_rows(negated: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """The first `width` columns of `_argsort_rows(negated)`, without sorting whole rows.
+def _positions(keys: np.ndarray) -> np.ndarray:
+    return (keys & np.uint64(0xFFFFFFFF)).astype(np.int32)
 
-    argpartition finds each row's `width` smallest values, but among values
-    equal to the largest of them it keeps an arbitrary few. Partitioning at
-    `width` also puts the best value left out at column `width`: where it equals
-    the largest value kept, equal values straddle the cut, and that row is
-    sorted whole, stably, so the lowest positions are kept as in the full ranking.
-    """
-    if width == 0:
-        return np.empty((len(negated), 0), dtype=np.intp), negated[:, :0]
-    parted = np.argpartition(negated, width, axis=1)
-    chosen = np.sort(parted[:, :width], axis=1)
-    values = np.take_along_axis(negated, chosen, 1)
-    within = np.argsort(values, axis=1, kind="stable")
-    best = np.take_along_axis(chosen, within, 1)
-    ordered = np.take_along_axis(values, within, 1)
-    left_out = np.take_along_axis(negated, parted[:, width : width + 1], 1)[:, 0]
-    tied = np.flatnonzero(ordered[:, -1] == left_out)
-    if len(tied):  # the values kept, and so `ordered`, are the same; only which positions changes
-        best[tied] = np.argsort(negated[tied], axis=1, kind="stable")[:, :width]
-    return best, ordered
+
+def _scores(keys: np.ndarray) -> np.ndarray:
+    """The scores `keys` were built from (inverse of `_sort_keys`'s high half, negated back)."""
+    bits = (keys >> np.uint64(32)).astype(np.uint32)
+    flip = np.where(bits >> 31, np.uint32(0x80000000), np.uint32(0xFFFFFFFF))
+    return -((bits ^ flip).view(np.float32))
 
 
 def _rank_batch_query(
-    store: VectorStore, name: str, ids: list[str], width: int, kept: int, progress: Progress
-) -> tuple[np.ndarray, np.ndarray]:
-    """The top `width` of every point through Qdrant's batch query API, exact search.
+    store: VectorStore, name: str, ids: list[str], queries: np.ndarray, width: int, kept: int
+) -> Iterator[RankedBlock]:
+    """The top `width` of each query through Qdrant's batch query API, exact search, BATCH_QUERIES at a time.
 
     The engine orders equal scores its own way and cuts at the limit wherever that
     falls. Each query asks for TIE_MARGIN hits more than `width` (at most n-1)
@@ -196,10 +242,6 @@ def _rank_batch_query(
     """
     position = {point_id: i for i, point_id in enumerate(ids)}
     n = len(ids)
-    order = np.empty((n, width), dtype=np.int32)
-    scores = np.empty((n, kept), dtype=np.float32)
-    if width == 0:
-        return order, scores
 
     def ask(chunk: list[str], limit: int) -> list[tuple[np.ndarray, np.ndarray]]:
         answers = []
@@ -216,12 +258,14 @@ def _rank_batch_query(
         return answers
 
     limit = min(width + TIE_MARGIN, n - 1)
-    for start in range(0, n, BATCH_QUERIES):
-        chunk = ids[start : start + BATCH_QUERIES]
-        for row, (hit_positions, hit_scores) in enumerate(ask(chunk, limit), start):
-            if limit < n - 1 and hit_scores[width - 1] == hit_scores[-1]:  # the tie may go on past the margin
-                [(hit_positions, hit_scores)] = ask([ids[row]], n - 1)
-            order[row] = hit_positions[:width]
-            scores[row] = hit_scores[:kept]
-        progress(min(start + BATCH_QUERIES, n))
-    return order, scores
+    for start in range(0, len(queries), BATCH_QUERIES):
+        chosen = queries[start : start + BATCH_QUERIES]
+        order = np.empty((len(chosen), width), dtype=np.int32)
+        scores = np.empty((len(chosen), kept), dtype=np.float32)
+        if width:
+            for row, (hit_positions, hit_scores) in enumerate(ask([ids[q] for q in chosen], limit)):
+                if limit < n - 1 and hit_scores[width - 1] == hit_scores[-1]:  # the tie may go on past the margin
+                    [(hit_positions, hit_scores)] = ask([ids[chosen[row]]], n - 1)
+                order[row] = hit_positions[:width]
+                scores[row] = hit_scores[:kept]
+        yield RankedBlock(chosen, order, scores)

@@ -7,12 +7,13 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from errors import EvaluationError
+from errors import EvaluationError, RetrievalError
 from evaluation.ann import AnnRecall, ann_recall
 from evaluation.compare import DatasetRanking, rank_datasets
+from evaluation.estimate import Estimate, estimate
 from evaluation.ranking import VectorStage
 from evaluation.report import StudyGrid, study_grid, write_collection_report, write_index, write_metrics
-from evaluation.runner import Evaluation, Progress, leave_one_out
+from evaluation.runner import Evaluation, Progress, Sample, leave_one_out
 from media.folders import writable_folder
 from media.roots import resolve_image_root
 from store import VectorStore
@@ -53,6 +54,7 @@ def evaluate_collections(
     command: str = "",
     rerank: VectorStage | None = None,
     exclude_duplicates: bool = False,
+    sample: Sample | None = None,
 ) -> EvaluationRun:
     """Leave-one-out over each named collection, its report files, then the store's reports/index.html.
 
@@ -66,7 +68,11 @@ def evaluate_collections(
     Gallery images come from each collection's recorded image folder, or from
     under `data_root` when one is given (the data moved); where they are not
     found the galleries are not drawn (earlier ones are kept) and a note says so.
-    `command` is recorded in the index as what made it.
+    `command` is recorded in the index as what made it. Before a collection
+    whose ranking is not quick, its estimated time and memory are in the
+    progress title and the run's notes, with --k or --sample suggested when
+    the run will be long. `sample` evaluates only that many seeded queries
+    of each collection, against all of its points.
     """
     writable_folder(reports_dir)
     progress = progress or (lambda title: nullcontext(lambda done, total: None))
@@ -75,9 +81,15 @@ def evaluate_collections(
         evaluations = []
         for stage in [None, rerank] if rerank is not None else [None]:
             title = name if stage is None else f"{name} +{stage.name}"
+            cost = _estimate(store, name, k, sample)
+            if cost is not None:
+                title = f"{title} ({cost.text()})"
+                run.notes.append(f"{name}: {cost.points:,} points, estimated {cost.text()}")
             with progress(f"eval {title}") as advance:
                 try:
-                    evaluations.append(leave_one_out(store, name, k, advance, method, stage, exclude_duplicates))
+                    evaluations.append(
+                        leave_one_out(store, name, k, advance, method, stage, exclude_duplicates, sample)
+                    )
                 except EvaluationError as error:
                     if explicit:
                         raise
@@ -92,6 +104,16 @@ def evaluate_collections(
         write_metrics(evaluation, reports_dir)
     run.index = write_index(reports_dir, store.location, set(store.collection_names()), command)
     return run
+
+
+def _estimate(store: VectorStore, name: str, k: int | None, sample: Sample | None) -> Estimate | None:
+    """The estimated cost of evaluating `name`; None when it is quick or the collection cannot say."""
+    try:
+        info = store.info(name)
+    except RetrievalError:  # a collection that cannot be described fails in leave_one_out, with its reason
+        return None
+    queries = None if sample is None else min(sample.size, info.points)
+    return estimate(info.points, info.dim, queries, k)
 
 
 def _report(run: EvaluationRun, evaluation: Evaluation, reports_dir: Path, data_root: Path | None) -> None:

@@ -1,10 +1,12 @@
 """Leave-one-out evaluation of a stored collection: every point a query, itself excluded.
 
-The rankings come from `evaluation.ranking.rank_all` (exact cosine, ties by
-dataset order; stored vectors scored in blocks where they are in this process,
-the store's batch query on a server); labels come from the same scroll of
-payloads. The figures
-are computed by `evaluation.metrics`.
+The rankings come from `evaluation.ranking.ranked_blocks` (exact cosine, ties
+by dataset order; stored vectors scored in blocks where they are in this
+process, the store's batch query on a server); labels come from the same scroll
+of payloads. Each block of rankings is measured (`evaluation.metrics.FigureSums`)
+and dropped, keeping only per-query figures and each query's first hits, so
+memory grows with block x n, not n x n. `sample` ranks a seeded random share of
+the points as queries, each against the whole collection.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ import numpy as np
 
 from errors import EvaluationError
 from evaluation.duplicates import Duplicates, find_duplicates
-from evaluation.metrics import PR_LEVELS, PRECISION_RANKS, QueryFigures, evaluate_rankings, per_class_ap
-from evaluation.ranking import VectorStage, rank_all, resolve_method
+from evaluation.metrics import PR_LEVELS, PRECISION_RANKS, FigureSums, QueryFigures, per_class_ap
+from evaluation.ranking import VectorStage, ranked_blocks, resolve_method
 from evaluation.statistics import Interval, bootstrap_interval
 from evaluation.study import beside_study
 from media.files import identical_groups
@@ -53,6 +55,21 @@ class GalleryRow:
         }
 
 
+@dataclass(frozen=True)
+class Sample:
+    """The queries of a sampled evaluation: `size` points drawn without replacement with `seed`."""
+
+    size: int
+    seed: int
+
+    def positions(self, n: int) -> np.ndarray:
+        """The drawn positions among n points, in dataset order: `default_rng(seed).choice(n, size, replace=False)`."""
+        return np.sort(np.random.default_rng(self.seed).choice(n, min(self.size, n), replace=False))
+
+    def to_json(self) -> dict:
+        return {"size": self.size, "seed": self.seed, "draw": "numpy default_rng(seed).choice(n, size, replace=False)"}
+
+
 @dataclass
 class Evaluation:
     """The outcome of one leave-one-out run over a collection."""
@@ -67,7 +84,7 @@ class Evaluation:
     labels: list[str]
     paths: list[str]
     figures: QueryFigures
-    top: np.ndarray  # (points, <= GALLERY_HITS) positions of each query's first hits
+    top: np.ndarray  # (queries, <= GALLERY_HITS) positions of each query's first hits
     top_scores: np.ndarray
     seconds_ranking: float
     seconds_metrics: float
@@ -77,6 +94,8 @@ class Evaluation:
     duplicates: Duplicates | None = None  # where the vectors were in this process
     deduplicated: QueryFigures | None = None  # the figures with each duplicate group reduced to one point
     comparison: dict | None = None  # the paired comparison with the next row of its dataset (set by the run)
+    queries: np.ndarray | None = None  # positions of the queries the figures belong to (None: every point)
+    sample: Sample | None = None  # how `queries` were drawn, when they are a sample
 
     @property
     def random_weights(self) -> bool:
@@ -111,13 +130,23 @@ class Evaluation:
     def mean_ap(self) -> float:
         return self.figures.mean_ap
 
+    @property
+    def query_positions(self) -> np.ndarray:
+        """Position (dataset order) of each query, row by row of `figures` and `top`."""
+        return np.arange(len(self.ids)) if self.queries is None else self.queries
+
+    @property
+    def query_ids(self) -> list[str]:
+        """The id of each query, in the order of `figures`."""
+        return self.ids if self.queries is None else [self.ids[q] for q in self.queries.tolist()]
+
     def hit(self, position: int, score: float) -> Hit:
         """The point at `position` (dataset order) as a ranked hit with `score`."""
         return Hit(self.ids[position], position, float(score), self.labels[position], self.paths[position])
 
     def _row(self, q: int) -> GalleryRow:
         hits = [self.hit(p, s) for p, s in zip(self.top[q].tolist(), self.top_scores[q], strict=True)]
-        return GalleryRow(self.hit(int(q), self.figures.ap[q]), hits)
+        return GalleryRow(self.hit(int(self.query_positions[q]), self.figures.ap[q]), hits)
 
     def best(self, count: int = GALLERY_ROWS) -> list[GalleryRow]:
         """The `count` queries with the highest AP (ties by dataset order)."""
@@ -135,7 +164,8 @@ class Evaluation:
     def to_json(self) -> dict:
         """Everything metrics.json holds; NaN (no AP) is written as null."""
         figures = self.figures
-        singles = sorted({self.labels[q] for q in np.flatnonzero(figures.n_relevant == 0)})
+        positions = self.query_positions
+        singles = sorted({self.labels[positions[q]] for q in np.flatnonzero(figures.n_relevant == 0)})
         return {
             "collection": self.name,
             "source_collection": self.collection,
@@ -152,8 +182,9 @@ class Evaluation:
             "metric": self.metric,
             "ap_denominator": "R" if self.k is None else "min(R, k)",
             "points": len(self.labels),
-            "queries": len(self.labels),
-            "queries_evaluated": len(self.labels) - figures.skipped,
+            "queries": len(positions),
+            "sample": None if self.sample is None else self.sample.to_json(),
+            "queries_evaluated": len(positions) - figures.skipped,
             "queries_skipped": figures.skipped,
             "labels_without_other_member": singles,
             "map": _number(figures.mean_ap),
@@ -164,13 +195,13 @@ class Evaluation:
             "precision_at": {str(k): _number(figures.mean_precision(k)) for k in PRECISION_RANKS},
             "r_precision": _number(figures.mean_r_precision),
             "per_class_ap": {
-                label: _number(ap) for label, ap in per_class_ap(figures.ap, np.array(self.labels)).items()
+                label: _number(ap) for label, ap in per_class_ap(figures.ap, np.array(self.labels)[positions]).items()
             },
             "pr_curve": {
                 "recall": [round(i / (PR_LEVELS - 1), 2) for i in range(PR_LEVELS)],
                 "precision": [_number(p) for p in figures.pr_curve],
             },
-            "ap_per_query": {pid: _number(ap) for pid, ap in zip(self.ids, figures.ap.tolist(), strict=True)},
+            "ap_per_query": {pid: _number(ap) for pid, ap in zip(self.query_ids, figures.ap.tolist(), strict=True)},
             "best": [row.to_json() for row in self.best()],
             "worst": [row.to_json() for row in self.worst()],
             "seconds": {
@@ -203,6 +234,7 @@ def leave_one_out(
     method: str = "auto",
     stage: VectorStage | None = None,
     exclude_duplicates: bool = False,
+    sample: Sample | None = None,
 ) -> Evaluation:
     """Rank every point of `collection` against the others and measure the rankings.
 
@@ -210,9 +242,11 @@ def leave_one_out(
     `progress(done, total)` is called as queries finish. The points are read
     and checked (at least 2, every payload with a label) before the ranking,
     so that a collection that cannot be evaluated fails before the costly part.
-    Only the first GALLERY_HITS scores of each ranking are kept: the figures
-    need only the order, the galleries the first scores. `stage` re-ranks
-    through the vectors before the metrics (see `evaluation.ranking.VectorStage`).
+    Each block of rankings is measured and dropped; only the first
+    GALLERY_HITS hits of each query are kept, for the galleries. `stage`
+    re-ranks through the vectors before the metrics (see
+    `evaluation.ranking.VectorStage`). `sample` makes only its drawn points
+    queries, each ranked against the whole collection.
     Pairs of points with cosine >= 0.995 are found wherever the vectors are read
     (the block path, or `exclude_duplicates`, which reads them on a server too);
     `exclude_duplicates` also measures the collection with each group of them
@@ -239,22 +273,16 @@ def leave_one_out(
             f"(first: {unlabeled[0]}); re-ingest it with `python cli.py ingest --recreate`"
         )
     report = progress or (lambda done, total: None)
-    neighbours = rank_all(
-        store,
-        collection,
-        limit=k,
-        method=method,
-        points=points,
-        keep_scores=GALLERY_HITS,
-        stage=stage,
-        progress=lambda done: report(done, total),
+    labels = [str(label) for label in points.labels]
+    queries = None if sample is None else sample.positions(total)
+    asked = total if queries is None else len(queries)
+    figures, top, top_scores = _measure(
+        store, collection, points, labels, k, method, stage, queries, lambda done: report(done, asked)
     )
     ranked = time.perf_counter()
-    labels = [str(label) for label in points.labels]
-    figures = evaluate_rankings(neighbours.order, np.array(labels), k)
-    duplicates = None if points.vectors is None else find_duplicates(points.vectors)
+    duplicates = None if points.vectors is None or sample is not None else find_duplicates(points.vectors)
     deduplicated = None
-    if exclude_duplicates:
+    if exclude_duplicates and duplicates is not None:
         deduplicated = (
             figures if duplicates.removed == 0 else _deduplicated(store, collection, points, duplicates, k, stage)
         )
@@ -269,8 +297,8 @@ def leave_one_out(
         labels=labels,
         paths=points.paths,
         figures=figures,
-        top=neighbours.order[:, :GALLERY_HITS].copy(),
-        top_scores=neighbours.scores,  # rank_all kept only these
+        top=top,
+        top_scores=top_scores,
         seconds_ranking=ranked - started,
         seconds_metrics=time.perf_counter() - ranked,
         provenance=provenance,
@@ -278,7 +306,33 @@ def leave_one_out(
         stage=stage,
         duplicates=duplicates,
         deduplicated=deduplicated,
+        queries=queries,
+        sample=sample,
     )
+
+
+def _measure(
+    store: VectorStore,
+    collection: str,
+    points: Points,
+    labels: list[str],
+    k: int | None,
+    method: str,
+    stage: VectorStage | None,
+    queries: np.ndarray | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[QueryFigures, np.ndarray, np.ndarray]:
+    """The figures of `queries` (None: every point) and each one's first GALLERY_HITS hits (positions, scores).
+
+    Each block of rankings is measured as it comes and then dropped.
+    """
+    sums = FigureSums(np.array(labels), k, queries)
+    tops, top_scores = [], []
+    for block in ranked_blocks(store, collection, points, k, method, GALLERY_HITS, stage, progress, queries):
+        sums.add(block.order)
+        tops.append(block.order[:, :GALLERY_HITS].copy())
+        top_scores.append(block.scores)
+    return sums.figures(), np.concatenate(tops), np.concatenate(top_scores)
 
 
 def _deduplicated(
@@ -292,5 +346,5 @@ def _deduplicated(
     """The figures of the points each duplicate group keeps, ranked among themselves."""
     kept = np.flatnonzero(duplicates.keep)
     subset = Points([points.ids[i] for i in kept], [points.payloads[i] for i in kept], points.vectors[kept])
-    neighbours = rank_all(store, collection, limit=k, method="block", points=subset, keep_scores=0, stage=stage)
-    return evaluate_rankings(neighbours.order, np.array([str(label) for label in subset.labels]), k)
+    labels = [str(label) for label in subset.labels]
+    return _measure(store, collection, subset, labels, k, "block", stage)[0]

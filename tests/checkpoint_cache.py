@@ -114,7 +114,7 @@ def add_checkpoint(root: Path, name: str, edit: Edit | None = None) -> Path:
         info = fixture_json(name, "weights.json")
         target = root / "torch" / "hub" / "checkpoints" / info["file_name"]
         target.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(_edited(_torchvision_state(), edit), target)
+        torch.save(_edited(_random_like(published_state(name)), edit), target)
         return target
     snapshot = snapshot_dir(root, name)
     snapshot.mkdir(parents=True, exist_ok=True)
@@ -125,11 +125,10 @@ def add_checkpoint(root: Path, name: str, edit: Edit | None = None) -> Path:
         shutil.copyfile(checkpoint.fixture / file, snapshot / file)
     if name == "siglip":
         (snapshot / "spiece.model").write_bytes(_sentencepiece_model())
-    state = _transformers_state(checkpoint) if checkpoint.kind == "transformers" else _timm_state(checkpoint)
     from safetensors.torch import save_file
 
     target = snapshot / "model.safetensors"
-    save_file(_edited(state, edit), str(target), metadata={"format": "pt"})
+    save_file(_edited(_random_like(published_state(name)), edit), str(target), metadata={"format": "pt"})
     return target
 
 
@@ -137,24 +136,33 @@ def _edited(state: dict[str, torch.Tensor], edit: Edit | None) -> dict[str, torc
     return edit(dict(state)) if edit else state
 
 
+def published_state(name: str) -> dict[str, torch.Tensor]:
+    """Encoder `name`'s state dict on the meta device (names, shapes and types, no values), as its
+    published configuration describes it."""
+    checkpoint = CHECKPOINTS[name]
+    if checkpoint.kind == "torchvision":
+        return _torchvision_state()
+    return _transformers_state(checkpoint) if checkpoint.kind == "transformers" else _timm_state(checkpoint)
+
+
 def _transformers_state(checkpoint: Checkpoint) -> dict[str, torch.Tensor]:
-    """Random tensors named and shaped as the model the fixture's config.json describes."""
+    """The tensors of the model the fixture's config.json describes."""
     from transformers import AutoConfig, AutoModel
 
     config = AutoConfig.from_pretrained(checkpoint.fixture / "config.json")
     with torch.device("meta"):
         model = AutoModel.from_config(config)
-    return _random_like(model.state_dict())
+    return model.state_dict()
 
 
 def _timm_state(checkpoint: Checkpoint) -> dict[str, torch.Tensor]:
-    """Random tensors named and shaped as the timm architecture in the fixture's config.json."""
+    """The tensors of the timm architecture in the fixture's config.json."""
     import timm
 
     config = json.loads((checkpoint.fixture / "config.json").read_text())
     with torch.device("meta"):
         model = timm.create_model(config["architecture"], pretrained=False, num_classes=config["num_classes"])
-    return _random_like(model.state_dict())
+    return model.state_dict()
 
 
 def _torchvision_state() -> dict[str, torch.Tensor]:
@@ -162,7 +170,7 @@ def _torchvision_state() -> dict[str, torch.Tensor]:
 
     with torch.device("meta"):
         model = resnet18(weights=None)
-    return _random_like(model.state_dict())
+    return model.state_dict()
 
 
 def _random_like(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

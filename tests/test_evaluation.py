@@ -268,3 +268,33 @@ def test_a_collection_where_no_class_has_two_members_reports_no_map(store, tmp_p
     files = write_collection_report(evaluation, tmp_path / "reports", image_root=None)
     assert all(f.is_file() for f in files)
     assert "n/a" in write_index(tmp_path / "reports", store.location, {"toy"}, "python cli.py eval").read_text()
+
+
+def test_cli_eval_sample_measures_the_drawn_queries_against_every_point(store, data_root, tmp_path, monkeypatch):
+    reports = tmp_path / "reports"
+    args = ("--reports", str(reports))
+    ingest = _cli(
+        store, monkeypatch, *args, "ingest", "--data-root", str(data_root), "-e", "colorhist", "--workers", "0"
+    )
+    assert ingest.exit_code == 0, ingest.output
+    full = json.loads(_cli(store, monkeypatch, *args, "eval", "-c", "shapes_colorhist", "--format", "json").stdout)
+    result = _cli(store, monkeypatch, *args, "eval", "-c", "shapes_colorhist", "--format", "json", "--sample", "5", "--seed", "7")
+    sampled = json.loads(result.stdout)
+    drawn = np.sort(np.random.default_rng(7).choice(12, 5, replace=False))
+    ids = list(full["ap_per_query"])
+    assert list(sampled["ap_per_query"]) == [ids[q] for q in drawn]
+    assert sampled["ap_per_query"] == {ids[q]: full["ap_per_query"][ids[q]] for q in drawn}
+    assert sampled["queries"] == 5 and sampled["points"] == 12 and sampled["sample"]["seed"] == 7
+    expected = np.mean([full["ap_per_query"][ids[q]] for q in drawn])
+    assert sampled["map"] == pytest.approx(expected, abs=1e-12)
+    assert sampled["map_interval"]["low"] <= sampled["map"] <= sampled["map_interval"]["high"]
+
+
+def test_the_estimate_says_nothing_for_a_quick_run_and_suggests_k_or_sample_for_a_long_one():
+    from evaluation.estimate import estimate
+
+    assert estimate(5_000, 384) is None  # 2.5 x 10^7 pairs
+    big = estimate(1_000_000, 384)
+    assert big.long and "--k 100" in big.text() and "--sample 10000" in big.text()
+    assert big.memory_gb == pytest.approx((1_000_000 * 384 * 4 + 16 * 1_000_000 * 24) / 1e9)  # vectors + 16-row block
+    assert "--k" not in estimate(1_000_000, 384, k=100).text()

@@ -140,7 +140,7 @@ def test_labels_are_checked_before_any_ranking(store, monkeypatch):
     def never(*args, **kwargs):
         raise AssertionError("ranked a collection that cannot be evaluated")
 
-    monkeypatch.setattr(evaluation.runner, "rank_all", never)
+    monkeypatch.setattr(evaluation.runner, "ranked_blocks", never)
     with pytest.raises(EvaluationError, match="1 point.*no 'label'"):
         leave_one_out(store, "tied")
 
@@ -174,3 +174,51 @@ def test_a_tie_running_past_the_margin_is_asked_again_in_full(store, monkeypatch
     neighbours = rank_all(store, "long_tie", limit=4, method="batch-query")
     np.testing.assert_array_equal(neighbours.order, stable_reference(vectors)[:, :4])
     assert requested.count(len(vectors) - 1) == copies  # the rows inside the long tie, asked again
+
+
+def test_sort_keys_order_by_score_then_position_and_give_the_scores_back():
+    from evaluation.ranking import _positions, _scores, _sort_keys
+
+    rng = np.random.default_rng(3)
+    scores = rng.choice(np.array([-1.0, -0.25, -0.0, 0.0, 0.5, 1e-30, -1e-30, 0.75], dtype=np.float32), (40, 300))
+    negated = -scores
+    reference = np.argsort(negated + np.float32(0), axis=1, kind="stable")  # -0.0 == 0.0 for numpy's comparison
+    keys = np.sort(_sort_keys(negated.copy()), axis=1)
+    np.testing.assert_array_equal(_positions(keys), reference)
+    np.testing.assert_array_equal(_scores(keys), np.take_along_axis(scores, reference, 1))
+
+
+@pytest.mark.parametrize("method", ["block", "batch-query"])
+def test_leave_one_out_measures_block_by_block_without_the_full_ranking(store, method, monkeypatch):
+    import evaluation.ranking
+
+    vectors, labels = add_tied_collection(store)
+    monkeypatch.setattr(evaluation.ranking, "BLOCK_ELEMENTS", 7 * len(vectors))  # 16 rows (MIN_BLOCK_ROWS) a block
+    monkeypatch.setattr(evaluation.ranking, "rank_all", None)  # never asked for every ranking at once
+    seen = []
+    evaluation_ = leave_one_out(store, "tied", method=method, progress=lambda done, total: seen.append(done))
+    expected = evaluate_rankings(stable_reference(vectors), labels)
+    np.testing.assert_allclose(evaluation_.figures.ap, expected.ap, atol=1e-12)
+    np.testing.assert_allclose(evaluation_.figures.pr_curve, expected.pr_curve, atol=1e-12)
+    assert evaluation_.top.tolist() == stable_reference(vectors)[:, :5].tolist()
+    assert seen[-1] == len(vectors) and len(seen) == (4 if method == "block" else 2)  # 60 rows: 16 a block; 32 a batch
+
+
+@pytest.mark.parametrize("method", ["block", "batch-query"])
+def test_a_sample_ranks_its_queries_against_the_whole_collection(store, method):
+    from evaluation.runner import Sample
+
+    vectors, labels = add_tied_collection(store)
+    sample = Sample(size=17, seed=5)
+    drawn = np.sort(np.random.default_rng(5).choice(len(vectors), 17, replace=False))
+    sampled = leave_one_out(store, "tied", method=method, sample=sample)
+    full = evaluate_rankings(stable_reference(vectors), labels)
+    np.testing.assert_allclose(sampled.figures.ap, full.ap[drawn], atol=1e-12)
+    assert sampled.mean_ap == pytest.approx(np.nanmean(full.ap[drawn]), abs=1e-12)
+    record = sampled.to_json()
+    assert record["queries"] == 17 and record["points"] == len(vectors)
+    assert record["sample"]["seed"] == 5
+    assert list(record["ap_per_query"]) == [sampled.ids[q] for q in drawn]
+    assert [row["index"] for row in record["best"]] == [
+        int(drawn[q]) for q in np.argsort(-np.nan_to_num(full.ap[drawn], nan=-1), kind="stable")[:5]
+    ]

@@ -11,7 +11,7 @@ from encoders.preprocess import ResizeCropNormalize
 from encoders.registry import register
 from encoders.seeding import seeded
 from encoders.spec import CLIP_MEAN, CLIP_STD, EncoderSpec, Preprocess
-from encoders.weights import load_hf_pretrained, quiet_loading_report
+from encoders.weights import load_hf_model, load_hf_pretrained
 
 if TYPE_CHECKING:
     import torch
@@ -110,7 +110,7 @@ def build(spec: EncoderSpec, device: str, weights: str | None, init: str) -> Enc
     from transformers import AutoTokenizer, CLIPConfig, CLIPModel
 
     if init == "pretrained":
-        model = load_hf_pretrained(spec, CLIPModel, weights)
+        model = load_hf_model(spec, CLIPModel, weights)
         tokenizer = load_hf_pretrained(spec, AutoTokenizer, weights)
     else:
         arch = spec.architecture if init == "random" else spec.tiny_architecture
@@ -130,10 +130,13 @@ def build_text(spec: EncoderSpec, device: str, weights: str | None, init: str) -
         return build(spec, device, weights, init)
     from transformers import AutoTokenizer
 
-    with quiet_loading_report():  # the vision weights are skipped on purpose
-        model = load_hf_pretrained(spec, _TextTower, weights)
+    model = load_hf_model(spec, _TextTower, weights, unused=TEXT_TOWER_UNUSED)
     tokenizer = load_hf_pretrained(spec, AutoTokenizer, weights)
     return ClipEncoder(spec, device, model, tokenizer)
+
+
+# What a text-only load leaves of a full CLIP checkpoint: the vision tower, its projection, the logit scale.
+TEXT_TOWER_UNUSED = ("vision_model.", "visual_projection.", "logit_scale")
 
 
 class _TextTower:
@@ -144,12 +147,14 @@ class _TextTower:
     """
 
     @staticmethod
-    def from_pretrained(source: str, **kwargs):
+    def from_pretrained(source: str, local_files_only: bool = False, **kwargs):
         from transformers import CLIPConfig, CLIPTextModelWithProjection
 
-        config = CLIPConfig.from_pretrained(source, **kwargs)
+        config = CLIPConfig.from_pretrained(source, local_files_only=local_files_only)
         config.text_config.projection_dim = config.projection_dim
-        return CLIPTextModelWithProjection.from_pretrained(source, config=config.text_config, **kwargs)
+        return CLIPTextModelWithProjection.from_pretrained(
+            source, config=config.text_config, local_files_only=local_files_only, **kwargs
+        )
 
 
 register(SPEC, build, build_text, order=ORDER)

@@ -14,7 +14,7 @@ from encoders.preprocess import ResizeCropNormalize
 from encoders.registry import register
 from encoders.seeding import seeded
 from encoders.spec import IMAGENET_MEAN, IMAGENET_STD, EncoderSpec, Preprocess
-from encoders.weights import load_hf_pretrained
+from encoders.weights import load_hf_model
 
 if TYPE_CHECKING:
     import torch
@@ -87,7 +87,7 @@ def build(spec: EncoderSpec, device: str, weights: str | None, init: str) -> Enc
     from transformers import AutoConfig, AutoModel
 
     if init == "pretrained":
-        model = load_hf_pretrained(spec, AutoModel, weights)
+        model = load_hf_model(spec, AutoModel, weights)
     else:
         arch = dict(spec.architecture if init == "random" else spec.tiny_architecture)
         with seeded():

@@ -9,7 +9,7 @@ from encoders.preprocess import ResizeCropNormalize
 from encoders.registry import register
 from encoders.seeding import seeded
 from encoders.spec import IMAGENET_MEAN, IMAGENET_STD, EncoderSpec, Preprocess
-from encoders.weights import load_torchvision_state
+from encoders.weights import load_torchvision_pretrained
 
 if TYPE_CHECKING:
     import torch
@@ -53,10 +53,9 @@ def build(spec: EncoderSpec, device: str, weights: str | None, init: str) -> Enc
     from torchvision.models import get_weight, resnet18
 
     if init == "pretrained":
-        state = load_torchvision_state(spec, get_weight(spec.model_id), weights)
         with torch.device("meta"):
             model = resnet18()
-        model.load_state_dict(state, assign=True)
+        model = load_torchvision_pretrained(spec, model, get_weight(spec.model_id), weights)
     else:
         with seeded():
             model = resnet18()

@@ -20,13 +20,15 @@ from encoders.preprocess import ResizeCropNormalize
 from encoders.registry import register
 from encoders.seeding import seeded
 from encoders.spec import HALF, EncoderSpec, Preprocess
-from encoders.weights import load_hf_pretrained, quiet_loading_report
+from encoders.weights import load_hf_model, load_hf_pretrained
 
 if TYPE_CHECKING:
     import torch
 
 ORDER = 30
 TEXT_LENGTH = 64
+# What a text-only load leaves of a full SigLIP checkpoint: the vision tower and the logit scale and bias.
+TEXT_TOWER_UNUSED = ("vision_model.", "logit_scale", "logit_bias")
 SPEC = EncoderSpec(
     name="siglip",
     family="siglip",
@@ -147,7 +149,7 @@ def build(spec: EncoderSpec, device: str, weights: str | None, init: str) -> Enc
     from transformers import AutoTokenizer, SiglipModel
 
     if init == "pretrained":
-        model = load_hf_pretrained(spec, SiglipModel, weights)
+        model = load_hf_model(spec, SiglipModel, weights)
         tokenizer = load_hf_pretrained(spec, AutoTokenizer, weights)
     else:
         model, tokenizer = _random_model(spec, init), generated_tokenizer()
@@ -160,8 +162,7 @@ def build_text(spec: EncoderSpec, device: str, weights: str | None, init: str) -
         return build(spec, device, weights, init)
     from transformers import AutoTokenizer, SiglipTextModel
 
-    with quiet_loading_report():  # the vision weights are skipped on purpose
-        model = load_hf_pretrained(spec, SiglipTextModel, weights)
+    model = load_hf_model(spec, SiglipTextModel, weights, unused=TEXT_TOWER_UNUSED)
     return SiglipEncoder(spec, device, model, load_hf_pretrained(spec, AutoTokenizer, weights))
 
 

@@ -1,0 +1,174 @@
+"""Leave-one-out at 10,000 to 100,000 points: the evaluation against a blockwise numpy reference.
+
+For each size (384-d, 10 classes) it builds a synthetic collection in an
+embedded store on disk with the store's bulk load (batches of 5,000; its time
+is printed on its own), then runs, alternating, --repeat times each, one
+subprocess per side so that each side's peak RSS (VmHWM) is its own:
+
+- eval: open the store, `evaluation.leave_one_out` (read vectors and payloads,
+  rank every point against the others in blocks, measure each block, drop it);
+- numpy: the same vectors generated in memory, then blocks of 256 queries: one
+  matrix product, numpy's default argsort of each row, and the same figures
+  (AP, P@1/5/10, R-precision, the interpolated PR curve's sum).
+
+It prints the medians, their ratio, the mAP difference, both peak RSS figures,
+and where the evaluation's time goes (ranking: read + score + sort; metrics).
+Not a test: figures only. Usage: python bench/eval_scale.py [--sizes 10000 50000 100000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from evaluation import leave_one_out  # noqa: E402
+from store import ImagePayload, open_store, point_id  # noqa: E402
+
+NOISE = 4.0  # per-dimension noise around the class centres, relative to their unit-variance entries
+LOAD_BATCH = 5000
+REFERENCE_ROWS = 256
+LEVELS = 101
+
+
+def synthetic(n: int, dim: int, classes: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Unit float32 vectors scattered around one random centre per class, and labels."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % classes
+    vectors = (rng.normal(size=(classes, dim))[labels] + rng.normal(scale=NOISE, size=(n, dim))).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True), labels
+
+
+def build(folder: Path, name: str, n: int, dim: int, classes: int) -> float:
+    """Write the synthetic collection with the store's bulk load; the seconds it took."""
+    vectors, labels = synthetic(n, dim, classes)
+    started = time.perf_counter()
+    store = open_store(path=folder)
+    store.ensure_collection(name, dim, recreate=True)
+    with store.bulk_load(name) as loader:
+        for start in range(0, n, LOAD_BATCH):
+            rows = range(start, min(start + LOAD_BATCH, n))
+            paths = [f"c{labels[i]}/{i:06d}.jpg" for i in rows]
+            payloads = [
+                ImagePayload(f"c{labels[i]}", p, "synthetic", "bench", i) for i, p in zip(rows, paths, strict=True)
+            ]
+            loader.add([point_id("synthetic", p) for p in paths], vectors[rows.start : rows.stop], payloads)
+    store.close()
+    return time.perf_counter() - started
+
+
+def numpy_reference(vectors: np.ndarray, labels: np.ndarray) -> float:
+    """mAP of exact cosine leave-one-out in blocks of rows, with the evaluation's other figures computed too."""
+    n = len(labels)
+    r = np.bincount(labels)[labels] - 1
+    ap = np.empty(n)
+    figures = {"p1": 0.0, "p5": 0.0, "p10": 0.0, "r_precision": 0.0, "pr": np.zeros(LEVELS)}
+    for start in range(0, n, REFERENCE_ROWS):
+        rows = np.arange(start, min(start + REFERENCE_ROWS, n))
+        similarity = vectors[rows] @ vectors.T
+        similarity[np.arange(len(rows)), rows] = -np.inf
+        order = np.argsort(-similarity, axis=1)[:, :-1]
+        relevant = labels[order] == labels[rows, None]
+        hits = np.cumsum(relevant, axis=1, dtype=np.int32)
+        precision = hits / np.arange(1, n)
+        ap[rows] = (precision * relevant).sum(axis=1) / r[rows]
+        for k in (1, 5, 10):
+            figures[f"p{k}"] += float((hits[:, k - 1] / k).sum())
+        figures["r_precision"] += float((hits[np.arange(len(rows)), r[rows] - 1] / r[rows]).sum())
+        at, rank = np.nonzero(relevant)  # precision at each relevant hit, then the best at or after it
+        at_hit = np.zeros((len(rows), int(r[rows].max())))
+        at_hit[at, hits[at, rank] - 1] = precision[at, rank]
+        best_after = np.maximum.accumulate(at_hit[:, ::-1], axis=1)[:, ::-1]
+        needed = np.ceil(np.arange(LEVELS)[None, :] * r[rows, None] / (LEVELS - 1)).astype(int)
+        figures["pr"] += np.take_along_axis(best_after, np.clip(needed - 1, 0, None), axis=1).sum(axis=0)
+    return float(ap.mean())
+
+
+def peak_rss_gb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1e6
+    return float("nan")
+
+
+def side(which: str, folder: Path, name: str, n: int, dim: int, classes: int) -> dict:
+    """One side's run, in this (fresh) process."""
+    if which == "numpy":
+        vectors, labels = synthetic(n, dim, classes)
+        started = time.perf_counter()
+        mean_ap = numpy_reference(vectors, labels)
+        return {"seconds": time.perf_counter() - started, "map": mean_ap, "rss_gb": peak_rss_gb()}
+    opened = time.perf_counter()
+    store = open_store(path=folder, create=False)
+    started = time.perf_counter()
+    evaluation = leave_one_out(store, name)
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "open": started - opened,
+        "ranking": evaluation.seconds_ranking,
+        "metrics": evaluation.seconds_metrics,
+        "map": evaluation.mean_ap,
+        "rss_gb": peak_rss_gb(),
+    }
+
+
+def run_side(which: str, folder: Path, name: str, n: int, args: argparse.Namespace) -> dict:
+    command = [sys.executable, __file__, "--side", which, "--folder", str(folder), "--sizes", str(n)]
+    command += ["--dim", str(args.dim), "--classes", str(args.classes)]
+    return json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000, 100_000])
+    parser.add_argument("--dim", type=int, default=384)
+    parser.add_argument("--classes", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--side", choices=["eval", "numpy"], help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.side:
+        n = args.sizes[0]
+        print(json.dumps(side(args.side, args.folder, f"synthetic{n}", n, args.dim, args.classes)))
+        return
+    print(
+        f"{'points':>7} {'build s':>8} {'open s':>7} {'eval s':>8} {'numpy s':>8} {'ratio':>6} {'|mAP diff|':>10} "
+        f"{'eval GB':>8} {'numpy GB':>8}",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory(prefix="eval_scale_") as tmp:
+        for n in args.sizes:
+            folder = Path(tmp) / f"store{n}"
+            built = build(folder, f"synthetic{n}", n, args.dim, args.classes)
+            runs: dict[str, list[dict]] = {"eval": [], "numpy": []}
+            for _ in range(args.repeat):  # alternate, so that both see the same load on a shared machine
+                for which in runs:
+                    runs[which].append(run_side(which, folder, f"synthetic{n}", n, args))
+            ev, ref = runs["eval"], runs["numpy"]
+            eval_s, ref_s = (statistics.median(r["seconds"] for r in rs) for rs in (ev, ref))
+            print(
+                f"{n:>7} {built:>8.1f} {statistics.median(r['open'] for r in ev):>7.2f} {eval_s:>8.2f} {ref_s:>8.2f} "
+                f"{eval_s / ref_s:>6.2f} {abs(ev[-1]['map'] - ref[-1]['map']):>10.2e} "
+                f"{max(r['rss_gb'] for r in ev):>8.2f} {max(r['rss_gb'] for r in ref):>8.2f}",
+                flush=True,
+            )
+            print(
+                f"        eval split (median): ranking (read + score + sort) "
+                f"{statistics.median(r['ranking'] for r in ev):.2f} s, metrics "
+                f"{statistics.median(r['metrics'] for r in ev):.2f} s; mAP {ev[-1]['map']:.6f}",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()

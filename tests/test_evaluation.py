@@ -278,7 +278,9 @@ def test_cli_eval_sample_measures_the_drawn_queries_against_every_point(store, d
     )
     assert ingest.exit_code == 0, ingest.output
     full = json.loads(_cli(store, monkeypatch, *args, "eval", "-c", "shapes_colorhist", "--format", "json").stdout)
-    result = _cli(store, monkeypatch, *args, "eval", "-c", "shapes_colorhist", "--format", "json", "--sample", "5", "--seed", "7")
+    result = _cli(
+        store, monkeypatch, *args, "eval", "-c", "shapes_colorhist", "--format", "json", "--sample", "5", "--seed", "7"
+    )
     sampled = json.loads(result.stdout)
     drawn = np.sort(np.random.default_rng(7).choice(12, 5, replace=False))
     ids = list(full["ap_per_query"])

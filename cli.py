@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from encoders import INITS
-from errors import DatasetError, RetrievalError
+from errors import DatasetError, RetrievalError, WeightsMissingError
 from media.images import DEFAULT_MAX_PIXELS
 from render import Screen, safe
 from store import DEFAULT_STORAGE
@@ -47,38 +47,116 @@ class Context:
             self._store.close()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+ENV_STORAGE = "RETRIEVAL_STORAGE"
+ENV_REPORTS = "RETRIEVAL_REPORTS"
+ENV_DATA_ROOT = "RETRIEVAL_DATA_ROOT"
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--storage",
+    envvar=ENV_STORAGE,
+    show_envvar=True,
     default=DEFAULT_STORAGE,
     show_default=True,
     help="Folder of the embedded Qdrant store (used when no URL is given).",
 )
-@click.option("--qdrant-url", envvar="QDRANT_URL", help="Qdrant server URL, e.g. http://localhost:6333.")
-@click.option("--api-key", envvar="QDRANT_API_KEY", help="Qdrant API key (or QDRANT_API_KEY).")
+@click.option(
+    "--qdrant-url", envvar="QDRANT_URL", show_envvar=True, help="Qdrant server URL, e.g. http://localhost:6333."
+)
+@click.option("--api-key", envvar="QDRANT_API_KEY", show_envvar=True, help="Qdrant API key.")
 @click.option("--prefer-grpc", is_flag=True, help="Talk to the server over gRPC (port 6334).")
 @click.option(
-    "--reports", default="reports", show_default=True, type=click.Path(path_type=Path), help="Folder for reports."
+    "--reports",
+    envvar=ENV_REPORTS,
+    show_envvar=True,
+    default="reports",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Folder for reports.",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.pass_context
 def cli(ctx, storage, qdrant_url, api_key, prefer_grpc, reports, debug):
-    """Image retrieval on Qdrant: ingest, evaluate and search image collections."""
+    """Image retrieval on Qdrant: ingest, evaluate and search image collections.
+
+    The store and report options work before or after the command's name.
+    """
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+        ctx.exit(0)
     ctx.obj = Context(storage, qdrant_url, api_key, prefer_grpc, reports, Screen())
     ctx.call_on_close(ctx.obj.close)
 
 
+def _override(field: str):
+    """A callback that puts an option given after the command's name into the Context."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value):
+        if value is not None and value is not False:
+            setattr(ctx.find_object(Context), field, value)
+
+    return callback
+
+
+def store_options(command):
+    """The group's store and report options, accepted after the command's name too (they win there)."""
+    options = [
+        click.option(
+            "--storage", callback=_override("storage"), expose_value=False, help=f"Store folder [{ENV_STORAGE}]."
+        ),
+        click.option(
+            "--qdrant-url", callback=_override("qdrant_url"), expose_value=False, help="Server URL [QDRANT_URL]."
+        ),
+        click.option("--api-key", callback=_override("api_key"), expose_value=False, help="API key [QDRANT_API_KEY]."),
+        click.option(
+            "--prefer-grpc",
+            is_flag=True,
+            default=None,
+            callback=_override("prefer_grpc"),
+            expose_value=False,
+            help="Talk to the server over gRPC.",
+        ),
+        click.option(
+            "--reports",
+            type=click.Path(path_type=Path),
+            callback=_override("reports"),
+            expose_value=False,
+            help=f"Reports folder [{ENV_REPORTS}].",
+        ),
+        click.option("--debug", is_flag=True, expose_value=False, help="Show tracebacks."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 def data_root_option(help: str = "Folder holding one folder per dataset."):
-    return click.option("--data-root", default="data", show_default=True, type=click.Path(path_type=Path), help=help)
+    return click.option(
+        "--data-root",
+        envvar=ENV_DATA_ROOT,
+        show_envvar=True,
+        default="data",
+        show_default=True,
+        type=click.Path(path_type=Path),
+        help=help,
+    )
 
 
 def images_moved_option(command):
     """--data-root for commands that read images of stored collections: only when the images moved."""
     return click.option(
         "--data-root",
+        envvar=ENV_DATA_ROOT,
+        show_envvar=True,
         type=click.Path(path_type=Path),
         help="Find the images under this folder instead of where each collection recorded them (the data moved).",
     )(command)
+
+
+def interactive() -> bool:
+    """Whether a question can be asked: stdin is a terminal."""
+    return sys.stdin.isatty()
 
 
 def command_line() -> str:
@@ -227,6 +305,7 @@ def datasets_fetch(obj: Context, name, data_root, show_list, output):
     "--quantization", type=click.Choice(["none", "int8", "binary"]), default="none", help="Server: quantization."
 )
 @format_option
+@store_options
 @click.pass_obj
 def ingest(
     obj: Context,
@@ -245,7 +324,7 @@ def ingest(
     """Embed datasets with encoders into one Qdrant collection per pair."""
     from dataclasses import fields
 
-    from encoders import build_encoder, parse_weights, resolve_encoder_names
+    from encoders import build_available, parse_weights, resolve_encoder_names
     from ingest import IngestOptions, select_datasets
     from ingest.voc import VocOptions
     from media.folders import writable_folder
@@ -255,10 +334,16 @@ def ingest(
     obj.check_store()  # the store and the reports folder are checked before any model loads
     writable_folder(obj.reports, create=False)
     names = resolve_encoder_names(encoder_names)
-    local_weights = parse_weights(weights, names)
-    models = {name: build_encoder(name, device, local_weights.get(name), init) for name in names}
+    models, skipped = build_available(names, device, parse_weights(weights, names), init)
+    if not models:
+        raise WeightsMissingError("; ".join(reason for _, reason in skipped))
+    obj.screen.skipped_encoders(skipped)
     settings = IndexSettings(**{f.name: options.pop(f.name) for f in fields(IndexSettings)})
-    _ingest(obj, list(datasets.values()), list(models.values()), IngestOptions(**options, settings=settings), output)
+    _ingest(obj, list(datasets.values()), models, IngestOptions(**options, settings=settings), output)
+    if skipped:
+        raise WeightsMissingError(
+            f"skipped {', '.join(name for name, _ in skipped)} (no weights; see above); the other encoders were ingested"
+        )
 
 
 def _ingest(obj: Context, datasets: list, models: list, options, output: str = "table") -> None:
@@ -279,28 +364,25 @@ def _ingest(obj: Context, datasets: list, models: list, options, output: str = "
 
 @cli.command()
 @data_root_option()
+@store_options
 @click.pass_obj
 def demo(obj: Context, data_root):
-    """Build data/digits from scikit-learn's digits and ingest it with every usable encoder."""
-    from encoders import SEED_ENCODERS, build_encoder
-    from errors import WeightsMissingError
+    """Generate data/patterns (colour and texture classes) and ingest it with every encoder that can run."""
+    from encoders import SEED_ENCODERS, build_available
     from ingest import IngestOptions, read_dataset
-    from ingest.demo import build_digits
+    from ingest.demo import DEMO_DATASET, build_patterns
     from media.folders import writable_folder
     from store import collection_name
 
     obj.check_store()  # the store and the reports folder are checked before any model loads
     writable_folder(obj.reports, create=False)
-    count = build_digits(data_root / "digits")
-    obj.screen.line(f"demo dataset: {count} images in {safe(data_root / 'digits')}")
-    models = {"colorhist": build_encoder("colorhist")}
-    for name in SEED_ENCODERS:
-        try:
-            models[name] = build_encoder(name)
-        except WeightsMissingError as error:
-            obj.screen.line(f"[yellow]skipping {name}[/]: {safe(error)}")
-    _ingest(obj, [read_dataset(data_root / "digits", "digits")], list(models.values()), IngestOptions())
-    _evaluate(obj, [collection_name("digits", name) for name in models], None, None)
+    folder = data_root / DEMO_DATASET
+    count = build_patterns(folder)
+    obj.screen.line(f"demo dataset: {count} images in {safe(folder)}")
+    models, skipped = build_available(["colorhist", *SEED_ENCODERS])
+    obj.screen.skipped_encoders(skipped)
+    _ingest(obj, [read_dataset(folder, DEMO_DATASET)], models, IngestOptions())
+    _evaluate(obj, [collection_name(DEMO_DATASET, model.spec.name) for model in models], None, None)
 
 
 @cli.command("import")
@@ -314,6 +396,7 @@ def demo(obj: Context, data_root):
 )
 @click.option("--recreate", is_flag=True, help="Replace an existing collection.")
 @format_option
+@store_options
 @click.pass_obj
 def import_(obj: Context, vectors, list_file, dataset, encoder, images, same_as, recreate, output):
     """Store vectors computed elsewhere, row i for line i of a list of images, as a collection."""
@@ -332,9 +415,16 @@ def import_(obj: Context, vectors, list_file, dataset, encoder, images, same_as,
 
 @cli.command("eval")
 @click.option("--collection", "-c", "collections", multiple=True, help="Collection (repeatable); default all.")
-@click.option("--k", type=click.IntRange(1), help="Rank only the top K: AP@K, denominator min(R, K).")
+@click.option("-k", "--k", type=click.IntRange(1), help="Rank only the top K: AP@K, denominator min(R, K).")
 @images_moved_option
-@click.option("--json", "as_json", is_flag=True, help="Print metrics.json (a list unless one -c).")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Tables, or metrics.json on stdout (a list unless one -c).",
+)
 @click.option("--method", type=click.Choice(["auto", "block", "batch-query"]), default="auto", hidden=True)
 @click.option("--ann", is_flag=True, help="recall@K (default 10) of approximate vs exact search.")
 @click.option(
@@ -347,13 +437,14 @@ def import_(obj: Context, vectors, list_file, dataset, encoder, images, same_as,
 @click.option("--exclude-duplicates", is_flag=True, help="Also the mAP with near-duplicates (cosine >= 0.995) as one.")
 @click.option("--sample", type=click.IntRange(1), help="Only N seeded random queries, each against every point.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0), help="Seed of --sample's draw.")
+@store_options
 @click.pass_obj
 def eval_(
     obj: Context,
     collections,
     k,
     data_root,
-    as_json,
+    output,
     method,
     ann,
     rerank,
@@ -368,6 +459,7 @@ def eval_(
 
     store = obj.store()
     names = collections_to_evaluate(store, list(collections))
+    as_json = output == "json"
     if ann:
         results = measure_ann(store, names, k or 10)
         if as_json:
@@ -442,6 +534,7 @@ def _evaluate(
 @click.option("--gallery", type=click.Path(path_type=Path), help="Also draw the query and hits (PNG).")
 @images_moved_option
 @model_options
+@store_options
 @click.pass_obj
 def search_command(obj: Context, output, print0, gallery, data_root, device, weights, init, **query):
     """Nearest stored images to an image file, a text, or a stored point (by id or path)."""
@@ -466,6 +559,7 @@ def search_command(obj: Context, output, print0, gallery, data_root, device, wei
 
 @cli.group("collections", invoke_without_command=True)
 @format_option
+@store_options
 @click.pass_context
 def collections_group(ctx, output):
     """List the collections; `collections show C` and `collections drop C` look inside and remove."""
@@ -486,6 +580,7 @@ def collections_group(ctx, output):
 @click.argument("name")
 @click.option("--samples", default=3, show_default=True, type=click.IntRange(0), help="Points to show.")
 @format_option
+@store_options
 @click.pass_obj
 def collections_show(obj: Context, name, samples, output):
     """Class counts and a few sample payloads of one collection."""
@@ -502,12 +597,15 @@ def collections_show(obj: Context, name, samples, output):
 @collections_group.command("drop")
 @click.argument("name")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@store_options
 @click.pass_obj
 def collections_drop(obj: Context, name, yes):
     """Delete a collection and its points (asks first unless --yes)."""
     store = obj.store()
     info = store.info(name)
     if not yes:
+        if not interactive():
+            raise click.UsageError(f"--yes needed to drop '{name}': there is no terminal to ask on")
         click.confirm(f"drop '{name}' ({info.points} points) from {store.location}?", abort=True, err=True)
     store.drop(name)
     obj.screen.line(
@@ -523,6 +621,7 @@ def collections_drop(obj: Context, name, yes):
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @images_moved_option
 @model_options
+@store_options
 @click.pass_obj
 def serve(obj: Context, host, port, data_root, device, weights, init):
     """Browse collections, neighbours, queries and evaluations in a local web app."""

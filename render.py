@@ -13,6 +13,7 @@ import math
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from copy import copy
 from typing import Any
 
 from rich import box
@@ -34,6 +35,16 @@ def _total(files) -> str:
     if not known:
         return "not published"
     return size(sum(known)) + (" + unpublished" if len(known) < len(files) else "")
+
+
+def key(header: str) -> Column:
+    """A column of names that identify rows (collections, encoders): never cut, never wrapped."""
+    return Column(header, no_wrap=True)
+
+
+def long(header: str) -> Column:
+    """A column of long names or paths: wrapped where needed, never cut short."""
+    return Column(header, overflow="fold")
 
 
 def figure(value: float | None) -> str:
@@ -60,6 +71,24 @@ class Screen:
     def __init__(self, out: Console | None = None, err: Console | None = None) -> None:
         self.out = out or Console(highlight=False, soft_wrap=True)
         self.err = err or Console(stderr=True, highlight=False, soft_wrap=True)
+
+    def fitted(self, columns: list, rows: list[list[str]], droppable: list[int] = (), **options) -> Table:
+        """A table of `columns` (headers or Columns) and `rows` that fits the console: while it is too
+        wide, the columns at `droppable` positions go, in that order (less important ones first)."""
+        from rich.measure import Measurement
+
+        kept = list(range(len(columns)))
+        for drop in [None, *droppable]:
+            if drop is not None:
+                kept.remove(drop)
+            table = Table(
+                *(copy(columns[i]) if isinstance(columns[i], Column) else columns[i] for i in kept), **options
+            )
+            for row in rows:
+                table.add_row(*(row[i] for i in kept))
+            if Measurement.get(self.out, self.out.options.update_width(10_000), table).maximum <= self.out.width:
+                break
+        return table
 
     def json(self, value: Any) -> None:
         """The machine form of a result: records that know their JSON, or lists of them."""
@@ -105,9 +134,9 @@ class Screen:
 
     def encoders(self, rows: list) -> None:
         """Each encoder's facts and whether its weights are present: rows of (spec, present)."""
-        table = Table("name", "model", "dim", "text", "source", "licence", "preprocessing", "weights")
-        for spec, present in rows:
-            table.add_row(
+        columns = [key("name"), long("model"), "dim", "text", "source", "licence", "preprocessing", "weights"]
+        table_rows = [
+            [
                 spec.name,
                 spec.model_id,
                 str(spec.dim),
@@ -116,12 +145,19 @@ class Screen:
                 spec.license,
                 spec.preprocess.describe() if spec.preprocess else "none (full image)",
                 "[green]present[/]" if present else "[yellow]missing[/]",
-            )
-        self.out.print(table)
+            ]
+            for spec, present in rows
+        ]
+        self.out.print(self.fitted(columns, table_rows, droppable=[6, 5, 4]))
+
+    def skipped_encoders(self, skipped: list[tuple[str, str]]) -> None:
+        """Encoders left out of a run for want of weights, each with the reason (on stderr)."""
+        for name, reason in skipped:
+            self.err.print(f"[yellow]skipping {safe(name)}[/]: {safe(reason)}")
 
     def weights_checks(self, checks: list) -> None:
         """Each encoder's weights: cached or missing, which they are, their size, what a first run downloads."""
-        table = Table("name", "weights", "identity", "on disk", "a first run downloads")
+        table = Table(key("name"), "weights", long("identity"), "on disk", long("a first run downloads"))
         for check in checks:
             download = check.download
             if download is None:
@@ -141,7 +177,7 @@ class Screen:
 
     def datasets(self, datasets: list) -> None:
         """Each dataset with its folder, image and class counts, and bad list lines."""
-        table = Table("dataset", "folder", "images", "classes", "list problems")
+        table = Table(key("dataset"), long("folder"), "images", "classes", "list problems")
         for dataset in datasets:
             table.add_row(
                 safe(dataset.name),
@@ -235,7 +271,7 @@ class Screen:
     def ingest(self, reports: list, location: str) -> None:
         """One row per collection, then what was skipped and why."""
         table = Table(
-            "collection",
+            key("collection"),
             "images",
             "already stored",
             "written",
@@ -298,37 +334,29 @@ class Screen:
         if not run.evaluations:
             self.out.print(f"report: {safe(run.index)}")
             return
-        table = Table(
-            "collection",
-            "points",
-            run.evaluations[0].metric,
-            "P@1",
-            "P@5",
-            "P@10",
-            "R-prec",
-            "s",
-            box=box.SIMPLE_HEAD,
-            pad_edge=False,
-            title="leave-one-out, exact cosine, query excluded",
-        )
+        columns = [key("collection"), "points", run.evaluations[0].metric, "P@1", "P@5", "P@10", "R-prec", "s"]
+        rows = []
         for evaluation in run.evaluations:
             f = evaluation.figures
-            table.add_row(
-                safe(evaluation.title),
-                str(len(evaluation.labels)),
-                figure(f.mean_ap),
-                figure(f.mean_precision(1)),
-                figure(f.mean_precision(5)),
-                figure(f.mean_precision(10)),
-                figure(f.mean_r_precision),
-                f"{evaluation.seconds_ranking + evaluation.seconds_metrics:.1f}",
+            rows.append(
+                [
+                    safe(evaluation.title),
+                    str(len(evaluation.labels)),
+                    figure(f.mean_ap),
+                    figure(f.mean_precision(1)),
+                    figure(f.mean_precision(5)),
+                    figure(f.mean_precision(10)),
+                    figure(f.mean_r_precision),
+                    f"{evaluation.seconds_ranking + evaluation.seconds_metrics:.1f}",
+                ]
             )
-        self.out.print(table)
+        options = {"box": box.SIMPLE_HEAD, "pad_edge": False, "title": "leave-one-out, exact cosine, query excluded"}
+        self.out.print(self.fitted(columns, rows, droppable=[7, 1, 6], **options))
         if study:
             grid = run.grid()
             table = Table(
-                "encoder",
-                *(safe(d) for d in grid.datasets),
+                key("encoder"),
+                *(long(safe(d)) for d in grid.datasets),
                 box=box.SIMPLE_HEAD,
                 title=f"{grid.metric}: encoders x datasets",
             )
@@ -386,19 +414,8 @@ class Screen:
     def _rankings(self, rankings: list) -> None:
         """Per dataset, the rows by mAP with their intervals, the paired difference to the next and its significance."""
         for ranking in rankings:
-            table = Table(
-                "row",
-                "mAP",
-                "95% interval",
-                "next",
-                "difference",
-                "95% interval",
-                "p",
-                "p < 0.05",
-                box=box.SIMPLE_HEAD,
-                pad_edge=False,
-                title=f"{safe(ranking.dataset)}: by mAP, each against the next (paired, same queries)",
-            )
+            columns = [key("row"), "mAP", "95% interval", long("next"), "difference", "95% interval", "p", "p < 0.05"]
+            rows = []
             for row in ranking.rows:
                 d = row.difference
                 compared = (
@@ -412,8 +429,10 @@ class Screen:
                     else ["-"] * 4
                 )
                 interval = f"[{figure(row.low)}, {figure(row.high)}]"
-                table.add_row(safe(row.name), figure(row.mean_ap), interval, safe(row.next or "-"), *compared)
-            self.out.print(table)
+                rows.append([safe(row.name), figure(row.mean_ap), interval, safe(row.next or "-"), *compared])
+            title = f"{safe(ranking.dataset)}: by mAP, each against the next (paired, same queries)"
+            options = {"box": box.SIMPLE_HEAD, "pad_edge": False, "title": title}
+            self.out.print(self.fitted(columns, rows, droppable=[7, 2, 5], **options))
 
     def _duplicates(self, evaluations: list) -> None:
         """Pairs of near-identical points, and the mAP without them where it was measured."""
@@ -436,7 +455,7 @@ class Screen:
     def ann(self, results: list, k: int, location: str) -> None:
         """recall@k of each collection's approximate search against exact search (eval --ann)."""
         table = Table(
-            "collection",
+            key("collection"),
             "points",
             "in HNSW graph",
             "queries",
@@ -468,8 +487,8 @@ class Screen:
         table = Table(
             "rank",
             "score",
-            "label",
-            "path",
+            long("label"),
+            long("path"),
             title=safe(title),
             caption=f"encode {result.encode_seconds:.3f} s, store {result.store_seconds:.3f} s",
         )
@@ -495,28 +514,22 @@ class Screen:
         if not infos:
             self.out.print(f"no collections in {safe(location)}; create them with `python cli.py ingest`")
             return
-        table = Table(
-            Column("collection", no_wrap=True),
-            "points",
-            "dim",
-            "distance",
-            "dataset",
-            "encoder",
-            "weights",
-            title=f"collections in {safe(location)}",
-        )
+        columns = [key("collection"), "points", "dim", "distance", long("dataset"), long("encoder"), long("weights")]
+        rows = []
         for info in infos:
             weights = safe(info.weights_text())
-            table.add_row(
-                safe(info.name),
-                str(info.points),
-                str(info.dim),
-                info.distance,
-                safe(info.dataset),
-                safe(info.encoder),
-                f"[yellow]{weights}[/]" if info.random_weights or info.provenance is None else weights,
+            rows.append(
+                [
+                    safe(info.name),
+                    str(info.points),
+                    str(info.dim),
+                    info.distance,
+                    safe(info.dataset),
+                    safe(info.encoder),
+                    f"[yellow]{weights}[/]" if info.random_weights or info.provenance is None else weights,
+                ]
             )
-        self.out.print(table)
+        self.out.print(self.fitted(columns, rows, droppable=[3, 2], title=f"collections in {safe(location)}"))
 
     def collection(self, summary) -> None:
         """Class counts and sample payloads of one collection."""
@@ -526,7 +539,7 @@ class Screen:
             f"{safe(info.dataset)}, encoder {safe(info.encoder)}, in {safe(info.location)}"
         )
         self._provenance(info)
-        classes = Table("label", "points", title=f"{len(summary.classes)} classes")
+        classes = Table(long("label"), "points", title=f"{len(summary.classes)} classes")
         for label, count in summary.classes.items():
             classes.add_row(safe(label), str(count))
         self.out.print(classes)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from encoders.base import Encoder, resolve_device
 from encoders.spec import EncoderSpec
-from errors import RetrievalError
+from errors import RetrievalError, WeightsMissingError
 
 SEED_ENCODERS = ("dinov2", "clip", "resnet18")
 INITS = ("pretrained", "random", "random-tiny")
@@ -88,6 +88,14 @@ def encoder_names() -> list[str]:
     return list(SPECS)
 
 
+def canonical_name(name: str) -> str:
+    """A registered encoder's name as registered, whatever its case ('CLIP' is 'clip'); other names as given."""
+    if name in _ENTRIES:
+        return name
+    folded = {registered.lower(): registered for registered in _ENTRIES}
+    return folded.get(name.lower(), name)
+
+
 def parse_weights(values: tuple[str, ...] | list[str], names: list[str] | None = None) -> dict[str, str]:
     """`--weights NAME=PATH` values as {name: path}; with `names`, a NAME outside them is refused, not ignored."""
     pairs = {}
@@ -95,6 +103,7 @@ def parse_weights(values: tuple[str, ...] | list[str], names: list[str] | None =
         name, sep, path = value.partition("=")
         if not sep or not name or not path:
             raise RetrievalError(f"--weights '{value}' is not NAME=PATH")
+        name = canonical_name(name)
         if names is not None and name not in names:
             raise RetrievalError(f"--weights '{name}' is not among the encoders of this run ({', '.join(names)})")
         pairs[name] = path
@@ -102,10 +111,10 @@ def parse_weights(values: tuple[str, ...] | list[str], names: list[str] | None =
 
 
 def resolve_encoder_names(names: tuple[str, ...] | list[str] = ()) -> list[str]:
-    """What `--encoder` means: the seed three when none is named, every registered one for 'all'."""
-    if "all" in names:
+    """What `--encoder` means: the seed three when none is named, every registered one for 'all' (any case)."""
+    if any(name.lower() == "all" for name in names):
         return encoder_names()
-    return list(names) or list(SEED_ENCODERS)
+    return [canonical_name(name) for name in names] or list(SEED_ENCODERS)
 
 
 def get_spec(name: str) -> EncoderSpec:
@@ -130,6 +139,25 @@ def build_text_encoder(
     return _identified(encoder, weights, init)
 
 
+def build_available(
+    names: list[str], device: str = "auto", weights: dict[str, str] | None = None, init: str = "pretrained"
+) -> tuple[list[Encoder], list[tuple[str, str]]]:
+    """Every encoder of `names` that can be built, and (name, reason) for each skipped for want of weights.
+
+    The one policy of `ingest` and `demo`: do what can run, say what could not. Any other error stops,
+    an unknown name before anything loads.
+    """
+    for name in names:
+        get_spec(name)
+    built, skipped = [], []
+    for name in names:
+        try:
+            built.append(build_encoder(name, device, (weights or {}).get(name), init))
+        except WeightsMissingError as error:
+            skipped.append((name, str(error)))
+    return built, skipped
+
+
 def _identified(encoder: Encoder, weights: str | None, init: str) -> Encoder:
     """The encoder with the identity of the weights it was built from (see encoders/identity.py)."""
     from encoders.identity import weights_identity
@@ -145,7 +173,8 @@ def _checked(name: str, init: str) -> tuple[EncoderSpec, Builder, Builder | None
 
 
 def _lookup(name: str) -> tuple[EncoderSpec, Builder, Builder | None]:
-    """(record, builder, text-only builder) of a registered name or of a prefixed one."""
+    """(record, builder, text-only builder) of a registered name (any case) or of a prefixed one."""
+    name = canonical_name(name)
     if name in _ENTRIES:
         entry = _ENTRIES[name]
         return entry.spec, entry.build, entry.build_text

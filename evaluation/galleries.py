@@ -27,7 +27,7 @@ def _row(row: GalleryRow, image_root: Path | None) -> Row:
     hits = [
         Tile(
             thumbnail(image_root, hit.path, TILE),
-            (f"{hit.label} {hit.score:.3f}", hit.path),
+            (f"{hit.score:.3f}  {hit.label}", hit.path),
             SAME_CLASS if row.relevant(hit) else OTHER_CLASS,
         )
         for hit in row.hits

@@ -25,10 +25,17 @@ from evaluation.landmarks_report import revisited_html, revisited_records
 from evaluation.runner import Evaluation
 from evaluation.study import SOURCE, study_text
 from media.text import inert
-from store.provenance import now
+from store.provenance import now, versions
 
 METRICS_FILE = "metrics.json"
 FIGURES = ("pr.png", "best.png", "worst.png")
+CAPTIONS = {  # what each figure of a collection shows, for its caption
+    "pr.png": "Mean precision-recall curve, precision interpolated at 101 recall levels.",
+    "best.png": "The queries with the highest AP (framed blue), each followed by its first hits: "
+    "green when of the query's class, red when not.",
+    "worst.png": "The queries with the lowest AP (framed blue), each followed by its first hits: "
+    "green when of the query's class, red when not.",
+}
 INDEX_FILE = "index.html"
 RESERVED = {"ingest"}  # reports/ingest/ holds the ingest reports, never a collection's
 
@@ -193,7 +200,10 @@ def write_index(reports_dir: Path, location: str, collections: set[str], command
         pr_plot(curves, reports_dir / name, f"{dataset}: mean interpolated PR curves")
         plots[dataset] = name
     index = reports_dir / INDEX_FILE
-    made = f"Made {now()} by <code>{_e(command)}</code> from the store {_e(location)}."
+    made = (
+        f"Made {now()} by <code>{_e(command)}</code> from the store {_e(location)}.<br>"
+        f"Versions: {_e(', '.join(f'{name} {version}' for name, version in versions().items()))}."
+    )
     revisited = revisited_html(revisited_records(reports_dir, location, collections))
     index.write_text(_page(summaries, encoders, datasets, cells, plots, made, revisited), encoding="utf-8")
     return index
@@ -219,35 +229,58 @@ def _page(summaries, encoders, datasets, cells, plots, made: str, revisited: str
             tds.append(f'<td><a href="#{_e(found[0]["folder"])}">{text}</a></td>' if found else f"<td>{text}</td>")
         rows.append(f"<tr><th>{_e(encoder)}</th>{''.join(tds)}</tr>")
     plot_html = "".join(
-        f'<figure><a href="{_href(name)}"><img src="{_href(name)}" alt="{_e(d)} PR curves"></a>'
-        f"<figcaption>{_e(d)}</figcaption></figure>"
+        _figure_html(_href(name), f"{d}: the mean precision-recall curve of every encoder evaluated on it.", "plot")
         for d, name in plots.items()
     )
     sections = "".join(_section(s) for s in summaries)
+    rankings = _rankings_html(summaries)
+    contents = [("table", "mAP: encoders x datasets")]
+    if rankings:
+        contents.append(("comparisons", "Paired comparisons per dataset"))
+    contents.append(("curves", "Precision-recall per dataset"))
+    contents += [(s["folder"], f"{s['collection']} ({s['metric']})") for s in summaries]
+    toc = "".join(f'<li><a href="#{_e(anchor)}">{_e(text)}</a></li>' for anchor, text in contents)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Retrieval evaluation</title>
 <style>
-body {{ font-family: system-ui, sans-serif; margin: 2em; max-width: 1200px; }}
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; padding: 0 2em; max-width: 1500px; line-height: 1.4; }}
 table {{ border-collapse: collapse; margin: 1em 0; }}
-th, td {{ border: 1px solid #ccc; padding: 4px 8px; text-align: left; }}
-figure {{ display: inline-block; margin: 0 1em 1em 0; }}
-figure img {{ max-width: 560px; border: 1px solid #ddd; }}
+th, td {{ border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }}
+.made {{ color: #444; font-size: 0.9em; }}
+nav ol {{ columns: 2; }}
+.figures {{ display: flex; flex-wrap: wrap; align-items: flex-start; gap: 1em; }}
+figure {{ margin: 0 0 1em 0; }}
+figure img {{ border: 1px solid #ddd; display: block; }}
+figure.plot img {{ width: 520px; max-width: 100%; }}
+figure.gallery {{ width: 100%; }}
+figure.gallery img {{ max-width: 100%; }}
+figcaption {{ font-size: 0.9em; color: #333; max-width: 60em; margin-top: 0.3em; }}
+section {{ border-top: 2px solid #ddd; margin-top: 2em; }}
 .right {{ color: #2e9e44; }} .wrong {{ color: #d62728; }}
 </style></head><body>
 <h1>Leave-one-out retrieval evaluation</h1>
-<p>{made}</p>
+<p class="made">{made}</p>
 <p>Each point is a query against the rest of its collection (itself excluded); exact cosine
 similarity; AP is non-interpolated over the full ranking, or AP@k with denominator min(R, k)
-where labelled. Ties are broken by dataset order.</p>
-<h2>mAP: encoders x datasets</h2>
+where labelled. Ties are broken by dataset order. Click a figure to open it at full size.</p>
+<nav><h2>Contents</h2><ol>{toc}</ol></nav>
+<h2 id="table">mAP: encoders x datasets</h2>
 <table><tr><th>encoder</th>{head}</tr>{"".join(rows)}</table>
 {_table_notes(summaries)}
-{_rankings_html(summaries)}
+{rankings}
 {revisited}
-<h2>Precision-recall per dataset</h2>{plot_html}
+<h2 id="curves">Precision-recall per dataset</h2><div class="figures">{plot_html}</div>
 {sections}
 </body></html>
 """
+
+
+def _figure_html(href: str, caption: str, kind: str) -> str:
+    """A figure that opens at full size when clicked (`href` from _href), with a caption saying what it shows."""
+    return (
+        f'<figure class="{kind}"><a href="{href}"><img src="{href}" alt="{_e(caption)}"></a>'
+        f"<figcaption>{_e(caption)}</figcaption></figure>"
+    )
 
 
 def _section(summary: dict) -> str:
@@ -264,10 +297,15 @@ def _section(summary: dict) -> str:
         ("seconds", seconds),
     ]
     fact_rows = "".join(f"<tr><th>{_e(name)}</th><td>{_e(value)}</td></tr>" for name, value in facts)
-    images = "".join(
-        f'<figure><a href="{_href(folder, name)}"><img src="{_href(folder, name)}" alt="{_e(name)}"></a>'
-        f"<figcaption>{_e(name)}</figcaption></figure>"
+    plots = "".join(
+        _figure_html(_href(folder, name), f"{summary['collection']}: {CAPTIONS[name]}", "plot")
         for name in summary["figures"]
+        if name == "pr.png"
+    )
+    galleries_drawn = "".join(
+        _figure_html(_href(folder, name), f"{summary['collection']}: {CAPTIONS[name]}", "gallery")
+        for name in summary["figures"]
+        if name != "pr.png"
     )
     galleries = "".join(
         f"<h4>{title}</h4>{_gallery_table(summary.get(key, []))}"
@@ -286,7 +324,7 @@ def _section(summary: dict) -> str:
         f"store {_e(summary.get('store', '?'))}</p>"
         f"{_provenance_table(summary.get('provenance'), summary.get('weights'))}"
         f"{_identical(summary.get('identical_images', []))}"
-        f"<table>{fact_rows}</table>{images}{galleries}"
+        f'<div class="figures"><table>{fact_rows}</table>{plots}</div>{galleries_drawn}{galleries}'
         f"<h4>AP per class</h4><table><tr><th>label</th><th>AP</th></tr>{classes}</table></section>"
     )
 
@@ -380,7 +418,7 @@ def _rankings_html(summaries: list[dict]) -> str:
     if not tables:
         return ""
     return (
-        "<h2>Paired comparisons per dataset</h2><p>Each row against the next lower one on the same queries "
+        '<h2 id="comparisons">Paired comparisons per dataset</h2><p>Each row against the next lower one on the same queries '
         "(points matched by id): difference in mAP, its paired bootstrap interval, and the p-value of a "
         "paired sign-flip test (1,000 draws, fixed seed).</p>" + "".join(tables)
     )

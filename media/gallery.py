@@ -12,7 +12,8 @@ pixels, so that a sheet's size follows from its rows:
   HEADING_HEIGHT and its tiles, `columns` to a line (a longer row wraps).
 
 Text is drawn as is (no markup), with control and bidi characters shown as escapes, and
-shortened with '...' when it does not fit.
+shortened with '...' when it does not fit: a caption's first line (rank, score, label)
+keeps its start, the second (a path) its end, where the file name is.
 """
 
 from __future__ import annotations
@@ -136,7 +137,8 @@ def _draw_tile(tile: Tile, font: ImageFont.FreeTypeFont) -> Image.Image:
     draw.rectangle(frame, fill=tile.colour)
     canvas.paste(thumb, (left, top))
     for line, text in enumerate(tile.caption):
-        draw.text((PAD, TILE + 2 * PAD + 2 + LINE_HEIGHT * line), fit(text, font, TILE), fill="black", font=font)
+        shown = fit(text, font, TILE, keep_start=line == 0)
+        draw.text((PAD, TILE + 2 * PAD + 2 + LINE_HEIGHT * line), shown, fill="black", font=font)
     return canvas
 
 

@@ -16,17 +16,23 @@ def find_image_root(data_root: Path, dataset: str, paths: list[str]) -> Path | N
     Tried in order: the data root, then each folder under it, those whose name
     starts like `dataset` first; each as `folder/images`, then `folder` itself.
     """
-    if not data_root.is_dir() or not paths:
+    if not paths:
         return None
+    for root in candidate_roots(data_root, dataset):
+        if all((root / path).is_file() for path in paths):
+            return root
+    return None
+
+
+def candidate_roots(data_root: Path, dataset: str) -> list[Path]:
+    """The folders under `data_root` that may hold `dataset`'s images, most likely first (see find_image_root)."""
+    if not data_root.is_dir():
+        return []
     prefix = dataset.split("_")[0].lower()
     children = sorted(
         (p for p in data_root.iterdir() if p.is_dir()), key=lambda p: (not p.name.lower().startswith(prefix), p.name)
     )
-    for folder in (data_root, *children):
-        for root in (folder / "images", folder):
-            if all((root / path).is_file() for path in paths):
-                return root
-    return None
+    return [root for folder in (data_root, *children) for root in (folder / "images", folder)]
 
 
 LEGACY_DATA_ROOT = Path("data")  # where collections that recorded no image root were usually ingested from

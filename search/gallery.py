@@ -41,8 +41,9 @@ def write_gallery(result: SearchResult, out: Path) -> int:
         colour = NEUTRAL if query_label is None else SAME_CLASS if hit.label == query_label else OTHER_CLASS
         tiles.append(Tile(image, (f"#{rank}  {hit.score:.3f}  {hit.label}", hit.path), colour))
     query = result.query
-    heading = f"query by {query.kind}: {query.value}" + (f" · only label {query.label}" if query.label else "")
-    title = f"{result.info.name}{' (random weights)' if result.info.random_weights else ''}: {len(result.hits)} hits"
+    random = " (random weights)" if result.info.random_weights else ""
+    title = f"{result.info.name}{random}: query by {query.kind} {query.value}"
+    heading = f"{len(result.hits)} hits, best first" + (f" · only label {query.label}" if query.label else "")
     draw_sheet([Row(heading, tiles)], title, out, columns=COLUMNS)
     return missing
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from encoders import SPECS, Encoder, build_encoder, build_text_encoder, get_spec
 from errors import QueryError
-from media.roots import resolve_image_root
+from media.roots import candidate_roots, resolve_image_root
 from search.embedding import EmbedAhead, Embedded, can_fork, embed_query
 
 if TYPE_CHECKING:
@@ -168,11 +168,12 @@ class Searcher:
 
     def _by_point(self, query: Query, info: CollectionInfo) -> SearchResult:
         if query.kind == "path":
-            point = self.store.find_by_path(info.name, query.path)
+            forms = stored_forms(query.path, self._image_roots(info))
+            point = next(filter(None, (self.store.find_by_path(info.name, form) for form in forms)), None)
             if point is None:
                 raise QueryError(
                     f"no point in '{info.name}' has path '{query.path}' "
-                    f"(paths are relative to the dataset's image folder)"
+                    f"(give it as stored, relative to the dataset's image folder, or as the file's path)"
                 )
         else:
             point = checked_id(query.point_id)
@@ -183,15 +184,31 @@ class Searcher:
         result.source_id, result.source = point, payload
         return result
 
+    def _image_roots(self, info: CollectionInfo) -> list[Path]:
+        """Where a collection's images may be: its recorded folder, and the folders under --data-root."""
+        recorded = [Path(info.provenance.image_root)] if info.provenance else []
+        return recorded + (candidate_roots(self.data_root, info.dataset) if self.data_root is not None else [])
+
     def _query(
         self, query: Query, info: CollectionInfo, vector: np.ndarray | str, encode_seconds: float = 0.0
     ) -> SearchResult:
         started = time.perf_counter()
         hits = self.store.query(info.name, vector, query.limit, query.label)
         seconds = time.perf_counter() - started
+        if not hits and query.label is not None:
+            self._check_label(info, query.label)
         recorded = info.provenance.image_root if info.provenance else None
         root = resolve_image_root(recorded, self.data_root, info.dataset, [hit.path for hit in hits[:3]])
         return SearchResult(query, info, hits, encode_seconds=encode_seconds, store_seconds=seconds, image_root=root)
+
+    def _check_label(self, info: CollectionInfo, label: str) -> None:
+        """A label the collection lacks is a mistake, not an empty answer: say which labels it has."""
+        labels = sorted({str(known) for known in self.store.points(info.name).labels if known is not None})
+        if label in labels:
+            return
+        same = [known for known in labels if known.casefold() == label.casefold()]
+        hint = f"did you mean '{same[0]}'? " if same else ""
+        raise QueryError(f"collection '{info.name}' has no label '{label}'; {hint}its labels: {', '.join(labels)}")
 
     def _encoder(self, name: str, text_only: bool) -> Encoder:
         """The encoder, built on first use; a full one also serves text."""
@@ -247,6 +264,23 @@ def _check_known_encoder(info: CollectionInfo) -> None:
             f"to embed an image or a text like them (query by --id or --path, or import again with --same-as "
             f"if encoder '{info.encoder}' made them)"
         )
+
+
+def stored_forms(path: str, roots: list[Path]) -> list[str]:
+    """What a --path may stand for, most literal first: the stored relative path as typed, the same without
+    a leading 'images/', and, for a file that exists (relative to the working folder or absolute), its path
+    relative to each of `roots` it lies under."""
+    forms = [path, Path(path).as_posix()]
+    if forms[-1].startswith("images/"):
+        forms.append(forms[-1].removeprefix("images/"))
+    file = Path(path).expanduser()
+    if file.is_file():
+        for root in roots:
+            try:
+                forms.append(file.resolve().relative_to(root.resolve()).as_posix())
+            except ValueError:  # not under this root
+                continue
+    return list(dict.fromkeys(forms))
 
 
 def checked_id(text: str) -> str:

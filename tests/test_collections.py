@@ -25,10 +25,10 @@ def storage(data_root: Path, store: VectorStore, monkeypatch) -> VectorStore:
     return store
 
 
-def cli(*args: str, answer: str | None = None):
+def cli(*args: str, answer: str | None = None, columns: int = 80):
     from cli import cli as group
 
-    return CliRunner().invoke(group, list(args), input=answer, catch_exceptions=False)
+    return CliRunner().invoke(group, list(args), input=answer, env={"COLUMNS": str(columns)}, catch_exceptions=False)
 
 
 def test_library_lists_summarizes_and_drops(storage):
@@ -45,7 +45,7 @@ def test_library_lists_summarizes_and_drops(storage):
 
 
 def test_collections_lists_every_collection_with_its_facts(storage):
-    table = cli("collections").stdout
+    table = cli("collections", columns=120).stdout  # at 80 columns, distance and dim give way to the names
     assert "shapes_colorhist" in table and "Cosine" in table and "colorhist" in table
     assert storage.location in table.replace("\n", "")
     [entry] = json.loads(cli("collections", "--format", "json").stdout)
@@ -66,7 +66,8 @@ def test_collections_show_gives_class_counts_and_sample_payloads(storage):
     assert len(data["samples"]) == 3
 
 
-def test_drop_asks_first_and_keeps_the_collection_on_no(storage):
+def test_drop_asks_first_and_keeps_the_collection_on_no(storage, monkeypatch):
+    monkeypatch.setattr("cli.interactive", lambda: True)
     declined = cli("collections", "drop", "shapes_colorhist", answer="n\n")
     assert declined.exit_code != 0
     assert "drop 'shapes_colorhist' (12 points)" in declined.stderr

@@ -191,7 +191,8 @@ def test_cli_eval_writes_every_report_file_and_the_study_table(store, data_root,
         "shapes_colorhist",
         "--k",
         "3",
-        "--json",
+        "--format",
+        "json",
         "--data-root",
         str(data_root),
     )
@@ -234,7 +235,8 @@ def test_corel1k_colorhist_reaches_the_measured_map(corel, store, tmp_path, monk
         "eval",
         "-c",
         "corel1k_colorhist",
-        "--json",
+        "--format",
+        "json",
         "--data-root",
         str(corel.parent),
     )
@@ -275,8 +277,10 @@ def test_cli_eval_sample_measures_the_drawn_queries_against_every_point(store, d
         store, monkeypatch, *args, "ingest", "--data-root", str(data_root), "-e", "colorhist", "--workers", "0"
     )
     assert ingest.exit_code == 0, ingest.output
-    full = json.loads(_cli(store, monkeypatch, *args, "eval", "-c", "shapes_colorhist", "--json").stdout)
-    result = _cli(store, monkeypatch, *args, "eval", "-c", "shapes_colorhist", "--json", "--sample", "5", "--seed", "7")
+    full = json.loads(_cli(store, monkeypatch, *args, "eval", "-c", "shapes_colorhist", "--format", "json").stdout)
+    result = _cli(
+        store, monkeypatch, *args, "eval", "-c", "shapes_colorhist", "--format", "json", "--sample", "5", "--seed", "7"
+    )
     sampled = json.loads(result.stdout)
     drawn = np.sort(np.random.default_rng(7).choice(12, 5, replace=False))
     ids = list(full["ap_per_query"])

@@ -128,7 +128,7 @@ def test_collections_whose_names_differ_only_in_case_get_their_own_report_folder
         payloads = [ImagePayload("ab"[i % 2], f"{i}.jpg", "pets", "x", i) for i in range(4)]
         store.upsert(name, [f"00000000-0000-0000-0000-00000000000{i}" for i in range(4)], vectors, payloads)
     store.close()
-    result = run_cli("--storage", "q", "eval", "--json", cwd=tmp_path)
+    result = run_cli("--storage", "q", "eval", "--format", "json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     folders = [path.parent for path in (tmp_path / "reports").glob("*/metrics.json")]
     assert len(folders) == 3

@@ -74,7 +74,7 @@ def test_an_imported_collection_evaluates_re_ranks_and_answers_stored_point_quer
     vectors = clustered(1)
     file, listing = write_set(tmp_path, vectors)
     assert run(tmp_path, *import_args(file, listing)).exit_code == 0
-    evaluated = run(tmp_path, "eval", "-c", "pets_extnet", "--json")
+    evaluated = run(tmp_path, "eval", "-c", "pets_extnet", "--format", "json")
     assert evaluated.exit_code == 0, evaluated.output
     unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
     similarity = unit @ unit.T

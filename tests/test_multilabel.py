@@ -110,7 +110,7 @@ def test_multi_label_collection_is_ingested_and_evaluated(tmp_path, monkeypatch,
     assert result.exit_code == 0, result.output
     points = store.points("multi_colorhist", with_vectors=True)
     assert points.payloads[0].labels == ("red", "green")
-    result = runner.invoke(cli, [*common, "eval", "-c", "multi_colorhist", "--json"], catch_exceptions=False)
+    result = runner.invoke(cli, [*common, "eval", "-c", "multi_colorhist", "--format", "json"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     metrics = json.loads(result.output[result.output.index("{") :])
     assert metrics["multi_label"] is True

@@ -72,7 +72,7 @@ def test_a_changed_file_is_embedded_again_and_identical_files_are_reported(data_
     (images / "green" / "01.jpg").touch()  # a newer time, the same content: nothing to embed
     [again] = json.loads(ingest(storage, data_root, "-e", "colorhist", "--format", "json").stdout)
     assert (again["changed"], again["written"]) == (0, 0)
-    evaluated = json.loads(run(storage, "eval", "-c", "shapes_colorhist", "--json").stdout)
+    evaluated = json.loads(run(storage, "eval", "-c", "shapes_colorhist", "--format", "json").stdout)
     assert evaluated["identical_images"] == [["blue/00.jpg", "red/00.jpg"]]
 
 
@@ -178,7 +178,7 @@ def test_a_collection_of_the_previous_release_still_lists_evaluates_and_searches
     older.upsert("old_colorhist", models.Batch(ids=ids, vectors=vectors.tolist(), payloads=payloads))
     older.close()
     assert "provenance unknown" in run(storage, "collections").stdout
-    evaluated = json.loads(run(storage, "eval", "-c", "old_colorhist", "--json").stdout)
+    evaluated = json.loads(run(storage, "eval", "-c", "old_colorhist", "--format", "json").stdout)
     assert evaluated["weights"] == "provenance unknown" and evaluated["map"] == pytest.approx(1.0)
     found = run(storage, "search", "-c", "old_colorhist", "--path", "a/0.jpg", "-k", "1", "--format", "json")
     assert json.loads(found.stdout)["hits"][0]["path"] == "a/1.jpg"
@@ -196,5 +196,5 @@ def test_eval_refuses_stale_points_until_ingest_prunes_them(data_root, tmp_path)
         run(storage, "eval", "-c", "shapes_colorhist")
     [pruned] = json.loads(ingest(storage, data_root, "-e", "colorhist", "--prune", "--format", "json").stdout)
     assert (pruned["not_in_dataset"], pruned["pruned"]) == (4, 4)
-    evaluated = json.loads(run(storage, "eval", "-c", "shapes_colorhist", "--json").stdout)
+    evaluated = json.loads(run(storage, "eval", "-c", "shapes_colorhist", "--format", "json").stdout)
     assert evaluated["points"] == 8 and "blue" not in evaluated["per_class_ap"]

@@ -159,9 +159,9 @@ def test_cli_ingests_evaluates_and_measures_recall_on_the_server(server, tmp_pat
 
     cli("ingest", "--data-root", str(tmp_path / "data"), "-e", "colorhist", "--workers", "0", "--recreate")
     try:
-        summary = json.loads(cli("eval", "-c", "icli_colorhist", "--json"))
+        summary = json.loads(cli("eval", "-c", "icli_colorhist", "--format", "json"))
         assert summary["points"] == 30 and summary["store"] == server.url and 0 < summary["map"] <= 1
-        recall = json.loads(cli("eval", "-c", "icli_colorhist", "--ann", "--json"))
+        recall = json.loads(cli("eval", "-c", "icli_colorhist", "--ann", "--format", "json"))
         assert recall["queries"] == 30 and not recall["exact_only"]
     finally:
         remote = open_store(server.url, server.api_key)

@@ -348,7 +348,18 @@ def test_eval_ann_reports_recall_per_collection(monkeypatch, tmp_path):
     monkeypatch.setattr(store_module, "open_store", lambda *args, **kwargs: half)
     result = CliRunner().invoke(
         cli.cli,
-        ["--qdrant-url", "http://qdrant:6333", "--reports", str(tmp_path), "eval", "-c", "bulk", "--ann", "--json"],
+        [
+            "--qdrant-url",
+            "http://qdrant:6333",
+            "--reports",
+            str(tmp_path),
+            "eval",
+            "-c",
+            "bulk",
+            "--ann",
+            "--format",
+            "json",
+        ],
     )
     assert result.exit_code == 0, result.output
     measured = json.loads(result.output)

@@ -10,6 +10,7 @@ import click
 
 from encoders import INITS
 from errors import DatasetError, RetrievalError
+from ingest.parts import parse_part
 from media.images import DEFAULT_MAX_PIXELS
 from render import Screen, safe
 from store import DEFAULT_STORAGE
@@ -173,6 +174,11 @@ def datasets(obj: Context, data_root, output):
 @model_options
 @click.option("--recreate", is_flag=True, help="Drop and rebuild the collections.")
 @click.option("--prune", is_flag=True, help="Delete stored points whose images are no longer listed.")
+@click.option(
+    "--part",
+    callback=lambda _ctx, _param, value: parse_part(value),
+    help="I/N: only part I of N of each dataset (by point id), so N machines ingest one collection together.",
+)
 @click.option("--strict", is_flag=True, help="Any bad file or list line is an error.")
 @click.option(
     "--fast-decode", is_flag=True, help="Decode big JPEGs at 1/2..1/8 size (faster; pixels not the reference's)."

@@ -162,9 +162,12 @@ class Screen:
         if report.random_weights:
             self.out.print(f"[yellow]{name}: {safe(report.weights)}: its figures are not results[/]")
         if report.failed:
-            self.out.print(f"[red]{name}: {safe(report.failed)}; no collection was kept[/]")
+            kept = "the collection keeps the other parts' points" if report.part else "no collection was kept"
+            self.out.print(f"[red]{name}: {safe(report.failed)}; {kept}[/]")
         elif report.interrupted:
             self.out.print(f"[yellow]{name}: interrupted; rerun the same command to resume[/]")
+        elif report.part and report.images == 0:
+            self.out.print(f"{name}: part {report.part} holds none of the listed images; nothing to do")
         elif report.written == 0:
             self.out.print(f"{name}: nothing new; {report.already_stored} images already stored")
         if report.changed:

@@ -181,6 +181,13 @@ def datasets(obj: Context, data_root, output):
 )
 @click.option("--strict", is_flag=True, help="Any bad file or list line is an error.")
 @click.option(
+    "--precision",
+    type=click.Choice(["fp32", "bf16"]),
+    default="fp32",
+    show_default=True,
+    help="bf16: bfloat16 autocast (CUDA, or CPUs with AVX512-BF16); recorded, and searches use it too.",
+)
+@click.option(
     "--fast-decode", is_flag=True, help="Decode big JPEGs at 1/2..1/8 size (faster; pixels not the reference's)."
 )
 @click.option(
@@ -196,7 +203,7 @@ def datasets(obj: Context, data_root, output):
 )
 @format_option
 @click.pass_obj
-def ingest(obj: Context, dataset_names, encoder_names, data_root, device, weights, init, output, **options):
+def ingest(obj: Context, dataset_names, encoder_names, data_root, device, weights, init, precision, output, **options):
     """Embed datasets with encoders into one Qdrant collection per pair."""
     from dataclasses import fields
 
@@ -210,7 +217,7 @@ def ingest(obj: Context, dataset_names, encoder_names, data_root, device, weight
     writable_folder(obj.reports, create=False)
     names = resolve_encoder_names(encoder_names)
     local_weights = parse_weights(weights, names)
-    models = {name: build_encoder(name, device, local_weights.get(name), init) for name in names}
+    models = {name: build_encoder(name, device, local_weights.get(name), init, precision) for name in names}
     settings = IndexSettings(**{f.name: options.pop(f.name) for f in fields(IndexSettings)})
     _ingest(obj, list(datasets.values()), list(models.values()), IngestOptions(**options, settings=settings), output)
 

@@ -180,13 +180,15 @@ def _provenance(dataset: Dataset, encoder: Encoder) -> Provenance:
         preprocessing=spec.preprocess.describe() if spec.preprocess else None,
         dim=encoder.dim,
         versions=versions(),
+        precision=encoder.precision,
         created=created,
         updated=created,
     )
 
 
 def _same_weights(store: VectorStore, name: str, provenance: Provenance) -> Provenance:
-    """This run's provenance, keeping the collection's creation time; refused when the weights differ."""
+    """This run's provenance, keeping the collection's creation time; refused when the weights or the
+    precision differ."""
     recorded = store.provenance(name)
     if recorded is None:
         if store.count(name) == 0:
@@ -200,6 +202,12 @@ def _same_weights(store: VectorStore, name: str, provenance: Provenance) -> Prov
             f"collection '{name}' holds vectors made with {recorded.weights_identity.describe()}, but this run "
             f"uses {provenance.weights_identity.describe()}; vectors of different weights are never mixed: "
             f"ingest with --recreate to rebuild it, or use the weights it was made with"
+        )
+    if recorded.precision != provenance.precision:
+        raise StoreError(
+            f"collection '{name}' holds vectors computed in {recorded.precision}, but this run uses "
+            f"{provenance.precision}; vectors of different precisions are never mixed: ingest with "
+            f"--precision {recorded.precision}, or --recreate to rebuild it"
         )
     return Provenance(**{**provenance.to_json(), "created": recorded.created})
 

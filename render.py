@@ -274,6 +274,7 @@ class Screen:
             ("model", provenance.model_id),
             ("image root", provenance.image_root),
             ("preprocessing", provenance.preprocessing or "none"),
+            ("precision", provenance.precision),
             ("created", provenance.created),
             ("updated", provenance.updated),
             ("versions", ", ".join(f"{name} {version}" for name, version in provenance.versions.items())),

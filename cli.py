@@ -10,6 +10,7 @@ import click
 
 from encoders import INITS
 from errors import DatasetError, RetrievalError, WeightsMissingError
+from ingest.parts import parse_part
 from media.images import DEFAULT_MAX_PIXELS
 from render import Screen, safe
 from store import DEFAULT_STORAGE
@@ -282,7 +283,19 @@ def datasets_fetch(obj: Context, name, data_root, show_list, output):
 @model_options
 @click.option("--recreate", is_flag=True, help="Drop and rebuild the collections.")
 @click.option("--prune", is_flag=True, help="Delete stored points whose images are no longer listed.")
+@click.option(
+    "--part",
+    callback=lambda _ctx, _param, value: parse_part(value),
+    help="I/N: only part I of N of each dataset (by point id), so N machines ingest one collection together.",
+)
 @click.option("--strict", is_flag=True, help="Any bad file or list line is an error.")
+@click.option(
+    "--precision",
+    type=click.Choice(["fp32", "bf16"]),
+    default="fp32",
+    show_default=True,
+    help="bf16: bfloat16 autocast (CUDA, or CPUs with AVX512-BF16); recorded, and searches use it too.",
+)
 @click.option(
     "--fast-decode", is_flag=True, help="Decode big JPEGs at 1/2..1/8 size (faster; pixels not the reference's)."
 )
@@ -315,6 +328,7 @@ def ingest(
     device,
     weights,
     init,
+    precision,
     output,
     split,
     voc_difficult,
@@ -334,7 +348,7 @@ def ingest(
     obj.check_store()  # the store and the reports folder are checked before any model loads
     writable_folder(obj.reports, create=False)
     names = resolve_encoder_names(encoder_names)
-    models, skipped = build_available(names, device, parse_weights(weights, names), init)
+    models, skipped = build_available(names, device, parse_weights(weights, names), init, precision)
     if not models:
         raise WeightsMissingError("; ".join(reason for _, reason in skipped))
     obj.screen.skipped_encoders(skipped)

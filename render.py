@@ -297,9 +297,12 @@ class Screen:
         if report.random_weights:
             self.out.print(f"[yellow]{name}: {safe(report.weights)}: its figures are not results[/]")
         if report.failed:
-            self.out.print(f"[red]{name}: {safe(report.failed)}; no collection was kept[/]")
+            kept = "the collection keeps the other parts' points" if report.part else "no collection was kept"
+            self.out.print(f"[red]{name}: {safe(report.failed)}; {kept}[/]")
         elif report.interrupted:
             self.out.print(f"[yellow]{name}: interrupted; rerun the same command to resume[/]")
+        elif report.part and report.images == 0:
+            self.out.print(f"{name}: part {report.part} holds none of the listed images; nothing to do")
         elif report.written == 0:
             self.out.print(f"{name}: nothing new; {report.already_stored} images already stored")
         if report.changed:
@@ -402,6 +405,7 @@ class Screen:
             ("model", provenance.model_id),
             ("image root", provenance.image_root),
             ("preprocessing", provenance.preprocessing or "none"),
+            ("precision", provenance.precision),
             ("created", provenance.created),
             ("updated", provenance.updated),
             ("versions", ", ".join(f"{name} {version}" for name, version in provenance.versions.items())),

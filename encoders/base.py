@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -42,6 +43,7 @@ class Encoder(ABC):
         self.device = device
         self.dim = dim
         self.weights: WeightsIdentity | None = None  # set by the registry once built
+        self.precision = "fp32"  # the arithmetic of its forward passes (encoders/precision.py); set by the registry
 
     @property
     def name(self) -> str:
@@ -76,6 +78,17 @@ class TorchEncoder(Encoder):
         import torch
 
         pixels = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
-        with torch.inference_mode():
+        with self.inference():
             out = self._forward(pixels.to(self.device, non_blocking=True))
         return l2_normalize(out.float().cpu().numpy())
+
+    def inference(self) -> AbstractContextManager:
+        """The context every forward pass runs in: no autograd, and the encoder's precision."""
+        import torch
+
+        from encoders.precision import autocast
+
+        stack = ExitStack()
+        stack.enter_context(torch.inference_mode())
+        stack.enter_context(autocast(self.precision, self.device))
+        return stack

@@ -14,7 +14,8 @@ import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from encoders.base import Encoder, resolve_device
+from encoders.base import Encoder, TorchEncoder, resolve_device
+from encoders.precision import check_precision
 from encoders.spec import EncoderSpec
 from errors import RetrievalError, WeightsMissingError
 
@@ -122,25 +123,36 @@ def get_spec(name: str) -> EncoderSpec:
     return _lookup(name)[0]
 
 
-def build_encoder(name: str, device: str = "auto", weights: str | None = None, init: str = "pretrained") -> Encoder:
-    """Load an encoder by name; `init` other than 'pretrained' gives random weights (tests)."""
+def build_encoder(
+    name: str, device: str = "auto", weights: str | None = None, init: str = "pretrained", precision: str = "fp32"
+) -> Encoder:
+    """Load an encoder by name; `init` other than 'pretrained' gives random weights (tests); `precision`
+    fp32 or bf16 (encoders/precision.py), refused before anything loads where the device cannot run it."""
     spec, build, _ = _checked(name, init)
-    return _identified(build(spec, resolve_device(device), weights, init), weights, init)
+    device = resolve_device(device)
+    check_precision(precision, device)
+    return _identified(build(spec, device, weights, init), weights, init, precision)
 
 
 def build_text_encoder(
-    name: str, device: str = "auto", weights: str | None = None, init: str = "pretrained"
+    name: str, device: str = "auto", weights: str | None = None, init: str = "pretrained", precision: str = "fp32"
 ) -> Encoder:
     """Load only what `embed_texts` needs (faster than `build_encoder` for text queries)."""
     spec, build, build_text = _checked(name, init)
     if not spec.text:
         raise RetrievalError(f"encoder '{name}' has no text tower")
-    encoder = (build_text or build)(spec, resolve_device(device), weights, init)  # not every family has a text loader
-    return _identified(encoder, weights, init)
+    device = resolve_device(device)
+    check_precision(precision, device)
+    encoder = (build_text or build)(spec, device, weights, init)  # not every family has a text loader
+    return _identified(encoder, weights, init, precision)
 
 
 def build_available(
-    names: list[str], device: str = "auto", weights: dict[str, str] | None = None, init: str = "pretrained"
+    names: list[str],
+    device: str = "auto",
+    weights: dict[str, str] | None = None,
+    init: str = "pretrained",
+    precision: str = "fp32",
 ) -> tuple[list[Encoder], list[tuple[str, str]]]:
     """Every encoder of `names` that can be built, and (name, reason) for each skipped for want of weights.
 
@@ -152,17 +164,19 @@ def build_available(
     built, skipped = [], []
     for name in names:
         try:
-            built.append(build_encoder(name, device, (weights or {}).get(name), init))
+            built.append(build_encoder(name, device, (weights or {}).get(name), init, precision))
         except WeightsMissingError as error:
             skipped.append((name, str(error)))
     return built, skipped
 
 
-def _identified(encoder: Encoder, weights: str | None, init: str) -> Encoder:
-    """The encoder with the identity of the weights it was built from (see encoders/identity.py)."""
+def _identified(encoder: Encoder, weights: str | None, init: str, precision: str) -> Encoder:
+    """The encoder with the identity of the weights it was built from (see encoders/identity.py) and its
+    precision: bf16 only where a torch model runs (the colour histogram is numpy float32 whatever is asked)."""
     from encoders.identity import weights_identity
 
     encoder.weights = weights_identity(encoder.spec, weights, init)
+    encoder.precision = precision if isinstance(encoder, TorchEncoder) else "fp32"
     return encoder
 
 

@@ -4,6 +4,9 @@ Ids are deterministic, so a rerun does only what `ingest.plan` says (new and
 changed images embedded, moved or relabelled ones rewritten) and an
 interrupted run resumes. The collection records its provenance; a run whose
 weights differ from the recorded ones is refused before anything is written.
+With `--part I/N` a run embeds only its share of the list (ingest/parts.py),
+while stale points are still those missing from the whole list, so parts run
+at the same time or one after another make the collection one run makes.
 Writes go through a one-thread writer, so upserting batch k overlaps the
 forward pass of batch k+1.
 """
@@ -20,9 +23,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from encoders import Encoder
-from errors import DatasetError, StoreError
+from errors import DatasetError, RetrievalError, StoreError
 from ingest.datasets import Dataset, Problem
 from ingest.loader import ImageFiles, batches
+from ingest.parts import Part
 from ingest.plan import payload_of, plan
 from media.files import identical_groups
 from media.images import DEFAULT_MAX_PIXELS
@@ -35,8 +39,9 @@ class IngestReport:
     collection: str
     dataset: str
     encoder: str
-    images: int
+    images: int  # listed images this run covers: all of them, or its part's share
     already_stored: int
+    part: str | None = None  # 'I/N' when the run took part I of N
     written: int = 0
     skipped: list[Problem] = field(default_factory=list)
     relabelled: int = 0  # stored points whose label, path or list position changed, rewritten
@@ -68,6 +73,7 @@ class IngestOptions:
     max_pixels: int = DEFAULT_MAX_PIXELS
     fast_decode: bool = False  # JPEG draft decoding at 1/2..1/8 size: faster, pixels not the reference's
     settings: IndexSettings = field(default_factory=IndexSettings)
+    part: Part | None = None  # only this share of each dataset (`--part I/N`)
 
 
 Progress = Callable[[int, int], None]
@@ -104,17 +110,29 @@ def ingest(
             f"{dataset.name}: {len(dataset.problems)} bad list entries, first: "
             f"{dataset.problems[0].where}: {dataset.problems[0].reason}"
         )
+    part = options.part
+    if part is not None and options.recreate:
+        raise RetrievalError(
+            f"--recreate with --part {part} would drop the other parts' points; drop the collection first "
+            f"(`python cli.py collections drop {collection_name(dataset.name, encoder.name)}`), then run the parts"
+        )
     name = collection_name(dataset.name, encoder.name)
     started = time.perf_counter()
+    ids = [point_id(dataset.name, item.path) for item in dataset.items]
+    share = [p for p, point in enumerate(ids) if part.holds(point)] if part else list(range(len(ids)))
     provenance = _provenance(dataset, encoder)
-    if store.exists(name) and not options.recreate:
+    existed = store.exists(name) and not options.recreate
+    if existed:
         provenance = _same_weights(store, name, provenance)
+    if part is not None and not share:  # an empty share touches nothing, and creates no collection
+        return IngestReport(name, dataset.name, encoder.name, 0, 0, part=str(part), skipped=list(dataset.problems))
     created = store.ensure_collection(
         name, encoder.dim, recreate=options.recreate, settings=options.settings, provenance=provenance
     )
+    if not created and not existed:  # another part created it since: its weights must be these too
+        provenance = _same_weights(store, name, provenance)
     stored = {} if created else dict(zip(*_ids_and_payloads(store, name), strict=True))
-    ids = [point_id(dataset.name, item.path) for item in dataset.items]
-    work = plan(dataset, encoder.name, ids, stored)
+    work = plan(dataset, encoder.name, ids, stored, share)
     store.overwrite_payloads(name, work.rewrites)
     if options.prune and work.stale:
         store.delete(name, work.stale)
@@ -122,8 +140,9 @@ def ingest(
         name,
         dataset.name,
         encoder.name,
-        len(dataset.items),
-        len(dataset.items) - len(work.todo),
+        len(share),
+        len(share) - len(work.todo),
+        part=str(part) if part else None,
         skipped=list(dataset.problems),
         relabelled=work.relabelled,
         changed=work.changed,
@@ -136,7 +155,10 @@ def ingest(
     hashes = {path: payload.sha256 for path, payload in hashes.items() if payload is not None}
     _embed(dataset, encoder, store, name, ids, work.todo, options, progress, report, hashes)
     report.identical = identical_groups(hashes.items())
-    if created and report.written == 0 and not report.interrupted:
+    if part is not None and report.already_stored == report.written == 0 and not report.interrupted:
+        # other parts may be writing into the collection, so it stays whatever this part could store
+        report.failed = f"none of the {len(share)} images of part {part} of '{dataset.name}' could be stored"
+    if part is None and created and report.written == 0 and not report.interrupted:
         store.drop(name)  # nothing could be stored: no empty collection is left behind
         report.failed = f"none of the {len(dataset.items)} listed images of '{dataset.name}' could be stored"
     else:
@@ -158,13 +180,15 @@ def _provenance(dataset: Dataset, encoder: Encoder) -> Provenance:
         preprocessing=spec.preprocess.describe() if spec.preprocess else None,
         dim=encoder.dim,
         versions=versions(),
+        precision=encoder.precision,
         created=created,
         updated=created,
     )
 
 
 def _same_weights(store: VectorStore, name: str, provenance: Provenance) -> Provenance:
-    """This run's provenance, keeping the collection's creation time; refused when the weights differ."""
+    """This run's provenance, keeping the collection's creation time; refused when the weights or the
+    precision differ."""
     recorded = store.provenance(name)
     if recorded is None:
         if store.count(name) == 0:
@@ -178,6 +202,12 @@ def _same_weights(store: VectorStore, name: str, provenance: Provenance) -> Prov
             f"collection '{name}' holds vectors made with {recorded.weights_identity.describe()}, but this run "
             f"uses {provenance.weights_identity.describe()}; vectors of different weights are never mixed: "
             f"ingest with --recreate to rebuild it, or use the weights it was made with"
+        )
+    if recorded.precision != provenance.precision:
+        raise StoreError(
+            f"collection '{name}' holds vectors computed in {recorded.precision}, but this run uses "
+            f"{provenance.precision}; vectors of different precisions are never mixed: ingest with "
+            f"--precision {recorded.precision}, or --recreate to rebuild it"
         )
     return Provenance(**{**provenance.to_json(), "created": recorded.created})
 
@@ -229,8 +259,10 @@ def _embed(dataset, encoder, store, name, ids, todo, options, progress, report, 
 
 
 def write_report(report: IngestReport, reports_dir: Path) -> Path:
-    """reports/ingest/<collection>.json: counts and every skipped file with its reason; remembered in the report."""
-    path = reports_dir / "ingest" / f"{report.collection}.json"
+    """reports/ingest/<collection>.json (<collection>.part-I-of-N.json for a part): counts and every skipped
+    file with its reason; remembered in the report."""
+    suffix = ".part-{}-of-{}".format(*report.part.split("/")) if report.part else ""
+    path = reports_dir / "ingest" / f"{report.collection}{suffix}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     report.report_file = path

@@ -4,7 +4,9 @@ An image not stored yet is embedded. A stored image whose file's size or
 modification time changed is hashed again: a new hash means new content, so
 it is embedded again; the same hash only refreshes the payload. A stored
 image whose label or list position changed gets its payload rewritten, its
-vector kept. Stored points whose images are no longer listed are stale.
+vector kept. Stored points whose images are no longer listed are stale; a run
+of one part (`--part I/N`) plans only its share, but stale points are always
+those missing from the whole list, so no part counts another's points as stale.
 """
 
 from __future__ import annotations
@@ -32,10 +34,14 @@ def payload_of(dataset: Dataset, encoder: str, position: int, facts: FileFacts |
     return replace(payload, size=facts.size, mtime=facts.mtime, sha256=facts.sha256) if facts else payload
 
 
-def plan(dataset: Dataset, encoder: str, ids: list[str], stored: dict[str, ImagePayload]) -> Plan:
-    """Compare the dataset's list and files with the stored payloads (`ids[i]` is item i's point id)."""
+def plan(
+    dataset: Dataset, encoder: str, ids: list[str], stored: dict[str, ImagePayload], share: list[int] | None = None
+) -> Plan:
+    """Compare the dataset's list and files with the stored payloads (`ids[i]` is item i's point id);
+    `share`, the list positions to consider (default all)."""
     result = Plan(stale=sorted(set(stored) - set(ids)))
-    for position, (point, item) in enumerate(zip(ids, dataset.items, strict=True)):
+    for position in range(len(ids)) if share is None else share:
+        point, item = ids[position], dataset.items[position]
         old = stored.get(point)
         facts = _current_facts(dataset, item.path, old) if old else None
         if old is None or facts is None or facts.sha256 != old.sha256:

@@ -35,11 +35,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Embedded:
-    """A query's unit vector, the weights that made it, and the seconds spent (decode, preprocess, forward)."""
+    """A query's unit vector, the weights and precision that made it, and the seconds spent (decode,
+    preprocess, forward)."""
 
     vector: np.ndarray
     weights: WeightsIdentity | None
     seconds: float
+    precision: str = "fp32"
 
 
 def embed_query(encoder: Encoder, query: Query) -> Embedded:
@@ -48,7 +50,7 @@ def embed_query(encoder: Encoder, query: Query) -> Embedded:
         vector = encoder.embed_texts([query.text])[0]
     else:
         vector = encoder.embed_pil([decode(query.image)])[0]
-    return Embedded(vector, encoder.weights, time.perf_counter() - started)
+    return Embedded(vector, encoder.weights, time.perf_counter() - started, encoder.precision)
 
 
 def decode(path: Path) -> Image.Image:
@@ -77,6 +79,7 @@ class EmbedAhead:
     def __init__(self, encoder: str, query: Query, device: str, weights: str | None, init: str) -> None:
         context = multiprocessing.get_context("fork")
         self.encoder = encoder
+        self.precision = "fp32"  # the collection is not read yet: the child embeds as nearly every one was made
         self._receive, send = context.Pipe(duplex=False)
         self._process = context.Process(target=_child, args=(send, encoder, query, device, weights, init), daemon=True)
         self._process.start()

@@ -5,6 +5,10 @@ query loads no model (torch is never imported), a text query loads only the
 text tower. The collection's encoder is read from its points' `encoder`
 payload; the name `<dataset>_<encoder>` only serves to start embedding early,
 and a query embedded with another encoder than the payload's is never used.
+A query is embedded in the precision the collection records (fp32 or bf16),
+taken from its provenance rather than asked for: one `Searcher` (the web app's
+too) then serves collections of both, and a query is never made otherwise
+than the points it is compared with.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from encoders import SPECS, Encoder, build_encoder, build_text_encoder, get_spec
+from encoders.base import resolve_device
+from encoders.precision import precision_problem
 from errors import QueryError
 from media.roots import candidate_roots, resolve_image_root
 from search.embedding import EmbedAhead, Embedded, can_fork, embed_query
@@ -121,7 +127,7 @@ class Searcher:
         self.weights = weights or {}
         self.init = init
         self.embed_ahead = embed_ahead
-        self._models: dict[tuple[str, bool], Encoder] = {}
+        self._models: dict[tuple[str, bool, str], Encoder] = {}  # (encoder, text only, precision)
 
     @property
     def store(self) -> VectorStore:
@@ -144,11 +150,12 @@ class Searcher:
             _check_known_encoder(info)
             if kind == "text" and not get_spec(info.encoder).text:
                 raise QueryError(self._no_text_tower(info))
-            embedded_ahead = ahead is not None and ahead.encoder == info.encoder
+            precision = _precision(info, self.device)
+            embedded_ahead = ahead is not None and (ahead.encoder, ahead.precision) == (info.encoder, precision)
             if embedded_ahead:
                 embedded = ahead.result()
             else:
-                embedded = embed_query(self._encoder(info.encoder, kind == "text"), query)
+                embedded = embed_query(self._encoder(info.encoder, kind == "text", precision), query)
         finally:
             if ahead is not None:
                 ahead.cancel()
@@ -210,14 +217,15 @@ class Searcher:
         hint = f"did you mean '{same[0]}'? " if same else ""
         raise QueryError(f"collection '{info.name}' has no label '{label}'; {hint}its labels: {', '.join(labels)}")
 
-    def _encoder(self, name: str, text_only: bool) -> Encoder:
+    def _encoder(self, name: str, text_only: bool, precision: str) -> Encoder:
         """The encoder, built on first use; a full one also serves text."""
-        for key in ((name, False), (name, True)) if text_only else ((name, False),):
+        keys = ((name, False, precision), (name, True, precision)) if text_only else ((name, False, precision),)
+        for key in keys:
             if key in self._models:
                 return self._models[key]
         build = build_text_encoder if text_only else build_encoder
-        encoder = build(name, self.device, self.weights.get(name), self.init)
-        self._models[(name, text_only)] = encoder
+        encoder = build(name, self.device, self.weights.get(name), self.init, precision)
+        self._models[(name, text_only, precision)] = encoder
         return encoder
 
     def _no_text_tower(self, info: CollectionInfo) -> str:
@@ -248,11 +256,25 @@ def _check_same_weights(info: CollectionInfo, embedded: Embedded) -> None:
             f"collection '{info.name}' was made with {recorded.describe()}, but the query would be embedded "
             f"with {embedded.weights.describe()}; use the --init/--weights it was ingested with"
         )
+    if info.provenance is not None and embedded.precision != info.provenance.precision:
+        raise QueryError(
+            f"collection '{info.name}' was computed in {info.provenance.precision}, but the query would be "
+            f"embedded in {embedded.precision}"
+        )
     if len(embedded.vector) != info.dim:
         raise QueryError(
             f"collection '{info.name}' holds {info.dim}-d vectors but this {info.encoder} "
             f"encoder gives {len(embedded.vector)}-d; use the --init/--weights it was ingested with"
         )
+
+
+def _precision(info: CollectionInfo, device: str) -> str:
+    """The precision the collection's vectors were computed in, refused where this device cannot run it."""
+    precision = info.provenance.precision if info.provenance else "fp32"
+    problem = None if precision == "fp32" else precision_problem(precision, resolve_device(device))
+    if problem is not None:
+        raise QueryError(f"collection '{info.name}' was computed in {precision}, and so must its queries be: {problem}")
+    return precision
 
 
 def _check_known_encoder(info: CollectionInfo) -> None:

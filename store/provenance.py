@@ -2,8 +2,9 @@
 
 Kept in Qdrant's collection metadata, which the embedded store and servers
 both keep: where the images are, which encoder and which weights made the
-vectors (`WeightsIdentity`, computed by `encoders.identity`), the preprocessing, the versions of the
-project and its main libraries, when it was created and last written, and how
+vectors (`WeightsIdentity`, computed by `encoders.identity`) and in which
+precision, the preprocessing, the versions of the project and its main
+libraries, when it was created and last written, and how
 many stored points the last ingest found no longer listed. A collection
 written before this existed (or by another tool) has none: it reads as None,
 shown as "provenance unknown".
@@ -80,6 +81,7 @@ class Provenance:
     stale: int = 0  # stored points whose images the last ingest found no longer listed
     imported_from: str | None = None  # the file of vectors made elsewhere (`python cli.py import`)
     same_as: bool = False  # imported vectors that the registered encoder of that name would give
+    precision: str = "fp32"  # the encoder's arithmetic, fp32 or bf16 (encoders/precision.py); absent before: fp32
     schema: int = PAYLOAD_SCHEMA
 
     @property

@@ -61,7 +61,13 @@ class QdrantStore(VectorStore):
             self._client.delete_collection(name)
         config = collection_config(dim, settings or IndexSettings())
         metadata = provenance.to_metadata() if provenance else {SCHEMA_KEY: PAYLOAD_SCHEMA}
-        self._client.create_collection(name, **config, metadata=metadata)
+        try:
+            self._client.create_collection(name, **config, metadata=metadata)
+        except Exception:
+            if recreate or not self.exists(name):
+                raise
+            self._check_vectors(name, dim)  # another writer (a part of the same ingest) created it meanwhile
+            return False
         self._index_label(name)
         return True
 

@@ -146,3 +146,37 @@ def test_docker_compose_refuses_to_start_without_an_api_key():
         ["docker", "compose", "-f", str(SERVER), "config", "--quiet"], env=env, capture_output=True, text=True
     )
     assert run.returncode != 0 and "QDRANT_API_KEY" in run.stderr
+
+
+def test_the_ingest_job_runs_one_part_per_completion_index_against_the_helm_cluster():
+    """An Indexed Job of N pods; pod i's shell turns JOB_COMPLETION_INDEX i into `--part i+1/N`."""
+    import cli
+    from ingest.parts import parse_part
+
+    job = load(DEPLOY / "k8s" / "ingest-job.yaml")
+    spec = job["spec"]
+    assert job["kind"] == "Job" and spec["completionMode"] == "Indexed"
+    count = spec["completions"]
+    assert spec["parallelism"] == count > 1
+    pod = spec["template"]["spec"]
+    (container,) = pod["containers"]
+    env = {variable["name"]: variable for variable in container["env"]}
+    values = load(DEPLOY / "helm" / "values.yaml")
+    assert env["QDRANT_URL"]["value"] == "http://qdrant:6333" and values["apiKey"]  # the release's service
+    assert env["QDRANT_API_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "qdrant-apikey", "key": "api-key"}
+    shell, flag, script = container["command"]
+    assert (shell, flag) == ("sh", "-c") and script.startswith("exec python cli.py ingest ")
+    parts = []
+    for index in range(count):
+        echoed = subprocess.run(
+            ["sh", "-c", script.replace("exec python cli.py", "echo", 1)],
+            env={"PATH": os.environ["PATH"], "JOB_COMPLETION_INDEX": str(index)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        assert "--qdrant-url" not in echoed and "--api-key" not in echoed  # both come from the environment
+        parts.append(parse_part(echoed[echoed.index("--part") + 1]))
+        result = CliRunner().invoke(cli.cli, [*echoed, "--help"])
+        assert result.exit_code == 0, result.output
+    assert [(part.index, part.count) for part in parts] == [(i, count) for i in range(1, count + 1)]

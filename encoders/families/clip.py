@@ -79,12 +79,10 @@ class ClipEncoder(TorchEncoder):
         return self.model.visual_projection(pooled)
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
-        import torch
-
         tokens = self.tokenizer(texts, padding=True, truncation=True, max_length=77, return_tensors="pt").to(
             self.device
         )
-        with torch.inference_mode():
+        with self.inference():
             pooled = self.model.text_model(
                 input_ids=tokens["input_ids"], attention_mask=tokens["attention_mask"]
             ).pooler_output

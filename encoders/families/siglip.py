@@ -98,12 +98,10 @@ class SiglipEncoder(TorchEncoder):
         return self.model.vision_model(pixel_values=batch).pooler_output
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
-        import torch
-
         tokens = self.tokenizer(
             texts, padding="max_length", truncation=True, max_length=TEXT_LENGTH, return_tensors="pt"
         )
-        with torch.inference_mode():
+        with self.inference():
             out = self.text_tower(input_ids=tokens["input_ids"].to(self.device)).pooler_output
         return l2_normalize(out.float().cpu().numpy())
 

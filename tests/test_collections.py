@@ -67,7 +67,7 @@ def test_collections_show_gives_class_counts_and_sample_payloads(storage):
 
 
 def test_drop_asks_first_and_keeps_the_collection_on_no(storage, monkeypatch):
-    monkeypatch.setattr("cli.interactive", lambda: True)
+    monkeypatch.setattr("commands.searching.interactive", lambda: True)
     declined = cli("collections", "drop", "shapes_colorhist", answer="n\n")
     assert declined.exit_code != 0
     assert "drop 'shapes_colorhist' (12 points)" in declined.stderr

@@ -1,0 +1,155 @@
+"""What every command shares: the Context (store, reports, screen) and the options that fill it."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from encoders import INITS
+from render import Screen
+
+
+@dataclass
+class Context:
+    storage: str
+    qdrant_url: str | None
+    api_key: str | None
+    prefer_grpc: bool
+    reports: Path
+    screen: Screen
+    _store: object = None
+
+    def store(self, create: bool = False):
+        """The store, opened on first use (embedded unless a URL is given); only ingest creates one."""
+        if self._store is None:
+            from store import open_store
+
+            self._store = open_store(self.qdrant_url, self.api_key, self.storage, self.prefer_grpc, create=create)
+        return self._store
+
+    def check_store(self) -> None:
+        """Before any model loads: open the store if it exists (a locked, damaged or unreachable one
+        fails now), else check that it can be created; nothing is created yet."""
+        if self._store is None:
+            from store import open_existing_store
+
+            self._store = open_existing_store(self.qdrant_url, self.api_key, self.storage, self.prefer_grpc)
+
+    def close(self) -> None:
+        """Release the store when the command ends (an embedded store locks its folder)."""
+        if self._store is not None:
+            self._store.close()
+
+
+ENV_STORAGE = "RETRIEVAL_STORAGE"
+ENV_REPORTS = "RETRIEVAL_REPORTS"
+ENV_DATA_ROOT = "RETRIEVAL_DATA_ROOT"
+
+
+def _override(field: str):
+    """A callback that puts an option given after the command's name into the Context."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value):
+        if value is not None and value is not False:
+            setattr(ctx.find_object(Context), field, value)
+
+    return callback
+
+
+def store_options(command):
+    """The group's store and report options, accepted after the command's name too (they win there)."""
+    options = [
+        click.option(
+            "--storage", callback=_override("storage"), expose_value=False, help=f"Store folder [{ENV_STORAGE}]."
+        ),
+        click.option(
+            "--qdrant-url", callback=_override("qdrant_url"), expose_value=False, help="Server URL [QDRANT_URL]."
+        ),
+        click.option("--api-key", callback=_override("api_key"), expose_value=False, help="API key [QDRANT_API_KEY]."),
+        click.option(
+            "--prefer-grpc",
+            is_flag=True,
+            default=None,
+            callback=_override("prefer_grpc"),
+            expose_value=False,
+            help="Talk to the server over gRPC.",
+        ),
+        click.option(
+            "--reports",
+            type=click.Path(path_type=Path),
+            callback=_override("reports"),
+            expose_value=False,
+            help=f"Reports folder [{ENV_REPORTS}].",
+        ),
+        click.option("--debug", is_flag=True, expose_value=False, help="Show tracebacks."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def data_root_option(help: str = "Folder holding one folder per dataset."):
+    return click.option(
+        "--data-root",
+        envvar=ENV_DATA_ROOT,
+        show_envvar=True,
+        default="data",
+        show_default=True,
+        type=click.Path(path_type=Path),
+        help=help,
+    )
+
+
+def images_moved_option(command):
+    """--data-root for commands that read images of stored collections: only when the images moved."""
+    return click.option(
+        "--data-root",
+        envvar=ENV_DATA_ROOT,
+        show_envvar=True,
+        type=click.Path(path_type=Path),
+        help="Find the images under this folder instead of where each collection recorded them (the data moved).",
+    )(command)
+
+
+def interactive() -> bool:
+    """Whether a question can be asked: stdin is a terminal."""
+    return sys.stdin.isatty()
+
+
+def command_line() -> str:
+    """This command as typed, with the API key's value hidden (it goes into reports)."""
+    words = ["python", "cli.py", *sys.argv[1:]]
+    shown = []
+    for before, word in zip(["", *words], words, strict=False):
+        if before == "--api-key":
+            word = "***"
+        elif word.startswith("--api-key="):
+            word = "--api-key=***"
+        shown.append(word)
+    return " ".join(shown)
+
+
+def model_options(command):
+    """--device, --weights and --init, for the commands that load an encoder."""
+    command = click.option(
+        "--init",
+        type=click.Choice(INITS),
+        default="pretrained",
+        show_default=True,
+        help="Random weights, for tests and benchmarks (as the collection was ingested).",
+    )(command)
+    command = click.option("--weights", multiple=True, help="NAME=PATH: a local model folder or weights file.")(command)
+    return click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)(
+        command
+    )
+
+
+def format_option(command):
+    """--format table|json: every listing has a human and a machine form."""
+    choice = click.Choice(["table", "json"])
+    return click.option(
+        "--format", "output", type=choice, default="table", show_default=True, help="A table, or JSON on stdout."
+    )(command)

@@ -1,0 +1,112 @@
+"""`search` and `collections`: ad-hoc queries and what the store holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from commands.context import Context, format_option, images_moved_option, interactive, model_options, store_options
+from render import safe
+
+
+@click.command("search")
+@click.option("--collection", "-c", required=True, help="Collection to query, e.g. corel1k_clip.")
+@click.option("--image", type=click.Path(path_type=Path), help="Query by an image file.")
+@click.option("--text", help="Query by text (encoders with a text tower, e.g. clip).")
+@click.option("--id", "point_id", help="Query by a stored point's id; the point is not among the hits.")
+@click.option("--path", "path", help="Query by a stored point's path, as stored (bus/db_100.jpg).")
+@click.option("-k", "--k", "limit", default=10, show_default=True, type=click.IntRange(1), help="Hits.")
+@click.option("--label", help="Only hits of this class.")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["table", "paths", "json"]),
+    default="table",
+    show_default=True,
+    help="A table, stored paths one per line (control characters escaped on a terminal), or JSON.",
+)
+@click.option(
+    "--print0", is_flag=True, help="Stored paths as they are, each ended by NUL (for xargs -0); implies paths."
+)
+@click.option("--gallery", type=click.Path(path_type=Path), help="Also draw the query and hits (PNG).")
+@images_moved_option
+@model_options
+@store_options
+@click.pass_obj
+def search_command(obj: Context, output, print0, gallery, data_root, device, weights, init, **query):
+    """Nearest stored images to an image file, a text, or a stored point (by id or path)."""
+    from encoders import parse_weights
+    from search import Query, Searcher
+
+    searcher = Searcher(obj.store, device, parse_weights(weights), init, embed_ahead=True, data_root=data_root)
+    result = searcher.search(Query(**query))
+    if print0 or output == "paths":
+        obj.screen.paths(result, nul=print0)
+    elif output == "json":
+        obj.screen.json(result)
+    else:
+        obj.screen.hits(result)
+    if gallery:
+        from search.gallery import write_gallery
+
+        missing = write_gallery(result, gallery)
+        note = f" ({missing} of {len(result.hits)} images not found in {result.image_root})"
+        obj.screen.note(f"gallery: {safe(gallery)}{safe(note) if missing else ''}")
+
+
+@click.group("collections", invoke_without_command=True)
+@format_option
+@store_options
+@click.pass_context
+def collections_group(ctx, output):
+    """List the collections; `collections show C` and `collections drop C` look inside and remove."""
+    if ctx.invoked_subcommand is not None:
+        return
+
+    from search import list_collections
+
+    store = ctx.obj.store()
+    infos = list_collections(store)
+    if output == "json":
+        ctx.obj.screen.json(infos)
+    else:
+        ctx.obj.screen.collections(infos, store.location)
+
+
+@collections_group.command("show")
+@click.argument("name")
+@click.option("--samples", default=3, show_default=True, type=click.IntRange(0), help="Points to show.")
+@format_option
+@store_options
+@click.pass_obj
+def collections_show(obj: Context, name, samples, output):
+    """Class counts and a few sample payloads of one collection."""
+
+    from search import summarize
+
+    summary = summarize(obj.store(), name, samples)
+    if output == "json":
+        obj.screen.json(summary)
+    else:
+        obj.screen.collection(summary)
+
+
+@collections_group.command("drop")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@store_options
+@click.pass_obj
+def collections_drop(obj: Context, name, yes):
+    """Delete a collection and its points (asks first unless --yes)."""
+    store = obj.store()
+    info = store.info(name)
+    if not yes:
+        if not interactive():
+            raise click.UsageError(f"--yes needed to drop '{name}': there is no terminal to ask on")
+        click.confirm(f"drop '{name}' ({info.points} points) from {store.location}?", abort=True, err=True)
+    store.drop(name)
+    obj.screen.line(
+        f"dropped {safe(name)} ({info.points} points, dataset {safe(info.dataset)}, encoder "
+        f"{safe(info.encoder)}) from {safe(store.location)}"
+    )

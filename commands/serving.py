@@ -1,0 +1,35 @@
+"""`serve`: the local web app over the same library."""
+
+from __future__ import annotations
+
+import click
+
+from commands.context import Context, images_moved_option, model_options, store_options
+from render import safe
+
+
+@click.command()
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on (this machine only by default)."
+)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@images_moved_option
+@model_options
+@store_options
+@click.pass_obj
+def serve(obj: Context, host, port, data_root, device, weights, init):
+    """Browse collections, neighbours, queries and evaluations in a local web app."""
+    from encoders import parse_weights
+    from web import create_app
+    from web.app import is_local, serve
+    from web.backend import Options
+
+    if not is_local(host):
+        obj.screen.note(
+            f"warning: listening on {safe(host)}: anyone who can reach this machine can browse the collections "
+            f"and images (there is no login); use 127.0.0.1 unless that is meant"
+        )
+    options = Options(data_root, obj.reports, device, parse_weights(weights), init)
+    app = create_app(obj.store, options)
+    obj.screen.line(f"serving {safe(obj.store().location)} on http://{safe(host)}:{port}/ (Ctrl-C stops)")
+    serve(app, host, port)

@@ -1,0 +1,107 @@
+"""What `search` and `collections` show: hits, paths for pipes, collections and their provenance."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from rich.table import Table
+
+from render.base import Base
+from render.text import CONTROL, key, long, safe
+
+
+class SearchViews(Base):
+    """Search hits and collection listings."""
+
+    def hits(self, result) -> None:
+        """The hits of one search, best first, with what was asked."""
+        info, query = result.info, result.query
+        asked = f"{query.kind} {query.value}"
+        if result.source is not None:
+            asked += f" ({result.source.label}, excluded from the hits)"
+        title = f"{info.name} ({info.encoder}, {info.weights_text()}, {info.points} points): {asked}"
+        if query.label is not None:
+            title += f", label {query.label}"
+        table = Table(
+            "rank",
+            "score",
+            long("label"),
+            long("path"),
+            title=safe(title),
+            caption=f"encode {result.encode_seconds:.3f} s, store {result.store_seconds:.3f} s",
+        )
+        for rank, hit in enumerate(result.hits, start=1):
+            table.add_row(str(rank), f"{hit.score:.4f}", safe(hit.label), safe(hit.path))
+        self.out.print(table)
+        if not result.hits:
+            self.out.print("no hits" + (f" with label '{safe(query.label)}'" if query.label is not None else ""))
+
+    def paths(self, result, nul: bool = False) -> None:
+        """The hits' files (absolute where the image folder is known): each ended by NUL and raw with `nul`
+        (for `xargs -0`), else one per line, control characters escaped when `out` is a terminal (a file name
+        cannot drive it)."""
+        for file in result.hit_files():
+            if nul:
+                sys.stdout.write(f"{file}\0")
+            else:
+                print(file.translate(CONTROL) if self.out.is_terminal else file)
+        sys.stdout.flush()
+
+    def collections(self, infos: list, location: str) -> None:
+        """Every collection with its size, vectors, dataset and encoder."""
+        if not infos:
+            self.out.print(f"no collections in {safe(location)}; create them with `python cli.py ingest`")
+            return
+        columns = [key("collection"), "points", "dim", "distance", long("dataset"), long("encoder"), long("weights")]
+        rows = []
+        for info in infos:
+            weights = safe(info.weights_text())
+            rows.append(
+                [
+                    safe(info.name),
+                    str(info.points),
+                    str(info.dim),
+                    info.distance,
+                    safe(info.dataset),
+                    safe(info.encoder),
+                    f"[yellow]{weights}[/]" if info.random_weights or info.provenance is None else weights,
+                ]
+            )
+        self.out.print(self.fitted(columns, rows, droppable=[3, 2], title=f"collections in {safe(location)}"))
+
+    def collection(self, summary) -> None:
+        """Class counts and sample payloads of one collection."""
+        info = summary.info
+        self.out.print(
+            f"{safe(info.name)}: {info.points} points, {info.dim}-d {info.distance}, dataset "
+            f"{safe(info.dataset)}, encoder {safe(info.encoder)}, in {safe(info.location)}"
+        )
+        self._provenance(info)
+        classes = Table(long("label"), "points", title=f"{len(summary.classes)} classes")
+        for label, count in summary.classes.items():
+            classes.add_row(safe(label), str(count))
+        self.out.print(classes)
+        for point, payload in summary.samples:
+            self.out.print(f"{point}  {safe(json.dumps(payload.to_dict(), ensure_ascii=False))}")
+
+    def _provenance(self, info) -> None:
+        """Where a collection's vectors came from, one fact a line."""
+        provenance = info.provenance
+        if provenance is None:
+            self.out.print("[yellow]provenance unknown[/] (written by an older release or another tool)")
+            return
+        facts = [
+            ("weights", info.weights_text()),
+            ("model", provenance.model_id),
+            ("image root", provenance.image_root),
+            ("preprocessing", provenance.preprocessing or "none"),
+            ("precision", provenance.precision),
+            ("created", provenance.created),
+            ("updated", provenance.updated),
+            ("versions", ", ".join(f"{name} {version}" for name, version in provenance.versions.items())),
+        ]
+        if provenance.stale:
+            facts.append(("stale points", f"{provenance.stale} (images no longer listed; ingest --prune)"))
+        for name, value in facts:
+            self.out.print(f"  {name}: {safe(value)}")

@@ -6,13 +6,12 @@ the leave-one-out tables (index, web pages) never mistake it for one of theirs.
 
 from __future__ import annotations
 
-import html
 import json
 from pathlib import Path
 
 from evaluation.landmarks import PROTOCOL, LandmarkEvaluation
 from evaluation.revisitop import SETUPS
-from media.text import inert
+from media.text import html_text
 
 METRICS_FILE = "metrics.json"
 
@@ -58,18 +57,14 @@ def revisited_html(records: list[dict]) -> str:
             figures = record["setups"][setup]
             beside = f" (ref. {published[setup]:.1f})" if setup in published else ""
             precision = "/".join(percent(figures["mp_at"].get(str(k))) for k in record.get("kappas", []))
-            cells.append(f"<td>{_e(percent(figures['map']) + beside)}</td><td>{_e(precision)}</td>")
+            cells.append(f"<td>{html_text(percent(figures['map']) + beside)}</td><td>{html_text(precision)}</td>")
         if reference:
             notes.add(reference["source"])
-        rows.append(f"<tr><th>{_e(record['collection'])}</th>{''.join(cells)}</tr>")
-    sources = "".join(f"<p>ref.: {_e(source)}</p>" for source in sorted(notes))
+        rows.append(f"<tr><th>{html_text(record['collection'])}</th>{''.join(cells)}</tr>")
+    sources = "".join(f"<p>ref.: {html_text(source)}</p>" for source in sorted(notes))
     return (
         "<h2>Revisited Oxford and Paris (Radenovic et al. 2018): Easy, Medium, Hard</h2>"
         "<p>The 70 queries cropped to their boxes against the whole database images; junk images ignored "
         "as the protocol defines; mAP and mean precision at 1, 5, 10 in percent.</p>"
         f"<table><tr><th>collection</th>{head}</tr>{''.join(rows)}</table>{sources}"
     )
-
-
-def _e(value: object) -> str:
-    return html.escape(inert(value), quote=True)

@@ -11,10 +11,11 @@ from errors import EvaluationError, RetrievalError
 from evaluation.ann import AnnRecall, ann_recall
 from evaluation.compare import DatasetRanking, rank_datasets
 from evaluation.estimate import Estimate, estimate
+from evaluation.grid import StudyGrid, study_grid
 from evaluation.landmarks import LandmarkEvaluation, evaluate_landmarks, revisited_truth
 from evaluation.landmarks_report import write_landmark_metrics
 from evaluation.ranking import VectorStage
-from evaluation.report import StudyGrid, report_folder, study_grid, write_collection_report, write_index, write_metrics
+from evaluation.report import report_folder, write_collection_report, write_index, write_metrics
 from evaluation.runner import Evaluation, Progress, Sample, leave_one_out
 from media.folders import writable_folder
 from media.roots import resolve_image_root

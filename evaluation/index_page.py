@@ -1,0 +1,273 @@
+"""reports/index.html as text: the study table, notes, comparisons, plots and one section per collection.
+
+Every label, path and name is escaped (`media.text.html_text`), control and bidi characters included.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from evaluation.grid import figure_text, with_study
+from evaluation.study import SOURCE, study_text
+from media.text import html_text
+
+FIGURES = ("pr.png", "best.png", "worst.png")
+CAPTIONS = {  # what each figure of a collection shows, for its caption
+    "pr.png": "Mean precision-recall curve, precision interpolated at 101 recall levels.",
+    "best.png": "The queries with the highest AP (framed blue), each followed by its first hits: "
+    "green when of the query's class, red when not.",
+    "worst.png": "The queries with the lowest AP (framed blue), each followed by its first hits: "
+    "green when of the query's class, red when not.",
+}
+
+
+def _href(*parts: str) -> str:
+    return html_text("/".join(quote(part) for part in parts))
+
+
+def page(summaries, encoders, datasets, cells, plots, made: str, revisited: str = "") -> str:
+    head = "".join(f"<th>{html_text(d)}</th>" for d in datasets)
+    rows = []
+    for encoder in encoders:
+        tds = []
+        for dataset in datasets:
+            found = cells.get((encoder, dataset))
+            text = html_text(with_study(found))
+            tds.append(
+                f'<td><a href="#{html_text(found[0]["folder"])}">{text}</a></td>' if found else f"<td>{text}</td>"
+            )
+        rows.append(f"<tr><th>{html_text(encoder)}</th>{''.join(tds)}</tr>")
+    plot_html = "".join(
+        _figure_html(_href(name), f"{d}: the mean precision-recall curve of every encoder evaluated on it.", "plot")
+        for d, name in plots.items()
+    )
+    sections = "".join(_section(s) for s in summaries)
+    rankings = _rankings_html(summaries)
+    contents = [("table", "mAP: encoders x datasets")]
+    if rankings:
+        contents.append(("comparisons", "Paired comparisons per dataset"))
+    contents.append(("curves", "Precision-recall per dataset"))
+    contents += [(s["folder"], f"{s['collection']} ({s['metric']})") for s in summaries]
+    toc = "".join(f'<li><a href="#{html_text(anchor)}">{html_text(text)}</a></li>' for anchor, text in contents)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Retrieval evaluation</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; padding: 0 2em; max-width: 1500px; line-height: 1.4; }}
+table {{ border-collapse: collapse; margin: 1em 0; }}
+th, td {{ border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }}
+.made {{ color: #444; font-size: 0.9em; }}
+nav ol {{ columns: 2; }}
+.figures {{ display: flex; flex-wrap: wrap; align-items: flex-start; gap: 1em; }}
+figure {{ margin: 0 0 1em 0; }}
+figure img {{ border: 1px solid #ddd; display: block; }}
+figure.plot img {{ width: 520px; max-width: 100%; }}
+figure.gallery {{ width: 100%; }}
+figure.gallery img {{ max-width: 100%; }}
+figcaption {{ font-size: 0.9em; color: #333; max-width: 60em; margin-top: 0.3em; }}
+section {{ border-top: 2px solid #ddd; margin-top: 2em; }}
+.right {{ color: #2e9e44; }} .wrong {{ color: #d62728; }}
+</style></head><body>
+<h1>Leave-one-out retrieval evaluation</h1>
+<p class="made">{made}</p>
+<p>Each point is a query against the rest of its collection (itself excluded); exact cosine
+similarity; AP is non-interpolated over the full ranking, or AP@k with denominator min(R, k)
+where labelled. Ties are broken by dataset order. Click a figure to open it at full size.</p>
+<nav><h2>Contents</h2><ol>{toc}</ol></nav>
+<h2 id="table">mAP: encoders x datasets</h2>
+<table><tr><th>encoder</th>{head}</tr>{"".join(rows)}</table>
+{_table_notes(summaries)}
+{rankings}
+{revisited}
+<h2 id="curves">Precision-recall per dataset</h2><div class="figures">{plot_html}</div>
+{sections}
+</body></html>
+"""
+
+
+def _figure_html(href: str, caption: str, kind: str) -> str:
+    """A figure that opens at full size when clicked (`href` from _href), with a caption saying what it shows."""
+    return (
+        f'<figure class="{kind}"><a href="{href}"><img src="{href}" alt="{html_text(caption)}"></a>'
+        f"<figcaption>{html_text(caption)}</figcaption></figure>"
+    )
+
+
+def _section(summary: dict) -> str:
+    folder = summary["folder"]
+    precision = summary.get("precision_at", {})
+    seconds = summary.get("seconds", {}).get("total")
+    facts = [
+        (summary.get("metric", "mAP"), figure_text(summary["map"])),
+        *((f"P@{k}", figure_text(v)) for k, v in precision.items()),
+        ("R-precision", figure_text(summary.get("r_precision"))),
+        *_extra_facts(summary),
+        ("queries", summary.get("queries")),
+        ("skipped (no other member)", summary.get("queries_skipped")),
+        ("seconds", seconds),
+    ]
+    fact_rows = "".join(f"<tr><th>{html_text(name)}</th><td>{html_text(value)}</td></tr>" for name, value in facts)
+    plots = "".join(
+        _figure_html(_href(folder, name), f"{summary['collection']}: {CAPTIONS[name]}", "plot")
+        for name in summary["figures"]
+        if name == "pr.png"
+    )
+    galleries_drawn = "".join(
+        _figure_html(_href(folder, name), f"{summary['collection']}: {CAPTIONS[name]}", "gallery")
+        for name in summary["figures"]
+        if name != "pr.png"
+    )
+    galleries = "".join(
+        f"<h4>{title}</h4>{_gallery_table(summary.get(key, []))}"
+        for key, title in (("best", "Best queries"), ("worst", "Worst queries"))
+    )
+    classes = "".join(
+        f"<tr><td>{html_text(label)}</td><td>{html_text(figure_text(ap))}</td></tr>"
+        for label, ap in summary.get("per_class_ap", {}).items()
+    )
+    heading = f"{summary['collection']} ({summary['metric']})"
+    if summary.get("random_weights"):
+        heading += " (random weights: not a result)"
+    return (
+        f'<section id="{html_text(folder)}"><h2>{html_text(heading)}</h2>'
+        f"<p>dataset {html_text(summary['dataset'])}, encoder {html_text(summary['encoder'])}, "
+        f"store {html_text(summary.get('store', '?'))}</p>"
+        f"{_provenance_table(summary.get('provenance'), summary.get('weights'))}"
+        f"{_identical(summary.get('identical_images', []))}"
+        f'<div class="figures"><table>{fact_rows}</table>{plots}</div>{galleries_drawn}{galleries}'
+        f"<h4>AP per class</h4><table><tr><th>label</th><th>AP</th></tr>{classes}</table></section>"
+    )
+
+
+def _provenance_table(provenance: dict | None, weights: str | None) -> str:
+    if not provenance:
+        return "<p><strong>provenance unknown</strong> (written by an older release or another tool)</p>"
+    rows = [
+        ("image root", provenance.get("image_root")),
+        ("model", provenance.get("model_id")),
+        ("weights", weights),
+        ("preprocessing", provenance.get("preprocessing")),
+        ("vector size", provenance.get("dim")),
+        ("created", provenance.get("created")),
+        ("updated", provenance.get("updated")),
+        ("versions", ", ".join(f"{k} {v}" for k, v in (provenance.get("versions") or {}).items())),
+    ]
+    body = "".join(f"<tr><th>{html_text(name)}</th><td>{html_text(value)}</td></tr>" for name, value in rows)
+    return f"<h4>Provenance</h4><table>{body}</table>"
+
+
+def _identical(groups: list[list[str]]) -> str:
+    if not groups:
+        return ""
+    listed = "".join(f"<li>{html_text(', '.join(group))}</li>" for group in groups[:20])
+    return (
+        f"<p>{len(groups)} group(s) of stored images have identical content; they inflate leave-one-out "
+        f"mAP:</p><ul>{listed}</ul>"
+    )
+
+
+def _gallery_table(rows: list[dict]) -> str:
+    lines = []
+    for row in rows:
+        hits = " ".join(
+            f'<span class="{"right" if h["relevant"] else "wrong"}" title="{html_text(h["path"])}">'
+            f"{'&#10003;' if h['relevant'] else '&#10007;'} {html_text(h['label'])}</span>"
+            for h in row["hits"]
+        )
+        lines.append(
+            f"<tr><td>{html_text(figure_text(row['ap']))}</td><td>{html_text(row['label'])}</td>"
+            f"<td>{html_text(row['path'])}</td><td>{hits}</td></tr>"
+        )
+    return f"<table><tr><th>AP</th><th>label</th><th>query</th><th>first hits</th></tr>{''.join(lines)}</table>"
+
+
+def _table_notes(summaries: list[dict]) -> str:
+    """What the table's brackets mean, and that re-ranked rows are not the study's figures."""
+    notes = [
+        "Brackets: 95% bootstrap interval of the mAP over queries (1,000 resamples, fixed seed). "
+        f"'study' is the published mAP from {SOURCE}, followed by ours minus the study's."
+    ]
+    if any(s.get("rerank") for s in summaries):
+        notes.append(
+            "Rows marked +aqe, +dba or +dba+aqe are re-ranked (alpha query expansion and database-side "
+            "augmentation, Radenovic, Tolias and Chum 2018): they are not comparable with the study's numbers, "
+            "which come from plain cosine ranking."
+        )
+    return "".join(f"<p>{html_text(note)}</p>" for note in notes)
+
+
+def _rankings_html(summaries: list[dict]) -> str:
+    """Per dataset, the rows by mAP with the paired difference to the next, from each metrics.json."""
+    tables = []
+    for dataset in sorted({s["dataset"] for s in summaries}):
+        ranked = sorted(
+            (s for s in summaries if s["dataset"] == dataset and s.get("comparison")),
+            key=lambda s: s["comparison"]["rank"],
+        )
+        lines = []
+        for s in ranked:
+            against = s["comparison"].get("against_next")
+            cells = [s["collection"], figure_text(s["map"]), s["comparison"].get("next") or "-"]
+            if against:
+                interval = against["interval"]
+                cells += [
+                    _signed(against["difference"]),
+                    f"[{_signed(interval['low'])}, {_signed(interval['high'])}]",
+                    figure_text(against["p_value"]),
+                    "yes" if against["significant"] else "no",
+                ]
+            else:
+                cells += ["-"] * 4
+            lines.append("<tr>" + "".join(f"<td>{html_text(c)}</td>" for c in cells) + "</tr>")
+        if lines:
+            head = "".join(
+                f"<th>{h}</th>"
+                for h in ("row", "mAP", "next", "difference", "95% interval", "p (sign-flip)", "p &lt; 0.05")
+            )
+            tables.append(f"<h3>{html_text(dataset)}</h3><table><tr>{head}</tr>{''.join(lines)}</table>")
+    if not tables:
+        return ""
+    return (
+        '<h2 id="comparisons">Paired comparisons per dataset</h2><p>Each row against the next lower one on the same queries '
+        "(points matched by id): difference in mAP, its paired bootstrap interval, and the p-value of a "
+        "paired sign-flip test (1,000 draws, fixed seed).</p>" + "".join(tables)
+    )
+
+
+def _signed(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.4f}"
+
+
+def _extra_facts(summary: dict) -> list[tuple[str, object]]:
+    """The interval, the study's figure, the re-ranking and the duplicates of one metrics.json record."""
+    facts: list[tuple[str, object]] = []
+    interval = summary.get("map_interval") or {}
+    if interval.get("low") is not None:
+        facts.append(("95% interval (bootstrap)", f"[{interval['low']:.4f}, {interval['high']:.4f}]"))
+    if study_text(summary):
+        facts.append(("the study", study_text(summary)))
+    rerank = summary.get("rerank")
+    if rerank:
+        facts.append(
+            (
+                "re-ranking",
+                f"{rerank['method']}, k={rerank['k']}, alpha={rerank['alpha']} (not comparable with the study)",
+            )
+        )
+    duplicates = summary.get("duplicates")
+    if duplicates:
+        facts.append(
+            (
+                f"pairs with cosine >= {duplicates['threshold']}",
+                f"{duplicates['pairs']} in {duplicates['groups']} groups",
+            )
+        )
+        if "map_without_duplicates" in duplicates:
+            facts.append(
+                (
+                    f"mAP without duplicates ({duplicates['points_removed']} points removed)",
+                    figure_text(duplicates["map_without_duplicates"]),
+                )
+            )
+        for example in duplicates.get("examples", []):
+            facts.append(("duplicate pair", f"{example['a']} ~ {example['b']} ({example['cosine']:.4f})"))
+    return facts

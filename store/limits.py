@@ -6,8 +6,9 @@ stored-point query in Python over all of them, so open time, memory and query
 latency all grow linearly with the points. bench/embedded_limits.py
 (BENCHMARKS.md, "Embedded store limits"), 384-d, 2 loaded cores: 10,000
 points open in 1.2 s with 0.24 GB and answer a stored-point query in 80 ms;
-30,000 in 4.4 s, 0.70 GB, 0.40 s; 100,000 in 10.6 s, 2.3 GB, 0.88 s. Past
-about 20,000 points a search takes seconds: a server is the right choice.
+30,000 in 4.4 s, 0.70 GB, 0.40 s; 100,000 in 10.6 s, 2.3 GB, 0.88 s;
+300,000 in 22.7 s, 6.9 GB, 1.5 s. Past about 20,000 points a search takes
+seconds: a server is the right choice.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from evaluation.runner import Evaluation, Progress, Sample, leave_one_out
 from media.folders import writable_folder
 from media.roots import resolve_image_root
 from store import VectorStore
+from store.limits import EMBEDDED_LIMIT, embedded_note
 
 ProgressFactory = Callable[[str], AbstractContextManager[Progress]]
 ROOT_SAMPLE = 3  # stored paths that must all exist under a folder for it to be the image root
@@ -60,6 +61,7 @@ def evaluate_collections(
     rerank: VectorStage | None = None,
     exclude_duplicates: bool = False,
     sample: Sample | None = None,
+    embedded_limit: int = EMBEDDED_LIMIT,
 ) -> EvaluationRun:
     """Leave-one-out over each named collection, its report files, then the store's reports/index.html.
 
@@ -76,8 +78,10 @@ def evaluate_collections(
     `command` is recorded in the index as what made it. Before a collection
     whose ranking is not quick, its estimated time and memory are in the
     progress title and the run's notes, with --k or --sample suggested when
-    the run will be long. `sample` evaluates only that many seeded queries
-    of each collection, against all of its points.
+    the run will be long; a collection of the embedded store past
+    `embedded_limit` points gets a note that a server would serve it better.
+    `sample` evaluates only that many seeded queries of each collection,
+    against all of its points.
 
     A collection ingested from a Revisited Oxford/Paris layout (its ground
     truth beside its images) is measured by that protocol instead
@@ -87,6 +91,9 @@ def evaluate_collections(
     progress = progress or (lambda title: nullcontext(lambda done, total: None))
     run = EvaluationRun(store.location)
     for name in names:
+        note = embedded_note(store, name, embedded_limit)
+        if note is not None:
+            run.notes.append(note)
         truth = revisited_truth(store.provenance(name))
         if truth is not None:
             _landmarks(run, store, name, truth, reports_dir, progress, explicit)

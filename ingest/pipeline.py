@@ -31,6 +31,7 @@ from ingest.plan import payload_of, plan
 from media.files import identical_groups
 from media.images import DEFAULT_MAX_PIXELS
 from store import IndexSettings, Provenance, VectorStore, collection_name, point_id
+from store.limits import EMBEDDED_LIMIT, embedded_note
 from store.provenance import now, versions
 
 
@@ -54,6 +55,7 @@ class IngestReport:
     failed: str | None = None  # why nothing could be stored; no collection is left behind
     seconds: float = 0.0
     interrupted: bool = False
+    notes: list[str] = field(default_factory=list)  # what the user should know (a collection past the embedded store)
     report_file: Path | None = None  # where `write_report` put it (reports/ingest/<collection>.json)
 
     def to_json(self) -> dict:
@@ -74,6 +76,7 @@ class IngestOptions:
     fast_decode: bool = False  # JPEG draft decoding at 1/2..1/8 size: faster, pixels not the reference's
     settings: IndexSettings = field(default_factory=IndexSettings)
     part: Part | None = None  # only this share of each dataset (`--part I/N`)
+    embedded_limit: int = EMBEDDED_LIMIT  # points above which a note says the embedded store is outgrown
 
 
 Progress = Callable[[int, int], None]
@@ -164,6 +167,9 @@ def ingest(
     else:
         stale = 0 if options.prune else len(work.stale)
         store.set_provenance(name, provenance.touched(stale=stale, image_root=provenance.image_root))
+        note = embedded_note(store, name, options.embedded_limit)
+        if note is not None:
+            report.notes.append(note)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -48,6 +48,8 @@ class IngestViews(Base):
             self.out.print(f"{name}: part {report.part} holds none of the listed images; nothing to do")
         elif report.written == 0:
             self.out.print(f"{name}: nothing new; {report.already_stored} images already stored")
+        for note in report.notes:
+            self.out.print(f"[yellow]{safe(note)}[/]")
         if report.changed:
             self.out.print(f"{name}: embedded again {report.changed} stored images whose content changed")
         if report.identical:

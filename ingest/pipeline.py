@@ -114,12 +114,12 @@ def ingest(
             f"{dataset.problems[0].where}: {dataset.problems[0].reason}"
         )
     part = options.part
+    name = collection_name(dataset.name, encoder.name)
     if part is not None and options.recreate:
         raise RetrievalError(
             f"--recreate with --part {part} would drop the other parts' points; drop the collection first "
-            f"(`python cli.py collections drop {collection_name(dataset.name, encoder.name)}`), then run the parts"
+            f"(`python cli.py collections drop {name}`), then run the parts"
         )
-    name = collection_name(dataset.name, encoder.name)
     started = time.perf_counter()
     ids = [point_id(dataset.name, item.path) for item in dataset.items]
     share = [p for p, point in enumerate(ids) if part.holds(point)] if part else list(range(len(ids)))
@@ -166,7 +166,7 @@ def ingest(
         report.failed = f"none of the {len(dataset.items)} listed images of '{dataset.name}' could be stored"
     else:
         stale = 0 if options.prune else len(work.stale)
-        store.set_provenance(name, provenance.touched(stale=stale, image_root=provenance.image_root))
+        store.set_provenance(name, provenance.touched(stale=stale))
         note = embedded_note(store, name, options.embedded_limit)
         if note is not None:
             report.notes.append(note)

@@ -95,11 +95,13 @@ class QdrantStore(VectorStore):
 
     def info(self, name: str) -> CollectionInfo:
         self.require(name)
-        params = self._client.get_collection(name).config.params.vectors
-        first = self._client.scroll(name, limit=1, with_payload=True)[0]
-        payload = ImagePayload.read(first[0].payload if first else None)
+        config = self._client.get_collection(name).config  # read once: vectors and metadata
+        params = config.params.vectors
         single = isinstance(params, models.VectorParams)
-        provenance = self.provenance(name)
+        provenance = Provenance.read(dict(config.metadata or {}))
+        if provenance is None:  # a collection that does not describe itself: its first point may
+            first = self._client.scroll(name, limit=1, with_payload=True)[0]
+            payload = ImagePayload.read(first[0].payload if first else None)
         return CollectionInfo(
             name=name,
             points=self.count(name),

@@ -87,6 +87,23 @@ class VectorStore(ABC):
     @abstractmethod
     def drop(self, name: str) -> None: ...
 
+    def replace(self, name: str, staging: str) -> None:
+        """Make the finished collection `staging` the collection `name`, then drop `staging`.
+
+        A rebuild writes into `staging` beside the old collection, so a failure
+        before this call leaves `name` exactly as it was. Engines that can swap
+        folders or aliases override this copy.
+        """
+        self.require(staging)
+        staged = self.points(staging, with_vectors=True)
+        info = self.info(staging)
+        self.ensure_collection(name, info.dim, recreate=True, provenance=info.provenance)
+        with self.bulk_load(name) as loader:
+            for start in range(0, len(staged.ids), 1024):
+                end = start + 1024
+                loader.add(staged.ids[start:end], staged.vectors[start:end], staged.payloads[start:end])
+        self.drop(staging)
+
     @abstractmethod
     def info(self, name: str) -> CollectionInfo:
         """Size, vectors, dataset and encoder; a collection this tool did not write shows '?' or 0."""

@@ -17,13 +17,19 @@ from media.images import BadImage, load_rgb
 
 def thumbnail(image_root: Path | None, relative: str, size: int) -> Image.Image | None:
     """image_root/relative shrunk to fit `size` x `size`; None when missing, unreadable or outside the root."""
+    file = file_under(image_root, relative)
+    return None if file is None else file_thumbnail(file, size)
+
+
+def file_under(image_root: Path | None, relative: str) -> Path | None:
+    """The file image_root/relative, resolved; None when missing or outside the root (`..`, absolute, symlink out)."""
     if image_root is None or not relative:
         return None
     root = image_root.resolve()
     file = (root / relative).resolve()
     if not file.is_relative_to(root) or not file.is_file():
         return None
-    return file_thumbnail(file, size)
+    return file
 
 
 def file_thumbnail(path: Path, size: int) -> Image.Image | None:

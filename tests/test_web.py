@@ -169,7 +169,7 @@ def test_an_uploaded_stored_image_finds_itself_first(client, built):
     assert page.status_code == 200
     tiles = tile_ids(page.text, "hits")
     assert len(tiles) == 4 and tiles[0][1] == shapes_id("green/02.jpg")
-    assert "data:image/jpeg;base64," in page.text
+    assert re.search(r'<img src="[^"]+/upload/[0-9a-f]{64}/preview" alt="uploaded image">', page.text)  # no data: URI
 
 
 def test_query_page_offers_text_only_with_a_text_tower(client):

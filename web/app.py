@@ -27,13 +27,17 @@ log = logging.getLogger("web")
 
 def create_app(open_store: Callable[[], VectorStore], options: Options) -> FastAPI:
     """The web app over the store `open_store` returns (opened on the first request that needs it)."""
-    from web import evaluation_pages, pages
+    from web import browse_pages, evaluation_pages, map_pages, pages
+    from web.explore import Explorer
 
     app = FastAPI(title="Image retrieval", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.backend = Backend(open_store, options)
+    app.state.explorer = Explorer(app.state.backend)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)
     app.include_router(evaluation_pages.router)
+    app.include_router(map_pages.router)
+    app.include_router(browse_pages.router)
 
     @app.middleware("http")
     async def limit_and_time(request: Request, call_next):

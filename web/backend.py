@@ -153,10 +153,7 @@ class Backend:
             try:
                 preview = load_rgb(path, max_pixels=MAX_UPLOAD_PIXELS)
             except BadImage as error:
-                reason = (
-                    str(error).replace(f"'{path}'", "").replace(str(path), "")
-                )  # the temporary file means nothing to the user
-                raise QueryError(f"the upload is not an image this app can read ({reason})") from None
+                raise QueryError(f"the upload is not an image this app can read: {_readable(error, path)}") from None
             preview.thumbnail((PREVIEW, PREVIEW))
             with self._model_lock:
                 return self.searcher.search(Query(name, image=path, limit=limit)), preview
@@ -191,6 +188,14 @@ class Backend:
         """One query's full leave-one-out ranking and figures, computed now."""
         self.store.require(name)
         return rank_query(self.store, name, checked_id(point_id))
+
+
+def _readable(error: BadImage, path: Path) -> str:
+    """Why an upload could not be read, in words for a person: no temporary file name, no decoder's jargon."""
+    reason = str(error).replace(f"'{path}'", "").replace(str(path), "").strip(" :")
+    if "cannot identify image file" in reason:
+        return "its content is not in an image format it reads (JPEG, PNG, GIF, BMP, TIFF, WebP)"
+    return reason
 
 
 def _mtime(path: Path) -> float:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from errors import EvaluationError
@@ -64,15 +66,22 @@ def evaluation(request: Request, name: str):
 
 
 @router.get("/eval/{name}/q/{point_id}", response_class=HTMLResponse)
-def drill_down(request: Request, name: str, point_id: str):
+def drill_down(request: Request, name: str, point_id: str, page_number: Annotated[int, Query(alias="page", ge=1)] = 1):
+    """One query's whole ranking, DRILL_HITS ranks a page."""
     found = backend(request)
     ranking = found.ranking(name, point_id)
     relevant_ranks = [rank for rank, relevant in enumerate(ranking.relevant, start=1) if relevant]
+    pages = max(1, -(-len(ranking.hits) // DRILL_HITS))
+    page_number = min(page_number, pages)
+    shown = slice((page_number - 1) * DRILL_HITS, page_number * DRILL_HITS)
     return page(
         request,
         "drilldown.html",
         ranking=ranking,
-        hits=list(zip(ranking.hits[:DRILL_HITS], ranking.relevant[:DRILL_HITS], strict=True)),
+        hits=list(zip(ranking.hits[shown], ranking.relevant[shown], strict=True)),
+        first_rank=(page_number - 1) * DRILL_HITS + 1,
+        page=page_number,
+        pages=pages,
         relevant_ranks=relevant_ranks,
         curves=pr_curves({"this query": ranking.pr_curve}),
         recorded=found.query_ap(name, ranking.query_id),

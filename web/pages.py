@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import io
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from encoders import SPECS
 from search import SearchResult
 from search.query import checked_id
 from web.backend import MAX_UPLOAD_BYTES, Backend
+from web.explore import dashboard_url
 from web.templating import page
 from web.thumbs import SIZES, ThumbnailCache
 
@@ -41,6 +40,7 @@ def collections(request: Request):
                 "text": has_text_tower(info.encoder),
                 "provenance": found.provenance(info.name),
                 "evaluation": found.evaluation(info.name),
+                "dashboard": dashboard_url(found.store.location, info.name),
             }
         )
     return page(request, "collections.html", rows=rows, location=found.store.location)
@@ -48,24 +48,39 @@ def collections(request: Request):
 
 @router.get("/c/{name}", response_class=HTMLResponse)
 def collection(
-    request: Request, name: str, label: str | None = None, page_number: Annotated[int, Query(alias="page", ge=1)] = 1
+    request: Request,
+    name: str,
+    label: str | None = None,
+    sort: str = "dataset",
+    to: str | None = None,
+    page_number: Annotated[int, Query(alias="page", ge=1)] = 1,
 ):
-    summary = backend(request).summary(name)
-    points = [(pid, p) for pid, p in summary.samples if label is None or p.label == label]
+    """The grid: every point, or those whose label matches `label` (any case), in the order `sort` names."""
+    found = backend(request)
+    summary = found.summary(name)
+    ordered, aps = request.app.state.explorer.sorted_points(name, sort, to)
+    wanted = label.strip().casefold() if label else None
+    points = [(pid, p) for pid, p in ordered if wanted is None or str(p.label).casefold() == wanted]
     pages = max(1, -(-len(points) // PAGE_SIZE))
     page_number = min(page_number, pages)
     shown = points[(page_number - 1) * PAGE_SIZE : page_number * PAGE_SIZE]
+    keep = {key: value for key, value in (("label", label), ("sort", sort), ("to", to)) if value and value != "dataset"}
     return page(
         request,
         "collection.html",
         summary=summary,
         label=label,
+        sort=sort,
+        to=to,
+        keep=keep,
+        aps=aps,
         points=shown,
         matching=len(points),
         page=page_number,
         pages=pages,
         text=has_text_tower(summary.info.encoder),
-        root_found=backend(request).image_root(name) is not None,
+        root_found=found.image_root(name) is not None,
+        dashboard=dashboard_url(found.store.location, name),
     )
 
 
@@ -91,7 +106,7 @@ def neighbours(request: Request, name: str, point_id: str, k: Hits = 12):
     found = backend(request)
     result = found.neighbours(name, point_id, k)
     ap = found.query_ap(name, result.source_id)
-    return _results(request, result, ap=ap)
+    return results_page(request, result, ap=ap, siblings=request.app.state.explorer.siblings(name))
 
 
 @router.get("/c/{name}/query", response_class=HTMLResponse)
@@ -100,35 +115,16 @@ def query_form(request: Request, name: str):
     return page(request, "query.html", info=info, text=has_text_tower(info.encoder), max_mb=MAX_UPLOAD_BYTES // 2**20)
 
 
-@router.post("/c/{name}/upload", response_class=HTMLResponse)
-def upload(
-    request: Request,
-    name: str,
-    file: Annotated[UploadFile | None, File()] = None,
-    k: Annotated[int, Form(ge=1, le=200)] = 12,
-):
-    data = file.file.read(MAX_UPLOAD_BYTES + 1) if file is not None else b""
-    result, preview = backend(request).by_upload(name, data, k)
-    return _results(request, result, preview=_data_uri(preview), upload_name=file.filename if file else "")
-
-
 @router.get("/c/{name}/text", response_class=HTMLResponse)
 def text(request: Request, name: str, q: str = "", k: Hits = 12):
-    return _results(request, backend(request).by_text(name, q, k))
+    return results_page(request, backend(request).by_text(name, q, k))
 
 
-def _results(request: Request, result: SearchResult, **context) -> HTMLResponse:
+def results_page(request: Request, result: SearchResult, **context) -> HTMLResponse:
+    """Hits framed by whether they share the stored query point's class, with a k control."""
     source = result.source
     frames = [
         "neutral" if source is None or source.label is None else "same" if hit.label == source.label else "other"
         for hit in result.hits
     ]
     return page(request, "results.html", result=result, hits=list(zip(result.hits, frames, strict=True)), **context)
-
-
-def _data_uri(image) -> str | None:
-    if image is None:
-        return None
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=85)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

@@ -1,0 +1,254 @@
+"""The exploration pages through FastAPI's test client: the map's layout and its cache, class confusion against
+numpy, side by side, sorted and filtered grids, uploads at a GET URL, the viewer, paging, favicon and dashboard link.
+
+Two collections of one dataset: shapes_colorhist (ingested, evaluated) and shapes_flipped (the same ids, each
+vector with its histogram bins reversed, evaluated), so the same image has the same id in both."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from sklearn.decomposition import PCA
+
+from encoders import build_encoder
+from evaluation import evaluate_collections
+from ingest import IngestOptions, discover, ingest_dataset, read_dataset
+from store import open_store, point_id
+from tests.conftest import write_list_dataset
+from web.confusion import confusion
+from web.explore import dashboard_url
+from web.layout import GRID, UMAP_MAX_POINTS, choose_method, compute_layout, state_key, umap_available
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("explore")
+    write_list_dataset(tmp / "data" / "Shapes")
+    store = open_store(path=tmp / "qdrant")
+    dataset = read_dataset(discover(tmp / "data")["shapes"], "shapes")
+    ingest_dataset(dataset, build_encoder("colorhist", "cpu"), store, IngestOptions(workers=0))
+    stored = store.points("shapes_colorhist", with_vectors=True)
+    flipped = np.ascontiguousarray(stored.vectors[:, ::-1])
+    payloads = [p.__class__(p.label, p.path, p.dataset, "flipped", p.index) for p in stored.payloads]
+    store.ensure_collection("shapes_flipped", flipped.shape[1])
+    store.upsert("shapes_flipped", stored.ids, flipped, payloads)
+    evaluate_collections(store, ["shapes_colorhist", "shapes_flipped"], tmp / "reports", tmp / "data")
+    store.close()
+    return tmp
+
+
+@pytest.fixture(scope="module")
+def opened(built: Path):
+    store = open_store(path=built / "qdrant")
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def client(built: Path, opened) -> TestClient:
+    from web import create_app
+    from web.backend import Options
+
+    app = create_app(lambda: opened, Options(built / "data", built / "reports", "cpu"))
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def shapes_id(path: str) -> str:
+    return point_id("shapes", path)
+
+
+def error_text(response) -> str:
+    found = re.search(r'id="error">(.*?)</p>', response.text, re.S)
+    assert found, response.text
+    return found.group(1)
+
+
+def test_map_json_places_every_point_by_pca_and_is_read_back_from_its_cache(client, opened, built):
+    stored = opened.points("shapes_colorhist", with_vectors=True)
+    layout = client.get("/c/shapes_colorhist/map.json", params={"method": "pca"}).json()
+    assert layout["method"] == "pca" and sorted(layout["ids"]) == sorted(stored.ids)
+    assert layout["classes"] == ["blue", "green", "red"]
+    assert [layout["classes"][c] for c in layout["c"]] == [stored.labels[stored.ids.index(i)] for i in layout["ids"]]
+    expected = PCA(n_components=2, random_state=0).fit_transform(stored.vectors.astype(np.float64))
+    order = [stored.ids.index(i) for i in layout["ids"]]
+    got = np.column_stack([layout["x"], layout["y"]]).astype(float)
+    span = (expected.max(axis=0) - expected.min(axis=0)).max()
+    assert np.allclose(got / GRID, (expected[order] - expected.min(axis=0)) / span, atol=1.5 / GRID)
+    cached = list((built / "reports" / ".maps").rglob("*-pca.json"))
+    assert len(cached) == 1
+    cached[0].write_text(json.dumps({**layout, "reason": "read from the cache"}))
+    assert (
+        client.get("/c/shapes_colorhist/map.json", params={"method": "pca"}).json()["reason"] == "read from the cache"
+    )
+
+
+def test_the_layout_key_follows_the_collection_content(opened):
+    info = opened.info("shapes_colorhist")
+    ids = sorted(opened.point_ids("shapes_colorhist"))
+    assert state_key(info, ids) == state_key(info, list(reversed(ids)))
+    assert state_key(info, ids) != state_key(info, ids[:-1])
+    assert state_key(info, ids[:-1] + [shapes_id("other.jpg")]) != state_key(info, ids)
+
+
+def test_umap_up_to_the_limit_and_pca_beyond():
+    if umap_available():
+        assert choose_method("auto", 1000)[0] == "umap"
+    assert choose_method("auto", UMAP_MAX_POINTS + 1)[0] == "pca"
+    assert choose_method("pca", 100)[0] == "pca"
+    with pytest.raises(ValueError, match="unknown projection"):
+        choose_method("tsne", 100)
+
+
+@pytest.mark.skipif(not umap_available(), reason="umap-learn is not installed")
+def test_umap_keeps_the_classes_apart(opened):
+    stored = opened.points("shapes_colorhist", with_vectors=True)
+    layout = compute_layout(stored, "key", "umap")
+    assert layout.method == "umap" and len(layout.x) == len(stored.ids)
+    xy = np.column_stack([layout.x, layout.y]).astype(float)
+    labels = np.array(layout.c)
+    nearest = [np.argsort(np.linalg.norm(xy - xy[i], axis=1))[1] for i in range(len(xy))]
+    assert np.mean(labels[nearest] == labels) >= 0.75  # colour histograms separate the three colours
+
+
+def test_the_map_page_names_its_projection_and_loads_its_script(client):
+    page = client.get("/c/shapes_colorhist/map").text
+    assert 'id="map"' in page and "/static/map.js" in page and "<script>" not in page
+    assert client.get("/c/shapes_colorhist/map", params={"method": "tsne"}).status_code == 400
+
+
+def numpy_confusion(vectors: np.ndarray, labels: list[str], k: int) -> dict[tuple[str, str], float]:
+    scores = vectors @ vectors.T
+    np.fill_diagonal(scores, -np.inf)
+    counts: dict[tuple[str, str], int] = {}
+    for i, row in enumerate(scores):
+        for j in np.argsort(-row, kind="stable")[:k]:
+            counts[labels[i], labels[j]] = counts.get((labels[i], labels[j]), 0) + 1
+    totals = {a: sum(v for (b, _), v in counts.items() if b == a) for a in set(labels)}
+    return {pair: count / totals[pair[0]] for pair, count in counts.items()}
+
+
+def test_confusion_shares_are_numpy_top_k_shares_and_a_cell_opens_its_pairs(client, opened):
+    stored = opened.points("shapes_flipped", with_vectors=True)
+    expected = numpy_confusion(stored.vectors, stored.labels, 5)
+    page = client.get("/c/shapes_flipped/confusion", params={"k": 5}).text
+    cells = re.findall(r'row=(\w+)&amp;column=(\w+)&amp;k=5">([\d.]+)</a>', page)
+    assert {(a, b): float(v) for a, b, v in cells} == {pair: round(v, 2) for pair, v in expected.items()}
+    pairs = client.get("/c/shapes_flipped/confusion/pairs", params={"row": "red", "column": "red", "k": 5}).text
+    shown = re.findall(r"/c/shapes_flipped/p/([0-9a-f-]{36})", pairs)
+    assert len(shown) == 2 * round(expected["red", "red"] * 4 * 5)
+    assert all(stored.labels[stored.ids.index(pid)] == "red" for pid in shown)
+
+
+def test_confusion_counts_from_a_hand_worked_ranking():
+    from evaluation import Neighbours
+    from store import ImagePayload, Points
+
+    payloads = [ImagePayload(label, f"{i}.jpg", "d", "e", i) for i, label in enumerate(["a", "a", "b"])]
+    order = np.array([[1, 2], [2, 0], [0, 1]])  # a0 -> a1, b; a1 -> b, a0; b -> a0, a1
+    found = confusion(Neighbours(Points(["0", "1", "2"], payloads), order, np.zeros((3, 0))))
+    assert found.rows() == [("a", 2, [0.5, 0.5]), ("b", 1, [1.0, 0.0])]
+    assert found.pairs("a", "b") == [(0, 2, 2), (1, 2, 1)]
+
+
+def test_side_by_side_shows_one_column_per_collection_each_with_its_recorded_ap(client, built):
+    pid = shapes_id("green/01.jpg")
+    page = client.get(f"/c/shapes_colorhist/compare/{pid}", params={"with": "shapes_flipped", "k": 4}).text
+    columns = re.findall(r'data-collection="(\w+)">.*?class="column-ap">(.*?)</p>', page, re.S)
+    assert [name for name, _ in columns] == ["shapes_colorhist", "shapes_flipped"]
+    for name, ap in columns:
+        recorded = json.loads((built / "reports" / name / "metrics.json").read_text())["ap_per_query"][pid]
+        assert ap == f"AP {recorded:.4f}"
+    neighbours = client.get(f"/c/shapes_colorhist/p/{pid}").text
+    assert f"/c/shapes_colorhist/compare/{pid}?with=shapes_flipped" in neighbours
+    evaluation = client.get("/eval/shapes_colorhist").text
+    assert re.search(r"/c/shapes_colorhist/compare/[0-9a-f-]{36}\">compare with", evaluation)
+    refused = client.get(f"/c/shapes_colorhist/compare/{pid}", params={"with": "nope"})
+    assert refused.status_code == 400 and "not a collection of the same dataset" in error_text(refused)
+
+
+def grid_ids(page: str) -> list[str]:
+    part = page[page.index('id="grid"') :]
+    return re.findall(r"/thumb/([0-9a-f-]{36})", part)
+
+
+def test_the_grid_sorts_by_last_ap_worst_first_by_class_and_by_similarity(client, opened, built):
+    recorded = json.loads((built / "reports" / "shapes_colorhist" / "metrics.json").read_text())["ap_per_query"]
+    by_ap = grid_ids(client.get("/c/shapes_colorhist", params={"sort": "ap"}).text)
+    assert [recorded[pid] for pid in by_ap] == sorted(recorded.values())
+    by_class = grid_ids(client.get("/c/shapes_colorhist", params={"sort": "class"}).text)
+    assert by_class[:4] == [shapes_id(f"blue/{i:02d}.jpg") for i in range(4)]
+    stored = opened.points("shapes_colorhist", with_vectors=True)
+    q = stored.ids.index(shapes_id("red/02.jpg"))
+    scores = stored.vectors @ stored.vectors[q]
+    scores[q] = np.inf
+    similar = grid_ids(client.get("/c/shapes_colorhist", params={"sort": "similar", "to": stored.ids[q]}).text)
+    assert similar[:4] == [stored.ids[i] for i in np.argsort(-scores, kind="stable")[:4]]
+
+
+def test_the_label_filter_ignores_case_and_says_when_nothing_matched(client):
+    assert len(grid_ids(client.get("/c/shapes_colorhist", params={"label": "GREEN"}).text)) == 4
+    page = client.get("/c/shapes_colorhist", params={"label": "Sunflower"}).text
+    assert "No point is labelled “Sunflower” (in any case). The labels are: red, green, blue." in page
+
+
+def test_an_upload_redirects_to_a_get_url_that_reloads(client, built):
+    data = (built / "data" / "Shapes" / "images" / "green" / "02.jpg").read_bytes()
+    posted = client.post(
+        "/c/shapes_colorhist/upload", files={"file": ("a.jpg", data)}, data={"k": "3"}, follow_redirects=False
+    )
+    assert posted.status_code == 303
+    url = posted.headers["location"]
+    assert re.search(r"/c/shapes_colorhist/upload/[0-9a-f]{64}\?k=3&file=a.jpg$", url)
+    for _ in range(2):  # reloaded
+        page = client.get(url).text
+        assert re.findall(r"/thumb/([0-9a-f-]{36})", page.split('id="hits"')[1])[0] == shapes_id("green/02.jpg")
+    preview = client.get(url.split("?")[0] + "/preview")
+    assert preview.status_code == 200 and preview.headers["content-type"] == "image/jpeg"
+    gone = client.get("/c/shapes_colorhist/upload/" + "0" * 64)
+    assert gone.status_code == 400 and "upload it again" in error_text(gone)
+
+
+def test_a_bad_upload_reads_as_a_sentence(client):
+    response = client.post("/c/shapes_colorhist/upload", files={"file": ("notes.txt", b"plain words")})
+    assert response.status_code == 400
+    assert error_text(response) == (
+        "the upload is not an image this app can read: its content is not in an image format it reads "
+        "(JPEG, PNG, GIF, BMP, TIFF, WebP)"
+    )
+
+
+def test_the_viewer_shows_the_full_image_and_its_facts(client, built):
+    pid = shapes_id("blue/01.jpg")
+    page = client.get(f"/c/shapes_colorhist/v/{pid}").text
+    size = (built / "data" / "Shapes" / "images" / "blue" / "01.jpg").stat().st_size
+    assert "blue/01.jpg" in page and "96 × 72 pixels" in page and f"{size:,} bytes" in page
+    assert "AP 0." in page or "AP 1." in page
+    assert f'rel="next" href="http://testserver/c/shapes_colorhist/v/{shapes_id("blue/02.jpg")}"' in page
+    image = client.get(f"/c/shapes_colorhist/image/{pid}")
+    assert image.content == (built / "data" / "Shapes" / "images" / "blue" / "01.jpg").read_bytes()
+
+
+def test_the_drill_down_pages_through_the_whole_ranking(client, monkeypatch):
+    monkeypatch.setattr("web.evaluation_pages.DRILL_HITS", 5)
+    url = f"/eval/shapes_colorhist/q/{shapes_id('red/00.jpg')}"
+    first, last = client.get(url).text, client.get(url, params={"page": 3}).text
+    assert "ranks 1 to 5 of 11 · page 1 of 3" in first and "ranks 11 to 11 of 11 · page 3 of 3" in last
+    assert len(re.findall(r'<figure class="tile', last)) == 1
+
+
+def test_captions_carry_the_whole_path_as_a_tooltip(client):
+    page = client.get("/c/shapes_colorhist").text
+    assert '<figcaption title="red/00.jpg">red · red/00.jpg</figcaption>' in page
+
+
+def test_favicon_and_dashboard_link(client):
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/png"
+    assert dashboard_url("http://localhost:6333/", "a_b") == "http://localhost:6333/dashboard#/collections/a_b"
+    assert dashboard_url("/var/qdrant", "a_b") is None
+    assert "Qdrant dashboard" not in client.get("/c/shapes_colorhist").text  # an embedded store has none

@@ -1,0 +1,168 @@
+"""What the exploration pages ask of the library: maps, confusion, side by side, sorted grids, kept uploads.
+
+Beside `web.backend.Backend` (which it uses for the store, summaries and
+evaluation records), with the state of its own: a lock per collection so
+that a map or a confusion is computed once even when requests arrive
+together, the last confusion of each collection in memory, and the uploaded
+images under their content hash in a temporary folder that lives as long as
+the server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from errors import QueryError
+from evaluation import rank_all
+from search import SearchResult
+from search.query import checked_id
+from store import ImagePayload
+from web.backend import Backend
+from web.confusion import Confusion, confusion
+from web.layout import LayoutCache, MapLayout, compute_layout, state_key
+
+SORTS = ("dataset", "class", "ap", "similar")
+UPLOAD_HASH = 64  # hex digits of a sha256
+
+
+@dataclass(frozen=True)
+class Column:
+    """One collection's answer to the same stored point: its hits and the point's AP there."""
+
+    collection: str
+    encoder: str
+    result: SearchResult | None  # None: the point is not in this collection
+    ap: tuple[str, float] | None
+
+
+class Explorer:
+    """Maps, confusion, side by side and uploads over one `Backend`."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.layouts = LayoutCache(backend.options.reports / ".maps")
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
+        self._confusions: dict[str, tuple[tuple, Confusion]] = {}
+        self._uploads = tempfile.TemporaryDirectory(prefix="web-uploads-")
+
+    def _lock(self, key: str) -> threading.Lock:
+        with self._locks_lock:
+            return self._locks.setdefault(key, threading.Lock())
+
+    # the map
+
+    def layout(self, name: str, asked: str = "auto") -> MapLayout:
+        """The collection's map: read from the cache when its state is unchanged, else computed and written."""
+        store = self.backend.store
+        info = store.info(name)
+        with self._lock(f"map:{name}"):
+            ids = sorted(store.point_ids(name))
+            key = state_key(info, ids)
+            cached = self.layouts.read(name, key, asked)
+            if cached is not None:
+                return cached
+            layout = compute_layout(store.points(name, with_vectors=True), key, asked)
+            self.layouts.write(name, asked, layout)
+            return layout
+
+    # confusion
+
+    def confusion(self, name: str, k: int) -> Confusion:
+        """Top-k confusion of the collection, ranked now and kept until its point count or k changes."""
+        store = self.backend.store
+        state = (store.info(name).points, k)
+        with self._lock(f"confusion:{name}"):
+            cached = self._confusions.get(name)
+            if cached is not None and cached[0] == state:
+                return cached[1]
+            found = confusion(rank_all(store, name, limit=k, keep_scores=0))
+            self._confusions[name] = (state, found)
+            return found
+
+    # side by side
+
+    def siblings(self, name: str) -> list[str]:
+        """The other collections of the same dataset, by name (the same image has the same id in each)."""
+        dataset = self.backend.store.info(name).dataset
+        return [info.name for info in self.backend.collections() if info.dataset == dataset and info.name != name]
+
+    def columns(self, names: list[str], point_id: str, k: int) -> list[Column]:
+        """The stored point's neighbours in each collection of `names`, with its AP there."""
+        pid = checked_id(point_id)
+        columns = []
+        for name in names:
+            info = self.backend.store.info(name)
+            present = self.backend.store.payload(name, pid) is not None
+            result = self.backend.neighbours(name, pid, k) if present else None
+            columns.append(Column(name, info.encoder, result, self.backend.query_ap(name, pid) if present else None))
+        return columns
+
+    # the grid
+
+    def sorted_points(
+        self, name: str, sort: str, to: str | None = None
+    ) -> tuple[list[tuple[str, ImagePayload]], dict[str, float | None]]:
+        """The collection's points in the order `sort` names, and each point's last AP where recorded.
+
+        "class": by label, then dataset order; "ap": worst AP of the last
+        evaluation first, unrecorded last; "similar": the point `to` first,
+        then the rest by similarity to it (its full ranking); else dataset order.
+        """
+        if sort not in SORTS:
+            raise QueryError(f"unknown sort '{sort}'; choose one of {', '.join(SORTS)}")
+        points = self.backend.summary(name).samples
+        record = self.backend.evaluation(name)
+        aps = (record or {}).get("ap_per_query", {})
+        if sort == "class":
+            points = sorted(points, key=lambda point: str(point[1].label))
+        elif sort == "ap":
+            points = sorted(points, key=lambda point: (aps.get(point[0]) is None, aps.get(point[0]) or 0.0))
+        elif sort == "similar":
+            if not to:
+                raise QueryError("choose the point to sort by: its neighbours page links here")
+            ranking = self.backend.ranking(name, to)
+            position = {hit.id: rank for rank, hit in enumerate(ranking.hits, start=1)}
+            position[ranking.query_id] = 0
+            points = sorted(points, key=lambda point: position.get(point[0], len(position)))
+        return points, aps
+
+    # uploads
+
+    def keep_upload(self, data: bytes) -> str:
+        """Keep an uploaded file under its sha256 for the server's life; returns the hash."""
+        if not data:
+            raise QueryError("choose an image file to upload")
+        digest = hashlib.sha256(data).hexdigest()
+        file = self.upload_path(digest)
+        if not file.is_file():
+            file.write_bytes(data)
+        return digest
+
+    def upload_path(self, digest: str) -> Path:
+        if len(digest) != UPLOAD_HASH or any(c not in "0123456789abcdef" for c in digest):
+            raise QueryError(f"'{digest}' is not an upload's hash")
+        return Path(self._uploads.name) / digest
+
+    def upload(self, digest: str) -> bytes:
+        """The kept upload; a readable error when this server never received it (or was restarted since)."""
+        file = self.upload_path(digest)
+        if not file.is_file():
+            raise QueryError(
+                "this upload is not on this server any more (it keeps uploads until it stops): upload it again"
+            )
+        return file.read_bytes()
+
+    def forget_upload(self, digest: str) -> None:
+        self.upload_path(digest).unlink(missing_ok=True)
+
+
+def dashboard_url(location: str, name: str) -> str | None:
+    """The Qdrant dashboard's page of collection `name` when the store is a server (`location` an http URL)."""
+    if not location.startswith(("http://", "https://")):
+        return None
+    return f"{location.rstrip('/')}/dashboard#/collections/{name}"

@@ -1,0 +1,89 @@
+"""The embedding map of a collection (drawn by static/map.js from compact JSON) and its class confusion."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from errors import QueryError
+from web.confusion import DEFAULT_K, share_class
+from web.explore import Explorer
+from web.layout import METHODS
+from web.pages import backend
+from web.templating import page
+
+router = APIRouter()
+PAIRS_PAGE = 60
+K = Annotated[int, Query(ge=1, le=100)]
+
+
+def explorer(request: Request) -> Explorer:
+    return request.app.state.explorer
+
+
+@router.get("/c/{name}/map", response_class=HTMLResponse)
+def embedding_map(request: Request, name: str, method: str = "auto"):
+    if method not in METHODS:
+        raise QueryError(f"unknown projection '{method}'; choose one of {', '.join(METHODS)}")
+    info = backend(request).store.info(name)
+    return page(request, "map.html", info=info, method=method, methods=METHODS)
+
+
+@router.get("/c/{name}/map.json")
+def map_data(request: Request, name: str, method: str = "auto"):
+    """Every point's id, class and integer position: arrays, not objects, so 20,000 points stay small."""
+    if method not in METHODS:
+        raise QueryError(f"unknown projection '{method}'; choose one of {', '.join(METHODS)}")
+    layout = explorer(request).layout(name, method)
+    body = json.dumps(layout.to_json(), separators=(",", ":"))
+    return Response(body, media_type="application/json", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/c/{name}/confusion", response_class=HTMLResponse)
+def class_confusion(request: Request, name: str, k: K = DEFAULT_K):
+    info = backend(request).store.info(name)
+    found = explorer(request).confusion(name, k)
+    rows = [
+        (label, queries, [(share, share_class(share)) for share in shares]) for label, queries, shares in found.rows()
+    ]
+    return page(request, "confusion.html", info=info, confusion=found, rows=rows, k=k)
+
+
+@router.get("/c/{name}/confusion/pairs", response_class=HTMLResponse)
+def confusion_pairs(
+    request: Request,
+    name: str,
+    row: str,
+    column: str,
+    k: K = DEFAULT_K,
+    page_number: Annotated[int, Query(alias="page", ge=1)] = 1,
+):
+    """The query-hit pairs behind one cell: class-`row` queries and their class-`column` hits in the top k."""
+    found = explorer(request).confusion(name, k)
+    for label in (row, column):
+        if label not in found.classes:
+            raise QueryError(f"collection '{name}' has no class '{label}'")
+    pairs = found.pairs(row, column)
+    pages = max(1, -(-len(pairs) // PAIRS_PAGE))
+    page_number = min(page_number, pages)
+    points = found.neighbours.points
+    shown = [
+        (points.ids[query], points.payloads[query], points.ids[hit], points.payloads[hit], rank)
+        for query, hit, rank in pairs[(page_number - 1) * PAIRS_PAGE : page_number * PAIRS_PAGE]
+    ]
+    return page(
+        request,
+        "pairs.html",
+        name=name,
+        row=row,
+        column=column,
+        k=k,
+        share=found.share(found.classes.index(row), found.classes.index(column)),
+        total=len(pairs),
+        pairs=shown,
+        page=page_number,
+        pages=pages,
+    )

@@ -1,8 +1,8 @@
 """The exploration pages through FastAPI's test client: the map's layout and its cache, class confusion against
 numpy, side by side, sorted and filtered grids, uploads at a GET URL, the viewer, paging, favicon and dashboard link.
 
-Two collections of one dataset: shapes_colorhist (ingested, evaluated) and shapes_flipped (the same ids, each
-vector with its histogram bins reversed, evaluated), so the same image has the same id in both."""
+Two collections of one dataset: shapes_colorhist (ingested, evaluated) and shapes_noisy (the same ids, each
+vector with seeded noise added, evaluated), so the same image has the same id in both and the rankings differ."""
 
 from __future__ import annotations
 
@@ -25,6 +25,17 @@ from web.explore import dashboard_url
 from web.layout import GRID, UMAP_MAX_POINTS, choose_method, compute_layout, state_key, umap_available
 
 
+def add_noisy_copy(store) -> None:
+    """shapes_noisy: shapes_colorhist's points, ids and payloads (encoder "noisy") with seeded noise on each vector."""
+    stored = store.points("shapes_colorhist", with_vectors=True)
+    dim = stored.vectors.shape[1]
+    noisy = stored.vectors + 3.0 / np.sqrt(dim) * np.random.default_rng(0).normal(size=stored.vectors.shape)
+    noisy = (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(np.float32)
+    payloads = [p.__class__(p.label, p.path, p.dataset, "noisy", p.index) for p in stored.payloads]
+    store.ensure_collection("shapes_noisy", dim)
+    store.upsert("shapes_noisy", stored.ids, noisy, payloads)
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("explore")
@@ -32,12 +43,8 @@ def built(tmp_path_factory) -> Path:
     store = open_store(path=tmp / "qdrant")
     dataset = read_dataset(discover(tmp / "data")["shapes"], "shapes")
     ingest_dataset(dataset, build_encoder("colorhist", "cpu"), store, IngestOptions(workers=0))
-    stored = store.points("shapes_colorhist", with_vectors=True)
-    flipped = np.ascontiguousarray(stored.vectors[:, ::-1])
-    payloads = [p.__class__(p.label, p.path, p.dataset, "flipped", p.index) for p in stored.payloads]
-    store.ensure_collection("shapes_flipped", flipped.shape[1])
-    store.upsert("shapes_flipped", stored.ids, flipped, payloads)
-    evaluate_collections(store, ["shapes_colorhist", "shapes_flipped"], tmp / "reports", tmp / "data")
+    add_noisy_copy(store)
+    evaluate_collections(store, ["shapes_colorhist", "shapes_noisy"], tmp / "reports", tmp / "data")
     store.close()
     return tmp
 
@@ -133,13 +140,13 @@ def numpy_confusion(vectors: np.ndarray, labels: list[str], k: int) -> dict[tupl
 
 
 def test_confusion_shares_are_numpy_top_k_shares_and_a_cell_opens_its_pairs(client, opened):
-    stored = opened.points("shapes_flipped", with_vectors=True)
+    stored = opened.points("shapes_noisy", with_vectors=True)
     expected = numpy_confusion(stored.vectors, stored.labels, 5)
-    page = client.get("/c/shapes_flipped/confusion", params={"k": 5}).text
+    page = client.get("/c/shapes_noisy/confusion", params={"k": 5}).text
     cells = re.findall(r'row=(\w+)&amp;column=(\w+)&amp;k=5">([\d.]+)</a>', page)
     assert {(a, b): float(v) for a, b, v in cells} == {pair: round(v, 2) for pair, v in expected.items()}
-    pairs = client.get("/c/shapes_flipped/confusion/pairs", params={"row": "red", "column": "red", "k": 5}).text
-    shown = re.findall(r"/c/shapes_flipped/p/([0-9a-f-]{36})", pairs)
+    pairs = client.get("/c/shapes_noisy/confusion/pairs", params={"row": "red", "column": "red", "k": 5}).text
+    shown = re.findall(r"/c/shapes_noisy/p/([0-9a-f-]{36})", pairs)
     assert len(shown) == 2 * round(expected["red", "red"] * 4 * 5)
     assert all(stored.labels[stored.ids.index(pid)] == "red" for pid in shown)
 
@@ -157,14 +164,14 @@ def test_confusion_counts_from_a_hand_worked_ranking():
 
 def test_side_by_side_shows_one_column_per_collection_each_with_its_recorded_ap(client, built):
     pid = shapes_id("green/01.jpg")
-    page = client.get(f"/c/shapes_colorhist/compare/{pid}", params={"with": "shapes_flipped", "k": 4}).text
+    page = client.get(f"/c/shapes_colorhist/compare/{pid}", params={"with": "shapes_noisy", "k": 4}).text
     columns = re.findall(r'data-collection="(\w+)">.*?class="column-ap">(.*?)</p>', page, re.S)
-    assert [name for name, _ in columns] == ["shapes_colorhist", "shapes_flipped"]
+    assert [name for name, _ in columns] == ["shapes_colorhist", "shapes_noisy"]
     for name, ap in columns:
         recorded = json.loads((built / "reports" / name / "metrics.json").read_text())["ap_per_query"][pid]
         assert ap == f"AP {recorded:.4f}"
     neighbours = client.get(f"/c/shapes_colorhist/p/{pid}").text
-    assert f"/c/shapes_colorhist/compare/{pid}?with=shapes_flipped" in neighbours
+    assert f"/c/shapes_colorhist/compare/{pid}?with=shapes_noisy" in neighbours
     evaluation = client.get("/eval/shapes_colorhist").text
     assert re.search(r"/c/shapes_colorhist/compare/[0-9a-f-]{36}\">compare with", evaluation)
     refused = client.get(f"/c/shapes_colorhist/compare/{pid}", params={"with": "nope"})
@@ -177,9 +184,9 @@ def grid_ids(page: str) -> list[str]:
 
 
 def test_the_grid_sorts_by_last_ap_worst_first_by_class_and_by_similarity(client, opened, built):
-    recorded = json.loads((built / "reports" / "shapes_colorhist" / "metrics.json").read_text())["ap_per_query"]
-    by_ap = grid_ids(client.get("/c/shapes_colorhist", params={"sort": "ap"}).text)
-    assert [recorded[pid] for pid in by_ap] == sorted(recorded.values())
+    recorded = json.loads((built / "reports" / "shapes_noisy" / "metrics.json").read_text())["ap_per_query"]
+    by_ap = grid_ids(client.get("/c/shapes_noisy", params={"sort": "ap"}).text)
+    assert [recorded[pid] for pid in by_ap] == sorted(recorded.values()) and len(set(recorded.values())) > 3
     by_class = grid_ids(client.get("/c/shapes_colorhist", params={"sort": "class"}).text)
     assert by_class[:4] == [shapes_id(f"blue/{i:02d}.jpg") for i in range(4)]
     stored = opened.points("shapes_colorhist", with_vectors=True)

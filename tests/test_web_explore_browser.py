@@ -1,0 +1,211 @@
+"""The exploration pages end to end in headless Chromium: the map (drawn, hover, click, box), the confusion heatmap,
+side by side, the sort by AP, the keyboard, a reloaded upload URL and the label filter's message.
+
+The server runs `python cli.py serve` in its own process on two collections of one dataset (shapes_colorhist and
+shapes_noisy: the same ids, seeded noise on each vector). With WEB_SCREENSHOTS=<folder> set, the map,
+confusion and side-by-side pages are saved there as PNGs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from encoders import build_encoder
+from evaluation import evaluate_collections
+from ingest import IngestOptions, discover, ingest_dataset, read_dataset
+from store import open_store, point_id
+from tests.conftest import CLASS_COLOURS, make_image, write_list_dataset
+from tests.test_web_browser import ARGS, CHROMIUM, free_port, wait_for
+from tests.test_web_explore import add_noisy_copy
+
+ROOT = Path(__file__).resolve().parents[1]
+NAME = "shapes_colorhist"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[str]:
+    if not CHROMIUM.is_file():
+        pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's `chromium` package (.ci/run does)")
+    tmp = tmp_path_factory.mktemp("explore-browser")
+    write_list_dataset(tmp / "data" / "Shapes")
+    store = open_store(path=tmp / "qdrant")
+    ingest_dataset(
+        read_dataset(discover(tmp / "data")["shapes"], "shapes"),
+        build_encoder("colorhist", "cpu"),
+        store,
+        IngestOptions(workers=0),
+    )
+    add_noisy_copy(store)
+    evaluate_collections(store, [NAME, "shapes_noisy"], tmp / "reports", tmp / "data")
+    store.close()
+    port = free_port()
+    command = [sys.executable, "cli.py", "--storage", str(tmp / "qdrant"), "--reports", str(tmp / "reports")]
+    command += ["serve", "--port", str(port), "--data-root", str(tmp / "data"), "--device", "cpu"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    opened = browser.new_page(viewport={"width": 1200, "height": 900})
+    yield opened
+    opened.close()
+
+
+def snap(page, name: str) -> None:
+    shots = os.environ.get("WEB_SCREENSHOTS")
+    if shots:
+        page.screenshot(path=str(Path(shots) / f"{name}.png"), full_page=True)
+
+
+def screen_position(page, layout: dict, i: int) -> tuple[float, float]:
+    """Where map.js draws point i, in page coordinates (its own formula, from the canvas's size on screen)."""
+    box = page.locator("#map").bounding_box()
+    width, height = page.locator("#map").evaluate("canvas => [canvas.width, canvas.height]")
+    scale = (min(width, height) - 24) / 10000
+    x, y = 12 + layout["x"][i] * scale, height - 12 - layout["y"][i] * scale
+    return box["x"] + x * box["width"] / width, box["y"] + y * box["height"] / height
+
+
+def test_the_map_draws_every_point_hover_shows_a_thumbnail_click_opens_the_neighbours(server, page):
+    layout = json.load(urllib.request.urlopen(f"{server}/c/{NAME}/map.json?method=pca"))
+    page.goto(f"{server}/c/{NAME}/map?method=pca")
+    page.wait_for_selector("#map[data-drawn='12']")
+    coloured = page.locator("#map").evaluate(
+        "c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;"
+        " for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; }"
+    )
+    assert coloured >= 12 * 4  # every point at least a few pixels
+    assert "laid out by PCA" in page.inner_text("#map-method")
+    assert page.locator("#map-legend li").all_inner_texts() == ["blue (4)", "green (4)", "red (4)"]
+    snap(page, "map")
+
+    i = layout["c"].index(layout["classes"].index("green"))
+    x, y = screen_position(page, layout, i)
+    near = {  # points drawn within the hover radius of point i (similar images may overlap)
+        layout["ids"][j] for j in range(12) if np.hypot(*np.subtract(screen_position(page, layout, j), (x, y))) <= 6
+    }
+    page.mouse.move(x, y)
+    page.wait_for_selector("#map-tip:not([hidden])")
+    shown = page.locator("#map-tip").get_attribute("data-id")
+    assert shown in near
+    assert page.locator("#map-tip img").get_attribute("src").endswith(f"/thumb/{shown}")
+    page.wait_for_function("document.querySelector('#map-tip img').naturalWidth > 0")
+    assert page.inner_text("#map-tip div") == layout["classes"][layout["c"][layout["ids"].index(shown)]]
+
+    box = page.locator("#map").bounding_box()
+    page.mouse.move(box["x"] + 2, box["y"] + 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] - 2, box["y"] + box["height"] - 2, steps=5)
+    page.mouse.up()
+    assert page.inner_text("#selection h2") == "12 points selected"
+    assert page.locator("#selection figure.tile").count() == 12
+
+    page.mouse.click(x, y)
+    page.wait_for_url(re.compile(f"/c/{NAME}/p/{shown}$"))
+    assert page.locator("#hits figure.tile").count() == 11
+
+
+def test_a_confusion_cell_opens_its_query_hit_pairs(server, page):
+    page.goto(f"{server}/c/shapes_noisy/confusion?k=3")
+    assert page.locator("#confusion tr").count() == 4
+    snap(page, "confusion")
+    cell = page.locator("#confusion td a").first
+    share = float(cell.inner_text())
+    cell.click()
+    page.wait_for_selector("#pairs")
+    rows = page.locator("#pairs tr").count() - 1
+    assert rows == round(share * 4 * 3) and rows > 0  # 4 queries in the class, 3 hits each
+
+
+def test_side_by_side_from_the_neighbours_page_has_two_columns_each_with_its_ap(server, page):
+    page.goto(f"{server}/c/{NAME}/p/{point_id('shapes', 'red/01.jpg')}")
+    page.click("#compare-with a:has-text('shapes_noisy')")
+    page.wait_for_selector("#columns")
+    columns = page.locator("#columns section.column")
+    assert columns.count() == 2
+    assert [columns.nth(i).get_attribute("data-collection") for i in range(2)] == [NAME, "shapes_noisy"]
+    for i in range(2):
+        assert re.fullmatch(r"AP \d\.\d{4}", columns.nth(i).locator(".column-ap").inner_text())
+        assert columns.nth(i).locator("figure.tile").count() == 11
+    snap(page, "compare")
+
+
+def test_the_grid_sorts_by_last_ap_worst_first(server, page):
+    page.goto(f"{server}/c/shapes_noisy")
+    page.select_option("#sort", "ap")
+    page.click("#grid-form button")
+    page.wait_for_url(re.compile("sort=ap"))
+    captions = page.locator("#grid figcaption").all_inner_texts()
+    aps = [float(re.match(r"AP ([\d.]+)", caption).group(1)) for caption in captions]
+    assert len(aps) == 12 and aps == sorted(aps) and aps[0] < aps[-1]
+
+
+def test_the_keyboard_moves_opens_goes_back_and_focuses_the_search_box(server, page):
+    start = f"{server}/c/{NAME}/p/{point_id('shapes', 'blue/00.jpg')}"
+    page.goto(start)
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowLeft")
+    second = page.locator("#hits figure.tile").nth(1)
+    assert "current" in second.get_attribute("class")
+    target = second.locator("a").get_attribute("href")
+    page.keyboard.press("Enter")
+    page.wait_for_url(target)
+    page.keyboard.press("Escape")
+    page.wait_for_url(start)
+    page.goto(f"{server}/c/{NAME}")
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "search"
+
+
+def test_an_upload_is_a_get_url_that_reloads_and_the_label_filter_says_when_nothing_matched(server, page, tmp_path):
+    upload = tmp_path / "query.png"
+    make_image(CLASS_COLOURS["green"], seed=777).save(upload)
+    page.goto(f"{server}/c/{NAME}/query")
+    page.set_input_files("input[name=file]", str(upload))
+    page.click("#upload-form button")
+    page.wait_for_selector("#hits")
+    assert re.search(r"/upload/[0-9a-f]{64}\?k=12", page.url)
+    first = page.locator("#hits figure.tile").evaluate_all("tiles => tiles.map(t => t.dataset.label)")
+    page.reload()
+    page.wait_for_selector("#hits")
+    assert page.locator("#hits figure.tile").evaluate_all("tiles => tiles.map(t => t.dataset.label)") == first
+    assert first[:4] == ["green"] * 4
+    assert "uploaded image query.png" in page.inner_text("#query")
+
+    page.goto(f"{server}/c/{NAME}")
+    page.fill("#search", "Sunflower")
+    page.press("#search", "Enter")
+    page.wait_for_selector("#no-match")
+    assert "No point is labelled “Sunflower”" in page.inner_text("#no-match")
+    page.fill("#search", "GREEN")
+    page.press("#search", "Enter")
+    page.wait_for_url(re.compile("label=GREEN"))
+    assert page.locator("#grid figure.tile").count() == 4

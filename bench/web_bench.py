@@ -13,14 +13,23 @@ library call the page stands on runs here against a copy of the store:
   browser fetches them) against `search.summarize` of the collection, the
   call that reads what the grid shows.
 
+The embedding map (issue 25): collections of --map-points synthetic points
+(vectors and labels only) are laid out once (the first load, timed apart),
+then headless Chromium (Debian's, through Playwright) opens the map page
+and waits until its canvas has drawn every point: time to interactive, in
+turns with the collections page as the reference. Without Chromium the
+browser part is skipped with a message.
+
 Medians of --repeat turns. Not a test: it prints figures. Usage:
-    python bench/web_bench.py [--points 6000] [--repeat 30]
+    python bench/web_bench.py [--points 6000] [--repeat 30] [--map-points 1000,20000] [--map-method auto]
+    python bench/web_bench.py --points 50 --repeat 1 --map-points 40 --map-method pca   # tiny
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import os
 import re
 import shutil
 import socket
@@ -39,19 +48,27 @@ sys.path.insert(0, str(ROOT))
 
 from search import Query, Searcher, summarize  # noqa: E402
 from store import ImagePayload, open_store, point_id  # noqa: E402
+from web.layout import METHODS  # noqa: E402
 
 CLASSES = 10
 DIM = 512
 NAME = "bench_colorhist"
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+
+
+def synthetic(points: int) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, unit vectors): CLASSES noisy clusters, seeded."""
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(CLASSES, DIM))
+    labels = np.arange(points) % CLASSES
+    vectors = centres[labels] + 0.8 * rng.normal(size=(points, DIM))
+    return labels, (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
 
 
 def build(folder: Path, points: int) -> list[str]:
     """data/bench/images/c<k>/<i>.jpg and the collection in folder/qdrant; returns the ids in dataset order."""
     rng = np.random.default_rng(0)
-    centres = rng.normal(size=(CLASSES, DIM))
-    labels = np.arange(points) % CLASSES
-    vectors = centres[labels] + 0.8 * rng.normal(size=(points, DIM))
-    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    labels, vectors = synthetic(points)
     paths = [f"c{label}/{i:05d}.jpg" for i, label in enumerate(labels)]
     images = folder / "data" / "bench" / "images"
     for label in range(CLASSES):
@@ -68,6 +85,22 @@ def build(folder: Path, points: int) -> list[str]:
         store.upsert(NAME, ids[rows], vectors[rows], payloads)
     store.close()
     return ids
+
+
+def build_map_collection(folder: Path, points: int) -> str:
+    """bench_map<points> in folder/qdrant: synthetic vectors and labels, no image files (the map needs none)."""
+    name = f"bench_map{points}"
+    labels, vectors = synthetic(points)
+    paths = [f"c{label}/{i:05d}.jpg" for i, label in enumerate(labels)]
+    store = open_store(path=folder / "qdrant")
+    store.ensure_collection(name, DIM, recreate=True)
+    ids = [point_id(name, path) for path in paths]
+    for start in range(0, points, 1000):
+        rows = range(points)[start : start + 1000]
+        payloads = [ImagePayload(f"c{labels[i]}", paths[i], "bench", "colorhist", i) for i in rows]
+        store.upsert(name, ids[start : start + 1000], vectors[start : start + 1000], payloads)
+    store.close()
+    return name
 
 
 def free_port() -> int:
@@ -122,17 +155,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--points", type=int, default=6000)
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--map-points", default="1000,20000", help="comma-separated sizes of the map collections")
+    parser.add_argument("--map-method", default="auto", choices=METHODS, help="the projection (pca: no UMAP compile)")
     args = parser.parse_args()
+    map_sizes = [int(size) for size in args.map_points.split(",") if size]
     folder = Path(tempfile.mkdtemp(prefix="web-bench-"))
     try:
         started = time.perf_counter()
         ids = build(folder, args.points)
+        maps = [build_map_collection(folder, size) for size in map_sizes]
         shutil.copytree(folder / "qdrant", folder / "reference")  # the server is the only opener of its store
         print(f"built {args.points} points and images in {time.perf_counter() - started:.1f} s")
         port = free_port()
         server = start_server(folder, port)
         try:
             run(Client(port), folder, ids, args.repeat)
+            run_maps(port, maps, args.repeat, args.map_method)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -179,6 +217,43 @@ def run(client: Client, folder: Path, ids: list[str], repeat: int) -> None:
         f"| summarize alone {median['summarize']:.1f} | grid/summarize {median['grid_server'] / median['summarize']:.2f} "
         f"| target < 500"
     )
+
+
+def run_maps(port: int, names: list[str], repeat: int, method: str) -> None:
+    """Time to interactive of each map page in Chromium (canvas drawn), in turns with the collections page."""
+    if not names:
+        return
+    if not CHROMIUM.is_file():
+        print(f"map pages: skipped, no Chromium at {CHROMIUM} (install Debian's `chromium`)")
+        return
+    from playwright.sync_api import sync_playwright
+
+    base = f"http://127.0.0.1:{port}"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+
+        def interactive(url: str, ready: str) -> float:
+            started = time.perf_counter()
+            page.goto(url)
+            page.wait_for_selector(ready, timeout=600_000)
+            return (time.perf_counter() - started) * 1000
+
+        for name in names:
+            points = int(name.removeprefix("bench_map"))
+            drawn = f"#map[data-drawn='{points}']"
+            first = interactive(f"{base}/c/{name}/map?method={method}", drawn)  # the layout is computed here, once
+            laid_out = page.inner_text("#map-method")
+            reference, timed = [], []
+            for _ in range(repeat):
+                reference.append(interactive(f"{base}/", "#collections"))
+                timed.append(interactive(f"{base}/c/{name}/map?method={method}", drawn))
+            ms, ref = statistics.median(timed), statistics.median(reference)
+            print(
+                f"map page, {points} points: first load (layout computed) {first / 1000:.1f} s | warm time to "
+                f"interactive {ms:.0f} ms vs collections page {ref:.0f} ms, ratio {ms / ref:.1f} | {laid_out}"
+            )
+        browser.close()
 
 
 if __name__ == "__main__":

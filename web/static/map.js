@@ -13,13 +13,14 @@
   const tip = document.getElementById("map-tip");
   const selection = document.getElementById("selection");
   const context = canvas.getContext("2d");
-  let data = null, px = null, py = null, cells = null, columns = 0, drag = null;
+  let data = null, px = null, py = null, byClass = [], cells = null, columns = 0, drag = null;
 
   const colour = (c) => PALETTE[c % PALETTE.length];
 
   function place() {
     const n = data.ids.length, scale = (Math.min(canvas.width, canvas.height) - 2 * PAD) / 10000;
     px = new Float32Array(n); py = new Float32Array(n);
+    byClass = Array.from(data.c.keys()).sort((a, b) => data.c[a] - data.c[b] || a - b);
     columns = Math.ceil(canvas.width / CELL);
     cells = new Map();
     for (let i = 0; i < n; i++) {
@@ -34,9 +35,10 @@
   function draw(box) {
     context.clearRect(0, 0, canvas.width, canvas.height);
     const size = data.ids.length > 5000 ? 2 : 4;
-    for (let c = 0; c < data.classes.length; c++) {  // one fill style per class: few state changes
-      context.fillStyle = colour(c);
-      for (let i = 0; i < px.length; i++) if (data.c[i] === c) context.fillRect(px[i] - size / 2, py[i] - size / 2, size, size);
+    let current = -1;
+    for (const i of byClass) {  // in class order: one fill style change per class
+      if (data.c[i] !== current) { current = data.c[i]; context.fillStyle = colour(current); }
+      context.fillRect(px[i] - size / 2, py[i] - size / 2, size, size);
     }
     if (box) {
       context.strokeStyle = "#000";

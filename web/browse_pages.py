@@ -13,8 +13,7 @@ from errors import QueryError
 from media.thumbnails import file_thumbnail, file_under
 from search.query import checked_id
 from web.backend import MAX_UPLOAD_BYTES, PREVIEW
-from web.map_pages import explorer
-from web.pages import Hits, backend, results_page
+from web.pages import Hits, backend, explorer, results_page
 from web.templating import HERE, page
 
 router = APIRouter()
@@ -63,8 +62,11 @@ def viewer(request: Request, name: str, point_id: str):
     file = file_under(found.image_root(name), payload.path)
     size = None
     if file is not None:
-        with Image.open(file) as image:
-            size = (image.width, image.height, file.stat().st_size)
+        try:
+            with Image.open(file) as opened:
+                size = (opened.width, opened.height, file.stat().st_size)
+        except (OSError, Image.DecompressionBombError):
+            size = None  # the page says the file could not be read
     return page(
         request,
         "viewer.html",

@@ -10,18 +10,13 @@ from fastapi.responses import HTMLResponse, Response
 
 from errors import QueryError
 from web.confusion import DEFAULT_K, share_class
-from web.explore import Explorer
 from web.layout import METHODS
-from web.pages import backend
+from web.pages import backend, explorer
 from web.templating import page
 
 router = APIRouter()
 PAIRS_PAGE = 60
 K = Annotated[int, Query(ge=1, le=100)]
-
-
-def explorer(request: Request) -> Explorer:
-    return request.app.state.explorer
 
 
 @router.get("/c/{name}/map", response_class=HTMLResponse)

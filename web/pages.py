@@ -11,7 +11,7 @@ from encoders import SPECS
 from search import SearchResult
 from search.query import checked_id
 from web.backend import MAX_UPLOAD_BYTES, Backend
-from web.explore import dashboard_url
+from web.explore import Explorer, dashboard_url
 from web.templating import page
 from web.thumbs import SIZES, ThumbnailCache
 
@@ -22,6 +22,10 @@ Hits = Annotated[int, Query(ge=1, le=200)]
 
 def backend(request: Request) -> Backend:
     return request.app.state.backend
+
+
+def explorer(request: Request) -> Explorer:
+    return request.app.state.explorer
 
 
 def has_text_tower(encoder: str) -> bool:
@@ -58,7 +62,7 @@ def collection(
     """The grid: every point, or those whose label matches `label` (any case), in the order `sort` names."""
     found = backend(request)
     summary = found.summary(name)
-    ordered, aps = request.app.state.explorer.sorted_points(name, sort, to)
+    ordered, aps = explorer(request).sorted_points(name, sort, to)
     wanted = label.strip().casefold() if label else None
     points = [(pid, p) for pid, p in ordered if wanted is None or str(p.label).casefold() == wanted]
     pages = max(1, -(-len(points) // PAGE_SIZE))
@@ -106,7 +110,7 @@ def neighbours(request: Request, name: str, point_id: str, k: Hits = 12):
     found = backend(request)
     result = found.neighbours(name, point_id, k)
     ap = found.query_ap(name, result.source_id)
-    return results_page(request, result, ap=ap, siblings=request.app.state.explorer.siblings(name))
+    return results_page(request, result, ap=ap, siblings=explorer(request).siblings(name))
 
 
 @router.get("/c/{name}/query", response_class=HTMLResponse)

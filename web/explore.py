@@ -23,7 +23,7 @@ from search.query import checked_id
 from store import ImagePayload
 from web.backend import Backend
 from web.confusion import Confusion, confusion
-from web.layout import LayoutCache, MapLayout, compute_layout, state_key
+from web.layout import LayoutCache, compute_layout, state_key
 
 SORTS = ("dataset", "class", "ap", "similar")
 UPLOAD_HASH = 64  # hex digits of a sha256
@@ -56,19 +56,20 @@ class Explorer:
 
     # the map
 
-    def layout(self, name: str, asked: str = "auto") -> MapLayout:
-        """The collection's map: read from the cache when its state is unchanged, else computed and written."""
+    def layout_file(self, name: str, asked: str = "auto") -> Path:
+        """The collection's map as a JSON file: the cached one while its state is unchanged, else computed now.
+
+        The ids come from the collection's summary, which the backend reads
+        again whenever the point count changes, so a warm request reads no points.
+        """
         store = self.backend.store
         info = store.info(name)
+        key = state_key(info, [pid for pid, _ in self.backend.summary(name).samples])
         with self._lock(f"map:{name}"):
-            ids = sorted(store.point_ids(name))
-            key = state_key(info, ids)
-            cached = self.layouts.read(name, key, asked)
-            if cached is not None:
-                return cached
-            layout = compute_layout(store.points(name, with_vectors=True), key, asked)
-            self.layouts.write(name, asked, layout)
-            return layout
+            file = self.layouts.path(name, key, asked)
+            if file.is_file():
+                return file
+            return self.layouts.write(name, asked, compute_layout(store.points(name, with_vectors=True), key, asked))
 
     # confusion
 

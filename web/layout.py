@@ -130,13 +130,6 @@ class LayoutCache:
     def path(self, collection: str, key: str, asked: str) -> Path:
         return report_folder(self.folder, collection) / f"{key}-{asked}.json"
 
-    def read(self, collection: str, key: str, asked: str) -> MapLayout | None:
-        file = self.path(collection, key, asked)
-        try:
-            return MapLayout(**json.loads(file.read_text()))
-        except (OSError, ValueError, TypeError):
-            return None
-
     def write(self, collection: str, asked: str, layout: MapLayout) -> Path:
         """Write atomically, and drop the layouts of earlier states of the collection."""
         file = self.path(collection, layout.key, asked)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse
 
 from errors import QueryError
 from web.confusion import DEFAULT_K, share_class
@@ -32,9 +31,8 @@ def map_data(request: Request, name: str, method: str = "auto"):
     """Every point's id, class and integer position: arrays, not objects, so 20,000 points stay small."""
     if method not in METHODS:
         raise QueryError(f"unknown projection '{method}'; choose one of {', '.join(METHODS)}")
-    layout = explorer(request).layout(name, method)
-    body = json.dumps(layout.to_json(), separators=(",", ":"))
-    return Response(body, media_type="application/json", headers={"Cache-Control": "no-cache"})
+    file = explorer(request).layout_file(name, method)
+    return FileResponse(file, media_type="application/json", headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/c/{name}/confusion", response_class=HTMLResponse)

@@ -22,7 +22,7 @@ browser part is skipped with a message.
 
 Medians of --repeat turns. Not a test: it prints figures. Usage:
     python bench/web_bench.py [--points 6000] [--repeat 30] [--map-points 1000,20000] [--map-method auto]
-    python bench/web_bench.py --points 50 --repeat 1 --map-points 40 --map-method pca   # tiny
+    python bench/web_bench.py --points 50 --repeat 1   # tiny: one map of 50 points, PCA (under 1,000 --points)
 """
 
 from __future__ import annotations
@@ -155,10 +155,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--points", type=int, default=6000)
     parser.add_argument("--repeat", type=int, default=30)
-    parser.add_argument("--map-points", default="1000,20000", help="comma-separated sizes of the map collections")
-    parser.add_argument("--map-method", default="auto", choices=METHODS, help="the projection (pca: no UMAP compile)")
+    parser.add_argument("--map-points", help="comma-separated map sizes [1000,20000; --points under 1,000: --points]")
+    parser.add_argument("--map-method", choices=METHODS, help="the projection [auto; --points under 1,000: pca]")
     args = parser.parse_args()
-    map_sizes = [int(size) for size in args.map_points.split(",") if size]
+    tiny = args.points < 1000  # the test suite's size: no 20,000-point build, no UMAP compilation
+    map_sizes = [int(size) for size in (args.map_points or ("" if tiny else "1000,20000")).split(",") if size]
+    map_sizes = map_sizes or [args.points]
+    args.map_method = args.map_method or ("pca" if tiny else "auto")
     folder = Path(tempfile.mkdtemp(prefix="web-bench-"))
     try:
         started = time.perf_counter()

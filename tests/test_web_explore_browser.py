@@ -88,7 +88,9 @@ def screen_position(page, layout: dict, i: int) -> tuple[float, float]:
     box = page.locator("#map").bounding_box()
     width, height = page.locator("#map").evaluate("canvas => [canvas.width, canvas.height]")
     scale = (min(width, height) - 24) / 10000
-    x, y = 12 + layout["x"][i] * scale, height - 12 - layout["y"][i] * scale
+    left = 12 + (width - 24 - max(layout["x"]) * scale) / 2
+    bottom = height - 12 - (height - 24 - max(layout["y"]) * scale) / 2
+    x, y = left + layout["x"][i] * scale, bottom - layout["y"][i] * scale
     return box["x"] + x * box["width"] / width, box["y"] + y * box["height"] / height
 
 

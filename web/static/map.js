@@ -19,13 +19,17 @@
 
   function place() {
     const n = data.ids.length, scale = (Math.min(canvas.width, canvas.height) - 2 * PAD) / 10000;
+    let maxX = 0, maxY = 0;
+    for (let i = 0; i < n; i++) { maxX = Math.max(maxX, data.x[i]); maxY = Math.max(maxY, data.y[i]); }
+    const left = PAD + (canvas.width - 2 * PAD - maxX * scale) / 2;  // centred on the shorter axis
+    const bottom = canvas.height - PAD - (canvas.height - 2 * PAD - maxY * scale) / 2;
     px = new Float32Array(n); py = new Float32Array(n);
     byClass = Array.from(data.c.keys()).sort((a, b) => data.c[a] - data.c[b] || a - b);
     columns = Math.ceil(canvas.width / CELL);
     cells = new Map();
     for (let i = 0; i < n; i++) {
-      px[i] = PAD + data.x[i] * scale;
-      py[i] = canvas.height - PAD - data.y[i] * scale;
+      px[i] = left + data.x[i] * scale;
+      py[i] = bottom - data.y[i] * scale;
       const key = Math.floor(py[i] / CELL) * columns + Math.floor(px[i] / CELL);
       if (!cells.has(key)) cells.set(key, []);
       cells.get(key).push(i);

@@ -2,14 +2,12 @@
 side by side, the sort by AP, the keyboard, a reloaded upload URL and the label filter's message.
 
 The server runs `python cli.py serve` in its own process on two collections of one dataset (shapes_colorhist and
-shapes_noisy: the same ids, seeded noise on each vector). With WEB_SCREENSHOTS=<folder> set, the map,
-confusion and side-by-side pages are saved there as PNGs.
+shapes_noisy: the same ids, seeded noise on each vector).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -77,12 +75,6 @@ def page(browser):
     opened.close()
 
 
-def snap(page, name: str) -> None:
-    shots = os.environ.get("WEB_SCREENSHOTS")
-    if shots:
-        page.screenshot(path=str(Path(shots) / f"{name}.png"), full_page=True)
-
-
 def screen_position(page, layout: dict, i: int) -> tuple[float, float]:
     """Where map.js draws point i, in page coordinates (its own formula, from the canvas's size on screen)."""
     box = page.locator("#map").bounding_box()
@@ -105,7 +97,6 @@ def test_the_map_draws_every_point_hover_shows_a_thumbnail_click_opens_the_neigh
     assert coloured >= 12 * 4  # every point at least a few pixels
     assert "laid out by PCA" in page.inner_text("#map-method")
     assert page.locator("#map-legend li").all_inner_texts() == ["blue (4)", "green (4)", "red (4)"]
-    snap(page, "map")
 
     i = layout["c"].index(layout["classes"].index("green"))
     x, y = screen_position(page, layout, i)
@@ -136,7 +127,6 @@ def test_the_map_draws_every_point_hover_shows_a_thumbnail_click_opens_the_neigh
 def test_a_confusion_cell_opens_its_query_hit_pairs(server, page):
     page.goto(f"{server}/c/shapes_noisy/confusion?k=3")
     assert page.locator("#confusion tr").count() == 4
-    snap(page, "confusion")
     cell = page.locator("#confusion td a").first
     share = float(cell.inner_text())
     cell.click()
@@ -155,7 +145,6 @@ def test_side_by_side_from_the_neighbours_page_has_two_columns_each_with_its_ap(
     for i in range(2):
         assert re.fullmatch(r"AP \d\.\d{4}", columns.nth(i).locator(".column-ap").inner_text())
         assert columns.nth(i).locator("figure.tile").count() == 11
-    snap(page, "compare")
 
 
 def test_the_grid_sorts_by_last_ap_worst_first(server, page):

@@ -23,13 +23,10 @@ from search import CollectionSummary, Query, Searcher, SearchResult, list_collec
 from search.query import checked_id
 
 if TYPE_CHECKING:
-    from PIL import Image
-
     from store import CollectionInfo, VectorStore
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_UPLOAD_PIXELS = 40_000_000
-PREVIEW = 360
 ROOT_SAMPLE = 3  # stored paths that must all exist under a folder for it to be the image root
 
 
@@ -140,9 +137,8 @@ class Backend:
         with self._model_lock:
             return self.searcher.search(Query(name, text=text, limit=limit))
 
-    def by_upload(self, name: str, data: bytes, limit: int) -> tuple[SearchResult, Image.Image]:
-        """An uploaded image file as a query (size and pixel limits first, then the same search as `--image`),
-        and a small copy of it to show."""
+    def by_upload(self, name: str, data: bytes, limit: int) -> SearchResult:
+        """An uploaded image file as a query: size and pixel limits first, then the same search as `--image`."""
         if not data:
             raise QueryError("choose an image file to upload")
         if len(data) > MAX_UPLOAD_BYTES:
@@ -151,12 +147,11 @@ class Backend:
             path = Path(folder) / "upload"
             path.write_bytes(data)
             try:
-                preview = load_rgb(path, max_pixels=MAX_UPLOAD_PIXELS)
+                load_rgb(path, max_pixels=MAX_UPLOAD_PIXELS)
             except BadImage as error:
                 raise QueryError(f"the upload is not an image this app can read: {_readable(error, path)}") from None
-            preview.thumbnail((PREVIEW, PREVIEW))
             with self._model_lock:
-                return self.searcher.search(Query(name, image=path, limit=limit)), preview
+                return self.searcher.search(Query(name, image=path, limit=limit))
 
     # evaluation
 

@@ -12,11 +12,12 @@ from PIL import Image
 from errors import QueryError
 from media.thumbnails import file_thumbnail, file_under
 from search.query import checked_id
-from web.backend import MAX_UPLOAD_BYTES, PREVIEW
+from web.backend import MAX_UPLOAD_BYTES
 from web.pages import Hits, backend, explorer, results_page
 from web.templating import HERE, page
 
 router = APIRouter()
+PREVIEW = 360  # an upload's picture on its results page
 
 
 @router.get("/favicon.ico", include_in_schema=False)
@@ -98,7 +99,7 @@ def upload_results(request: Request, name: str, digest: str, k: Hits = 12, file:
     found = explorer(request)
     data = found.upload(digest)
     try:
-        result, _ = backend(request).by_upload(name, data, k)
+        result = backend(request).by_upload(name, data, k)
     except QueryError:
         found.forget_upload(digest)
         raise

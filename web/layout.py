@@ -112,7 +112,8 @@ def compute_layout(points: Points, key: str, asked: str = "auto") -> MapLayout:
     """The layout of `points` (read with vectors) by the method `asked` resolves to."""
     method, reason = choose_method(asked, len(points.ids))
     started = time.perf_counter()
-    coordinates = project(points.vectors, method)
+    vectors = points.vectors if points.vectors is not None else np.zeros((len(points.ids), 0), np.float32)
+    coordinates = project(vectors, method)
     seconds = time.perf_counter() - started
     labels = [str(label) if label is not None else "?" for label in points.labels]
     classes = sorted(set(labels))

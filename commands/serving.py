@@ -21,7 +21,7 @@ def serve(obj: Context, host, port, data_root, device, weights, init):
     """Browse collections, neighbours, queries and evaluations in a local web app."""
     from encoders import parse_weights
     from web import create_app
-    from web.app import is_local, serve
+    from web.app import check_port, is_local, serve
     from web.backend import Options
 
     if not is_local(host):
@@ -29,6 +29,7 @@ def serve(obj: Context, host, port, data_root, device, weights, init):
             f"warning: listening on {safe(host)}: anyone who can reach this machine can browse the collections "
             f"and images (there is no login); use 127.0.0.1 unless that is meant"
         )
+    check_port(host, port)
     options = Options(data_root, obj.reports, device, parse_weights(weights), init)
     app = create_app(obj.store, options)
     obj.screen.line(f"serving {safe(obj.store().location)} on http://{safe(host)}:{port}/ (Ctrl-C stops)")

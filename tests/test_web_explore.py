@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from sklearn.decomposition import PCA
 
 from encoders import build_encoder
+from errors import RetrievalError
 from evaluation import evaluate_collections
 from ingest import IngestOptions, discover, ingest_dataset, read_dataset
 from store import open_store, point_id
@@ -259,3 +260,26 @@ def test_favicon_and_dashboard_link(client):
     assert dashboard_url("http://localhost:6333/", "a_b") == "http://localhost:6333/dashboard#/collections/a_b"
     assert dashboard_url("/var/qdrant", "a_b") is None
     assert "Qdrant dashboard" not in client.get("/c/shapes_colorhist").text  # an embedded store has none
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line_before_serving(monkeypatch, opened):
+    import socket
+
+    from click.testing import CliRunner
+
+    import cli
+    from tests.conftest import share_store
+
+    served = []
+    monkeypatch.setattr("web.app.serve", lambda app, host, port: served.append(port))
+    share_store(monkeypatch, opened)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(cli.cli, ["serve", "--port", str(port)])
+    assert served == [] and "serving" not in result.output
+    assert isinstance(result.exception, RetrievalError) and result.exception.exit_code == 2  # cli.main prints it
+    assert str(result.exception) == (
+        f"cannot listen on 127.0.0.1:{port} (Address already in use): another program uses it; choose one with --port"
+    )

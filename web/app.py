@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -76,6 +77,19 @@ def create_app(open_store: Callable[[], VectorStore], options: Options) -> FastA
 def is_local(host: str) -> bool:
     """Whether `host` only accepts connections from this machine."""
     return host in LOCAL_HOSTS or host.startswith("127.")
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse, in one line, a port another program already listens on (before anything says "serving")."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise RetrievalError(
+                f"cannot listen on {host}:{port} ({error.strerror}): another program uses it; choose one with --port"
+            ) from None
 
 
 def serve(app: FastAPI, host: str, port: int) -> None:

@@ -48,6 +48,7 @@ class Explorer:
         self._locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
         self._confusions: dict[str, tuple[tuple, Confusion]] = {}
+        self._datasets: dict[str, str] = {}  # collection -> its dataset
         self._uploads = tempfile.TemporaryDirectory(prefix="web-uploads-")
 
     def _lock(self, key: str) -> threading.Lock:
@@ -88,9 +89,19 @@ class Explorer:
     # side by side
 
     def siblings(self, name: str) -> list[str]:
-        """The other collections of the same dataset, by name (the same image has the same id in each)."""
-        dataset = self.backend.store.info(name).dataset
-        return [info.name for info in self.backend.collections() if info.dataset == dataset and info.name != name]
+        """The other collections of the same dataset, by name (the same image has the same id in each).
+
+        Each collection's dataset is read once (a name keeps its dataset), so a
+        neighbours page asks the store only for the list of names.
+        """
+        store = self.backend.store
+        names = store.collection_names()
+        if name not in names:
+            store.require(name)  # the one error for a missing collection
+        for other in names:
+            if other not in self._datasets:
+                self._datasets[other] = store.info(other).dataset
+        return sorted(n for n in names if n != name and self._datasets[n] == self._datasets[name])
 
     def columns(self, names: list[str], point_id: str, k: int) -> list[Column]:
         """The stored point's neighbours in each collection of `names`, with its AP there."""

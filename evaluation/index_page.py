@@ -25,7 +25,7 @@ def _href(*parts: str) -> str:
     return html_text("/".join(quote(part) for part in parts))
 
 
-def page(summaries, encoders, datasets, cells, plots, made: str, revisited: str = "") -> str:
+def page(summaries, encoders, datasets, cells, plots, made: str, revisited: str = "", beside: str = "") -> str:
     head = "".join(f"<th>{html_text(d)}</th>" for d in datasets)
     rows = []
     for encoder in encoders:
@@ -46,6 +46,8 @@ def page(summaries, encoders, datasets, cells, plots, made: str, revisited: str 
     contents = [("table", "mAP: encoders x datasets")]
     if rankings:
         contents.append(("comparisons", "Paired comparisons per dataset"))
+    if beside:
+        contents.append(("beside", "Text-to-image and fused encoders"))
     contents.append(("curves", "Precision-recall per dataset"))
     contents += [(s["folder"], f"{s['collection']} ({s['metric']})") for s in summaries]
     toc = "".join(f'<li><a href="#{html_text(anchor)}">{html_text(text)}</a></li>' for anchor, text in contents)
@@ -78,6 +80,7 @@ where labelled. Ties are broken by dataset order. Click a figure to open it at f
 {_table_notes(summaries)}
 {rankings}
 {revisited}
+{beside}
 <h2 id="curves">Precision-recall per dataset</h2><div class="figures">{plot_html}</div>
 {sections}
 </body></html>

@@ -20,6 +20,7 @@ from evaluation.figures import pr_plot
 from evaluation.galleries import draw_gallery
 from evaluation.grid import cell_text, figure_text, study_table
 from evaluation.index_page import FIGURES, page
+from evaluation.kind_records import kind_html, read_records
 from evaluation.landmarks_report import revisited_html, revisited_records
 from evaluation.runner import Evaluation
 from media.text import html_text
@@ -125,5 +126,6 @@ def write_index(reports_dir: Path, location: str, collections: set[str], command
         f"Versions: {html_text(', '.join(f'{name} {version}' for name, version in versions().items()))}."
     )
     revisited = revisited_html(revisited_records(reports_dir, location, collections))
-    index.write_text(page(summaries, encoders, datasets, cells, plots, made, revisited), encoding="utf-8")
+    beside = kind_html(read_records(reports_dir, location, collections))
+    index.write_text(page(summaries, encoders, datasets, cells, plots, made, revisited, beside), encoding="utf-8")
     return index

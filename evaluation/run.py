@@ -9,6 +9,7 @@ from pathlib import Path
 
 from errors import EvaluationError, RetrievalError
 from evaluation.ann import AnnRecall, ann_recall
+from evaluation.beside import BesideOptions, BesideRun, evaluate_beside
 from evaluation.compare import DatasetRanking, rank_datasets
 from evaluation.estimate import Estimate, estimate
 from evaluation.grid import StudyGrid, study_grid
@@ -39,9 +40,10 @@ class EvaluationRun:
     rankings: list[DatasetRanking] = field(default_factory=list)  # per dataset, rows by mAP with paired tests
     landmarks: list[LandmarkEvaluation] = field(default_factory=list)  # Revisited Oxford/Paris collections
     landmark_files: list[Path] = field(default_factory=list)
+    beside: BesideRun = field(default_factory=BesideRun)  # text-to-image and fused figures, when asked
 
     def to_json(self) -> list[dict]:
-        return [evaluation.to_json() for evaluation in [*self.evaluations, *self.landmarks]]
+        return [evaluation.to_json() for evaluation in [*self.evaluations, *self.landmarks]] + self.beside.to_json()
 
     def grid(self) -> StudyGrid:
         """The evaluated collections as the study's encoders x datasets table."""
@@ -62,6 +64,7 @@ def evaluate_collections(
     exclude_duplicates: bool = False,
     sample: Sample | None = None,
     embedded_limit: int = EMBEDDED_LIMIT,
+    beside: BesideOptions | None = None,
 ) -> EvaluationRun:
     """Leave-one-out over each named collection, its report files, then the store's reports/index.html.
 
@@ -82,6 +85,9 @@ def evaluate_collections(
     `embedded_limit` points gets a note that a server would serve it better.
     `sample` evaluates only that many seeded queries of each collection,
     against all of its points.
+
+    `beside` adds text-to-image figures and fused encoders (`evaluation.beside`),
+    measured after the collections, written to their own records.
 
     A collection ingested from a Revisited Oxford/Paris layout (its ground
     truth beside its images) is measured by that protocol instead
@@ -122,6 +128,9 @@ def evaluate_collections(
     run.rankings = rank_datasets(run.evaluations)
     for evaluation in run.evaluations:  # now with its comparison
         write_metrics(evaluation, reports_dir)
+    if beside is not None:
+        run.beside = evaluate_beside(store, names, beside, run.evaluations, reports_dir, data_root, k, progress)
+        run.notes += run.beside.notes
     run.index = write_index(reports_dir, store.location, set(store.collection_names()), command)
     return run
 

@@ -49,6 +49,7 @@ class EvaluationViews(Base):
                 table.add_row(safe(encoder), *(grid.cells[encoder, d] for d in grid.datasets))
             self.out.print(table)
         self._rankings(run.rankings)
+        self._beside(run.beside)
         self._duplicates(run.evaluations)
         if any(evaluation.stage is not None for evaluation in run.evaluations):
             self.out.print(
@@ -67,7 +68,50 @@ class EvaluationViews(Base):
                     f"member of their class and are left out of the means"
                 )
             self.out.print(f"wrote {', '.join(safe(path) for path in files)}")
+        for files in run.beside.files:
+            self.out.print(f"wrote {', '.join(safe(path) for path in files)}")
         self.out.print(f"report: {safe(run.index)}")
+
+    def _beside(self, beside) -> None:
+        """Text->image and fused rows, labelled by kind, and each fused row against its members."""
+        rows = []
+        for text in beside.text:
+            f = text.figures
+            rows.append([safe(text.title), "text->image", f"{len(text.classes)} classes", figure(f.mean_ap)])
+            rows[-1] += [figure(f.mean_precision(r)) for r in (1, 5, 10)] + [figure(f.mean_r_precision)]
+        for fused in beside.fused:
+            f = fused.evaluation.figures
+            rows.append([safe(fused.title), f"fused {fused.fusion.method}", f"{len(f.ap)} points", figure(f.mean_ap)])
+            rows[-1] += [figure(f.mean_precision(r)) for r in (1, 5, 10)] + [figure(f.mean_r_precision)]
+        if not rows:
+            return
+        first = beside.text[0] if beside.text else beside.fused[0].evaluation
+        columns = [key("row"), "kind", "queries", first.metric, "P@1", "P@5", "P@10", "R-prec"]
+        options = {
+            "box": box.SIMPLE_HEAD,
+            "pad_edge": False,
+            "title": "text->image (a query per class) and fused encoders",
+        }
+        self.out.print(self.fitted(columns, rows, droppable=[2, 7], **options))
+        compared = []
+        for fused in beside.fused:
+            for member, d in fused.against.items():
+                compared.append(
+                    [
+                        safe(fused.name),
+                        safe(member),
+                        f"{d.difference:+.4f}",
+                        f"[{d.interval.low:+.4f}, {d.interval.high:+.4f}]",
+                        f"{d.p_value:.4f}",
+                        "yes" if d.significant else "no",
+                    ]
+                )
+        if compared:
+            columns = [key("fused"), long("member"), "fused - member", "95% interval", "p", "p < 0.05"]
+            title = "fused against each member (paired, same queries)"
+            self.out.print(
+                self.fitted(columns, compared, droppable=[3], box=box.SIMPLE_HEAD, pad_edge=False, title=title)
+            )
 
     def evaluation_notes(self, run) -> None:
         """What was skipped and what a reader should know, on stderr (also beside JSON output)."""

@@ -37,6 +37,17 @@ class SearchViews(Base):
         if not result.hits:
             self.out.print("no hits" + (f" with label '{safe(query.label)}'" if query.label is not None else ""))
 
+    def fused_hits(self, result) -> None:
+        """The hits of a fused search, best first, with the RRF score."""
+        title = (
+            f"{' + '.join(result.query.members)}: rrf (k {result.query.rank_constant}, depth {result.depth}) "
+            f"of stored point {result.point_id}, excluded from the hits"
+        )
+        table = Table("rank", "rrf score", long("label"), long("path"), title=safe(title))
+        for rank, hit in enumerate(result.hits, start=1):
+            table.add_row(str(rank), f"{hit.score:.5f}", safe(hit.label), safe(hit.path))
+        self.out.print(table)
+
     def paths(self, result, nul: bool = False) -> None:
         """The hits' files (absolute where the image folder is known): each ended by NUL and raw with `nul`
         (for `xargs -0`), else one per line, control characters escaped when `out` is a terminal (a file name

@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 
 import numpy as np
 
-from errors import CollectionNotFoundError
+from errors import CollectionNotFoundError, StoreError
 from store.naming import name_problem
 from store.payload import ImagePayload
 from store.provenance import Provenance
@@ -157,6 +157,20 @@ class VectorStore(ABC):
         self, name: str, queries: list[Query], limit: int, exact: bool
     ) -> list[tuple[list[str], np.ndarray]]:
         """(ids, scores) of the nearest points of each query, in the engine's order, without payloads."""
+
+    @property
+    def can_fuse(self) -> bool:
+        """Whether this store answers `fused_query` (a fusion query of its own engine)."""
+        return False
+
+    def fused_query(self, members: list[str], point_id: str, limit: int, rank_constant: int, depth: int) -> list[Hit]:
+        """The stored point's nearest points by reciprocal rank fusion of the `members` collections' rankings.
+
+        Each member ranks the point's `depth` nearest other points (exact); a
+        point's fused score is the sum over members of 1 / (rank_constant + rank),
+        rank 1-based; best first. Only points every member holds are fused.
+        """
+        raise StoreError(f"the store {self.location} offers no fusion query")
 
 
 class Loader:

@@ -72,13 +72,9 @@ def evaluate_beside(
     """Text-to-image over `names` that have a text tower, then each fusion; their files are written."""
     run = BesideRun()
     if options.text_queries:
-        capable = [name for name in names if text_capable(store.info(name).encoder)]
+        capable = text_collections(store, names)
         for name in sorted(set(names) - set(capable)):
             run.notes.append(f"{name}: its encoder has no text tower; no text->image figures")
-        if not capable:
-            raise EvaluationError(
-                f"none of {', '.join(names)} has a text tower (clip, siglip); --text-queries needs one"
-            )
         for name in capable:
             with progress(f"eval {name} text->image") as advance:
                 text = evaluate_text_queries(store, name, list(options.templates), k, options.device)
@@ -94,6 +90,15 @@ def evaluate_beside(
             run.fused.append(fused)
             run.files.append(_write_fused(fused, reports_dir, data_root))
     return run
+
+
+def text_collections(store: VectorStore, names: list[str]) -> list[str]:
+    """The collections among `names` whose encoder has a text tower; an error when none has (asked before
+    any evaluation runs)."""
+    capable = [name for name in names if text_capable(store.info(name).encoder)]
+    if not capable:
+        raise EvaluationError(f"none of {', '.join(names)} has a text tower (clip, siglip); --text-queries needs one")
+    return capable
 
 
 def _folder(reports_dir: Path, name: str, k: int | None) -> Path:

@@ -64,6 +64,16 @@ def read_records(reports_dir: Path, location: str, collections: set[str]) -> lis
     return records
 
 
+def kind_rows(records: list[dict]) -> dict[str, dict[str, dict]]:
+    """Rows for an encoders x datasets table: 'clip text->image' or 'colorhist+clip rrf' -> dataset -> record
+    (the full ranking's where a cut at k was also measured)."""
+    rows: dict[str, dict[str, dict]] = {}
+    for record in sorted(records, key=lambda r: r.get("k") is not None):
+        label = f"{record['encoder']} {_kind(record).removeprefix('fused ')}"
+        rows.setdefault(label, {}).setdefault(record["dataset"], record)
+    return rows
+
+
 def against_text(record: dict) -> str:
     """'vs A +0.0123 (p 0.0010)' for each member of a fused record; '' otherwise."""
     parts = []

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from errors import EvaluationError, RetrievalError
 from evaluation.ann import AnnRecall, ann_recall
-from evaluation.beside import BesideOptions, BesideRun, evaluate_beside
+from evaluation.beside import BesideOptions, BesideRun, evaluate_beside, text_collections
 from evaluation.compare import DatasetRanking, rank_datasets
 from evaluation.estimate import Estimate, estimate
 from evaluation.grid import StudyGrid, study_grid
@@ -96,6 +96,8 @@ def evaluate_collections(
     writable_folder(reports_dir)
     progress = progress or (lambda title: nullcontext(lambda done, total: None))
     run = EvaluationRun(store.location)
+    if beside is not None and beside.text_queries:
+        text_collections(store, names)  # none with a text tower: say so before any ranking
     for name in names:
         note = embedded_note(store, name, embedded_limit)
         if note is not None:

@@ -175,6 +175,12 @@ class Backend:
             self._reports = (key, records)
         return records
 
+    def beside_records(self) -> list[dict]:
+        """The text-to-image and fused records of this store (`evaluation.kind_records`), read as they are."""
+        from evaluation.kind_records import read_records
+
+        return read_records(self.options.reports, self.store.location, set(self.store.collection_names()))
+
     def evaluation(self, name: str) -> dict | None:
         """The last evaluation record of collection `name` (its full ranking's, before any cut), if `eval` wrote one."""
         records = [record for record in self.evaluations() if record["collection"] == name]

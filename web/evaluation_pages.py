@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse
 
 from errors import EvaluationError
 from evaluation import study_figure, study_table
+from evaluation.kind_records import kind_rows
 from web.charts import pr_curves
 from web.pages import backend
 from web.templating import page
@@ -34,6 +35,7 @@ def evaluations(request: Request):
         for dataset in datasets
     }
     heatmaps = {dataset: _heatmap(encoders, dataset, cells) for dataset in datasets}
+    beside = kind_rows(backend(request).beside_records())
     return page(
         request,
         "evaluation.html",
@@ -43,6 +45,7 @@ def evaluations(request: Request):
         study=study,
         curves=curves,
         heatmaps=heatmaps,
+        beside=beside,
     )
 
 

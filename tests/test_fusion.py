@@ -17,7 +17,7 @@ import cli
 from errors import QueryError
 from evaluation.fused import Fusion, evaluate_fused
 from evaluation.fusion import fuse, member_ranks, min_max
-from store import open_store, point_id
+from store import ImagePayload, open_store, point_id
 
 # Two "encoders" of five images as angles on the unit circle: cosine = cos(angle difference).
 ANGLES = {"enca": [0, 10, 30, 60, 100], "encb": [0, 50, 20, 5, 80]}
@@ -157,3 +157,29 @@ def test_search_fuse_gives_the_evaluations_fused_top_k(tmp_path):
     assert shown.exit_code == 0 and "rrf (k 60, depth 39)" in shown.stdout
     with pytest.raises(QueryError, match="--fuse needs two or more different collections"):
         run(tmp_path, "search", "--fuse", "toy_encx,toy_encx", "--id", evaluation.ids[0])
+
+
+def test_search_fuse_on_a_server_gives_the_evaluations_fused_top_k(server, tmp_path):
+    """The same check where the members live on a Qdrant server (skips without one)."""
+    from search.fused import FusedQuery, fused_search
+
+    rng = np.random.default_rng(11)
+    dataset = f"fuse{rng.integers(1 << 30)}"
+    store = open_store(server.url, server.api_key)
+    members = [f"{dataset}_enc{i}" for i in range(2)]
+    try:
+        for name, dim in zip(members, (5, 3), strict=True):
+            vectors = rng.normal(size=(30, dim)).astype(np.float32)
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            payloads = [ImagePayload("ab"[i % 2], f"{i:02d}.jpg", dataset, name, i) for i in range(30)]
+            store.ensure_collection(name, dim)
+            store.upsert(name, [point_id(dataset, p.path) for p in payloads], vectors, payloads)
+        evaluation = evaluate_fused(store, members, Fusion("rrf")).evaluation
+        for q in range(30):
+            hits = fused_search(store, FusedQuery(tuple(members), evaluation.ids[q], limit=5)).hits
+            assert [hit.index for hit in hits] == evaluation.top[q].tolist()
+    finally:
+        for name in members:
+            if store.exists(name):
+                store.drop(name)
+        store.close()

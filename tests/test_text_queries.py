@@ -117,6 +117,8 @@ def test_eval_text_queries_on_a_random_weight_clip_collection(data_root, tmp_pat
 def test_text_queries_need_a_text_tower(data_root, tmp_path):
     storage = tmp_path / "q"
     assert run(storage, "ingest", "--data-root", str(data_root), "--workers", "0", "-e", "colorhist").exit_code == 0
+    template_alone = run(storage, "eval", "--template", "a {label}")
+    assert template_alone.exit_code == 2 and "--template needs --text-queries" in template_alone.output
     with pytest.raises(EvaluationError, match="none of shapes_colorhist has a text tower"):
         run(storage, "eval", "--text-queries")
     assert not (tmp_path / "reports" / "shapes_colorhist").exists()  # refused before any evaluation

@@ -43,8 +43,12 @@ def search_command(obj: Context, output, print0, gallery, data_root, device, wei
     if (fuse is None) == (query["collection"] is None):
         raise click.UsageError("give exactly one of --collection and --fuse")
     if fuse is not None:
+        if gallery or print0 or output == "paths":
+            raise click.UsageError("--fuse shows a table or --format json (no --gallery, paths or --print0 yet)")
         _fused(obj, fuse, depth, output, **query)
         return
+    if depth is not None:
+        raise click.UsageError("--depth goes with --fuse")
     from encoders import parse_weights
     from search import Query, Searcher
 

@@ -104,12 +104,20 @@ def test_fused_rankings_known_by_hand_and_every_query_against_a_reference(tmp_pa
         for q in range(5):
             expected = ap_of(reference_ranking(ordered, q, method), LABELS, q)
             assert record["ap_per_query"][point_id("toy", PATHS[q])] == pytest.approx(expected)
-        assert set(record["against_members"]) == {"toy_enca", "toy_encb"}
+        for name, vectors in (("toy_enca", ordered[0]), ("toy_encb", ordered[1])):
+            alone = [ap_of(reference_ranking([vectors], q, "rrf"), LABELS, q) for q in range(5)]
+            fused = [ap_of(reference_ranking(ordered, q, method), LABELS, q) for q in range(5)]
+            difference = record["against_members"][name]["difference"]
+            assert difference == pytest.approx(np.mean(np.subtract(fused, alone)))
     assert reference_ranking(ordered, 0, "rrf") == [1, 3, 2, 4]
     assert reference_ranking(ordered, 0, "sum") == [2, 3, 1, 4]
     index = (tmp_path / "reports" / "index.html").read_text()
     assert "toy_enca+toy_encb rrf" in index and "fused rrf" in index
     assert (tmp_path / "reports" / "fused-rrf_toy_enca+toy_encb" / "fused.json").is_file()
+    cut = run(tmp_path, "eval", "--fuse", "toy_enca,toy_encb", "--fusion", "rrf", "-k", "2", "--format", "json")
+    at2 = next(r for r in json.loads(cut.stdout) if r.get("kind") == "fused")
+    assert at2["metric"] == "mAP@2" and at2["ap_per_query"][first] == pytest.approx(1 / 2)  # img1 at 1; min(R, k) = 2
+    assert (tmp_path / "reports" / "fused-rrf_toy_enca+toy_encb" / "at2" / "fused.json").is_file()
     shown = web_evaluation_page(tmp_path)
     for record, label in ((rrf, "enca+encb rrf"), (summed, "enca+encb sum")):
         assert re.search(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from commands.context import ENV_REPORTS, ENV_STORAGE, Context
+from commands.context import DEFAULT_WAIT, ENGINE_NAMES, ENV_ENGINE, ENV_REPORTS, ENV_STORAGE, ENV_WAIT, Context
 from commands.evaluating import eval_
 from commands.ingesting import demo, import_, ingest
 from commands.listings import datasets, encoders
@@ -44,9 +44,25 @@ from store import DEFAULT_STORAGE
     type=click.Path(path_type=Path),
     help="Folder for reports.",
 )
+@click.option(
+    "--engine",
+    envvar=ENV_ENGINE,
+    show_envvar=True,
+    type=click.Choice(ENGINE_NAMES),
+    help="Engine of a new embedded store (default edge); an existing one records its own.",
+)
+@click.option(
+    "--wait",
+    envvar=ENV_WAIT,
+    show_envvar=True,
+    type=click.FloatRange(0),
+    default=DEFAULT_WAIT,
+    show_default=True,
+    help="Seconds to wait for a collection another process holds.",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.pass_context
-def cli(ctx, storage, qdrant_url, api_key, prefer_grpc, reports, debug):
+def cli(ctx, storage, qdrant_url, api_key, prefer_grpc, reports, engine, wait, debug):
     """Image retrieval on Qdrant: ingest, evaluate and search image collections.
 
     The store and report options work before or after the command's name.
@@ -54,7 +70,7 @@ def cli(ctx, storage, qdrant_url, api_key, prefer_grpc, reports, debug):
     if ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())
         ctx.exit(0)
-    ctx.obj = Context(storage, qdrant_url, api_key, prefer_grpc, reports, Screen())
+    ctx.obj = Context(storage, qdrant_url, api_key, prefer_grpc, reports, Screen(), engine, wait)
     ctx.call_on_close(ctx.obj.close)
 
 

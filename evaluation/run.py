@@ -20,7 +20,7 @@ from evaluation.runner import Evaluation, Progress, Sample, leave_one_out
 from media.folders import writable_folder
 from media.roots import resolve_image_root
 from store import VectorStore
-from store.limits import EMBEDDED_LIMIT, embedded_note
+from store.limits import size_note
 
 ProgressFactory = Callable[[str], AbstractContextManager[Progress]]
 ROOT_SAMPLE = 3  # stored paths that must all exist under a folder for it to be the image root
@@ -61,7 +61,7 @@ def evaluate_collections(
     rerank: VectorStage | None = None,
     exclude_duplicates: bool = False,
     sample: Sample | None = None,
-    embedded_limit: int = EMBEDDED_LIMIT,
+    embedded_limit: int | None = None,
 ) -> EvaluationRun:
     """Leave-one-out over each named collection, its report files, then the store's reports/index.html.
 
@@ -91,7 +91,7 @@ def evaluate_collections(
     progress = progress or (lambda title: nullcontext(lambda done, total: None))
     run = EvaluationRun(store.location)
     for name in names:
-        note = embedded_note(store, name, embedded_limit)
+        note = size_note(store, name, embedded_limit)
         if note is not None:
             run.notes.append(note)
         truth = revisited_truth(store.provenance(name))

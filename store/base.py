@@ -1,8 +1,10 @@
 """The store contract: what every stage may ask of a vector store, and nothing more.
 
-Two implementations sit behind it (`store/embedded.py`: qdrant-client's
-embedded mode in a folder; `store/server.py`: a Qdrant server or cluster by
-URL), chosen once by `store.open_store`. Callers pass and receive the
+Three engines sit behind it (`store/edge.py`: Qdrant Edge, Qdrant's engine in
+this process, the embedded store; `store/embedded.py`: qdrant-client's local
+mode, stores of earlier releases; `store/server.py`: a Qdrant server or
+cluster by URL), chosen once by `store.open_store` from `store/engines.py`.
+Each states its `Capabilities`; callers ask those, never which engine it is. Callers pass and receive the
 project's own records (ids, numpy arrays, `ImagePayload`, `Hit`), never
 engine objects.
 """
@@ -15,6 +17,7 @@ from contextlib import AbstractContextManager
 import numpy as np
 
 from errors import CollectionNotFoundError
+from store.capabilities import Capabilities
 from store.naming import name_problem
 from store.payload import ImagePayload
 from store.provenance import Provenance
@@ -30,8 +33,8 @@ class VectorStore(ABC):
 
     @property
     @abstractmethod
-    def in_process(self) -> bool:
-        """Whether the vectors live in this process (and every search is brute force, exact)."""
+    def capabilities(self) -> Capabilities:
+        """What this engine can do (exact only, vectors local, threads, index settings, ...)."""
 
     @abstractmethod
     def close(self) -> None:
@@ -72,6 +75,11 @@ class VectorStore(ABC):
 
         An existing collection is kept when its vectors fit, and refused when not.
         """
+
+    def hold(self, name: str) -> None:
+        """Take collection `name` for this process now, where the engine holds collections one by one
+        (a command reserves what it will write before loading a model); elsewhere only checks it exists."""
+        self.require(name)
 
     @abstractmethod
     def metadata(self, name: str) -> dict:

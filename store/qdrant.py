@@ -217,6 +217,9 @@ def collection_config(dim: int, settings: IndexSettings) -> dict:
             scalar=models.ScalarQuantizationConfig(type=models.ScalarType.INT8, always_ram=True)
         ),
         "binary": models.BinaryQuantization(binary=models.BinaryQuantizationConfig(always_ram=True)),
+        "product": models.ProductQuantization(
+            product=models.ProductQuantizationConfig(compression=models.CompressionRatio.X16, always_ram=True)
+        ),
     }[settings.quantization]
     hnsw = None
     if settings.hnsw_m is not None or settings.hnsw_ef_construct is not None:

@@ -56,7 +56,11 @@ class CollectionInfo:
 
 @dataclass(frozen=True)
 class IndexSettings:
-    """Server-side layout of a new collection; the embedded store ignores it."""
+    """The layout of a new collection: where the engine keeps it and how it is indexed.
+
+    `shards` and `replicas` apply to a server; HNSW and quantization to every
+    engine with `Capabilities.index_settings`; `hnsw_ef` is the beam of
+    approximate queries, recorded with an embedded collection."""
 
     shards: int | None = None
     replicas: int | None = None
@@ -64,6 +68,7 @@ class IndexSettings:
     hnsw_m: int | None = None
     hnsw_ef_construct: int | None = None
     quantization: str = "none"
+    hnsw_ef: int | None = None
 
 
 @dataclass(frozen=True)

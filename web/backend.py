@@ -83,7 +83,7 @@ class Backend:
         with self._opening:
             if self._store is None:
                 opened = self._open_store()
-                self._store = LockedStore(opened) if opened.in_process else opened
+                self._store = opened if opened.capabilities.threads else LockedStore(opened)
             return self._store
 
     # collections

@@ -192,4 +192,4 @@ os.register_at_fork(after_in_child=_let_go_in_child)
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")

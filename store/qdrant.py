@@ -114,6 +114,7 @@ class QdrantStore(VectorStore):
         )
 
     def count(self, name: str) -> int:
+        self.require(name)
         return self._client.count(name, exact=True).count
 
     def index_status(self, name: str) -> IndexStatus:
@@ -157,6 +158,7 @@ class QdrantStore(VectorStore):
                 return
 
     def point_ids(self, name: str) -> set[str]:
+        self.require(name)
         return {str(r.id) for r in self._scroll(name, with_payload=False, with_vectors=False)}
 
     def points(self, name: str, with_vectors: bool = False) -> Points:
@@ -167,6 +169,7 @@ class QdrantStore(VectorStore):
         return Points([pid for pid, _, _ in read], [payload for _, payload, _ in read], vectors)
 
     def find_by_path(self, name: str, path: str) -> str | None:
+        self.require(name)
         records, _ = self._client.scroll(name, limit=1, scroll_filter=_match("path", path), with_payload=False)
         return str(records[0].id) if records else None
 

@@ -16,6 +16,7 @@ from commands.ingesting import demo, import_, ingest
 from commands.listings import datasets, encoders
 from commands.searching import collections_group, search_command
 from commands.serving import serve
+from commands.storing import collections_export, collections_push, store_group
 from errors import RetrievalError
 from render import Screen
 from store import DEFAULT_STORAGE
@@ -74,8 +75,21 @@ def cli(ctx, storage, qdrant_url, api_key, prefer_grpc, reports, engine, wait, d
     ctx.call_on_close(ctx.obj.close)
 
 
-for command in (encoders, datasets, ingest, demo, import_, eval_, search_command, collections_group, serve):
+for command in (
+    encoders,
+    datasets,
+    ingest,
+    demo,
+    import_,
+    eval_,
+    search_command,
+    collections_group,
+    serve,
+    store_group,
+):
     cli.add_command(command)
+for command in (collections_export, collections_push):
+    collections_group.add_command(command)
 
 
 def main() -> None:

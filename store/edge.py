@@ -362,12 +362,16 @@ class EdgeStore(VectorStore):
         return True
 
     def overwrite_payloads(self, name: str, payloads: dict[str, ImagePayload]) -> None:
+        if not payloads:
+            return
         with self._shard(name) as shard:
             for point, payload in payloads.items():
                 shard.update(edge.UpdateOperation.overwrite_payload([point], payload.to_dict()))
             shard.flush()
 
     def delete(self, name: str, ids: list[str]) -> None:
+        if not ids:
+            return
         with self._shard(name) as shard:
             for start in range(0, len(ids), PAGE):
                 shard.update(edge.UpdateOperation.delete_points(list(ids[start : start + PAGE])))

@@ -116,7 +116,7 @@ def migrate_store(folder: Path, progress: Progress | None = None) -> MigrationRe
 
     engine = engine_of(folder)
     if engine is None or engine.name != "local":
-        found = "no store" if engine is None else f"a {engine.name} store"
+        found = "no store" if engine is None else f"a store of the {engine.name} engine already"
         raise StoreError(f"'{folder}' holds {found}; `store migrate` moves a local-mode store (an earlier release's)")
     backup = folder.with_name(folder.name + ".local-mode")
     staging = folder.with_name(folder.name + ".migrating")

@@ -69,6 +69,9 @@ class SearchViews(Base):
                 ]
             )
         self.out.print(self.fitted(columns, rows, droppable=[3, 2], title=f"collections in {safe(location)}"))
+        for info in infos:
+            if info.busy:
+                self.note(f"{safe(info.name)}: {safe(info.busy)}; its points are counted as of its last write")
 
     def collection(self, summary) -> None:
         """Class counts and sample payloads of one collection."""

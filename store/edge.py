@@ -58,6 +58,7 @@ class _Open:
     holder: folders.Holder
     users: int = 0
     last: float = field(default_factory=time.monotonic)
+    written: bool = False  # points were written: the sidecar's count is refreshed on letting go
 
 
 class EdgeStore(VectorStore):
@@ -114,11 +115,12 @@ class EdgeStore(VectorStore):
         return self.path / "collections" / folders.folder_name(name)
 
     @contextmanager
-    def _shard(self, name: str) -> Iterator[edge.EdgeShard]:
-        """The open shard of `name`, held by this process while the block runs."""
+    def _shard(self, name: str, wait: float | None = None) -> Iterator[edge.EdgeShard]:
+        """The open shard of `name`, held by this process while the block runs (waiting up to `wait`
+        seconds, default the store's, for another process to let it go)."""
         self.require(name)
         with self._lock:
-            entry = self._open.get(name) or self._take(name)
+            entry = self._open.get(name) or self._take(name, wait=wait)
             entry.users += 1
         try:
             with self._engine_errors(name):
@@ -128,11 +130,11 @@ class EdgeStore(VectorStore):
                 entry.users -= 1
                 entry.last = time.monotonic()
 
-    def _take(self, name: str, config: edge.EdgeConfig | None = None) -> _Open:
+    def _take(self, name: str, config: edge.EdgeConfig | None = None, wait: float | None = None) -> _Open:
         """Hold `name` and open its shard (creating it with `config` when given)."""
         folder = self._folder(name)
         holder = folders.Holder(folder, name)
-        holder.acquire(self.wait)
+        holder.acquire(self.wait if wait is None else wait)
         try:
             with self._engine_errors(name):
                 shard_path = str(folder / folders.SHARD)
@@ -146,9 +148,13 @@ class EdgeStore(VectorStore):
 
     def _let_go(self, name: str) -> None:
         entry = self._open.pop(name, None)
-        if entry is not None:
-            entry.shard.close()
-            entry.holder.release()
+        if entry is None:
+            return
+        if entry.written and (self._folder(name) / folders.SIDECAR).is_file():
+            count = entry.shard.count(edge.CountRequest(exact=True))
+            self._write_sidecar(name, {**self._sidecar(name), "points": count})  # what a listing shows while held
+        entry.shard.close()
+        entry.holder.release()
 
     def _release_idle(self, idle: float) -> None:
         while not self._closed.wait(min(idle / 2, 1.0)):
@@ -299,14 +305,20 @@ class EdgeStore(VectorStore):
                 staged_holder.release()
 
     def info(self, name: str) -> CollectionInfo:
+        """Never waits: a collection another process holds shows its sidecar's facts, its count as
+        of its last write, and who holds it (`busy`)."""
         self.require(name)
         sidecar = self._sidecar(name)
         provenance = Provenance.read(dict(sidecar.get("metadata") or {}))
-        with self._shard(name) as shard:
-            points = shard.count(edge.CountRequest(exact=True))
-            if provenance is None:  # a collection that does not describe itself: its first point may
-                first, _ = shard.scroll(edge.ScrollRequest(limit=1, with_payload=True))
-                payload = ImagePayload.read(first[0].payload if first else None)
+        payload, busy = ImagePayload.read(None), None
+        try:
+            with self._shard(name, wait=0) as shard:
+                points = shard.count(edge.CountRequest(exact=True))
+                if provenance is None:  # a collection that does not describe itself: its first point may
+                    first, _ = shard.scroll(edge.ScrollRequest(limit=1, with_payload=True))
+                    payload = ImagePayload.read(first[0].payload if first else None)
+        except CollectionBusyError as error:
+            points, busy = int(sidecar.get("points") or 0), str(error).split("; ")[0]
         return CollectionInfo(
             name=name,
             points=points,
@@ -316,6 +328,7 @@ class EdgeStore(VectorStore):
             encoder=provenance.encoder if provenance else payload.encoder,
             location=self.location,
             provenance=provenance,
+            busy=busy,
         )
 
     def count(self, name: str) -> int:
@@ -337,6 +350,7 @@ class EdgeStore(VectorStore):
         with self._shard(name) as shard:
             shard.update(edge.UpdateOperation.upsert_points(points))
             shard.flush()
+            self._open[name].written = True  # held while the block runs
 
     @contextmanager
     def bulk_load(self, name: str, settings: IndexSettings | None = None) -> Iterator[Loader]:
@@ -376,6 +390,7 @@ class EdgeStore(VectorStore):
             for start in range(0, len(ids), PAGE):
                 shard.update(edge.UpdateOperation.delete_points(list(ids[start : start + PAGE])))
             shard.flush()
+            self._open[name].written = True
 
     def _pages(self, name: str, with_payload: bool, with_vectors: bool) -> Iterator[list]:
         with self._shard(name) as shard:

@@ -41,6 +41,7 @@ class CollectionInfo:
     encoder: str
     location: str
     provenance: Provenance | None = None  # None: a collection that does not say (older release, other tool)
+    busy: str | None = None  # who holds it when another process does (its points are as of its last write)
 
     @property
     def random_weights(self) -> bool:

@@ -37,7 +37,7 @@ def collections(request: Request):
         rows.append(
             {
                 "info": info,
-                "classes": len(found.summary(info.name).classes),
+                "classes": None if info.busy else len(found.summary(info.name).classes),
                 "text": has_text_tower(info.encoder),
                 "provenance": found.provenance(info.name),
                 "evaluation": found.evaluation(info.name),

@@ -167,6 +167,8 @@ def ingest(
     else:
         stale = 0 if options.prune else len(work.stale)
         store.set_provenance(name, provenance.touched(stale=stale))
+        if report.written and not report.interrupted and store.build_index(name):
+            report.notes.append(f"{name}: the HNSW index was built for approximate search")
         note = size_note(store, name, options.embedded_limit)
         if note is not None:
             report.notes.append(note)

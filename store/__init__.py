@@ -16,7 +16,7 @@ from store.capabilities import Capabilities
 from store.naming import DEFAULT_STORAGE, collection_name, point_id, slug
 from store.payload import PAYLOAD_SCHEMA, ImagePayload
 from store.provenance import Provenance, WeightsIdentity
-from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points
+from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points, SearchSettings
 
 __all__ = [
     "Capabilities",
@@ -29,6 +29,7 @@ __all__ = [
     "IndexStatus",
     "Loader",
     "Points",
+    "SearchSettings",
     "Provenance",
     "VectorStore",
     "WeightsIdentity",

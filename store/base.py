@@ -21,7 +21,7 @@ from store.capabilities import Capabilities
 from store.naming import name_problem
 from store.payload import ImagePayload
 from store.provenance import Provenance
-from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points
+from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points, SearchSettings
 
 Query = np.ndarray | str  # a vector, or the id of a stored point (which is then left out of its hits)
 
@@ -132,6 +132,13 @@ class VectorStore(ABC):
     def bulk_load(self, name: str, settings: IndexSettings | None = None) -> AbstractContextManager[Loader]:
         """A load of many points: `Loader.add` batches as the engine likes them."""
 
+    def build_index(self, name: str, force: bool = False) -> bool:
+        """Build the approximate index after a load, where the engine leaves that to its caller and
+        the collection is big enough to gain from it (or `force`); True if one was built. Servers
+        build their own as points arrive; engines without an index have none to build."""
+        self.require(name)
+        return False
+
     @abstractmethod
     def overwrite_payloads(self, name: str, payloads: dict[str, ImagePayload]) -> None:
         """Replace the payload of each given point (vectors untouched)."""
@@ -162,9 +169,10 @@ class VectorStore(ABC):
 
     @abstractmethod
     def query_many(
-        self, name: str, queries: list[Query], limit: int, exact: bool
+        self, name: str, queries: list[Query], limit: int, exact: bool, search: SearchSettings | None = None
     ) -> list[tuple[list[str], np.ndarray]]:
-        """(ids, scores) of the nearest points of each query, in the engine's order, without payloads."""
+        """(ids, scores) of the nearest points of each query, in the engine's order, without payloads;
+        `search` tunes approximate queries where the engine has an index."""
 
 
 class Loader:

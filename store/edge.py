@@ -34,7 +34,7 @@ from store.edge_index import HNSW_MIN_POINTS, build_index, edge_config
 from store.naming import name_problem
 from store.payload import PAYLOAD_SCHEMA, SCHEMA_KEY, ImagePayload
 from store.provenance import Provenance
-from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points
+from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points, SearchSettings
 
 PAGE = 2048  # points per scroll page and per upsert
 INDEXED_FIELDS = ("label", "labels", "path")  # the payload fields queries filter on
@@ -354,15 +354,14 @@ class EdgeStore(VectorStore):
 
     @contextmanager
     def bulk_load(self, name: str, settings: IndexSettings | None = None) -> Iterator[Loader]:
-        """Upserts of PAGE points; when the load ends, the HNSW index is built where the collection
-        asked for one and holds at least HNSW_MIN_POINTS points (below that exact search is faster)."""
+        """Upserts of PAGE points (Edge takes large batches best)."""
         loader = Loader(self, name, PAGE)
         yield loader
         loader.flush()
-        self.build_index(name)
 
     def build_index(self, name: str, force: bool = False) -> bool:
-        """Build the HNSW index (and quantized copy) in a child process; True if one was built."""
+        """Build the HNSW index (and quantized copy) in a child process, for a collection of at least
+        HNSW_MIN_POINTS points (below that exact search is as fast) or when forced; True if built."""
         if not force and self.count(name) < HNSW_MIN_POINTS:
             return False
         with self._lock:
@@ -442,7 +441,17 @@ class EdgeStore(VectorStore):
 
     # queries
 
-    def _request(self, shard: edge.EdgeShard, name: str, query: Query, limit: int, exact: bool, payload: bool, label):
+    def _request(
+        self,
+        shard: edge.EdgeShard,
+        name: str,
+        query: Query,
+        limit: int,
+        exact: bool,
+        payload: bool,
+        label: str | None = None,
+        search: SearchSettings | None = None,
+    ) -> edge.QueryRequest:
         conditions = [_match("label", label)] if label is not None else []
         excluded = []
         if isinstance(query, str):  # a stored point: its vector, itself excluded
@@ -456,12 +465,19 @@ class EdgeStore(VectorStore):
             limit=limit,
             query=edge.Query.Nearest(np.asarray(query, np.float32).tolist()),
             filter=edge.Filter(must=conditions or None, must_not=excluded or None) if conditions or excluded else None,
-            params=edge.SearchParams(exact=exact, hnsw_ef=None if exact else self._hnsw_ef(name)),
+            params=self._params(name, exact, search),
             with_payload=payload,
         )
 
-    def _hnsw_ef(self, name: str) -> int | None:
-        return self.settings(name).hnsw_ef
+    def _params(self, name: str, exact: bool, search: SearchSettings | None) -> edge.SearchParams:
+        """Exact search, or the collection's recorded beam unless `search` says otherwise."""
+        if exact:
+            return edge.SearchParams(exact=True)
+        search = search or SearchSettings(hnsw_ef=self.settings(name).hnsw_ef)
+        quantization = None
+        if search.rescore is not None or search.oversampling is not None:
+            quantization = edge.QuantizationSearchParams(rescore=search.rescore, oversampling=search.oversampling)
+        return edge.SearchParams(hnsw_ef=search.hnsw_ef, quantization=quantization)
 
     def query(self, name: str, query: Query, limit: int, label: str | None = None, exact: bool = False) -> list[Hit]:
         with self._shard(name) as shard:
@@ -469,10 +485,10 @@ class EdgeStore(VectorStore):
         return [Hit.of(str(p.id), p.score, ImagePayload.read(p.payload)) for p in found]
 
     def query_many(
-        self, name: str, queries: list[Query], limit: int, exact: bool
+        self, name: str, queries: list[Query], limit: int, exact: bool, search: SearchSettings | None = None
     ) -> list[tuple[list[str], np.ndarray]]:
         with self._shard(name) as shard:
-            requests = [self._request(shard, name, q, limit, exact, False, None) for q in queries]
+            requests = [self._request(shard, name, q, limit, exact, False, search=search) for q in queries]
             answers = shard.query_batch(edge.QueryBatchRequest(requests))
         return [([str(p.id) for p in found], np.fromiter((p.score for p in found), np.float32)) for found in answers]
 

@@ -95,7 +95,7 @@ class EmbeddedStore(QdrantStore):
         _OPEN.discard(self)
         super().close()
 
-    def _search_params(self, exact: bool) -> models.SearchParams | None:
+    def _search_params(self, exact: bool, search=None) -> models.SearchParams | None:
         return None  # always exact; search parameters have no effect here
 
     def _index_label(self, name: str) -> None:

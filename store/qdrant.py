@@ -17,7 +17,7 @@ from errors import StoreError
 from store.base import Loader, Query, VectorStore
 from store.payload import PAYLOAD_SCHEMA, SCHEMA_KEY, ImagePayload
 from store.provenance import Provenance
-from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points
+from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points, SearchSettings
 
 PAGE = 1024
 
@@ -32,8 +32,12 @@ class QdrantStore(VectorStore):
     def close(self) -> None:
         self._client.close()
 
-    def _search_params(self, exact: bool) -> models.SearchParams | None:
-        return models.SearchParams(exact=exact)
+    def _search_params(self, exact: bool, search: SearchSettings | None = None) -> models.SearchParams | None:
+        search = search or SearchSettings()
+        quantization = None
+        if search.rescore is not None or search.oversampling is not None:
+            quantization = models.QuantizationSearchParams(rescore=search.rescore, oversampling=search.oversampling)
+        return models.SearchParams(exact=exact, hnsw_ef=search.hnsw_ef, quantization=quantization)
 
     def _index_label(self, name: str) -> None:
         self._client.create_payload_index(name, "label", models.PayloadSchemaType.KEYWORD)
@@ -192,9 +196,9 @@ class QdrantStore(VectorStore):
         return [Hit.of(str(p.id), p.score, ImagePayload.read(p.payload)) for p in result.points]
 
     def query_many(
-        self, name: str, queries: list[Query], limit: int, exact: bool
+        self, name: str, queries: list[Query], limit: int, exact: bool, search: SearchSettings | None = None
     ) -> list[tuple[list[str], np.ndarray]]:
-        params = self._search_params(exact)
+        params = self._search_params(exact, search)
         requests = [
             models.QueryRequest(query=_plain(q), limit=limit, params=params, with_payload=False) for q in queries
         ]

@@ -73,6 +73,16 @@ class IndexSettings:
 
 
 @dataclass(frozen=True)
+class SearchSettings:
+    """How an approximate query searches: the HNSW beam, and for a quantized collection whether the
+    candidates are rescored with the original vectors and how many more are fetched (oversampling)."""
+
+    hnsw_ef: int | None = None
+    rescore: bool | None = None
+    oversampling: float | None = None
+
+
+@dataclass(frozen=True)
 class IndexStatus:
     """How much of a collection its approximate index covers."""
 

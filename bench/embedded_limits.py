@@ -58,7 +58,12 @@ def numpy_top(vectors: np.ndarray, row: int) -> list[int]:
     return best[np.argsort(-scores[best])].tolist()
 
 
-def side(folder: Path, name: str, queries: int, seed: int) -> dict:
+def stored_id(row: int, classes: int) -> str:
+    """The point id `eval_scale.build` gave row `row`."""
+    return point_id("synthetic", f"c{row % classes}/{row:06d}.jpg")
+
+
+def side(folder: Path, name: str, queries: int, seed: int, classes: int) -> dict:
     """One fresh process on one store: open, stored-point queries, a batch, every vector."""
     import qdrant_client  # noqa: F401  (both engines' imports happen before any clock starts)
     import qdrant_edge  # noqa: F401
@@ -72,7 +77,7 @@ def side(folder: Path, name: str, queries: int, seed: int) -> dict:
     vectors = np.load(folder.parent / f"{name}.npy")
     rng = np.random.default_rng(seed)
     rows = rng.choice(n, queries, replace=False)
-    ids = [point_id("synthetic", f"c{row % 10}/{row:06d}.jpg") for row in range(n)]
+    ids = [stored_id(row, classes) for row in range(n)]
     times, agree = [], 0
     for row in rows:
         t0 = time.perf_counter()
@@ -97,12 +102,12 @@ def side(folder: Path, name: str, queries: int, seed: int) -> dict:
     }  # fmt: skip
 
 
-def recall_side(folder: Path, name: str, queries: int, efs: list[int], seed: int) -> dict:
+def recall_side(folder: Path, name: str, queries: int, efs: list[int], seed: int, classes: int) -> dict:
     """Recall@10 of approximate search at each ef against exact search, and its p50 query time."""
     store = open_store(path=folder, create=False)
     n = store.count(name)
     rng = np.random.default_rng(seed)
-    chosen = [point_id("synthetic", f"c{row % 10}/{row:06d}.jpg") for row in rng.choice(n, queries, replace=False)]
+    chosen = [stored_id(int(row), classes) for row in rng.choice(n, queries, replace=False)]
     exact = [set(found) for found, _ in store.query_many(name, chosen, LIMIT, exact=True)]
     result = {"indexed": store.index_status(name).indexed}
     for ef in efs:
@@ -157,10 +162,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.side == "queries":
-        print(json.dumps(side(args.folder, args.name, args.queries, args.seed)))
+        print(json.dumps(side(args.folder, args.name, args.queries, args.seed, args.classes)))
         return
     if args.side == "recall":
-        print(json.dumps(recall_side(args.folder, args.name, args.queries, args.ef, args.seed)))
+        print(json.dumps(recall_side(args.folder, args.name, args.queries, args.ef, args.seed, args.classes)))
         return
     plan = [(n, ("local", "edge")) for n in args.sizes] + [(n, ("edge",)) for n in args.edge_only]
     with tempfile.TemporaryDirectory(prefix="embedded_limits_") as tmp:
@@ -177,6 +182,7 @@ def main() -> None:
             for repeat in range(args.repeat):
                 for engine in engines if repeat % 2 == 0 else engines[::-1]:
                     side_args = ["--side", "queries", "--folder", str(folders[engine]), "--name", name]
+                    side_args += ["--classes", str(args.classes)]
                     runs[engine].append(in_child(*side_args, "--queries", str(args.queries), "--seed", str(repeat)))
             print(f"{n:,} points, {args.dim}-d, {args.repeat} processes per engine (medians):", flush=True)
             figures = {engine: report(engine, n, built[engine], runs[engine]) for engine in engines}
@@ -195,7 +201,8 @@ def main() -> None:
             edge_store.build_index(name, force=True)
             index_seconds = time.perf_counter() - started
             edge_store.close()
-            side_args = ["--side", "recall", "--folder", str(folders["edge"]), "--name", name]
+            side_args = ["--side", "recall", "--folder", str(folders["edge"]), "--name", name, "--classes"]
+            side_args.append(str(args.classes))
             recall = in_child(*side_args, "--queries", str(args.queries), "--ef", *map(str, args.ef))
             shown = ", ".join(
                 f"hnsw_ef {ef}: recall@10 {recall[str(ef)]['recall']:.3f}, p50 {recall[str(ef)]['p50_ms']:.2f} ms"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from commands.context import Context, data_root_option, format_option, model_options, store_options
+from commands.context import Context, command_line, data_root_option, format_option, model_options, store_options
 from commands.evaluating import evaluate
 from errors import DatasetError, WeightsMissingError
 from ingest.parts import parse_part
@@ -143,7 +143,10 @@ def demo(obj: Context, data_root):
     models, skipped = build_available(["colorhist", *SEED_ENCODERS])
     obj.screen.skipped_encoders(skipped)
     _ingest(obj, [read_dataset(folder, DEMO_DATASET)], models, IngestOptions())
-    evaluate(obj, [collection_name(DEMO_DATASET, model.spec.name) for model in models], None, None)
+    from evaluation import EvalOptions
+
+    names = [collection_name(DEMO_DATASET, model.spec.name) for model in models]
+    evaluate(obj, names, EvalOptions(command=command_line()))
 
 
 @click.command("import")

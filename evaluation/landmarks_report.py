@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from evaluation.landmarks import PROTOCOL, LandmarkEvaluation
+from evaluation.records import write_atomic
 from evaluation.revisitop import SETUPS
 from media.text import html_text
 
@@ -18,9 +19,8 @@ METRICS_FILE = "metrics.json"
 
 def write_landmark_metrics(evaluation: LandmarkEvaluation, folder: Path) -> Path:
     """`folder`/metrics.json (the collection's report folder)."""
-    folder.mkdir(parents=True, exist_ok=True)
     metrics = folder / METRICS_FILE
-    metrics.write_text(json.dumps(evaluation.to_json(), indent=2, ensure_ascii=False))
+    write_atomic(metrics, json.dumps(evaluation.to_json(), indent=2, ensure_ascii=False))
     return metrics
 
 

@@ -120,7 +120,11 @@ def text(request: Request, name: str, q: str = "", k: Hits = 12):
 def _results(request: Request, result: SearchResult, **context) -> HTMLResponse:
     source = result.source
     frames = [
-        "neutral" if source is None or source.label is None else "same" if hit.label == source.label else "other"
+        "neutral"
+        if source is None or source.label is None
+        else "same"
+        if hit.relevant_to(source.label_set)
+        else "other"
         for hit in result.hits
     ]
     return page(request, "results.html", result=result, hits=list(zip(result.hits, frames, strict=True)), **context)

@@ -15,10 +15,10 @@ from evaluation.grid import StudyGrid, study_grid
 from evaluation.landmarks import LandmarkEvaluation, evaluate_landmarks, revisited_truth
 from evaluation.landmarks_report import write_landmark_metrics
 from evaluation.options import EvalOptions
-from evaluation.records import RunRecord, read_record
+from evaluation.records import RunRecord, read_record, record_path
 from evaluation.report import report_folder, write_collection_report, write_index
 from evaluation.runner import Evaluation, Progress, leave_one_out
-from evaluation.variant import Sample
+from evaluation.variant import Sample, Variant
 from media.folders import writable_folder
 from media.roots import resolve_image_root
 from store import VectorStore
@@ -64,8 +64,8 @@ def evaluate_collections(
     Each evaluation is recorded as its variant (`evaluation.records`): the
     full ranking, a cut at `options.k`, a sample, re-ranked, duplicates
     excluded; a record of one variant never replaces another's. With
-    `options.rerank` each collection is evaluated twice: plain, and re-ranked
-    as its own record. The orderings and paired comparisons (`run.rankings`)
+    `options.rerank` each collection is evaluated re-ranked, as its own record,
+    and plain too where this store has no record of the plain ranking yet. The orderings and paired comparisons (`run.rankings`)
     are computed from the records this run wrote; the index computes its own
     from every record it shows.
 
@@ -99,7 +99,7 @@ def evaluate_collections(
             _landmarks(run, store, name, truth, reports_dir, progress, options.explicit)
             continue
         evaluations = []
-        for stage in [None, options.rerank] if options.rerank is not None else [None]:
+        for stage in _stages(store, name, reports_dir, options):
             title = name if stage is None else f"{name} +{stage.name}"
             cost = _estimate(store, name, options.k, options.sample)
             if cost is not None:
@@ -131,6 +131,20 @@ def evaluate_collections(
     run.rankings = rank_records(run.records)
     run.index = write_index(reports_dir, store.location, set(store.collection_names()), options.command)
     return run
+
+
+def _stages(store: VectorStore, name: str, reports_dir: Path, options: EvalOptions) -> list:
+    """What to evaluate: the plain ranking; with a re-ranker, the re-ranked one, and the plain one too unless
+    this store's collection has a record of it already (a re-ranked eval leaves the plain record as it is)."""
+    if options.rerank is None:
+        return [None]
+    plain = Variant.of(options.k, options.sample, None)
+    path = record_path(report_folder(reports_dir, name), plain)
+    try:
+        recorded = read_record(path, reports_dir).store == store.location
+    except (OSError, ValueError):
+        recorded = False
+    return [options.rerank] if recorded else [None, options.rerank]
 
 
 def _estimate(store: VectorStore, name: str, k: int | None, sample: Sample | None) -> Estimate | None:

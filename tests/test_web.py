@@ -3,6 +3,7 @@ from the image root. Expected rankings come from numpy and scikit-learn on the s
 
 from __future__ import annotations
 
+import hashlib
 import html
 import io
 import json
@@ -260,8 +261,12 @@ def test_thumbnails_are_served_by_id_and_cached_on_disk(client, built):
     response = client.get(f"/c/shapes_colorhist/thumb/{pid}")
     assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
     assert Image.open(io.BytesIO(response.content)).size == (96, 72)  # fits in 160 x 160: never enlarged
-    cached = list((built / "reports" / ".thumbnails").rglob(f"{pid}.jpg"))
+    content = hashlib.sha256((built / "data" / "Shapes" / "images" / "red" / "00.jpg").read_bytes()).hexdigest()
+    cached = list((built / "reports" / ".thumbnails").rglob(f"{content}.jpg"))  # keyed by the image's content
     assert [path.read_bytes() for path in cached] == [response.content]
+    assert response.headers["cache-control"] == "no-cache" and content[:32] in response.headers["etag"]
+    again = client.get(f"/c/shapes_colorhist/thumb/{pid}", headers={"If-None-Match": response.headers["etag"]})
+    assert again.status_code == 304 and not again.content
 
 
 @pytest.mark.parametrize("path", ESCAPE_PATHS)

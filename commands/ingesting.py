@@ -95,7 +95,7 @@ def ingest(
     obj.check_store()  # the store and the reports folder are checked before any model loads
     writable_folder(obj.reports, create=False)
     names = resolve_encoder_names(encoder_names)
-    models, skipped = build_available(names, device, parse_weights(weights, names), init, precision)
+    models, skipped = build_available(names, device, parse_weights(weights, names), init or "pretrained", precision)
     if not models:
         raise WeightsMissingError("; ".join(reason for _, reason in skipped))
     obj.screen.skipped_encoders(skipped)

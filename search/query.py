@@ -116,7 +116,7 @@ class Searcher:
         open_store: Callable[[], VectorStore],
         device: str = "auto",
         weights: dict[str, str] | None = None,
-        init: str = "pretrained",
+        init: str | None = None,
         embed_ahead: bool = False,
         data_root: Path | None = None,
     ) -> None:
@@ -125,9 +125,9 @@ class Searcher:
         self._store: VectorStore | None = None
         self.device = device
         self.weights = weights or {}
-        self.init = init
+        self.init = init  # None: each collection's own (random weights where it recorded them, else pretrained)
         self.embed_ahead = embed_ahead
-        self._models: dict[tuple[str, bool, str], Encoder] = {}  # (encoder, text only, precision)
+        self._models: dict[tuple[str, bool, str, str], Encoder] = {}  # (encoder, text only, precision, init)
 
     @property
     def store(self) -> VectorStore:
@@ -151,11 +151,16 @@ class Searcher:
             if kind == "text" and not get_spec(info.encoder).text:
                 raise QueryError(self._no_text_tower(info))
             precision = _precision(info, self.device)
-            embedded_ahead = ahead is not None and (ahead.encoder, ahead.precision) == (info.encoder, precision)
+            init = self.init or recorded_init(info)
+            embedded_ahead = ahead is not None and (ahead.encoder, ahead.precision, ahead.init) == (
+                info.encoder,
+                precision,
+                init,
+            )
             if embedded_ahead:
                 embedded = ahead.result()
             else:
-                embedded = embed_query(self._encoder(info.encoder, kind == "text", precision), query)
+                embedded = embed_query(self._encoder(info.encoder, kind == "text", precision, init), query)
         finally:
             if ahead is not None:
                 ahead.cancel()
@@ -171,7 +176,7 @@ class Searcher:
             return None
         if not (self.embed_ahead and can_fork()):
             return None
-        return EmbedAhead(guess, query, self.device, self.weights.get(guess), self.init)
+        return EmbedAhead(guess, query, self.device, self.weights.get(guess), self.init or "pretrained")
 
     def _by_point(self, query: Query, info: CollectionInfo) -> SearchResult:
         if query.kind == "path":
@@ -217,15 +222,15 @@ class Searcher:
         hint = f"did you mean '{same[0]}'? " if same else ""
         raise QueryError(f"collection '{info.name}' has no label '{label}'; {hint}its labels: {', '.join(labels)}")
 
-    def _encoder(self, name: str, text_only: bool, precision: str) -> Encoder:
+    def _encoder(self, name: str, text_only: bool, precision: str, init: str) -> Encoder:
         """The encoder, built on first use; a full one also serves text."""
-        keys = ((name, False, precision), (name, True, precision)) if text_only else ((name, False, precision),)
-        for key in keys:
+        full, text = (name, False, precision, init), (name, True, precision, init)
+        for key in (full, text) if text_only else (full,):
             if key in self._models:
                 return self._models[key]
         build = build_text_encoder if text_only else build_encoder
-        encoder = build(name, self.device, self.weights.get(name), self.init, precision)
-        self._models[(name, text_only, precision)] = encoder
+        encoder = build(name, self.device, self.weights.get(name), init, precision)
+        self._models[text if text_only else full] = encoder
         return encoder
 
     def _no_text_tower(self, info: CollectionInfo) -> str:
@@ -245,6 +250,12 @@ class Searcher:
             f"collection '{info.name}' uses encoder '{info.encoder}', which has no text tower; "
             f"text queries need {' or '.join(capable)} ({where})"
         )
+
+
+def recorded_init(info: CollectionInfo) -> str:
+    """The --init a collection was ingested with, from its provenance: random or random-tiny, else pretrained."""
+    identity = info.provenance.weights_identity if info.provenance else None
+    return identity.kind if identity is not None and identity.random else "pretrained"
 
 
 def _check_same_weights(info: CollectionInfo, embedded: Embedded) -> None:

@@ -42,7 +42,7 @@ class Options:
     reports: Path
     device: str = "auto"
     weights: dict[str, str] | None = None
-    init: str = "pretrained"
+    init: str | None = None  # None: each collection's own (what its provenance recorded)
 
 
 class LockedStore:

@@ -43,7 +43,9 @@ def write_gallery(result: SearchResult, out: Path) -> int:
     query = result.query
     random = " (random weights)" if result.info.random_weights else ""
     title = f"{result.info.name}{random}: query by {query.kind} {query.value}"
-    heading = f"{len(result.hits)} hits, best first" + (f" · only label {query.label}" if query.label else "")
+    heading = f"{len(result.hits)} hits, best first" + (
+        f" · only label {query.label} (any of a point's labels, case ignored)" if query.label else ""
+    )
     draw_sheet([Row(heading, tiles)], title, out, columns=COLUMNS)
     return missing
 

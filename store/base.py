@@ -153,7 +153,8 @@ class VectorStore(ABC):
 
     @abstractmethod
     def query(self, name: str, query: Query, limit: int, label: str | None = None, exact: bool = False) -> list[Hit]:
-        """Nearest points to a vector or a stored point, best first, with their payloads."""
+        """Nearest points to a vector or a stored point, best first, with their payloads; with `label`, only
+        points that carry it among their labels (exactly; `search` resolves case)."""
 
     @abstractmethod
     def query_many(

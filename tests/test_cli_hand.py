@@ -111,8 +111,11 @@ def test_search_path_takes_the_stored_form_the_file_path_and_the_images_prefix(i
 def test_an_unknown_label_lists_the_labels_with_a_did_you_mean(ingested):
     storage, _ = ingested
     query = ["search", "-c", "shapes_colorhist", "--path", "red/01.jpg", "--storage", str(storage)]
-    message = refused(*query, "--label", "Green")
-    assert message.endswith("has no label 'Green'; did you mean 'green'? its labels: blue, green, red")
+    found = run(*query, "--label", "Green", "--format", "json")  # case ignored, and said so
+    assert found.exit_code == 0 and {hit["label"] for hit in json.loads(found.stdout)["hits"]} == {"green"}
+    assert json.loads(found.stdout)["label_filter"]["matches"] == "any of a point's labels, case ignored"
+    message = refused(*query, "--label", "gren")
+    assert message.endswith("has no label 'gren' (case ignored); did you mean 'green'? its labels: blue, green, red")
     message = refused(*query, "--label", "cat")
     assert "did you mean" not in message and message.endswith("its labels: blue, green, red")
     assert run(*query, "--label", "green").exit_code == 0

@@ -231,3 +231,20 @@ def test_hits_carry_every_label_and_relevance_is_a_shared_label():
     hit = Hit.of("a", 0.5, ImagePayload("cat", "a.jpg", "d", "e", 0, labels=("cat", "dog")))
     assert hit.labels == ("cat", "dog") and hit.relevant_to(("dog",)) and not hit.relevant_to(("bird",))
     assert share_label(["x"], ["x"]) and not share_label(["x"], ["y"]) and not share_label([], ["x"])
+
+
+def test_the_label_filter_matches_any_of_a_points_labels_ignoring_case(store):
+    from search import Query, Searcher
+
+    sets = [("dog",), ("cat", "dog"), ("cat",), ("bird", "Dog"), ("bird",)]
+    vectors = np.eye(len(sets), 4, dtype=np.float32) + 0.1
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    payloads = [
+        ImagePayload(labels[0], f"{i}.jpg", "pets", "toy", i, labels=labels if len(labels) > 1 else None)
+        for i, labels in enumerate(sets)
+    ]
+    store.ensure_collection("pets_toy", 4)
+    store.upsert("pets_toy", [point_id("pets", f"{i}.jpg") for i in range(len(sets))], vectors, payloads)
+    result = Searcher(lambda: store).search(Query("pets_toy", path="4.jpg", limit=10, label="DOG"))
+    assert sorted(hit.path for hit in result.hits) == ["0.jpg", "1.jpg", "3.jpg"]  # first label or not, any case
+    assert [hit.score for hit in result.hits] == sorted((hit.score for hit in result.hits), reverse=True)

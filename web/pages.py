@@ -51,7 +51,7 @@ def collection(
     request: Request, name: str, label: str | None = None, page_number: Annotated[int, Query(alias="page", ge=1)] = 1
 ):
     summary = backend(request).summary(name)
-    points = [(pid, p) for pid, p in summary.samples if label is None or p.label == label]
+    points = [(pid, p) for pid, p in summary.samples if label is None or label in p.label_set]
     pages = max(1, -(-len(points) // PAGE_SIZE))
     page_number = min(page_number, pages)
     shown = points[(page_number - 1) * PAGE_SIZE : page_number * PAGE_SIZE]

@@ -96,6 +96,10 @@ def test_sampled_cut_and_reranked_evals_leave_the_full_record_and_each_is_labell
         recorded_ap = re.search(r"\(recorded evaluation, [^:]+: A[^ ]+ (\d\.\d{4})\)", drill.text)
         shown_ap = re.search(r'id="drill-ap">AP (\d\.\d{4})', drill.text).group(1)
         assert recorded_ap and recorded_ap.group(1) == shown_ap  # the drill-down ranks as the variant did
+    older_link = client.get("/eval/shapes_colorhist +aqe")  # how an older release linked a re-ranked row
+    assert older_link.status_code == 200 and "<strong>+aqe (k=2, alpha=3)</strong>" in older_link.text.replace(
+        "&#43;", "+"
+    )
 
 
 def _two_encoders(store) -> None:

@@ -184,7 +184,7 @@ class Backend:
 
         A row name of an older link (`paris_dinov2 +dba+aqe`) finds its record too.
         """
-        records = [r for r in self.evaluations() if r.collection == name or (slug is None and r.name == name)]
+        records = [r for r in self.evaluations() if r.collection == name or (slug is None and name in _row_names(r))]
         if slug is not None:
             return next((r for r in records if r.variant.slug == slug), None)
         return min(records, key=lambda r: (r.collection != name, not r.variant.is_full, r.variant.slug), default=None)
@@ -206,6 +206,12 @@ class Backend:
         self.store.require(name)
         variant = variant or Variant()
         return rank_query(self.store, name, checked_id(point_id), variant.k, stage_of(variant))
+
+
+def _row_names(record: RunRecord) -> tuple[str, ...]:
+    """What links have called a record: its row name, and an older release's `collection +method`."""
+    older = (f"{record.collection} +{record.variant.rerank}",) if record.variant.rerank else ()
+    return (record.name, *older)
 
 
 def _mtime(path: Path) -> float:

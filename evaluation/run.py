@@ -65,9 +65,10 @@ def evaluate_collections(
     full ranking, a cut at `options.k`, a sample, re-ranked, duplicates
     excluded; a record of one variant never replaces another's. With
     `options.rerank` each collection is evaluated re-ranked, as its own record,
-    and plain too where this store has no record of the plain ranking yet. The orderings and paired comparisons (`run.rankings`)
-    are computed from the records this run wrote; the index computes its own
-    from every record it shows.
+    and plain too where this store has no record of the plain ranking yet. The
+    orderings and paired comparisons (`run.rankings`) are computed from the
+    records this run wrote; the index computes its own from every record it
+    shows.
 
     With `options.explicit` False (every collection of the store) a collection
     that cannot be evaluated is skipped and named; otherwise its error stops the

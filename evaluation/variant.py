@@ -58,7 +58,8 @@ class Variant:
 
     @property
     def slug(self) -> str:
-        """The record's file name without .json: 'full', 'at10', 'sample100-seed0', 'dba+aqe-k2-alpha3', joined by '_'."""
+        """The record's file name without .json: 'full', 'at10', 'sample100-seed0', 'dba+aqe-k2-alpha3', or
+        several of them joined by '_'."""
         parts = []
         if self.rerank is not None:
             parts.append("-".join([self.rerank, *(f"{name}{value:g}" for name, value in self.parameters)]))

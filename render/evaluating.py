@@ -135,7 +135,10 @@ class EvaluationViews(Base):
                     compared = [safe(row.unmatched or "-"), "-", "-", "-"]
                 interval = f"[{figure(row.low)}, {figure(row.high)}]"
                 rows.append([safe(row.name), figure(row.mean_ap), interval, safe(row.next or "-"), *compared])
-            title = f"{safe(ranking.dataset)}, {safe(ranking.measured)}: by mAP, each against the next (paired, same queries)"
+            title = (
+                f"{safe(ranking.dataset)}, {safe(ranking.measured)}: by mAP, each against the next "
+                "(paired, same queries)"
+            )
             options = {"box": box.SIMPLE_HEAD, "pad_edge": False, "title": title}
             self.out.print(self.fitted(columns, rows, droppable=[7, 2, 5], **options))
 

@@ -10,7 +10,8 @@ aside in the same folder, then renamed), so a write cut short leaves the
 previous record whole and a half-written temporary file is never read.
 
 `read_records` is the only reader: the terminal, reports/index.html and the web
-app all take `RunRecord`s from it. Records written by older releases
+app all take `RunRecord`s from it (and `read_protocol_records` the records of
+the revisited Oxford/Paris protocol, still reports/<collection>/metrics.json). Records written by older releases
 (reports/<folder>/metrics.json and <folder>/at<k>/metrics.json) are read too,
 as the variant their fields say, unless a newer record of the same variant
 exists.
@@ -155,6 +156,21 @@ def read_record(path: Path, reports_dir: Path) -> RunRecord:
 def store_records(reports_dir: Path, location: str, collections: set[str]) -> list[RunRecord]:
     """The records of `location`'s collections that still exist: nothing from other stores or dropped ones."""
     return [r for r in read_records(reports_dir) if r.store == location and r.collection in collections]
+
+
+def read_protocol_records(reports_dir: Path, protocol: str, location: str, collections: set[str]) -> list[dict]:
+    """The reports/<collection>/metrics.json records of another protocol (`protocol`: e.g. the revisited
+    Oxford/Paris one, which has no leave-one-out `map`) of `location`'s collections that still exist."""
+    found = []
+    for path in sorted(reports_dir.glob(f"*/{LEGACY_FILE}")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict) and record.get("protocol") == protocol and record.get("store") == location:
+            if record.get("collection") in collections:
+                found.append(record)
+    return found
 
 
 def _read(path: Path, collection_folder: str, legacy: bool = False) -> RunRecord | None:

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from errors import EvaluationError
+from evaluation.duplicates import find_duplicates
 from evaluation.labels import label_sets, metric_labels, shown_labels
 from evaluation.metrics import PR_LEVELS, FigureSums
 from evaluation.ranking import VectorStage, ranked_blocks, resolve_method
-from store import Hit, ImagePayload, VectorStore
+from store import Hit, ImagePayload, Points, VectorStore
 
 
 @dataclass(frozen=True)
@@ -51,16 +52,27 @@ class QueryRanking:
 
 
 def rank_query(
-    store: VectorStore, collection: str, point_id: str, k: int | None = None, stage: VectorStage | None = None
+    store: VectorStore,
+    collection: str,
+    point_id: str,
+    k: int | None = None,
+    stage: VectorStage | None = None,
+    duplicates_excluded: bool = False,
 ) -> QueryRanking:
-    """The ranking and figures of the stored point `point_id` in `collection`, cut at `k`, re-ranked by `stage`."""
+    """The ranking and figures of the stored point `point_id` in `collection`, cut at `k`, re-ranked by `stage`,
+    among the points each near-duplicate group keeps with `duplicates_excluded` (as `leave_one_out` measures them)."""
     payload = store.payload(collection, point_id)
     if payload is None:
         raise EvaluationError(f"no point in '{collection}' has id '{point_id}'")
     if payload.label is None:
         raise EvaluationError(f"point '{point_id}' of '{collection}' has no label, so no relevant hits")
-    method = resolve_method(store, "auto", stage)
+    method = "block" if duplicates_excluded else resolve_method(store, "auto", stage)
     points = store.points(collection, with_vectors=method == "block")
+    if duplicates_excluded:
+        kept = np.flatnonzero(find_duplicates(points.vectors).keep)
+        points = Points([points.ids[i] for i in kept], [points.payloads[i] for i in kept], points.vectors[kept])
+        if point_id not in points.ids:
+            raise EvaluationError(f"point '{point_id}' is a near-duplicate left out when duplicates are excluded")
     position = points.ids.index(point_id)
     sets = label_sets(points.payloads)
     labels = metric_labels(shown_labels(points.payloads, sets), sets)

@@ -205,7 +205,9 @@ class Backend:
         """One query's leave-one-out ranking and figures as `variant` measures them (cut, re-ranked), computed now."""
         self.store.require(name)
         variant = variant or Variant()
-        return rank_query(self.store, name, checked_id(point_id), variant.k, stage_of(variant))
+        return rank_query(
+            self.store, name, checked_id(point_id), variant.k, stage_of(variant), variant.duplicates_excluded
+        )
 
 
 def _row_names(record: RunRecord) -> tuple[str, ...]:

@@ -18,7 +18,7 @@ from evaluation.rerank import RERANKERS, parameter
     type=click.Choice(["table", "json"]),
     default="table",
     show_default=True,
-    help="Tables, or metrics.json on stdout (a list unless one -c).",
+    help="Tables, or the records on stdout, each naming its variant (a list unless one -c).",
 )
 @click.option("--method", type=click.Choice(["auto", "block", "batch-query"]), default="auto", hidden=True)
 @click.option("--ann", is_flag=True, help="recall@K (default 10) of approximate vs exact search.")
@@ -63,7 +63,7 @@ def eval_(
     sample,
     seed,
 ):
-    """Leave-one-out evaluation: mAP, P@k, PR curves, best and worst queries, reports/index.html."""
+    """Leave-one-out evaluation, one record per variant: mAP, P@k, PR curves, best and worst queries, index.html."""
     from evaluation import collections_to_evaluate, measure_ann
 
     store = obj.store()

@@ -164,9 +164,8 @@ def model_options(command):
     command = click.option(
         "--init",
         type=click.Choice(INITS),
-        default="pretrained",
-        show_default=True,
-        help="Random weights, for tests and benchmarks (as the collection was ingested).",
+        help="Random weights, for tests and benchmarks (default: pretrained; search and serve use what each "
+        "collection recorded).",
     )(command)
     command = click.option("--weights", multiple=True, help="NAME=PATH: a local model folder or weights file.")(command)
     return click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from commands.context import Context, data_root_option, format_option, model_options, store_options
+from commands.context import Context, command_line, data_root_option, format_option, model_options, store_options
 from commands.evaluating import evaluate
 from errors import DatasetError, WeightsMissingError
 from ingest.parts import parse_part
@@ -100,7 +100,7 @@ def ingest(
     writable_folder(obj.reports, create=False)
     names = resolve_encoder_names(encoder_names)
     _hold_existing(store, [collection_name(d.name, n) for d in datasets.values() for n in names])
-    models, skipped = build_available(names, device, parse_weights(weights, names), init, precision)
+    models, skipped = build_available(names, device, parse_weights(weights, names), init or "pretrained", precision)
     if not models:
         raise WeightsMissingError("; ".join(reason for _, reason in skipped))
     obj.screen.skipped_encoders(skipped)
@@ -148,7 +148,10 @@ def demo(obj: Context, data_root):
     models, skipped = build_available(["colorhist", *SEED_ENCODERS])
     obj.screen.skipped_encoders(skipped)
     _ingest(obj, [read_dataset(folder, DEMO_DATASET)], models, IngestOptions())
-    evaluate(obj, [collection_name(DEMO_DATASET, model.spec.name) for model in models], None, None)
+    from evaluation import EvalOptions
+
+    names = [collection_name(DEMO_DATASET, model.spec.name) for model in models]
+    evaluate(obj, names, EvalOptions(command=command_line()))
 
 
 @click.command("import")

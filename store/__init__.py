@@ -14,7 +14,7 @@ from errors import StoreError
 from store.base import Loader, VectorStore
 from store.capabilities import Capabilities
 from store.naming import DEFAULT_STORAGE, collection_name, point_id, slug
-from store.payload import PAYLOAD_SCHEMA, ImagePayload
+from store.payload import PAYLOAD_SCHEMA, ImagePayload, share_label
 from store.provenance import Provenance, WeightsIdentity
 from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points, SearchSettings
 
@@ -37,6 +37,7 @@ __all__ = [
     "open_existing_store",
     "open_store",
     "point_id",
+    "share_label",
     "slug",
 ]
 

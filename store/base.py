@@ -11,6 +11,7 @@ engine objects.
 
 from __future__ import annotations
 
+import difflib
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 
@@ -56,10 +57,12 @@ class VectorStore(ABC):
                 f"{name!r} is not a collection name ({problem}); `python cli.py collections` lists them"
             )
         if not self.exists(name):
-            known = ", ".join(self.collection_names()) or "none"
+            names = self.collection_names()
+            close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+            hint = f"did you mean '{close[0]}'? " if close else ""
             raise CollectionNotFoundError(
-                f"collection '{name}' does not exist in {self.location} (collections: {known}); "
-                f"create it with `python cli.py ingest`"
+                f"collection '{name}' does not exist in {self.location}; {hint}(collections: "
+                f"{', '.join(names) or 'none'}); create it with `python cli.py ingest`"
             )
 
     @abstractmethod
@@ -165,7 +168,8 @@ class VectorStore(ABC):
 
     @abstractmethod
     def query(self, name: str, query: Query, limit: int, label: str | None = None, exact: bool = False) -> list[Hit]:
-        """Nearest points to a vector or a stored point, best first, with their payloads."""
+        """Nearest points to a vector or a stored point, best first, with their payloads; with `label`, only
+        points that carry it among their labels (exactly; `search` resolves case)."""
 
     @abstractmethod
     def query_many(

@@ -331,7 +331,7 @@ class EdgeStore(HeldShards, VectorStore):
         label: str | None = None,
         search: SearchSettings | None = None,
     ) -> edge.QueryRequest:
-        conditions = [_match("label", label)] if label is not None else []
+        conditions = [_carries_label(label)] if label is not None else []
         excluded = []
         if isinstance(query, str):  # a stored point: its vector, itself excluded
             key = _point_key(query)
@@ -381,6 +381,13 @@ def check_settings(settings: IndexSettings) -> None:
 
 def _match(key: str, value: str) -> edge.Filter:
     return edge.Filter(must=[edge.FieldCondition(key=key, match=edge.MatchValue(value))])
+
+
+def _carries_label(label: str) -> edge.Filter:
+    """Points with `label` among their labels: as `label` (the first, or only one) or in `labels` (several)."""
+    return edge.Filter(
+        should=[edge.FieldCondition(key=key, match=edge.MatchValue(label)) for key in ("label", "labels")]
+    )
 
 
 def _point_key(point_id: str) -> str | int | None:

@@ -21,6 +21,7 @@ evaluated; no file facts: its content is unknown).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 PAYLOAD_SCHEMA = 3
@@ -76,6 +77,15 @@ class ImagePayload:
             sha256=payload.get("sha256") if isinstance(payload.get("sha256"), str) else None,
             labels=_labels(payload.get("labels")),
         )
+
+
+def share_label(first: Iterable[str], second: Iterable[str]) -> bool:
+    """The one relevance rule: two images are relevant to each other when they share a label.
+
+    For single-label points that is equal labels. Evaluation (`evaluation.metrics.shares_label`, the same
+    rule on arrays), the drill-down, the neighbours page, search galleries and the label filter all use it.
+    """
+    return not set(first).isdisjoint(second)
 
 
 def _labels(value: object) -> tuple[str, ...] | None:

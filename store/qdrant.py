@@ -189,7 +189,7 @@ class QdrantStore(VectorStore):
             name,
             query=_plain(query),
             limit=limit,
-            query_filter=_match("label", label) if label is not None else None,
+            query_filter=_carries_label(label) if label is not None else None,
             search_params=self._search_params(exact),
             with_payload=True,
         )
@@ -214,6 +214,13 @@ def _plain(query: Query) -> list[float] | str:
 
 def _match(key: str, value: str) -> models.Filter:
     return models.Filter(must=[models.FieldCondition(key=key, match=models.MatchValue(value=value))])
+
+
+def _carries_label(label: str) -> models.Filter:
+    """Points with `label` among their labels: as `label` (the first, or only one) or in `labels` (several)."""
+    return models.Filter(
+        should=[models.FieldCondition(key=key, match=models.MatchValue(value=label)) for key in ("label", "labels")]
+    )
 
 
 def collection_config(dim: int, settings: IndexSettings) -> dict:

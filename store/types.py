@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from store.payload import ImagePayload
+from store.payload import ImagePayload, share_label
 from store.provenance import Provenance
 
 
@@ -14,7 +15,8 @@ from store.provenance import Provenance
 class Hit:
     """One stored image in a ranked list, best first: what search and evaluation both return.
 
-    `index` is the image's position in its dataset list (dataset order).
+    `index` is the image's position in its dataset list (dataset order); `labels` are every label of the
+    image (`label` is the first), what relevance compares (`store.payload.share_label`).
     """
 
     id: str
@@ -22,13 +24,25 @@ class Hit:
     score: float
     label: str | None
     path: str
+    labels: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, point_id: str, score: float, payload: ImagePayload) -> Hit:
-        return cls(point_id, payload.index, float(score), payload.label, payload.path)
+        return cls(point_id, payload.index, float(score), payload.label, payload.path, payload.label_set)
+
+    @property
+    def label_set(self) -> tuple[str, ...]:
+        """Every label of the image (`labels`, or `label` alone for a hit made without them)."""
+        return self.labels or (() if self.label is None else (self.label,))
+
+    def relevant_to(self, labels: Iterable[str]) -> bool:
+        """Whether this hit shares a label with `labels` (a query's): the one relevance rule."""
+        return share_label(self.label_set, labels)
 
     def to_json(self) -> dict:
-        return asdict(self)
+        record = asdict(self)
+        record["labels"] = list(self.labels)
+        return record
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ def _points(n: int = N, seed: int = 0, ties: bool = True):
             size=1000 + i,
             mtime_ns=1_700_000_000_123_456_789 + i,
             sha256=f"{i:064x}",
-            labels=("a", "b") if i == 5 else None,
+            labels=("c", "b") if i == 5 else None,  # a multi-label point: class c first, b too
         )
         for i in range(n)
     ]
@@ -129,10 +129,11 @@ def test_a_duplicate_is_found_by_its_twin_with_score_one(engine_store):
     assert hit.id == ids[1] and hit.score == pytest.approx(1.0, abs=1e-5)
 
 
-def test_the_label_filter_keeps_one_class(engine_store):
+def test_the_label_filter_keeps_the_points_carrying_that_label(engine_store):
     ids, vectors, _ = _filled(engine_store)
     hits = engine_store.query("toy_enc", vectors[0], 50, label="b", exact=True)
-    assert {h.label for h in hits} == {"b"} and len(hits) == N // 3
+    assert all("b" in h.label_set for h in hits)
+    assert {h.id for h in hits} == {ids[i] for i in range(N) if i % 3 == 1} | {ids[5]}
 
 
 def test_query_many_gives_each_query_its_own_ranking(engine_store):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from commands.context import Context, command_line, images_moved_option, store_options
+from evaluation.rerank import RERANKERS, parameter
 
 
 @click.command("eval")
@@ -19,17 +18,31 @@ from commands.context import Context, command_line, images_moved_option, store_o
     type=click.Choice(["table", "json"]),
     default="table",
     show_default=True,
-    help="Tables, or metrics.json on stdout (a list unless one -c).",
+    help="Tables, or the records on stdout, each naming its variant (a list unless one -c).",
 )
 @click.option("--method", type=click.Choice(["auto", "block", "batch-query"]), default="auto", hidden=True)
 @click.option("--ann", is_flag=True, help="recall@K (default 10) of approximate vs exact search.")
 @click.option(
     "--rerank",
-    type=click.Choice(["aqe", "dba", "dba+aqe"]),
-    help="Also evaluate re-ranked (alpha query expansion / database-side augmentation) as its own row.",
+    type=click.Choice(list(RERANKERS)),
+    help="Also evaluate re-ranked as its own record: "
+    + "; ".join(f"{name}: {reranker.help}" for name, reranker in RERANKERS.items())
+    + ".",
 )
-@click.option("--rerank-k", default=2, show_default=True, type=click.IntRange(0), help="Neighbours re-ranking uses.")
-@click.option("--alpha", default=3.0, show_default=True, type=click.FloatRange(0), help="Re-ranking weight exponent.")
+@click.option(
+    "--rerank-k",
+    default=parameter("k").default,
+    show_default=True,
+    type=click.IntRange(int(parameter("k").minimum)),
+    help=parameter("k").help,
+)
+@click.option(
+    "--alpha",
+    default=parameter("alpha").default,
+    show_default=True,
+    type=click.FloatRange(parameter("alpha").minimum),
+    help=parameter("alpha").help,
+)
 @click.option("--exclude-duplicates", is_flag=True, help="Also the mAP with near-duplicates (cosine >= 0.995) as one.")
 @click.option("--sample", type=click.IntRange(1), help="Only N seeded random queries, each against every point.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0), help="Seed of --sample's draw.")
@@ -73,7 +86,7 @@ def eval_(
     rrf_k,
     device,
 ):
-    """Leave-one-out evaluation: mAP, P@k, PR curves, best and worst queries, reports/index.html."""
+    """Leave-one-out evaluation, one record per variant: mAP, P@k, PR curves, best and worst queries, index.html."""
     from evaluation import collections_to_evaluate, measure_ann
 
     store = obj.store()
@@ -88,17 +101,28 @@ def eval_(
         else:
             obj.screen.ann(results, k or 10, store.location)
         return
-    from evaluation import Rerank, Sample
+    from evaluation import EvalOptions, Sample
 
-    stage = Rerank(rerank, rerank_k, alpha) if rerank else None
-    single = len(collections) == 1 and stage is None and beside is None
-    drawn = Sample(sample, seed) if sample else None
-    evaluate(obj, names, k, data_root, method, as_json, single, bool(named), stage, exclude_duplicates, drawn, beside)
+    if beside is not None and beside.fuse and sample:
+        raise click.UsageError("--fuse ranks every point of the fused collections; leave out --sample")
+    options = EvalOptions(
+        k=k,
+        sample=Sample(sample, seed) if sample else None,
+        rerank=RERANKERS[rerank].stage(k=rerank_k, alpha=alpha) if rerank else None,
+        exclude_duplicates=exclude_duplicates,
+        method=method,
+        data_root=data_root,
+        explicit=bool(named),
+        command=command_line(),
+        beside=beside,
+    )
+    single = len(collections) == 1 and options.rerank is None and not exclude_duplicates and beside is None
+    evaluate(obj, names, options, as_json, single)
 
 
 def _beside_options(text_queries, templates, fuse, fusions, rrf_k, device):
-    """The text-to-image and fusion options as one record; None when neither is asked."""
-    from evaluation.beside import BesideOptions
+    """The text-to-image and fusion options as one record (`EvalOptions.beside`); None when neither is asked."""
+    from evaluation.options import BesideOptions
 
     if templates and not text_queries:
         raise click.UsageError("--template needs --text-queries")
@@ -121,38 +145,11 @@ def _beside_options(text_queries, templates, fuse, fusions, rrf_k, device):
     )
 
 
-def evaluate(
-    obj: Context,
-    names: list[str],
-    k: int | None,
-    data_root: Path | None,
-    method: str = "auto",
-    as_json: bool = False,
-    single: bool = False,
-    explicit: bool = True,
-    rerank=None,
-    exclude_duplicates: bool = False,
-    sample=None,
-    beside=None,
-) -> None:
-    """Evaluate and render; with `explicit` False a collection that cannot be evaluated is skipped."""
+def evaluate(obj: Context, names: list[str], options, as_json: bool = False, single: bool = False) -> None:
+    """Evaluate with `options` (an `EvalOptions`) and render; `single` prints one record's JSON, not a list."""
     from evaluation import evaluate_collections
 
-    run = evaluate_collections(
-        obj.store(),
-        names,
-        obj.reports,
-        data_root,
-        k,
-        method,
-        explicit,
-        obj.screen.progress,
-        command_line(),
-        rerank,
-        exclude_duplicates,
-        sample,
-        beside=beside,
-    )
+    run = evaluate_collections(obj.store(), names, obj.reports, options, obj.screen.progress)
     if as_json:
         obj.screen.evaluation_notes(run)
         obj.screen.json(run.to_json()[0] if single else run.to_json())

@@ -8,29 +8,28 @@ block's rows sized by `evaluation.ranking.block_rows`, so memory grows with
 block x n x members, never n x n). Each block is fused (`evaluation.fusion`),
 ranked (ties by dataset position), measured by `evaluation.metrics.FigureSums`
 and dropped. The outcome is an `Evaluation` (so galleries, AP per class and
-paired comparisons are the leave-one-out ones), wrapped with its members, its
-fusion, and the paired comparison against each member.
+the AP of each query by point id are the leave-one-out ones) of the collection
+named 'A+B', wrapped with its members and its fusion; its record is a variant
+of kind fused (`Variant.fusion`), compared with each member's record by point
+id when a table is drawn (`evaluation.compare.member_comparisons`).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from errors import EvaluationError
-from evaluation.compare import aligned_ap
 from evaluation.fusion import FUSIONS, RRF_K, fuse, fused_order
 from evaluation.labels import label_sets, metric_labels, shown_labels
 from evaluation.metrics import FigureSums
 from evaluation.ranking import block_rows
 from evaluation.runner import GALLERY_HITS, Evaluation
-from evaluation.statistics import PairedDifference, paired_difference
+from evaluation.variant import FUSED, Variant
 from store import VectorStore
-
-KIND = "fused"
 
 
 @dataclass(frozen=True)
@@ -44,6 +43,11 @@ class Fusion:
         if self.method not in FUSIONS:
             raise ValueError(f"unknown fusion '{self.method}'; choose one of {FUSIONS}")
 
+    @property
+    def key(self) -> tuple[str, int | None]:
+        """The rule as a variant names it (`Variant.fusion`): ('rrf', k) or ('sum', None)."""
+        return (self.method, self.k if self.method == "rrf" else None)
+
     def to_json(self) -> dict:
         if self.method == "rrf":
             return {"method": "rrf", "k": self.k, "score": "sum over members of 1 / (k + rank), rank 1-based"}
@@ -52,7 +56,7 @@ class Fusion:
 
 @dataclass
 class FusedEvaluation:
-    """The leave-one-out figures of fused members, and each member's paired comparison with them."""
+    """The leave-one-out figures of fused members."""
 
     members: list[str]
     fusion: Fusion
@@ -60,51 +64,40 @@ class FusedEvaluation:
     random_weights: bool
     dropped: int  # points not held by every member, left out
     image_root: str | None = None  # the folder the first member recorded (the members hold the same images)
-    against: dict[str, PairedDifference] = field(default_factory=dict)  # fused minus member, per member
+
+    @property
+    def collection(self) -> str:
+        """'corel1k_colorhist+corel1k_clip': the record's collection, its folder under reports/."""
+        return self.evaluation.collection
+
+    @property
+    def variant(self) -> Variant:
+        return Variant(k=self.evaluation.k, kind=FUSED, fusion=self.fusion.key)
 
     @property
     def name(self) -> str:
-        return self.evaluation.collection
+        """The row's name: 'corel1k_colorhist+corel1k_clip fused rrf (k=60)'."""
+        return f"{self.collection} {self.variant.label}"
 
     @property
     def title(self) -> str:
         return f"{self.name} (random weights)" if self.random_weights else self.name
 
-    @property
-    def folder(self) -> str:
-        return f"fused-{self.fusion.method}_{'+'.join(self.members)}"
-
-    def compare(self, members: list[Evaluation]) -> None:
-        """The paired difference fused - member on the same queries (matched by id), for each member given."""
-        for member in members:
-            if member.collection in self.members and member.k == self.evaluation.k and member.stage is None:
-                ap = aligned_ap(member, self.evaluation.query_ids)
-                self.against[member.collection] = paired_difference(self.evaluation.figures.ap, ap)
-
     def to_json(self) -> dict:
         record = self.evaluation.to_json()
         record.update(
             {
-                "kind": KIND,
-                "collection": self.name,
-                "source_collection": None,
-                "source_collections": self.members,
+                "collection": self.collection,
+                "name": self.name,
                 "members": self.members,
                 "fusion": self.fusion.to_json(),
                 "random_weights": self.random_weights,
                 "weights": "random weights (a member)" if self.random_weights else "the members'",
                 "points_not_in_every_member": self.dropped,
-                "against_members": {name: d.to_json() for name, d in self.against.items()},
-                "comparison": None,
                 "study": None,
             }
         )
         return record
-
-
-def fused_name(members: list[str], fusion: Fusion) -> str:
-    """The row's name: 'corel1k_colorhist+corel1k_clip rrf'."""
-    return f"{'+'.join(members)} {fusion.method}"
 
 
 def evaluate_fused(
@@ -154,7 +147,7 @@ def evaluate_fused(
     ranked = time.perf_counter()
     provenances = [store.provenance(name) for name in members]
     evaluation = Evaluation(
-        collection=fused_name(members, fusion),
+        collection="+".join(members),
         dataset=payloads[0].dataset,
         encoder="+".join(p.encoder for p in (points.payloads[0] for points in read)),
         location=store.location,

@@ -6,8 +6,9 @@ collection's provenance records, and ranks every stored image by exact
 cosine, ties by dataset position; every image of the class is relevant. The
 figures are mAP over classes, P@k, R-precision, the PR curve and the AP of
 each class, with the best and worst classes as galleries (drawn by
-`media.gallery`, the query shown as its text). Its record has `kind`
-"text-to-image" (`evaluation.kind_records`).
+`media.gallery`, the query shown as its text). Its record is the collection's
+variant of kind text-to-image (`evaluation.records`), its AP per query keyed
+by class label.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ from evaluation.labels import label_sets, shown_labels
 from evaluation.metrics import PR_LEVELS, PRECISION_RANKS, QueryFigures
 from evaluation.statistics import bootstrap_interval
 from evaluation.text_metrics import class_relevance, prompt_vectors, prompts, rank_scores, text_query_figures
+from evaluation.variant import TEXT_TO_IMAGE, Variant
 from media.gallery import OTHER_CLASS, QUERY, SAME_CLASS, TILE, Row, Tile, draw_sheet, text_tile
 from media.thumbnails import thumbnail
 from store import Provenance, VectorStore
 
-KIND = "text-to-image"
 GALLERY_ROWS = 5
 GALLERY_HITS = 5
 
@@ -55,8 +56,13 @@ class TextEvaluation:
     seconds: float
 
     @property
+    def variant(self) -> Variant:
+        return Variant(k=self.k, kind=TEXT_TO_IMAGE)
+
+    @property
     def name(self) -> str:
-        return f"{self.collection} text->image"
+        """The row's name: 'corel1k_clip text->image'."""
+        return f"{self.collection} {self.variant.label}"
 
     @property
     def title(self) -> str:
@@ -105,9 +111,9 @@ class TextEvaluation:
         figures = self.figures
         random = self.provenance is not None and self.provenance.random_weights
         return {
-            "kind": KIND,
-            "collection": self.name,
-            "source_collection": self.collection,
+            "collection": self.collection,
+            "name": self.name,
+            "variant": self.variant.to_json(),
             "dataset": self.dataset,
             "encoder": self.encoder,
             "store": self.location,
@@ -127,13 +133,14 @@ class TextEvaluation:
             "precision_at": {str(k): _number(figures.mean_precision(k)) for k in PRECISION_RANKS},
             "r_precision": _number(figures.mean_r_precision),
             "per_class_ap": {label: _number(ap) for label, ap in zip(self.classes, figures.ap.tolist(), strict=True)},
+            "ap_per_query": {label: _number(ap) for label, ap in zip(self.classes, figures.ap.tolist(), strict=True)},
             "pr_curve": {
                 "recall": [round(i / (PR_LEVELS - 1), 2) for i in range(PR_LEVELS)],
                 "precision": [_number(p) for p in figures.pr_curve],
             },
             "best": [self._row_json(c) for c in self.ranked_classes(True)[:GALLERY_ROWS]],
             "worst": [self._row_json(c) for c in self.ranked_classes(False)[:GALLERY_ROWS]],
-            "seconds": round(self.seconds, 4),
+            "seconds": {"total": round(self.seconds, 4)},
         }
 
 

@@ -22,7 +22,7 @@ class SearchViews(Base):
             asked += f" ({result.source.label}, excluded from the hits)"
         title = f"{info.name} ({info.encoder}, {info.weights_text()}, {info.points} points): {asked}"
         if query.label is not None:
-            title += f", label {query.label}"
+            title += f", only label {query.label} (any of a point's labels, case ignored)"
         table = Table(
             "rank",
             "score",
@@ -32,7 +32,7 @@ class SearchViews(Base):
             caption=f"encode {result.encode_seconds:.3f} s, store {result.store_seconds:.3f} s",
         )
         for rank, hit in enumerate(result.hits, start=1):
-            table.add_row(str(rank), f"{hit.score:.4f}", safe(hit.label), safe(hit.path))
+            table.add_row(str(rank), f"{hit.score:.4f}", safe(", ".join(hit.label_set)), safe(hit.path))
         self.out.print(table)
         if not result.hits:
             self.out.print("no hits" + (f" with label '{safe(query.label)}'" if query.label is not None else ""))
@@ -80,6 +80,9 @@ class SearchViews(Base):
                 ]
             )
         self.out.print(self.fitted(columns, rows, droppable=[3, 2], title=f"collections in {safe(location)}"))
+        for info in infos:
+            if info.busy:
+                self.note(f"{safe(info.name)}: {safe(info.busy)}; its points are counted as of its last write")
 
     def collection(self, summary) -> None:
         """Class counts and sample payloads of one collection."""

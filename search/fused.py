@@ -57,8 +57,11 @@ def fused_search(store: VectorStore, query: FusedQuery) -> FusedResult:
         raise QueryError(f"--fuse needs two or more different collections, got {', '.join(members)}")
     if (query.point_id is None) == (query.path is None):
         raise QueryError("a fused search asks by a stored point: give exactly one of --id, --path")
-    if not store.can_fuse:
-        raise QueryError(f"the store {store.location} offers no fusion query; use `eval --fuse` for fused figures")
+    if not store.capabilities.fused_query:
+        raise QueryError(
+            f"the store {store.location} has no fusion query; `eval --fuse {','.join(members)}` measures the fused "
+            f"ranking, or search a Qdrant server (--qdrant-url) holding these collections"
+        )
     for name in members:
         store.require(name)
     infos = [store.info(name) for name in members]

@@ -17,7 +17,7 @@ from errors import StoreError
 from store.base import Loader, Query, VectorStore
 from store.payload import PAYLOAD_SCHEMA, SCHEMA_KEY, ImagePayload
 from store.provenance import Provenance
-from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points
+from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points, SearchSettings
 
 PAGE = 1024
 
@@ -32,8 +32,12 @@ class QdrantStore(VectorStore):
     def close(self) -> None:
         self._client.close()
 
-    def _search_params(self, exact: bool) -> models.SearchParams | None:
-        return models.SearchParams(exact=exact)
+    def _search_params(self, exact: bool, search: SearchSettings | None = None) -> models.SearchParams | None:
+        search = search or SearchSettings()
+        quantization = None
+        if search.rescore is not None or search.oversampling is not None:
+            quantization = models.QuantizationSearchParams(rescore=search.rescore, oversampling=search.oversampling)
+        return models.SearchParams(exact=exact, hnsw_ef=search.hnsw_ef, quantization=quantization)
 
     def _index_label(self, name: str) -> None:
         self._client.create_payload_index(name, "label", models.PayloadSchemaType.KEYWORD)
@@ -114,6 +118,7 @@ class QdrantStore(VectorStore):
         )
 
     def count(self, name: str) -> int:
+        self.require(name)
         return self._client.count(name, exact=True).count
 
     def index_status(self, name: str) -> IndexStatus:
@@ -157,6 +162,7 @@ class QdrantStore(VectorStore):
                 return
 
     def point_ids(self, name: str) -> set[str]:
+        self.require(name)
         return {str(r.id) for r in self._scroll(name, with_payload=False, with_vectors=False)}
 
     def points(self, name: str, with_vectors: bool = False) -> Points:
@@ -167,6 +173,7 @@ class QdrantStore(VectorStore):
         return Points([pid for pid, _, _ in read], [payload for _, payload, _ in read], vectors)
 
     def find_by_path(self, name: str, path: str) -> str | None:
+        self.require(name)
         records, _ = self._client.scroll(name, limit=1, scroll_filter=_match("path", path), with_payload=False)
         return str(records[0].id) if records else None
 
@@ -182,15 +189,11 @@ class QdrantStore(VectorStore):
             name,
             query=_plain(query),
             limit=limit,
-            query_filter=_match("label", label) if label is not None else None,
+            query_filter=_carries_label(label) if label is not None else None,
             search_params=self._search_params(exact),
             with_payload=True,
         )
         return [Hit.of(str(p.id), p.score, ImagePayload.read(p.payload)) for p in result.points]
-
-    @property
-    def can_fuse(self) -> bool:
-        return True
 
     def fused_query(self, members: list[str], point_id: str, limit: int, rank_constant: int, depth: int) -> list[Hit]:
         """Qdrant's prefetch + RRF fusion query.
@@ -212,9 +215,9 @@ class QdrantStore(VectorStore):
         return _fused(self._client, members, point_id, limit, rank_constant, depth, self._search_params(True))
 
     def query_many(
-        self, name: str, queries: list[Query], limit: int, exact: bool
+        self, name: str, queries: list[Query], limit: int, exact: bool, search: SearchSettings | None = None
     ) -> list[tuple[list[str], np.ndarray]]:
-        params = self._search_params(exact)
+        params = self._search_params(exact, search)
         requests = [
             models.QueryRequest(query=_plain(q), limit=limit, params=params, with_payload=False) for q in queries
         ]
@@ -288,6 +291,13 @@ def _match(key: str, value: str) -> models.Filter:
     return models.Filter(must=[models.FieldCondition(key=key, match=models.MatchValue(value=value))])
 
 
+def _carries_label(label: str) -> models.Filter:
+    """Points with `label` among their labels: as `label` (the first, or only one) or in `labels` (several)."""
+    return models.Filter(
+        should=[models.FieldCondition(key=key, match=models.MatchValue(value=label)) for key in ("label", "labels")]
+    )
+
+
 def collection_config(dim: int, settings: IndexSettings) -> dict:
     """Keyword arguments of `create_collection` for a cosine collection."""
     quantization = {
@@ -296,6 +306,9 @@ def collection_config(dim: int, settings: IndexSettings) -> dict:
             scalar=models.ScalarQuantizationConfig(type=models.ScalarType.INT8, always_ram=True)
         ),
         "binary": models.BinaryQuantization(binary=models.BinaryQuantizationConfig(always_ram=True)),
+        "product": models.ProductQuantization(
+            product=models.ProductQuantizationConfig(compression=models.CompressionRatio.X16, always_ram=True)
+        ),
     }[settings.quantization]
     hnsw = None
     if settings.hnsw_m is not None or settings.hnsw_ef_construct is not None:

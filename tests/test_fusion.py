@@ -15,8 +15,10 @@ from click.testing import CliRunner
 
 import cli
 from errors import QueryError
+from evaluation.compare import member_comparisons
 from evaluation.fused import Fusion, evaluate_fused
 from evaluation.fusion import fuse, member_ranks, min_max
+from evaluation.records import read_records
 from store import ImagePayload, open_store, point_id
 
 # Two "encoders" of five images as angles on the unit circle: cosine = cos(angle difference).
@@ -25,8 +27,9 @@ LABELS = ["a", "a", "b", "b", "a"]
 PATHS = [f"img{i}.jpg" for i in range(5)]
 
 
-def run(tmp_path: Path, *args: str):
+def run(tmp_path: Path, *args: str, engine: str | None = None):
     options = ["--storage", str(tmp_path / "q"), "--reports", str(tmp_path / "reports")]
+    options += ["--engine", engine] if engine else []
     return CliRunner(env={"COLUMNS": "200"}).invoke(cli.cli, [*options, *args], catch_exceptions=False)
 
 
@@ -35,13 +38,27 @@ def vectors_of(angles: list[float]) -> np.ndarray:
     return np.stack([np.cos(radians), np.sin(radians)], axis=1)
 
 
-def import_members(tmp_path: Path, members: dict[str, np.ndarray], labels: list[str], paths: list[str]) -> None:
+def import_members(
+    tmp_path: Path, members: dict[str, np.ndarray], labels: list[str], paths: list[str], engine: str | None = None
+) -> None:
     listing = tmp_path / "list_of_images.txt"
     listing.write_text("".join(f"{path}\t{label}\n" for path, label in zip(paths, labels, strict=True)))
     for encoder, vectors in members.items():
         file = tmp_path / f"{encoder}.npy"
         np.save(file, vectors)
-        done = run(tmp_path, "import", "--vectors", str(file), "--list", str(listing), "-d", "toy", "-e", encoder)
+        done = run(
+            tmp_path,
+            "import",
+            "--vectors",
+            str(file),
+            "--list",
+            str(listing),
+            "-d",
+            "toy",
+            "-e",
+            encoder,
+            engine=engine,
+        )
         assert done.exit_code == 0, done.output
 
 
@@ -89,9 +106,10 @@ def test_fused_rankings_known_by_hand_and_every_query_against_a_reference(tmp_pa
     import_members(tmp_path, members, LABELS, PATHS)
     done = run(tmp_path, "eval", "--fuse", "toy_enca,toy_encb", "--format", "json")
     assert done.exit_code == 0, done.output
-    records = {r["collection"]: r for r in json.loads(done.stdout)}
-    rrf, summed = records["toy_enca+toy_encb rrf"], records["toy_enca+toy_encb sum"]
-    assert rrf["kind"] == summed["kind"] == "fused" and rrf["fusion"]["k"] == 60
+    records = {r["name"]: r for r in json.loads(done.stdout)}
+    rrf, summed = records["toy_enca+toy_encb fused rrf (k=60)"], records["toy_enca+toy_encb fused sum"]
+    assert rrf["variant"]["kind"] == summed["variant"]["kind"] == "fused" and rrf["fusion"]["k"] == 60
+    assert rrf["members"] == ["toy_enca", "toy_encb"] and "toy_enca" in records and "toy_encb" in records
     first = point_id("toy", "img0.jpg")
     # Query img0, by hand. RRF: img1 (ranks 1, 3) and img3 (3, 1) tie at 1/61 + 1/63 > img2 (2, 2) > img4
     # (4, 4); the tie goes by dataset position: img1, img3, img2, img4; relevant (class a) img1, img4.
@@ -100,33 +118,43 @@ def test_fused_rankings_known_by_hand_and_every_query_against_a_reference(tmp_pa
     # img2 1.829, img3 1.582, img1 1.570, img4 0 -> relevant at ranks 3 and 4.
     assert summed["ap_per_query"][first] == pytest.approx((1 / 3 + 2 / 4) / 2)
     ordered = [members["enca"], members["encb"]]
+    reports = tmp_path / "reports"
     for record, method in ((rrf, "rrf"), (summed, "sum")):
         for q in range(5):
             expected = ap_of(reference_ranking(ordered, q, method), LABELS, q)
             assert record["ap_per_query"][point_id("toy", PATHS[q])] == pytest.approx(expected)
+        # fused - member, computed from the records by the one reader
+        against = {c.member: c for c in member_comparisons(read_records(reports)) if c.fused == record["name"]}
         for name, vectors in (("toy_enca", ordered[0]), ("toy_encb", ordered[1])):
             alone = [ap_of(reference_ranking([vectors], q, "rrf"), LABELS, q) for q in range(5)]
             fused = [ap_of(reference_ranking(ordered, q, method), LABELS, q) for q in range(5)]
-            difference = record["against_members"][name]["difference"]
-            assert difference == pytest.approx(np.mean(np.subtract(fused, alone)))
+            assert against[name].difference.difference == pytest.approx(np.mean(np.subtract(fused, alone)))
     assert reference_ranking(ordered, 0, "rrf") == [1, 3, 2, 4]
     assert reference_ranking(ordered, 0, "sum") == [2, 3, 1, 4]
-    index = (tmp_path / "reports" / "index.html").read_text()
-    assert "toy_enca+toy_encb rrf" in index and "fused rrf" in index
-    assert (tmp_path / "reports" / "fused-rrf_toy_enca+toy_encb" / "fused.json").is_file()
+    index = (reports / "index.html").read_text()
+    assert "<th>enca+encb fused rrf (k=60)</th>" in index and "Fused rows against their members" in index
+    assert (reports / "toy_enca+toy_encb" / "runs" / "fused-rrf-k60.json").is_file()
+    assert (reports / "toy_enca+toy_encb" / "fused-rrf-k60" / "pr.png").is_file()
     cut = run(tmp_path, "eval", "--fuse", "toy_enca,toy_encb", "--fusion", "rrf", "-k", "2", "--format", "json")
-    at2 = next(r for r in json.loads(cut.stdout) if r.get("kind") == "fused")
+    at2 = next(r for r in json.loads(cut.stdout) if r["variant"]["kind"] == "fused")
     assert at2["metric"] == "mAP@2" and at2["ap_per_query"][first] == pytest.approx(1 / 2)  # img1 at 1; min(R, k) = 2
-    assert (tmp_path / "reports" / "fused-rrf_toy_enca+toy_encb" / "at2" / "fused.json").is_file()
-    shown = web_evaluation_page(tmp_path)
-    for record, label in ((rrf, "enca+encb rrf"), (summed, "enca+encb sum")):
+    assert (reports / "toy_enca+toy_encb" / "runs" / "fused-rrf-k60_at2.json").is_file()
+    assert (reports / "toy_enca+toy_encb" / "runs" / "fused-rrf-k60.json").is_file()  # the full one kept
+    shown, page = web_evaluation_page(tmp_path, "/eval/toy_enca+toy_encb/v/fused-sum")
+    for record, label, slug in (
+        (rrf, "enca+encb fused rrf (k=60)", "fused-rrf-k60"),
+        (summed, "enca+encb fused sum", "fused-sum"),
+    ):
         assert re.search(
-            rf'<tr class="beside"><th>{re.escape(label)}</th>\s*<td[^>]*>\s*{record["map"]:.4f}</td>', shown
+            rf'<th>{re.escape(label)}</th>\s*<td[^>]*>\s*<a href="[^"]*/v/{slug}"[^>]*>{record["map"]:.4f}</a>', shown
         )
+    assert 'id="fused-note"' in shown
+    assert page.status_code == 200 and f'<td id="map">{summed["map"]:.4f}</td>' in page.text
+    assert "toy_enca</a> + <a" in page.text  # its members, each linked
 
 
-def web_evaluation_page(tmp_path: Path) -> str:
-    """The web app's /eval page over the store and reports of `tmp_path`."""
+def web_evaluation_page(tmp_path: Path, other: str):
+    """The web app's /eval page over the store and reports of `tmp_path` (its text), and the response to `other`."""
     from fastapi.testclient import TestClient
 
     from web import create_app
@@ -135,7 +163,8 @@ def web_evaluation_page(tmp_path: Path) -> str:
     store = open_store(path=tmp_path / "q")
     try:
         app = create_app(lambda: store, Options(tmp_path, tmp_path / "reports", "cpu"))
-        return TestClient(app).get("/eval").text
+        client = TestClient(app)
+        return client.get("/eval").text, client.get(other)
     finally:
         store.close()
 
@@ -145,7 +174,7 @@ def test_search_fuse_gives_the_evaluations_fused_top_k(tmp_path):
     labels = [label for label in "abcd" for _ in range(10)]
     paths = [f"{label}/{i:02d}.jpg" for i, label in enumerate(labels)]
     members = {"encx": rng.normal(size=(40, 6)), "ency": rng.normal(size=(40, 4))}
-    import_members(tmp_path, members, labels, paths)
+    import_members(tmp_path, members, labels, paths, engine="local")  # local mode has a fusion query
     store = open_store(path=tmp_path / "q")
     try:
         fused = evaluate_fused(store, ["toy_encx", "toy_ency"], Fusion("rrf"))
@@ -165,6 +194,18 @@ def test_search_fuse_gives_the_evaluations_fused_top_k(tmp_path):
     assert shown.exit_code == 0 and "rrf (k 60, depth 39)" in shown.stdout
     with pytest.raises(QueryError, match="--fuse needs two or more different collections"):
         run(tmp_path, "search", "--fuse", "toy_encx,toy_encx", "--id", evaluation.ids[0])
+
+
+def test_search_fuse_on_a_store_without_a_fusion_query_says_so_in_one_line(tmp_path):
+    """Qdrant Edge (the default embedded store) holds one vector per collection and answers no fusion query."""
+    members = {name: vectors_of(angles) for name, angles in ANGLES.items()}
+    import_members(tmp_path, members, LABELS, PATHS)
+    with pytest.raises(QueryError) as refused:
+        run(tmp_path, "search", "--fuse", "toy_enca,toy_encb", "--path", PATHS[0])
+    message = str(refused.value)
+    assert "\n" not in message and "has no fusion query" in message and "eval --fuse toy_enca,toy_encb" in message
+    done = run(tmp_path, "eval", "--fuse", "toy_enca,toy_encb", "--fusion", "rrf")  # the evaluation works there
+    assert done.exit_code == 0 and "toy_enca+toy_encb fused rrf (k=60)" in done.stdout
 
 
 def test_search_fuse_on_a_server_gives_the_evaluations_fused_top_k(server, tmp_path):

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ from sklearn.metrics import average_precision_score
 
 import cli
 from errors import EvaluationError
+from evaluation.records import read_records
 from evaluation.text_metrics import class_relevance, prompt_vectors, prompts, text_query_figures
 
 
@@ -86,8 +86,14 @@ def test_eval_text_queries_on_a_random_weight_clip_collection(data_root, tmp_pat
     assert done.exit_code == 0, done.output
     assert "text->image" in done.stdout and "shapes_colorhist: its encoder has no text tower" in done.output
 
-    record = json.loads((tmp_path / "reports" / "shapes_clip" / "text-to-image.json").read_text())
-    assert record["kind"] == "text-to-image" and record["random_weights"] is True
+    reports = tmp_path / "reports"
+    found = [r for r in read_records(reports) if r.kind == "text-to-image"]  # the one reader of records
+    assert [(r.collection, r.name, r.variant.slug) for r in found] == [
+        ("shapes_clip", "shapes_clip text->image", "text-to-image")
+    ]
+    record = found[0].data
+    assert (reports / "shapes_clip" / "runs" / "text-to-image.json").is_file()
+    assert record["random_weights"] is True and record["variant"]["kind"] == "text-to-image"
     assert record["templates"] == templates and record["queries"] == 3
     # independently: the text tower of the same random weights, each template normalised, averaged, normalised
     store = open_store(path=storage)
@@ -108,10 +114,13 @@ def test_eval_text_queries_on_a_random_weight_clip_collection(data_root, tmp_pat
         relevant = np.array([point_label == label for point_label in points.labels])
         assert record["per_class_ap"][label] == pytest.approx(average_precision_score(relevant, scores[c]), abs=1e-6)
     assert record["best"][0]["ap"] >= record["worst"][0]["ap"]
-    folder = tmp_path / "reports" / "shapes_clip"
-    assert all((folder / name).is_file() for name in ("text_pr.png", "text_best.png", "text_worst.png"))
-    index = (tmp_path / "reports" / "index.html").read_text()
-    assert "shapes_clip text-&gt;image (random weights)" in index and "text_best.png" in index
+    assert found[0].ap_per_query == record["per_class_ap"]  # its queries are the classes
+    folder = reports / "shapes_clip" / "text-to-image"
+    assert all((folder / name).is_file() for name in ("pr.png", "best.png", "worst.png"))
+    index = (reports / "index.html").read_text()
+    assert "<th>clip text-&gt;image</th>" in index  # its own row of the table, labelled
+    assert "shapes_clip text-&gt;image (mAP; variant: text-&gt;image) (random weights" in index
+    assert "shapes_clip/text-to-image/best.png" in index
 
 
 def test_text_queries_need_a_text_tower(data_root, tmp_path):

@@ -47,3 +47,7 @@ class EvaluationError(RetrievalError):
 
 class MediaError(RetrievalError):
     """A picture (a gallery sheet) or the reports folder cannot be written where asked."""
+
+
+class CollectionBusyError(StoreError):
+    """A collection of the embedded store is held by another process past the wait allowed."""

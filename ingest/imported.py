@@ -116,4 +116,5 @@ def import_vectors(
     ]
     with store.bulk_load(name) as loader:
         loader.add(ids, vectors, payloads)
+    store.build_index(name)
     return ImportReport(name, dataset, encoder, len(items), vectors.shape[1], str(vectors_file), sha256, same_as)

@@ -15,7 +15,7 @@ class FileFacts:
     """Size and modification time tell cheaply whether a file may have changed; the hash says whether it did."""
 
     size: int
-    mtime: float
+    mtime_ns: int
     sha256: str
 
 
@@ -31,7 +31,7 @@ def facts_of(path: Path, data: bytes | None = None) -> FileFacts:
     """The facts of `path`; `data`, when given, is its content already read."""
     stat = path.stat()
     sha256 = hashlib.sha256(data).hexdigest() if data is not None else file_sha256(path)
-    return FileFacts(stat.st_size, stat.st_mtime, sha256)
+    return FileFacts(stat.st_size, stat.st_mtime_ns, sha256)
 
 
 def identical_groups(files: Iterable[tuple[str, str | None]]) -> list[list[str]]:

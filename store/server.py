@@ -6,7 +6,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import grpc
 import httpx
@@ -16,12 +16,17 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 
 from errors import StoreError
 from store.base import Loader
+from store.capabilities import Capabilities
+from store.credentials import redact
 from store.qdrant import QdrantStore
 from store.types import IndexSettings
 
 BULK_BATCH = 256  # points per upsert request on a server; Qdrant advises 64 to 256
 DEFAULT_HNSW_M = 16  # Qdrant's default HNSW edges per node
 WRITE_TRIES = 3  # a transient write failure is retried, each time with twice the timeout
+SERVER = Capabilities(
+    exact_only=False, local_vectors=False, threads=True, index_settings=True, shared=True, fused_query=True
+)
 TRANSIENT_HTTP = {429, 500, 502, 503, 504}
 TRANSIENT_GRPC = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED}
 
@@ -58,8 +63,8 @@ class ServerStore(QdrantStore):
         return store
 
     @property
-    def in_process(self) -> bool:
-        return False
+    def capabilities(self) -> Capabilities:
+        return SERVER
 
     def _check(self) -> None:
         try:
@@ -145,15 +150,6 @@ def _transient(error: Exception) -> bool:
     if isinstance(error, grpc.RpcError):
         return error.code() in TRANSIENT_GRPC
     return isinstance(error, ResourceExhaustedResponse | ConnectionError | TimeoutError)
-
-
-def redact(url: str) -> str:
-    """`url` with any user and password replaced by '***', for everything that shows a location."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"***@{host}"))
 
 
 def describe(error: BaseException) -> str:

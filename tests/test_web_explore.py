@@ -17,7 +17,7 @@ from sklearn.decomposition import PCA
 
 from encoders import build_encoder
 from errors import RetrievalError
-from evaluation import evaluate_collections
+from evaluation import EvalOptions, evaluate_collections, read_records
 from ingest import IngestOptions, discover, ingest_dataset, read_dataset
 from store import open_store, point_id
 from tests.conftest import write_list_dataset
@@ -45,7 +45,9 @@ def built(tmp_path_factory) -> Path:
     dataset = read_dataset(discover(tmp / "data")["shapes"], "shapes")
     ingest_dataset(dataset, build_encoder("colorhist", "cpu"), store, IngestOptions(workers=0))
     add_noisy_copy(store)
-    evaluate_collections(store, ["shapes_colorhist", "shapes_noisy"], tmp / "reports", tmp / "data")
+    evaluate_collections(
+        store, ["shapes_colorhist", "shapes_noisy"], tmp / "reports", EvalOptions(data_root=tmp / "data")
+    )
     store.close()
     return tmp
 
@@ -64,6 +66,11 @@ def client(built: Path, opened) -> TestClient:
 
     app = create_app(lambda: opened, Options(built / "data", built / "reports", "cpu"))
     return TestClient(app, raise_server_exceptions=False)
+
+
+def recorded_aps(built: Path, name: str) -> dict[str, float | None]:
+    """Each query's AP in the collection's full leave-one-out record, through the one reader of records."""
+    return next(r for r in read_records(built / "reports") if r.collection == name and r.variant.is_full).ap_per_query
 
 
 def shapes_id(path: str) -> str:
@@ -140,12 +147,15 @@ def numpy_confusion(vectors: np.ndarray, labels: list[str], k: int) -> dict[tupl
     return {pair: count / totals[pair[0]] for pair, count in counts.items()}
 
 
-def test_confusion_shares_are_numpy_top_k_shares_and_a_cell_opens_its_pairs(client, opened):
+def test_confusion_shares_are_numpy_top_k_shares_and_a_cell_opens_its_pairs(client, opened, built):
     stored = opened.points("shapes_noisy", with_vectors=True)
     expected = numpy_confusion(stored.vectors, stored.labels, 5)
     page = client.get("/c/shapes_noisy/confusion", params={"k": 5}).text
     cells = re.findall(r'row=(\w+)&amp;column=(\w+)&amp;k=5">([\d.]+)</a>', page)
     assert {(a, b): float(v) for a, b, v in cells} == {pair: round(v, 2) for pair, v in expected.items()}
+    label_of = dict(zip(stored.ids, stored.labels, strict=True))
+    red = np.mean([ap for pid, ap in recorded_aps(built, "shapes_noisy").items() if label_of[pid] == "red"])
+    assert re.findall(r'class="recorded-ap">([\d.]+)<', page)[2] == f"{red:.4f}"  # classes: blue, green, red
     pairs = client.get("/c/shapes_noisy/confusion/pairs", params={"row": "red", "column": "red", "k": 5}).text
     shown = re.findall(r"/c/shapes_noisy/p/([0-9a-f-]{36})", pairs)
     assert len(shown) == 2 * round(expected["red", "red"] * 4 * 5)
@@ -163,14 +173,29 @@ def test_confusion_counts_from_a_hand_worked_ranking():
     assert found.pairs("a", "b") == [(0, 2, 2), (1, 2, 1)]
 
 
+def test_confusion_counts_a_multi_label_point_in_each_of_its_classes():
+    from evaluation import Neighbours
+    from store import ImagePayload, Points
+
+    labels = [("a", "b"), ("a",), ("b",)]
+    payloads = [
+        ImagePayload(ls[0], f"{i}.jpg", "d", "e", i, labels=ls if len(ls) > 1 else None) for i, ls in enumerate(labels)
+    ]
+    order = np.array([[1], [0], [0]])  # ab -> a; a -> ab; b -> ab
+    found = confusion(Neighbours(Points(["0", "1", "2"], payloads), order, np.zeros((3, 0))))
+    # row a: queries ab and a, their hits a and ab: 2 of 2 hits have a, 1 of 2 has b;
+    # row b: queries ab and b, their hits a and ab: the same
+    assert found.rows() == [("a", 2, [1.0, 0.5]), ("b", 2, [1.0, 0.5])]
+    assert found.pairs("b", "a") == [(0, 1, 1), (2, 0, 1)]
+
+
 def test_side_by_side_shows_one_column_per_collection_each_with_its_recorded_ap(client, built):
     pid = shapes_id("green/01.jpg")
     page = client.get(f"/c/shapes_colorhist/compare/{pid}", params={"with": "shapes_noisy", "k": 4}).text
     columns = re.findall(r'data-collection="(\w+)">.*?class="column-ap">(.*?)</p>', page, re.S)
     assert [name for name, _ in columns] == ["shapes_colorhist", "shapes_noisy"]
     for name, ap in columns:
-        recorded = json.loads((built / "reports" / name / "metrics.json").read_text())["ap_per_query"][pid]
-        assert ap == f"AP {recorded:.4f}"
+        assert ap == f'AP {recorded_aps(built, name)[pid]:.4f} <span class="muted">(full record)</span>'
     neighbours = client.get(f"/c/shapes_colorhist/p/{pid}").text
     assert f"/c/shapes_colorhist/compare/{pid}?with=shapes_noisy" in neighbours
     evaluation = client.get("/eval/shapes_colorhist").text
@@ -184,8 +209,8 @@ def grid_ids(page: str) -> list[str]:
     return re.findall(r"/thumb/([0-9a-f-]{36})", part)
 
 
-def test_the_grid_sorts_by_last_ap_worst_first_by_class_and_by_similarity(client, opened, built):
-    recorded = json.loads((built / "reports" / "shapes_noisy" / "metrics.json").read_text())["ap_per_query"]
+def test_the_grid_sorts_by_recorded_ap_worst_first_by_class_and_by_similarity(client, opened, built):
+    recorded = recorded_aps(built, "shapes_noisy")
     by_ap = grid_ids(client.get("/c/shapes_noisy", params={"sort": "ap"}).text)
     assert [recorded[pid] for pid in by_ap] == sorted(recorded.values()) and len(set(recorded.values())) > 3
     by_class = grid_ids(client.get("/c/shapes_colorhist", params={"sort": "class"}).text)
@@ -202,6 +227,24 @@ def test_the_label_filter_ignores_case_and_says_when_nothing_matched(client):
     assert len(grid_ids(client.get("/c/shapes_colorhist", params={"label": "GREEN"}).text)) == 4
     page = client.get("/c/shapes_colorhist", params={"label": "Sunflower"}).text
     assert "No point is labelled “Sunflower” (in any case). The labels are: red, green, blue." in page
+
+
+def test_the_label_filter_matches_any_label_of_a_multi_label_point(client, opened):
+    from store import ImagePayload
+
+    labels = [("red", "round"), ("blue",), ("Round", "green")]
+    payloads = [
+        ImagePayload(ls[0], f"{i}.jpg", "tags", "colorhist", i, labels=ls if len(ls) > 1 else None)
+        for i, ls in enumerate(labels)
+    ]
+    ids = [point_id("tags", p.path) for p in payloads]
+    opened.ensure_collection("tags_colorhist", 2)
+    try:
+        opened.upsert("tags_colorhist", ids, np.eye(3, 2, dtype=np.float32) + 0.1, payloads)
+        assert grid_ids(client.get("/c/tags_colorhist", params={"label": "ROUND"}).text) == [ids[0], ids[2]]
+        assert grid_ids(client.get("/c/tags_colorhist", params={"label": "green"}).text) == [ids[2]]
+    finally:
+        opened.drop("tags_colorhist")
 
 
 def test_an_upload_redirects_to_a_get_url_that_reloads(client, built):

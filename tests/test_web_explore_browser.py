@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from encoders import build_encoder
-from evaluation import evaluate_collections
+from evaluation import EvalOptions, evaluate_collections
 from ingest import IngestOptions, discover, ingest_dataset, read_dataset
 from store import open_store, point_id
 from tests.conftest import CLASS_COLOURS, make_image, write_list_dataset
@@ -44,7 +44,7 @@ def server(tmp_path_factory) -> Iterator[str]:
         IngestOptions(workers=0),
     )
     add_noisy_copy(store)
-    evaluate_collections(store, [NAME, "shapes_noisy"], tmp / "reports", tmp / "data")
+    evaluate_collections(store, [NAME, "shapes_noisy"], tmp / "reports", EvalOptions(data_root=tmp / "data"))
     store.close()
     port = free_port()
     command = [sys.executable, "cli.py", "--storage", str(tmp / "qdrant"), "--reports", str(tmp / "reports")]
@@ -143,11 +143,11 @@ def test_side_by_side_from_the_neighbours_page_has_two_columns_each_with_its_ap(
     assert columns.count() == 2
     assert [columns.nth(i).get_attribute("data-collection") for i in range(2)] == [NAME, "shapes_noisy"]
     for i in range(2):
-        assert re.fullmatch(r"AP \d\.\d{4}", columns.nth(i).locator(".column-ap").inner_text())
+        assert re.fullmatch(r"AP \d\.\d{4} \(full record\)", columns.nth(i).locator(".column-ap").inner_text())
         assert columns.nth(i).locator("figure.tile").count() == 11
 
 
-def test_the_grid_sorts_by_last_ap_worst_first(server, page):
+def test_the_grid_sorts_by_recorded_ap_worst_first(server, page):
     page.goto(f"{server}/c/shapes_noisy")
     page.select_option("#sort", "ap")
     page.click("#grid-form button")

@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from PIL import Image
 
 from errors import QueryError
+from evaluation.variant import FULL
 from media.thumbnails import file_thumbnail, file_under
 from search.query import checked_id
 from web.backend import MAX_UPLOAD_BYTES
@@ -75,10 +76,10 @@ def viewer(request: Request, name: str, point_id: str):
         point_id=pid,
         payload=payload,
         size=size,
-        ap=found.query_ap(name, pid),
+        ap=found.query_ap(name, pid, FULL),
         before=samples[position - 1][0] if position > 0 else None,
         after=samples[position + 1][0] if position + 1 < len(samples) else None,
-        labels=[label for label in str(payload.label).split(",") if label],
+        labels=payload.label_set,
     )
 
 

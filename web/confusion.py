@@ -3,8 +3,12 @@
 The evaluation records keep each query's AP but not its hits, so the top k
 are ranked here from the stored vectors as the leave-one-out evaluation ranks
 them (`evaluation.rank_all`: exact cosine, ties by dataset order, the query
-itself excluded). Cell (a, b) is the share of the hits of class-a queries
-that have class b; the diagonal is precision at k.
+itself excluded). A point counts in every class among its labels
+(`ImagePayload.label_set`; "?" for a point without one): a query of classes a
+and b is a row-a and a row-b query, a hit of classes b and c a column-b and a
+column-c hit. Cell (a, b) is the share of the top-k hits of class-a queries
+that have class b; for single-label points a row sums to 1 and the diagonal is
+precision at k.
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from evaluation import Neighbours
+from evaluation.metrics import membership
 
 DEFAULT_K = 10
+NO_LABEL = "?"
 
 
 @dataclass(frozen=True)
@@ -26,10 +32,11 @@ class Confusion:
     classes: list[str]
     counts: np.ndarray  # (classes, classes) hits of row-class queries that have the column's class
     queries: np.ndarray  # (classes,) queries of each class
+    members: np.ndarray  # (points, classes) each point's classes
     neighbours: Neighbours
 
     def share(self, row: int, column: int) -> float:
-        hits = self.counts[row].sum()
+        hits = self.queries[row] * self.k
         return float(self.counts[row, column] / hits) if hits else 0.0
 
     def rows(self) -> list[tuple[str, int, list[float]]]:
@@ -41,31 +48,26 @@ class Confusion:
 
     def pairs(self, row: str, column: str) -> list[tuple[int, int, int]]:
         """(query position, hit position, rank from 1) of every class-`row` query's hit of class `column`."""
-        labels = self.labels()
-        order = self.neighbours.order
-        found = []
-        for query in np.flatnonzero(labels == row):
-            for rank, hit in enumerate(order[query], start=1):
-                if labels[hit] == column:
-                    found.append((int(query), int(hit), rank))
-        return found
-
-    def labels(self) -> np.ndarray:
-        return np.array([str(label) if label is not None else "?" for label in self.neighbours.points.labels])
+        in_row = self.members[:, self.classes.index(row)]
+        in_column = self.members[:, self.classes.index(column)]
+        return [
+            (int(query), int(hit), rank)
+            for query in np.flatnonzero(in_row)
+            for rank, hit in enumerate(self.neighbours.order[query], start=1)
+            if in_column[hit]
+        ]
 
 
 def confusion(neighbours: Neighbours) -> Confusion:
     """The confusion of the top hits `neighbours` holds (every point a query, `order` cut at k)."""
-    labels = np.array([str(label) if label is not None else "?" for label in neighbours.points.labels])
-    classes = sorted(set(labels.tolist()))
-    index = {label: i for i, label in enumerate(classes)}
-    codes = np.array([index[label] for label in labels], dtype=np.int64)
-    counts = np.zeros((len(classes), len(classes)), dtype=np.int64)
-    if neighbours.order.size:
-        rows = np.repeat(codes, neighbours.order.shape[1])
-        np.add.at(counts, (rows, codes[neighbours.order.ravel()]), 1)
-    queries = np.bincount(codes, minlength=len(classes))
-    return Confusion(neighbours.order.shape[1], classes, counts, queries, neighbours)
+    members, classes = membership([p.label_set or (NO_LABEL,) for p in neighbours.points.payloads])
+    matrix = members.astype(np.int64)
+    k = neighbours.order.shape[1]
+    hit_classes = np.zeros_like(matrix)  # (points, classes): how many of each point's top-k hits have each class
+    for rank in range(k):
+        hit_classes += matrix[neighbours.order[:, rank]]
+    counts = matrix.T @ hit_classes
+    return Confusion(k, classes, counts, matrix.sum(axis=0), members, neighbours)
 
 
 def share_class(share: float) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from errors import QueryError
 from evaluation import rank_all
+from evaluation.variant import FULL
 from search import SearchResult
 from search.query import checked_id
 from store import ImagePayload
@@ -36,7 +37,7 @@ class Column:
     collection: str
     encoder: str
     result: SearchResult | None  # None: the point is not in this collection
-    ap: tuple[str, float] | None
+    ap: tuple[str, float, str] | None  # (metric, AP, variant) in the collection's full leave-one-out record
 
 
 class Explorer:
@@ -111,7 +112,8 @@ class Explorer:
             info = self.backend.store.info(name)
             present = self.backend.store.payload(name, pid) is not None
             result = self.backend.neighbours(name, pid, k) if present else None
-            columns.append(Column(name, info.encoder, result, self.backend.query_ap(name, pid) if present else None))
+            ap = self.backend.query_ap(name, pid, FULL) if present else None
+            columns.append(Column(name, info.encoder, result, ap))
         return columns
 
     # the grid
@@ -119,17 +121,18 @@ class Explorer:
     def sorted_points(
         self, name: str, sort: str, to: str | None = None
     ) -> tuple[list[tuple[str, ImagePayload]], dict[str, float | None]]:
-        """The collection's points in the order `sort` names, and each point's last AP where recorded.
+        """The collection's points in the order `sort` names, and each point's AP in the collection's full
+        leave-one-out record (`evaluation.records`), where recorded.
 
-        "class": by label, then dataset order; "ap": worst AP of the last
-        evaluation first, unrecorded last; "similar": the point `to` first,
-        then the rest by similarity to it (its full ranking); else dataset order.
+        "class": by (first) label, then dataset order; "ap": worst recorded AP
+        first, unrecorded last; "similar": the point `to` first, then the rest
+        by similarity to it (its full ranking); else dataset order.
         """
         if sort not in SORTS:
             raise QueryError(f"unknown sort '{sort}'; choose one of {', '.join(SORTS)}")
         points = self.backend.summary(name).samples
-        record = self.backend.evaluation(name)
-        aps = (record or {}).get("ap_per_query", {})
+        record = self.backend.evaluation(name, FULL)
+        aps = record.ap_per_query if record is not None else {}
         if sort == "class":
             points = sorted(points, key=lambda point: str(point[1].label))
         elif sort == "ap":

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from errors import QueryError
+from evaluation.variant import FULL
 from web.confusion import DEFAULT_K, share_class
 from web.layout import METHODS
 from web.pages import backend, explorer
@@ -37,12 +38,15 @@ def map_data(request: Request, name: str, method: str = "auto"):
 
 @router.get("/c/{name}/confusion", response_class=HTMLResponse)
 def class_confusion(request: Request, name: str, k: K = DEFAULT_K):
+    """The heatmap, each class beside its AP in the collection's full leave-one-out record where there is one."""
     info = backend(request).store.info(name)
     found = explorer(request).confusion(name, k)
     rows = [
         (label, queries, [(share, share_class(share)) for share in shares]) for label, queries, shares in found.rows()
     ]
-    return page(request, "confusion.html", info=info, confusion=found, rows=rows, k=k)
+    record = backend(request).evaluation(name, FULL)
+    class_ap = (record.data.get("per_class_ap") or {}) if record is not None else None
+    return page(request, "confusion.html", info=info, confusion=found, rows=rows, k=k, class_ap=class_ap)
 
 
 @router.get("/c/{name}/confusion/pairs", response_class=HTMLResponse)

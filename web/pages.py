@@ -10,10 +10,11 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from encoders import SPECS
 from search import SearchResult
 from search.query import checked_id
+from store import share_label
 from web.backend import MAX_UPLOAD_BYTES, Backend
 from web.explore import Explorer, dashboard_url
 from web.templating import page
-from web.thumbs import SIZES, ThumbnailCache
+from web.thumbs import SIZES, ThumbnailCache, content_key, etag
 
 router = APIRouter()
 PAGE_SIZE = 100
@@ -40,7 +41,7 @@ def collections(request: Request):
         rows.append(
             {
                 "info": info,
-                "classes": len(found.summary(info.name).classes),
+                "classes": None if info.busy else len(found.summary(info.name).classes),
                 "text": has_text_tower(info.encoder),
                 "provenance": found.provenance(info.name),
                 "evaluation": found.evaluation(info.name),
@@ -59,12 +60,12 @@ def collection(
     to: str | None = None,
     page_number: Annotated[int, Query(alias="page", ge=1)] = 1,
 ):
-    """The grid: every point, or those whose label matches `label` (any case), in the order `sort` names."""
+    """The grid: every point, or those with `label` among their labels (any case), in the order `sort` names."""
     found = backend(request)
     summary = found.summary(name)
     ordered, aps = explorer(request).sorted_points(name, sort, to)
-    wanted = label.strip().casefold() if label else None
-    points = [(pid, p) for pid, p in ordered if wanted is None or str(p.label).casefold() == wanted]
+    wanted = (label.strip().casefold(),) if label else None
+    points = [(pid, p) for pid, p in ordered if wanted is None or share_label(map(str.casefold, p.label_set), wanted)]
     pages = max(1, -(-len(points) // PAGE_SIZE))
     page_number = min(page_number, pages)
     shown = points[(page_number - 1) * PAGE_SIZE : page_number * PAGE_SIZE]
@@ -90,7 +91,8 @@ def collection(
 
 @router.get("/c/{name}/thumb/{point_id}")
 def thumb(request: Request, name: str, point_id: str, size: str = "grid"):
-    """A stored point's thumbnail, found by id alone; 404 when the point or its image is missing."""
+    """A stored point's thumbnail, found by id alone, cached by the image's content and validated by ETag;
+    404 when the point or its image is missing."""
     found = backend(request)
     if size not in SIZES:
         return Response(status_code=400)
@@ -98,11 +100,17 @@ def thumb(request: Request, name: str, point_id: str, size: str = "grid"):
     payload = found.store.payload(name, pid) if found.store.exists(name) else None
     if payload is None:
         return Response(status_code=404)
-    cache = ThumbnailCache(found.options.reports / ".thumbnails")
-    file = cache.get(name, pid, SIZES[size], found.image_root(name), payload.path)
+    root = found.image_root(name)
+    key = content_key(payload, root)
+    if key is None:
+        return Response(status_code=404)
+    headers = {"ETag": etag(key, SIZES[size]), "Cache-Control": "no-cache"}
+    if headers["ETag"] in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    file = ThumbnailCache(found.options.reports / ".thumbnails").get(key, SIZES[size], root, payload.path)
     if file is None:
         return Response(status_code=404)
-    return FileResponse(file, media_type="image/jpeg", headers={"Cache-Control": "max-age=3600"})
+    return FileResponse(file, media_type="image/jpeg", headers=headers)
 
 
 @router.get("/c/{name}/p/{point_id}", response_class=HTMLResponse)
@@ -128,7 +136,11 @@ def results_page(request: Request, result: SearchResult, **context) -> HTMLRespo
     """Hits framed by whether they share the stored query point's class, with a k control."""
     source = result.source
     frames = [
-        "neutral" if source is None or source.label is None else "same" if hit.label == source.label else "other"
+        "neutral"
+        if source is None or source.label is None
+        else "same"
+        if hit.relevant_to(source.label_set)
+        else "other"
         for hit in result.hits
     ]
     return page(request, "results.html", result=result, hits=list(zip(result.hits, frames, strict=True)), **context)

@@ -21,7 +21,7 @@ from store.capabilities import Capabilities
 from store.naming import name_problem
 from store.payload import ImagePayload
 from store.provenance import Provenance
-from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points
+from store.types import CollectionInfo, Footprint, Hit, IndexSettings, IndexStatus, Points, SearchSettings
 
 Query = np.ndarray | str  # a vector, or the id of a stored point (which is then left out of its hits)
 
@@ -122,6 +122,16 @@ class VectorStore(ABC):
     @abstractmethod
     def index_status(self, name: str) -> IndexStatus: ...
 
+    def build_index(self, name: str, force: bool = False) -> bool:
+        """Build the approximate index now, where the engine builds it on request (`force`: whatever the
+        collection's size); True if one was built. Elsewhere the engine indexes on its own: False."""
+        return False
+
+    def footprint(self, name: str) -> Footprint | None:
+        """The bytes the collection's vectors, index and quantized copy take on disk, where the engine's
+        files are readable here; None elsewhere (a server)."""
+        return None
+
     # points
 
     @abstractmethod
@@ -162,9 +172,10 @@ class VectorStore(ABC):
 
     @abstractmethod
     def query_many(
-        self, name: str, queries: list[Query], limit: int, exact: bool
+        self, name: str, queries: list[Query], limit: int, exact: bool, search: SearchSettings | None = None
     ) -> list[tuple[list[str], np.ndarray]]:
-        """(ids, scores) of the nearest points of each query, in the engine's order, without payloads."""
+        """(ids, scores) of the nearest points of each query, in the engine's order, without payloads;
+        `search` sets an approximate query's beam and quantization (ignored where `exact`)."""
 
 
 class Loader:

@@ -30,11 +30,12 @@ from errors import CollectionBusyError, StoreError
 from store import edge_folders as folders
 from store.base import Loader, Query, VectorStore
 from store.capabilities import Capabilities
+from store.edge_footprint import shard_footprint
 from store.edge_index import HNSW_MIN_POINTS, build_index, edge_config
 from store.naming import name_problem
 from store.payload import PAYLOAD_SCHEMA, SCHEMA_KEY, ImagePayload
 from store.provenance import Provenance
-from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points
+from store.types import CollectionInfo, Footprint, Hit, IndexSettings, IndexStatus, Points, SearchSettings
 
 PAGE = 2048  # points per scroll page and per upsert
 INDEXED_FIELDS = ("label", "labels", "path")  # the payload fields queries filter on
@@ -361,6 +362,12 @@ class EdgeStore(VectorStore):
                 holder.release()
         return True
 
+    def footprint(self, name: str) -> Footprint:
+        """Read from the shard's files (`store/edge_footprint.py`), after writing out what is pending."""
+        with self._shard(name) as shard:
+            shard.flush()
+        return shard_footprint(self._folder(name) / folders.SHARD)
+
     def overwrite_payloads(self, name: str, payloads: dict[str, ImagePayload]) -> None:
         with self._shard(name) as shard:
             for point, payload in payloads.items():
@@ -423,7 +430,17 @@ class EdgeStore(VectorStore):
 
     # queries
 
-    def _request(self, shard: edge.EdgeShard, name: str, query: Query, limit: int, exact: bool, payload: bool, label):
+    def _request(
+        self,
+        shard: edge.EdgeShard,
+        name: str,
+        query: Query,
+        limit: int,
+        exact: bool,
+        payload: bool,
+        label,
+        search: SearchSettings | None = None,
+    ):
         conditions = [_match("label", label)] if label is not None else []
         excluded = []
         if isinstance(query, str):  # a stored point: its vector, itself excluded
@@ -437,9 +454,18 @@ class EdgeStore(VectorStore):
             limit=limit,
             query=edge.Query.Nearest(np.asarray(query, np.float32).tolist()),
             filter=edge.Filter(must=conditions or None, must_not=excluded or None) if conditions or excluded else None,
-            params=edge.SearchParams(exact=exact, hnsw_ef=None if exact else self._hnsw_ef(name)),
+            params=self._params(name, exact, search or SearchSettings()),
             with_payload=payload,
         )
+
+    def _params(self, name: str, exact: bool, search: SearchSettings) -> edge.SearchParams:
+        """Exact, or the beam asked for (else the collection's) and the quantization search asked for."""
+        if exact:
+            return edge.SearchParams(exact=True)
+        quantization = None
+        if search.rescore is not None or search.oversampling is not None:
+            quantization = edge.QuantizationSearchParams(rescore=search.rescore, oversampling=search.oversampling)
+        return edge.SearchParams(hnsw_ef=search.hnsw_ef or self._hnsw_ef(name), quantization=quantization)
 
     def _hnsw_ef(self, name: str) -> int | None:
         return self.settings(name).hnsw_ef
@@ -450,10 +476,10 @@ class EdgeStore(VectorStore):
         return [Hit.of(str(p.id), p.score, ImagePayload.read(p.payload)) for p in found]
 
     def query_many(
-        self, name: str, queries: list[Query], limit: int, exact: bool
+        self, name: str, queries: list[Query], limit: int, exact: bool, search: SearchSettings | None = None
     ) -> list[tuple[list[str], np.ndarray]]:
         with self._shard(name) as shard:
-            requests = [self._request(shard, name, q, limit, exact, False, None) for q in queries]
+            requests = [self._request(shard, name, q, limit, exact, False, None, search) for q in queries]
             answers = shard.query_batch(edge.QueryBatchRequest(requests))
         return [([str(p.id) for p in found], np.fromiter((p.score for p in found), np.float32)) for found in answers]
 

@@ -27,6 +27,7 @@ DEFAULT_M = 16  # Qdrant's defaults
 DEFAULT_EF_CONSTRUCT = 100
 FULL_SCAN_KB = 10_000
 INDEXING_KB = 1_000  # segments past this size are indexed when the build runs
+ANY_SIZE_KB = 10  # both thresholds with `index_any_size` (Qdrant's least full-scan threshold)
 LEFTOVERS = ("temp_segments",)
 _BUILD = "import sys, qdrant_edge as e; s = e.EdgeShard.load(sys.argv[1]); s.optimize(); s.flush(); s.close()"
 
@@ -44,10 +45,12 @@ def edge_config(dim: int, settings: IndexSettings) -> edge.EdgeConfig:
         hnsw_config=edge.HnswIndexConfig(
             m=DEFAULT_M if settings.hnsw_m is None else settings.hnsw_m,
             ef_construct=settings.hnsw_ef_construct or DEFAULT_EF_CONSTRUCT,
-            full_scan_threshold=FULL_SCAN_KB,
+            full_scan_threshold=ANY_SIZE_KB if settings.index_any_size else FULL_SCAN_KB,
         ),
         quantization_config=quantization,
-        optimizers=edge.EdgeOptimizersConfig(indexing_threshold=INDEXING_KB),
+        optimizers=edge.EdgeOptimizersConfig(
+            indexing_threshold=ANY_SIZE_KB if settings.index_any_size else INDEXING_KB
+        ),
     )
 
 

@@ -17,9 +17,10 @@ from errors import StoreError
 from store.base import Loader, Query, VectorStore
 from store.payload import PAYLOAD_SCHEMA, SCHEMA_KEY, ImagePayload
 from store.provenance import Provenance
-from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points
+from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points, SearchSettings
 
 PAGE = 1024
+ANY_SIZE_KB = 10  # full-scan and indexing thresholds of `IndexSettings.index_any_size` (Qdrant's least)
 
 
 class QdrantStore(VectorStore):
@@ -32,8 +33,13 @@ class QdrantStore(VectorStore):
     def close(self) -> None:
         self._client.close()
 
-    def _search_params(self, exact: bool) -> models.SearchParams | None:
-        return models.SearchParams(exact=exact)
+    def _search_params(self, exact: bool, search: SearchSettings | None = None) -> models.SearchParams | None:
+        if exact or search is None:
+            return models.SearchParams(exact=exact)
+        quantization = None
+        if search.rescore is not None or search.oversampling is not None:
+            quantization = models.QuantizationSearchParams(rescore=search.rescore, oversampling=search.oversampling)
+        return models.SearchParams(hnsw_ef=search.hnsw_ef, quantization=quantization)
 
     def _index_label(self, name: str) -> None:
         self._client.create_payload_index(name, "label", models.PayloadSchemaType.KEYWORD)
@@ -192,9 +198,9 @@ class QdrantStore(VectorStore):
         return [Hit.of(str(p.id), p.score, ImagePayload.read(p.payload)) for p in result.points]
 
     def query_many(
-        self, name: str, queries: list[Query], limit: int, exact: bool
+        self, name: str, queries: list[Query], limit: int, exact: bool, search: SearchSettings | None = None
     ) -> list[tuple[list[str], np.ndarray]]:
-        params = self._search_params(exact)
+        params = self._search_params(exact, search)
         requests = [
             models.QueryRequest(query=_plain(q), limit=limit, params=params, with_payload=False) for q in queries
         ]
@@ -225,8 +231,12 @@ def collection_config(dim: int, settings: IndexSettings) -> dict:
         ),
     }[settings.quantization]
     hnsw = None
-    if settings.hnsw_m is not None or settings.hnsw_ef_construct is not None:
-        hnsw = models.HnswConfigDiff(m=settings.hnsw_m, ef_construct=settings.hnsw_ef_construct)
+    if settings.hnsw_m is not None or settings.hnsw_ef_construct is not None or settings.index_any_size:
+        hnsw = models.HnswConfigDiff(
+            m=settings.hnsw_m,
+            ef_construct=settings.hnsw_ef_construct,
+            full_scan_threshold=ANY_SIZE_KB if settings.index_any_size else None,
+        )
     return {
         "vectors_config": models.VectorParams(
             size=dim, distance=models.Distance.COSINE, on_disk=settings.on_disk or None
@@ -235,4 +245,7 @@ def collection_config(dim: int, settings: IndexSettings) -> dict:
         "replication_factor": settings.replicas,
         "hnsw_config": hnsw,
         "quantization_config": quantization,
+        "optimizers_config": models.OptimizersConfigDiff(indexing_threshold=ANY_SIZE_KB)
+        if settings.index_any_size
+        else None,
     }

@@ -60,7 +60,10 @@ class IndexSettings:
 
     `shards` and `replicas` apply to a server; HNSW and quantization to every
     engine with `Capabilities.index_settings`; `hnsw_ef` is the beam of
-    approximate queries, recorded with an embedded collection."""
+    approximate queries, recorded with an embedded collection. `index_any_size`
+    builds and searches the graph however small the collection (Qdrant otherwise
+    searches segments under 10 MB of vectors exactly): `tune` measures small
+    collections this way."""
 
     shards: int | None = None
     replicas: int | None = None
@@ -69,6 +72,29 @@ class IndexSettings:
     hnsw_ef_construct: int | None = None
     quantization: str = "none"
     hnsw_ef: int | None = None
+    index_any_size: bool = False
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """Query-time settings of an approximate search; None leaves the collection's own (or Qdrant's default).
+
+    `hnsw_ef`: the HNSW beam; `rescore`: rescore the candidates a quantized copy found with the
+    original vectors; `oversampling`: how many times `limit` candidates the quantized search gathers."""
+
+    hnsw_ef: int | None = None
+    rescore: bool | None = None
+    oversampling: float | None = None
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """Bytes a collection's parts take on disk, read from its files (what a memory estimate starts from)."""
+
+    vectors: int
+    index: int
+    quantized: int
+    other: int  # payloads, payload indexes, id tracker, write-ahead log
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from commands.ingesting import demo, import_, ingest
 from commands.listings import datasets, encoders
 from commands.searching import collections_group, search_command
 from commands.serving import serve
+from commands.tuning import tune
 from errors import RetrievalError
 from render import Screen
 from store import DEFAULT_STORAGE
@@ -74,7 +75,7 @@ def cli(ctx, storage, qdrant_url, api_key, prefer_grpc, reports, engine, wait, d
     ctx.call_on_close(ctx.obj.close)
 
 
-for command in (encoders, datasets, ingest, demo, import_, eval_, search_command, collections_group, serve):
+for command in (encoders, datasets, ingest, demo, import_, eval_, tune, search_command, collections_group, serve):
     cli.add_command(command)
 
 

@@ -104,7 +104,7 @@ def ingest(
     if not models:
         raise WeightsMissingError("; ".join(reason for _, reason in skipped))
     obj.screen.skipped_encoders(skipped)
-    settings = IndexSettings(**{f.name: options.pop(f.name) for f in fields(IndexSettings)})
+    settings = IndexSettings(**{f.name: options.pop(f.name) for f in fields(IndexSettings) if f.name in options})
     _ingest(obj, list(datasets.values()), models, IngestOptions(**options, settings=settings), output)
     if skipped:
         raise WeightsMissingError(

@@ -63,6 +63,16 @@ from render import safe
 @click.option("--hnsw-ef-construct", type=click.IntRange(4), help="HNSW build beam (Qdrant: 100).")
 @click.option("--hnsw-ef", type=click.IntRange(1), help="Embedded store: the beam of approximate queries.")
 @click.option(
+    "--rescore/--no-rescore",
+    default=None,
+    help="Embedded store, quantized: rescore approximate hits with the original vectors (Edge: off).",
+)
+@click.option(
+    "--oversampling",
+    type=click.FloatRange(1),
+    help="Embedded store, quantized: gather this many times the hits asked for before rescoring.",
+)
+@click.option(
     "--quantization",
     type=click.Choice(["none", "int8", "binary", "product"]),
     default="none",

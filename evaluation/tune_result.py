@@ -151,29 +151,32 @@ class TuneResult:
 
 
 def apply_commands(info: CollectionInfo, setting: TuneSetting, server: bool) -> list[str]:
-    """`ingest` options that build the collection with `setting` (recreating it), and for a server the
-    collection update that changes it in place; query-time parameters as Qdrant's search params."""
+    """The `ingest` that builds the collection with `setting` (recreating it; the embedded store records
+    the query-time settings with it); for a server also the collection update that changes it in place,
+    and the search params each query then passes."""
     b = setting.build
     ingest = (
         f"python cli.py ingest -d {shlex.quote(info.dataset)} -e {shlex.quote(info.encoder)} --recreate "
         f"--hnsw-m {b.hnsw_m} --hnsw-ef-construct {b.hnsw_ef_construct} --quantization {b.quantization}"
-        f"{' --on-disk' if b.quantized else ''} --hnsw-ef {setting.hnsw_ef}"
+        f"{' --on-disk' if b.quantized else ''}"
     )
-    commands = [ingest + (" --qdrant-url $QDRANT_URL" if server else "")]
-    if server:
-        update = {"hnsw_config": {"m": b.hnsw_m, "ef_construct": b.hnsw_ef_construct}}
+    if not server:
+        ingest += f" --hnsw-ef {setting.hnsw_ef}"
         if b.quantized:
-            update["quantization_config"] = _server_quantization(b.quantization)
-            update["vectors"] = {"": {"on_disk": True}}
-        commands.append(
-            f"curl -X PATCH \"$QDRANT_URL/collections/{info.name}\" -H 'Content-Type: application/json' "
-            f"-d '{json.dumps(update)}'"
-        )
+            ingest += f" --rescore --oversampling {setting.oversampling or 1:g}" if setting.rescore else " --no-rescore"
+        return [ingest]
+    update = {"hnsw_config": {"m": b.hnsw_m, "ef_construct": b.hnsw_ef_construct}}
     params: dict = {"hnsw_ef": setting.hnsw_ef}
     if b.quantized:
+        update["quantization_config"] = _server_quantization(b.quantization)
+        update["vectors"] = {"": {"on_disk": True}}
         params["quantization"] = {"rescore": bool(setting.rescore), "oversampling": setting.oversampling or 1}
-    commands.append(f"# search params of each query: {json.dumps(params)}")
-    return commands
+    return [
+        f"{ingest} --qdrant-url $QDRANT_URL",
+        f"curl -X PATCH \"$QDRANT_URL/collections/{info.name}\" -H 'Content-Type: application/json' "
+        f"-d '{json.dumps(update)}'",
+        f'# and in each query: "params": {json.dumps(params)}',
+    ]
 
 
 def _server_quantization(quantization: str) -> dict:

@@ -436,10 +436,9 @@ class EdgeStore(VectorStore):
         name: str,
         query: Query,
         limit: int,
-        exact: bool,
+        params: edge.SearchParams,
         payload: bool,
         label,
-        search: SearchSettings | None = None,
     ):
         conditions = [_match("label", label)] if label is not None else []
         excluded = []
@@ -454,32 +453,32 @@ class EdgeStore(VectorStore):
             limit=limit,
             query=edge.Query.Nearest(np.asarray(query, np.float32).tolist()),
             filter=edge.Filter(must=conditions or None, must_not=excluded or None) if conditions or excluded else None,
-            params=self._params(name, exact, search or SearchSettings()),
+            params=params,
             with_payload=payload,
         )
 
-    def _params(self, name: str, exact: bool, search: SearchSettings) -> edge.SearchParams:
-        """Exact, or the beam asked for (else the collection's) and the quantization search asked for."""
+    def _params(self, name: str, exact: bool, search: SearchSettings | None = None) -> edge.SearchParams:
+        """Exact, or the beam and quantization search asked for, each unset one the collection's (read once
+        per call: the sidecar is a file)."""
         if exact:
             return edge.SearchParams(exact=True)
+        search = (search or SearchSettings()).over(self.settings(name).search)
         quantization = None
         if search.rescore is not None or search.oversampling is not None:
             quantization = edge.QuantizationSearchParams(rescore=search.rescore, oversampling=search.oversampling)
-        return edge.SearchParams(hnsw_ef=search.hnsw_ef or self._hnsw_ef(name), quantization=quantization)
-
-    def _hnsw_ef(self, name: str) -> int | None:
-        return self.settings(name).hnsw_ef
+        return edge.SearchParams(hnsw_ef=search.hnsw_ef, quantization=quantization)
 
     def query(self, name: str, query: Query, limit: int, label: str | None = None, exact: bool = False) -> list[Hit]:
         with self._shard(name) as shard:
-            found = shard.query(self._request(shard, name, query, limit, exact, True, label))
+            found = shard.query(self._request(shard, name, query, limit, self._params(name, exact), True, label))
         return [Hit.of(str(p.id), p.score, ImagePayload.read(p.payload)) for p in found]
 
     def query_many(
         self, name: str, queries: list[Query], limit: int, exact: bool, search: SearchSettings | None = None
     ) -> list[tuple[list[str], np.ndarray]]:
         with self._shard(name) as shard:
-            requests = [self._request(shard, name, q, limit, exact, False, None, search) for q in queries]
+            params = self._params(name, exact, search)
+            requests = [self._request(shard, name, q, limit, params, False, None) for q in queries]
             answers = shard.query_batch(edge.QueryBatchRequest(requests))
         return [([str(p.id) for p in found], np.fromiter((p.score for p in found), np.float32)) for found in answers]
 

@@ -60,7 +60,9 @@ class IndexSettings:
 
     `shards` and `replicas` apply to a server; HNSW and quantization to every
     engine with `Capabilities.index_settings`; `hnsw_ef` is the beam of
-    approximate queries, recorded with an embedded collection. `index_any_size`
+    approximate queries, and `rescore` and `oversampling` how a quantized
+    collection's are rescored, recorded with an embedded collection and applied
+    to its searches (`search`). `index_any_size`
     builds and searches the graph however small the collection (Qdrant otherwise
     searches segments under 10 MB of vectors exactly): `tune` measures small
     collections this way."""
@@ -73,6 +75,13 @@ class IndexSettings:
     quantization: str = "none"
     hnsw_ef: int | None = None
     index_any_size: bool = False
+    rescore: bool | None = None
+    oversampling: float | None = None
+
+    @property
+    def search(self) -> SearchSettings:
+        """The query-time settings recorded with the collection."""
+        return SearchSettings(self.hnsw_ef, self.rescore, self.oversampling)
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,14 @@ class SearchSettings:
     hnsw_ef: int | None = None
     rescore: bool | None = None
     oversampling: float | None = None
+
+    def over(self, recorded: SearchSettings) -> SearchSettings:
+        """These settings, each left unset taken from `recorded` (the collection's own)."""
+        return SearchSettings(
+            recorded.hnsw_ef if self.hnsw_ef is None else self.hnsw_ef,
+            recorded.rescore if self.rescore is None else self.rescore,
+            recorded.oversampling if self.oversampling is None else self.oversampling,
+        )
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,7 @@ def tune_collection(
         rows,
         recommend(quality, latency, ram, options.tolerance),
         server,
+        timed=min(len(queries), TIMED),
         command=command,
         created=now(),
     )

@@ -102,6 +102,7 @@ class TuneResult:
     rows: list[TuneRow]
     recommendation: Recommendation
     server: bool  # the collection is on a server: the update applies there
+    timed: int = 0  # the first queries, asked again one at a time for the latency
     seconds: float = 0.0
     command: str = ""
     created: str = ""
@@ -135,6 +136,7 @@ class TuneResult:
             "weights": self.info.weights_text(),
             "k": self.k,
             "queries": self.queries,
+            "timed_queries": self.timed,
             "sample": self.sample,
             "seed": self.seed,
             "grid": self.grid,

@@ -36,7 +36,8 @@ class TuneViews(Base):
         options = {"box": box.SIMPLE_HEAD, "pad_edge": False, "title": title}
         self.out.print(self.fitted(columns, rows, droppable=[11, 7, 8, 9, 5, 10], **options))
         self.out.print(
-            "queries: stored vectors (each itself left out), one at a time; * on the frontier (no other setting "
+            f"queries: stored vectors (each itself left out); latency: the first {result.timed} of them "
+            "one at a time; * on the frontier (no other setting "
             "as good on recall, p50 latency and memory and better on one); R recommended (on the frontier); "
             "memory: the graph plus the quantized copy where there is one (the original vectors then stay on "
             "disk), else plus the vectors"

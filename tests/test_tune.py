@@ -262,6 +262,7 @@ def test_tune_command_writes_its_record_and_figure(tmp_path):
     assert "recommended:" in done.output and "python cli.py ingest -d syn -e rand --recreate" in done.output
     record = json.loads((tmp_path / "reports" / "syn_rand" / "tune.json").read_text())
     assert (record["kind"], record["queries"], record["points"], record["memory_source"]) == ("tune", 50, 300, "disk")
+    assert record["timed_queries"] == 50
     assert len(record["settings"]) == len(tune_grid.small_grid())
     assert all(0 <= row["recall"] <= 1 and row["indexed"] == 300 for row in record["settings"])
     assert record["recommended"]["label"] in [row["label"] for row in record["settings"] if row["frontier"]]

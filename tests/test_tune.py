@@ -21,7 +21,8 @@ from evaluation import tune_grid
 from evaluation.frontier import pareto, recommend
 from evaluation.tune import TuneOptions, check_tunable, tune_collection
 from evaluation.tune_grid import Build, TuneSetting
-from store import ImagePayload, IndexSettings, open_store
+from evaluation.tune_result import apply_commands
+from store import CollectionInfo, ImagePayload, IndexSettings, open_store
 from store.edge import EdgeStore
 from store.server import ServerStore
 from store.types import SearchSettings
@@ -284,3 +285,29 @@ def test_tune_module_queries_are_seeded_and_sorted():
     assert drawn.tolist() == sorted(drawn.tolist()) and len(set(drawn.tolist())) == 10
     assert tune_module._queries(1000, TuneOptions(sample=10, seed=5)).tolist() == drawn.tolist()
     assert tune_module._queries(8, TuneOptions(sample=10)).tolist() == list(range(8))
+
+
+def test_apply_commands_reproduce_the_setting_on_each_engine():
+    info = CollectionInfo("pets_net", 10, 8, "Cosine", "pets", "net", "embedded:/tmp/q")
+    rescored = TuneSetting(Build(16, 100, "int8"), 128, True, 2)
+    assert apply_commands(info, rescored, server=False) == [
+        "python cli.py ingest -d pets -e net --recreate --hnsw-m 16 --hnsw-ef-construct 100 --quantization int8 "
+        "--on-disk --hnsw-ef 128 --rescore --oversampling 2"
+    ]
+    plain = apply_commands(info, TuneSetting(Build(8, 64), 64), server=False)
+    assert plain == [
+        "python cli.py ingest -d pets -e net --recreate --hnsw-m 8 --hnsw-ef-construct 64 --quantization none "
+        "--hnsw-ef 64"
+    ]
+    ingest, update, params = apply_commands(info, TuneSetting(Build(16, 100, "binary"), 128, False), server=True)
+    assert ingest.endswith("--quantization binary --on-disk --qdrant-url $QDRANT_URL")
+    body = json.loads(update.split(" -d ", 1)[1].strip("'"))
+    assert body == {
+        "hnsw_config": {"m": 16, "ef_construct": 100},
+        "quantization_config": {"binary": {"always_ram": True}},
+        "vectors": {"": {"on_disk": True}},
+    }
+    assert json.loads(params.split('"params": ', 1)[1]) == {
+        "hnsw_ef": 128,
+        "quantization": {"rescore": False, "oversampling": 1},
+    }

@@ -311,3 +311,11 @@ def test_apply_commands_reproduce_the_setting_on_each_engine():
         "hnsw_ef": 128,
         "quantization": {"rescore": False, "oversampling": 1},
     }
+
+
+def test_grids_are_the_sizes_the_help_states():
+    for make, settings, builds in ((tune_grid.small_grid, 8, 6), (tune_grid.full_grid, 36, 9)):
+        grid = make()
+        assert (len(grid), len({setting.build for setting in grid})) == (settings, builds)
+        assert {setting.build.quantization for setting in grid} == set(tune_grid.QUANTIZATIONS)
+        assert len({setting.label for setting in grid}) == settings  # every row is told apart

@@ -20,14 +20,13 @@ from pathlib import Path
 import qdrant_edge as edge
 
 from errors import StoreError
-from store.types import IndexSettings
+from store.types import ANY_SIZE_KB, IndexSettings
 
 HNSW_MIN_POINTS = 20_000
 DEFAULT_M = 16  # Qdrant's defaults
 DEFAULT_EF_CONSTRUCT = 100
 FULL_SCAN_KB = 10_000
 INDEXING_KB = 1_000  # segments past this size are indexed when the build runs
-ANY_SIZE_KB = 10  # both thresholds with `index_any_size` (Qdrant's least full-scan threshold)
 LEFTOVERS = ("temp_segments",)
 _BUILD = "import sys, qdrant_edge as e; s = e.EdgeShard.load(sys.argv[1]); s.optimize(); s.flush(); s.close()"
 

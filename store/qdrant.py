@@ -17,10 +17,9 @@ from errors import StoreError
 from store.base import Loader, Query, VectorStore
 from store.payload import PAYLOAD_SCHEMA, SCHEMA_KEY, ImagePayload
 from store.provenance import Provenance
-from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points, SearchSettings
+from store.types import ANY_SIZE_KB, CollectionInfo, Hit, IndexSettings, IndexStatus, Points, SearchSettings
 
 PAGE = 1024
-ANY_SIZE_KB = 10  # full-scan and indexing thresholds of `IndexSettings.index_any_size` (Qdrant's least)
 
 
 class QdrantStore(VectorStore):

@@ -54,6 +54,9 @@ class CollectionInfo:
         return {**asdict(self), "random_weights": self.random_weights, "weights": self.weights_text()}
 
 
+ANY_SIZE_KB = 10  # Qdrant's least full-scan threshold, and the indexing threshold, of `index_any_size`
+
+
 @dataclass(frozen=True)
 class IndexSettings:
     """The layout of a new collection: where the engine keeps it and how it is indexed.
@@ -62,10 +65,10 @@ class IndexSettings:
     engine with `Capabilities.index_settings`; `hnsw_ef` is the beam of
     approximate queries, and `rescore` and `oversampling` how a quantized
     collection's are rescored, recorded with an embedded collection and applied
-    to its searches (`search`). `index_any_size`
-    builds and searches the graph however small the collection (Qdrant otherwise
-    searches segments under 10 MB of vectors exactly): `tune` measures small
-    collections this way."""
+    to its searches (`search`). `index_any_size` builds and searches the graph
+    however small the collection (Qdrant otherwise searches segments under 10 MB
+    of vectors exactly; both thresholds become ANY_SIZE_KB): `tune` measures
+    small collections this way."""
 
     shards: int | None = None
     replicas: int | None = None

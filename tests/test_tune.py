@@ -24,6 +24,8 @@ from evaluation.tune_grid import Build, TuneSetting
 from evaluation.tune_result import apply_commands
 from store import CollectionInfo, ImagePayload, IndexSettings, open_store
 from store.edge import EdgeStore
+from store.edge_index import FULL_SCAN_KB, edge_config
+from store.qdrant import collection_config
 from store.server import ServerStore
 from store.types import SearchSettings
 
@@ -319,3 +321,11 @@ def test_grids_are_the_sizes_the_help_states():
         assert (len(grid), len({setting.build for setting in grid})) == (settings, builds)
         assert {setting.build.quantization for setting in grid} == set(tune_grid.QUANTIZATIONS)
         assert len({setting.label for setting in grid}) == settings  # every row is told apart
+
+
+def test_index_any_size_lowers_both_thresholds_on_both_engines():
+    server = collection_config(16, IndexSettings(index_any_size=True))
+    assert server["hnsw_config"].full_scan_threshold == 10 and server["optimizers_config"].indexing_threshold == 10
+    assert collection_config(16, IndexSettings())["optimizers_config"] is None
+    assert edge_config(16, IndexSettings(index_any_size=True)).hnsw_config.full_scan_threshold == 10
+    assert edge_config(16, IndexSettings()).hnsw_config.full_scan_threshold == FULL_SCAN_KB

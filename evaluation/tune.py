@@ -166,8 +166,14 @@ class _Measure:
         if self.exact_order is None:
             self.exact_order = order
         recall = float(np.nanmean(recall_at_k(self.exact_order, order)))
-        map_k = float(np.nanmean(ap_at_k(order, self.codes, self.queries, self.k))) if self.codes is not None else None
+        map_k = _mean(ap_at_k(order, self.codes, self.queries, self.k)) if self.codes is not None else None
         return TuneRow(setting, recall, map_k, percentile_ms(seconds, 50), percentile_ms(seconds, 95), memory)
+
+
+def _mean(values: np.ndarray) -> float | None:
+    """The mean of the defined values; None where no query has one (no class has two members)."""
+    kept = values[~np.isnan(values)]
+    return float(kept.mean()) if len(kept) else None
 
 
 @contextmanager

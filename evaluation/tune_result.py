@@ -60,7 +60,7 @@ class TuneRow:
 
     setting: TuneSetting | None
     recall: float
-    map_k: float | None  # None: the collection has unlabelled points
+    map_k: float | None  # None: unlabelled points, or no class with two members
     p50_ms: float
     p95_ms: float
     memory: Memory

@@ -329,3 +329,15 @@ def test_index_any_size_lowers_both_thresholds_on_both_engines():
     assert collection_config(16, IndexSettings())["optimizers_config"] is None
     assert edge_config(16, IndexSettings(index_any_size=True)).hnsw_config.full_scan_threshold == 10
     assert edge_config(16, IndexSettings()).hnsw_config.full_scan_threshold == FULL_SCAN_KB
+
+
+def test_unlabelled_points_give_recall_without_map(monkeypatch):
+    store = ServerStore(QdrantClient(":memory:"), "recorder")
+    ids, vectors, _, _ = labelled_points(40, 8, 2)
+    store.ensure_collection("toy_net", 8)
+    store.upsert("toy_net", ids, vectors, [ImagePayload(None, f"{i}.jpg", "toy", "net", i) for i in range(40)])
+    monkeypatch.setitem(tune_grid.GRIDS, "one", lambda: LOW_RECALL[:1])
+    result = tune_collection(store, "toy_net", TuneOptions(k=5, grid="one", settle_s=0))
+    assert result.exact.map_k is None and result.rows[0].map_k is None
+    assert result.rows[0].recall == 1.0  # the stand-in searches exactly
+    assert json.loads(json.dumps(result.to_json()))["settings"][0]["map_k"] is None

@@ -17,6 +17,7 @@ from commands.listings import datasets, encoders
 from commands.searching import collections_group, search_command
 from commands.serving import serve
 from commands.storing import collections_export, collections_push, store_group
+from commands.tuning import tune
 from errors import RetrievalError
 from render import Screen
 from store import DEFAULT_STORAGE
@@ -82,6 +83,7 @@ for command in (
     demo,
     import_,
     eval_,
+    tune,
     search_command,
     collections_group,
     serve,

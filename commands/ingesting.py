@@ -63,6 +63,16 @@ from render import safe
 @click.option("--hnsw-ef-construct", type=click.IntRange(4), help="HNSW build beam (Qdrant: 100).")
 @click.option("--hnsw-ef", type=click.IntRange(1), help="Embedded store: the beam of approximate queries.")
 @click.option(
+    "--rescore/--no-rescore",
+    default=None,
+    help="Embedded store, quantized: rescore approximate hits with the original vectors (Edge: off).",
+)
+@click.option(
+    "--oversampling",
+    type=click.FloatRange(1),
+    help="Embedded store, quantized: gather this many times the hits asked for before rescoring.",
+)
+@click.option(
     "--quantization",
     type=click.Choice(["none", "int8", "binary", "product"]),
     default="none",
@@ -104,7 +114,7 @@ def ingest(
     if not models:
         raise WeightsMissingError("; ".join(reason for _, reason in skipped))
     obj.screen.skipped_encoders(skipped)
-    settings = IndexSettings(**{f.name: options.pop(f.name) for f in fields(IndexSettings)})
+    settings = IndexSettings(**{f.name: options.pop(f.name) for f in fields(IndexSettings) if f.name in options})
     _ingest(obj, list(datasets.values()), models, IngestOptions(**options, settings=settings), output)
     if skipped:
         raise WeightsMissingError(

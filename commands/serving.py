@@ -36,4 +36,9 @@ def serve(obj: Context, host, port, data_root, device, weights, init):
     obj.idle_release = IDLE_RELEASE
     app = create_app(obj.store, options)
     obj.screen.line(f"serving {safe(obj.store().location)} on http://{safe(host)}:{port}/ (Ctrl-C stops)")
+    if not obj.store().capabilities.shared:
+        obj.screen.note(
+            "note: this store's engine is held by one process at a time, so other commands cannot use it while "
+            "serve runs; `python cli.py store migrate` moves it to Qdrant Edge, which they can share"
+        )
     serve(app, host, port)

@@ -13,9 +13,10 @@ from render.ingesting import IngestViews
 from render.listings import ListingViews
 from render.searching import SearchViews
 from render.text import figure, safe
+from render.tuning import TuneViews
 
 __all__ = ["Screen", "figure", "safe"]
 
 
-class Screen(ListingViews, IngestViews, EvaluationViews, SearchViews):
+class Screen(ListingViews, IngestViews, EvaluationViews, SearchViews, TuneViews):
     """The command line's output: results on `out`, progress and notes on `err`."""

@@ -22,7 +22,7 @@ from store.capabilities import Capabilities
 from store.naming import name_problem
 from store.payload import ImagePayload
 from store.provenance import Provenance
-from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points, SearchSettings
+from store.types import CollectionInfo, Footprint, Hit, IndexSettings, IndexStatus, Points, SearchSettings
 
 Query = np.ndarray | str  # a vector, or the id of a stored point (which is then left out of its hits)
 
@@ -125,6 +125,18 @@ class VectorStore(ABC):
     @abstractmethod
     def index_status(self, name: str) -> IndexStatus: ...
 
+    def build_index(self, name: str, force: bool = False) -> bool:
+        """Build the approximate index now, where the engine builds it on request: after a load, for a
+        collection big enough to gain from it, or whatever its size with `force`; True if one was built.
+        Servers index on their own as points arrive, and engines without an index have none: False."""
+        self.require(name)
+        return False
+
+    def footprint(self, name: str) -> Footprint | None:
+        """The bytes the collection's vectors, index and quantized copy take on disk, where the engine's
+        files are readable here; None elsewhere (a server)."""
+        return None
+
     # points
 
     @abstractmethod
@@ -134,13 +146,6 @@ class VectorStore(ABC):
     @abstractmethod
     def bulk_load(self, name: str, settings: IndexSettings | None = None) -> AbstractContextManager[Loader]:
         """A load of many points: `Loader.add` batches as the engine likes them."""
-
-    def build_index(self, name: str, force: bool = False) -> bool:
-        """Build the approximate index after a load, where the engine leaves that to its caller and
-        the collection is big enough to gain from it (or `force`); True if one was built. Servers
-        build their own as points arrive; engines without an index have none to build."""
-        self.require(name)
-        return False
 
     @abstractmethod
     def overwrite_payloads(self, name: str, payloads: dict[str, ImagePayload]) -> None:
@@ -176,7 +181,7 @@ class VectorStore(ABC):
         self, name: str, queries: list[Query], limit: int, exact: bool, search: SearchSettings | None = None
     ) -> list[tuple[list[str], np.ndarray]]:
         """(ids, scores) of the nearest points of each query, in the engine's order, without payloads;
-        `search` tunes approximate queries where the engine has an index."""
+        `search` sets an approximate query's beam and quantization (ignored where `exact`)."""
 
     def fused_query(self, members: list[str], point_id: str, limit: int, rank_constant: int, depth: int) -> list[Hit]:
         """The stored point's nearest points by reciprocal rank fusion of the `members` collections' rankings.

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import shutil
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -28,12 +27,14 @@ from errors import CollectionBusyError, StoreError
 from store import edge_folders as folders
 from store.base import Loader, Query, VectorStore
 from store.capabilities import Capabilities
-from store.edge_index import HNSW_MIN_POINTS, build_index, edge_config
+from store.edge_footprint import shard_footprint
+from store.edge_index import HNSW_MIN_POINTS, build_index, check_settings, edge_config
+from store.edge_requests import carries_label, dense, match, point_key
 from store.edge_shards import HeldShards
 from store.naming import name_problem
 from store.payload import PAYLOAD_SCHEMA, SCHEMA_KEY, ImagePayload
 from store.provenance import Provenance
-from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points, SearchSettings
+from store.types import CollectionInfo, Footprint, Hit, IndexSettings, IndexStatus, Points, SearchSettings
 
 PAGE = 2048  # points per scroll page and per upsert
 INDEXED_FIELDS = ("label", "labels", "path")  # the payload fields queries filter on
@@ -253,6 +254,12 @@ class EdgeStore(HeldShards, VectorStore):
                 holder.release()
         return True
 
+    def footprint(self, name: str) -> Footprint:
+        """Read from the shard's files (`store/edge_footprint.py`), after writing out what is pending."""
+        with self._shard(name) as shard:
+            shard.flush()
+        return shard_footprint(self._folder(name) / folders.SHARD)
+
     def overwrite_payloads(self, name: str, payloads: dict[str, ImagePayload]) -> None:
         if not payloads:
             return
@@ -297,7 +304,7 @@ class EdgeStore(HeldShards, VectorStore):
                 vectors = np.concatenate([vectors, np.empty((len(page), dim), np.float32)])
             for record in page:
                 if with_vectors:
-                    vectors[len(ids)] = _dense(record.vector)
+                    vectors[len(ids)] = dense(record.vector)
                 ids.append(str(record.id))
                 payloads.append(ImagePayload.read(record.payload))
         order = sorted(range(len(ids)), key=lambda i: payloads[i].index)
@@ -307,11 +314,11 @@ class EdgeStore(HeldShards, VectorStore):
 
     def find_by_path(self, name: str, path: str) -> str | None:
         with self._shard(name) as shard:
-            records, _ = shard.scroll(edge.ScrollRequest(limit=1, filter=_match("path", path), with_payload=False))
+            records, _ = shard.scroll(edge.ScrollRequest(limit=1, filter=match("path", path), with_payload=False))
         return str(records[0].id) if records else None
 
     def payload(self, name: str, point_id: str) -> ImagePayload | None:
-        key = _point_key(point_id)
+        key = point_key(point_id)
         if key is None:
             return None
         with self._shard(name) as shard:
@@ -326,33 +333,33 @@ class EdgeStore(HeldShards, VectorStore):
         name: str,
         query: Query,
         limit: int,
-        exact: bool,
+        params: edge.SearchParams,
         payload: bool,
-        label: str | None = None,
-        search: SearchSettings | None = None,
+        label: str | None,
     ) -> edge.QueryRequest:
-        conditions = [_carries_label(label)] if label is not None else []
+        conditions = [carries_label(label)] if label is not None else []
         excluded = []
         if isinstance(query, str):  # a stored point: its vector, itself excluded
-            key = _point_key(query)
+            key = point_key(query)
             records = shard.retrieve([key], with_payload=False, with_vector=True) if key is not None else []
             if not records:
                 raise StoreError(f"no point with id '{query}' in collection '{name}'")
             excluded = [edge.HasIdCondition({key})]
-            query = np.asarray(_dense(records[0].vector), np.float32)
+            query = np.asarray(dense(records[0].vector), np.float32)
         return edge.QueryRequest(
             limit=limit,
             query=edge.Query.Nearest(np.asarray(query, np.float32).tolist()),
             filter=edge.Filter(must=conditions or None, must_not=excluded or None) if conditions or excluded else None,
-            params=self._params(name, exact, search),
+            params=params,
             with_payload=payload,
         )
 
-    def _params(self, name: str, exact: bool, search: SearchSettings | None) -> edge.SearchParams:
-        """Exact search, or the collection's recorded beam unless `search` says otherwise."""
+    def _params(self, name: str, exact: bool, search: SearchSettings | None = None) -> edge.SearchParams:
+        """Exact, or the beam and quantization search asked for, each unset one the collection's (read once
+        per call: the sidecar is a file)."""
         if exact:
             return edge.SearchParams(exact=True)
-        search = search or SearchSettings(hnsw_ef=self.settings(name).hnsw_ef)
+        search = (search or SearchSettings()).over(self.settings(name).search)
         quantization = None
         if search.rescore is not None or search.oversampling is not None:
             quantization = edge.QuantizationSearchParams(rescore=search.rescore, oversampling=search.oversampling)
@@ -360,44 +367,14 @@ class EdgeStore(HeldShards, VectorStore):
 
     def query(self, name: str, query: Query, limit: int, label: str | None = None, exact: bool = False) -> list[Hit]:
         with self._shard(name) as shard:
-            found = shard.query(self._request(shard, name, query, limit, exact, True, label))
+            found = shard.query(self._request(shard, name, query, limit, self._params(name, exact), True, label))
         return [Hit.of(str(p.id), p.score, ImagePayload.read(p.payload)) for p in found]
 
     def query_many(
         self, name: str, queries: list[Query], limit: int, exact: bool, search: SearchSettings | None = None
     ) -> list[tuple[list[str], np.ndarray]]:
         with self._shard(name) as shard:
-            requests = [self._request(shard, name, q, limit, exact, False, search=search) for q in queries]
+            params = self._params(name, exact, search)
+            requests = [self._request(shard, name, q, limit, params, False, None) for q in queries]
             answers = shard.query_batch(edge.QueryBatchRequest(requests))
         return [([str(p.id) for p in found], np.fromiter((p.score for p in found), np.float32)) for found in answers]
-
-
-def check_settings(settings: IndexSettings) -> None:
-    """Refuse the server-only settings (shards, replicas) on the embedded store."""
-    for option, value in (("--shards", settings.shards), ("--replicas", settings.replicas)):
-        if value not in (None, 1):
-            raise StoreError(f"{option} applies to a Qdrant server or cluster; pass --qdrant-url, or leave it out")
-
-
-def _match(key: str, value: str) -> edge.Filter:
-    return edge.Filter(must=[edge.FieldCondition(key=key, match=edge.MatchValue(value))])
-
-
-def _carries_label(label: str) -> edge.Filter:
-    """Points with `label` among their labels: as `label` (the first, or only one) or in `labels` (several)."""
-    return edge.Filter(
-        should=[edge.FieldCondition(key=key, match=edge.MatchValue(label)) for key in ("label", "labels")]
-    )
-
-
-def _point_key(point_id: str) -> str | int | None:
-    """A point id as Edge takes it (a UUID or an unsigned integer); None for anything else."""
-    try:
-        return str(uuid.UUID(point_id))
-    except ValueError:
-        return int(point_id) if point_id.isdigit() else None
-
-
-def _dense(vector) -> list[float]:
-    """The unnamed dense vector of a record (Edge may return it as {'': [...]})."""
-    return vector[""] if isinstance(vector, dict) else vector

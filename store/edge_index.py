@@ -20,7 +20,7 @@ from pathlib import Path
 import qdrant_edge as edge
 
 from errors import StoreError
-from store.types import IndexSettings
+from store.types import ANY_SIZE_KB, IndexSettings
 
 HNSW_MIN_POINTS = 20_000
 DEFAULT_M = 16  # Qdrant's defaults
@@ -44,10 +44,12 @@ def edge_config(dim: int, settings: IndexSettings) -> edge.EdgeConfig:
         hnsw_config=edge.HnswIndexConfig(
             m=DEFAULT_M if settings.hnsw_m is None else settings.hnsw_m,
             ef_construct=settings.hnsw_ef_construct or DEFAULT_EF_CONSTRUCT,
-            full_scan_threshold=FULL_SCAN_KB,
+            full_scan_threshold=ANY_SIZE_KB if settings.index_any_size else FULL_SCAN_KB,
         ),
         quantization_config=quantization,
-        optimizers=edge.EdgeOptimizersConfig(indexing_threshold=INDEXING_KB),
+        optimizers=edge.EdgeOptimizersConfig(
+            indexing_threshold=ANY_SIZE_KB if settings.index_any_size else INDEXING_KB
+        ),
     )
 
 
@@ -72,3 +74,10 @@ def remove_leftovers(shard: Path) -> None:
     for leftover in LEFTOVERS:
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(shard / leftover)
+
+
+def check_settings(settings: IndexSettings) -> None:
+    """Refuse the server-only settings (shards, replicas) on the embedded store."""
+    for option, value in (("--shards", settings.shards), ("--replicas", settings.replicas)):
+        if value not in (None, 1):
+            raise StoreError(f"{option} applies to a Qdrant server or cluster; pass --qdrant-url, or leave it out")

@@ -25,7 +25,7 @@ from errors import StoreError
 from store.base import Loader
 from store.capabilities import Capabilities
 from store.qdrant import QdrantStore
-from store.types import IndexSettings
+from store.types import IndexSettings, SearchSettings
 
 warnings.filterwarnings("ignore", "Local mode is not recommended", UserWarning)  # writes warn too, from any thread
 
@@ -96,7 +96,7 @@ class EmbeddedStore(QdrantStore):
         _OPEN.discard(self)
         super().close()
 
-    def _search_params(self, exact: bool, search=None) -> models.SearchParams | None:
+    def _search_params(self, exact: bool, search: SearchSettings | None = None) -> models.SearchParams | None:
         return None  # always exact; search parameters have no effect here
 
     def _index_label(self, name: str) -> None:

@@ -17,7 +17,7 @@ from errors import StoreError
 from store.base import Loader, Query, VectorStore
 from store.payload import PAYLOAD_SCHEMA, SCHEMA_KEY, ImagePayload
 from store.provenance import Provenance
-from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points, SearchSettings
+from store.types import ANY_SIZE_KB, CollectionInfo, Hit, IndexSettings, IndexStatus, Points, SearchSettings
 
 PAGE = 1024
 
@@ -33,11 +33,12 @@ class QdrantStore(VectorStore):
         self._client.close()
 
     def _search_params(self, exact: bool, search: SearchSettings | None = None) -> models.SearchParams | None:
-        search = search or SearchSettings()
+        if exact or search is None:
+            return models.SearchParams(exact=exact)
         quantization = None
         if search.rescore is not None or search.oversampling is not None:
             quantization = models.QuantizationSearchParams(rescore=search.rescore, oversampling=search.oversampling)
-        return models.SearchParams(exact=exact, hnsw_ef=search.hnsw_ef, quantization=quantization)
+        return models.SearchParams(hnsw_ef=search.hnsw_ef, quantization=quantization)
 
     def _index_label(self, name: str) -> None:
         self._client.create_payload_index(name, "label", models.PayloadSchemaType.KEYWORD)
@@ -311,8 +312,12 @@ def collection_config(dim: int, settings: IndexSettings) -> dict:
         ),
     }[settings.quantization]
     hnsw = None
-    if settings.hnsw_m is not None or settings.hnsw_ef_construct is not None:
-        hnsw = models.HnswConfigDiff(m=settings.hnsw_m, ef_construct=settings.hnsw_ef_construct)
+    if settings.hnsw_m is not None or settings.hnsw_ef_construct is not None or settings.index_any_size:
+        hnsw = models.HnswConfigDiff(
+            m=settings.hnsw_m,
+            ef_construct=settings.hnsw_ef_construct,
+            full_scan_threshold=ANY_SIZE_KB if settings.index_any_size else None,
+        )
     return {
         "vectors_config": models.VectorParams(
             size=dim, distance=models.Distance.COSINE, on_disk=settings.on_disk or None
@@ -321,4 +326,7 @@ def collection_config(dim: int, settings: IndexSettings) -> dict:
         "replication_factor": settings.replicas,
         "hnsw_config": hnsw,
         "quantization_config": quantization,
+        "optimizers_config": models.OptimizersConfigDiff(indexing_threshold=ANY_SIZE_KB)
+        if settings.index_any_size
+        else None,
     }

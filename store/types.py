@@ -69,13 +69,21 @@ class CollectionInfo:
         return {**asdict(self), "random_weights": self.random_weights, "weights": self.weights_text()}
 
 
+ANY_SIZE_KB = 10  # Qdrant's least full-scan threshold, and the indexing threshold, of `index_any_size`
+
+
 @dataclass(frozen=True)
 class IndexSettings:
     """The layout of a new collection: where the engine keeps it and how it is indexed.
 
     `shards` and `replicas` apply to a server; HNSW and quantization to every
     engine with `Capabilities.index_settings`; `hnsw_ef` is the beam of
-    approximate queries, recorded with an embedded collection."""
+    approximate queries, and `rescore` and `oversampling` how a quantized
+    collection's are rescored, recorded with an embedded collection and applied
+    to its searches (`search`). `index_any_size` builds and searches the graph
+    however small the collection (Qdrant otherwise searches segments under 10 MB
+    of vectors exactly; both thresholds become ANY_SIZE_KB): `tune` measures
+    small collections this way."""
 
     shards: int | None = None
     replicas: int | None = None
@@ -84,16 +92,44 @@ class IndexSettings:
     hnsw_ef_construct: int | None = None
     quantization: str = "none"
     hnsw_ef: int | None = None
+    index_any_size: bool = False
+    rescore: bool | None = None
+    oversampling: float | None = None
+
+    @property
+    def search(self) -> SearchSettings:
+        """The query-time settings recorded with the collection."""
+        return SearchSettings(self.hnsw_ef, self.rescore, self.oversampling)
 
 
 @dataclass(frozen=True)
 class SearchSettings:
-    """How an approximate query searches: the HNSW beam, and for a quantized collection whether the
-    candidates are rescored with the original vectors and how many more are fetched (oversampling)."""
+    """Query-time settings of an approximate search; None leaves the collection's own (or Qdrant's default).
+
+    `hnsw_ef`: the HNSW beam; `rescore`: rescore the candidates a quantized copy found with the
+    original vectors; `oversampling`: how many times `limit` candidates the quantized search gathers."""
 
     hnsw_ef: int | None = None
     rescore: bool | None = None
     oversampling: float | None = None
+
+    def over(self, recorded: SearchSettings) -> SearchSettings:
+        """These settings, each left unset taken from `recorded` (the collection's own)."""
+        return SearchSettings(
+            recorded.hnsw_ef if self.hnsw_ef is None else self.hnsw_ef,
+            recorded.rescore if self.rescore is None else self.rescore,
+            recorded.oversampling if self.oversampling is None else self.oversampling,
+        )
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """Bytes a collection's parts take on disk, read from its files (what a memory estimate starts from)."""
+
+    vectors: int
+    index: int
+    quantized: int
+    other: int  # payloads, payload indexes, id tracker, write-ahead log
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,343 @@
+"""`tune`: the frontier on a hand-made table, recall and mAP@k against numpy's exact ranking of the very
+answers the engine gave, query-time settings reaching both engines, the footprint on disk, the refusal of
+exact-only engines, the server path (scratch collections dropped, Qdrant's formula), and the CLI."""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from qdrant_client import QdrantClient, models
+
+import cli
+from errors import EvaluationError
+from evaluation import tune as tune_module
+from evaluation import tune_grid
+from evaluation.frontier import pareto, recommend
+from evaluation.tune import TuneOptions, check_tunable, tune_collection
+from evaluation.tune_grid import Build, TuneSetting
+from evaluation.tune_result import apply_commands
+from store import CollectionInfo, ImagePayload, IndexSettings, open_store
+from store.edge import EdgeStore
+from store.edge_index import FULL_SCAN_KB, edge_config
+from store.qdrant import collection_config
+from store.server import ServerStore
+from store.types import SearchSettings
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+
+from tune_synthetic import write_set  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore:Payload indexes have no effect")
+
+
+# the frontier, by hand
+
+
+def test_frontier_and_recommendation_on_a_hand_made_table():
+    # recall, p50 ms, bytes a point
+    table = [
+        (0.99, 1.0, 100),  # 0: on the frontier (cheapest memory among the good ones)
+        (0.99, 2.0, 100),  # 1: dominated by 0 (same recall and memory, slower)
+        (1.00, 3.0, 400),  # 2: on it (best recall)
+        (0.90, 0.5, 50),  # 3: on it (fastest and cheapest)
+        (0.95, 0.6, 60),  # 4: on it (nothing both as fast and as cheap with recall >= 0.95)
+        (0.94, 0.7, 60),  # 5: dominated by 4
+        (1.00, 3.0, 400),  # 6: a copy of 2: neither dominates the other, both on it
+    ]
+    recall, latency, memory = (np.array(column, dtype=float) for column in zip(*table, strict=True))
+    assert pareto(recall, latency, memory).tolist() == [True, False, True, True, True, False, True]
+    chosen = recommend(recall, latency, memory, tolerance=0.01)
+    assert (chosen.index, chosen.best_quality, chosen.eligible) == (0, 1.0, 4)  # rows 0, 1, 2, 6 are within 0.01
+    assert recommend(recall, latency, memory, tolerance=0.06).index == 4  # 0.95 now qualifies, and is cheaper
+    assert recommend(recall, latency, memory, tolerance=0.2).index == 3
+
+
+def test_recommendation_breaks_memory_ties_by_latency_then_recall():
+    recall, latency, memory = np.array([0.98, 0.99, 0.995]), np.array([2.0, 1.0, 1.0]), np.array([10.0, 10.0, 10.0])
+    assert recommend(recall, latency, memory).index == 2
+    assert pareto(recall, latency, memory).tolist() == [False, False, True]
+
+
+# recall and mAP@k against numpy
+
+
+def labelled_points(n: int, dim: int, classes: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % classes
+    vectors = (rng.normal(size=(classes, dim))[labels] * 0.6 + rng.normal(size=(n, dim))).astype(np.float32)
+    ids = [str(uuid.uuid5(uuid.NAMESPACE_URL, str(i))) for i in range(n)]
+    payloads = [ImagePayload(f"c{label}", f"c{label}/{i}.jpg", "toy", "net", i) for i, label in enumerate(labels)]
+    return ids, vectors, payloads, labels
+
+
+def fill(store, name: str, n: int = 400, dim: int = 24, classes: int = 4, settings: IndexSettings | None = None):
+    ids, vectors, payloads, labels = labelled_points(n, dim, classes)
+    store.ensure_collection(name, dim, settings=settings)
+    with store.bulk_load(name) as loader:
+        loader.add(ids, vectors, payloads)
+    return ids, vectors, labels
+
+
+def numpy_top_k(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
+    """Exact cosine top k of each query position among the other points."""
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    scores = unit[queries] @ unit.T
+    scores[np.arange(len(queries)), queries] = -np.inf
+    return np.argsort(-scores, axis=1, kind="stable")[:, :k]
+
+
+def ap_at_k_by_hand(found: list[int], query: int, labels: np.ndarray, k: int) -> float:
+    relevant_total = int((labels == labels[query]).sum()) - 1
+    hits, total = 0, 0.0
+    for rank, point in enumerate(found[:k], start=1):
+        if labels[point] == labels[query]:
+            hits += 1
+            total += hits / rank
+    return total / min(relevant_total, k)
+
+
+LOW_RECALL = [  # small graphs and beams, so that recall stays below 1 and the comparison means something
+    TuneSetting(Build(4, 8), 4),
+    TuneSetting(Build(4, 8, "binary"), 4, False),
+    TuneSetting(Build(4, 8, "binary"), 4, True, 4),
+]
+
+
+def test_recall_and_map_equal_numpy_on_the_answers_the_engine_gave(tmp_path, monkeypatch):
+    store = open_store(path=tmp_path / "q")
+    ids, vectors, labels = fill(store, "toy_net")
+    asked: list[tuple[str, bool, SearchSettings | None, list[str]]] = []
+    original = EdgeStore.query_many
+
+    def recording(self, name, queries, limit, exact, search=None):
+        answers = original(self, name, queries, limit, exact, search)
+        asked.extend((name, exact, search, found) for found, _ in answers)
+        return answers
+
+    monkeypatch.setattr(EdgeStore, "query_many", recording)
+    monkeypatch.setitem(tune_grid.GRIDS, "low", lambda: LOW_RECALL)
+    k, sample = 10, 60
+    result = tune_collection(store, "toy_net", TuneOptions(k=k, sample=sample, seed=3, grid="low"))
+    store.close()
+    queries = np.sort(np.random.default_rng(3).choice(len(ids), size=sample, replace=False))
+    truth = numpy_top_k(vectors, queries, k)
+    position = {point: i for i, point in enumerate(ids)}
+    assert result.exact.recall == 1.0
+    recalls = []
+    for row in result.rows:
+        answers = [found for name, exact, search, found in asked if not exact and search == row.setting.search]
+        answers = answers[:sample]  # those the figures come from (then again for the latency)
+        got = [[position[p] for p in found if p != ids[q]][:k] for q, found in zip(queries, answers, strict=True)]
+        expected = np.mean([len(set(g) & set(t.tolist())) / k for g, t in zip(got, truth, strict=True)])
+        assert row.recall == pytest.approx(expected, abs=1e-12), row.label
+        ap = [ap_at_k_by_hand(g, q, labels, k) for g, q in zip(got, queries, strict=True)]
+        assert row.map_k == pytest.approx(np.mean(ap), abs=1e-12), row.label
+        recalls.append(row.recall)
+    assert min(recalls) < 0.95  # the index really was approximate
+    exact_ap = [ap_at_k_by_hand(t.tolist(), q, labels, k) for t, q in zip(truth, queries, strict=True)]
+    assert result.exact.map_k == pytest.approx(np.mean(exact_ap), abs=1e-12)
+    assert result.rows[2].recall > result.rows[1].recall  # rescoring with oversampling finds more
+
+
+# the store's part
+
+
+def test_edge_search_settings_change_the_approximate_answer_only(tmp_path):
+    store = open_store(path=tmp_path / "q")
+    settings = IndexSettings(
+        hnsw_m=4,
+        hnsw_ef_construct=8,
+        quantization="binary",
+        hnsw_ef=8,
+        index_any_size=True,
+        rescore=True,
+        oversampling=4.0,
+    )
+    ids, vectors, _ = fill(store, "toy_net", settings=settings)
+    assert store.build_index("toy_net", force=True)
+    assert store.index_status("toy_net").indexed == len(ids)
+    queries = list(vectors[:50])
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    truth = np.argsort(-(unit[:50] @ unit.T), axis=1)[:, :10]  # each query's own point first
+
+    def recall(search: SearchSettings | None, exact: bool = False) -> float:
+        found = store.query_many("toy_net", queries, 10, exact, search)
+        return np.mean([len({ids[i] for i in t} & set(f)) / 10 for (f, _), t in zip(found, truth, strict=True)])
+
+    plain, rescored = recall(SearchSettings(8, False)), recall(SearchSettings(8, True, 4.0))
+    assert plain < rescored
+    assert recall(None) == rescored  # the collection's recorded settings apply where a query sets none
+    assert recall(SearchSettings(8, False), exact=True) == 1.0  # exact search ignores them
+    store.close()
+
+
+def test_edge_footprint_reads_vectors_graph_and_quantized_copy(tmp_path):
+    store = open_store(path=tmp_path / "q")
+    n, dim = 400, 24
+    for quantization in ("none", "int8"):
+        name = f"toy_{quantization}"
+        fill(store, name, n, dim, settings=IndexSettings(quantization=quantization, index_any_size=True))
+        store.build_index(name, force=True)
+        footprint = store.footprint(name)
+        assert n * dim * 4 <= footprint.vectors < n * dim * 4 + 64 * 1024
+        assert footprint.index > 0
+        if quantization == "int8":
+            assert n * dim <= footprint.quantized < n * dim + 64 * 1024
+        else:
+            assert footprint.quantized == 0
+    store.close()
+
+
+def test_server_search_params_carry_beam_rescore_and_oversampling():
+    seen = []
+
+    class Recording(QdrantClient):
+        def query_batch_points(self, collection_name, requests, **kwargs):
+            seen.extend(request.params for request in requests)
+            return super().query_batch_points(collection_name, requests, **kwargs)
+
+    store = ServerStore(Recording(":memory:"), "recorder")
+    fill(store, "toy_net", 30)
+    vector = np.ones(24, np.float32)
+    store.query_many("toy_net", [vector], 5, False, SearchSettings(64, True, 2.5))
+    store.query_many("toy_net", [vector], 5, True, SearchSettings(64, True, 2.5))
+    store.query_many("toy_net", [vector], 5, False)
+    assert seen == [
+        models.SearchParams(hnsw_ef=64, quantization=models.QuantizationSearchParams(rescore=True, oversampling=2.5)),
+        models.SearchParams(exact=True),
+        models.SearchParams(exact=False),
+    ]
+
+
+def test_ingest_records_the_query_time_settings_of_an_embedded_collection(tmp_path, data_root):
+    arguments = ["--storage", str(tmp_path / "q"), "ingest", "--data-root", str(data_root), "-e", "colorhist"]
+    options = ["--quantization", "int8", "--hnsw-ef", "64", "--rescore", "--oversampling", "2.5"]
+    done = CliRunner().invoke(cli.cli, [*arguments, "--workers", "0", *options], catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    store = open_store(path=tmp_path / "q")
+    settings = store.settings("shapes_colorhist")
+    assert (settings.quantization, settings.search) == ("int8", SearchSettings(64, True, 2.5))
+    store.close()
+
+
+def test_engines_without_index_settings_are_refused_with_what_to_do(tmp_path):
+    local = open_store(path=tmp_path / "old", engine="local")
+    fill(local, "toy_net", 20)
+    with pytest.raises(EvaluationError, match="store migrate") as error:
+        check_tunable(local, "toy_net")
+    assert "\n" not in str(error.value) and "--qdrant-url" in str(error.value)
+    local.close()
+
+
+def test_on_a_server_scratch_collections_are_dropped_and_memory_is_qdrants_formula(monkeypatch):
+    store = ServerStore(QdrantClient(":memory:"), "recorder")
+    fill(store, "toy_net", 60, 16, 3)
+    monkeypatch.setitem(tune_grid.GRIDS, "two", lambda: [TuneSetting(Build(8, 32), 16), *LOW_RECALL[1:2]])
+    result = tune_collection(store, "toy_net", TuneOptions(k=5, grid="two", settle_s=0))
+    assert store.collection_names() == ["toy_net"]
+    plain, binary = result.rows
+    assert (plain.memory.source, plain.memory.vectors, plain.memory.index, plain.memory.ram) == ("formula", 64, 64, 128)
+    assert (binary.memory.quantized, binary.memory.ram) == (2, 32 + 2)  # d/8 bytes; originals on disk
+    commands = result.commands()
+    assert result.recommended is binary  # recall 1 in both (the stand-in searches exactly): the least memory
+    assert any(command.startswith("curl -X PATCH") and '"binary"' in command for command in commands), commands
+    assert json.loads(json.dumps(result.to_json()))["kind"] == "tune"
+
+
+# the command line
+
+
+def test_tune_command_writes_its_record_and_figure(tmp_path):
+    vectors, listing = write_set(tmp_path / "set", points=300, dim=32, classes=5)
+    base = ["--storage", str(tmp_path / "q"), "--reports", str(tmp_path / "reports")]
+    runner = CliRunner(env={"COLUMNS": "200"})
+    arguments = ["import", "--vectors", str(vectors), "--list", str(listing), "-d", "syn", "-e", "rand"]
+    imported = runner.invoke(cli.cli, [*base, *arguments])
+    assert imported.exit_code == 0, imported.output
+    done = runner.invoke(cli.cli, [*base, "tune", "-c", "syn_rand", "--sample", "50"], catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    assert "recommended:" in done.output and "python cli.py ingest -d syn -e rand --recreate" in done.output
+    record = json.loads((tmp_path / "reports" / "syn_rand" / "tune.json").read_text())
+    assert (record["kind"], record["queries"], record["points"], record["memory_source"]) == ("tune", 50, 300, "disk")
+    assert record["timed_queries"] == 50
+    assert len(record["settings"]) == len(tune_grid.small_grid())
+    assert all(0 <= row["recall"] <= 1 and row["indexed"] == 300 for row in record["settings"])
+    assert record["recommended"]["label"] in [row["label"] for row in record["settings"] if row["frontier"]]
+    assert (tmp_path / "reports" / "syn_rand" / "tune.png").read_bytes()[:4] == b"\x89PNG"
+    assert not any(name.startswith("tune-") for name in open_store(path=tmp_path / "q").collection_names())
+
+
+def test_tune_command_refuses_a_local_mode_store_in_one_line(tmp_path):
+    local = open_store(path=tmp_path / "q", engine="local")
+    fill(local, "toy_net", 20)
+    local.close()
+    done = CliRunner().invoke(cli.cli, ["--storage", str(tmp_path / "q"), "tune", "-c", "toy_net"])
+    assert done.exit_code != 0
+    assert "store migrate" in str(done.exception)
+
+
+def test_tune_module_queries_are_seeded_and_sorted():
+    drawn = tune_module._queries(1000, TuneOptions(sample=10, seed=5))
+    assert drawn.tolist() == sorted(drawn.tolist()) and len(set(drawn.tolist())) == 10
+    assert tune_module._queries(1000, TuneOptions(sample=10, seed=5)).tolist() == drawn.tolist()
+    assert tune_module._queries(8, TuneOptions(sample=10)).tolist() == list(range(8))
+
+
+def test_apply_commands_reproduce_the_setting_on_each_engine():
+    info = CollectionInfo("pets_net", 10, 8, "Cosine", "pets", "net", "embedded:/tmp/q")
+    rescored = TuneSetting(Build(16, 100, "int8"), 128, True, 2)
+    assert apply_commands(info, rescored, server=False) == [
+        "python cli.py ingest -d pets -e net --recreate --hnsw-m 16 --hnsw-ef-construct 100 --quantization int8 "
+        "--on-disk --hnsw-ef 128 --rescore --oversampling 2"
+    ]
+    plain = apply_commands(info, TuneSetting(Build(8, 64), 64), server=False)
+    assert plain == [
+        "python cli.py ingest -d pets -e net --recreate --hnsw-m 8 --hnsw-ef-construct 64 --quantization none "
+        "--hnsw-ef 64"
+    ]
+    ingest, update, params = apply_commands(info, TuneSetting(Build(16, 100, "binary"), 128, False), server=True)
+    assert ingest.endswith("--quantization binary --on-disk --qdrant-url $QDRANT_URL")
+    body = json.loads(update.split(" -d ", 1)[1].strip("'"))
+    assert body == {
+        "hnsw_config": {"m": 16, "ef_construct": 100},
+        "quantization_config": {"binary": {"always_ram": True}},
+        "vectors": {"": {"on_disk": True}},
+    }
+    assert json.loads(params.split('"params": ', 1)[1]) == {
+        "hnsw_ef": 128,
+        "quantization": {"rescore": False, "oversampling": 1},
+    }
+
+
+def test_grids_are_the_sizes_the_help_states():
+    for make, settings, builds in ((tune_grid.small_grid, 8, 6), (tune_grid.full_grid, 36, 9)):
+        grid = make()
+        assert (len(grid), len({setting.build for setting in grid})) == (settings, builds)
+        assert {setting.build.quantization for setting in grid} == set(tune_grid.QUANTIZATIONS)
+        assert len({setting.label for setting in grid}) == settings  # every row is told apart
+
+
+def test_index_any_size_lowers_both_thresholds_on_both_engines():
+    server = collection_config(16, IndexSettings(index_any_size=True))
+    assert server["hnsw_config"].full_scan_threshold == 10 and server["optimizers_config"].indexing_threshold == 10
+    assert collection_config(16, IndexSettings())["optimizers_config"] is None
+    assert edge_config(16, IndexSettings(index_any_size=True)).hnsw_config.full_scan_threshold == 10
+    assert edge_config(16, IndexSettings()).hnsw_config.full_scan_threshold == FULL_SCAN_KB
+
+
+def test_unlabelled_points_give_recall_without_map(monkeypatch):
+    store = ServerStore(QdrantClient(":memory:"), "recorder")
+    ids, vectors, _, _ = labelled_points(40, 8, 2)
+    store.ensure_collection("toy_net", 8)
+    store.upsert("toy_net", ids, vectors, [ImagePayload(None, f"{i}.jpg", "toy", "net", i) for i in range(40)])
+    monkeypatch.setitem(tune_grid.GRIDS, "one", lambda: LOW_RECALL[:1])
+    result = tune_collection(store, "toy_net", TuneOptions(k=5, grid="one", settle_s=0))
+    assert result.exact.map_k is None and result.rows[0].map_k is None
+    assert result.rows[0].recall == 1.0  # the stand-in searches exactly
+    assert json.loads(json.dumps(result.to_json()))["settings"][0]["map_k"] is None

@@ -120,16 +120,10 @@ def interactive() -> bool:
 
 
 def command_line() -> str:
-    """This command as typed, with the API key's value hidden (it goes into reports)."""
-    words = ["python", "cli.py", *sys.argv[1:]]
-    shown = []
-    for before, word in zip(["", *words], words, strict=False):
-        if before == "--api-key":
-            word = "***"
-        elif word.startswith("--api-key="):
-            word = "--api-key=***"
-        shown.append(word)
-    return " ".join(shown)
+    """This command as typed, with every credential hidden (it goes into reports)."""
+    from redaction import redact
+
+    return redact(" ".join(["python", "cli.py", *sys.argv[1:]]))
 
 
 def model_options(command):

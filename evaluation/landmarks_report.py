@@ -11,6 +11,7 @@ from pathlib import Path
 
 from evaluation.landmarks import PROTOCOL, LandmarkEvaluation
 from evaluation.revisitop import SETUPS
+from media.files import write_text_atomic
 from media.text import html_text
 
 METRICS_FILE = "metrics.json"
@@ -20,7 +21,7 @@ def write_landmark_metrics(evaluation: LandmarkEvaluation, folder: Path) -> Path
     """`folder`/metrics.json (the collection's report folder)."""
     folder.mkdir(parents=True, exist_ok=True)
     metrics = folder / METRICS_FILE
-    metrics.write_text(json.dumps(evaluation.to_json(), indent=2, ensure_ascii=False))
+    write_text_atomic(metrics, json.dumps(evaluation.to_json(), indent=2, ensure_ascii=False))
     return metrics
 
 

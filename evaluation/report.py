@@ -22,7 +22,9 @@ from evaluation.grid import cell_text, figure_text, study_table
 from evaluation.index_page import FIGURES, page
 from evaluation.landmarks_report import revisited_html, revisited_records
 from evaluation.runner import Evaluation
+from media.files import write_text_atomic
 from media.text import html_text
+from redaction import redact
 from store.provenance import now, versions
 
 METRICS_FILE = "metrics.json"
@@ -71,7 +73,7 @@ def write_metrics(evaluation: Evaluation, reports_dir: Path) -> Path:
         folder = folder / f"at{evaluation.k}"
     folder.mkdir(parents=True, exist_ok=True)
     metrics = folder / METRICS_FILE
-    metrics.write_text(json.dumps(evaluation.to_json(), indent=2, ensure_ascii=False))
+    write_text_atomic(metrics, json.dumps(evaluation.to_json(), indent=2, ensure_ascii=False))
     return metrics
 
 
@@ -121,9 +123,9 @@ def write_index(reports_dir: Path, location: str, collections: set[str], command
         plots[dataset] = name
     index = reports_dir / INDEX_FILE
     made = (
-        f"Made {now()} by <code>{html_text(command)}</code> from the store {html_text(location)}.<br>"
+        f"Made {now()} by <code>{html_text(redact(command))}</code> from the store {html_text(redact(location))}.<br>"
         f"Versions: {html_text(', '.join(f'{name} {version}' for name, version in versions().items()))}."
     )
     revisited = revisited_html(revisited_records(reports_dir, location, collections))
-    index.write_text(page(summaries, encoders, datasets, cells, plots, made, revisited), encoding="utf-8")
+    write_text_atomic(index, page(summaries, encoders, datasets, cells, plots, made, revisited))
     return index

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from media.containment import containment_problem
 from media.images import BadImage, load_rgb
 
 
@@ -19,11 +20,9 @@ def thumbnail(image_root: Path | None, relative: str, size: int) -> Image.Image 
     """image_root/relative shrunk to fit `size` x `size`; None when missing, unreadable or outside the root."""
     if image_root is None or not relative:
         return None
-    root = image_root.resolve()
-    file = (root / relative).resolve()
-    if not file.is_relative_to(root) or not file.is_file():
+    if containment_problem(image_root, relative) is not None:
         return None
-    return file_thumbnail(file, size)
+    return file_thumbnail((image_root / relative).resolve(), size)
 
 
 def file_thumbnail(path: Path, size: int) -> Image.Image | None:

@@ -6,7 +6,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import grpc
 import httpx
@@ -15,6 +15,7 @@ from qdrant_client.common.client_exceptions import ResourceExhaustedResponse
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from errors import StoreError
+from redaction import redact
 from store.base import Loader
 from store.qdrant import QdrantStore
 from store.types import IndexSettings
@@ -145,15 +146,6 @@ def _transient(error: Exception) -> bool:
     if isinstance(error, grpc.RpcError):
         return error.code() in TRANSIENT_GRPC
     return isinstance(error, ResourceExhaustedResponse | ConnectionError | TimeoutError)
-
-
-def redact(url: str) -> str:
-    """`url` with any user and password replaced by '***', for everything that shows a location."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"***@{host}"))
 
 
 def describe(error: BaseException) -> str:

@@ -21,6 +21,7 @@ from media.folders import writable_folder
 from media.roots import resolve_image_root
 from store import VectorStore
 from store.limits import EMBEDDED_LIMIT, embedded_note
+from store.provenance import unfinished
 
 ProgressFactory = Callable[[str], AbstractContextManager[Progress]]
 ROOT_SAMPLE = 3  # stored paths that must all exist under a folder for it to be the image root
@@ -91,6 +92,12 @@ def evaluate_collections(
     progress = progress or (lambda title: nullcontext(lambda done, total: None))
     run = EvaluationRun(store.location)
     for name in names:
+        problem = unfinished(name, store.provenance(name))
+        if problem is not None:
+            if explicit:
+                raise EvaluationError(problem)
+            run.skipped.append(problem)
+            continue
         note = embedded_note(store, name, embedded_limit)
         if note is not None:
             run.notes.append(note)

@@ -21,6 +21,7 @@ from media.images import BadImage, load_rgb
 from media.roots import resolve_image_root
 from search import CollectionSummary, Query, Searcher, SearchResult, list_collections, summarize
 from search.query import checked_id
+from store.provenance import unfinished
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -108,7 +109,9 @@ class Backend:
         info = self.store.info(name)
         if info.provenance is None:
             return {}
+        problem = unfinished(name, info.provenance)
         return {
+            **({"incomplete": problem} if problem else {}),
             "weights": info.weights_text(),
             "model": info.provenance.model_id,
             "image root": info.provenance.image_root,

@@ -197,6 +197,8 @@ def _read_voc(year: Path, name: str, options: VocOptions) -> Dataset:
             reason = f"listed image '{IMAGES}/{path}' does not exist"
         else:
             reason = containment_problem(image_root, path)
+        if reason is None and (problem := containment_problem(year / ANNOTATIONS, f"{image_id}.xml")) is not None:
+            reason = f"{ANNOTATIONS}/{image_id}.xml: {problem}"
         if reason is None:
             try:
                 labels = image_labels(

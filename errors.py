@@ -47,3 +47,7 @@ class EvaluationError(RetrievalError):
 
 class MediaError(RetrievalError):
     """A picture (a gallery sheet) or the reports folder cannot be written where asked."""
+
+
+class BusyError(RetrievalError):
+    """The web app is already doing as much of some work (decoding uploads) as it allows at once."""

@@ -32,7 +32,7 @@ from ingest.datasets import Dataset, Problem
 from ingest.loader import ImageFiles, batches
 from ingest.parts import Part
 from ingest.plan import payload_of, plan
-from media.files import identical_groups
+from media.files import identical_groups, write_text_atomic
 from media.images import DEFAULT_MAX_PIXELS
 from store import IndexSettings, Provenance, VectorStore, collection_name, point_id
 from store.limits import EMBEDDED_LIMIT, embedded_note
@@ -297,6 +297,6 @@ def write_report(report: IngestReport, reports_dir: Path) -> Path:
     suffix = ".part-{}-of-{}".format(*report.part.split("/")) if report.part else ""
     path = reports_dir / "ingest" / f"{report.collection}{suffix}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    write_text_atomic(path, json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     report.report_file = path
     return path

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from errors import QueryError
+from errors import BusyError, QueryError
 from evaluation import QueryRanking, rank_query, store_summaries
 from media.images import BadImage, load_rgb
 from media.roots import resolve_image_root
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_UPLOAD_PIXELS = 40_000_000
 PREVIEW = 360
+DECODE_WAIT = 30.0  # seconds an upload waits for a decoding slot before 503
 ROOT_SAMPLE = 3  # stored paths that must all exist under a folder for it to be the image root
 
 
@@ -43,6 +44,8 @@ class Options:
     device: str = "auto"
     weights: dict[str, str] | None = None
     init: str = "pretrained"
+    allowed_hosts: tuple[str, ...] | None = None  # Host names answered besides the local ones; None: any (library use)
+    max_decodes: int = 2  # uploads decoded at once; others wait, then get 503
 
 
 class LockedStore:
@@ -74,6 +77,7 @@ class Backend:
         self._opening = threading.Lock()
         self.searcher = Searcher(lambda: self.store, options.device, options.weights, options.init)
         self._model_lock = threading.Lock()
+        self._decoding = threading.BoundedSemaphore(options.max_decodes)
         self._cache_lock = threading.Lock()
         self._summaries: dict[str, tuple[int, CollectionSummary]] = {}
         self._roots: dict[str, Path | None] = {}
@@ -150,6 +154,14 @@ class Backend:
             raise QueryError("choose an image file to upload")
         if len(data) > MAX_UPLOAD_BYTES:
             raise QueryError(f"the upload is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+        if not self._decoding.acquire(timeout=DECODE_WAIT):
+            raise BusyError(f"{self.options.max_decodes} uploads are being decoded already; retry in a moment")
+        try:
+            return self._decoded_search(name, data, limit)
+        finally:
+            self._decoding.release()
+
+    def _decoded_search(self, name: str, data: bytes, limit: int) -> tuple[SearchResult, Image.Image]:
         with tempfile.TemporaryDirectory(prefix="upload-") as folder:
             path = Path(folder) / "upload"
             path.write_bytes(data)

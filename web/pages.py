@@ -83,6 +83,8 @@ def thumb(request: Request, name: str, point_id: str, size: str = "grid"):
     file = cache.get(name, pid, SIZES[size], found.image_root(name), payload.path)
     if file is None:
         return Response(status_code=404)
+    if isinstance(file, bytes):  # the cache could not be written: served, not cached
+        return Response(file, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
     return FileResponse(file, media_type="image/jpeg", headers={"Cache-Control": "max-age=3600"})
 
 

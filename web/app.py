@@ -29,7 +29,7 @@ def create_app(open_store: Callable[[], VectorStore], options: Options) -> FastA
     """The web app over the store `open_store` returns (opened on the first request that needs it)."""
     from web import evaluation_pages, pages
 
-    app = FastAPI(title="Image retrieval", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="Image retrieval", docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
     app.state.backend = Backend(open_store, options)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)

@@ -237,6 +237,9 @@ def _read_revisited(folder: Path, name: str) -> Dataset:
 
 def _read_list(folder: Path, name: str) -> Dataset:
     image_root = folder / "images" if (folder / "images").is_dir() else folder
+    problem = containment_problem(folder, LIST_FILE)
+    if problem is not None:  # a list linked from elsewhere is not read (its lines would be echoed in reports)
+        return Dataset(name, folder, image_root, [], [Problem(LIST_FILE, problem)])
     items, problems = read_list(folder / LIST_FILE, image_root)
     return Dataset(name, folder, image_root, items, problems)
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from errors import DatasetError, DownloadError
 from ingest.archives import Advance, unpack
 from ingest.catalogue import CATALOGUE, Entry, RemoteFile
+from ingest.redirects import followed
 
 ProgressFactory = Callable[[str], AbstractContextManager[Advance]]
 MARKER = ".fetched.json"
@@ -33,7 +34,6 @@ DOWNLOADS = "downloads"
 CHUNK = 1 << 20
 UNPACK_MARGIN = 3  # an archive may unpack to this many times its published size (JPEGs do not compress)...
 UNPACK_FLOOR = 64 << 20  # ...or this many bytes, whichever is more
-MAX_REDIRECTS = 10
 
 
 @dataclass(frozen=True)
@@ -193,7 +193,7 @@ def fetch(
             how = "present"
         else:
             try:
-                size, digests = _download(item.file, path, progress, timeout, retries, redirects)
+                size, digests = _download(item.file, path, progress, timeout, retries, redirects, limits)
             except (httpx.ConnectError, httpx.ConnectTimeout) as error:
                 raise DownloadError(_offline(planned, item.file, error)) from error
             except httpx.TransportError as error:
@@ -244,7 +244,9 @@ def _os_reason(error: OSError) -> str:
     return reason
 
 
-def _download(file: RemoteFile, path: Path, progress: ProgressFactory, timeout, retries: int, redirects: list[str]):
+def _download(
+    file: RemoteFile, path: Path, progress: ProgressFactory, timeout, retries: int, redirects: list, limits: FetchLimits
+):
     """Stream `file.url` into `path`.part, resuming from its size; (bytes, digests) of the whole file.
     The URLs it was redirected to are added to `redirects`."""
     import httpx
@@ -253,7 +255,7 @@ def _download(file: RemoteFile, path: Path, progress: ProgressFactory, timeout, 
     attempt = 0
     while True:
         try:
-            return _stream(file, part, progress, timeout, redirects)
+            return _stream(file, part, progress, timeout, redirects, limits)
         except (httpx.ReadError, httpx.ReadTimeout, httpx.RemoteProtocolError) as error:
             if attempt == retries:
                 have = part.stat().st_size if part.exists() else 0
@@ -264,15 +266,16 @@ def _download(file: RemoteFile, path: Path, progress: ProgressFactory, timeout, 
             attempt += 1
 
 
-def _stream(file: RemoteFile, part: Path, progress: ProgressFactory, timeout, redirects: list[str]):
+def _stream(file: RemoteFile, part: Path, progress: ProgressFactory, timeout, redirects: list, limits: FetchLimits):
     import httpx
 
     have = part.stat().st_size if part.is_file() else 0
     headers = {"Accept-Encoding": "identity", **({"Range": f"bytes={have}-"} if have else {})}
-    with _followed(file, headers, timeout, redirects) as response:
+    cap = None if limits.allow_size_mismatch else file.size
+    with followed(file, headers, timeout, redirects) as response:
         if have and (response.status_code == 416 or (response.status_code == 206 and not _resumes_at(response, have))):
             part.unlink()
-            return _stream(file, part, progress, timeout, redirects)
+            return _stream(file, part, progress, timeout, redirects, limits)
         if response.status_code not in (200, 206):
             raise DownloadError(
                 f"{file.url} answered HTTP {response.status_code}; download it by hand into "
@@ -286,6 +289,13 @@ def _stream(file: RemoteFile, part: Path, progress: ProgressFactory, timeout, re
         with part.open("ab" if have else "wb") as out, progress(file.filename) as advance:
             advance(have, total)
             for chunk in response.iter_raw():
+                if cap is not None and have + len(chunk) > cap:  # a server sending more than published
+                    out.close()
+                    part.unlink()
+                    raise DownloadError(
+                        f"{file.url} sends more than the catalogue's {cap:,} bytes; stopped and deleted "
+                        f"(rerun with --allow-size-mismatch to take it whole)"
+                    )
                 out.write(chunk)
                 for digest in digests.values():
                     digest.update(chunk)
@@ -295,37 +305,6 @@ def _stream(file: RemoteFile, part: Path, progress: ProgressFactory, timeout, re
         raise httpx.RemoteProtocolError(f"received {have} of {total} bytes")
     part.replace(part.with_name(part.name.removesuffix(".part")))
     return have, digests
-
-
-@contextmanager
-def _followed(file: RemoteFile, headers: dict, timeout, redirects: list[str]) -> Iterator:
-    """The streamed answer to GET `file.url`, redirects followed one by one: each recorded in
-    `redirects`, one from https to anything else refused before it is requested."""
-    import httpx
-
-    url = file.url
-    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-        for _ in range(MAX_REDIRECTS + 1):
-            response = client.send(client.build_request("GET", url, headers=headers), stream=True)
-            if not response.is_redirect or response.next_request is None:
-                try:
-                    yield response
-                finally:
-                    response.close()
-                return
-            response.close()
-            target = str(response.next_request.url)
-            if urlsplit(url).scheme == "https" and urlsplit(target).scheme != "https":
-                raise DownloadError(
-                    f"{file.url}: {url} redirects to {target}, from https to plain http; refused "
-                    f"(download it by hand if you trust it)"
-                )
-            if urlsplit(target).scheme not in ("http", "https"):
-                raise DownloadError(f"{file.url}: {url} redirects to {target}; refused")
-            if target not in redirects:
-                redirects.append(target)
-            url = target
-    raise DownloadError(f"{file.url}: more than {MAX_REDIRECTS} redirects ({' -> '.join(redirects)}); refused")
 
 
 def _resumes_at(response, have: int) -> bool:

@@ -48,17 +48,22 @@ def identical_groups(files: Iterable[tuple[str, str | None]]) -> list[list[str]]
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """`text` into `path` through a file beside it, renamed only once whole: a full disk or a crash leaves
+    """`text` (UTF-8) into `path`, as `write_bytes_atomic` writes."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """`data` into `path` through a file beside it, renamed only once whole: a full disk or a crash leaves
     the previous file (or none), never a truncated one; a write that fails is one line naming the file."""
     try:
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:200]}.", suffix=".part")
     except OSError as error:
         raise MediaError(
             f"cannot write '{path}' ({error.strerror or error}); free space or fix the folder, and rerun"
         ) from None
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
         os.replace(temporary, path)
     except OSError as error:
         Path(temporary).unlink(missing_ok=True)

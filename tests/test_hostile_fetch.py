@@ -108,6 +108,19 @@ def test_a_size_other_than_the_catalogues_is_an_error_unless_allowed(http, tmp_p
     assert f"the catalogue says {archive.size + 1:,} (used: --allow-size-mismatch)" in allowed.output
 
 
+def test_a_server_sending_more_than_the_published_size_is_stopped(http, tmp_path, monkeypatch):
+    entry = serve_entry(http, "roxford5k", oxford_blobs())["roxford5k"]
+    archive = entry.files[0]
+    http.files[f"/roxford5k/{archive.filename}"] += bytes(1 << 20)  # the published size, then a flood
+    monkeypatch.setitem(
+        CATALOGUE, "roxford5k", replace(entry, files=(replace(archive, checksum=None), *entry.files[1:]))
+    )
+    message = one_line(fetch_cli(tmp_path))
+    assert f"more than the catalogue's {archive.size:,} bytes" in message
+    assert not any((tmp_path / "downloads" / "roxford5k").glob("oxbuild*"))
+    nothing_left(tmp_path)
+
+
 def test_every_redirect_is_reported(http, tmp_path, monkeypatch):
     entry = serve_entry(http, "roxford5k", oxford_blobs())["roxford5k"]
     archive = entry.files[0]

@@ -5,6 +5,7 @@ cropped are one line naming the query and the file."""
 from __future__ import annotations
 
 import pickle
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -99,6 +100,34 @@ def test_list_and_class_folder_layouts_follow_the_same_rule(tmp_path):
     assert "leaves the image folder" in reasons["list_of_images.txt:7"]
     assert sorted(stored_paths(tmp_path, "folders_colorhist")) == ["a/1.jpg", "b/1.jpg"]
     assert "outside the image folder" in skipped(tmp_path, "folders_colorhist")["a/out.jpg"]
+
+
+def test_list_split_and_ground_truth_files_linked_from_outside_are_not_read(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("red/00.jpg\tTOP-SECRET-LINE\n000001\n")
+    listed = write_list_dataset(tmp_path / "data" / "listed", per_class=1)
+    (listed / "list_of_images.txt").unlink()
+    (listed / "list_of_images.txt").symlink_to(secret)
+    failed = run_cli(
+        "--storage", "q", "ingest", "--data-root", "data", "-e", "colorhist", "--workers", "0", cwd=tmp_path
+    )
+    assert failed.returncode == 2 and "TOP-SECRET" not in failed.stdout + failed.stderr
+    assert "outside the image folder" in skipped(tmp_path, "listed_colorhist")["list_of_images.txt"]
+    shutil.rmtree(tmp_path / "data" / "listed")
+
+    year = write_voc(tmp_path / "data")
+    (year / "ImageSets" / "Main" / "val.txt").unlink()
+    (year / "ImageSets" / "Main" / "val.txt").symlink_to(secret)
+    error = one_line_error(run_cli("--storage", "q", "ingest", "--data-root", "data", "-e", "colorhist", cwd=tmp_path))
+    assert "val.txt" in error and "outside" in error
+    shutil.rmtree(tmp_path / "data" / "VOCdevkit")
+
+    folder = write_revisited(tmp_path / "data")
+    (tmp_path / "gnd.pkl").write_bytes((folder / "gnd_roxford5k.pkl").read_bytes())
+    (folder / "gnd_roxford5k.pkl").unlink()
+    (folder / "gnd_roxford5k.pkl").symlink_to(tmp_path / "gnd.pkl")
+    error = one_line_error(run_cli("--storage", "q", "ingest", "--data-root", "data", "-e", "colorhist", cwd=tmp_path))
+    assert "gnd_roxford5k.pkl" in error and "outside" in error
 
 
 # 10. Revisited query boxes that cannot be cropped

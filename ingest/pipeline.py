@@ -191,7 +191,7 @@ def ingest(
         report.failed = f"none of the {len(dataset.items)} listed images of '{dataset.name}' could be stored"
     else:
         if target != name:
-            store.replace(name, target)
+            store.replace(name, target, options.settings)
         stale = 0 if options.prune else len(work.stale)
         store.set_provenance(name, provenance.touched(stale=stale, complete=not report.interrupted))
         note = embedded_note(store, name, options.embedded_limit)

@@ -156,6 +156,22 @@ def test_a_killed_import_is_flagged_and_a_rerun_completes_it(tmp_path):
     assert "exists; import with --recreate" in one_line_error(again)
 
 
+def test_a_killed_ingest_is_flagged_until_a_rerun_completes_it(tmp_path):
+    write_list_dataset(tmp_path / "data" / "shapes", per_class=2)
+    args = ["--storage", "q", "ingest", "--data-root", "data", "-e", "colorhist", "--workers", "0", "--batch-size", "2"]
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_AFTER_ONE_WRITE, *args], cwd=tmp_path, capture_output=True, text=True, env=CLI_ENV
+    )
+    assert killed.returncode == -9
+    refused = one_line_error(
+        run_cli("--storage", "q", "--reports", "r", "eval", "-c", "shapes_colorhist", cwd=tmp_path)
+    )
+    assert "not completely written" in refused and "ingest" in refused
+    ingest(tmp_path)
+    assert len(stored_paths(tmp_path, "shapes_colorhist")) == 6
+    assert run_cli("--storage", "q", "--reports", "r", "eval", "-c", "shapes_colorhist", cwd=tmp_path).returncode == 0
+
+
 # 9. rows that would become zero vectors, and headers that claim huge shapes
 
 

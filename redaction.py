@@ -8,6 +8,7 @@ provenance, logs); importable without qdrant-client.
 
 from __future__ import annotations
 
+import logging
 import re
 
 HIDDEN = "***"
@@ -21,3 +22,13 @@ def redact(text: str) -> str:
     text = _USERINFO.sub(f"{HIDDEN}@", text)
     text = _KEY_OPTION.sub(lambda match: match[1] + HIDDEN, text)
     return _KEY_PARAMETER.sub(lambda match: match[1] + HIDDEN, text)
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that passes every record on with `redact` applied to its message and traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage()), ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        return True

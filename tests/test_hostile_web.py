@@ -255,3 +255,19 @@ def test_an_incomplete_collection_is_flagged_and_its_queries_refused(opened, bui
     assert "not completely written" in listing.text
     response = client.get(f"/c/half_colorhist/p/{point_id('half', 'a.jpg')}")
     assert response.status_code == 400 and "not completely written" in response.text
+
+
+# 6. credentials out of the server's log
+
+
+def test_the_servers_log_never_holds_a_password(opened, built, monkeypatch, caplog):
+    def broken(self):
+        raise RuntimeError("cannot reach http://alice:S3cretPW@qdrant:6333/collections")
+
+    monkeypatch.setattr("web.backend.Backend.collections", broken)
+    with caplog.at_level("ERROR", logger="web"):
+        response = client_for(opened, built).get("/")
+    assert response.status_code == 500 and "S3cretPW" not in response.text
+    logged = caplog.text
+    assert "error answering /" in logged and "http://***@qdrant:6333" in logged
+    assert "S3cretPW" not in logged

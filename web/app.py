@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from errors import BusyError, CollectionNotFoundError, RetrievalError
+from redaction import RedactingFilter
 from web.backend import MAX_UPLOAD_BYTES, Backend, Options
 from web.guard import LOCAL_HOSTS, Guard
 from web.templating import HERE, page
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 MAX_REQUEST_BYTES = MAX_UPLOAD_BYTES + 64 * 1024  # an upload and its form fields
 log = logging.getLogger("web")
+log.addFilter(RedactingFilter())  # a traceback may hold a server URL
 
 
 def create_app(open_store: Callable[[], VectorStore], options: Options) -> FastAPI:

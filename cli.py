@@ -10,12 +10,13 @@ from pathlib import Path
 
 import click
 
-from commands.context import ENV_REPORTS, ENV_STORAGE, Context
+from commands.context import DEFAULT_WAIT, ENGINE_NAMES, ENV_ENGINE, ENV_REPORTS, ENV_STORAGE, ENV_WAIT, Context
 from commands.evaluating import eval_
 from commands.ingesting import demo, import_, ingest
 from commands.listings import datasets, encoders
 from commands.searching import collections_group, search_command
 from commands.serving import serve
+from commands.storing import collections_export, collections_push, store_group
 from errors import RetrievalError
 from render import Screen
 from store import DEFAULT_STORAGE
@@ -44,9 +45,25 @@ from store import DEFAULT_STORAGE
     type=click.Path(path_type=Path),
     help="Folder for reports.",
 )
+@click.option(
+    "--engine",
+    envvar=ENV_ENGINE,
+    show_envvar=True,
+    type=click.Choice(ENGINE_NAMES),
+    help="Engine of a new embedded store (default edge); an existing one records its own.",
+)
+@click.option(
+    "--wait",
+    envvar=ENV_WAIT,
+    show_envvar=True,
+    type=click.FloatRange(0),
+    default=DEFAULT_WAIT,
+    show_default=True,
+    help="Seconds to wait for a collection another process holds.",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.pass_context
-def cli(ctx, storage, qdrant_url, api_key, prefer_grpc, reports, debug):
+def cli(ctx, storage, qdrant_url, api_key, prefer_grpc, reports, engine, wait, debug):
     """Image retrieval on Qdrant: ingest, evaluate and search image collections.
 
     The store and report options work before or after the command's name.
@@ -54,12 +71,25 @@ def cli(ctx, storage, qdrant_url, api_key, prefer_grpc, reports, debug):
     if ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())
         ctx.exit(0)
-    ctx.obj = Context(storage, qdrant_url, api_key, prefer_grpc, reports, Screen())
+    ctx.obj = Context(storage, qdrant_url, api_key, prefer_grpc, reports, Screen(), engine, wait)
     ctx.call_on_close(ctx.obj.close)
 
 
-for command in (encoders, datasets, ingest, demo, import_, eval_, search_command, collections_group, serve):
+for command in (
+    encoders,
+    datasets,
+    ingest,
+    demo,
+    import_,
+    eval_,
+    search_command,
+    collections_group,
+    serve,
+    store_group,
+):
     cli.add_command(command)
+for command in (collections_export, collections_push):
+    collections_group.add_command(command)
 
 
 def main() -> None:

@@ -51,3 +51,7 @@ class MediaError(RetrievalError):
 
 class BusyError(RetrievalError):
     """The web app is already doing as much of some work (decoding uploads) as it allows at once."""
+
+
+class CollectionBusyError(StoreError):
+    """A collection of the embedded store is held by another process past the wait allowed."""

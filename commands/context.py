@@ -20,6 +20,9 @@ class Context:
     prefer_grpc: bool
     reports: Path
     screen: Screen
+    engine: str | None = None
+    wait: float = 0.0
+    idle_release: float | None = None  # a long-running command lets go of collections unused this long
     _store: object = None
 
     def store(self, create: bool = False):
@@ -27,24 +30,40 @@ class Context:
         if self._store is None:
             from store import open_store
 
-            self._store = open_store(self.qdrant_url, self.api_key, self.storage, self.prefer_grpc, create=create)
+            self._store = open_store(
+                self.qdrant_url,
+                self.api_key,
+                self.storage,
+                self.prefer_grpc,
+                create=create,
+                engine=self.engine,
+                wait=self.wait,
+                idle_release=self.idle_release,
+            )
         return self._store
 
-    def check_store(self) -> None:
+    def check_store(self):
         """Before any model loads: open the store if it exists (a locked, damaged or unreachable one
         fails now), else check that it can be created; nothing is created yet."""
         if self._store is None:
             from store import open_existing_store
 
-            self._store = open_existing_store(self.qdrant_url, self.api_key, self.storage, self.prefer_grpc)
+            self._store = open_existing_store(
+                self.qdrant_url, self.api_key, self.storage, self.prefer_grpc, self.engine, self.wait
+            )
+        return self._store
 
     def close(self) -> None:
-        """Release the store when the command ends (an embedded store locks its folder)."""
+        """Release the store when the command ends (an embedded store holds the collections it used)."""
         if self._store is not None:
             self._store.close()
 
 
 ENV_STORAGE = "RETRIEVAL_STORAGE"
+ENV_ENGINE = "RETRIEVAL_ENGINE"
+ENV_WAIT = "RETRIEVAL_WAIT"
+ENGINE_NAMES = ("edge", "local")  # store/engines.py's table (not imported here: the CLI starts fast)
+DEFAULT_WAIT = 10.0
 ENV_REPORTS = "RETRIEVAL_REPORTS"
 ENV_DATA_ROOT = "RETRIEVAL_DATA_ROOT"
 
@@ -83,6 +102,20 @@ def store_options(command):
             callback=_override("reports"),
             expose_value=False,
             help=f"Reports folder [{ENV_REPORTS}].",
+        ),
+        click.option(
+            "--engine",
+            type=click.Choice(ENGINE_NAMES),
+            callback=_override("engine"),
+            expose_value=False,
+            help=f"Engine of a new embedded store [{ENV_ENGINE}].",
+        ),
+        click.option(
+            "--wait",
+            type=click.FloatRange(0),
+            callback=_override("wait"),
+            expose_value=False,
+            help=f"Seconds to wait for a held collection [{ENV_WAIT}].",
         ),
         click.option("--debug", is_flag=True, expose_value=False, help="Show tracebacks."),
     ]
@@ -131,9 +164,8 @@ def model_options(command):
     command = click.option(
         "--init",
         type=click.Choice(INITS),
-        default="pretrained",
-        show_default=True,
-        help="Random weights, for tests and benchmarks (as the collection was ingested).",
+        help="Random weights, for tests and benchmarks (default: pretrained; search and serve use what each "
+        "collection recorded).",
     )(command)
     command = click.option("--weights", multiple=True, help="NAME=PATH: a local model folder or weights file.")(command)
     return click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from commands.context import Context, data_root_option, format_option, model_options, store_options
+from commands.context import Context, command_line, data_root_option, format_option, model_options, store_options
 from commands.evaluating import evaluate
 from errors import DatasetError, WeightsMissingError
 from ingest.parts import parse_part
@@ -58,11 +58,15 @@ from render import safe
 )
 @click.option("--shards", type=click.IntRange(1), help="Server: shards per new collection.")
 @click.option("--replicas", type=click.IntRange(1), help="Server: replication factor.")
-@click.option("--on-disk", is_flag=True, help="Server: keep vectors on disk (memory-mapped).")
-@click.option("--hnsw-m", type=click.IntRange(0), help="Server: HNSW edges per node.")
-@click.option("--hnsw-ef-construct", type=click.IntRange(4), help="Server: HNSW build beam.")
+@click.option("--on-disk", is_flag=True, help="Keep vectors on disk (memory-mapped).")
+@click.option("--hnsw-m", type=click.IntRange(0), help="HNSW edges per node (Qdrant: 16).")
+@click.option("--hnsw-ef-construct", type=click.IntRange(4), help="HNSW build beam (Qdrant: 100).")
+@click.option("--hnsw-ef", type=click.IntRange(1), help="Embedded store: the beam of approximate queries.")
 @click.option(
-    "--quantization", type=click.Choice(["none", "int8", "binary"]), default="none", help="Server: quantization."
+    "--quantization",
+    type=click.Choice(["none", "int8", "binary", "product"]),
+    default="none",
+    help="Quantized copy of the vectors for approximate search.",
 )
 @format_option
 @store_options
@@ -89,13 +93,14 @@ def ingest(
     from ingest import IngestOptions, select_datasets
     from ingest.voc import VocOptions
     from media.folders import writable_folder
-    from store import IndexSettings
+    from store import IndexSettings, collection_name
 
     datasets = select_datasets(data_root, dataset_names, VocOptions(split, voc_difficult, voc_single_label))
-    obj.check_store()  # the store and the reports folder are checked before any model loads
+    store = obj.check_store()  # the store and the reports folder are checked before any model loads
     writable_folder(obj.reports, create=False)
     names = resolve_encoder_names(encoder_names)
-    models, skipped = build_available(names, device, parse_weights(weights, names), init, precision)
+    _hold_existing(store, [collection_name(d.name, n) for d in datasets.values() for n in names])
+    models, skipped = build_available(names, device, parse_weights(weights, names), init or "pretrained", precision)
     if not models:
         raise WeightsMissingError("; ".join(reason for _, reason in skipped))
     obj.screen.skipped_encoders(skipped)
@@ -143,7 +148,10 @@ def demo(obj: Context, data_root):
     models, skipped = build_available(["colorhist", *SEED_ENCODERS])
     obj.screen.skipped_encoders(skipped)
     _ingest(obj, [read_dataset(folder, DEMO_DATASET)], models, IngestOptions())
-    evaluate(obj, [collection_name(DEMO_DATASET, model.spec.name) for model in models], None, None)
+    from evaluation import EvalOptions
+
+    names = [collection_name(DEMO_DATASET, model.spec.name) for model in models]
+    evaluate(obj, names, EvalOptions(command=command_line()))
 
 
 @click.command("import")
@@ -173,3 +181,13 @@ def import_(obj: Context, vectors, list_file, dataset, encoder, images, same_as,
             f"imported {report.points} {report.dim}-d vectors into {safe(report.collection)}{completed} "
             f"(sha256 {report.sha256[:12]} of {safe(report.vectors_file)})"
         )
+
+
+def _hold_existing(store, names: list[str]) -> None:
+    """Take the collections a command will write before any model loads: one another process
+    holds is waited for (--wait) and then named now, not after minutes of loading."""
+    if store is None:
+        return
+    for name in names:
+        if store.exists(name):
+            store.hold(name)

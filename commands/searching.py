@@ -11,7 +11,11 @@ from render import safe
 
 
 @click.command("search")
-@click.option("--collection", "-c", required=True, help="Collection to query, e.g. corel1k_clip.")
+@click.option("--collection", "-c", help="Collection to query, e.g. corel1k_clip (or --fuse).")
+@click.option("--fuse", help="A,B[,C]: collections of one dataset fused by RRF (k 60), asked by --id or --path.")
+@click.option(
+    "--depth", type=click.IntRange(1), help="With --fuse: each member's candidates [every point up to 10,000]."
+)
 @click.option("--image", type=click.Path(path_type=Path), help="Query by an image file.")
 @click.option("--text", help="Query by text (encoders with a text tower, e.g. clip).")
 @click.option("--id", "point_id", help="Query by a stored point's id; the point is not among the hits.")
@@ -34,8 +38,17 @@ from render import safe
 @model_options
 @store_options
 @click.pass_obj
-def search_command(obj: Context, output, print0, gallery, data_root, device, weights, init, **query):
+def search_command(obj: Context, output, print0, gallery, data_root, device, weights, init, fuse, depth, **query):
     """Nearest stored images to an image file, a text, or a stored point (by id or path)."""
+    if (fuse is None) == (query["collection"] is None):
+        raise click.UsageError("give exactly one of --collection and --fuse")
+    if fuse is not None:
+        if gallery or print0 or output == "paths":
+            raise click.UsageError("--fuse shows a table or --format json (no --gallery, paths or --print0 yet)")
+        _fused(obj, fuse, depth, output, **query)
+        return
+    if depth is not None:
+        raise click.UsageError("--depth goes with --fuse")
     from encoders import parse_weights
     from search import Query, Searcher
 
@@ -53,6 +66,22 @@ def search_command(obj: Context, output, print0, gallery, data_root, device, wei
         missing = write_gallery(result, gallery)
         note = f" ({missing} of {len(result.hits)} images not found in {result.image_root})"
         obj.screen.note(f"gallery: {safe(gallery)}{safe(note) if missing else ''}")
+
+
+def _fused(obj: Context, fuse: str, depth, output, collection, image, text, point_id, path, limit, label) -> None:
+    """`search --fuse A,B --id ID`: the store's fusion query over the members."""
+    from search.fused import FusedQuery, fused_search
+
+    if image is not None or text is not None or label is not None:
+        raise click.UsageError(
+            "--fuse asks by a stored point (--id or --path); --image, --text and --label are not fused"
+        )
+    members = tuple(name.strip() for name in fuse.split(",") if name.strip())
+    result = fused_search(obj.store(), FusedQuery(members, point_id, path, limit, depth=depth))
+    if output == "json":
+        obj.screen.json(result)
+    else:
+        obj.screen.fused_hits(result)
 
 
 @click.group("collections", invoke_without_command=True)

@@ -7,6 +7,8 @@ import click
 from commands.context import Context, images_moved_option, model_options, store_options
 from render import safe
 
+IDLE_RELEASE = 2.0  # seconds a collection stays held after a request, so other commands can use it
+
 
 @click.command()
 @click.option(
@@ -37,6 +39,7 @@ def serve(obj: Context, host, port, allowed_hosts, data_root, device, weights, i
             f"names given with --allowed-host)"
         )
     options = Options(data_root, obj.reports, device, parse_weights(weights), init, (host, *allowed_hosts))
+    obj.idle_release = IDLE_RELEASE
     app = create_app(obj.store, options)
     obj.screen.line(f"serving {safe(obj.store().location)} on http://{safe(host)}:{port}/ (Ctrl-C stops)")
     serve(app, host, port)

@@ -129,8 +129,7 @@ def build_encoder(
     """Load an encoder by name; `init` other than 'pretrained' gives random weights (tests); `precision`
     fp32 or bf16 (encoders/precision.py), refused before anything loads where the device cannot run it."""
     spec, build, _ = _checked(name, init)
-    device = resolve_device(device)
-    check_precision(precision, device)
+    device = _device(spec, device, precision)
     return _identified(build(spec, device, weights, init), weights, init, precision)
 
 
@@ -141,10 +140,19 @@ def build_text_encoder(
     spec, build, build_text = _checked(name, init)
     if not spec.text:
         raise RetrievalError(f"encoder '{name}' has no text tower")
-    device = resolve_device(device)
-    check_precision(precision, device)
+    device = _device(spec, device, precision)
     encoder = (build_text or build)(spec, device, weights, init)  # not every family has a text loader
     return _identified(encoder, weights, init, precision)
+
+
+def _device(spec: EncoderSpec, device: str, precision: str) -> str:
+    """The device a model runs on, its precision checked there; the CPU, with nothing imported, where no
+    model runs (so a colour-histogram query never imports torch to ask for a GPU)."""
+    if not spec.has_model:
+        return "cpu"
+    device = resolve_device(device)
+    check_precision(precision, device)
+    return device
 
 
 def build_available(

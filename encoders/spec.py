@@ -67,6 +67,11 @@ class EncoderSpec:
     def needs_weights(self) -> bool:
         return self.source != "none"
 
+    @property
+    def has_model(self) -> bool:
+        """A model runs it (torch, on a device); an encoder without weights (the colour histogram) is numpy only."""
+        return self.needs_weights
+
     def to_json(self) -> dict:
         """The facts `encoders --format json` lists."""
         return {

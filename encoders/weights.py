@@ -57,12 +57,9 @@ def _hub() -> str:
 _LOCAL_WEIGHTS = {
     "folder": (
         "DIR with a local model folder",
-        "a folder saved by save_pretrained or downloaded with `huggingface-cli download {model_id} --local-dir DIR`",
+        "a folder saved by save_pretrained or downloaded with `hf download {model_id} --local-dir DIR`",
     ),
-    "file": (
-        "FILE with its model.safetensors",
-        "its model.safetensors (`huggingface-cli download {model_id} model.safetensors`)",
-    ),
+    "file": ("FILE with its model.safetensors", "its model.safetensors (`hf download {model_id} model.safetensors`)"),
 }
 
 
@@ -77,7 +74,7 @@ def _hf_missing(spec: EncoderSpec, weights: str | None, local: str = "folder") -
     return WeightsMissingError(
         f"{spec.name}: weights for {spec.model_id} are not in the Hugging Face cache "
         f"({constants.HF_HUB_CACHE}) and cannot be downloaded here; run "
-        f"`huggingface-cli download {spec.model_id}` where there is internet and copy the cache "
+        f"`hf download {spec.model_id}` where there is internet and copy the cache "
         f"here (point HF_HOME at it), or pass --weights {spec.name}={argument}"
     )
 

@@ -23,7 +23,7 @@ class AnnRecall:
     k: int
     queries: int
     recall: float
-    exact_only: bool  # the store has no approximate index (embedded): recall is 1 by construction
+    exact_only: bool  # the engine has no approximate index: recall is 1 by construction
     indexed: int  # vectors in the HNSW graph; below Qdrant's indexing threshold search is exact anyway
     points: int
 
@@ -36,10 +36,10 @@ def ann_recall(store: VectorStore, name: str, k: int = 10, sample: int = 200, se
 
     For `sample` stored points drawn with `seed`, each queried by id (itself
     excluded): |approximate top k & exact top k| / |exact top k|, averaged.
-    A store whose vectors live in this process is exact: recall 1.0, nothing sampled.
+    A store whose engine has only exact search: recall 1.0, nothing sampled.
     """
     status = store.index_status(name)
-    if store.in_process:
+    if store.capabilities.exact_only:
         return AnnRecall(name, k, 0, 1.0, exact_only=True, indexed=0, points=status.points)
     ids = sorted(store.point_ids(name))
     rng = np.random.default_rng(seed)

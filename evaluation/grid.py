@@ -1,77 +1,103 @@
-"""The study's table from metrics.json records: encoders (or re-ranked rows) by datasets, a text per cell."""
+"""The study's table from evaluation records: encoders by datasets, full runs first, each other variant its own row.
+
+The main rows are the encoders' full-ranking records, the figures the study
+publishes; every other variant (a cut at k, a sample, a re-ranking, duplicates
+excluded) is a row of its own named by its variant (`colorhist @10`,
+`colorhist sample 100 seed 0`), never mixed into an encoder's cell.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from evaluation.records import RunRecord
 from evaluation.study import study_text
 
 
-def study_table(summaries: list[dict]) -> tuple[list[str], list[str], dict[tuple[str, str], list[dict]]]:
-    """(encoders, datasets, cells): encoders as rows and datasets as columns, as in the study.
+@dataclass(frozen=True)
+class TableRow:
+    """One row of the table: an encoder's full runs, or one variant of an encoder's runs."""
 
-    Encoders follow the registry's order, unknown ones after it; datasets are
-    sorted. A cell holds the summaries of the (encoder, dataset) collection:
-    the full ranking's first, then the cuts by k.
+    encoder: str
+    variant: str  # the variant's label; 'full' for the main rows
+
+    @property
+    def full(self) -> bool:
+        return self.variant == "full"
+
+    @property
+    def label(self) -> str:
+        return self.encoder if self.full else f"{self.encoder} {self.variant}"
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def study_table(records: list[RunRecord]) -> tuple[list[TableRow], list[str], dict[tuple[TableRow, str], RunRecord]]:
+    """(rows, datasets, cells): encoders as rows and datasets as columns, as in the study.
+
+    The full-ranking rows come first, encoders in the registry's order (unknown
+    ones after); then each other variant's rows, by encoder and variant.
+    Datasets are sorted. A cell holds the record of that row and dataset.
     """
     from encoders import SPECS
 
-    cells: dict[tuple[str, str], list[dict]] = {}
-    for summary in sorted(summaries, key=lambda s: (s.get("k") is not None, s.get("k") or 0)):
-        cells.setdefault((row_label(summary), summary["dataset"]), []).append(summary)
     known = list(SPECS)
-    encoders = sorted({e for e, _ in cells}, key=lambda e: (known.index(e) if e in known else len(known), e))
+    cells: dict[tuple[TableRow, str], RunRecord] = {}
+    for record in records:
+        cells.setdefault((TableRow(record.encoder, record.variant.label), record.dataset), record)
+    order = {
+        row: (not row.full, known.index(row.encoder) if row.encoder in known else len(known), row.encoder)
+        for row, _ in cells
+    }
+    rows = sorted({row for row, _ in cells}, key=lambda row: (*order[row], _variant_order(cells, row)))
     datasets = sorted({d for _, d in cells})
-    return encoders, datasets, cells
+    return rows, datasets, cells
 
 
-def row_label(summary: dict) -> str:
-    """The table row of a metrics.json record: its encoder, or `dinov2 +dba+aqe` for re-ranked figures."""
-    rerank = summary.get("rerank")
-    return summary["encoder"] if not rerank else f"{summary['encoder']} +{rerank['method']}"
+def _variant_order(cells: dict, row: TableRow) -> str:
+    return next(record.variant.slug for (r, _), record in cells.items() if r == row)
 
 
 @dataclass(frozen=True)
 class StudyGrid:
-    """The study's table as text: encoders as rows, datasets as columns, a figure per cell."""
+    """The study's table as text: rows (encoders, then variants), datasets as columns, a figure per cell."""
 
     metric: str
-    encoders: list[str]
+    rows: list[TableRow]
     datasets: list[str]
-    cells: dict[tuple[str, str], str]
+    cells: dict[tuple[TableRow, str], str]
 
 
-def study_grid(summaries: list[dict]) -> StudyGrid:
-    """The grid of `summaries` (metrics.json records), '-' where a pair was not evaluated."""
-    encoders, datasets, cells = study_table(summaries)
-    metrics = sorted({s["metric"] for s in summaries}) or ["mAP"]
-    text = {(e, d): with_study(cells.get((e, d)), interval=False) for e in encoders for d in datasets}
-    return StudyGrid(" / ".join(metrics), encoders, datasets, text)
+def study_grid(records: list[RunRecord]) -> StudyGrid:
+    """The grid of `records`, '-' where a pair was not evaluated."""
+    rows, datasets, cells = study_table(records)
+    metrics = sorted({r.metric for r in records}) or ["mAP"]
+    text = {(r, d): with_study(cells.get((r, d)), interval=False) for r in rows for d in datasets}
+    return StudyGrid(" / ".join(metrics), rows, datasets, text)
 
 
-def cell_text(summaries: list[dict] | None) -> str:
-    """'0.5110', with the cuts beside it ('0.5110 · mAP@10 0.4321'), marked when the weights were random;
+def cell_text(record: RunRecord | None) -> str:
+    """'0.5110', 'mAP@10 0.4321', '0.2699 (100 of 960 queries)', marked when the weights were random;
     '-' when absent."""
-    if not summaries:
+    if record is None:
         return "-"
-    parts = [
-        figure_text(s["map"]) if s.get("k") is None else f"{s['metric']} {figure_text(s['map'])}" for s in summaries
-    ]
-    random = any(s.get("random_weights") for s in summaries)
-    return " · ".join(parts) + (" (random weights)" if random else "")
+    text = figure_text(record.map) if record.variant.k is None else f"{record.metric} {figure_text(record.map)}"
+    if record.variant.sample is not None:
+        text += f" ({record.queries} of {record.points} queries)"
+    return text + (" (random weights)" if record.random_weights else "")
 
 
-def with_study(summaries: list[dict] | None, interval: bool = True) -> str:
-    """cell_text, then the full ranking's mAP interval (with `interval`) and, where the study has the pair,
-    its figure and our difference."""
-    text = cell_text(summaries)
-    if not summaries:
+def with_study(record: RunRecord | None, interval: bool = True) -> str:
+    """cell_text, then the mAP interval (always for a sample, where it says how far the figure may be off;
+    with `interval` otherwise) and, where the study has the pair, its figure and our difference."""
+    text = cell_text(record)
+    if record is None:
         return text
-    summary = summaries[0]
-    bounds = summary.get("map_interval") or {}
-    if interval and bounds.get("low") is not None:
-        text += f" [{bounds['low']:.4f}, {bounds['high']:.4f}]"
-    study = study_text(summary)
+    low, high = record.interval
+    if (interval or record.variant.sample is not None) and low is not None:
+        text += f" [{low:.4f}, {high:.4f}]"
+    study = study_text(record.data)
     return f"{text} ({study})" if study else text
 
 

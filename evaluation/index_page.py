@@ -25,29 +25,37 @@ def _href(*parts: str) -> str:
     return html_text("/".join(quote(part) for part in parts))
 
 
-def page(summaries, encoders, datasets, cells, plots, made: str, revisited: str = "") -> str:
+def page(summaries, rows, datasets, cells, plots, made: str, rankings, revisited: str = "", members=()) -> str:
+    """The whole page: `rows` x `datasets` cells (records), `rankings` and `members` (each fused row against
+    its members, `evaluation.compare.member_comparisons`) computed from those records."""
     head = "".join(f"<th>{html_text(d)}</th>" for d in datasets)
-    rows = []
-    for encoder in encoders:
+    lines = []
+    for row in rows:
+        if not row.full and lines and "variants" not in lines[-1] and rows[rows.index(row) - 1].full:
+            lines.append(
+                f'<tr class="variants"><th colspan="{len(datasets) + 1}">other variants, each its own row '
+                "(not the full ranking of every point)</th></tr>"
+            )
         tds = []
         for dataset in datasets:
-            found = cells.get((encoder, dataset))
+            found = cells.get((row, dataset))
             text = html_text(with_study(found))
-            tds.append(
-                f'<td><a href="#{html_text(found[0]["folder"])}">{text}</a></td>' if found else f"<td>{text}</td>"
-            )
-        rows.append(f"<tr><th>{html_text(encoder)}</th>{''.join(tds)}</tr>")
+            tds.append(f'<td><a href="#{html_text(found.folder)}">{text}</a></td>' if found else f"<td>{text}</td>")
+        lines.append(f"<tr><th>{html_text(row.label)}</th>{''.join(tds)}</tr>")
     plot_html = "".join(
         _figure_html(_href(name), f"{d}: the mean precision-recall curve of every encoder evaluated on it.", "plot")
         for d, name in plots.items()
     )
     sections = "".join(_section(s) for s in summaries)
-    rankings = _rankings_html(summaries)
+    rankings_html = _rankings_html(rankings)
+    members_html = _members_html(members)
     contents = [("table", "mAP: encoders x datasets")]
-    if rankings:
+    if rankings_html:
         contents.append(("comparisons", "Paired comparisons per dataset"))
+    if members_html:
+        contents.append(("members", "Fused rows against their members"))
     contents.append(("curves", "Precision-recall per dataset"))
-    contents += [(s["folder"], f"{s['collection']} ({s['metric']})") for s in summaries]
+    contents += [(s["folder"], f"{s['name']} ({s['metric']})") for s in summaries]
     toc = "".join(f'<li><a href="#{html_text(anchor)}">{html_text(text)}</a></li>' for anchor, text in contents)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Retrieval evaluation</title>
@@ -74,9 +82,10 @@ similarity; AP is non-interpolated over the full ranking, or AP@k with denominat
 where labelled. Ties are broken by dataset order. Click a figure to open it at full size.</p>
 <nav><h2>Contents</h2><ol>{toc}</ol></nav>
 <h2 id="table">mAP: encoders x datasets</h2>
-<table><tr><th>encoder</th>{head}</tr>{"".join(rows)}</table>
+<table id="study"><tr><th>encoder</th>{head}</tr>{"".join(lines)}</table>
 {_table_notes(summaries)}
-{rankings}
+{rankings_html}
+{members_html}
 {revisited}
 <h2 id="curves">Precision-recall per dataset</h2><div class="figures">{plot_html}</div>
 {sections}
@@ -104,15 +113,18 @@ def _section(summary: dict) -> str:
         ("queries", summary.get("queries")),
         ("skipped (no other member)", summary.get("queries_skipped")),
         ("seconds", seconds),
+        ("variant", summary["variant"]["label"]),
+        ("evaluated", summary.get("made", "not recorded (an older release)")),
+        ("by", summary.get("command") or "not recorded"),
     ]
     fact_rows = "".join(f"<tr><th>{html_text(name)}</th><td>{html_text(value)}</td></tr>" for name, value in facts)
     plots = "".join(
-        _figure_html(_href(folder, name), f"{summary['collection']}: {CAPTIONS[name]}", "plot")
+        _figure_html(_href(folder, name), f"{summary['name']}: {CAPTIONS[name]}", "plot")
         for name in summary["figures"]
         if name == "pr.png"
     )
     galleries_drawn = "".join(
-        _figure_html(_href(folder, name), f"{summary['collection']}: {CAPTIONS[name]}", "gallery")
+        _figure_html(_href(folder, name), f"{summary['name']}: {CAPTIONS[name]}", "gallery")
         for name in summary["figures"]
         if name != "pr.png"
     )
@@ -124,7 +136,7 @@ def _section(summary: dict) -> str:
         f"<tr><td>{html_text(label)}</td><td>{html_text(figure_text(ap))}</td></tr>"
         for label, ap in summary.get("per_class_ap", {}).items()
     )
-    heading = f"{summary['collection']} ({summary['metric']})"
+    heading = f"{summary['name']} ({summary['metric']}; variant: {summary['variant']['label']})"
     if summary.get("random_weights"):
         heading += " (random weights: not a result)"
     return (
@@ -175,7 +187,7 @@ def _gallery_table(rows: list[dict]) -> str:
         )
         lines.append(
             f"<tr><td>{html_text(figure_text(row['ap']))}</td><td>{html_text(row['label'])}</td>"
-            f"<td>{html_text(row['path'])}</td><td>{hits}</td></tr>"
+            f"<td>{html_text(row.get('path', 'its text query'))}</td><td>{hits}</td></tr>"
         )
     return f"<table><tr><th>AP</th><th>label</th><th>query</th><th>first hits</th></tr>{''.join(lines)}</table>"
 
@@ -186,6 +198,27 @@ def _table_notes(summaries: list[dict]) -> str:
         "Brackets: 95% bootstrap interval of the mAP over queries (1,000 resamples, fixed seed). "
         f"'study' is the published mAP from {SOURCE}, followed by ours minus the study's."
     ]
+    if any(s["variant"]["sample"] for s in summaries):
+        notes.append(
+            "Rows marked 'sample N seed S' rank only N seeded random queries against every point: their mAP is "
+            "an estimate, its 95% interval in brackets, with how many queries of how many points."
+        )
+    if any(s["variant"]["k"] for s in summaries):
+        notes.append("Rows marked '@k' rank only the first k hits: mAP@k, denominator min(R, k).")
+    if any(s["variant"].get("kind") == "text-to-image" for s in summaries):
+        notes.append(
+            "Rows marked text->image: each class label is a text query (the templates are listed in its section), "
+            "embedded with the collection's text tower; every image of the class is relevant; mAP over classes. "
+            "They are compared only with other text->image rows."
+        )
+    if any(s["variant"].get("kind") == "fused" for s in summaries):
+        notes.append(
+            "Rows marked fused: two or more collections of one dataset, matched by point id, ranked leave-one-out "
+            "by reciprocal rank fusion (1/(k + rank)) or by the sum of each member's cosines min-max normalised "
+            "per query; compared with the leave-one-out rows and with each member on the same queries."
+        )
+    if any(s.get("random_weights") for s in summaries):
+        notes.append("Figures marked '(random weights)' come from untrained encoders: a check, never a result.")
     if any(s.get("rerank") for s in summaries):
         notes.append(
             "Rows marked +aqe, +dba or +dba+aqe are re-ranked (alpha query expansion and database-side "
@@ -195,41 +228,76 @@ def _table_notes(summaries: list[dict]) -> str:
     return "".join(f"<p>{html_text(note)}</p>" for note in notes)
 
 
-def _rankings_html(summaries: list[dict]) -> str:
-    """Per dataset, the rows by mAP with the paired difference to the next, from each metrics.json."""
+def _rankings_html(rankings) -> str:
+    """Per dataset and way of measuring, the rows by mAP with the paired difference to the next, computed
+    from the per-query APs of the records shown (`evaluation.compare`)."""
     tables = []
-    for dataset in sorted({s["dataset"] for s in summaries}):
-        ranked = sorted(
-            (s for s in summaries if s["dataset"] == dataset and s.get("comparison")),
-            key=lambda s: s["comparison"]["rank"],
-        )
+    for ranking in rankings:
         lines = []
-        for s in ranked:
-            against = s["comparison"].get("against_next")
-            cells = [s["collection"], figure_text(s["map"]), s["comparison"].get("next") or "-"]
-            if against:
-                interval = against["interval"]
+        for row in ranking.rows:
+            cells = [row.name, figure_text(row.mean_ap), row.next or "-"]
+            d = row.difference
+            if d is not None and d.queries:
                 cells += [
-                    _signed(against["difference"]),
-                    f"[{_signed(interval['low'])}, {_signed(interval['high'])}]",
-                    figure_text(against["p_value"]),
-                    "yes" if against["significant"] else "no",
+                    _signed(d.difference),
+                    f"[{_signed(d.interval.low)}, {_signed(d.interval.high)}]",
+                    figure_text(d.p_value),
+                    "yes" if d.significant else "no",
+                    str(d.queries),
                 ]
+            elif row.unmatched:
+                cells += [row.unmatched, "", "", "", ""]
             else:
-                cells += ["-"] * 4
+                cells += ["-"] * 5
             lines.append("<tr>" + "".join(f"<td>{html_text(c)}</td>" for c in cells) + "</tr>")
-        if lines:
-            head = "".join(
-                f"<th>{h}</th>"
-                for h in ("row", "mAP", "next", "difference", "95% interval", "p (sign-flip)", "p &lt; 0.05")
+        head = "".join(
+            f"<th>{h}</th>"
+            for h in (
+                "row",
+                ranking.metric,
+                "next",
+                "difference",
+                "95% interval",
+                "p (sign-flip)",
+                "p &lt; 0.05",
+                "queries",
             )
-            tables.append(f"<h3>{html_text(dataset)}</h3><table><tr>{head}</tr>{''.join(lines)}</table>")
+        )
+        title = f"{ranking.dataset}: {ranking.measured}"
+        tables.append(f"<h3>{html_text(title)}</h3><table><tr>{head}</tr>{''.join(lines)}</table>")
     if not tables:
         return ""
     return (
-        '<h2 id="comparisons">Paired comparisons per dataset</h2><p>Each row against the next lower one on the same queries '
-        "(points matched by id): difference in mAP, its paired bootstrap interval, and the p-value of a "
-        "paired sign-flip test (1,000 draws, fixed seed).</p>" + "".join(tables)
+        '<h2 id="comparisons">Paired comparisons per dataset</h2><p>Computed as this page was drawn, from the '
+        "per-query APs of the records it shows: within a dataset, the rows measured the same way (full ranking, "
+        "the same cut at k, the same sample) by mAP, each against the next lower one on the same queries (points "
+        "matched by id): difference in mAP, its paired bootstrap interval, and the p-value of a paired sign-flip "
+        "test (1,000 draws, fixed seed). A pair whose queries differ is not compared and says why.</p>"
+        + "".join(tables)
+    )
+
+
+def _members_html(members) -> str:
+    """Each fused row minus each member's row on the same queries (points matched by id)."""
+    lines = []
+    for c in members:
+        d = c.difference
+        cells = [c.fused, c.member]
+        if d is not None and d.queries:
+            interval = f"[{_signed(d.interval.low)}, {_signed(d.interval.high)}]"
+            cells += [_signed(d.difference), interval, figure_text(d.p_value), "yes" if d.significant else "no"]
+        else:
+            cells += [c.unmatched or "-", "", "", ""]
+        lines.append("<tr>" + "".join(f"<td>{html_text(cell)}</td>" for cell in cells) + "</tr>")
+    if not lines:
+        return ""
+    head = "".join(
+        f"<th>{h}</th>" for h in ("fused", "member", "fused - member", "95% interval", "p (sign-flip)", "p &lt; 0.05")
+    )
+    return (
+        '<h2 id="members">Fused rows against their members</h2><p>Computed as this page was drawn from the '
+        "per-query APs of the records shown, points matched by id.</p>"
+        f"<table><tr>{head}</tr>{''.join(lines)}</table>"
     )
 
 
@@ -240,6 +308,12 @@ def _signed(value: float | None) -> str:
 def _extra_facts(summary: dict) -> list[tuple[str, object]]:
     """The interval, the study's figure, the re-ranking and the duplicates of one metrics.json record."""
     facts: list[tuple[str, object]] = []
+    if summary.get("templates"):
+        facts.append(("text query templates", "; ".join(summary["templates"])))
+    if summary.get("members"):
+        facts.append(("fused members", ", ".join(summary["members"])))
+        facts.append(("fusion", (summary.get("fusion") or {}).get("score")))
+        facts.append(("points not in every member (left out)", summary.get("points_not_in_every_member")))
     interval = summary.get("map_interval") or {}
     if interval.get("low") is not None:
         facts.append(("95% interval (bootstrap)", f"[{interval['low']:.4f}, {interval['high']:.4f}]"))

@@ -33,12 +33,3 @@ def shown_labels(payloads: list[ImagePayload], sets: list[tuple[str, ...]] | Non
 def metric_labels(shown: list[str], sets: list[tuple[str, ...]] | None) -> np.ndarray:
     """What `evaluate_rankings` takes: the labels, or the membership matrix of the label sets."""
     return np.array(shown) if sets is None else membership(sets)[0]
-
-
-def share_label(first: str | None, second: str | None, multi_label: bool) -> bool:
-    """Whether two shown labels are relevant to each other (equal, or sharing one label)."""
-    if first is None or second is None:
-        return False
-    if not multi_label:
-        return first == second
-    return bool(set(first.split(SEPARATOR)) & set(second.split(SEPARATOR)))

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from evaluation.landmarks import PROTOCOL, LandmarkEvaluation
+from evaluation.records import read_protocol_records
 from evaluation.revisitop import SETUPS
 from media.files import write_text_atomic
 from media.text import html_text
@@ -19,24 +20,14 @@ METRICS_FILE = "metrics.json"
 
 def write_landmark_metrics(evaluation: LandmarkEvaluation, folder: Path) -> Path:
     """`folder`/metrics.json (the collection's report folder)."""
-    folder.mkdir(parents=True, exist_ok=True)
     metrics = folder / METRICS_FILE
     write_text_atomic(metrics, json.dumps(evaluation.to_json(), indent=2, ensure_ascii=False))
     return metrics
 
 
 def revisited_records(reports_dir: Path, location: str, collections: set[str]) -> list[dict]:
-    """The revisited metrics.json records of `location`'s collections that still exist."""
-    records = []
-    for path in sorted(reports_dir.glob(f"*/{METRICS_FILE}")):
-        try:
-            record = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        if isinstance(record, dict) and record.get("protocol") == PROTOCOL and record.get("store") == location:
-            if record.get("collection") in collections:
-                records.append(record)
-    return records
+    """The revisited records of `location`'s collections that still exist (read by `evaluation.records`)."""
+    return read_protocol_records(reports_dir, PROTOCOL, location, collections)
 
 
 def percent(value: float | None) -> str:

@@ -70,14 +70,14 @@ class Neighbours:
 
 
 def resolve_method(store: VectorStore, method: str, stage: VectorStage | None = None) -> str:
-    """The ranking method `method` stands for: "auto" is "block" where the vectors are in this
-    process (or a stage needs them), else "batch-query"."""
+    """The ranking method `method` stands for: "auto" is "block" where the engine keeps the
+    vectors on this machine (or a stage needs them), else "batch-query"."""
     if method not in METHODS:
         raise ValueError(f"unknown ranking method '{method}'; choose one of {METHODS}")
     if stage is not None and method == "batch-query":
         raise ValueError("a re-ranking stage needs the vectors: use the block method")
     if method == "auto":
-        return "block" if store.in_process or stage is not None else "batch-query"
+        return "block" if store.capabilities.local_vectors or stage is not None else "batch-query"
     return method
 
 

@@ -1,33 +1,36 @@
-"""Report files: reports/<collection>/ (metrics.json and PNGs) and reports/index.html.
+"""Report files: reports/<collection>/ (records and PNGs) and reports/index.html.
 
-A full-ranking evaluation writes reports/<collection>/, one cut at k writes
-reports/<collection>/at<k>/, so mAP and mAP@k are kept side by side. The index
-belongs to one store: it is rebuilt from the metrics.json files of that store's
-collections that still exist, with when and by which command it was made and
-each collection's provenance. It is one static page with relative links: it
-opens from disk with no server. Every label, path and name in it is escaped,
-control and bidi characters included.
+Each evaluation writes its record (`evaluation.records`: reports/<collection>/runs/<variant>.json)
+and its figures: the full ranking's in reports/<collection>/, another variant's in
+reports/<collection>/<variant slug>/ (at10/, sample100-seed0/, dba+aqe-k2-alpha3/), so no
+variant replaces another's. The index belongs to one store: it is drawn from the records of
+that store's collections that still exist, with when and by which command it was made and
+each collection's provenance; its orderings and paired comparisons are computed as it is
+drawn (`evaluation.compare`). It is one static page with relative links: it opens from disk
+with no server, and is written aside then renamed. Every label, path and name in it is
+escaped, control and bidi characters included.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from pathlib import Path
 
+from evaluation.compare import member_comparisons, rank_records
 from evaluation.figures import pr_plot
 from evaluation.galleries import draw_gallery
 from evaluation.grid import cell_text, figure_text, study_table
 from evaluation.index_page import FIGURES, page
 from evaluation.landmarks_report import revisited_html, revisited_records
+from evaluation.records import store_records, write_record
 from evaluation.runner import Evaluation
+from evaluation.variant import Variant
 from media.files import write_text_atomic
 from media.text import html_text
 from redaction import redact
 from store.provenance import now, versions
 
-METRICS_FILE = "metrics.json"
 INDEX_FILE = "index.html"
 RESERVED = {"ingest"}  # reports/ingest/ holds the ingest reports, never a collection's
 
@@ -47,58 +50,47 @@ def report_folder(reports_dir: Path, collection: str) -> Path:
     return reports_dir / _safe_name(collection)
 
 
-def write_collection_report(evaluation: Evaluation, reports_dir: Path, image_root: Path | None) -> list[Path]:
-    """metrics.json, pr.png, and (when the images were found) best.png and worst.png; returns their paths.
+def variant_folder(reports_dir: Path, collection: str, variant: Variant) -> Path:
+    """Where a variant's figures go: reports/<collection>/ for the full ranking, else a folder named by its slug."""
+    folder = report_folder(reports_dir, collection)
+    return folder if variant.is_full else folder / variant.slug
+
+
+def write_collection_report(
+    evaluation: Evaluation, reports_dir: Path, image_root: Path | None, command: str = ""
+) -> list[Path]:
+    """The record, pr.png, and (when the images were found) best.png and worst.png; returns their paths.
 
     Without `image_root` the galleries are not drawn, so galleries drawn
-    earlier from the real images are not replaced by placeholders.
+    earlier from the real images are not replaced by placeholders. An
+    evaluation that excluded duplicates also writes the record of its figures
+    without them (its own variant).
     """
-    metrics = write_metrics(evaluation, reports_dir)
-    folder, title = metrics.parent, evaluation.title
+    variant = evaluation.variant
+    folder = variant_folder(reports_dir, evaluation.collection, variant)
     summary = evaluation.to_json()
+    files = [write_evaluation_record(evaluation, reports_dir, command, summary)]
+    title = evaluation.title
     name = f"{title}: {evaluation.metric} {figure_text(summary['map'])}"
-    files = [metrics, pr_plot({name: summary["pr_curve"]["precision"]}, folder / "pr.png", f"{name}: mean PR curve")]
+    folder.mkdir(parents=True, exist_ok=True)
+    files.append(pr_plot({name: summary["pr_curve"]["precision"]}, folder / "pr.png", f"{name}: mean PR curve"))
     if image_root is not None:
         for which, rows in (("best", evaluation.best()), ("worst", evaluation.worst())):
             files.append(
                 draw_gallery(rows, image_root, folder / f"{which}.png", f"{title}: the {len(rows)} {which} queries")
             )
+    without = evaluation.without_duplicates()
+    if without is not None:
+        files.extend(write_collection_report(without, reports_dir, None, command))
     return files
 
 
-def write_metrics(evaluation: Evaluation, reports_dir: Path) -> Path:
-    """reports/<row>/metrics.json (`paris_dinov2` or `paris_dinov2+dba+aqe`; a cut at k in its `at<k>/`)."""
-    folder = report_folder(reports_dir, evaluation.folder)
-    if evaluation.k is not None:
-        folder = folder / f"at{evaluation.k}"
-    folder.mkdir(parents=True, exist_ok=True)
-    metrics = folder / METRICS_FILE
-    write_text_atomic(metrics, json.dumps(evaluation.to_json(), indent=2, ensure_ascii=False))
-    return metrics
-
-
-def read_summaries(reports_dir: Path) -> list[dict]:
-    """Every reports/<collection>/metrics.json and reports/<collection>/at<k>/metrics.json that parses."""
-    summaries = []
-    found = [*reports_dir.glob(f"*/{METRICS_FILE}"), *reports_dir.glob(f"*/at*/{METRICS_FILE}")]
-    for path in sorted(found):
-        try:
-            summary = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        if isinstance(summary, dict) and {"collection", "dataset", "encoder", "map"} <= summary.keys():
-            summary["folder"] = path.parent.relative_to(reports_dir).as_posix()
-            summaries.append(summary)
-    return summaries
-
-
-def store_summaries(reports_dir: Path, location: str, collections: set[str]) -> list[dict]:
-    """The summaries of `location`'s collections that still exist: nothing from other stores or dropped ones."""
-    return [
-        s
-        for s in read_summaries(reports_dir)
-        if s.get("store") == location and s.get("source_collection", s["collection"]) in collections
-    ]
+def write_evaluation_record(
+    evaluation: Evaluation, reports_dir: Path, command: str, summary: dict | None = None
+) -> Path:
+    """reports/<collection>/runs/<variant>.json: the evaluation, the command that made it and when."""
+    record = {**(summary or evaluation.to_json()), "command": command, "made": now()}
+    return write_record(report_folder(reports_dir, evaluation.collection), evaluation.variant, record)
 
 
 def write_index(reports_dir: Path, location: str, collections: set[str], command: str) -> Path:
@@ -106,17 +98,18 @@ def write_index(reports_dir: Path, location: str, collections: set[str], command
 
     `collections` are the store's collections now; `command` is what made the report.
     """
-    summaries = store_summaries(reports_dir, location, collections)
-    for summary in summaries:
-        drawn = (reports_dir / summary["folder"] / name for name in FIGURES)
-        summary["figures"] = [path.name for path in drawn if path.is_file()]
-    encoders, datasets, cells = study_table(summaries)
+    records = store_records(reports_dir, location, collections)
+    summaries = []
+    for record in records:
+        drawn = (reports_dir / record.folder / name for name in FIGURES)
+        summaries.append({**record.data, "figures": [path.name for path in drawn if path.is_file()]})
+    encoders, datasets, cells = study_table(records)
     plots = {}
     for dataset in datasets:
         curves = {
-            f"{encoder} ({cell_text(cells[encoder, dataset])})": cells[encoder, dataset][0]["pr_curve"]["precision"]
+            f"{encoder} ({cell_text(cells[encoder, dataset])})": cells[encoder, dataset].data["pr_curve"]["precision"]
             for encoder in encoders
-            if (encoder, dataset) in cells
+            if (encoder, dataset) in cells and cells[encoder, dataset].variant.is_full
         }
         name = f"pr_{_safe_name(dataset)}.png"
         pr_plot(curves, reports_dir / name, f"{dataset}: mean interpolated PR curves")
@@ -127,5 +120,7 @@ def write_index(reports_dir: Path, location: str, collections: set[str], command
         f"Versions: {html_text(', '.join(f'{name} {version}' for name, version in versions().items()))}."
     )
     revisited = revisited_html(revisited_records(reports_dir, location, collections))
-    write_text_atomic(index, page(summaries, encoders, datasets, cells, plots, made, revisited))
+    rankings = rank_records(records)
+    members = member_comparisons(records)
+    write_text_atomic(index, page(summaries, encoders, datasets, cells, plots, made, rankings, revisited, members))
     return index

@@ -34,11 +34,13 @@ stays BLOCK_ROWS x n, never n x n.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from evaluation.ranking import top_neighbours
+from evaluation.ranking import VectorStage, top_neighbours
+from evaluation.variant import Variant
 
 METHODS = ("aqe", "dba", "dba+aqe")
 DEFAULT_K = 2
@@ -96,3 +98,75 @@ class Rerank:
             "(which may include the query); the query is expanded over its k nearest others, itself excluded",
             "comparable_with_study": False,
         }
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One setting of a re-ranker, with the default and lower bound the command line offers."""
+
+    name: str
+    default: float
+    minimum: float
+    help: str
+    integer: bool = False
+
+
+@dataclass(frozen=True)
+class Reranker:
+    """A re-ranker the evaluation can run: its name, what it reorders, its parameters and how to build it.
+
+    `reorders` is "vectors" for a `VectorStage` (new query and database vectors,
+    ranked by `evaluation.ranking`); a re-ranker that reorders ranked lists
+    (e.g. k-reciprocal) would register "lists" and its own stage type.
+    """
+
+    name: str
+    reorders: str
+    parameters: tuple[Parameter, ...]
+    help: str
+    build: Callable[..., VectorStage]
+
+    def stage(self, **values: float) -> VectorStage:
+        """The stage with `values` for its parameters (defaults for the ones not given)."""
+        settings = {p.name: values.get(p.name, p.default) for p in self.parameters}
+        return self.build(**{n: int(v) if self._integer(n) else v for n, v in settings.items()})
+
+    def _integer(self, name: str) -> bool:
+        return next(p.integer for p in self.parameters if p.name == name)
+
+
+NEIGHBOUR_PARAMETERS = (
+    Parameter("k", DEFAULT_K, 0, "Neighbours re-ranking uses.", integer=True),
+    Parameter("alpha", DEFAULT_ALPHA, 0, "Re-ranking weight exponent."),
+)
+RERANKERS: dict[str, Reranker] = {
+    method: Reranker(
+        method,
+        "vectors",
+        NEIGHBOUR_PARAMETERS,
+        {
+            "aqe": "alpha query expansion",
+            "dba": "database-side augmentation",
+            "dba+aqe": "database-side augmentation, then alpha query expansion",
+        }[method],
+        lambda k, alpha, method=method: Rerank(method, k, alpha),
+    )
+    for method in METHODS
+}
+
+
+def parameter(name: str) -> Parameter:
+    """The parameter `name` the registered re-rankers share (the command line has one option for it)."""
+    found = {p for reranker in RERANKERS.values() for p in reranker.parameters if p.name == name}
+    if len(found) != 1:
+        raise ValueError(f"re-rankers do not share one parameter '{name}': {sorted(p.default for p in found)}")
+    return found.pop()
+
+
+def stage_of(variant: Variant) -> VectorStage | None:
+    """The re-ranking stage a recorded variant names, with its recorded parameters (None: not re-ranked)."""
+    if variant.rerank is None:
+        return None
+    if variant.rerank not in RERANKERS:
+        raise ValueError(f"unknown re-ranker '{variant.rerank}'; known: {', '.join(RERANKERS)}")
+    return RERANKERS[variant.rerank].stage(**dict(variant.parameters))

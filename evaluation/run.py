@@ -9,18 +9,21 @@ from pathlib import Path
 
 from errors import EvaluationError, RetrievalError
 from evaluation.ann import AnnRecall, ann_recall
-from evaluation.compare import DatasetRanking, rank_datasets
+from evaluation.beside import evaluate_beside, text_collections
+from evaluation.compare import Ranking, rank_records
 from evaluation.estimate import Estimate, estimate
 from evaluation.grid import StudyGrid, study_grid
 from evaluation.landmarks import LandmarkEvaluation, evaluate_landmarks, revisited_truth
 from evaluation.landmarks_report import write_landmark_metrics
-from evaluation.ranking import VectorStage
-from evaluation.report import report_folder, write_collection_report, write_index, write_metrics
-from evaluation.runner import Evaluation, Progress, Sample, leave_one_out
+from evaluation.options import EvalOptions
+from evaluation.records import RunRecord, read_record, record_path
+from evaluation.report import report_folder, write_collection_report, write_index
+from evaluation.runner import Evaluation, Progress, leave_one_out
+from evaluation.variant import Sample, Variant
 from media.folders import writable_folder
 from media.roots import resolve_image_root
 from store import VectorStore
-from store.limits import EMBEDDED_LIMIT, embedded_note
+from store.limits import size_note
 from store.provenance import unfinished
 
 ProgressFactory = Callable[[str], AbstractContextManager[Progress]]
@@ -37,100 +40,131 @@ class EvaluationRun:
     skipped: list[str] = field(default_factory=list)  # collections that could not be evaluated, with the reason
     notes: list[str] = field(default_factory=list)  # what a reader of the report should know
     index: Path | None = None
-    rankings: list[DatasetRanking] = field(default_factory=list)  # per dataset, rows by mAP with paired tests
+    records: list[RunRecord] = field(default_factory=list)  # what this run recorded, as the reader reads it
+    rankings: list[Ranking] = field(default_factory=list)  # of `records`: per dataset, rows by mAP, paired tests
     landmarks: list[LandmarkEvaluation] = field(default_factory=list)  # Revisited Oxford/Paris collections
     landmark_files: list[Path] = field(default_factory=list)
 
     def to_json(self) -> list[dict]:
-        return [evaluation.to_json() for evaluation in [*self.evaluations, *self.landmarks]]
+        """Each record as written (its variant named), then the revisited protocols' figures."""
+        return [record.to_json() for record in self.records] + [landmark.to_json() for landmark in self.landmarks]
 
     def grid(self) -> StudyGrid:
         """The evaluated collections as the study's encoders x datasets table."""
-        return study_grid([evaluation.to_json() for evaluation in self.evaluations])
+        return study_grid(self.records)
 
 
 def evaluate_collections(
     store: VectorStore,
     names: list[str],
     reports_dir: Path,
-    data_root: Path | None = None,
-    k: int | None = None,
-    method: str = "auto",
-    explicit: bool = True,
+    options: EvalOptions | None = None,
     progress: ProgressFactory | None = None,
-    command: str = "",
-    rerank: VectorStage | None = None,
-    exclude_duplicates: bool = False,
-    sample: Sample | None = None,
-    embedded_limit: int = EMBEDDED_LIMIT,
 ) -> EvaluationRun:
-    """Leave-one-out over each named collection, its report files, then the store's reports/index.html.
+    """Leave-one-out over each named collection, its record and figures, then the store's reports/index.html.
 
-    With `rerank` each collection is evaluated twice: plain, and re-ranked as
-    its own row (`paris_dinov2 +dba+aqe`, reports/paris_dinov2+dba+aqe/).
-    The rows of each dataset are then ordered by mAP and compared pairwise
-    (`run.rankings`, and `comparison` in each metrics.json).
+    Each evaluation is recorded as its variant (`evaluation.records`): the
+    full ranking, a cut at `options.k`, a sample, re-ranked, duplicates
+    excluded; a record of one variant never replaces another's. With
+    `options.rerank` each collection is evaluated re-ranked, as its own record,
+    and plain too where this store has no record of the plain ranking yet. The
+    orderings and paired comparisons (`run.rankings`) are computed from the
+    records this run wrote; the index computes its own from every record it
+    shows.
 
-    With `explicit` False (every collection of the store) a collection that
-    cannot be evaluated is skipped and named; otherwise its error stops the run.
-    Gallery images come from each collection's recorded image folder, or from
-    under `data_root` when one is given (the data moved); where they are not
-    found the galleries are not drawn (earlier ones are kept) and a note says so.
-    `command` is recorded in the index as what made it. Before a collection
-    whose ranking is not quick, its estimated time and memory are in the
-    progress title and the run's notes, with --k or --sample suggested when
-    the run will be long; a collection of the embedded store past
-    `embedded_limit` points gets a note that a server would serve it better.
-    `sample` evaluates only that many seeded queries of each collection,
-    against all of its points.
+    With `options.explicit` False (every collection of the store) a collection
+    that cannot be evaluated is skipped and named; otherwise its error stops the
+    run. Gallery images come from each collection's recorded image folder, or
+    from under `options.data_root` when one is given (the data moved); where
+    they are not found the galleries are not drawn (earlier ones are kept) and a
+    note says so. `options.command` is recorded with each record and in the
+    index. Before a collection whose ranking is not quick, its estimated time
+    and memory are in the progress title and the run's notes, with --k or
+    --sample suggested when the run will be long; a collection of the embedded
+    store past `options.embedded_limit` points gets a note that a server would
+    serve it better. `options.sample` evaluates only that many seeded queries
+    of each collection, against all of its points.
+
+    `options.beside` adds text-to-image figures and fused encoders
+    (`evaluation.beside`), measured after the collections, each recorded as a
+    variant of its own kind (text-to-image, fused) and read back like the others.
 
     A collection ingested from a Revisited Oxford/Paris layout (its ground
     truth beside its images) is measured by that protocol instead
     (`evaluation.landmarks`: Easy/Medium/Hard, the published figures beside).
     """
+    options = options or EvalOptions()
     writable_folder(reports_dir)
     progress = progress or (lambda title: nullcontext(lambda done, total: None))
     run = EvaluationRun(store.location)
+    if options.beside is not None and options.beside.text_queries:
+        text_collections(store, names)  # none with a text tower: say so before any ranking
     for name in names:
         problem = unfinished(name, store.provenance(name))
         if problem is not None:
-            if explicit:
+            if options.explicit:
                 raise EvaluationError(problem)
             run.skipped.append(problem)
             continue
-        note = embedded_note(store, name, embedded_limit)
+        note = size_note(store, name, options.embedded_limit)
         if note is not None:
             run.notes.append(note)
         truth = revisited_truth(store.provenance(name))
         if truth is not None:
-            _landmarks(run, store, name, truth, reports_dir, progress, explicit)
+            _landmarks(run, store, name, truth, reports_dir, progress, options.explicit)
             continue
         evaluations = []
-        for stage in [None, rerank] if rerank is not None else [None]:
+        for stage in _stages(store, name, reports_dir, options):
             title = name if stage is None else f"{name} +{stage.name}"
-            cost = _estimate(store, name, k, sample)
+            cost = _estimate(store, name, options.k, options.sample)
             if cost is not None:
                 title = f"{title} ({cost.text()})"
                 run.notes.append(f"{name}: {cost.points:,} points, estimated {cost.text()}")
             with progress(f"eval {title}") as advance:
                 try:
                     evaluations.append(
-                        leave_one_out(store, name, k, advance, method, stage, exclude_duplicates, sample)
+                        leave_one_out(
+                            store,
+                            name,
+                            options.k,
+                            advance,
+                            options.method,
+                            stage,
+                            options.exclude_duplicates,
+                            options.sample,
+                        )
                     )
                 except EvaluationError as error:
-                    if explicit:
+                    if options.explicit:
                         raise
                     run.skipped.append(str(error))
                     break
         for evaluation in evaluations:
-            _report(run, evaluation, reports_dir, data_root)
+            _report(run, evaluation, reports_dir, options)
     if not run.evaluations and not run.landmarks:
         raise EvaluationError(f"none of the {len(names)} collections could be evaluated")
-    run.rankings = rank_datasets(run.evaluations)
-    for evaluation in run.evaluations:  # now with its comparison
-        write_metrics(evaluation, reports_dir)
-    run.index = write_index(reports_dir, store.location, set(store.collection_names()), command)
+    if options.beside is not None:
+        beside = evaluate_beside(store, names, reports_dir, options, progress)
+        run.files += beside.files
+        run.notes += beside.notes
+        run.records += [read_record(path, reports_dir) for path in beside.records]
+    run.rankings = rank_records(run.records)
+    run.index = write_index(reports_dir, store.location, set(store.collection_names()), options.command)
     return run
+
+
+def _stages(store: VectorStore, name: str, reports_dir: Path, options: EvalOptions) -> list:
+    """What to evaluate: the plain ranking; with a re-ranker, the re-ranked one, and the plain one too unless
+    this store's collection has a record of it already (a re-ranked eval leaves the plain record as it is)."""
+    if options.rerank is None:
+        return [None]
+    plain = Variant.of(options.k, options.sample, None)
+    path = record_path(report_folder(reports_dir, name), plain)
+    try:
+        recorded = read_record(path, reports_dir).store == store.location
+    except (OSError, ValueError):
+        recorded = False
+    return [options.rerank] if recorded else [None, options.rerank]
 
 
 def _estimate(store: VectorStore, name: str, k: int | None, sample: Sample | None) -> Estimate | None:
@@ -166,8 +200,9 @@ def _landmarks(
     run.landmark_files.append(write_landmark_metrics(landmark, report_folder(reports_dir, name)))
 
 
-def _report(run: EvaluationRun, evaluation: Evaluation, reports_dir: Path, data_root: Path | None) -> None:
-    """Add `evaluation` to `run` and write its report files, its galleries from the collection's images."""
+def _report(run: EvaluationRun, evaluation: Evaluation, reports_dir: Path, options: EvalOptions) -> None:
+    """Add `evaluation` to `run` and write its record and figures, its galleries from the collection's images."""
+    data_root = options.data_root
     recorded = evaluation.provenance.image_root if evaluation.provenance else None
     root = resolve_image_root(recorded, data_root, evaluation.dataset, evaluation.paths[:ROOT_SAMPLE])
     if root is None and evaluation.stage is None:
@@ -177,7 +212,9 @@ def _report(run: EvaluationRun, evaluation: Evaluation, reports_dir: Path, data_
             f"not drawn (pass --data-root with the folder that holds them)"
         )
     run.evaluations.append(evaluation)
-    run.files.append(write_collection_report(evaluation, reports_dir, root))
+    files = write_collection_report(evaluation, reports_dir, root, options.command)
+    run.files.append(files)
+    run.records.extend(read_record(path, reports_dir) for path in files if path.suffix == ".json")
 
 
 def measure_ann(store: VectorStore, names: list[str], k: int) -> list[AnnRecall]:

@@ -14,18 +14,19 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
 
 from errors import EvaluationError
 from evaluation.duplicates import Duplicates, find_duplicates
-from evaluation.labels import label_sets, metric_labels, share_label, shown_labels
+from evaluation.labels import label_sets, metric_labels, shown_labels
 from evaluation.metrics import PR_LEVELS, PRECISION_RANKS, FigureSums, QueryFigures, per_class_ap
 from evaluation.ranking import VectorStage, ranked_blocks, resolve_method
 from evaluation.statistics import Interval, bootstrap_interval
 from evaluation.study import beside_study
+from evaluation.variant import Sample, Variant
 from media.files import identical_groups
 from store import Hit, Points, Provenance, VectorStore
 
@@ -41,10 +42,10 @@ class GalleryRow:
 
     query: Hit  # the query point itself; its score is its AP
     hits: list[Hit]
-    multi_label: bool = False  # labels are comma-joined sets; relevant when they share one
 
     def relevant(self, hit: Hit) -> bool:
-        return share_label(hit.label, self.query.label, self.multi_label)
+        """Whether `hit` shares a label with the query (`store.share_label`, as the figures count it)."""
+        return hit.relevant_to(self.query.label_set)
 
     def to_json(self) -> dict:
         return {
@@ -55,21 +56,6 @@ class GalleryRow:
             "ap": _number(self.query.score),
             "hits": [{**hit.to_json(), "relevant": self.relevant(hit)} for hit in self.hits],
         }
-
-
-@dataclass(frozen=True)
-class Sample:
-    """The queries of a sampled evaluation: `size` points drawn without replacement with `seed`."""
-
-    size: int
-    seed: int
-
-    def positions(self, n: int) -> np.ndarray:
-        """The drawn positions among n points, in dataset order: `default_rng(seed).choice(n, size, replace=False)`."""
-        return np.sort(np.random.default_rng(self.seed).choice(n, min(self.size, n), replace=False))
-
-    def to_json(self) -> dict:
-        return {"size": self.size, "seed": self.seed, "draw": "numpy default_rng(seed).choice(n, size, replace=False)"}
 
 
 @dataclass
@@ -95,29 +81,30 @@ class Evaluation:
     stage: VectorStage | None = None  # the re-ranking these figures come from, if any
     duplicates: Duplicates | None = None  # where the vectors were in this process
     deduplicated: QueryFigures | None = None  # the figures with each duplicate group reduced to one point
-    comparison: dict | None = None  # the paired comparison with the next row of its dataset (set by the run)
     queries: np.ndarray | None = None  # positions of the queries the figures belong to (None: every point)
     sample: Sample | None = None  # how `queries` were drawn, when they are a sample
     label_sets: list[tuple[str, ...]] | None = None  # every point's labels, in a multi-label collection
+    duplicates_excluded: bool = False  # the figures of the points each duplicate group keeps (see without_duplicates)
 
     @property
     def random_weights(self) -> bool:
         return self.provenance is not None and self.provenance.random_weights
 
     @property
+    def variant(self) -> Variant:
+        """What these figures measured: the full ranking, a cut at k, a sample, re-ranked, without duplicates."""
+        return Variant.of(self.k, self.sample, self.stage, self.duplicates_excluded)
+
+    @property
     def name(self) -> str:
-        """The row's name: the collection, or `paris_dinov2 +dba+aqe` for re-ranked figures."""
-        return self.collection if self.stage is None else f"{self.collection} +{self.stage.name}"
+        """The row's name: the collection, followed by its variant unless full (`paris_dinov2 +dba+aqe (k=2, ...)`)."""
+        variant = self.variant
+        return self.collection if variant.is_full else f"{self.collection} {variant.label}"
 
     @property
     def title(self) -> str:
         """The row's name, marked when its vectors come from random weights (never a result)."""
         return f"{self.name} (random weights)" if self.random_weights else self.name
-
-    @property
-    def folder(self) -> str:
-        """The report folder's name: the collection, or `paris_dinov2+dba+aqe`."""
-        return self.collection if self.stage is None else f"{self.collection}+{self.stage.name}"
 
     @cached_property
     def interval(self) -> Interval:
@@ -151,11 +138,12 @@ class Evaluation:
 
     def hit(self, position: int, score: float) -> Hit:
         """The point at `position` (dataset order) as a ranked hit with `score`."""
-        return Hit(self.ids[position], position, float(score), self.labels[position], self.paths[position])
+        labels = self.label_sets[position] if self.label_sets is not None else (self.labels[position],)
+        return Hit(self.ids[position], position, float(score), self.labels[position], self.paths[position], labels)
 
     def _row(self, q: int) -> GalleryRow:
         hits = [self.hit(p, s) for p, s in zip(self.top[q].tolist(), self.top_scores[q], strict=True)]
-        return GalleryRow(self.hit(int(self.query_positions[q]), self.figures.ap[q]), hits, self.label_sets is not None)
+        return GalleryRow(self.hit(int(self.query_positions[q]), self.figures.ap[q]), hits)
 
     def best(self, count: int = GALLERY_ROWS) -> list[GalleryRow]:
         """The `count` queries with the highest AP (ties by dataset order)."""
@@ -176,8 +164,9 @@ class Evaluation:
         positions = self.query_positions
         singles = sorted({self.labels[positions[q]] for q in np.flatnonzero(figures.n_relevant == 0)})
         return {
-            "collection": self.name,
-            "source_collection": self.collection,
+            "collection": self.collection,
+            "name": self.name,
+            "variant": self.variant.to_json(),
             "rerank": None if self.stage is None else self.stage.to_json(),
             "dataset": self.dataset,
             "encoder": self.encoder,
@@ -190,7 +179,7 @@ class Evaluation:
             "k": self.k,
             "metric": self.metric,
             "ap_denominator": "R" if self.k is None else "min(R, k)",
-            "points": len(self.labels),
+            "points": len(self.labels) - (self.duplicates.removed if self.duplicates_excluded else 0),
             "queries": len(positions),
             "sample": None if self.sample is None else self.sample.to_json(),
             "queries_evaluated": len(positions) - figures.skipped,
@@ -199,7 +188,6 @@ class Evaluation:
             "map": _number(figures.mean_ap),
             "map_interval": self.interval.to_json(),
             "study": beside_study(self.encoder, self.dataset, _number(figures.mean_ap), self.k, self.stage is not None),
-            "comparison": self.comparison,
             "duplicates": self._duplicates_json(),
             "precision_at": {str(k): _number(figures.mean_precision(k)) for k in PRECISION_RANKS},
             "r_precision": _number(figures.mean_r_precision),
@@ -220,6 +208,22 @@ class Evaluation:
                 "total": round(self.seconds_ranking + self.seconds_metrics, 4),
             },
         }
+
+    def without_duplicates(self) -> Evaluation | None:
+        """The figures with each duplicate group reduced to one point, as an evaluation of their own (no
+        galleries: those points were ranked among themselves for the figures only); None when not measured."""
+        if self.deduplicated is None or self.duplicates is None:
+            return None
+        kept = np.flatnonzero(self.duplicates.keep)
+        return replace(
+            self,
+            figures=self.deduplicated,
+            top=np.empty((len(kept), 0), dtype=np.int64),
+            top_scores=np.empty((len(kept), 0), dtype=np.float32),
+            queries=kept,
+            deduplicated=None,
+            duplicates_excluded=True,
+        )
 
     def _duplicates_json(self) -> dict | None:
         if self.duplicates is None:

@@ -222,3 +222,4 @@ def _write(store: VectorStore, name: str, ids: list[str], vectors: np.ndarray, p
         for start in range(0, len(rows), WRITE_BATCH):
             chunk = rows[start : start + WRITE_BATCH]
             loader.add([ids[row] for row in chunk], vectors[chunk], [payloads[row] for row in chunk])
+    store.build_index(name)

@@ -35,7 +35,7 @@ from ingest.plan import payload_of, plan
 from media.files import identical_groups, write_text_atomic
 from media.images import DEFAULT_MAX_PIXELS
 from store import IndexSettings, Provenance, VectorStore, collection_name, point_id
-from store.limits import EMBEDDED_LIMIT, embedded_note
+from store.limits import size_note
 from store.naming import staging_name
 from store.provenance import now, versions
 
@@ -81,7 +81,7 @@ class IngestOptions:
     fast_decode: bool = False  # JPEG draft decoding at 1/2..1/8 size: faster, pixels not the reference's
     settings: IndexSettings = field(default_factory=IndexSettings)
     part: Part | None = None  # only this share of each dataset (`--part I/N`)
-    embedded_limit: int = EMBEDDED_LIMIT  # points above which a note says the embedded store is outgrown
+    embedded_limit: int | None = None  # points above which a note says the store is outgrown (None: the engine's)
 
 
 Progress = Callable[[int, int], None]
@@ -194,7 +194,9 @@ def ingest(
             store.replace(name, target, options.settings)
         stale = 0 if options.prune else len(work.stale)
         store.set_provenance(name, provenance.touched(stale=stale, complete=not report.interrupted))
-        note = embedded_note(store, name, options.embedded_limit)
+        if report.written and not report.interrupted and store.build_index(name):
+            report.notes.append(f"{name}: the HNSW index was built for approximate search")
+        note = size_note(store, name, options.embedded_limit)
         if note is not None:
             report.notes.append(note)
     report.seconds = time.perf_counter() - started

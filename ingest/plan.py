@@ -31,7 +31,7 @@ def payload_of(dataset: Dataset, encoder: str, position: int, facts: FileFacts |
     """The payload of the dataset's image at `position`, with its file facts when known."""
     item = dataset.items[position]
     payload = ImagePayload(item.label, item.path, dataset.name, encoder, position, labels=item.labels)
-    return replace(payload, size=facts.size, mtime=facts.mtime, sha256=facts.sha256) if facts else payload
+    return replace(payload, size=facts.size, mtime_ns=facts.mtime_ns, sha256=facts.sha256) if facts else payload
 
 
 def plan(
@@ -61,8 +61,14 @@ def _current_facts(dataset: Dataset, path: str, old: ImagePayload) -> FileFacts 
     file = dataset.image_root / path
     try:
         stat = file.stat()
-        if (stat.st_size, stat.st_mtime) == (old.size, old.mtime) and old.sha256:
-            return FileFacts(stat.st_size, stat.st_mtime, old.sha256)
-        return FileFacts(stat.st_size, stat.st_mtime, file_sha256(file))
+        if stat.st_size == old.size and _same_time(stat.st_mtime_ns, old.mtime_ns) and old.sha256:
+            return FileFacts(stat.st_size, stat.st_mtime_ns, old.sha256)
+        return FileFacts(stat.st_size, stat.st_mtime_ns, file_sha256(file))
     except OSError:
         return None
+
+
+def _same_time(mtime_ns: int, stored: int | None) -> bool:
+    """The file's time is the stored one; within a microsecond for a schema 2 float in seconds,
+    which keeps about a quarter of a microsecond of a present-day time."""
+    return stored is not None and abs(mtime_ns - stored) < 1_000

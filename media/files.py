@@ -19,7 +19,7 @@ class FileFacts:
     """Size and modification time tell cheaply whether a file may have changed; the hash says whether it did."""
 
     size: int
-    mtime: float
+    mtime_ns: int
     sha256: str
 
 
@@ -35,7 +35,7 @@ def facts_of(path: Path, data: bytes | None = None) -> FileFacts:
     """The facts of `path`; `data`, when given, is its content already read."""
     stat = path.stat()
     sha256 = hashlib.sha256(data).hexdigest() if data is not None else file_sha256(path)
-    return FileFacts(stat.st_size, stat.st_mtime, sha256)
+    return FileFacts(stat.st_size, stat.st_mtime_ns, sha256)
 
 
 def identical_groups(files: Iterable[tuple[str, str | None]]) -> list[list[str]]:
@@ -53,9 +53,12 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """`data` into `path` through a file beside it, renamed only once whole: a full disk or a crash leaves
-    the previous file (or none), never a truncated one; a write that fails is one line naming the file."""
+    """`data` into `path` (its folder made if missing) through a file beside it, flushed to disk and renamed
+    only once whole: readers see the old file or the new one, never a part (the temporary name ends in .part,
+    which no reader opens); a full disk or a crash leaves the previous file (or none), never a truncated one;
+    a write that fails is one line naming the file."""
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:200]}.", suffix=".part")
     except OSError as error:
         raise MediaError(
@@ -64,6 +67,8 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
         os.replace(temporary, path)
     except OSError as error:
         Path(temporary).unlink(missing_ok=True)

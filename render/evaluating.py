@@ -19,43 +19,54 @@ class EvaluationViews(Base):
         if not run.evaluations:
             self.out.print(f"report: {safe(run.index)}")
             return
-        columns = [key("collection"), "points", run.evaluations[0].metric, "P@1", "P@5", "P@10", "R-prec", "s"]
+        metrics = sorted({record.metric for record in run.records})
+        columns = [key("collection"), "variant", "queries", " / ".join(metrics), "P@1", "P@5", "P@10"]
+        columns += ["R-prec", "s"]
         rows = []
-        for evaluation in run.evaluations:
-            f = evaluation.figures
+        for record in run.records:
+            data = record.data
+            low, high = record.interval
+            shown = figure(record.map)
+            if record.variant.sample is not None and low is not None:
+                shown += f" [{figure(low)}, {figure(high)}]"
             rows.append(
                 [
-                    safe(evaluation.title),
-                    str(len(evaluation.labels)),
-                    figure(f.mean_ap),
-                    figure(f.mean_precision(1)),
-                    figure(f.mean_precision(5)),
-                    figure(f.mean_precision(10)),
-                    figure(f.mean_r_precision),
-                    f"{evaluation.seconds_ranking + evaluation.seconds_metrics:.1f}",
+                    safe(record.collection + (" (random weights)" if record.random_weights else "")),
+                    safe(record.variant.label),
+                    _queries(record),
+                    shown,
+                    *(figure(data["precision_at"][str(k)]) for k in (1, 5, 10)),
+                    figure(data.get("r_precision")),
+                    f"{data['seconds']['total']:.1f}",
                 ]
             )
-        options = {"box": box.SIMPLE_HEAD, "pad_edge": False, "title": "leave-one-out, exact cosine, query excluded"}
-        self.out.print(self.fitted(columns, rows, droppable=[7, 1, 6], **options))
+        title = "leave-one-out, exact cosine, query excluded"
+        if any(record.kind != "leave-one-out" for record in run.records):
+            title += (
+                "; text->image: a text query per class label, every image ranked; fused: the members' rankings fused"
+            )
+        options = {"box": box.SIMPLE_HEAD, "pad_edge": False, "title": title}
+        self.out.print(self.fitted(columns, rows, droppable=[8, 7, 2, 5], **options))
         if study:
             grid = run.grid()
             table = Table(
                 key("encoder"),
                 *(long(safe(d)) for d in grid.datasets),
                 box=box.SIMPLE_HEAD,
-                title=f"{grid.metric}: encoders x datasets",
+                title=f"{grid.metric}: encoders x datasets (full runs; each other variant its own row)",
             )
-            for encoder in grid.encoders:
-                table.add_row(safe(encoder), *(grid.cells[encoder, d] for d in grid.datasets))
+            for row in grid.rows:
+                table.add_row(safe(row.label), *(grid.cells[row, d] for d in grid.datasets))
             self.out.print(table)
         self._rankings(run.rankings)
+        self._members(run.records)
         self._duplicates(run.evaluations)
-        if any(evaluation.stage is not None for evaluation in run.evaluations):
+        if any(record.variant.rerank is not None for record in run.records):
             self.out.print(
                 "rows marked +aqe/+dba/+dba+aqe are re-ranked (Radenovic, Tolias and Chum 2018); "
                 "they are not comparable with the study's numbers"
             )
-        for evaluation, files in zip(run.evaluations, run.files, strict=True):
+        for evaluation in run.evaluations:
             if evaluation.identical:
                 self.out.print(
                     f"{safe(evaluation.collection)}: {len(evaluation.identical)} group(s) of stored images have "
@@ -66,8 +77,29 @@ class EvaluationViews(Base):
                     f"{safe(evaluation.name)}: {evaluation.figures.skipped} queries have no other "
                     f"member of their class and are left out of the means"
                 )
+        for files in run.files:
             self.out.print(f"wrote {', '.join(safe(path) for path in files)}")
         self.out.print(f"report: {safe(run.index)}")
+
+    def _members(self, records) -> None:
+        """Each fused row against each of its members, computed from the records (paired, same point ids)."""
+        from evaluation.compare import member_comparisons
+
+        rows = []
+        for c in member_comparisons(records):
+            d = c.difference
+            if d is None or not d.queries:
+                rows.append([safe(c.fused), safe(c.member), safe(c.unmatched or "-"), "", "", ""])
+                continue
+            interval = f"[{d.interval.low:+.4f}, {d.interval.high:+.4f}]"
+            significant = "yes" if d.significant else "no"
+            rows.append(
+                [safe(c.fused), safe(c.member), f"{d.difference:+.4f}", interval, f"{d.p_value:.4f}", significant]
+            )
+        if rows:
+            columns = [key("fused"), long("member"), "fused - member", "95% interval", "p", "p < 0.05"]
+            title = "fused against each member (paired, same queries)"
+            self.out.print(self.fitted(columns, rows, droppable=[3], box=box.SIMPLE_HEAD, pad_edge=False, title=title))
 
     def evaluation_notes(self, run) -> None:
         """What was skipped and what a reader should know, on stderr (also beside JSON output)."""
@@ -110,25 +142,29 @@ class EvaluationViews(Base):
             self.out.print(f"wrote {safe(file)}")
 
     def _rankings(self, rankings: list) -> None:
-        """Per dataset, the rows by mAP with their intervals, the paired difference to the next and its significance."""
-        for ranking in rankings:
-            columns = [key("row"), "mAP", "95% interval", long("next"), "difference", "95% interval", "p", "p < 0.05"]
+        """Per dataset and way of measuring, the rows by mAP, the paired difference to the next and its significance,
+        or why a pair is not compared."""
+        for ranking in (ranking for ranking in rankings if len(ranking.rows) > 1):
+            columns = [key("row"), ranking.metric, "95% interval", long("next"), "difference", "95% interval", "p"]
+            columns.append("p < 0.05")
             rows = []
             for row in ranking.rows:
                 d = row.difference
-                compared = (
-                    [
+                if d is not None and d.queries:
+                    compared = [
                         f"{d.difference:+.4f}",
                         f"[{d.interval.low:+.4f}, {d.interval.high:+.4f}]",
                         f"{d.p_value:.4f}",
                         "yes" if d.significant else "no",
                     ]
-                    if d is not None and d.queries
-                    else ["-"] * 4
-                )
+                else:
+                    compared = [safe(row.unmatched or "-"), "-", "-", "-"]
                 interval = f"[{figure(row.low)}, {figure(row.high)}]"
                 rows.append([safe(row.name), figure(row.mean_ap), interval, safe(row.next or "-"), *compared])
-            title = f"{safe(ranking.dataset)}: by mAP, each against the next (paired, same queries)"
+            title = (
+                f"{safe(ranking.dataset)}, {safe(ranking.measured)}: by mAP, each against the next "
+                "(paired, same queries)"
+            )
             options = {"box": box.SIMPLE_HEAD, "pad_edge": False, "title": title}
             self.out.print(self.fitted(columns, rows, droppable=[7, 2, 5], **options))
 
@@ -172,3 +208,10 @@ class EvaluationViews(Base):
                 "points outside the HNSW graph are searched exactly; Qdrant builds the graph for a "
                 "segment once it passes the indexing threshold"
             )
+
+
+def _queries(record) -> str:
+    """'1000', '100 of 1000', or '10 classes' (a text-to-image record's queries are its classes)."""
+    if record.kind == "text-to-image":
+        return f"{record.queries} classes"
+    return str(record.queries) if record.queries == record.points else f"{record.queries} of {record.points}"

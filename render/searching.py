@@ -22,7 +22,7 @@ class SearchViews(Base):
             asked += f" ({result.source.label}, excluded from the hits)"
         title = f"{info.name} ({info.encoder}, {info.weights_text()}, {info.points} points): {asked}"
         if query.label is not None:
-            title += f", label {query.label}"
+            title += f", only label {query.label} (any of a point's labels, case ignored)"
         table = Table(
             "rank",
             "score",
@@ -32,10 +32,21 @@ class SearchViews(Base):
             caption=f"encode {result.encode_seconds:.3f} s, store {result.store_seconds:.3f} s",
         )
         for rank, hit in enumerate(result.hits, start=1):
-            table.add_row(str(rank), f"{hit.score:.4f}", safe(hit.label), safe(hit.path))
+            table.add_row(str(rank), f"{hit.score:.4f}", safe(", ".join(hit.label_set)), safe(hit.path))
         self.out.print(table)
         if not result.hits:
             self.out.print("no hits" + (f" with label '{safe(query.label)}'" if query.label is not None else ""))
+
+    def fused_hits(self, result) -> None:
+        """The hits of a fused search, best first, with the RRF score."""
+        title = (
+            f"{' + '.join(result.query.members)}: rrf (k {result.query.rank_constant}, depth {result.depth}) "
+            f"of stored point {result.point_id}, excluded from the hits"
+        )
+        table = Table("rank", "rrf score", long("label"), long("path"), title=safe(title))
+        for rank, hit in enumerate(result.hits, start=1):
+            table.add_row(str(rank), f"{hit.score:.5f}", safe(hit.label), safe(hit.path))
+        self.out.print(table)
 
     def paths(self, result, nul: bool = False) -> None:
         """The hits' files (absolute where the image folder is known): each ended by NUL and raw with `nul`
@@ -69,6 +80,9 @@ class SearchViews(Base):
                 ]
             )
         self.out.print(self.fitted(columns, rows, droppable=[3, 2], title=f"collections in {safe(location)}"))
+        for info in infos:
+            if info.busy:
+                self.note(f"{safe(info.name)}: {safe(info.busy)}; its points are counted as of its last write")
 
     def collection(self, summary) -> None:
         """Class counts and sample payloads of one collection."""

@@ -79,6 +79,7 @@ class EmbedAhead:
     def __init__(self, encoder: str, query: Query, device: str, weights: str | None, init: str) -> None:
         context = multiprocessing.get_context("fork")
         self.encoder = encoder
+        self.init = init
         self.precision = "fp32"  # the collection is not read yet: the child embeds as nearly every one was made
         self._receive, send = context.Pipe(duplex=False)
         self._process = context.Process(target=_child, args=(send, encoder, query, device, weights, init), daemon=True)

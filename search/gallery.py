@@ -1,8 +1,8 @@
 """A picture of a query and its hits: the query first, then the hits in rank order.
 
 Stored paths are relative to their dataset's image folder, which
-`media.roots` finds under a data root. Hits are framed green (the query's
-label) or red (another), grey when the query has no label. A hit whose file is
+`media.roots` finds under a data root. Hits are framed green (sharing a label
+with the query: `store.share_label`) or red (none), grey when the query has no label. A hit whose file is
 not found gets a grey tile, so the picture is always written. Drawing and
 decoding are `media`'s.
 """
@@ -32,18 +32,20 @@ def write_gallery(result: SearchResult, out: Path) -> int:
             f"the images of '{result.info.name}' are not in {recorded}; pass --data-root with the folder "
             f"that holds its dataset to draw the gallery"
         )
-    query_label = result.source.label if result.source else None
+    query_labels = result.source.label_set if result.source else ()
     tiles = [_query_tile(result, root)]
     missing = 0
     for rank, hit in enumerate(result.hits, start=1):
         image = thumbnail(root, hit.path, TILE)
         missing += image is None
-        colour = NEUTRAL if query_label is None else SAME_CLASS if hit.label == query_label else OTHER_CLASS
-        tiles.append(Tile(image, (f"#{rank}  {hit.score:.3f}  {hit.label}", hit.path), colour))
+        colour = NEUTRAL if not query_labels else SAME_CLASS if hit.relevant_to(query_labels) else OTHER_CLASS
+        tiles.append(Tile(image, (f"#{rank}  {hit.score:.3f}  {', '.join(hit.label_set)}", hit.path), colour))
     query = result.query
     random = " (random weights)" if result.info.random_weights else ""
     title = f"{result.info.name}{random}: query by {query.kind} {query.value}"
-    heading = f"{len(result.hits)} hits, best first" + (f" · only label {query.label}" if query.label else "")
+    heading = f"{len(result.hits)} hits, best first" + (
+        f" · only label {query.label} (any of a point's labels, case ignored)" if query.label else ""
+    )
     draw_sheet([Row(heading, tiles)], title, out, columns=COLUMNS)
     return missing
 

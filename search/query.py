@@ -13,6 +13,7 @@ than the points it is compared with.
 
 from __future__ import annotations
 
+import difflib
 import time
 import uuid
 from collections.abc import Callable
@@ -44,7 +45,7 @@ class Query:
     point_id: str | None = None
     path: str | None = None
     limit: int = 10
-    label: str | None = None
+    label: str | None = None  # only hits with this label among their labels, case ignored
 
     @property
     def kind(self) -> str:
@@ -95,7 +96,9 @@ class SearchResult:
                 "id": self.source_id,
                 "label": self.source.label if self.source else None,
             },
-            "label_filter": self.query.label,
+            "label_filter": None
+            if self.query.label is None
+            else {"label": self.query.label, "matches": "any of a point's labels, case ignored"},
             "hits": [
                 {"rank": rank, **hit.to_json(), "file": file}
                 for rank, (hit, file) in enumerate(zip(self.hits, self.hit_files(), strict=True), start=1)
@@ -117,7 +120,7 @@ class Searcher:
         open_store: Callable[[], VectorStore],
         device: str = "auto",
         weights: dict[str, str] | None = None,
-        init: str = "pretrained",
+        init: str | None = None,
         embed_ahead: bool = False,
         data_root: Path | None = None,
     ) -> None:
@@ -126,9 +129,10 @@ class Searcher:
         self._store: VectorStore | None = None
         self.device = device
         self.weights = weights or {}
-        self.init = init
+        self.init = init  # None: each collection's own (random weights where it recorded them, else pretrained)
         self.embed_ahead = embed_ahead
-        self._models: dict[tuple[str, bool, str], Encoder] = {}  # (encoder, text only, precision)
+        self._models: dict[tuple[str, bool, str, str], Encoder] = {}  # (encoder, text only, precision, init)
+        self._labels: dict[str, tuple[int, list[str]]] = {}  # collection -> (points, its labels) for --label
 
     @property
     def store(self) -> VectorStore:
@@ -155,11 +159,16 @@ class Searcher:
             if kind == "text" and not get_spec(info.encoder).text:
                 raise QueryError(self._no_text_tower(info))
             precision = _precision(info, self.device)
-            embedded_ahead = ahead is not None and (ahead.encoder, ahead.precision) == (info.encoder, precision)
+            init = self.init or recorded_init(info)
+            embedded_ahead = ahead is not None and (ahead.encoder, ahead.precision, ahead.init) == (
+                info.encoder,
+                precision,
+                init,
+            )
             if embedded_ahead:
                 embedded = ahead.result()
             else:
-                embedded = embed_query(self._encoder(info.encoder, kind == "text", precision), query)
+                embedded = embed_query(self._encoder(info.encoder, kind == "text", precision, init), query)
         finally:
             if ahead is not None:
                 ahead.cancel()
@@ -175,7 +184,7 @@ class Searcher:
             return None
         if not (self.embed_ahead and can_fork()):
             return None
-        return EmbedAhead(guess, query, self.device, self.weights.get(guess), self.init)
+        return EmbedAhead(guess, query, self.device, self.weights.get(guess), self.init or "pretrained")
 
     def _by_point(self, query: Query, info: CollectionInfo) -> SearchResult:
         if query.kind == "path":
@@ -204,32 +213,47 @@ class Searcher:
         self, query: Query, info: CollectionInfo, vector: np.ndarray | str, encode_seconds: float = 0.0
     ) -> SearchResult:
         started = time.perf_counter()
-        hits = self.store.query(info.name, vector, query.limit, query.label)
+        if query.label is None:
+            hits = self.store.query(info.name, vector, query.limit)
+        else:  # any of a point's labels, case ignored: each stored spelling of the label, merged by score
+            found = [
+                h
+                for spelled in self._spellings(info, query.label)
+                for h in self.store.query(info.name, vector, query.limit, spelled)
+            ]
+            hits = sorted({h.id: h for h in found}.values(), key=lambda h: (-h.score, h.index))[: query.limit]
         seconds = time.perf_counter() - started
-        if not hits and query.label is not None:
-            self._check_label(info, query.label)
         recorded = info.provenance.image_root if info.provenance else None
         root = resolve_image_root(recorded, self.data_root, info.dataset, [hit.path for hit in hits[:3]])
         return SearchResult(query, info, hits, encode_seconds=encode_seconds, store_seconds=seconds, image_root=root)
 
-    def _check_label(self, info: CollectionInfo, label: str) -> None:
-        """A label the collection lacks is a mistake, not an empty answer: say which labels it has."""
-        labels = sorted({str(known) for known in self.store.points(info.name).labels if known is not None})
-        if label in labels:
-            return
-        same = [known for known in labels if known.casefold() == label.casefold()]
-        hint = f"did you mean '{same[0]}'? " if same else ""
-        raise QueryError(f"collection '{info.name}' has no label '{label}'; {hint}its labels: {', '.join(labels)}")
+    def _spellings(self, info: CollectionInfo, label: str) -> list[str]:
+        """The collection's labels equal to `label` when case is ignored; a label it lacks is a mistake, not
+        an empty answer: the error says which labels it has."""
+        cached = self._labels.get(info.name)
+        if cached is None or cached[0] != info.points:
+            payloads = self.store.points(info.name).payloads
+            cached = (info.points, sorted({known for p in payloads for known in p.label_set}))
+            self._labels[info.name] = cached
+        labels = cached[1]
+        spelled = [known for known in labels if known.casefold() == label.casefold()]
+        if not spelled:
+            close = difflib.get_close_matches(label.casefold(), [known.casefold() for known in labels], n=1)
+            hint = f"did you mean '{next(k for k in labels if k.casefold() == close[0])}'? " if close else ""
+            raise QueryError(
+                f"collection '{info.name}' has no label '{label}' (case ignored); {hint}its labels: {', '.join(labels)}"
+            )
+        return spelled
 
-    def _encoder(self, name: str, text_only: bool, precision: str) -> Encoder:
+    def _encoder(self, name: str, text_only: bool, precision: str, init: str) -> Encoder:
         """The encoder, built on first use; a full one also serves text."""
-        keys = ((name, False, precision), (name, True, precision)) if text_only else ((name, False, precision),)
-        for key in keys:
+        full, text = (name, False, precision, init), (name, True, precision, init)
+        for key in (full, text) if text_only else (full,):
             if key in self._models:
                 return self._models[key]
         build = build_text_encoder if text_only else build_encoder
-        encoder = build(name, self.device, self.weights.get(name), self.init, precision)
-        self._models[(name, text_only, precision)] = encoder
+        encoder = build(name, self.device, self.weights.get(name), init, precision)
+        self._models[text if text_only else full] = encoder
         return encoder
 
     def _no_text_tower(self, info: CollectionInfo) -> str:
@@ -249,6 +273,12 @@ class Searcher:
             f"collection '{info.name}' uses encoder '{info.encoder}', which has no text tower; "
             f"text queries need {' or '.join(capable)} ({where})"
         )
+
+
+def recorded_init(info: CollectionInfo) -> str:
+    """The --init a collection was ingested with, from its provenance: random or random-tiny, else pretrained."""
+    identity = info.provenance.weights_identity if info.provenance else None
+    return identity.kind if identity is not None and identity.random else "pretrained"
 
 
 def _check_same_weights(info: CollectionInfo, embedded: Embedded) -> None:

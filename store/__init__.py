@@ -1,20 +1,25 @@
-"""The store: the contract every stage uses, its two engines, naming and the payload schema.
+"""The store: the contract every stage uses, its engines, naming and the payload schema.
 
 Names, ids, records and the payload schema import at once; the engines
-(qdrant-client, about 2 s to import) load on first use of `open_store`.
+(qdrant-client about 0.7 to 2 s to import, Qdrant Edge 2 ms) load on first use
+of `open_store`.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+from errors import StoreError
 from store.base import Loader, VectorStore
+from store.capabilities import Capabilities
 from store.naming import DEFAULT_STORAGE, collection_name, point_id, slug
-from store.payload import PAYLOAD_SCHEMA, ImagePayload
+from store.payload import PAYLOAD_SCHEMA, ImagePayload, share_label
 from store.provenance import Provenance, WeightsIdentity
-from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points
+from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points, SearchSettings
 
 __all__ = [
+    "Capabilities",
     "DEFAULT_STORAGE",
     "PAYLOAD_SCHEMA",
     "CollectionInfo",
@@ -24,6 +29,7 @@ __all__ = [
     "IndexStatus",
     "Loader",
     "Points",
+    "SearchSettings",
     "Provenance",
     "VectorStore",
     "WeightsIdentity",
@@ -31,6 +37,7 @@ __all__ = [
     "open_existing_store",
     "open_store",
     "point_id",
+    "share_label",
     "slug",
 ]
 
@@ -42,26 +49,51 @@ def open_store(
     prefer_grpc: bool = False,
     timeout: int = 60,
     create: bool = True,
+    engine: str | None = None,
+    wait: float = 0.0,
+    idle_release: float | None = None,
 ) -> VectorStore:
-    """A server when `url` is given, else the embedded store in `path` (see `EmbeddedStore.open`)."""
+    """A server when `url` is given, else the embedded store in `path`, read by the engine its
+    folder records (a new folder: `engine`, by default Qdrant Edge). With `create` False a missing
+    store is an error, not a new empty one (a misspelled --storage would otherwise look empty).
+    `wait`: seconds to wait for a collection another process holds; `idle_release`: let go of
+    collections unused that long (a long-running server)."""
     if url:
         from store.server import ServerStore
 
         return ServerStore.open(url, api_key, prefer_grpc, timeout)
-    from store.embedded import EmbeddedStore
+    from store.engines import choose
 
-    return EmbeddedStore.open(path, create)
+    return choose(Path(path), engine).open(Path(path), create, wait, idle_release)
 
 
 def open_existing_store(
-    url: str | None = None, api_key: str | None = None, path: str | Path = DEFAULT_STORAGE, prefer_grpc: bool = False
+    url: str | None = None,
+    api_key: str | None = None,
+    path: str | Path = DEFAULT_STORAGE,
+    prefer_grpc: bool = False,
+    engine: str | None = None,
+    wait: float = 0.0,
 ) -> VectorStore | None:
     """The store if there is one (a server, or an embedded store in `path`), opened; else None once
     `path` is known to be a place where one can be created. Nothing is created: a command checks its
     store this way before loading any model."""
-    if url or (Path(path) / "meta.json").is_file():
-        return open_store(url, api_key, path, prefer_grpc, create=False)
-    from store.embedded import check_creatable
+    from store.engines import choose, has_store
 
+    if url or has_store(Path(path)):
+        return open_store(url, api_key, path, prefer_grpc, create=False, engine=engine, wait=wait)
+    choose(Path(path), engine)  # an unknown engine fails now
     check_creatable(Path(path))
     return None
+
+
+def check_creatable(folder: Path) -> None:
+    """Raise StoreError unless an embedded store could be created in `folder` (nothing is made)."""
+    if folder.exists() and not folder.is_dir():
+        raise StoreError(f"--storage '{folder}' is a file, not a folder; pass the folder of an embedded store")
+    ancestor = next(parent for parent in (folder, *folder.absolute().parents) if parent.exists())
+    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
+        raise StoreError(
+            f"cannot create the embedded store in '{folder}': '{ancestor}' is not writable; pass --storage "
+            f"with a folder you can write to"
+        )

@@ -1,24 +1,28 @@
 """The store contract: what every stage may ask of a vector store, and nothing more.
 
-Two implementations sit behind it (`store/embedded.py`: qdrant-client's
-embedded mode in a folder; `store/server.py`: a Qdrant server or cluster by
-URL), chosen once by `store.open_store`. Callers pass and receive the
+Three engines sit behind it (`store/edge.py`: Qdrant Edge, Qdrant's engine in
+this process, the embedded store; `store/embedded.py`: qdrant-client's local
+mode, stores of earlier releases; `store/server.py`: a Qdrant server or
+cluster by URL), chosen once by `store.open_store` from `store/engines.py`.
+Each states its `Capabilities`; callers ask those, never which engine it is. Callers pass and receive the
 project's own records (ids, numpy arrays, `ImagePayload`, `Hit`), never
 engine objects.
 """
 
 from __future__ import annotations
 
+import difflib
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 
 import numpy as np
 
-from errors import CollectionNotFoundError
+from errors import CollectionNotFoundError, StoreError
+from store.capabilities import Capabilities
 from store.naming import name_problem
 from store.payload import ImagePayload
 from store.provenance import Provenance
-from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points
+from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points, SearchSettings
 
 Query = np.ndarray | str  # a vector, or the id of a stored point (which is then left out of its hits)
 
@@ -30,8 +34,8 @@ class VectorStore(ABC):
 
     @property
     @abstractmethod
-    def in_process(self) -> bool:
-        """Whether the vectors live in this process (and every search is brute force, exact)."""
+    def capabilities(self) -> Capabilities:
+        """What this engine can do (exact only, vectors local, threads, index settings, ...)."""
 
     @abstractmethod
     def close(self) -> None:
@@ -53,10 +57,12 @@ class VectorStore(ABC):
                 f"{name!r} is not a collection name ({problem}); `python cli.py collections` lists them"
             )
         if not self.exists(name):
-            known = ", ".join(self.collection_names()) or "none"
+            names = self.collection_names()
+            close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+            hint = f"did you mean '{close[0]}'? " if close else ""
             raise CollectionNotFoundError(
-                f"collection '{name}' does not exist in {self.location} (collections: {known}); "
-                f"create it with `python cli.py ingest`"
+                f"collection '{name}' does not exist in {self.location}; {hint}(collections: "
+                f"{', '.join(names) or 'none'}); create it with `python cli.py ingest`"
             )
 
     @abstractmethod
@@ -72,6 +78,11 @@ class VectorStore(ABC):
 
         An existing collection is kept when its vectors fit, and refused when not.
         """
+
+    def hold(self, name: str) -> None:
+        """Take collection `name` for this process now, where the engine holds collections one by one
+        (a command reserves what it will write before loading a model); elsewhere only checks it exists."""
+        self.require(name)
 
     @abstractmethod
     def metadata(self, name: str) -> dict:
@@ -125,6 +136,13 @@ class VectorStore(ABC):
     def bulk_load(self, name: str, settings: IndexSettings | None = None) -> AbstractContextManager[Loader]:
         """A load of many points: `Loader.add` batches as the engine likes them."""
 
+    def build_index(self, name: str, force: bool = False) -> bool:
+        """Build the approximate index after a load, where the engine leaves that to its caller and
+        the collection is big enough to gain from it (or `force`); True if one was built. Servers
+        build their own as points arrive; engines without an index have none to build."""
+        self.require(name)
+        return False
+
     @abstractmethod
     def overwrite_payloads(self, name: str, payloads: dict[str, ImagePayload]) -> None:
         """Replace the payload of each given point (vectors untouched)."""
@@ -151,13 +169,25 @@ class VectorStore(ABC):
 
     @abstractmethod
     def query(self, name: str, query: Query, limit: int, label: str | None = None, exact: bool = False) -> list[Hit]:
-        """Nearest points to a vector or a stored point, best first, with their payloads."""
+        """Nearest points to a vector or a stored point, best first, with their payloads; with `label`, only
+        points that carry it among their labels (exactly; `search` resolves case)."""
 
     @abstractmethod
     def query_many(
-        self, name: str, queries: list[Query], limit: int, exact: bool
+        self, name: str, queries: list[Query], limit: int, exact: bool, search: SearchSettings | None = None
     ) -> list[tuple[list[str], np.ndarray]]:
-        """(ids, scores) of the nearest points of each query, in the engine's order, without payloads."""
+        """(ids, scores) of the nearest points of each query, in the engine's order, without payloads;
+        `search` tunes approximate queries where the engine has an index."""
+
+    def fused_query(self, members: list[str], point_id: str, limit: int, rank_constant: int, depth: int) -> list[Hit]:
+        """The stored point's nearest points by reciprocal rank fusion of the `members` collections' rankings.
+
+        Each member ranks the point's `depth` nearest other points (exact); a
+        point's fused score is the sum over members of 1 / (rank_constant + rank),
+        rank 1-based; best first. Only points every member holds are fused.
+        Engines with `Capabilities.fused_query` answer it; the others refuse.
+        """
+        raise StoreError(f"the store {self.location} offers no fusion query; use `eval --fuse` for fused figures")
 
 
 class Loader:

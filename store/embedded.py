@@ -23,6 +23,7 @@ from qdrant_client import QdrantClient, models
 
 from errors import StoreError
 from store.base import Loader
+from store.capabilities import Capabilities
 from store.qdrant import QdrantStore
 from store.types import IndexSettings
 
@@ -30,6 +31,18 @@ warnings.filterwarnings("ignore", "Local mode is not recommended", UserWarning) 
 
 _OPEN: weakref.WeakSet[EmbeddedStore] = weakref.WeakSet()  # stores whose lock a forked child must let go of
 DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+# Brute force in Python over every point loaded at open; one process at a time. The limit is measured
+# by bench/embedded_limits.py (BENCHMARKS.md): past 20,000 points opening and each query take seconds.
+LOCAL_MODE = Capabilities(
+    exact_only=True,
+    local_vectors=True,
+    threads=False,
+    index_settings=False,
+    shared=False,
+    note_above=20_000,
+    advice="move it to Qdrant Edge with `python cli.py store migrate`, or run a Qdrant server and pass --qdrant-url",
+    fused_query=True,
+)
 
 
 class EmbeddedStore(QdrantStore):
@@ -76,14 +89,14 @@ class EmbeddedStore(QdrantStore):
         return store
 
     @property
-    def in_process(self) -> bool:
-        return True
+    def capabilities(self) -> Capabilities:
+        return LOCAL_MODE
 
     def close(self) -> None:
         _OPEN.discard(self)
         super().close()
 
-    def _search_params(self, exact: bool) -> models.SearchParams | None:
+    def _search_params(self, exact: bool, search=None) -> models.SearchParams | None:
         return None  # always exact; search parameters have no effect here
 
     def _index_label(self, name: str) -> None:
@@ -146,18 +159,6 @@ class EmbeddedStore(QdrantStore):
     def _lock_file(self):
         """qdrant-client's open lock file (private to it; None if it changes)."""
         return getattr(getattr(self._client, "_client", None), "_flock_file", None)
-
-
-def check_creatable(folder: Path) -> None:
-    """Raise StoreError unless an embedded store could be created in `folder` (nothing is made)."""
-    if folder.exists() and not folder.is_dir():
-        raise StoreError(f"--storage '{folder}' is a file, not a folder; pass the folder of an embedded store")
-    ancestor = next(parent for parent in (folder, *folder.absolute().parents) if parent.exists())
-    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
-        raise StoreError(
-            f"cannot create the embedded store in '{folder}': '{ancestor}' is not writable; pass --storage "
-            f"with a folder you can write to"
-        )
 
 
 def _release_locks_in_child() -> None:

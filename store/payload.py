@@ -5,7 +5,11 @@ relative to the dataset's image folder, the dataset and encoder names, its
 position in the dataset list (`index`, which orders the points and breaks
 ties in rankings) and, since schema 2, the file's size, modification time and
 sha256 (a rerun re-embeds an image whose content changed; equal hashes are
-identical images). An image with several labels (a multi-label list line,
+identical images). Since schema 3 the modification time is integer nanoseconds
+(`mtime_ns`): engines need not keep a float exactly (Qdrant Edge returned one
+float mtime in seven one unit in the last place off), and an integer compares
+exactly with the file's `st_mtime_ns`. A schema 2 payload's float seconds read
+as the nearest nanosecond, and are rewritten as integers on the next ingest. An image with several labels (a multi-label list line,
 Pascal VOC) also carries `labels`, all of them in list order, `label` being
 the first; single-label points have no `labels` key, so their payloads are
 unchanged and older readers still see their one label. The schema version is kept in the collection's metadata
@@ -16,9 +20,11 @@ evaluated; no file facts: its content is unknown).
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
-PAYLOAD_SCHEMA = 2
+PAYLOAD_SCHEMA = 3
 SCHEMA_KEY = "payload_schema"  # the collection-metadata key holding PAYLOAD_SCHEMA
 UNKNOWN = "?"
 
@@ -33,7 +39,7 @@ class ImagePayload:
     encoder: str
     index: int
     size: int | None = None
-    mtime: float | None = None
+    mtime_ns: int | None = None
     sha256: str | None = None
     labels: tuple[str, ...] | None = None  # every label, when there are several; `label` is the first
 
@@ -67,10 +73,19 @@ class ImagePayload:
             encoder=str(payload.get("encoder", UNKNOWN)),
             index=_integer(payload.get("index")),
             size=payload.get("size") if isinstance(payload.get("size"), int) else None,
-            mtime=payload.get("mtime") if isinstance(payload.get("mtime"), int | float) else None,
+            mtime_ns=_mtime_ns(payload),
             sha256=payload.get("sha256") if isinstance(payload.get("sha256"), str) else None,
             labels=_labels(payload.get("labels")),
         )
+
+
+def share_label(first: Iterable[str], second: Iterable[str]) -> bool:
+    """The one relevance rule: two images are relevant to each other when they share a label.
+
+    For single-label points that is equal labels. Evaluation (`evaluation.metrics.shares_label`, the same
+    rule on arrays), the drill-down, the neighbours page, search galleries and the label filter all use it.
+    """
+    return not set(first).isdisjoint(second)
 
 
 def _labels(value: object) -> tuple[str, ...] | None:
@@ -78,6 +93,17 @@ def _labels(value: object) -> tuple[str, ...] | None:
     if not isinstance(value, list | tuple) or len(value) < 2:
         return None
     return tuple(str(label) for label in value)
+
+
+def _mtime_ns(payload: dict) -> int | None:
+    """The file's modification time in nanoseconds: schema 3's integer, or schema 2's float seconds."""
+    value = payload.get("mtime_ns")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    seconds = payload.get("mtime")
+    if isinstance(seconds, int | float) and not isinstance(seconds, bool) and math.isfinite(seconds):
+        return round(seconds * 1e9)
+    return None
 
 
 def _integer(value: object) -> int:

@@ -15,10 +15,9 @@ from __future__ import annotations
 import datetime
 import importlib.metadata
 import sys
+import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-
-import tomllib
 
 from store.payload import PAYLOAD_SCHEMA, SCHEMA_KEY
 
@@ -128,7 +127,7 @@ def unfinished(name: str, provenance: Provenance | None) -> str | None:
 
 
 def now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 def versions() -> dict:

@@ -17,7 +17,7 @@ from errors import StoreError
 from store.base import Loader, Query, VectorStore
 from store.payload import PAYLOAD_SCHEMA, SCHEMA_KEY, ImagePayload
 from store.provenance import Provenance
-from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points
+from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points, SearchSettings
 
 PAGE = 1024
 
@@ -32,8 +32,12 @@ class QdrantStore(VectorStore):
     def close(self) -> None:
         self._client.close()
 
-    def _search_params(self, exact: bool) -> models.SearchParams | None:
-        return models.SearchParams(exact=exact)
+    def _search_params(self, exact: bool, search: SearchSettings | None = None) -> models.SearchParams | None:
+        search = search or SearchSettings()
+        quantization = None
+        if search.rescore is not None or search.oversampling is not None:
+            quantization = models.QuantizationSearchParams(rescore=search.rescore, oversampling=search.oversampling)
+        return models.SearchParams(exact=exact, hnsw_ef=search.hnsw_ef, quantization=quantization)
 
     def _index_label(self, name: str) -> None:
         self._client.create_payload_index(name, "label", models.PayloadSchemaType.KEYWORD)
@@ -114,6 +118,7 @@ class QdrantStore(VectorStore):
         )
 
     def count(self, name: str) -> int:
+        self.require(name)
         return self._client.count(name, exact=True).count
 
     def index_status(self, name: str) -> IndexStatus:
@@ -157,6 +162,7 @@ class QdrantStore(VectorStore):
                 return
 
     def point_ids(self, name: str) -> set[str]:
+        self.require(name)
         return {str(r.id) for r in self._scroll(name, with_payload=False, with_vectors=False)}
 
     def points(self, name: str, with_vectors: bool = False) -> Points:
@@ -167,6 +173,7 @@ class QdrantStore(VectorStore):
         return Points([pid for pid, _, _ in read], [payload for _, payload, _ in read], vectors)
 
     def find_by_path(self, name: str, path: str) -> str | None:
+        self.require(name)
         records, _ = self._client.scroll(name, limit=1, scroll_filter=_match("path", path), with_payload=False)
         return str(records[0].id) if records else None
 
@@ -182,16 +189,35 @@ class QdrantStore(VectorStore):
             name,
             query=_plain(query),
             limit=limit,
-            query_filter=_match("label", label) if label is not None else None,
+            query_filter=_carries_label(label) if label is not None else None,
             search_params=self._search_params(exact),
             with_payload=True,
         )
         return [Hit.of(str(p.id), p.score, ImagePayload.read(p.payload)) for p in result.points]
 
+    def fused_query(self, members: list[str], point_id: str, limit: int, rank_constant: int, depth: int) -> list[Hit]:
+        """Qdrant's prefetch + RRF fusion query.
+
+        Qdrant fuses the prefetches of one collection (one named vector each);
+        here every member is a collection of its own. So each member's `depth`
+        nearest points to the stored point (exact; the point itself left out)
+        are gathered, with every member's vector of each, into a transient
+        in-memory collection with one named vector per member, and one query
+        there prefetches each member's top `depth` by its vector and fuses them
+        with `RrfQuery`: the query a deployment with the members as named
+        vectors of one collection sends, and the same candidates. Qdrant scores
+        the hit at 0-based position i of a prefetch 1 / (k' + i), with k' = 2
+        unless given: the 1-based 1 / (rank_constant + rank) is k' = rank_constant + 1.
+        Qdrant leaves equal fused scores in no defined order.
+        """
+        for name in members:
+            self.require(name)
+        return _fused(self._client, members, point_id, limit, rank_constant, depth, self._search_params(True))
+
     def query_many(
-        self, name: str, queries: list[Query], limit: int, exact: bool
+        self, name: str, queries: list[Query], limit: int, exact: bool, search: SearchSettings | None = None
     ) -> list[tuple[list[str], np.ndarray]]:
-        params = self._search_params(exact)
+        params = self._search_params(exact, search)
         requests = [
             models.QueryRequest(query=_plain(q), limit=limit, params=params, with_payload=False) for q in queries
         ]
@@ -199,6 +225,62 @@ class QdrantStore(VectorStore):
             ([str(p.id) for p in response.points], np.fromiter((p.score for p in response.points), np.float32))
             for response in self._client.query_batch_points(name, requests)
         ]
+
+
+def _fused(
+    client: QdrantClient,
+    members: list[str],
+    point_id: str,
+    limit: int,
+    rank_constant: int,
+    depth: int,
+    exact: models.SearchParams | None,
+) -> list[Hit]:
+    """`QdrantStore.fused_query` over the member collections of `client`."""
+    wanted: dict[str, None] = {}
+    for name in members:
+        for p in client.query_points(name, query=point_id, limit=depth, search_params=exact).points:
+            wanted[str(p.id)] = None
+    vectors = {}
+    for name in members:
+        found = {str(r.id): r.vector for r in client.retrieve(name, [point_id, *wanted], with_vectors=True)}
+        if point_id not in found:
+            raise StoreError(f"no point in '{name}' has id '{point_id}'; fused collections must hold the same points")
+        vectors[name] = found
+    shared = [pid for pid in wanted if all(pid in vectors[name] for name in members)]
+    payloads = {str(r.id): r.payload for r in client.retrieve(members[0], shared, with_payload=True)}
+    fusion = QdrantClient(":memory:")  # Qdrant fuses the prefetches of one collection: the members, named vectors
+    try:
+        named = {f"m{i}": name for i, name in enumerate(members)}
+        fusion.create_collection(
+            "fused",
+            vectors_config={
+                key: models.VectorParams(size=len(vectors[name][point_id]), distance=models.Distance.COSINE)
+                for key, name in named.items()
+            },
+        )
+        if shared:
+            fusion.upsert(
+                "fused",
+                points=[
+                    models.PointStruct(
+                        id=pid, vector={key: vectors[name][pid] for key, name in named.items()}, payload=payloads[pid]
+                    )
+                    for pid in shared
+                ],
+            )
+        result = fusion.query_points(
+            "fused",
+            prefetch=[
+                models.Prefetch(query=vectors[name][point_id], using=key, limit=depth) for key, name in named.items()
+            ],
+            query=models.RrfQuery(rrf=models.Rrf(k=rank_constant + 1)),
+            limit=limit,
+            with_payload=True,
+        )
+    finally:
+        fusion.close()
+    return [Hit.of(str(p.id), p.score, ImagePayload.read(p.payload)) for p in result.points]
 
 
 def _plain(query: Query) -> list[float] | str:
@@ -209,6 +291,13 @@ def _match(key: str, value: str) -> models.Filter:
     return models.Filter(must=[models.FieldCondition(key=key, match=models.MatchValue(value=value))])
 
 
+def _carries_label(label: str) -> models.Filter:
+    """Points with `label` among their labels: as `label` (the first, or only one) or in `labels` (several)."""
+    return models.Filter(
+        should=[models.FieldCondition(key=key, match=models.MatchValue(value=label)) for key in ("label", "labels")]
+    )
+
+
 def collection_config(dim: int, settings: IndexSettings) -> dict:
     """Keyword arguments of `create_collection` for a cosine collection."""
     quantization = {
@@ -217,6 +306,9 @@ def collection_config(dim: int, settings: IndexSettings) -> dict:
             scalar=models.ScalarQuantizationConfig(type=models.ScalarType.INT8, always_ram=True)
         ),
         "binary": models.BinaryQuantization(binary=models.BinaryQuantizationConfig(always_ram=True)),
+        "product": models.ProductQuantization(
+            product=models.ProductQuantizationConfig(compression=models.CompressionRatio.X16, always_ram=True)
+        ),
     }[settings.quantization]
     hnsw = None
     if settings.hnsw_m is not None or settings.hnsw_ef_construct is not None:

@@ -17,12 +17,16 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 from errors import StoreError
 from redaction import redact
 from store.base import Loader
+from store.capabilities import Capabilities
 from store.qdrant import QdrantStore
 from store.types import IndexSettings
 
 BULK_BATCH = 256  # points per upsert request on a server; Qdrant advises 64 to 256
 DEFAULT_HNSW_M = 16  # Qdrant's default HNSW edges per node
 WRITE_TRIES = 3  # a transient write failure is retried, each time with twice the timeout
+SERVER = Capabilities(
+    exact_only=False, local_vectors=False, threads=True, index_settings=True, shared=True, fused_query=True
+)
 TRANSIENT_HTTP = {429, 500, 502, 503, 504}
 TRANSIENT_GRPC = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED}
 
@@ -59,8 +63,8 @@ class ServerStore(QdrantStore):
         return store
 
     @property
-    def in_process(self) -> bool:
-        return False
+    def capabilities(self) -> Capabilities:
+        return SERVER
 
     def _check(self) -> None:
         try:

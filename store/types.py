@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from store.payload import ImagePayload
+from store.payload import ImagePayload, share_label
 from store.provenance import Provenance
 
 
@@ -14,7 +15,8 @@ from store.provenance import Provenance
 class Hit:
     """One stored image in a ranked list, best first: what search and evaluation both return.
 
-    `index` is the image's position in its dataset list (dataset order).
+    `index` is the image's position in its dataset list (dataset order); `labels` are every label of the
+    image (`label` is the first), what relevance compares (`store.payload.share_label`).
     """
 
     id: str
@@ -22,13 +24,25 @@ class Hit:
     score: float
     label: str | None
     path: str
+    labels: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, point_id: str, score: float, payload: ImagePayload) -> Hit:
-        return cls(point_id, payload.index, float(score), payload.label, payload.path)
+        return cls(point_id, payload.index, float(score), payload.label, payload.path, payload.label_set)
+
+    @property
+    def label_set(self) -> tuple[str, ...]:
+        """Every label of the image (`labels`, or `label` alone for a hit made without them)."""
+        return self.labels or (() if self.label is None else (self.label,))
+
+    def relevant_to(self, labels: Iterable[str]) -> bool:
+        """Whether this hit shares a label with `labels` (a query's): the one relevance rule."""
+        return share_label(self.label_set, labels)
 
     def to_json(self) -> dict:
-        return asdict(self)
+        record = asdict(self)
+        record["labels"] = list(self.labels)
+        return record
 
 
 @dataclass(frozen=True)
@@ -41,6 +55,7 @@ class CollectionInfo:
     encoder: str
     location: str
     provenance: Provenance | None = None  # None: a collection that does not say (older release, other tool)
+    busy: str | None = None  # who holds it when another process does (its points are as of its last write)
 
     @property
     def random_weights(self) -> bool:
@@ -56,7 +71,11 @@ class CollectionInfo:
 
 @dataclass(frozen=True)
 class IndexSettings:
-    """Server-side layout of a new collection; the embedded store ignores it."""
+    """The layout of a new collection: where the engine keeps it and how it is indexed.
+
+    `shards` and `replicas` apply to a server; HNSW and quantization to every
+    engine with `Capabilities.index_settings`; `hnsw_ef` is the beam of
+    approximate queries, recorded with an embedded collection."""
 
     shards: int | None = None
     replicas: int | None = None
@@ -64,6 +83,17 @@ class IndexSettings:
     hnsw_m: int | None = None
     hnsw_ef_construct: int | None = None
     quantization: str = "none"
+    hnsw_ef: int | None = None
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """How an approximate query searches: the HNSW beam, and for a quantized collection whether the
+    candidates are rescored with the original vectors and how many more are fetched (oversampling)."""
+
+    hnsw_ef: int | None = None
+    rescore: bool | None = None
+    oversampling: float | None = None
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,7 @@ def expected_payload(dataset, position: int, encoder: str) -> dict:
         "encoder": encoder,
         "index": position,
         "size": os.stat(file).st_size,
-        "mtime": os.stat(file).st_mtime,
+        "mtime_ns": os.stat(file).st_mtime_ns,
         "sha256": hashlib.sha256(file.read_bytes()).hexdigest(),
     }
 

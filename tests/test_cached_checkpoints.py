@@ -110,15 +110,18 @@ def _cli(cache: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def _stored(storage: Path, collection: str) -> tuple[list[str], list[str], np.ndarray]:
-    """(ids, image paths, vectors) of a collection, read with qdrant_client directly."""
-    from qdrant_client import QdrantClient
+    """(ids, image paths, vectors) of a collection, read from its shard with qdrant_edge directly."""
+    import json
 
-    client = QdrantClient(path=str(storage))
+    import qdrant_edge as edge
+
+    folder = storage / "collections" / collection
+    shard = edge.EdgeShard.load(str(folder / "shard"))
     try:
-        records, _ = client.scroll(collection, limit=10_000, with_payload=True, with_vectors=True)
-        size = client.get_collection(collection).config.params.vectors.size
+        records, _ = shard.scroll(edge.ScrollRequest(limit=10_000, with_payload=True, with_vector=True))
     finally:
-        client.close()
+        shard.close()
+    size = json.loads((folder / "collection.json").read_text())["dim"]
     assert size == len(records[0].vector)
     return (
         [str(r.id) for r in records],

@@ -54,7 +54,7 @@ def test_store_and_report_options_work_after_the_command_and_from_the_environmen
     other = tmp_path / "other_reports"
     env = {"RETRIEVAL_STORAGE": str(storage), "RETRIEVAL_REPORTS": str(other)}
     assert run("eval", "-c", "shapes_colorhist", env=env).exit_code == 0
-    assert (other / "shapes_colorhist" / "metrics.json").is_file()
+    assert (other / "shapes_colorhist" / "runs" / "full.json").is_file()
     # an option after the command wins over the environment
     assert run("eval", "-c", "shapes_colorhist", "--reports", str(tmp_path / "third"), env=env).exit_code == 0
     assert (tmp_path / "third" / "index.html").is_file()
@@ -111,8 +111,11 @@ def test_search_path_takes_the_stored_form_the_file_path_and_the_images_prefix(i
 def test_an_unknown_label_lists_the_labels_with_a_did_you_mean(ingested):
     storage, _ = ingested
     query = ["search", "-c", "shapes_colorhist", "--path", "red/01.jpg", "--storage", str(storage)]
-    message = refused(*query, "--label", "Green")
-    assert message.endswith("has no label 'Green'; did you mean 'green'? its labels: blue, green, red")
+    found = run(*query, "--label", "Green", "--format", "json")  # case ignored, and said so
+    assert found.exit_code == 0 and {hit["label"] for hit in json.loads(found.stdout)["hits"]} == {"green"}
+    assert json.loads(found.stdout)["label_filter"]["matches"] == "any of a point's labels, case ignored"
+    message = refused(*query, "--label", "gren")
+    assert message.endswith("has no label 'gren' (case ignored); did you mean 'green'? its labels: blue, green, red")
     message = refused(*query, "--label", "cat")
     assert "did you mean" not in message and message.endswith("its labels: blue, green, red")
     assert run(*query, "--label", "green").exit_code == 0
@@ -243,7 +246,7 @@ def test_the_offline_demo_generates_classes_a_colour_histogram_separates(tmp_pat
     assert len(classes) == 10 and all(len(list((tmp_path / "data" / "patterns" / c).iterdir())) == 40 for c in classes)
     for name in ("dinov2", "clip", "resnet18"):
         assert f"skipping {name}" in done.stderr
-    metrics = json.loads((tmp_path / "reports" / "patterns_colorhist" / "metrics.json").read_text())
+    metrics = json.loads((tmp_path / "reports" / "patterns_colorhist" / "runs" / "full.json").read_text())
     assert metrics["queries"] == 400 and metrics["map"] > 0.6
 
 

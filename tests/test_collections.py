@@ -35,6 +35,8 @@ def test_library_lists_summarizes_and_drops(storage):
     [info] = list_collections(storage)
     assert (info.name, info.points, info.dim, info.distance) == ("shapes_colorhist", 12, 128, "Cosine")
     assert (info.dataset, info.encoder) == ("shapes", "colorhist")
+    with pytest.raises(CollectionNotFoundError, match="did you mean 'shapes_colorhist'"):
+        summarize(storage, "shapes_colorhits")  # misspelt
     summary = summarize(storage, "shapes_colorhist", samples=2)
     assert summary.classes == {"red": 4, "green": 4, "blue": 4}
     assert [payload.path for _, payload in summary.samples] == ["red/00.jpg", "red/01.jpg"]

@@ -139,7 +139,7 @@ def test_report_files_escape_labels_and_draw_no_galleries_without_images(store, 
     (reports / "toy").mkdir(parents=True)
     (reports / "toy" / "best.png").write_bytes(b"an earlier gallery")
     files = write_collection_report(leave_one_out(store, "toy"), reports, image_root=None)
-    assert [f.name for f in files] == ["metrics.json", "pr.png"]
+    assert [f.name for f in files] == ["full.json", "pr.png"]
     assert all(f.stat().st_size > 0 for f in files)
     assert (reports / "toy" / "best.png").read_bytes() == b"an earlier gallery"  # not replaced by placeholders
     page = write_index(reports, store.location, {"toy"}, "python cli.py eval").read_text()
@@ -176,10 +176,10 @@ def test_cli_eval_writes_every_report_file_and_the_study_table(store, data_root,
     assert result.exit_code == 0, result.output
     assert "shapes_colorhist" in result.output and "encoders x datasets" in result.output
     folder = reports / "shapes_colorhist"
-    for name in ("metrics.json", "pr.png", "best.png", "worst.png"):
+    for name in ("runs/full.json", "pr.png", "best.png", "worst.png"):
         assert (folder / name).is_file(), name
     assert (reports / "index.html").is_file() and (reports / "pr_shapes.png").is_file()
-    metrics = json.loads((folder / "metrics.json").read_text())
+    metrics = json.loads((folder / "runs" / "full.json").read_text())
     assert metrics["map"] > 0.9 and metrics["queries"] == 12 and metrics["encoder"] == "colorhist"
     as_json = _cli(
         store,
@@ -201,8 +201,8 @@ def test_cli_eval_writes_every_report_file_and_the_study_table(store, data_root,
     # rankings cut at 3 say nothing of ranks 5 and 10; R = 3 (4 images per class) is within the cut
     assert cut["precision_at"]["5"] is None and cut["precision_at"]["10"] is None
     assert cut["precision_at"]["1"] is not None and cut["r_precision"] is not None
-    assert json.loads((folder / "at3" / "metrics.json").read_text())["precision_at"]["10"] is None
-    full = json.loads((folder / "metrics.json").read_text())  # the full ranking's figures stay beside the cut's
+    assert json.loads((folder / "runs" / "at3.json").read_text())["precision_at"]["10"] is None
+    full = json.loads((folder / "runs" / "full.json").read_text())  # the full ranking's figures stay beside the cut's
     assert full["metric"] == "mAP" and full["map"] == metrics["map"] and full["precision_at"]["10"] is not None
     table = _cli(
         store,
@@ -217,8 +217,17 @@ def test_cli_eval_writes_every_report_file_and_the_study_table(store, data_root,
         "--data-root",
         str(data_root),
     )
-    row = next(line for line in table.stdout.splitlines() if line.strip().startswith("shapes_colorhist"))
-    assert row.split()[4:7] == ["n/a", "n/a", "n/a"]  # P@5, P@10 and R-precision (R = 3 > 2)
+    lines = table.stdout.splitlines()
+    header = next(line for line in lines if line.strip().startswith("collection"))
+    row = dict(
+        zip(
+            header.split(),
+            next(line for line in lines if line.strip().startswith("shapes_colorhist")).split(),
+            strict=True,
+        )
+    )
+    assert row["variant"] == "@2"  # the variant, named in its own column
+    assert [row["P@5"], row["P@10"], row["R-prec"]] == ["n/a", "n/a", "n/a"]  # R = 3 > 2
 
 
 def test_corel1k_colorhist_reaches_the_measured_map(corel, store, tmp_path, monkeypatch):
@@ -255,7 +264,7 @@ def test_cli_eval_of_every_collection_skips_one_that_cannot_be_evaluated(store, 
     result = _cli(store, monkeypatch, "--reports", str(reports), "eval", "--data-root", str(tmp_path))
     assert result.exit_code == 0, result.output
     assert "skipped: collection 'tiny' has 1 point(s)" in result.stderr
-    assert (reports / "toy" / "metrics.json").is_file() and not (reports / "tiny").exists()
+    assert (reports / "toy" / "runs" / "full.json").is_file() and not (reports / "tiny").exists()
     with pytest.raises(EvaluationError):
         _cli(store, monkeypatch, "--reports", str(reports), "eval", "-c", "tiny")
 

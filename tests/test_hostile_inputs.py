@@ -91,9 +91,9 @@ def test_collections_whose_names_differ_only_in_case_get_their_own_report_folder
     store.close()
     result = run_cli("--storage", "q", "eval", "--format", "json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    folders = [path.parent for path in (tmp_path / "reports").glob("*/metrics.json")]
+    folders = [path.parent.parent for path in (tmp_path / "reports").glob("*/runs/full.json")]
     assert len(folders) == 3
-    written = sorted(json.loads((folder / "metrics.json").read_text())["collection"] for folder in folders)
+    written = sorted(json.loads((folder / "runs" / "full.json").read_text())["collection"] for folder in folders)
     assert written == ["Pets_x", "pets x", "pets_x"]
 
 

@@ -85,7 +85,7 @@ def full_disk(tmp_path) -> Path:
         subprocess.run(["umount", str(folder)], check=False)
 
 
-def test_eval_on_a_full_reports_disk_leaves_no_empty_metrics_file(tmp_path, full_disk):
+def test_eval_on_a_full_reports_disk_leaves_no_empty_record_file(tmp_path, full_disk):
     write_list_dataset(tmp_path / "data" / "shapes", per_class=2)
     ingest = ["--storage", "q", "ingest", "--data-root", "data", "-e", "colorhist", "--workers", "0"]
     refused = one_line_error(run_cli("--reports", str(full_disk), *ingest, cwd=tmp_path))
@@ -94,5 +94,5 @@ def test_eval_on_a_full_reports_disk_leaves_no_empty_metrics_file(tmp_path, full
     assert ingested.returncode == 0, ingested.stderr
     result = run_cli("--storage", "q", "--reports", str(full_disk), "eval", "-c", "shapes_colorhist", cwd=tmp_path)
     error = one_line_error(result)
-    assert "metrics.json" in error and "No space left" in error
+    assert "runs/full.json" in error and "No space left" in error
     assert sorted(path.name for path in full_disk.rglob("*") if path.is_file()) == ["filler"]

@@ -113,14 +113,16 @@ def test_an_import_recreate_of_vectors_that_cannot_be_stored_keeps_the_old_colle
 KILL_AFTER_ONE_WRITE = """
 import os, signal, sys
 sys.argv = ["cli.py", *sys.argv[1:]]
-from store.qdrant import QdrantStore
-original, calls = QdrantStore.upsert, []
+import store.edge
+from store.edge import EdgeStore
+store.edge.PAGE = 2  # upserts of 2 points, so the kill comes after a first write
+original, calls = EdgeStore.upsert, []
 def upsert(self, *args, **kwargs):
     if calls:
         os.kill(os.getpid(), signal.SIGKILL)  # killed mid-import, nothing cleaned up
     calls.append(1)
     original(self, *args, **kwargs)
-QdrantStore.upsert = upsert
+EdgeStore.upsert = upsert
 import cli
 cli.main()
 """

@@ -74,12 +74,14 @@ def test_after_kill_9_of_an_ingest_with_workers_the_store_opens_at_once(tmp_path
 # 7. the store and the reports folder are checked before any model loads
 
 
-def _hold_store(tmp_path: Path) -> subprocess.Popen:
+def _hold_collection(tmp_path: Path, name: str, dim: int) -> subprocess.Popen:
+    """Another process holding collection `name` of the store in q (created with `dim`-d vectors)."""
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "from store import open_store; s = open_store(path='q'); print('open', flush=True); input()",
+            f"from store import open_store; s = open_store(path='q'); s.ensure_collection({name!r}, {dim}); "
+            f"s.hold({name!r}); print('held', flush=True); input()",
         ],
         cwd=tmp_path,
         env=CLI_ENV,
@@ -87,20 +89,20 @@ def _hold_store(tmp_path: Path) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert holder.stdout.readline().strip() == "open"
+    assert holder.stdout.readline().strip() == "held"
     return holder
 
 
-def test_a_locked_store_or_a_bad_reports_folder_is_reported_before_the_model_loads(tmp_path):
+def test_a_held_collection_or_a_bad_reports_folder_is_reported_before_the_model_loads(tmp_path):
     """clip's weights are absent here: had the model loaded first, the error would name them."""
     write_list_dataset(tmp_path / "data" / "shapes", per_class=1)
-    holder = _hold_store(tmp_path)
+    holder = _hold_collection(tmp_path, "shapes_clip", 512)
     try:
-        locked = run_cli("--storage", "q", "ingest", "--data-root", "data", "-e", "clip", cwd=tmp_path)
+        held = run_cli("--storage", "q", "--wait", "0", "ingest", "--data-root", "data", "-e", "clip", cwd=tmp_path)
     finally:
         holder.kill()
         holder.wait()
-    assert "open in another process" in one_line_error(locked)
+    assert f"collection 'shapes_clip' is held by process {holder.pid} (python" in one_line_error(held)
     (tmp_path / "reports.txt").write_text("")
     no_reports = run_cli(
         "--storage", "q", "--reports", "reports.txt", "ingest", "--data-root", "data", "-e", "clip", cwd=tmp_path
@@ -140,8 +142,8 @@ def test_an_empty_collection_name_is_one_line(shapes):
     )
 
 
-def test_a_damaged_embedded_store_names_the_damaged_file(shapes):
-    ingest(shapes)
+def test_a_damaged_local_mode_store_names_the_damaged_file(shapes):
+    ingest(shapes, "--engine", "local")
     meta = shapes / "q" / "meta.json"
     good = meta.read_text()
     meta.write_text(good[: len(good) // 2])
@@ -152,6 +154,17 @@ def test_a_damaged_embedded_store_names_the_damaged_file(shapes):
     database.write_bytes(database.read_bytes()[:100] + b"\xff" * 5000)
     line = one_line_error(run_cli("--storage", "q", "collections", cwd=shapes))
     assert "damaged: q/collection/shapes_colorhist/storage.sqlite" in line
+
+
+def test_a_damaged_edge_collection_names_its_file(shapes):
+    ingest(shapes)
+    sidecar = shapes / "q" / "collections" / "shapes_colorhist" / "collection.json"
+    sidecar.write_text(sidecar.read_text()[:40])
+    line = one_line_error(run_cli("--storage", "q", "collections", cwd=shapes))
+    assert (
+        "q/collections/shapes_colorhist/collection.json cannot be read" in line
+        and "move the collection's folder aside" in line
+    )
 
 
 def test_a_full_disk_while_ingesting_is_one_line_and_a_rerun_resumes(shapes):

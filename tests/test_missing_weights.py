@@ -53,6 +53,9 @@ def test_missing_weights_raise_one_line_naming_the_model(tmp_path):
         assert kind == "WeightsMissingError"
         assert "\n" not in message and message.startswith(f"{name}: ")
         assert SPECS[name].model_id in message
+        assert "huggingface-cli" not in message  # current huggingface_hub ships `hf`, not huggingface-cli
+        if "Hugging Face cache" in message:
+            assert f"`hf download {SPECS[name].model_id}`" in message
 
 
 def test_ingest_without_weights_exits_with_one_line_and_creates_nothing(data_root, tmp_path):

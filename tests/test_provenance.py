@@ -4,6 +4,7 @@ hashes, weights never mixed, images found from the collection, reports of one st
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -132,10 +133,11 @@ def test_the_report_shows_this_stores_collections_with_map_and_map_at_k(data_roo
     assert run(storage, "eval", "-c", "shapes_colorhist", "--k", "3", reports=reports).exit_code == 0
     page = (reports / "index.html").read_text()
     assert str(storage.resolve()) in page
-    full = json.loads((reports / "shapes_colorhist" / "metrics.json").read_text())
-    cut = json.loads((reports / "shapes_colorhist" / "at3" / "metrics.json").read_text())
-    assert f"{full['map']:.4f} · mAP@3 {cut['map']:.4f}" in page
-    assert "shapes_clip (mAP) (random weights: not a result)" in page
+    full = json.loads((reports / "shapes_colorhist" / "runs" / "full.json").read_text())
+    cut = json.loads((reports / "shapes_colorhist" / "runs" / "at3.json").read_text())
+    assert re.search(rf"<tr><th>colorhist</th><td><a [^>]*>{full['map']:.4f} \[", page)  # the full run's row
+    assert re.search(rf"<tr><th>colorhist @3</th><td><a [^>]*>mAP@3 {cut['map']:.4f} \[", page)  # its own row
+    assert "shapes_clip (mAP; variant: full) (random weights: not a result)" in page
     other = tmp_path / "other_store"
     assert ingest(other, data_root, "-e", "colorhist").exit_code == 0
     assert run(storage, "collections", "drop", "shapes_clip", "--yes").exit_code == 0

@@ -14,7 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 import evaluation.ranking
-from evaluation import Rerank, leave_one_out, rank_all
+from evaluation import Rerank, RunRecord, leave_one_out, rank_all, read_records
+from evaluation.compare import rank_records
 from evaluation.duplicates import find_duplicates
 from evaluation.metrics import evaluate_rankings
 from store import ImagePayload, VectorStore, point_id
@@ -74,7 +75,7 @@ def test_rerank_matches_the_numpy_reference(store, monkeypatch, method, k, alpha
     expected = reference_map(vectors, labels, method, k, alpha)
     assert expected != pytest.approx(plain, abs=1e-3)  # the re-ranking changes the figure: a no-op cannot pass
     assert reranked.mean_ap == pytest.approx(expected, abs=1e-6)
-    assert reranked.name == f"toy +{method}"
+    assert reranked.name == f"toy +{method} (k={k}, alpha={alpha:g})"
     assert not (reranked.top == np.arange(len(labels))[:, None]).any()  # never itself, whatever the expansion
 
 
@@ -138,11 +139,12 @@ def test_cli_eval_rerank_writes_its_own_rows_and_the_study_side_by_side(store, t
     result = _cli(store, monkeypatch, *args, "--alpha", "2")
     assert result.exit_code == 0, result.output
     assert "paris_clip +aqe" in result.output and "not comparable with the study" in result.output
-    plain = json.loads((reports / "paris_clip" / "metrics.json").read_text())
-    reranked = json.loads((reports / "paris_clip+aqe" / "metrics.json").read_text())
+    plain = json.loads((reports / "paris_clip" / "runs" / "full.json").read_text())
+    reranked = json.loads((reports / "paris_clip" / "runs" / "aqe-k3-alpha2.json").read_text())
     assert plain["rerank"] is None and plain["collection"] == "paris_clip"
     assert reranked["rerank"]["method"] == "aqe" and (reranked["rerank"]["k"], reranked["rerank"]["alpha"]) == (3, 2)
-    assert reranked["collection"] == "paris_clip +aqe" and reranked["study"] is None
+    assert reranked["collection"] == "paris_clip" and reranked["study"] is None
+    assert reranked["name"] == "paris_clip +aqe (k=3, alpha=2)" and reranked["variant"]["slug"] == "aqe-k3-alpha2"
     assert reranked["map"] == pytest.approx(reference_map(vectors, labels, "aqe", 3, 2.0), abs=1e-6)
     # the study's Paris figure for CLIP (docs/design.md) beside ours, and the difference
     assert plain["study"]["map"] == 0.3068
@@ -152,29 +154,26 @@ def test_cli_eval_rerank_writes_its_own_rows_and_the_study_side_by_side(store, t
     assert interval["low"] <= plain["map"] <= interval["high"]
     assert (interval["resamples"], interval["seed"]) == (1000, 0)
     # clustered vectors against the same points with shuffled vectors: a clear, significant lead
-    rows = {
-        folder: json.loads((reports / folder / "metrics.json").read_text())["comparison"]
-        for folder in ("paris_clip", "paris_clip+aqe", "paris_dinov2", "paris_dinov2+aqe")
-    }
-    second_clip = next(c for f, c in rows.items() if f.startswith("paris_clip") and c["rank"] == 2)
-    assert second_clip["next"].startswith("paris_dinov2")
-    assert second_clip["against_next"]["significant"] and second_clip["against_next"]["difference"] > 0.2
-    assert sorted(c["rank"] for c in rows.values()) == [1, 2, 3, 4]
-    assert next(c for c in rows.values() if c["rank"] == 4)["next"] is None
+    [ranking] = rank_records(read_records(reports))  # computed from the records, as every table does
+    assert [row.name.split()[0] for row in ranking.rows[:2]] == ["paris_clip", "paris_clip"]
+    second = ranking.rows[1]
+    assert second.next.startswith("paris_dinov2")
+    assert second.difference.significant and second.difference.difference > 0.2
+    assert second.difference.difference == pytest.approx(second.mean_ap - ranking.rows[2].mean_ap, abs=1e-12)
+    assert [row.mean_ap for row in ranking.rows] == sorted((row.mean_ap for row in ranking.rows), reverse=True)
+    assert ranking.rows[-1].next is None and len(ranking.rows) == 4
     page = (reports / "index.html").read_text()
     assert "not comparable with the study" in page and "Paired comparisons per dataset" in page
     assert "dinov2 +aqe" in page
 
 
 def test_two_collections_of_the_same_points_and_vectors_compare_as_equal(store):
-    from evaluation.compare import rank_datasets
-
     vectors, labels = clustered(seed=6)
     store_vectors(store, "same_a", vectors, labels, encoder="a")
     store_vectors(store, "same_b", vectors, labels, encoder="b")
-    evaluations = [leave_one_out(store, "same_b"), leave_one_out(store, "same_a")]
-    [ranking] = rank_datasets(evaluations)
+    records = [RunRecord.parse(leave_one_out(store, name).to_json(), name) for name in ("same_b", "same_a")]
+    [ranking] = rank_records(records)
     first, last = ranking.rows
     assert (first.name, first.next, last.next) == ("same_a", "same_b", None)  # equal mAP: by name
     assert first.difference.difference == 0 and first.difference.p_value == 1
-    assert evaluations[1].comparison["against_next"]["significant"] is False
+    assert first.difference.significant is False

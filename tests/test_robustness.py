@@ -151,12 +151,13 @@ def test_hostile_labels_are_inert_in_the_terminal(tmp_path):
     assert "skipped [bold red]<script>x</script>\\x1b[31m/b.jpg: empty file" in result.stdout
 
 
-def test_embedded_store_open_elsewhere_gives_one_clear_line(tmp_path):
+def test_a_local_mode_store_open_elsewhere_gives_one_clear_line(tmp_path):
+    """Local mode locks the whole store (Qdrant Edge holds collections: tests/test_store_sharing.py)."""
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import sys, time; from store import open_store; s = open_store(path='q'); "
+            "import sys, time; from store import open_store; s = open_store(path='q', engine='local'); "
             "print('open', flush=True); time.sleep(60)",
         ],
         cwd=tmp_path,

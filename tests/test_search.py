@@ -235,8 +235,8 @@ def test_a_stored_point_query_prints_paths_without_importing_torch(built):
     assert done.returncode == 0
     assert len(done.stdout.splitlines()) == 5 and "red/00.jpg" not in done.stdout
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
-    assert "qdrant_client" in imported
-    assert not {"torch", "transformers", "torchvision"} & imported
+    assert "qdrant_edge" in imported  # the embedded store's engine, and nothing heavier
+    assert not {"torch", "transformers", "torchvision", "qdrant_client"} & imported
 
 
 @pytest.mark.parametrize(
@@ -286,3 +286,18 @@ def test_a_cold_cli_text_query_finds_what_the_library_finds(built):
     got = answer["hits"]
     assert [hit["id"] for hit in got] == [hit.id for hit in expected.hits]
     assert [hit["score"] for hit in got] == pytest.approx([hit.score for hit in expected.hits], abs=1e-5)
+
+
+def test_an_image_query_on_a_colour_histogram_collection_imports_no_torch(built):
+    query = str(image(built, "green/01.jpg"))
+    done = run(built, "-c", "shapes_colorhist", "--image", query, "-k", "3", "--format", "paths", importtime=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0].endswith("green/01.jpg")
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+    assert not {"torch", "transformers", "torchvision", "timm"} & imported
+
+
+def test_a_random_weight_collection_is_searched_with_the_weights_it_recorded_without_init(built):
+    done = run(built, "-c", "shapes_clip", "--image", str(image(built, "green/01.jpg")), "-k", "2", "--format", "paths")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0].endswith("green/01.jpg")  # its own image first: the same random weights

@@ -118,7 +118,9 @@ def test_server_collection_takes_the_asked_layout_and_gets_its_graph_after_the_l
         ingest_dataset(
             dataset, build_encoder("colorhist"), remote, IngestOptions(workers=0, recreate=True, settings=settings)
         )
-        info = remote.client.get_collection(name)
+        from qdrant_client import QdrantClient
+
+        info = QdrantClient(url=server.url, api_key=server.api_key).get_collection(name)  # Qdrant's own view
         assert info.config.params.shard_number == 2 and info.config.params.vectors.on_disk
         assert (info.config.hnsw_config.m, info.config.hnsw_config.ef_construct) == (32, 128)
         assert info.config.quantization_config.scalar.type.value == "int8"

@@ -27,7 +27,7 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 import store as store_module
 from errors import StoreError
 from evaluation import ann_recall
-from store import ImagePayload, IndexSettings, VectorStore, open_store
+from store import PAYLOAD_SCHEMA, ImagePayload, IndexSettings, VectorStore, open_store
 from store import server as server_module
 from store.embedded import EmbeddedStore
 from store.server import BULK_BATCH, ServerStore
@@ -90,7 +90,7 @@ def test_default_settings_leave_qdrant_its_defaults():
     assert config["vectors_config"] == models.VectorParams(size=384, distance=models.Distance.COSINE)
     assert config["shard_number"] is None and config["replication_factor"] is None
     assert config["hnsw_config"] is None and config["quantization_config"] is None
-    assert config["metadata"] == {"payload_schema": 2}
+    assert config["metadata"] == {"payload_schema": PAYLOAD_SCHEMA}
 
 
 @pytest.mark.parametrize("quantization", ["int8", "binary"])
@@ -129,7 +129,7 @@ def test_server_options_are_in_the_rest_request_with_the_api_key():
         "replication_factor": 2,
         "hnsw_config": {"m": 32, "ef_construct": 200},
         "quantization_config": {"scalar": {"type": "int8", "always_ram": True}},
-        "metadata": {"payload_schema": 2},
+        "metadata": {"payload_schema": PAYLOAD_SCHEMA},
     }
     index = next(r for r in seen if r.url.path == "/collections/paris_clip/index")
     assert json.loads(index.content) == {"field_name": "label", "field_schema": "keyword"}
@@ -317,10 +317,17 @@ def test_a_wrong_url_fails_with_one_clear_line_and_never_shows_the_key(data_root
     assert FAKE_KEY not in run.stdout + run.stderr
 
 
-def test_ann_recall_is_exact_by_construction_on_the_embedded_store(store):
+def test_ann_recall_is_exact_by_construction_in_local_mode(tmp_path):
+    store = open_store(path=tmp_path / "local", engine="local")
     _load(store, adds=1)
     measured = ann_recall(store, "bulk", k=5)
     assert (measured.recall, measured.exact_only, measured.queries, measured.points) == (1.0, True, 0, 100)
+
+
+def test_ann_recall_is_measured_on_edge_and_exact_below_the_index_threshold(store):
+    _load(store, adds=1)
+    measured = ann_recall(store, "bulk", k=5)
+    assert (measured.recall, measured.exact_only, measured.queries, measured.indexed) == (1.0, False, 100, 0)
 
 
 class HalfRecall(Recorder):

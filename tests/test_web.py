@@ -3,6 +3,7 @@ from the image root. Expected rankings come from numpy and scikit-learn on the s
 
 from __future__ import annotations
 
+import hashlib
 import html
 import io
 import json
@@ -17,7 +18,7 @@ from PIL import Image
 from sklearn.metrics import average_precision_score
 
 from encoders import build_encoder
-from evaluation import evaluate_collections
+from evaluation import EvalOptions, evaluate_collections
 from ingest import IngestOptions, discover, ingest_dataset, read_dataset
 from store import ImagePayload, open_store, point_id
 from tests.conftest import make_image, share_store, write_list_dataset
@@ -37,7 +38,7 @@ def built(tmp_path_factory) -> Path:
     store = open_store(path=tmp / "qdrant")
     dataset = read_dataset(discover(tmp / "data")["shapes"], "shapes")
     ingest_dataset(dataset, build_encoder("colorhist", "cpu"), store, IngestOptions(workers=0))
-    evaluate_collections(store, ["shapes_colorhist"], tmp / "reports", tmp / "data")
+    evaluate_collections(store, ["shapes_colorhist"], tmp / "reports", EvalOptions(data_root=tmp / "data"))
     paths = ["red/00.jpg", "red/01.jpg", "green/00.jpg", f"{HOSTILE}.jpg", *ESCAPE_PATHS]
     paths = [str(tmp / "data" / "secret.jpg") if p == "/ABSOLUTE" else p for p in paths]
     labels = ["red", "red", "green", HOSTILE, "red", "red", "red"]
@@ -92,7 +93,7 @@ def test_collections_page_lists_every_collection_with_its_facts_and_last_evaluat
     assert page.status_code == 200
     for name in ("shapes_colorhist", "hostile_colorhist"):
         assert f">{name}</a>" in page.text
-    recorded = json.loads((built / "reports" / "shapes_colorhist" / "metrics.json").read_text())
+    recorded = json.loads((built / "reports" / "shapes_colorhist" / "runs" / "full.json").read_text())
     assert f"mAP {recorded['map']:.4f}" in page.text
     assert "<td>12</td>" in page.text and "<td>3</td>" in page.text  # points and classes of shapes_colorhist
 
@@ -142,7 +143,7 @@ def test_drill_down_ranks_every_other_point_with_its_ap_and_pr_curve(client, ope
 
 def test_evaluation_pages_show_the_table_study_figures_heatmap_and_best_worst(client, built, tmp_path):
     overview = client.get("/eval").text
-    recorded = json.loads((built / "reports" / "shapes_colorhist" / "metrics.json").read_text())
+    recorded = json.loads((built / "reports" / "shapes_colorhist" / "runs" / "full.json").read_text())
     assert f"{recorded['map']:.4f}</a>" in overview
     for label, ap in recorded["per_class_ap"].items():
         assert re.search(rf"<th>{label}</th><td style=\"background: hsl\(\d+, 70%, 78%\)\">{ap:.4f}</td>", overview)
@@ -152,14 +153,16 @@ def test_evaluation_pages_show_the_table_study_figures_heatmap_and_best_worst(cl
 
 
 def test_the_study_figure_stands_beside_a_study_pair(client, built):
-    record = json.loads((built / "reports" / "shapes_colorhist" / "metrics.json").read_text())
+    record = json.loads((built / "reports" / "shapes_colorhist" / "runs" / "full.json").read_text())
     folder = built / "reports" / "simple1k_clip"  # a record of this store's collection, relabelled as a study pair
-    folder.mkdir()
-    (folder / "metrics.json").write_text(json.dumps({**record, "dataset": "simple1k", "encoder": "clip", "map": 0.5}))
+    (folder / "runs").mkdir(parents=True)
+    relabelled = {**record, "dataset": "simple1k", "encoder": "clip", "map": 0.5}
+    (folder / "runs" / "full.json").write_text(json.dumps(relabelled))
     try:
         assert re.search(r"0\.5000</a>\s*<span class=\"study\">\[0\.7692\]</span>", client.get("/eval").text)
     finally:
-        (folder / "metrics.json").unlink()
+        (folder / "runs" / "full.json").unlink()
+        (folder / "runs").rmdir()
         folder.rmdir()
 
 
@@ -258,8 +261,12 @@ def test_thumbnails_are_served_by_id_and_cached_on_disk(client, built):
     response = client.get(f"/c/shapes_colorhist/thumb/{pid}")
     assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
     assert Image.open(io.BytesIO(response.content)).size == (96, 72)  # fits in 160 x 160: never enlarged
-    cached = list((built / "reports" / ".thumbnails").rglob(f"{pid}.jpg"))
+    content = hashlib.sha256((built / "data" / "Shapes" / "images" / "red" / "00.jpg").read_bytes()).hexdigest()
+    cached = list((built / "reports" / ".thumbnails").rglob(f"{content}.jpg"))  # keyed by the image's content
     assert [path.read_bytes() for path in cached] == [response.content]
+    assert response.headers["cache-control"] == "no-cache" and content[:32] in response.headers["etag"]
+    again = client.get(f"/c/shapes_colorhist/thumb/{pid}", headers={"If-None-Match": response.headers["etag"]})
+    assert again.status_code == 304 and not again.content
 
 
 @pytest.mark.parametrize("path", ESCAPE_PATHS)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from encoders import build_encoder
-from evaluation import evaluate_collections
+from evaluation import EvalOptions, evaluate_collections
 from ingest import IngestOptions, discover, ingest_dataset, read_dataset
 from store import open_store
 from tests.conftest import write_list_dataset
@@ -63,7 +63,7 @@ def server(tmp_path_factory) -> Iterator[str]:
     store = open_store(path=tmp / "qdrant")
     dataset = read_dataset(discover(tmp / "data")["shapes"], "shapes")
     ingest_dataset(dataset, build_encoder("colorhist", "cpu"), store, IngestOptions(workers=0))
-    evaluate_collections(store, ["shapes_colorhist"], tmp / "reports", tmp / "data")
+    evaluate_collections(store, ["shapes_colorhist"], tmp / "reports", EvalOptions(data_root=tmp / "data"))
     store.close()  # the embedded store allows one opener: from here on, the server
     port = free_port()
     command = [sys.executable, "cli.py", "--storage", str(tmp / "qdrant"), "--reports", str(tmp / "reports")]

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from errors import BusyError, QueryError
-from evaluation import QueryRanking, rank_query, store_summaries
+from evaluation import QueryRanking, RunRecord, Variant, rank_query, store_records
+from evaluation.rerank import stage_of
 from media.images import BadImage, load_rgb
 from media.roots import resolve_image_root
 from search import CollectionSummary, Query, Searcher, SearchResult, list_collections, summarize
@@ -43,7 +44,7 @@ class Options:
     reports: Path
     device: str = "auto"
     weights: dict[str, str] | None = None
-    init: str = "pretrained"
+    init: str | None = None  # None: each collection's own (what its provenance recorded)
     allowed_hosts: tuple[str, ...] | None = None  # Host names answered besides the local ones; None: any (library use)
     max_decodes: int = 2  # uploads decoded at once; others wait, then get 503
 
@@ -88,7 +89,7 @@ class Backend:
         with self._opening:
             if self._store is None:
                 opened = self._open_store()
-                self._store = LockedStore(opened) if opened.in_process else opened
+                self._store = opened if opened.capabilities.threads else LockedStore(opened)
             return self._store
 
     # collections
@@ -178,34 +179,56 @@ class Backend:
 
     # evaluation
 
-    def evaluations(self) -> list[dict]:
-        """Every reports/*/metrics.json record (as `eval` wrote them), read again when one changes."""
-        files = sorted([*self.options.reports.glob("*/metrics.json"), *self.options.reports.glob("*/at*/metrics.json")])
+    def evaluations(self) -> list[RunRecord]:
+        """Every evaluation record of this store's collections (`evaluation.records`), read again when one changes."""
+        reports = self.options.reports
+        files = sorted(
+            [*reports.glob("*/runs/*.json"), *reports.glob("*/metrics.json"), *reports.glob("*/at*/metrics.json")]
+        )
         key = tuple((str(path), _mtime(path)) for path in files)
         with self._cache_lock:
             if self._reports is not None and self._reports[0] == key:
                 return self._reports[1]
-        records = store_summaries(self.options.reports, self.store.location, set(self.store.collection_names()))
+        records = store_records(reports, self.store.location, set(self.store.collection_names()))
         with self._cache_lock:
             self._reports = (key, records)
         return records
 
-    def evaluation(self, name: str) -> dict | None:
-        """The last evaluation record of collection `name` (its full ranking's, before any cut), if `eval` wrote one."""
-        records = [record for record in self.evaluations() if record["collection"] == name]
-        return min(records, key=lambda record: record.get("k") is not None, default=None)
+    def evaluation(self, name: str, slug: str | None = None) -> RunRecord | None:
+        """The record of collection `name` of variant `slug` (None: its full ranking's, else its first), if any.
 
-    def query_ap(self, name: str, point_id: str) -> tuple[str, float] | None:
-        """(metric, AP) of the stored point in the collection's last evaluation, where recorded."""
-        record = self.evaluation(name)
-        if record is None or record.get("ap_per_query", {}).get(point_id) is None:
+        A row name of an older link (`paris_dinov2 +dba+aqe`) finds its record too.
+        """
+        records = [r for r in self.evaluations() if r.collection == name or (slug is None and name in _row_names(r))]
+        if slug is not None:
+            return next((r for r in records if r.variant.slug == slug), None)
+        return min(records, key=lambda r: (r.collection != name, not r.variant.is_full, r.variant.slug), default=None)
+
+    def variants(self, name: str) -> list[RunRecord]:
+        """Every record of collection `name`, the full ranking's first."""
+        return [r for r in self.evaluations() if r.collection == name]
+
+    def query_ap(self, name: str, point_id: str, slug: str | None = None) -> tuple[str, float, str] | None:
+        """(metric, AP, variant) of the stored point in the collection's record of variant `slug` (None: the
+        record its evaluation page shows), where recorded."""
+        record = self.evaluation(name, slug)
+        if record is None or record.ap_per_query.get(point_id) is None:
             return None
-        return record.get("metric", "mAP").replace("mAP", "AP"), record["ap_per_query"][point_id]
+        return record.metric.replace("mAP", "AP"), record.ap_per_query[point_id], record.variant.label
 
-    def ranking(self, name: str, point_id: str) -> QueryRanking:
-        """One query's full leave-one-out ranking and figures, computed now."""
+    def ranking(self, name: str, point_id: str, variant: Variant | None = None) -> QueryRanking:
+        """One query's leave-one-out ranking and figures as `variant` measures them (cut, re-ranked), computed now."""
         self.store.require(name)
-        return rank_query(self.store, name, checked_id(point_id))
+        variant = variant or Variant()
+        return rank_query(
+            self.store, name, checked_id(point_id), variant.k, stage_of(variant), variant.duplicates_excluded
+        )
+
+
+def _row_names(record: RunRecord) -> tuple[str, ...]:
+    """What links have called a record: its row name, and an older release's `collection +method`."""
+    older = (f"{record.collection} +{record.variant.rerank}",) if record.variant.rerank else ()
+    return (record.name, *older)
 
 
 def _mtime(path: Path) -> float:

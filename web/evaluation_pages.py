@@ -1,4 +1,11 @@
-"""Evaluation pages from the records `eval` wrote (reports/*/metrics.json), and a per-query drill-down."""
+"""Evaluation pages from the records `eval` wrote (`evaluation.records`), and a per-query drill-down.
+
+Every record has its page: /eval/<collection> (the full ranking's record, else
+the collection's first), /eval/<collection>/v/<variant slug> for any other
+variant (a cut at k, a sample, a re-ranking), each with a drill-down that ranks
+one query the way that variant did. Thumbnails always come from the source
+collection's points.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from errors import EvaluationError
-from evaluation import study_figure, study_table
+from evaluation import RunRecord, study_figure, study_table
+from evaluation.compare import rank_records
+from evaluation.grid import cell_text
 from web.charts import pr_curves
 from web.pages import backend
 from web.templating import page
@@ -18,55 +27,99 @@ DRILL_HITS = 60
 @router.get("/eval", response_class=HTMLResponse)
 def evaluations(request: Request):
     records = backend(request).evaluations()
-    encoders, datasets, found = study_table(records)
-    cells = {pair: summaries[0] for pair, summaries in found.items()}  # the full ranking's, before any cut
-    study = {(e, d): study_figure(e, d) for e in encoders for d in datasets}
+    rows, datasets, cells = study_table(records)
+    study = {(row, d): study_figure(row.encoder, d) if row.full else None for row in rows for d in datasets}
+    full = [row for row in rows if row.full]
     curves = {
         dataset: pr_curves(
             {
-                f"{encoder} ({cells[encoder, dataset]['map'] or 0:.3f})": cells[encoder, dataset]["pr_curve"][
-                    "precision"
-                ]
-                for encoder in encoders
-                if (encoder, dataset) in cells
+                f"{row.label} ({cells[row, dataset].map or 0:.3f})": cells[row, dataset].data["pr_curve"]["precision"]
+                for row in full
+                if (row, dataset) in cells
             }
         )
         for dataset in datasets
     }
-    heatmaps = {dataset: _heatmap(encoders, dataset, cells) for dataset in datasets}
+    heatmaps = {dataset: _heatmap(full, dataset, cells) for dataset in datasets}
     return page(
         request,
         "evaluation.html",
-        encoders=encoders,
+        rows=rows,
         datasets=datasets,
         cells=cells,
+        texts={pair: cell_text(record) for pair, record in cells.items()},
         study=study,
         curves=curves,
         heatmaps=heatmaps,
+        rankings=rank_records(records),
+        href=_href,
+        kinds={record.kind for record in records},
     )
 
 
-def _heatmap(encoders: list[str], dataset: str, cells: dict) -> dict:
-    """Classes x encoders AP of one dataset: {"encoders": [...], "rows": [(label, [ap or None, ...])]}."""
-    present = [encoder for encoder in encoders if (encoder, dataset) in cells]
-    labels = sorted({label for e in present for label in cells[e, dataset].get("per_class_ap", {})})
-    rows = [(label, [cells[e, dataset].get("per_class_ap", {}).get(label) for e in present]) for label in labels]
-    return {"encoders": present, "rows": rows}
+def _heatmap(rows: list, dataset: str, cells: dict) -> dict:
+    """Classes x encoders AP of one dataset's full runs: {"encoders": [...], "rows": [(label, [ap or None, ...])]}."""
+    present = [row for row in rows if (row, dataset) in cells]
+    per_class = {row: cells[row, dataset].data.get("per_class_ap", {}) for row in present}
+    labels = sorted({label for row in present for label in per_class[row]})
+    table = [(label, [per_class[row].get(label) for row in present]) for label in labels]
+    return {"encoders": [row.label for row in present], "rows": table}
+
+
+def _href(request: Request, record: RunRecord) -> str:
+    """The page of `record`: /eval/<collection> for the full ranking, /eval/<collection>/v/<slug> otherwise."""
+    if record.variant.is_full:
+        return str(request.url_for("evaluation", name=record.collection))
+    return str(request.url_for("evaluation_variant", name=record.collection, slug=record.variant.slug))
+
+
+def _record_page(request: Request, record: RunRecord | None, name: str) -> HTMLResponse:
+    if record is None:
+        raise EvaluationError(f"collection '{name}' has no evaluation yet; run `python cli.py eval -c {name}`")
+    curve = pr_curves({f"{record.metric} ({record.variant.label})": record.data["pr_curve"]["precision"]})
+    others = [r for r in backend(request).variants(record.collection) if r.variant != record.variant]
+    return page(
+        request,
+        "collection_eval.html",
+        record=record,
+        data=record.data,
+        curves=curve,
+        others=others,
+        href=_href,
+        slug=None if record.variant.is_full else record.variant.slug,
+    )
 
 
 @router.get("/eval/{name}", response_class=HTMLResponse)
 def evaluation(request: Request, name: str):
-    record = backend(request).evaluation(name)
-    if record is None:
-        raise EvaluationError(f"collection '{name}' has no evaluation yet; run `python cli.py eval -c {name}`")
-    curve = pr_curves({record["metric"]: record["pr_curve"]["precision"]})
-    return page(request, "collection_eval.html", record=record, curves=curve)
+    return _record_page(request, backend(request).evaluation(name), name)
+
+
+@router.get("/eval/{name}/v/{slug}", response_class=HTMLResponse)
+def evaluation_variant(request: Request, name: str, slug: str):
+    return _record_page(request, backend(request).evaluation(name, slug), name)
 
 
 @router.get("/eval/{name}/q/{point_id}", response_class=HTMLResponse)
 def drill_down(request: Request, name: str, point_id: str):
+    return _drill_down(request, name, point_id, None)
+
+
+@router.get("/eval/{name}/v/{slug}/q/{point_id}", response_class=HTMLResponse)
+def drill_down_variant(request: Request, name: str, slug: str, point_id: str):
+    return _drill_down(request, name, point_id, slug)
+
+
+def _drill_down(request: Request, name: str, point_id: str, slug: str | None) -> HTMLResponse:
+    """One query ranked as the record of variant `slug` ranked it (the full ranking without one)."""
     found = backend(request)
-    ranking = found.ranking(name, point_id)
+    record = found.evaluation(name, slug)
+    if slug is None and record is not None and not record.variant.is_full and record.collection == name:
+        record = None  # the collection's full ranking, which it has no record of
+    if slug is not None and record is None:
+        raise EvaluationError(f"collection '{name}' has no evaluation '{slug}' yet; run `python cli.py eval -c {name}`")
+    collection = record.collection if record is not None else name
+    ranking = found.ranking(collection, point_id, record.variant if record is not None else None)
     relevant_ranks = [rank for rank, relevant in enumerate(ranking.relevant, start=1) if relevant]
     return page(
         request,
@@ -75,5 +128,7 @@ def drill_down(request: Request, name: str, point_id: str):
         hits=list(zip(ranking.hits[:DRILL_HITS], ranking.relevant[:DRILL_HITS], strict=True)),
         relevant_ranks=relevant_ranks,
         curves=pr_curves({"this query": ranking.pr_curve}),
-        recorded=found.query_ap(name, ranking.query_id),
+        recorded=found.query_ap(collection, ranking.query_id, slug),
+        variant=record.variant.label if record is not None else "full",
+        slug=slug,
     )

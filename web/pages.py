@@ -14,7 +14,7 @@ from search import SearchResult
 from search.query import checked_id
 from web.backend import MAX_UPLOAD_BYTES, Backend
 from web.templating import page
-from web.thumbs import SIZES, ThumbnailCache
+from web.thumbs import SIZES, ThumbnailCache, content_key, etag
 
 router = APIRouter()
 PAGE_SIZE = 100
@@ -37,7 +37,7 @@ def collections(request: Request):
         rows.append(
             {
                 "info": info,
-                "classes": len(found.summary(info.name).classes),
+                "classes": None if info.busy else len(found.summary(info.name).classes),
                 "text": has_text_tower(info.encoder),
                 "provenance": found.provenance(info.name),
                 "evaluation": found.evaluation(info.name),
@@ -51,7 +51,7 @@ def collection(
     request: Request, name: str, label: str | None = None, page_number: Annotated[int, Query(alias="page", ge=1)] = 1
 ):
     summary = backend(request).summary(name)
-    points = [(pid, p) for pid, p in summary.samples if label is None or p.label == label]
+    points = [(pid, p) for pid, p in summary.samples if label is None or label in p.label_set]
     pages = max(1, -(-len(points) // PAGE_SIZE))
     page_number = min(page_number, pages)
     shown = points[(page_number - 1) * PAGE_SIZE : page_number * PAGE_SIZE]
@@ -71,7 +71,8 @@ def collection(
 
 @router.get("/c/{name}/thumb/{point_id}")
 def thumb(request: Request, name: str, point_id: str, size: str = "grid"):
-    """A stored point's thumbnail, found by id alone; 404 when the point or its image is missing."""
+    """A stored point's thumbnail, found by id alone, cached by the image's content and validated by ETag;
+    404 when the point or its image is missing."""
     found = backend(request)
     if size not in SIZES:
         return Response(status_code=400)
@@ -79,13 +80,19 @@ def thumb(request: Request, name: str, point_id: str, size: str = "grid"):
     payload = found.store.payload(name, pid) if found.store.exists(name) else None
     if payload is None:
         return Response(status_code=404)
-    cache = ThumbnailCache(found.options.reports / ".thumbnails")
-    file = cache.get(name, pid, SIZES[size], found.image_root(name), payload.path)
+    root = found.image_root(name)
+    key = content_key(payload, root)
+    if key is None:
+        return Response(status_code=404)
+    headers = {"ETag": etag(key, SIZES[size]), "Cache-Control": "no-cache"}
+    if headers["ETag"] in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    file = ThumbnailCache(found.options.reports / ".thumbnails").get(key, SIZES[size], root, payload.path)
     if file is None:
         return Response(status_code=404)
     if isinstance(file, bytes):  # the cache could not be written: served, not cached
         return Response(file, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
-    return FileResponse(file, media_type="image/jpeg", headers={"Cache-Control": "max-age=3600"})
+    return FileResponse(file, media_type="image/jpeg", headers=headers)
 
 
 @router.get("/c/{name}/p/{point_id}", response_class=HTMLResponse)
@@ -122,7 +129,11 @@ def text(request: Request, name: str, q: str = "", k: Hits = 12):
 def _results(request: Request, result: SearchResult, **context) -> HTMLResponse:
     source = result.source
     frames = [
-        "neutral" if source is None or source.label is None else "same" if hit.label == source.label else "other"
+        "neutral"
+        if source is None or source.label is None
+        else "same"
+        if hit.relevant_to(source.label_set)
+        else "other"
         for hit in result.hits
     ]
     return page(request, "results.html", result=result, hits=list(zip(result.hits, frames, strict=True)), **context)

@@ -1,0 +1,53 @@
+"""How `eval` evaluates: one typed record that travels from the command line to the runner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from evaluation.ranking import VectorStage
+from evaluation.text_metrics import DEFAULT_TEMPLATE
+from evaluation.variant import Sample
+
+
+@dataclass(frozen=True)
+class BesideOptions:
+    """What `eval` measures beside leave-one-out: text queries (`eval --text-queries --template`) and fused
+    member lists (`eval --fuse A,B --fusion`), each fused with every rule in `fusions`."""
+
+    text_queries: bool = False
+    templates: tuple[str, ...] = (DEFAULT_TEMPLATE,)
+    fuse: tuple[tuple[str, ...], ...] = ()
+    fusions: tuple[str, ...] = ("rrf", "sum")
+    rrf_k: int = 60
+    device: str = "auto"
+
+    @property
+    def members(self) -> list[str]:
+        """Every collection a fusion needs, once, in order."""
+        return list(dict.fromkeys(name for members in self.fuse for name in members))
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    """The options of one evaluation of one or more collections.
+
+    `k` cuts each ranking at k (AP@k); `sample` ranks only a seeded share of the
+    points as queries; `rerank` also evaluates re-ranked figures as their own
+    record; `exclude_duplicates` also records the figures with near-duplicates
+    reduced to one point. `explicit` (collections named by the user) makes a
+    collection that cannot be evaluated an error instead of a skip. `data_root`
+    is where the images moved to; `command` is recorded with every record.
+    `beside` adds text-to-image and fused figures, records of their own kind.
+    """
+
+    k: int | None = None
+    sample: Sample | None = None
+    rerank: VectorStage | None = None
+    exclude_duplicates: bool = False
+    method: str = "auto"
+    data_root: Path | None = None
+    explicit: bool = True
+    command: str = ""
+    embedded_limit: int | None = None  # points past which a note is due (None: the engine's own limit)
+    beside: BesideOptions | None = None

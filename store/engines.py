@@ -1,0 +1,80 @@
+"""The engines a store folder or URL can be read with, chosen by name from one table.
+
+A server is chosen by its URL. An embedded store folder records its format:
+an Edge store has `store.json`; a folder with qdrant-client's `meta.json` is a
+local-mode store of an earlier release, still opened by its own engine (and
+moved to Edge by `python cli.py store migrate`). A new folder gets `--engine`,
+by default Qdrant Edge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from errors import StoreError
+from store.base import VectorStore
+
+DEFAULT_ENGINE = "edge"
+
+
+@dataclass(frozen=True)
+class Engine:
+    """An embedded engine: its name, what it is, how to tell its folders and how to open one."""
+
+    name: str
+    description: str
+    owns: Callable[[Path], bool]
+    open: Callable[..., VectorStore]
+
+
+def _open_edge(path: Path, create: bool, wait: float, idle_release: float | None) -> VectorStore:
+    from store.edge import EdgeStore
+
+    return EdgeStore.open(path, create, wait, idle_release)
+
+
+def _open_local(path: Path, create: bool, wait: float, idle_release: float | None) -> VectorStore:
+    from store.embedded import EmbeddedStore
+
+    return EmbeddedStore.open(path, create)
+
+
+def _is_edge(folder: Path) -> bool:
+    from store.edge_folders import is_edge_store
+
+    return is_edge_store(folder)
+
+
+ENGINES = {
+    "edge": Engine("edge", "Qdrant Edge: Qdrant's engine in this process (HNSW, quantization)", _is_edge, _open_edge),
+    "local": Engine(
+        "local",
+        "qdrant-client's local mode: every point in Python memory, exact search only",
+        lambda folder: (folder / "meta.json").is_file() and not _is_edge(folder),
+        _open_local,
+    ),
+}
+
+
+def engine_of(folder: Path) -> Engine | None:
+    """The engine whose store `folder` holds; None for a folder that holds no store yet."""
+    return next((engine for engine in ENGINES.values() if folder.is_dir() and engine.owns(folder)), None)
+
+
+def choose(folder: Path, asked: str | None) -> Engine:
+    """The engine for `folder`: its own format, else the one asked for, else the default."""
+    if asked is not None and asked not in ENGINES:
+        raise StoreError(f"unknown engine '{asked}'; choose one of {', '.join(ENGINES)}")
+    found = engine_of(folder)
+    if found is not None and asked is not None and asked != found.name:
+        raise StoreError(
+            f"'{folder}' is a {found.name} store ({found.description}); leave out --engine, or move it with "
+            f"`python cli.py store migrate`"
+        )
+    return found or ENGINES[asked or DEFAULT_ENGINE]
+
+
+def has_store(folder: Path) -> bool:
+    return engine_of(folder) is not None

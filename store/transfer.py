@@ -1,0 +1,149 @@
+"""Collections moved between engines and files: copy, export for `import`, migrate a local-mode store.
+
+Everything here goes through the store contract, so any engine can be the
+source or the target: a collection pushed to a server keeps its provenance,
+an exported one round-trips through `python cli.py import`, and a store of an
+earlier release (qdrant-client's local mode) becomes an Edge store whose
+collections are verified before the old folder is set aside.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from errors import StoreError
+from store.base import VectorStore
+
+Progress = Callable[[str, int, int], None]  # (collection, points done, points in all)
+PAGE = 1024
+VERIFIED_QUERIES = 5  # stored points per collection whose top 10 must match after a move
+VERIFY_K = 10
+
+
+def copy_collection(
+    source: VectorStore, name: str, target: VectorStore, as_name: str | None = None, progress: Progress | None = None
+) -> int:
+    """Write collection `name` of `source` into `target` (as `as_name`), with its provenance; the points copied."""
+    as_name = as_name or name
+    info = source.info(name)
+    if not info.dim:
+        raise StoreError(f"collection '{name}' has named vectors (written by another tool); it cannot be copied")
+    points = source.points(name, with_vectors=True)
+    target.ensure_collection(as_name, info.dim, provenance=info.provenance)
+    with target.bulk_load(as_name) as loader:
+        for start in range(0, len(points.ids), PAGE):
+            end = start + PAGE
+            loader.add(points.ids[start:end], points.vectors[start:end], points.payloads[start:end])
+            if progress:
+                progress(name, min(end, len(points.ids)), len(points.ids))
+    return len(points.ids)
+
+
+def same_neighbours(first: VectorStore, second: VectorStore, name: str, samples: int = VERIFIED_QUERIES) -> int:
+    """Check that `samples` evenly spread stored points have the same exact top 10 in both stores
+    (ids, or scores where ties may order them differently); the number checked."""
+    ids = first.points(name).ids
+    chosen = [ids[i] for i in np.linspace(0, len(ids) - 1, min(samples, len(ids)), dtype=int)] if ids else []
+    if len(ids) < 2:
+        return 0
+    for point in chosen:
+        one = first.query(name, point, VERIFY_K, exact=True)
+        two = second.query(name, point, VERIFY_K, exact=True)
+        same_ids = [h.id for h in one] == [h.id for h in two]
+        same_scores = np.allclose([h.score for h in one], [h.score for h in two], atol=1e-5)
+        if not (same_ids or (len(one) == len(two) and same_scores)):
+            raise StoreError(f"collection '{name}': the top {VERIFY_K} of point {point} differs after the copy")
+    return len(chosen)
+
+
+@dataclass
+class ExportReport:
+    collection: str
+    points: int
+    dim: int
+    vectors: str
+    list_file: str
+    dataset: str
+    encoder: str
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def export_collection(store: VectorStore, name: str, vectors_file: Path, list_file: Path) -> ExportReport:
+    """The vectors (float32, dataset order) and the list (`path<TAB>label[,label...]`) that
+    `python cli.py import` reads back into the same collection."""
+    info = store.info(name)
+    points = store.points(name, with_vectors=True)
+    lines = []
+    for point, payload in zip(points.ids, points.payloads, strict=True):
+        if not payload.label_set:
+            raise StoreError(f"point {point} of '{name}' has no label; a list file needs one for every line")
+        text = payload.path + "".join(payload.label_set)
+        if any(character in text for character in "\t\n\r") or any("," in label for label in payload.label_set):
+            raise StoreError(f"point {point} of '{name}' has a path or label a list line cannot hold: {text!r}")
+        lines.append(f"{payload.path}\t{','.join(payload.label_set)}")
+    vectors_file.parent.mkdir(parents=True, exist_ok=True)
+    list_file.parent.mkdir(parents=True, exist_ok=True)
+    np.save(vectors_file, points.vectors if points.vectors is not None else np.empty((0, info.dim), np.float32))
+    list_file.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    return ExportReport(name, len(lines), info.dim, str(vectors_file), str(list_file), info.dataset, info.encoder)
+
+
+@dataclass
+class MigrationReport:
+    storage: str
+    backup: str
+    collections: dict[str, int] = field(default_factory=dict)  # name -> points copied
+    skipped: dict[str, str] = field(default_factory=dict)  # name -> why it was not copied
+    verified_queries: int = 0
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def migrate_store(folder: Path, progress: Progress | None = None) -> MigrationReport:
+    """Copy every collection of the local-mode store in `folder` into a new Edge store, verify
+    counts and sample queries, then swap the folders (the old one kept as `<folder>.local-mode`)."""
+    from store.edge import EdgeStore
+    from store.embedded import EmbeddedStore
+    from store.engines import engine_of
+
+    engine = engine_of(folder)
+    if engine is None or engine.name != "local":
+        found = "no store" if engine is None else f"a store of the {engine.name} engine already"
+        raise StoreError(f"'{folder}' holds {found}; `store migrate` moves a local-mode store (an earlier release's)")
+    backup = folder.with_name(folder.name + ".local-mode")
+    staging = folder.with_name(folder.name + ".migrating")
+    if backup.exists():
+        raise StoreError(f"'{backup}' exists (an earlier migration's backup); move it away and rerun")
+    shutil.rmtree(staging, ignore_errors=True)  # what an interrupted migration left
+    report = MigrationReport(str(folder), str(backup))
+    old = EmbeddedStore.open(folder, create=False)
+    new = EdgeStore.open(staging, create=True)
+    try:
+        for name in old.collection_names():
+            if not old.info(name).dim:
+                report.skipped[name] = "named vectors (written by another tool)"
+                continue
+            report.collections[name] = copy_collection(old, name, new, progress=progress)
+            if new.count(name) != old.count(name):
+                raise StoreError(
+                    f"collection '{name}': {new.count(name)} points after the copy, {old.count(name)} before"
+                )
+            report.verified_queries += same_neighbours(old, new, name)
+    except BaseException:
+        new.close()
+        old.close()
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    new.close()
+    old.close()
+    folder.rename(backup)
+    staging.rename(folder)
+    return report

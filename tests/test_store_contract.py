@@ -1,0 +1,257 @@
+"""One contract, every engine: Qdrant Edge, qdrant-client's local mode, and the server engine over
+qdrant-client's in-memory client (the server code path, without Docker). Each test runs on all three;
+the congruence tests check that the same calls give the same records on every engine, and the
+rankings are checked against exact numpy."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from qdrant_client import QdrantClient
+
+from errors import CollectionNotFoundError, StoreError
+from store import ImagePayload, IndexSettings, Provenance, VectorStore, WeightsIdentity, open_store, point_id
+from store.naming import staging_name
+from store.server import ServerStore
+
+ENGINES = ("edge", "local", "server")
+DIM = 8
+N = 60
+
+
+def _open(engine: str, tmp_path) -> VectorStore:
+    if engine == "server":
+        return ServerStore(QdrantClient(":memory:"), "memory")
+    return open_store(path=tmp_path / engine, engine=engine)
+
+
+@pytest.fixture(params=ENGINES)
+def engine_store(request, tmp_path) -> Iterator[VectorStore]:
+    opened = _open(request.param, tmp_path)
+    yield opened
+    opened.close()
+
+
+def _points(n: int = N, seed: int = 0, ties: bool = True):
+    """n points in 3 classes, unit vectors; with `ties`, points 0 and 1 are the same vector (equal scores)."""
+    rng = np.random.default_rng(seed)
+    vectors = rng.standard_normal((n, DIM)).astype(np.float32)
+    if ties:
+        vectors[1] = vectors[0]
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = [point_id("toy", f"{i}.jpg") for i in range(n)]
+    payloads = [
+        ImagePayload(
+            "abc"[i % 3],
+            f"{i}.jpg",
+            "toy",
+            "enc",
+            i,
+            size=1000 + i,
+            mtime_ns=1_700_000_000_123_456_789 + i,
+            sha256=f"{i:064x}",
+            labels=("c", "b") if i == 5 else None,  # a multi-label point: class c first, b too
+        )
+        for i in range(n)
+    ]
+    return ids, vectors, payloads
+
+
+def _filled(store: VectorStore, name: str = "toy_enc", **kwargs) -> tuple[list[str], np.ndarray, list]:
+    ids, vectors, payloads = _points(**kwargs)
+    assert store.ensure_collection(name, DIM) is True
+    order = np.random.default_rng(1).permutation(len(ids))  # written out of dataset order
+    with store.bulk_load(name) as loader:
+        loader.add([ids[i] for i in order], vectors[order], [payloads[i] for i in order])
+    return ids, vectors, payloads
+
+
+def _exact(vectors: np.ndarray, query: np.ndarray, k: int, leave_out: int | None = None) -> list[int]:
+    scores = vectors @ query
+    if leave_out is not None:
+        scores[leave_out] = -np.inf
+    return [int(i) for i in np.argsort(-scores, kind="stable")[:k]]
+
+
+def _clear_winners(vectors: np.ndarray, query: np.ndarray, k: int, leave_out: int | None = None) -> set[int]:
+    """The top k where the k-th and (k+1)-th scores differ by more than float32 noise (else fewer)."""
+    scores = vectors @ query
+    if leave_out is not None:
+        scores[leave_out] = -np.inf
+    order = np.argsort(-scores, kind="stable")
+    while k > 0 and scores[order[k - 1]] - scores[order[k]] < 1e-5:
+        k -= 1
+    return {int(i) for i in order[:k]}
+
+
+def test_a_collection_is_created_once_and_a_wrong_size_refused(engine_store):
+    assert engine_store.ensure_collection("c", DIM) is True
+    assert engine_store.ensure_collection("c", DIM) is False
+    with pytest.raises(StoreError, match="holds 8-d .* this encoder gives 4-d"):
+        engine_store.ensure_collection("c", 4)
+    assert engine_store.collection_names() == ["c"] and engine_store.exists("c")
+
+
+def test_an_unknown_collection_is_named_with_those_that_exist(engine_store):
+    engine_store.ensure_collection("known", DIM)
+    with pytest.raises(CollectionNotFoundError, match=r"'nope' does not exist .*collections: known"):
+        engine_store.count("nope")
+
+
+def test_points_come_back_in_dataset_order_with_their_payloads_and_unit_vectors(engine_store):
+    ids, vectors, payloads = _filled(engine_store)
+    read = engine_store.points("toy_enc", with_vectors=True)
+    assert read.ids == ids
+    assert read.payloads == payloads  # integer mtimes, multi-labels and all, exactly
+    np.testing.assert_allclose(read.vectors, vectors, atol=1e-6)
+    assert engine_store.count("toy_enc") == N and engine_store.point_ids("toy_enc") == set(ids)
+
+
+def test_vector_and_stored_point_queries_agree_with_exact_numpy(engine_store):
+    ids, vectors, _ = _filled(engine_store)
+    for row in (3, 17, 42):
+        hits = engine_store.query("toy_enc", vectors[row], 5, exact=True)
+        assert {h.id for h in hits} >= {ids[i] for i in _clear_winners(vectors, vectors[row], 5)}
+        stored = engine_store.query("toy_enc", ids[row], 5, exact=True)
+        assert ids[row] not in {h.id for h in stored}  # a stored point never finds itself
+        assert {h.id for h in stored} >= {ids[i] for i in _clear_winners(vectors, vectors[row], 5, leave_out=row)}
+        scores = [h.score for h in stored]
+        assert scores == sorted(scores, reverse=True)
+        np.testing.assert_allclose(scores, np.sort(vectors @ vectors[row])[::-1][1:6], atol=1e-5)
+
+
+def test_a_duplicate_is_found_by_its_twin_with_score_one(engine_store):
+    ids, _, _ = _filled(engine_store)
+    hit = engine_store.query("toy_enc", ids[0], 1, exact=True)[0]
+    assert hit.id == ids[1] and hit.score == pytest.approx(1.0, abs=1e-5)
+
+
+def test_the_label_filter_keeps_the_points_carrying_that_label(engine_store):
+    ids, vectors, _ = _filled(engine_store)
+    hits = engine_store.query("toy_enc", vectors[0], 50, label="b", exact=True)
+    assert all("b" in h.label_set for h in hits)
+    assert {h.id for h in hits} == {ids[i] for i in range(N) if i % 3 == 1} | {ids[5]}
+
+
+def test_query_many_gives_each_query_its_own_ranking(engine_store):
+    ids, vectors, _ = _filled(engine_store)
+    answers = engine_store.query_many("toy_enc", [ids[4], vectors[9]], 4, exact=True)
+    assert ids[4] not in answers[0][0]
+    assert set(answers[0][0]) >= {ids[i] for i in _clear_winners(vectors, vectors[4], 4, leave_out=4)}
+    assert set(answers[1][0]) >= {ids[i] for i in _clear_winners(vectors, vectors[9], 4)}
+    assert answers[1][1].dtype == np.float32 and len(answers[1][1]) == 4
+
+
+def test_paths_payloads_overwrites_and_deletes(engine_store):
+    ids, _, payloads = _filled(engine_store)
+    assert engine_store.find_by_path("toy_enc", "7.jpg") == ids[7]
+    assert engine_store.find_by_path("toy_enc", "missing.jpg") is None
+    assert engine_store.payload("toy_enc", ids[7]) == payloads[7]
+    assert engine_store.payload("toy_enc", str(uuid.uuid4())) is None
+    engine_store.overwrite_payloads("toy_enc", {ids[7]: replace(payloads[7], label="z")})
+    assert engine_store.payload("toy_enc", ids[7]).label == "z"
+    engine_store.delete("toy_enc", ids[:10])
+    assert engine_store.count("toy_enc") == N - 10 and ids[0] not in engine_store.point_ids("toy_enc")
+
+
+def test_provenance_is_kept_and_read_back(engine_store):
+    provenance = Provenance(
+        "toy", "/data/toy", "enc", "model/x", WeightsIdentity("random", None, 0).to_dict(), None, DIM
+    )
+    engine_store.ensure_collection("toy_enc", DIM, provenance=provenance)
+    assert engine_store.provenance("toy_enc") == provenance
+    engine_store.set_provenance("toy_enc", provenance.touched(stale=3))
+    assert engine_store.provenance("toy_enc").stale == 3
+    info = engine_store.info("toy_enc")
+    assert (info.points, info.dim, info.distance, info.dataset, info.encoder) == (0, DIM, "Cosine", "toy", "enc")
+
+
+def test_drop_removes_and_replace_swaps_a_staging_collection_in(engine_store):
+    _filled(engine_store)
+    ids, _, _ = _filled(engine_store, "staging", n=12, seed=5)
+    engine_store.replace("toy_enc", "staging")
+    assert engine_store.collection_names() == ["toy_enc"]
+    assert engine_store.point_ids("toy_enc") == set(ids)
+    engine_store.drop("toy_enc")
+    assert engine_store.collection_names() == [] and not engine_store.exists("toy_enc")
+
+
+def test_a_held_collection_is_replaced_by_its_rebuild_made_with_settings(engine_store):
+    _filled(engine_store)
+    engine_store.hold("toy_enc")  # as ingest holds what it will write before a model loads
+    staging = staging_name("toy_enc")
+    settings = IndexSettings(hnsw_m=8, hnsw_ef_construct=50) if engine_store.capabilities.index_settings else None
+    provenance = Provenance(
+        "toy", "/data/toy", "enc", "model/x", WeightsIdentity("random", None, 1).to_dict(), None, DIM
+    )
+    ids, vectors, payloads = _points(n=12, seed=5)
+    assert engine_store.ensure_collection(staging, DIM, recreate=True, settings=settings, provenance=provenance)
+    with engine_store.bulk_load(staging, settings) as loader:
+        loader.add(ids, vectors, payloads)
+    engine_store.replace("toy_enc", staging, settings)
+    assert engine_store.collection_names() == ["toy_enc"] and not engine_store.exists(staging)
+    assert engine_store.provenance("toy_enc") == provenance
+    if settings is not None and hasattr(engine_store, "settings"):  # an engine that records the layout it made
+        assert engine_store.settings("toy_enc") == settings
+    stored = engine_store.points("toy_enc", with_vectors=True)
+    assert stored.ids == ids and np.allclose(stored.vectors, vectors, atol=1e-6)
+    hits = engine_store.query("toy_enc", ids[3], 3, exact=True)
+    assert {hit.id for hit in hits} >= {ids[i] for i in _clear_winners(vectors, vectors[3], 3, leave_out=3)}
+
+
+def test_capabilities_say_what_the_engine_is(engine_store):
+    capabilities = engine_store.capabilities
+    assert capabilities.exact_only == (not capabilities.index_settings)
+    assert isinstance(capabilities.local_vectors, bool) and isinstance(capabilities.threads, bool)
+
+
+def test_a_fused_query_is_answered_by_rrf_where_the_engine_says_so_and_refused_elsewhere(engine_store):
+    ids, first, _ = _filled(engine_store, "toy_one", ties=False)
+    _, second, _ = _filled(engine_store, "toy_two", seed=5, ties=False)
+    q, k, limit = 7, 60, 10
+    if not engine_store.capabilities.fused_query:
+        with pytest.raises(StoreError, match="no fusion query"):
+            engine_store.fused_query(["toy_one", "toy_two"], ids[q], limit, k, N - 1)
+        return
+    hits = engine_store.fused_query(["toy_one", "toy_two"], ids[q], limit, k, N - 1)
+    fused = np.zeros(N)
+    for vectors in (first, second):  # numpy: each member's 1-based rank of the other points, 1 / (k + rank)
+        cosine = vectors @ vectors[q]
+        cosine[q] = -np.inf
+        ranks = np.empty(N)
+        ranks[np.argsort(-cosine, kind="stable")] = np.arange(1, N + 1)
+        fused += 1 / (k + ranks)
+    fused[q] = -np.inf
+    assert ids[q] not in [hit.id for hit in hits]
+    np.testing.assert_allclose([hit.score for hit in hits], np.sort(fused)[::-1][:limit], rtol=1e-6)
+    for hit in hits:
+        assert hit.score == pytest.approx(fused[ids.index(hit.id)], rel=1e-6)
+
+
+# congruence: the same calls, the same records on every engine
+
+
+def _results(store: VectorStore) -> dict:
+    ids, vectors, _ = _filled(store)
+    return {
+        "points": store.points("toy_enc", with_vectors=False),
+        "info": replace(store.info("toy_enc"), location=""),
+        "by_id": [(h.id, h.index, h.label, h.path) for h in store.query("toy_enc", ids[11], 6, exact=True)],
+        "by_label": [h.id for h in store.query("toy_enc", vectors[2], 5, label="c", exact=True)],
+        "path": store.find_by_path("toy_enc", "30.jpg"),
+    }
+
+
+def test_every_engine_gives_the_same_records(tmp_path):
+    results = {}
+    for engine in ENGINES:
+        opened = _open(engine, tmp_path)
+        try:
+            results[engine] = _results(opened)
+        finally:
+            opened.close()
+    assert results["edge"] == results["local"] == results["server"]

@@ -49,5 +49,9 @@ class MediaError(RetrievalError):
     """A picture (a gallery sheet) or the reports folder cannot be written where asked."""
 
 
+class BusyError(RetrievalError):
+    """The web app is already doing as much of some work (decoding uploads) as it allows at once."""
+
+
 class CollectionBusyError(StoreError):
     """A collection of the embedded store is held by another process past the wait allowed."""

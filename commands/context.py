@@ -153,10 +153,10 @@ def interactive() -> bool:
 
 
 def command_line() -> str:
-    """This command as typed, with the API key's value and URL credentials hidden (it goes into reports)."""
-    from store.credentials import redact_words
+    """This command as typed, with every credential hidden (it goes into reports)."""
+    from redaction import redact
 
-    return " ".join(redact_words(["python", "cli.py", *sys.argv[1:]]))
+    return redact(" ".join(["python", "cli.py", *sys.argv[1:]]))
 
 
 def model_options(command):

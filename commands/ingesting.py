@@ -186,8 +186,9 @@ def import_(obj: Context, vectors, list_file, dataset, encoder, images, same_as,
     if output == "json":
         obj.screen.json(report)
     else:
+        completed = f", {report.written} written to complete it" if report.written < report.points else ""
         obj.screen.line(
-            f"imported {report.points} {report.dim}-d vectors into {safe(report.collection)} "
+            f"imported {report.points} {report.dim}-d vectors into {safe(report.collection)}{completed} "
             f"(sha256 {report.sha256[:12]} of {safe(report.vectors_file)})"
         )
 

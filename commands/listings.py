@@ -54,9 +54,15 @@ def datasets(ctx, data_root, output):
 @click.argument("name", required=False)
 @data_root_option("Folder the dataset goes into (downloads are kept in its downloads/).")
 @click.option("--list", "show_list", is_flag=True, help="Show the public datasets that can be fetched.")
+@click.option(
+    "--max-unpacked",
+    type=click.IntRange(1),
+    help="Bytes an archive may unpack to [default: 3 x its published size, at least 64 MiB].",
+)
+@click.option("--allow-size-mismatch", is_flag=True, help="Use a file whose size is not the catalogue's.")
 @format_option
 @click.pass_obj
-def datasets_fetch(obj: Context, name, data_root, show_list, output):
+def datasets_fetch(obj: Context, name, data_root, show_list, max_unpacked, allow_size_mismatch, output):
     """Download a public dataset (sizes, checksums, resumable), unpacked in the layout its reader expects."""
     from functools import partial
 
@@ -72,7 +78,10 @@ def datasets_fetch(obj: Context, name, data_root, show_list, output):
     if name is None:
         raise click.UsageError(f"name a dataset to fetch: {', '.join(CATALOGUE)} (--list describes them)")
     obj.screen.fetch_plan(fetch_plan(name, data_root))
-    report = fetch_dataset(name, data_root, progress=partial(obj.screen.progress, unit="bytes"))
+    from ingest.fetch import FetchLimits
+
+    limits = FetchLimits(max_unpacked, allow_size_mismatch)
+    report = fetch_dataset(name, data_root, progress=partial(obj.screen.progress, unit="bytes"), limits=limits)
     if output == "json":
         obj.screen.json(report)
     else:

@@ -15,11 +15,17 @@ IDLE_RELEASE = 2.0  # seconds a collection stays held after a request, so other 
     "--host", default="127.0.0.1", show_default=True, help="Address to listen on (this machine only by default)."
 )
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    help="Host name the app also answers to (repeatable); 127.0.0.1, localhost and --host always are.",
+)
 @images_moved_option
 @model_options
 @store_options
 @click.pass_obj
-def serve(obj: Context, host, port, data_root, device, weights, init):
+def serve(obj: Context, host, port, allowed_hosts, data_root, device, weights, init):
     """Browse collections, neighbours, queries and evaluations in a local web app."""
     from encoders import parse_weights
     from web import create_app
@@ -29,10 +35,11 @@ def serve(obj: Context, host, port, data_root, device, weights, init):
     if not is_local(host):
         obj.screen.note(
             f"warning: listening on {safe(host)}: anyone who can reach this machine can browse the collections "
-            f"and images (there is no login); use 127.0.0.1 unless that is meant"
+            f"and images (there is no login); use 127.0.0.1 unless that is meant (other machines reach it by the "
+            f"names given with --allowed-host)"
         )
     check_port(host, port)
-    options = Options(data_root, obj.reports, device, parse_weights(weights), init)
+    options = Options(data_root, obj.reports, device, parse_weights(weights), init, (host, *allowed_hosts))
     obj.idle_release = IDLE_RELEASE
     app = create_app(obj.store, options)
     obj.screen.line(f"serving {safe(obj.store().location)} on http://{safe(host)}:{port}/ (Ctrl-C stops)")

@@ -7,10 +7,13 @@ global state are involved.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from media.files import write_bytes_atomic
 
 
 def _plain(text: str) -> str:
@@ -33,5 +36,7 @@ def pr_plot(curves: dict[str, Sequence[float | None]], path: Path, title: str) -
     if curves:
         ax.legend(loc="upper right", fontsize="small")
     fig.tight_layout()
-    fig.savefig(path)
+    drawn = io.BytesIO()
+    fig.savefig(drawn, format="png")
+    write_bytes_atomic(path, drawn.getvalue())  # a full disk leaves no truncated picture
     return path

@@ -11,6 +11,7 @@ order; the figures are `evaluation.revisitop`'s.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ import numpy as np
 from errors import EvaluationError
 from evaluation.published_revisited import reference
 from evaluation.revisitop import KAPPAS, SetupFigures, evaluate_revisited
+from media.containment import containment_problem
 from media.groundtruth import IMAGE_FOLDER, GroundTruth, QueryTruth, read_ground_truth, truth_file
 from media.images import BadImage, load_rgb
 from store import Provenance, VectorStore
@@ -133,13 +135,38 @@ def _embed_queries(truth: GroundTruth, image_root: Path, provenance: Provenance,
             f"the queries of '{truth.dataset}' would be embedded with {made}, the database was made with "
             f"{identity.describe()}; evaluate with the weights that made the collection"
         )
-    return encoder.embed_pil([_query_image(query, image_root) for query in truth.queries])
+    return encoder.embed_pil([_query_image(query, image_root, truth.file) for query in truth.queries])
 
 
-def _query_image(query: QueryTruth, image_root: Path):
-    path = image_root / f"{query.name}.jpg"
+def _query_image(query: QueryTruth, image_root: Path, truth_file: Path):
+    """The query's image cropped to its box; a name leaving the image folder, an unreadable image or a box
+    that is not a number, inverted or outside the image is one line naming the query and the file."""
+    relative = f"{query.name}.jpg"
+    problem = containment_problem(image_root, relative)
+    if problem is not None:
+        raise EvaluationError(f"'{truth_file}': query '{query.name}': {problem}")
+    path = image_root / relative
     try:
         image = load_rgb(path)
     except (BadImage, OSError) as error:
         raise EvaluationError(f"cannot read query image '{path}': {error}") from None
+    problem = box_problem(image.size, query.bbx)
+    if problem is not None:
+        raise EvaluationError(
+            f"'{truth_file}': query '{query.name}' ({path.name}) has box {list(query.bbx)}: {problem}; "
+            f"download the ground truth again"
+        )
     return image.crop(crop_box(image.size, query.bbx))
+
+
+def box_problem(size: tuple[int, int], bbx: tuple[float, ...]) -> str | None:
+    """Why (x0, y0, x1, y1) cannot be cropped from an image of `size`, or None."""
+    if not all(math.isfinite(v) for v in bbx):
+        return "not a number"
+    x0, y0, x1, y1 = bbx
+    if x1 <= x0 or y1 <= y0:
+        return "inverted or empty"
+    left, top, right, bottom = crop_box(size, bbx)
+    if right <= left or bottom <= top:
+        return f"outside the {size[0]}x{size[1]} image"
+    return None

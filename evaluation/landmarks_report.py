@@ -10,8 +10,9 @@ import json
 from pathlib import Path
 
 from evaluation.landmarks import PROTOCOL, LandmarkEvaluation
-from evaluation.records import read_protocol_records, write_atomic
+from evaluation.records import read_protocol_records
 from evaluation.revisitop import SETUPS
+from media.files import write_text_atomic
 from media.text import html_text
 
 METRICS_FILE = "metrics.json"
@@ -20,7 +21,7 @@ METRICS_FILE = "metrics.json"
 def write_landmark_metrics(evaluation: LandmarkEvaluation, folder: Path) -> Path:
     """`folder`/metrics.json (the collection's report folder)."""
     metrics = folder / METRICS_FILE
-    write_atomic(metrics, json.dumps(evaluation.to_json(), indent=2, ensure_ascii=False))
+    write_text_atomic(metrics, json.dumps(evaluation.to_json(), indent=2, ensure_ascii=False))
     return metrics
 
 

@@ -23,12 +23,11 @@ exists.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from evaluation.variant import Variant
+from media.files import write_text_atomic
 
 SCHEMA = 1
 RUNS = "runs"
@@ -119,24 +118,8 @@ def record_path(collection_folder: Path, variant: Variant) -> Path:
 def write_record(collection_folder: Path, variant: Variant, record: dict) -> Path:
     """Write `record` as the one record of `variant`, replacing only that variant's file, atomically."""
     path = record_path(collection_folder, variant)
-    write_atomic(path, json.dumps({"schema": SCHEMA, **record}, indent=2, ensure_ascii=False))
+    write_text_atomic(path, json.dumps({"schema": SCHEMA, **record}, indent=2, ensure_ascii=False))
     return path
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """`text` into `path` through a temporary file in the same folder and a rename: readers see the old file
-    or the new one, never a part (the temporary name ends in .part, which no reader opens)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def read_records(reports_dir: Path) -> list[RunRecord]:

@@ -23,10 +23,12 @@ from evaluation.galleries import draw_gallery
 from evaluation.grid import cell_text, figure_text, study_table
 from evaluation.index_page import FIGURES, page
 from evaluation.landmarks_report import revisited_html, revisited_records
-from evaluation.records import store_records, write_atomic, write_record
+from evaluation.records import store_records, write_record
 from evaluation.runner import Evaluation
 from evaluation.variant import Variant
+from media.files import write_text_atomic
 from media.text import html_text
+from redaction import redact
 from store.provenance import now, versions
 
 INDEX_FILE = "index.html"
@@ -114,11 +116,11 @@ def write_index(reports_dir: Path, location: str, collections: set[str], command
         plots[dataset] = name
     index = reports_dir / INDEX_FILE
     made = (
-        f"Made {now()} by <code>{html_text(command)}</code> from the store {html_text(location)}.<br>"
+        f"Made {now()} by <code>{html_text(redact(command))}</code> from the store {html_text(redact(location))}.<br>"
         f"Versions: {html_text(', '.join(f'{name} {version}' for name, version in versions().items()))}."
     )
     revisited = revisited_html(revisited_records(reports_dir, location, collections))
     rankings = rank_records(records)
     members = member_comparisons(records)
-    write_atomic(index, page(summaries, encoders, datasets, cells, plots, made, rankings, revisited, members))
+    write_text_atomic(index, page(summaries, encoders, datasets, cells, plots, made, rankings, revisited, members))
     return index

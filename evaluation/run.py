@@ -24,6 +24,7 @@ from media.folders import writable_folder
 from media.roots import resolve_image_root
 from store import VectorStore
 from store.limits import size_note
+from store.provenance import unfinished
 
 ProgressFactory = Callable[[str], AbstractContextManager[Progress]]
 ROOT_SAMPLE = 3  # stored paths that must all exist under a folder for it to be the image root
@@ -99,6 +100,12 @@ def evaluate_collections(
     if options.beside is not None and options.beside.text_queries:
         text_collections(store, names)  # none with a text tower: say so before any ranking
     for name in names:
+        problem = unfinished(name, store.provenance(name))
+        if problem is not None:
+            if options.explicit:
+                raise EvaluationError(problem)
+            run.skipped.append(problem)
+            continue
         note = size_note(store, name, options.embedded_limit)
         if note is not None:
             run.notes.append(note)

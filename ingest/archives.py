@@ -44,8 +44,13 @@ class Unpacked:
     skipped: int
 
 
-def unpack(archive: Path, kind: str, places: tuple[Place, ...], folder: Path, advance: Advance) -> Unpacked:
-    """Write the members `places` take into `folder`; nothing at all when any member is unsafe."""
+def unpack(
+    archive: Path, kind: str, places: tuple[Place, ...], folder: Path, advance: Advance, limit: int | None = None
+) -> Unpacked:
+    """Write the members `places` take into `folder`; nothing at all when any member is unsafe, or when
+    they would unpack to more than `limit` bytes (their sizes as the archive declares them, which the
+    readers enforce)."""
+    broken = (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error)
     with _open(archive, kind) as (members, read):
         for member, _ in members:
             _refuse_unsafe(archive, member)
@@ -55,13 +60,23 @@ def unpack(archive: Path, kind: str, places: tuple[Place, ...], folder: Path, ad
             if target is not None and target not in chosen:
                 chosen[target] = (member, handle)
         total = sum(member.size for member, _ in chosen.values())
+        if limit is not None and total > limit:
+            raise DatasetError(
+                f"{archive.name} would unpack to {total:,} bytes, more than the {limit:,} allowed; the archive "
+                f"was not unpacked (pass --max-unpacked BYTES if it is right)"
+            )
         done = 0
         advance(done, total)
         for target, (member, handle) in chosen.items():
             path = folder / target
             path.parent.mkdir(parents=True, exist_ok=True)
-            with read(handle) as source, path.open("xb") as out:
-                shutil.copyfileobj(source, out, 1 << 20)
+            try:
+                with read(handle) as source, path.open("xb") as out:
+                    shutil.copyfileobj(source, out, 1 << 20)
+            except broken as error:
+                raise DatasetError(
+                    f"{archive.name} is damaged at '{member.name}' ({error}); delete it and rerun"
+                ) from None
             done += member.size
             advance(done, total)
     return Unpacked(len(chosen), sum(member.kind != "dir" for member, _ in members) - len(chosen))

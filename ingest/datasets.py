@@ -32,6 +32,7 @@ from pathlib import Path, PurePosixPath
 from errors import DatasetError
 from ingest.revisited import database_items, is_revisited
 from ingest.voc import ANNOTATIONS, IMAGES, VocOptions, image_labels, is_voc_year, object_areas, split_ids, voc_years
+from media.containment import containment_problem, leaves_folder, resolved_problem
 from store import slug
 
 LIST_FILE = "list_of_images.txt"
@@ -169,7 +170,7 @@ def _walk(directory: Path, top: Path, real: tuple[Path, ...], problems: list[Pro
     for entry in sorted(directory.iterdir()):
         image = entry.suffix.lower() in IMAGE_SUFFIXES
         if entry.is_symlink():
-            reason = _link_problem(entry, root)
+            reason = resolved_problem(entry, root)
             if reason is None and entry.is_dir() and entry.resolve() in real:
                 reason = "symlink to a folder containing it (a loop); not followed"
             if reason is not None:
@@ -182,17 +183,6 @@ def _walk(directory: Path, top: Path, real: tuple[Path, ...], problems: list[Pro
             yield entry
 
 
-def _link_problem(path: Path, root: Path) -> str | None:
-    """Why `path` (a symlink, or under one) is not followed, or None when it resolves inside `root`
-    (resolved)."""
-    target = path.resolve()
-    if not target.exists():
-        return "broken symlink"
-    if not target.is_relative_to(root):
-        return f"symlink to '{target}', outside the image folder; not followed"
-    return None
-
-
 def _read_voc(year: Path, name: str, options: VocOptions) -> Dataset:
     """The images of a VOC split with the classes of their annotated objects (`ingest.voc`)."""
     image_root = year / IMAGES
@@ -203,10 +193,12 @@ def _read_voc(year: Path, name: str, options: VocOptions) -> Dataset:
         reason = None
         if not re.fullmatch(r"[\w-][\w.-]*", image_id):
             reason = f"image id '{image_id}' is not a file name"
-        elif not (image_root / path).is_file():
+        elif not os.path.lexists(image_root / path):
             reason = f"listed image '{IMAGES}/{path}' does not exist"
-        elif (image_root / path).is_symlink():
-            reason = _link_problem(image_root / path, image_root.resolve())
+        else:
+            reason = containment_problem(image_root, path)
+        if reason is None and (problem := containment_problem(year / ANNOTATIONS, f"{image_id}.xml")) is not None:
+            reason = f"{ANNOTATIONS}/{image_id}.xml: {problem}"
         if reason is None:
             try:
                 labels = image_labels(
@@ -233,16 +225,21 @@ def _read_revisited(folder: Path, name: str) -> Dataset:
     items: list[Item] = []
     problems: list[Problem] = []
     for path, label in database_items(folder):
-        if (image_root / path).is_file():
-            items.append(Item(path, label))
-        else:
+        if not leaves_folder(path) and not os.path.lexists(image_root / path):
             problems.append(Problem(path, f"database image 'jpg/{path}' does not exist"))
+        elif (reason := containment_problem(image_root, path)) is not None:
+            problems.append(Problem(path, reason))
+        else:
+            items.append(Item(path, label))
     description = f"Revisited {folder.name} database (whole images, labelled by landmark); queries at eval time"
     return Dataset(name, folder, image_root, items, problems, description)
 
 
 def _read_list(folder: Path, name: str) -> Dataset:
     image_root = folder / "images" if (folder / "images").is_dir() else folder
+    problem = containment_problem(folder, LIST_FILE)
+    if problem is not None:  # a list linked from elsewhere is not read (its lines would be echoed in reports)
+        return Dataset(name, folder, image_root, [], [Problem(LIST_FILE, problem)])
     items, problems = read_list(folder / LIST_FILE, image_root)
     return Dataset(name, folder, image_root, items, problems)
 
@@ -292,12 +289,14 @@ def _parse_line(
         return None, "empty path"
     if not label:
         return None, "empty label"
+    if "\t" in label:
+        return None, "more than two tab-separated columns (expected path<TAB>label; several labels: a,b)"
     labels = tuple(dict.fromkeys(part.strip() for part in label.split(",")))  # in order, repeats once
     if "" in labels:
         return None, f"empty label in '{label}' (labels are separated by single commas)"
     label, labels = labels[0], labels if len(labels) > 1 else None
     pure = PurePosixPath(path.replace("\\", "/"))
-    if pure.is_absolute() or ".." in pure.parts or Path(path).is_absolute():
+    if leaves_folder(path):
         return None, f"path '{path}' leaves the image folder"
     found = _on_disk(image_root, pure, listings)
     if found is None and path != path.strip():  # spaces around a path are kept unless no such file exists
@@ -306,7 +305,7 @@ def _parse_line(
         return Item(pure.as_posix(), label, labels), None
     if found is None:
         return None, f"listed file '{pure}' does not exist"
-    reason = _link_problem(image_root / found, image_root.resolve())
+    reason = containment_problem(image_root, found.as_posix())
     if reason is not None:
         return None, f"'{found}': {reason}"
     return Item(found.as_posix(), label, labels), None

@@ -19,18 +19,35 @@ import json
 import shutil
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from errors import DatasetError, DownloadError
 from ingest.archives import Advance, unpack
 from ingest.catalogue import CATALOGUE, Entry, RemoteFile
+from ingest.redirects import followed
 
 ProgressFactory = Callable[[str], AbstractContextManager[Advance]]
 MARKER = ".fetched.json"
 DOWNLOADS = "downloads"
 CHUNK = 1 << 20
+UNPACK_MARGIN = 3  # an archive may unpack to this many times its published size (JPEGs do not compress)...
+UNPACK_FLOOR = 64 << 20  # ...or this many bytes, whichever is more
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    """What a download may be: `max_unpacked` bytes per archive (None: UNPACK_MARGIN times its published
+    size, at least UNPACK_FLOOR), and whether a size other than the catalogue's is used anyway."""
+
+    max_unpacked: int | None = None
+    allow_size_mismatch: bool = False
+
+    def unpack_limit(self, file: RemoteFile, size: int) -> int:
+        if self.max_unpacked is not None:
+            return self.max_unpacked
+        return max(UNPACK_MARGIN * (file.size or size), UNPACK_FLOOR)
 
 
 @dataclass(frozen=True)
@@ -76,6 +93,7 @@ class FetchedFile:
     checksum: str | None
     verified: bool | None
     how: str
+    redirects: tuple[str, ...] = ()  # every URL the download was sent on to, in order
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -143,15 +161,21 @@ def fetch(
     retries: int = 3,
     connect_timeout: float = 5.0,
     read_timeout: float = 60.0,
+    limits: FetchLimits | None = None,
 ) -> FetchReport:
     """Download, verify and unpack dataset `name` under `data_root` (see the module's docstring).
 
     A connection dropped mid-file is resumed up to `retries` times; a host that cannot be reached
     fails at once with one line naming the files to download by hand and the folder to put them in.
+    Every redirect is followed by hand and recorded; one from https to plain http is refused. A size
+    other than the catalogue's is an error unless `limits` allow it, and an archive that would unpack
+    past its limit is refused. A full disk or a name too long for it is one line; the staging folder
+    is removed (a `.part` download is kept, to resume).
     """
     import httpx
 
     progress = progress or (lambda title: nullcontext(lambda done, total: None))
+    limits = limits or FetchLimits()
     planned = plan(name, data_root, catalogue)
     report = FetchReport(planned.entry.name, planned.folder, planned.downloads)
     if planned.done:
@@ -162,42 +186,76 @@ def fetch(
     paths = []
     for item in planned.files:
         path = planned.downloads / item.file.filename
+        redirects: list[str] = []
         if item.state == "present":
             with progress(f"verify {item.file.filename}") as advance:
                 size, digests = _hash_file(path, advance)
             how = "present"
         else:
             try:
-                size, digests = _download(item.file, path, progress, timeout, retries)
+                size, digests = _download(item.file, path, progress, timeout, retries, redirects, limits)
             except (httpx.ConnectError, httpx.ConnectTimeout) as error:
                 raise DownloadError(_offline(planned, item.file, error)) from error
             except httpx.TransportError as error:
                 raise DownloadError(f"{item.file.url}: {error or type(error).__name__}; rerun to resume") from error
+            except OSError as error:
+                raise DownloadError(
+                    f"cannot write '{path}.part' ({error.strerror or error}); free space and rerun to resume"
+                ) from None
             how = "resumed" if item.state == "partial" else "downloaded"
-        report.files.append(_verify(item.file, path, size, digests, how))
+        fetched = _verify(item.file, path, size, digests, how)
+        report.files.append(replace(fetched, redirects=tuple(redirects)))
         if item.file.size is not None and size != item.file.size:
-            report.notes.append(f"{item.file.filename} has {size} bytes; the catalogue says {item.file.size}")
+            mismatch = f"{item.file.filename} has {size:,} bytes; the catalogue says {item.file.size:,}"
+            if not limits.allow_size_mismatch:
+                raise DownloadError(
+                    f"{mismatch}: not used (not the published file); check '{path}', then rerun with "
+                    f"--allow-size-mismatch to use it, or delete it to download it again"
+                )
+            report.notes.append(f"{mismatch} (used: --allow-size-mismatch)")
         paths.append(path)
     staging = planned.downloads / "unpacking"
     shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    for file, path in zip(planned.entry.files, paths, strict=True):
-        _place(file, path, staging, progress, report)
-    (staging / MARKER).write_text(json.dumps({"name": report.name, "files": [f.to_json() for f in report.files]}))
-    planned.folder.parent.mkdir(parents=True, exist_ok=True)
-    staging.replace(planned.folder)
+    try:
+        staging.mkdir()
+        for file, path in zip(planned.entry.files, paths, strict=True):
+            _place(file, path, staging, progress, report, limits.unpack_limit(file, path.stat().st_size))
+        (staging / MARKER).write_text(json.dumps({"name": report.name, "files": [f.to_json() for f in report.files]}))
+        planned.folder.parent.mkdir(parents=True, exist_ok=True)
+        staging.replace(planned.folder)
+    except OSError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise DownloadError(
+            f"cannot unpack {report.name} into '{staging}' ({_os_reason(error)}); the staging folder was removed: "
+            f"free space (or fix the folder) and rerun"
+        ) from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     return report
 
 
-def _download(file: RemoteFile, path: Path, progress: ProgressFactory, timeout, retries: int):
-    """Stream `file.url` into `path`.part, resuming from its size; (bytes, digests) of the whole file."""
+def _os_reason(error: OSError) -> str:
+    """The error's words and the file it names, shortened (a name too long is the point of some)."""
+    reason = error.strerror or str(error)
+    if error.filename:
+        name = Path(str(error.filename)).name
+        reason += f": '{name[:60]}{'…' if len(name) > 60 else ''}'"
+    return reason
+
+
+def _download(
+    file: RemoteFile, path: Path, progress: ProgressFactory, timeout, retries: int, redirects: list, limits: FetchLimits
+):
+    """Stream `file.url` into `path`.part, resuming from its size; (bytes, digests) of the whole file.
+    The URLs it was redirected to are added to `redirects`."""
     import httpx
 
     part = path.with_name(f"{path.name}.part")
     attempt = 0
     while True:
         try:
-            return _stream(file, part, progress, timeout)
+            return _stream(file, part, progress, timeout, redirects, limits)
         except (httpx.ReadError, httpx.ReadTimeout, httpx.RemoteProtocolError) as error:
             if attempt == retries:
                 have = part.stat().st_size if part.exists() else 0
@@ -208,15 +266,16 @@ def _download(file: RemoteFile, path: Path, progress: ProgressFactory, timeout, 
             attempt += 1
 
 
-def _stream(file: RemoteFile, part: Path, progress: ProgressFactory, timeout):
+def _stream(file: RemoteFile, part: Path, progress: ProgressFactory, timeout, redirects: list, limits: FetchLimits):
     import httpx
 
     have = part.stat().st_size if part.is_file() else 0
     headers = {"Accept-Encoding": "identity", **({"Range": f"bytes={have}-"} if have else {})}
-    with httpx.stream("GET", file.url, headers=headers, timeout=timeout, follow_redirects=True) as response:
+    cap = None if limits.allow_size_mismatch else file.size
+    with followed(file, headers, timeout, redirects) as response:
         if have and (response.status_code == 416 or (response.status_code == 206 and not _resumes_at(response, have))):
             part.unlink()
-            return _stream(file, part, progress, timeout)
+            return _stream(file, part, progress, timeout, redirects, limits)
         if response.status_code not in (200, 206):
             raise DownloadError(
                 f"{file.url} answered HTTP {response.status_code}; download it by hand into "
@@ -230,6 +289,13 @@ def _stream(file: RemoteFile, part: Path, progress: ProgressFactory, timeout):
         with part.open("ab" if have else "wb") as out, progress(file.filename) as advance:
             advance(have, total)
             for chunk in response.iter_raw():
+                if cap is not None and have + len(chunk) > cap:  # a server sending more than published
+                    out.close()
+                    part.unlink()
+                    raise DownloadError(
+                        f"{file.url} sends more than the catalogue's {cap:,} bytes; stopped and deleted "
+                        f"(rerun with --allow-size-mismatch to take it whole)"
+                    )
                 out.write(chunk)
                 for digest in digests.values():
                     digest.update(chunk)
@@ -285,7 +351,9 @@ def _verify(file: RemoteFile, path: Path, size: int, digests: dict, how: str) ->
     return FetchedFile(file.filename, file.url, size, sha256, file.checksum, True, how)
 
 
-def _place(file: RemoteFile, path: Path, staging: Path, progress: ProgressFactory, report: FetchReport) -> None:
+def _place(
+    file: RemoteFile, path: Path, staging: Path, progress: ProgressFactory, report: FetchReport, limit: int
+) -> None:
     if file.archive is None:
         target = staging / (file.save_as or file.filename)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -293,7 +361,7 @@ def _place(file: RemoteFile, path: Path, staging: Path, progress: ProgressFactor
         report.placed += 1
         return
     with progress(f"unpack {file.filename}") as advance:
-        unpacked = unpack(path, file.archive, file.places, staging, advance)
+        unpacked = unpack(path, file.archive, file.places, staging, advance, limit)
     report.placed += unpacked.placed
     report.skipped += unpacked.skipped
 

@@ -8,7 +8,11 @@ With `--part I/N` a run embeds only its share of the list (ingest/parts.py),
 while stale points are still those missing from the whole list, so parts run
 at the same time or one after another make the collection one run makes.
 Writes go through a one-thread writer, so upserting batch k overlaps the
-forward pass of batch k+1.
+forward pass of batch k+1. The collection is marked incomplete while it is
+written (eval and search refuse it until a rerun completes it); `--recreate`
+writes a staging collection beside the old one and swaps it in only when the
+rebuild stored an image and ended without error, so a failed rebuild leaves
+the old collection exactly as it was.
 """
 
 from __future__ import annotations
@@ -28,10 +32,11 @@ from ingest.datasets import Dataset, Problem
 from ingest.loader import ImageFiles, batches
 from ingest.parts import Part
 from ingest.plan import payload_of, plan
-from media.files import identical_groups
+from media.files import identical_groups, write_text_atomic
 from media.images import DEFAULT_MAX_PIXELS
 from store import IndexSettings, Provenance, VectorStore, collection_name, point_id
 from store.limits import size_note
+from store.naming import staging_name
 from store.provenance import now, versions
 
 
@@ -129,16 +134,24 @@ def ingest(
         provenance = _same_weights(store, name, provenance)
     if part is not None and not share:  # an empty share touches nothing, and creates no collection
         return IngestReport(name, dataset.name, encoder.name, 0, 0, part=str(part), skipped=list(dataset.problems))
+    target = name
+    if options.recreate and store.exists(name):  # the rebuild goes beside the old collection until it is whole
+        target = staging_name(name)
+        if store.exists(target):  # left by a rebuild that was killed
+            store.drop(target)
+    writing = provenance.touched(complete=False)
     created = store.ensure_collection(
-        name, encoder.dim, recreate=options.recreate, settings=options.settings, provenance=provenance
+        target, encoder.dim, recreate=options.recreate, settings=options.settings, provenance=writing
     )
     if not created and not existed:  # another part created it since: its weights must be these too
         provenance = _same_weights(store, name, provenance)
+    if not created:
+        store.set_provenance(name, provenance.touched(complete=False))
     stored = {} if created else dict(zip(*_ids_and_payloads(store, name), strict=True))
     work = plan(dataset, encoder.name, ids, stored, share)
-    store.overwrite_payloads(name, work.rewrites)
+    store.overwrite_payloads(target, work.rewrites)
     if options.prune and work.stale:
-        store.delete(name, work.stale)
+        store.delete(target, work.stale)
     report = IngestReport(
         name,
         dataset.name,
@@ -156,17 +169,31 @@ def ingest(
     )
     hashes = {item.path: (work.rewrites.get(ids[i]) or stored.get(ids[i])) for i, item in enumerate(dataset.items)}
     hashes = {path: payload.sha256 for path, payload in hashes.items() if payload is not None}
-    _embed(dataset, encoder, store, name, ids, work.todo, options, progress, report, hashes)
+    try:
+        _embed(dataset, encoder, store, target, ids, work.todo, options, progress, report, hashes)
+    except BaseException:
+        if target != name:
+            store.drop(target)  # a failed rebuild leaves the old collection exactly as it was
+        raise
     report.identical = identical_groups(hashes.items())
     if part is not None and report.already_stored == report.written == 0 and not report.interrupted:
         # other parts may be writing into the collection, so it stays whatever this part could store
         report.failed = f"none of the {len(share)} images of part {part} of '{dataset.name}' could be stored"
-    if part is None and created and report.written == 0 and not report.interrupted:
+    if target != name and (report.written == 0 or report.interrupted):
+        store.drop(target)  # the rebuild did not finish: the old collection stays as it was
+        if not report.interrupted:
+            report.failed = (
+                f"none of the {len(dataset.items)} listed images of '{dataset.name}' could be stored; "
+                f"'{name}' was kept as it was"
+            )
+    elif part is None and created and report.written == 0 and not report.interrupted:
         store.drop(name)  # nothing could be stored: no empty collection is left behind
         report.failed = f"none of the {len(dataset.items)} listed images of '{dataset.name}' could be stored"
     else:
+        if target != name:
+            store.replace(name, target, options.settings)
         stale = 0 if options.prune else len(work.stale)
-        store.set_provenance(name, provenance.touched(stale=stale))
+        store.set_provenance(name, provenance.touched(stale=stale, complete=not report.interrupted))
         if report.written and not report.interrupted and store.build_index(name):
             report.notes.append(f"{name}: the HNSW index was built for approximate search")
         note = size_note(store, name, options.embedded_limit)
@@ -272,6 +299,6 @@ def write_report(report: IngestReport, reports_dir: Path) -> Path:
     suffix = ".part-{}-of-{}".format(*report.part.split("/")) if report.part else ""
     path = reports_dir / "ingest" / f"{report.collection}{suffix}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    write_text_atomic(path, json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     report.report_file = path
     return path

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from errors import DatasetError
+from media.containment import containment_problem
 from media.groundtruth import IMAGE_FOLDER, read_ground_truth, truth_file
 
 NUMBER = re.compile(r"_\d+$")
@@ -29,5 +31,9 @@ def landmark(name: str) -> str:
 def database_items(folder: Path) -> list[tuple[str, str]]:
     """(path relative to jpg/, landmark) of every database image, in the ground truth's order."""
     name = folder.name.lower()
-    truth = read_ground_truth(truth_file(folder), name)
+    file = truth_file(folder)
+    problem = containment_problem(folder, file.name)
+    if problem is not None:
+        raise DatasetError(f"'{file}': {problem}; the ground truth must be a file inside {folder}")
+    truth = read_ground_truth(file, name)
     return [(f"{image}.jpg", landmark(image)) for image in truth.database]

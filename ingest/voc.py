@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from errors import DatasetError
+from media.containment import containment_problem
 
 IMAGES, ANNOTATIONS, SPLITS = "JPEGImages", "Annotations", Path("ImageSets") / "Main"
 YEAR = re.compile(r"voc\d{4}", re.IGNORECASE)
@@ -98,4 +99,7 @@ def split_ids(year: Path, split: str) -> list[str]:
     if not file.is_file():
         found = sorted(p.stem for p in (year / SPLITS).glob("*.txt") if "_" not in p.stem)
         raise DatasetError(f"no split '{split}' in {year}: '{file}' is missing (found: {', '.join(found) or 'none'})")
+    problem = containment_problem(year, f"{SPLITS.as_posix()}/{split}.txt")
+    if problem is not None:
+        raise DatasetError(f"'{file}': {problem}; the split list must be a file inside {year}")
     return [line.split()[0] for line in file.read_text().splitlines() if line.strip()]

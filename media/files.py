@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from errors import MediaError
 
 CHUNK = 1 << 20
 
@@ -41,3 +45,36 @@ def identical_groups(files: Iterable[tuple[str, str | None]]) -> list[list[str]]
         if sha256:
             groups.setdefault(sha256, []).append(path)
     return sorted(sorted(group) for group in groups.values() if len(group) > 1)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """`text` (UTF-8) into `path`, as `write_bytes_atomic` writes."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """`data` into `path` (its folder made if missing) through a file beside it, flushed to disk and renamed
+    only once whole: readers see the old file or the new one, never a part (the temporary name ends in .part,
+    which no reader opens); a full disk or a crash leaves the previous file (or none), never a truncated one;
+    a write that fails is one line naming the file."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:200]}.", suffix=".part")
+    except OSError as error:
+        raise MediaError(
+            f"cannot write '{path}' ({error.strerror or error}); free space or fix the folder, and rerun"
+        ) from None
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise MediaError(
+            f"cannot write '{path}' ({error.strerror or error}); nothing was left half-written: free space and rerun"
+        ) from None
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -18,6 +18,7 @@ keeps its start, the second (a path) its end, where the file name is.
 
 from __future__ import annotations
 
+import io
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from errors import MediaError
+from media.files import write_bytes_atomic
 from media.text import inert
 
 TILE = 180
@@ -99,11 +101,13 @@ def draw_sheet(rows: list[Row], title: str, out: Path, columns: int | None = Non
         for i, tile in enumerate(row.tiles):
             sheet.paste(_draw_tile(tile, font), ((i % per_line) * TILE_WIDTH, top + (i // per_line) * TILE_HEIGHT))
         top += count * TILE_HEIGHT
+    drawn = io.BytesIO()
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        sheet.save(out)
-    except (OSError, ValueError) as error:  # an unwritable folder or an unknown picture suffix
+        sheet.save(drawn, format=Image.registered_extensions().get(out.suffix.lower()))
+    except (OSError, ValueError, KeyError) as error:  # an unwritable folder or an unknown picture suffix
         raise MediaError(f"cannot write the gallery '{out}': {error}") from None
+    write_bytes_atomic(out, drawn.getvalue())  # a full disk leaves no truncated picture
     return out
 
 

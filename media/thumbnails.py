@@ -12,6 +12,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from media.containment import containment_problem
 from media.images import BadImage, load_rgb
 
 
@@ -25,11 +26,9 @@ def file_under(image_root: Path | None, relative: str) -> Path | None:
     """The file image_root/relative, resolved; None when missing or outside the root (`..`, absolute, symlink out)."""
     if image_root is None or not relative:
         return None
-    root = image_root.resolve()
-    file = (root / relative).resolve()
-    if not file.is_relative_to(root) or not file.is_file():
+    if containment_problem(image_root, relative) is not None:
         return None
-    return file
+    return (image_root / relative).resolve()
 
 
 def file_thumbnail(path: Path, size: int) -> Image.Image | None:

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Column, Table
 
+from redaction import redact
 from render.text import safe
 
 
@@ -48,11 +49,12 @@ class Base:
         self.out.print(text)
 
     def note(self, text: str) -> None:
-        """A warning or remark on stderr (already made safe by the caller where it holds file text)."""
-        self.err.print(text)
+        """A warning or remark on stderr (already made safe by the caller where it holds file text), without
+        credentials."""
+        self.err.print(redact(text))
 
     def error(self, text: str) -> None:
-        self.err.print(f"error: {safe(text)}")
+        self.err.print(f"error: {safe(redact(text))}")
 
     @contextmanager
     def progress(self, title: str, unit: str = "items") -> Iterator:

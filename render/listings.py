@@ -106,6 +106,8 @@ class ListingViews(Base):
         for file in report.files:
             proof = "checksum verified" if file.verified else "[yellow]no published checksum: not verified[/]"
             self.out.print(f"{safe(file.filename)}: {size(file.bytes)}, {proof}, sha256 {file.sha256}")
+            if file.redirects:
+                self.out.print(f"  redirected: {safe(' -> '.join([file.url, *file.redirects]))}")
         for note in report.notes:
             self.out.print(f"[yellow]{safe(note)}[/]")
         self.out.print(

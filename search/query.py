@@ -29,6 +29,7 @@ from encoders.precision import precision_problem
 from errors import QueryError
 from media.roots import candidate_roots, resolve_image_root
 from search.embedding import EmbedAhead, Embedded, can_fork, embed_query
+from store.provenance import unfinished
 
 if TYPE_CHECKING:
     from store import CollectionInfo, Hit, ImagePayload, VectorStore
@@ -147,6 +148,9 @@ class Searcher:
         ahead = self._start_ahead(query) if kind in ("image", "text") else None
         try:
             info = self.store.info(query.collection)
+            problem = unfinished(info.name, info.provenance)
+            if problem is not None:
+                raise QueryError(problem)
             if kind in ("id", "path"):
                 return self._by_point(query, info)
             if info.points == 0:

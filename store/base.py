@@ -98,18 +98,19 @@ class VectorStore(ABC):
     @abstractmethod
     def drop(self, name: str) -> None: ...
 
-    def replace(self, name: str, staging: str) -> None:
+    def replace(self, name: str, staging: str, settings: IndexSettings | None = None) -> None:
         """Make the finished collection `staging` the collection `name`, then drop `staging`.
 
         A rebuild writes into `staging` beside the old collection, so a failure
         before this call leaves `name` exactly as it was. Engines that can swap
-        folders or aliases override this copy.
+        folders or aliases override this copy; `settings` is the server layout
+        `name` gets when it is copied (the one `staging` was made with).
         """
         self.require(staging)
         staged = self.points(staging, with_vectors=True)
         info = self.info(staging)
-        self.ensure_collection(name, info.dim, recreate=True, provenance=info.provenance)
-        with self.bulk_load(name) as loader:
+        self.ensure_collection(name, info.dim, recreate=True, settings=settings, provenance=info.provenance)
+        with self.bulk_load(name, settings) as loader:
             for start in range(0, len(staged.ids), 1024):
                 end = start + 1024
                 loader.add(staged.ids[start:end], staged.vectors[start:end], staged.payloads[start:end])

@@ -165,8 +165,9 @@ class EdgeStore(HeldShards, VectorStore):
             del self._open[name]
             shutil.rmtree(folder, ignore_errors=True)
 
-    def replace(self, name: str, staging: str) -> None:
-        """Swap folders: the staging collection's folder takes the old one's place at once."""
+    def replace(self, name: str, staging: str, settings: IndexSettings | None = None) -> None:
+        """Swap folders: the staging collection's folder takes the old one's place at once (`settings`
+        are not needed: the staging collection was made with them and keeps them)."""
         self.require(staging)
         with self._lock:
             for held in (name, staging):

@@ -34,7 +34,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 from errors import CollectionBusyError, StoreError
-from store.credentials import redact_words
+from redaction import redact
 
 FORMAT_FILE = "store.json"
 FORMAT = "qdrant-edge"
@@ -123,7 +123,7 @@ class Holder:
                         + "; wait for it to finish, or pass --wait SECONDS to wait longer"
                     ) from None
                 time.sleep(POLL)
-        owner = json.dumps({"pid": os.getpid(), "command": " ".join(_command()), "since": _now()})
+        owner = json.dumps({"pid": os.getpid(), "command": _command(), "since": _now()})
         os.ftruncate(fd, 0)
         os.pwrite(fd, owner.encode(), 0)
         self._fd = fd
@@ -158,9 +158,9 @@ def _owner(fd: int) -> str:
     return f"process {record['pid']}" + (f" ({command}, since {record.get('since', '?')})" if command else "")
 
 
-def _command() -> list[str]:
-    """This process's command line, for the holder file (a web request says serve)."""
-    return redact_words([Path(sys.executable).name, *sys.argv])
+def _command() -> str:
+    """This process's command line, credentials hidden, for the holder file (a web request says serve)."""
+    return redact(" ".join([Path(sys.executable).name, *sys.argv]))
 
 
 def _descriptors_under(folder: Path) -> list[int]:

@@ -8,6 +8,8 @@ import uuid
 DEFAULT_STORAGE = "qdrant_storage"  # folder of the embedded store
 MAX_NAME = 255  # Qdrant's longest collection name
 FORBIDDEN = set('<>:"/\\|?*')  # characters Qdrant refuses in a collection name
+MAX_DIM = 65_536  # Qdrant's largest vector size
+STAGING_SUFFIX = ".rebuild"
 
 # Namespace of every point id: uuid5(POINT_NAMESPACE, "<dataset>/<relative path>").
 POINT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "qdrant-image-retrieval/points")
@@ -34,6 +36,11 @@ def name_problem(name: str) -> str | None:
     if bad:
         return f"it contains {', '.join(repr(c) for c in bad)}"
     return None
+
+
+def staging_name(name: str) -> str:
+    """The collection a rebuild of `name` is written into beside it, until `VectorStore.replace` swaps it in."""
+    return f"{name[: MAX_NAME - len(STAGING_SUFFIX)]}{STAGING_SUFFIX}"
 
 
 def point_id(dataset: str, path: str) -> str:

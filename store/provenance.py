@@ -81,6 +81,7 @@ class Provenance:
     imported_from: str | None = None  # the file of vectors made elsewhere (`python cli.py import`)
     same_as: bool = False  # imported vectors that the registered encoder of that name would give
     precision: str = "fp32"  # the encoder's arithmetic, fp32 or bf16 (encoders/precision.py); absent before: fp32
+    complete: bool = True  # False from the start of a write (import, ingest) to its end; absent before: complete
     schema: int = PAYLOAD_SCHEMA
 
     @property
@@ -111,6 +112,18 @@ class Provenance:
             return cls(**{key: record[key] for key in cls.__dataclass_fields__ if key in record})
         except TypeError:
             return None
+
+
+def unfinished(name: str, provenance: Provenance | None) -> str | None:
+    """One line when collection `name` records a write that did not finish (killed, interrupted, failed);
+    None for a complete collection or one that records nothing."""
+    if provenance is None or provenance.complete:
+        return None
+    rerun = "the same `python cli.py import`" if provenance.imported_from else "`python cli.py ingest`"
+    return (
+        f"collection '{name}' was not completely written (its last import or ingest stopped before the end); "
+        f"rerun {rerun} to complete it"
+    )
 
 
 def now() -> str:

@@ -15,9 +15,9 @@ from qdrant_client.common.client_exceptions import ResourceExhaustedResponse
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from errors import StoreError
+from redaction import redact
 from store.base import Loader
 from store.capabilities import Capabilities
-from store.credentials import redact
 from store.qdrant import QdrantStore
 from store.types import IndexSettings
 

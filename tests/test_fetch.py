@@ -109,14 +109,15 @@ def tar_bytes(members: dict[str, bytes], mode: str = "w:gz", links: tuple = ()) 
 
 def serve_entry(http: Served, name: str, blobs: dict[str, bytes], checksums: bool = True) -> dict:
     """A catalogue holding entry `name` with its files served from `http` (blobs by file name); a
-    published checksum becomes the md5 of the served blob."""
+    published checksum becomes the md5 of the served blob, a published size its size."""
     entry = CATALOGUE[name]
     files = []
     for file in entry.files:
         blob = blobs[file.filename]
         http.files[f"/{name}/{file.filename}"] = blob
         checksum = f"md5:{hashlib.md5(blob).hexdigest()}" if file.checksum and checksums else file.checksum
-        files.append(replace(file, url=f"{http.base}/{name}/{file.filename}", checksum=checksum))
+        size = len(blob) if file.size is not None else None  # a published size is the served file's
+        files.append(replace(file, url=f"{http.base}/{name}/{file.filename}", checksum=checksum, size=size))
     return {name: replace(entry, files=tuple(files))}
 
 

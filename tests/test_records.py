@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from evaluation import Variant, read_records
-from evaluation.records import write_atomic
+from media.files import write_text_atomic
 from store import ImagePayload, point_id
 from tests.conftest import share_store
 from tests.test_rerank import clustered, store_vectors
@@ -155,7 +155,7 @@ def test_a_write_cut_short_never_hides_a_record(store, tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "replace", killed)
     with pytest.raises(KeyboardInterrupt):
-        write_atomic(record, "{ truncated")
+        write_text_atomic(record, "{ truncated")
     monkeypatch.undo()
     assert record.read_bytes() == before
     [found] = read_records(reports)
@@ -176,7 +176,7 @@ def test_older_metrics_json_records_stay_readable_until_a_newer_record_of_their_
     found = {r.variant.slug: r for r in read_records(reports)}
     assert set(found) == {"full", "at5", "aqe-k2-alpha3"} and all(r.legacy for r in found.values())
     assert found["aqe-k2-alpha3"].collection == "x_colorhist" and found["aqe-k2-alpha3"].folder == "x_colorhist+aqe"
-    write_atomic(reports / "x_colorhist" / "runs" / "full.json", json.dumps({**old, "map": 0.75, "variant": {}}))
+    write_text_atomic(reports / "x_colorhist" / "runs" / "full.json", json.dumps({**old, "map": 0.75, "variant": {}}))
     found = {r.variant.slug: r for r in read_records(reports)}
     assert found["full"].map == 0.75 and not found["full"].legacy and found["at5"].legacy
 

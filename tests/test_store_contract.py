@@ -14,7 +14,8 @@ import pytest
 from qdrant_client import QdrantClient
 
 from errors import CollectionNotFoundError, StoreError
-from store import ImagePayload, Provenance, VectorStore, WeightsIdentity, open_store, point_id
+from store import ImagePayload, IndexSettings, Provenance, VectorStore, WeightsIdentity, open_store, point_id
+from store.naming import staging_name
 from store.server import ServerStore
 
 ENGINES = ("edge", "local", "server")
@@ -177,6 +178,29 @@ def test_drop_removes_and_replace_swaps_a_staging_collection_in(engine_store):
     assert engine_store.point_ids("toy_enc") == set(ids)
     engine_store.drop("toy_enc")
     assert engine_store.collection_names() == [] and not engine_store.exists("toy_enc")
+
+
+def test_a_held_collection_is_replaced_by_its_rebuild_made_with_settings(engine_store):
+    _filled(engine_store)
+    engine_store.hold("toy_enc")  # as ingest holds what it will write before a model loads
+    staging = staging_name("toy_enc")
+    settings = IndexSettings(hnsw_m=8, hnsw_ef_construct=50) if engine_store.capabilities.index_settings else None
+    provenance = Provenance(
+        "toy", "/data/toy", "enc", "model/x", WeightsIdentity("random", None, 1).to_dict(), None, DIM
+    )
+    ids, vectors, payloads = _points(n=12, seed=5)
+    assert engine_store.ensure_collection(staging, DIM, recreate=True, settings=settings, provenance=provenance)
+    with engine_store.bulk_load(staging, settings) as loader:
+        loader.add(ids, vectors, payloads)
+    engine_store.replace("toy_enc", staging, settings)
+    assert engine_store.collection_names() == ["toy_enc"] and not engine_store.exists(staging)
+    assert engine_store.provenance("toy_enc") == provenance
+    if settings is not None and hasattr(engine_store, "settings"):  # an engine that records the layout it made
+        assert engine_store.settings("toy_enc") == settings
+    stored = engine_store.points("toy_enc", with_vectors=True)
+    assert stored.ids == ids and np.allclose(stored.vectors, vectors, atol=1e-6)
+    hits = engine_store.query("toy_enc", ids[3], 3, exact=True)
+    assert {hit.id for hit in hits} >= {ids[i] for i in _clear_winners(vectors, vectors[3], 3, leave_out=3)}
 
 
 def test_capabilities_say_what_the_engine_is(engine_store):

@@ -1,4 +1,4 @@
-"""The app: routes, error pages instead of tracebacks, a request size limit, server timing."""
+"""The app: routes, error pages instead of tracebacks, request limits and headers (web.guard), server timing."""
 
 from __future__ import annotations
 
@@ -14,16 +14,18 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from errors import CollectionNotFoundError, RetrievalError
+from errors import BusyError, CollectionNotFoundError, RetrievalError
+from redaction import RedactingFilter
 from web.backend import MAX_UPLOAD_BYTES, Backend, Options
+from web.guard import LOCAL_HOSTS, Guard
 from web.templating import HERE, page
 
 if TYPE_CHECKING:
     from store import VectorStore
 
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 MAX_REQUEST_BYTES = MAX_UPLOAD_BYTES + 64 * 1024  # an upload and its form fields
 log = logging.getLogger("web")
+log.addFilter(RedactingFilter())  # a traceback may hold a server URL
 
 
 def create_app(open_store: Callable[[], VectorStore], options: Options) -> FastAPI:
@@ -31,7 +33,7 @@ def create_app(open_store: Callable[[], VectorStore], options: Options) -> FastA
     from web import browse_pages, evaluation_pages, map_pages, pages
     from web.explore import Explorer
 
-    app = FastAPI(title="Image retrieval", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="Image retrieval", docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
     app.state.backend = Backend(open_store, options)
     app.state.explorer = Explorer(app.state.backend)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -40,12 +42,10 @@ def create_app(open_store: Callable[[], VectorStore], options: Options) -> FastA
     app.include_router(map_pages.router)
     app.include_router(browse_pages.router)
 
+    app.add_middleware(Guard, max_body=MAX_REQUEST_BYTES, hosts=options.allowed_hosts, page=_error_page)
+
     @app.middleware("http")
-    async def limit_and_time(request: Request, call_next):
-        length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > MAX_REQUEST_BYTES:
-            message = f"the upload is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB"
-            return page(request, "error.html", 413, message=message, title="Too large")
+    async def timed(request: Request, call_next):
         started = time.perf_counter()
         response = await call_next(request)
         response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
@@ -55,6 +55,12 @@ def create_app(open_store: Callable[[], VectorStore], options: Options) -> FastA
     async def retrieval_error(request: Request, error: RetrievalError) -> HTMLResponse:
         status = 404 if isinstance(error, CollectionNotFoundError) else 400
         return page(request, "error.html", status, message=str(error), title="Cannot show this")
+
+    @app.exception_handler(BusyError)
+    async def busy(request: Request, error: BusyError) -> HTMLResponse:
+        response = page(request, "error.html", 503, message=str(error), title="Busy")
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> HTMLResponse:
@@ -72,6 +78,10 @@ def create_app(open_store: Callable[[], VectorStore], options: Options) -> FastA
         return page(request, "error.html", 500, message=message, title="Internal error")
 
     return app
+
+
+def _error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
+    return page(request, "error.html", status, message=message, title=title)
 
 
 def is_local(host: str) -> bool:

@@ -15,19 +15,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from errors import QueryError
+from errors import BusyError, QueryError
 from evaluation import QueryRanking, RunRecord, Variant, rank_query, store_records
 from evaluation.rerank import stage_of
 from media.images import BadImage, load_rgb
 from media.roots import resolve_image_root
 from search import CollectionSummary, Query, Searcher, SearchResult, list_collections, summarize
 from search.query import checked_id
+from store.provenance import unfinished
 
 if TYPE_CHECKING:
     from store import CollectionInfo, VectorStore
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_UPLOAD_PIXELS = 40_000_000
+DECODE_WAIT = 30.0  # seconds an upload waits for a decoding slot before 503
 ROOT_SAMPLE = 3  # stored paths that must all exist under a folder for it to be the image root
 
 
@@ -40,6 +42,8 @@ class Options:
     device: str = "auto"
     weights: dict[str, str] | None = None
     init: str | None = None  # None: each collection's own (what its provenance recorded)
+    allowed_hosts: tuple[str, ...] | None = None  # Host names answered besides the local ones; None: any (library use)
+    max_decodes: int = 2  # uploads decoded at once; others wait, then get 503
 
 
 class LockedStore:
@@ -71,6 +75,7 @@ class Backend:
         self._opening = threading.Lock()
         self.searcher = Searcher(lambda: self.store, options.device, options.weights, options.init)
         self._model_lock = threading.Lock()
+        self._decoding = threading.BoundedSemaphore(options.max_decodes)
         self._cache_lock = threading.Lock()
         self._summaries: dict[str, tuple[int, CollectionSummary]] = {}
         self._roots: dict[str, Path | None] = {}
@@ -106,7 +111,9 @@ class Backend:
         info = self.store.info(name)
         if info.provenance is None:
             return {}
+        problem = unfinished(name, info.provenance)
         return {
+            **({"incomplete": problem} if problem else {}),
             "weights": info.weights_text(),
             "model": info.provenance.model_id,
             "image root": info.provenance.image_root,
@@ -144,6 +151,14 @@ class Backend:
             raise QueryError("choose an image file to upload")
         if len(data) > MAX_UPLOAD_BYTES:
             raise QueryError(f"the upload is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+        if not self._decoding.acquire(timeout=DECODE_WAIT):
+            raise BusyError(f"{self.options.max_decodes} uploads are being decoded already; retry in a moment")
+        try:
+            return self._decoded_search(name, data, limit)
+        finally:
+            self._decoding.release()
+
+    def _decoded_search(self, name: str, data: bytes, limit: int) -> SearchResult:
         with tempfile.TemporaryDirectory(prefix="upload-") as folder:
             path = Path(folder) / "upload"
             path.write_bytes(data)

@@ -110,6 +110,8 @@ def thumb(request: Request, name: str, point_id: str, size: str = "grid"):
     file = ThumbnailCache(found.options.reports / ".thumbnails").get(key, SIZES[size], root, payload.path)
     if file is None:
         return Response(status_code=404)
+    if isinstance(file, bytes):  # the cache could not be written: served, not cached
+        return Response(file, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
     return FileResponse(file, media_type="image/jpeg", headers=headers)
 
 

@@ -7,16 +7,18 @@ new payload hash, so a new thumbnail; the key is also the response's ETag, so a
 browser asks again (`Cache-Control: no-cache`) and gets 304 while the picture is
 the same. The file comes from the point's stored path under the collection's
 image root, through `media.thumbnails.thumbnail`, which refuses a path that
-leaves the root (`..`, an absolute path, a symlink pointing out).
+leaves the root (`..`, an absolute path, a symlink pointing out). A thumbnail that
+cannot be cached (a full disk) is served all the same, uncached.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
+import io
 from pathlib import Path
 
+from errors import MediaError
+from media.files import write_bytes_atomic
 from media.thumbnails import thumbnail
 from store import ImagePayload
 
@@ -47,23 +49,21 @@ class ThumbnailCache:
         """Where the thumbnail of content `key` (hex digits) is cached."""
         return self.folder / str(size) / key[:2] / f"{key}.jpg"
 
-    def get(self, key: str, size: int, root: Path | None, relative: str) -> Path | None:
-        """The cached file, made first if needed; None when the image is missing, unreadable or outside `root`."""
+    def get(self, key: str, size: int, root: Path | None, relative: str) -> Path | bytes | None:
+        """The cached file, made first if needed; the JPEG bytes themselves when the cache cannot be written
+        (a full disk, a read-only folder); None when the image is missing, unreadable or outside `root`."""
         cached = self.path(key, size)
         if cached.is_file():
             return cached
         image = thumbnail(root, relative, size)
         if image is None:
             return None
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=cached.parent, suffix=".part")
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=QUALITY)
         try:
-            with os.fdopen(handle, "wb") as out:
-                image.save(out, "JPEG", quality=QUALITY)
-            os.replace(temporary, cached)  # atomic: a concurrent request sees the whole file or none
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+            write_bytes_atomic(cached, buffer.getvalue())  # a concurrent request sees the whole file or none
+        except MediaError:
+            return buffer.getvalue()
         return cached
 
 

@@ -339,12 +339,19 @@ def _measure(
 
     `labels` are what `FigureSums` takes: one per point, or a membership matrix (multi-label).
 
-    Each block of rankings is measured as it comes and then dropped.
+    Each block of rankings is measured as it comes and then dropped; on the block
+    path only the first GALLERY_HITS of each ranking are ordered.
     """
     sums = FigureSums(labels, k, queries)
     tops, top_scores = [], []
-    for block in ranked_blocks(store, collection, points, k, method, GALLERY_HITS, stage, progress, queries):
-        sums.add(block.order)
+    blocks = ranked_blocks(
+        store, collection, points, k, method, GALLERY_HITS, stage, progress, queries, GALLERY_HITS, sums.relevant_to
+    )
+    for block in blocks:
+        if block.hit_rank is not None:  # the block path: where the relevant points rank, no row sorted whole
+            sums.add_ranks(len(block.queries), block.hit_row, block.hit_rank)
+        else:
+            sums.add(block.order)
         tops.append(block.order[:, :GALLERY_HITS].copy())
         top_scores.append(block.scores)
     return sums.figures(), np.concatenate(tops), np.concatenate(top_scores)

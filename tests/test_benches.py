@@ -23,7 +23,7 @@ DATASET = "{dataset}"  # replaced by a generated dataset folder (3 classes x 2 i
 RUNS = {
     "embedded_limits.py": (["--sizes", "300", "--repeat", "1", "--queries", "5"], r"stored-point query top 10: median"),
     "eval_bench.py": (["--sizes", "200", "--repeat", "1"], r"^\s+200\s+[\d.]+\s+[\d.]+"),
-    "eval_scale.py": (["--sizes", "300", "--repeat", "1"], r"^\s+300\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+"),
+    "eval_scale.py": (["--sizes", "300", "--repeat", "1"], r"^\s+300(\s+[\d.]+){7}"),
     "ingest_bench.py": (
         ["--data", DATASET, "--encoders", "resnet18", "--init", "random-tiny", "--images", "6", "--batch-size", "4"]
         + ["--workers", "0"],

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-BINS_PER_POINT = 2.0
+BINS_PER_POINT = 1.0
 THREADS = min(4, os.cpu_count() or 1)
-LOW_32 = np.uint64(0xFFFFFFFF)
+CHUNK_ELEMENTS = 1 << 20  # scores ranked at once in a thread: bins and counts stay small
 
 
 @dataclass(frozen=True)
@@ -78,67 +78,93 @@ def rank_rows(scores: np.ndarray, relevant: np.ndarray | None, shown: int) -> Ro
 
 
 def _rank_part(scores: np.ndarray, relevant: np.ndarray | None, shown: int) -> RowRanks:
-    """`rank_rows` for a share of the rows, in one thread."""
+    """`rank_rows` for a share of the rows, in one thread, CHUNK_ELEMENTS scores at a time."""
+    rows, n = scores.shape
+    position_bits = max(1, int(n).bit_length())
+    step = max(1, min(CHUNK_ELEMENTS // max(n, 1), 1 << (32 - position_bits)))  # row and position: 32 bits
+    done = [
+        _rank_chunk(scores[a : a + step], None if relevant is None else relevant[a : a + step], shown, position_bits)
+        for a in range(0, rows, step)
+    ] or [_rank_chunk(scores, relevant, shown, position_bits)]
+    return RowRanks(
+        np.concatenate([d.row + a for d, a in zip(done, range(0, rows, step), strict=False)]),
+        np.concatenate([d.rank for d in done]),
+        np.concatenate([d.top for d in done]),
+        np.concatenate([d.top_scores for d in done]),
+    )
+
+
+def _rank_chunk(scores: np.ndarray, relevant: np.ndarray | None, shown: int, position_bits: int) -> RowRanks:
+    """`rank_rows` for a few rows at once: every row's bins numbered after the previous row's.
+
+    Points are addressed by flat index (row * n + position) into the row-major chunk.
+    """
     rows, n = scores.shape
     bins = max(2, int(BINS_PER_POINT * n))
-    hit_row, hit_col = np.nonzero(relevant) if relevant is not None else (np.zeros(0, np.int64),) * 2
-    per_row = np.bincount(hit_row, minlength=rows)
-    starts = np.cumsum(per_row) - per_row
+    width = bins + 2  # bins 0..bins+1 of each row
+    flat_scores = scores.reshape(-1)
+    hits = np.flatnonzero(relevant) if relevant is not None else np.zeros(0, np.int64)
+    per_row = np.bincount(hits // n, minlength=rows)
     best = scores.max(axis=1) if n else np.zeros(rows, np.float32)
     low = best.copy()
     has = per_row > 0
     if has.any():
-        low[has] = np.minimum.reduceat(scores[hit_row, hit_col], starts[has])
+        low[has] = np.minimum.reduceat(flat_scores[hits], (np.cumsum(per_row) - per_row)[has])
     span = best - low
     scale = np.where(span > 0, (bins - 1) / np.where(span > 0, span, 1), 1).astype(np.float32)
-    found = _bins(scores, low, scale, bins)
-    ranks = []
-    tops = np.zeros((rows, shown), np.int64)
-    top_scores = np.zeros((rows, shown), np.float32)
-    for r in range(rows):
-        at = found[r]
-        counts = np.bincount(at, minlength=bins + 2)
-        wanted = np.zeros(bins + 2, bool)  # the bins whose points are sorted: the relevant ones', and the top
-        wanted[at[hit_col[starts[r] : starts[r] + per_row[r]]]] = True
-        if shown:  # the highest bins that hold `shown` points: from the last bin t with n - below(t) >= shown
-            below = np.cumsum(counts)
-            wanted[np.searchsorted(below, n - shown, "right") :] = True
-        candidates = _ordered(scores[r], np.flatnonzero(wanted[at]))
-        tops[r] = candidates[:shown]
-        top_scores[r] = scores[r, tops[r]]
-        if per_row[r]:
-            # rank = place among the sorted candidates + the points of unsorted bins above its own
-            outside = np.cumsum(np.where(wanted, 0, counts))
-            place = np.flatnonzero(relevant[r, candidates])
-            ranks.append(place + 1 + outside[-1] - outside[at[candidates[place]]])
-    rank = np.concatenate(ranks) if ranks else np.zeros(0, np.int64)
-    return RowRanks(np.repeat(np.arange(rows), per_row), rank, tops, top_scores)
+    found = _bins(scores, low, scale, bins, width).reshape(-1)
+    counts = np.bincount(found, minlength=rows * width)
+    wanted = np.zeros(rows * width, bool)  # the bins whose points are sorted: the relevant points' bins
+    wanted[found[hits]] = True
+    if shown:  # and the highest bins of each row that hold `shown` points
+        below = np.cumsum(counts, dtype=np.int32)  # below[g]: points in bins up to g, rows before included (n each)
+        cut = np.searchsorted(below, np.arange(rows) * n + n - shown, "right")
+        for r, first_bin in enumerate(cut.tolist()):
+            wanted[first_bin : (r + 1) * width] = True
+    chosen = _ordered(flat_scores, np.flatnonzero(wanted[found]), n, position_bits)
+    row = chosen // n
+    first = np.searchsorted(row, np.arange(rows))  # each row's first sorted point
+    tops = chosen[first[:, None] + np.arange(shown)] if shown else np.zeros((rows, 0), np.int64)
+    top_scores = flat_scores[tops]
+    tops -= np.arange(rows)[:, None] * n
+    if relevant is None:
+        return RowRanks(hits, hits, tops, top_scores)
+    # rank = place among the row's sorted points + the points of unsorted bins above its own bin
+    counts[wanted] = 0
+    outside = np.cumsum(counts, dtype=np.int32)
+    place = np.flatnonzero(relevant.reshape(-1)[chosen])
+    hit_row = row[place]
+    rank = place - first[hit_row] + 1 + outside[(hit_row + 1) * width - 1] - outside[found[chosen[place]]]
+    return RowRanks(hit_row, rank, tops, top_scores)
 
 
-def _bins(scores: np.ndarray, low: np.ndarray, scale: np.ndarray, bins: int) -> np.ndarray:
-    """Each score's bin, 0..bins+1, a non-decreasing function of the score within each row.
+def _bins(scores: np.ndarray, low: np.ndarray, scale: np.ndarray, bins: int, width: int) -> np.ndarray:
+    """Each score's bin, row r's in r * width + (0..bins+1), a non-decreasing function of the score in each row.
 
-    (score - low) * scale, clipped and truncated: every step is monotone in
-    float32, so a higher score never lands in a lower bin and equal scores share
-    one. Scores below `low` fall in bins 0-1, -inf in bin 0.
+    (score - low) * scale, clipped to [-1, bins], plus the row's first bin + 1,
+    truncated: every step is monotone in float32 (and exact for bin numbers
+    below 2^24), so a higher score never lands in a lower bin and equal scores
+    share one. Scores below `low` fall in the row's bins 0-1, -inf in bin 0.
     """
     found = scores - low[:, None]
     found *= scale[:, None]
     np.clip(found, -1, bins, out=found)
-    found = found.astype(np.int32)
-    found += 1
-    return found
+    found += (np.arange(len(scores), dtype=np.float32) * width + 1)[:, None]
+    return found.astype(np.int32)
 
 
-def _ordered(scores: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """`positions` ordered by (score descending, position): one sort of uint64 keys.
+def _ordered(flat_scores: np.ndarray, chosen: np.ndarray, n: int, position_bits: int) -> np.ndarray:
+    """Flat indices `chosen` (row * n + position) ordered by row, score descending, position: one uint64 sort.
 
-    The high 32 bits map the float32 score to an unsigned integer that sorts
-    descending (-0.0 made 0.0 first), the low 32 bits hold the position.
+    Key bits, high to low: the row, the float32 score mapped to an unsigned
+    integer that sorts descending (-0.0 made 0.0 first), the position.
     """
-    bits = (scores[positions] + np.float32(0)).view(np.uint32)
+    bits = (flat_scores[chosen] + np.float32(0)).view(np.uint32)
     bits ^= np.where(bits >> 31, np.uint32(0), np.uint32(0x7FFFFFFF))
-    combined = bits.astype(np.uint64) << np.uint64(32)
-    combined |= positions.astype(np.uint64)
-    combined.sort()
-    return (combined & LOW_32).astype(np.int64)
+    row = chosen // n
+    keys = row.astype(np.uint64) << np.uint64(32 + position_bits)
+    keys |= bits.astype(np.uint64) << np.uint64(position_bits)
+    keys |= (chosen - row * n).astype(np.uint64)
+    keys.sort()
+    row = (keys >> np.uint64(32 + position_bits)).astype(np.int64)
+    return row * n + (keys & np.uint64((1 << position_bits) - 1)).astype(np.int64)

@@ -82,12 +82,13 @@ def _rank_part(scores: np.ndarray, relevant: np.ndarray | None, shown: int) -> R
     rows, n = scores.shape
     position_bits = max(1, int(n).bit_length())
     step = max(1, min(CHUNK_ELEMENTS // max(n, 1), 1 << (32 - position_bits)))  # row and position: 32 bits
+    starts = range(0, max(rows, 1), step)
     done = [
         _rank_chunk(scores[a : a + step], None if relevant is None else relevant[a : a + step], shown, position_bits)
-        for a in range(0, rows, step)
-    ] or [_rank_chunk(scores, relevant, shown, position_bits)]
+        for a in starts
+    ]
     return RowRanks(
-        np.concatenate([d.row + a for d, a in zip(done, range(0, rows, step), strict=False)]),
+        np.concatenate([d.row + a for d, a in zip(done, starts, strict=True)]),
         np.concatenate([d.rank for d in done]),
         np.concatenate([d.top for d in done]),
         np.concatenate([d.top_scores for d in done]),
@@ -110,8 +111,9 @@ def _rank_chunk(scores: np.ndarray, relevant: np.ndarray | None, shown: int, pos
     has = per_row > 0
     if has.any():
         low[has] = np.minimum.reduceat(flat_scores[hits], (np.cumsum(per_row) - per_row)[has])
-    span = best - low
-    scale = np.where(span > 0, (bins - 1) / np.where(span > 0, span, 1), 1).astype(np.float32)
+    span = best.astype(np.float64) - low
+    scale = np.where(span > 0, (bins - 1) / np.where(span > 0, span, 1), 1)
+    scale = np.minimum(scale, np.finfo(np.float32).max)  # finite: 0 x scale stays 0 where span is tiny
     found = _bins(scores, low, scale, bins, width).reshape(-1)
     counts = np.bincount(found, minlength=rows * width)
     wanted = np.zeros(rows * width, bool)  # the bins whose points are sorted: the relevant points' bins
@@ -128,7 +130,7 @@ def _rank_chunk(scores: np.ndarray, relevant: np.ndarray | None, shown: int, pos
     top_scores = flat_scores[tops]
     tops -= np.arange(rows)[:, None] * n
     if relevant is None:
-        return RowRanks(hits, hits, tops, top_scores)
+        return RowRanks(hits, hits.copy(), tops, top_scores)  # no relevant points: no hits
     # rank = place among the row's sorted points + the points of unsorted bins above its own bin
     counts[wanted] = 0
     outside = np.cumsum(counts, dtype=np.int32)
@@ -142,15 +144,16 @@ def _bins(scores: np.ndarray, low: np.ndarray, scale: np.ndarray, bins: int, wid
     """Each score's bin, row r's in r * width + (0..bins+1), a non-decreasing function of the score in each row.
 
     (score - low) * scale, clipped to [-1, bins], plus the row's first bin + 1,
-    truncated: every step is monotone in float32 (and exact for bin numbers
-    below 2^24), so a higher score never lands in a lower bin and equal scores
-    share one. Scores below `low` fall in the row's bins 0-1, -inf in bin 0.
+    truncated: every step is monotone (in float32 while bin numbers stay below
+    2^24, where it is exact for them; else float64), so a higher score never
+    lands in a lower bin and equal scores share one. Scores below `low` fall in the row's bins 0-1, -inf in bin 0.
     """
-    found = scores - low[:, None]
-    found *= scale[:, None]
+    exact = np.float32 if len(scores) * width < 1 << 24 else np.float64  # bin numbers exact in the arithmetic
+    found = scores.astype(exact) - low[:, None].astype(exact)
+    found *= scale[:, None].astype(exact)
     np.clip(found, -1, bins, out=found)
-    found += (np.arange(len(scores), dtype=np.float32) * width + 1)[:, None]
-    return found.astype(np.int32)
+    found += (np.arange(len(scores), dtype=exact) * width + 1)[:, None]
+    return found.astype(np.int64 if len(scores) * width >= 1 << 31 else np.int32)
 
 
 def _ordered(flat_scores: np.ndarray, chosen: np.ndarray, n: int, position_bits: int) -> np.ndarray:

@@ -108,7 +108,7 @@ def test_rank_rows_equals_a_sort_of_each_row(seed):
     """Scores with -0.0, 0.0, tiny and repeated values, -inf out of the ranking, any relevant set, any cut."""
     rng = np.random.default_rng(seed)
     rows, n = int(rng.integers(1, 9)), int(rng.integers(2, 80))
-    values = np.array([-1.0, -0.25, -0.0, 0.0, 1e-30, -1e-30, 0.5, 0.75, 1.0], np.float32)
+    values = np.array([-1.0, -0.25, -0.0, 0.0, 1e-30, -1e-30, 1e-45, 0.5, 0.75, 1.0], np.float32)
     scores = rng.choice(values, (rows, n)) if seed % 2 else rng.normal(size=(rows, n)).astype(np.float32)
     own = rng.integers(0, n, rows)
     scores[np.arange(rows), own] = -np.inf

@@ -41,6 +41,7 @@ TIE_MARGIN = 16  # extra hits each batch query asks for, so that ties at the cut
 
 Progress = Callable[[int], None]
 Relevance = Callable[[np.ndarray], np.ndarray]  # query positions -> (queries x n) bool: relevant, the query excluded
+Inspect = Callable[[np.ndarray, np.ndarray], None]  # (query positions, their scores against every point)
 
 
 class VectorStage(Protocol):
@@ -144,6 +145,7 @@ def ranked_blocks(
     queries: np.ndarray | None = None,
     shown: int | None = None,
     relevance: Relevance | None = None,
+    inspect: Inspect | None = None,
 ) -> Iterator[RankedBlock]:
     """The rankings of `queries` (positions; None: every point) against all `points`, block by block.
 
@@ -153,7 +155,8 @@ def ranked_blocks(
     `block_rows(n)` queries, so that a caller that measures each block and drops
     it needs memory of block x n, never n x n. `progress(done)` counts queries.
     With `relevance`, the block path also gives where each query's relevant
-    points rank in its full ranking (`RankedBlock.hit_rank`), without sorting it.
+    points rank in its full ranking (`RankedBlock.hit_rank`), without sorting it;
+    `inspect(queries, scores)` sees each block's scores first (the query's own -inf).
     """
     method = resolve_method(store, method, stage)
     if method == "block" and points.vectors is None:
@@ -166,7 +169,7 @@ def ranked_blocks(
     if method == "block":
         query_vectors, database = stage(points.vectors) if stage is not None else (points.vectors, points.vectors)
         first = width if shown is None else max(kept, min(shown, width))
-        blocks = _rank_blocks(query_vectors, database, queries, first, kept, relevance)
+        blocks = _rank_blocks(query_vectors, database, queries, first, kept, relevance, inspect)
     else:
         blocks = _rank_batch_query(store, name, points.ids, queries, width, kept)
     done = 0
@@ -205,6 +208,7 @@ def _rank_blocks(
     shown: int,
     kept: int,
     relevance: Relevance | None = None,
+    inspect: Inspect | None = None,
 ) -> Iterator[RankedBlock]:
     """Query vectors `queries[positions]` scored against `database` with one matrix product per block.
 
@@ -217,6 +221,8 @@ def _rank_blocks(
         chosen = positions[start : start + rows]
         scores = queries[chosen] @ database.T
         scores[np.arange(len(chosen)), chosen] = -np.inf  # the query itself ranks last and is cut
+        if inspect is not None:
+            inspect(chosen, scores)
         relevant = None if relevance is None else relevance(chosen)
         ranked = rank_rows(scores, relevant, shown)
         del scores, relevant

@@ -131,3 +131,27 @@ def test_multi_label_relevance_of_the_block_path_is_shared_classes():
     expected = [[1, 0, 1, 0, 0], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0]]  # the query itself excluded; no class, no match
     np.testing.assert_array_equal(relevant, np.array(expected, bool))
     assert pack_membership(membership).shape == (5, 1)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_near_duplicates_from_the_ranking_scores_equal_their_own_search(store, seed):
+    """The block path finds near-duplicate pairs in the scores it ranks; the same pairs as a search of its own."""
+    from evaluation import leave_one_out
+    from evaluation.duplicates import find_duplicates
+    from store import point_id
+
+    rng = np.random.default_rng(seed)
+    vectors = random_collection(rng, exact=seed % 2 == 0)
+    labels = random_labels(rng, len(vectors), multi=False)
+    paths = [f"{i:03d}.jpg" for i in range(len(vectors))]
+    store.ensure_collection("dups", vectors.shape[1])
+    payloads = [
+        ImagePayload(str(label), path, "dups", "toy", i)
+        for i, (label, path) in enumerate(zip(labels, paths, strict=True))
+    ]
+    store.upsert("dups", [point_id("dups", p) for p in paths], vectors, payloads)
+    found = leave_one_out(store, "dups", method="block").duplicates
+    expected = find_duplicates(store.points("dups", with_vectors=True).vectors)
+    assert expected.pairs > 0
+    assert (found.pairs, found.groups, found.examples) == (expected.pairs, expected.groups, expected.examples)
+    np.testing.assert_array_equal(found.keep, expected.keep)

@@ -35,7 +35,7 @@ from store import Points, VectorStore
 METHODS = ("auto", "block", "batch-query")
 BLOCK_ROWS = 512
 MIN_BLOCK_ROWS = 16
-BLOCK_ELEMENTS = 1 << 24  # scores per block: rows x n, so that memory stays near 16M x 4 B of scores and 4 B of bins
+BLOCK_ELEMENTS = 1 << 24  # scores per block: rows x n, so that memory stays near 16M x (4 B score + 1 B relevance)
 BATCH_QUERIES = 32
 TIE_MARGIN = 16  # extra hits each batch query asks for, so that ties at the cut can be ordered here
 

@@ -299,8 +299,8 @@ def leave_one_out(
         method,
         stage,
         queries,
-        lambda done: report(done, asked),
-        (lambda chosen, scores: pairs.append(close_pairs(chosen, scores))) if same_scores else None,
+        progress=lambda done: report(done, asked),
+        inspect=(lambda chosen, scores: pairs.append(close_pairs(chosen, scores))) if same_scores else None,
     )
     ranked = time.perf_counter()
     duplicates = None
@@ -365,13 +365,13 @@ def _measure(
         points,
         k,
         method,
-        GALLERY_HITS,
-        stage,
-        progress,
-        queries,
-        GALLERY_HITS,
-        sums.relevant_to,
-        inspect,
+        keep_scores=GALLERY_HITS,
+        stage=stage,
+        progress=progress,
+        queries=queries,
+        shown=GALLERY_HITS,
+        relevance=sums.relevant_to,
+        inspect=inspect,
     )
     for block in blocks:
         if block.hit_rank is not None:  # the block path: where the relevant points rank, no row sorted whole

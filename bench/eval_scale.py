@@ -9,11 +9,15 @@ subprocess per side so that each side's peak RSS (VmHWM) is its own:
   rank every point against the others in blocks, measure each block, drop it);
 - numpy: the same vectors generated in memory, then blocks of 256 queries: one
   matrix product, numpy's default argsort of each row, and the same figures
-  (AP, P@1/5/10, R-precision, the interpolated PR curve's sum).
+  (AP, P@1/5/10, R-precision, the interpolated PR curve's sum);
+- floor: the same vectors, and only the matrix products of the evaluation's
+  own blocks (`ranking.block_rows(n)` queries each): the arithmetic no method
+  can avoid.
 
-It prints the medians, their ratio, the mAP difference, both peak RSS figures,
-and where the evaluation's time goes (ranking: read + score + sort; metrics).
-Not a test: figures only. Usage: python bench/eval_scale.py [--sizes 10000 50000 100000] [--repeat 3]
+It prints the medians, eval / numpy and eval / floor, the mAP difference, the
+peak RSS figures, and where the evaluation's time goes (ranking: read + score +
+rank; metrics). Not a test: figures only. Usage:
+python bench/eval_scale.py [--sizes 10000 50000 100000] [--repeat 3] [--classes 10] [--sides eval floor]
 """
 
 from __future__ import annotations
@@ -32,12 +36,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from evaluation import leave_one_out  # noqa: E402
+from evaluation.ranking import block_rows  # noqa: E402
 from store import ImagePayload, open_store, point_id  # noqa: E402
 
 NOISE = 4.0  # per-dimension noise around the class centres, relative to their unit-variance entries
 LOAD_BATCH = 5000
+NAN = float("nan")
 REFERENCE_ROWS = 256
 LEVELS = 101
+SIDES = ["eval", "numpy", "floor"]
 
 
 def synthetic(n: int, dim: int, classes: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -93,6 +100,13 @@ def numpy_reference(vectors: np.ndarray, labels: np.ndarray) -> float:
     return float(ap.mean())
 
 
+def floor(vectors: np.ndarray) -> None:
+    """The matrix products of the evaluation's blocks, each dropped: the arithmetic alone."""
+    rows = block_rows(len(vectors))
+    for start in range(0, len(vectors), rows):
+        vectors[start : start + rows] @ vectors.T
+
+
 def peak_rss_gb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -102,10 +116,10 @@ def peak_rss_gb() -> float:
 
 def side(which: str, folder: Path, name: str, n: int, dim: int, classes: int) -> dict:
     """One side's run, in this (fresh) process."""
-    if which == "numpy":
+    if which in ("numpy", "floor"):
         vectors, labels = synthetic(n, dim, classes)
         started = time.perf_counter()
-        mean_ap = numpy_reference(vectors, labels)
+        mean_ap = numpy_reference(vectors, labels) if which == "numpy" else floor(vectors)
         return {"seconds": time.perf_counter() - started, "map": mean_ap, "rss_gb": peak_rss_gb()}
     opened = time.perf_counter()
     store = open_store(path=folder, create=False)
@@ -134,7 +148,10 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=384)
     parser.add_argument("--classes", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--side", choices=["eval", "numpy"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--sides", nargs="+", choices=SIDES, default=SIDES, help="leave numpy out at sizes where it takes too long"
+    )
+    parser.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.side:
@@ -142,28 +159,31 @@ def main() -> None:
         print(json.dumps(side(args.side, args.folder, f"synthetic{n}", n, args.dim, args.classes)))
         return
     print(
-        f"{'points':>7} {'build s':>8} {'open s':>7} {'eval s':>8} {'numpy s':>8} {'ratio':>6} {'|mAP diff|':>10} "
-        f"{'eval GB':>8} {'numpy GB':>8}",
+        f"{'points':>7} {'build s':>8} {'open s':>7} {'eval s':>8} {'numpy s':>8} {'floor s':>8} {'ev/np':>6} "
+        f"{'ev/floor':>8} {'|mAP diff|':>10} {'eval GB':>8} {'numpy GB':>8}",
         flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="eval_scale_") as tmp:
         for n in args.sizes:
             folder = Path(tmp) / f"store{n}"
             built = build(folder, f"synthetic{n}", n, args.dim, args.classes)
-            runs: dict[str, list[dict]] = {"eval": [], "numpy": []}
-            for _ in range(args.repeat):  # alternate, so that both see the same load on a shared machine
-                for which in runs:
+            runs: dict[str, list[dict]] = {which: [] for which in SIDES}
+            for _ in range(args.repeat):  # in turns, so that all sides see the same load on a shared machine
+                for which in args.sides:
                     runs[which].append(run_side(which, folder, f"synthetic{n}", n, args))
-            ev, ref = runs["eval"], runs["numpy"]
-            eval_s, ref_s = (statistics.median(r["seconds"] for r in rs) for rs in (ev, ref))
+            ev, ref = runs["eval"], runs["numpy"] or [{"seconds": NAN, "map": NAN, "rss_gb": NAN}]
+            eval_s, ref_s, floor_s = (
+                statistics.median(r["seconds"] for r in rs) if rs else NAN for rs in runs.values()
+            )
             print(
                 f"{n:>7} {built:>8.1f} {statistics.median(r['open'] for r in ev):>7.2f} {eval_s:>8.2f} {ref_s:>8.2f} "
-                f"{eval_s / ref_s:>6.2f} {abs(ev[-1]['map'] - ref[-1]['map']):>10.2e} "
+                f"{floor_s:>8.2f} {eval_s / ref_s:>6.2f} {eval_s / floor_s:>8.2f} "
+                f"{abs(ev[-1]['map'] - ref[-1]['map']):>10.2e} "
                 f"{max(r['rss_gb'] for r in ev):>8.2f} {max(r['rss_gb'] for r in ref):>8.2f}",
                 flush=True,
             )
             print(
-                f"        eval split (median): ranking (read + score + sort) "
+                f"        eval split (median): ranking (read + score + rank) "
                 f"{statistics.median(r['ranking'] for r in ev):.2f} s, metrics "
                 f"{statistics.median(r['metrics'] for r in ev):.2f} s; mAP {ev[-1]['map']:.6f}",
                 flush=True,

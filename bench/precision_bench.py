@@ -11,6 +11,7 @@ there); the bench skips where the set or bf16 is missing.
 
     python bench/precision_bench.py                                   # dinov2 resnet18, 160 images, 3 repeats
     python bench/precision_bench.py --encoders dinov2 --images 320 --repeats 5
+    python bench/precision_bench.py --data DATASET --encoders resnet18 --init random-tiny --images 4 --repeats 1
 """
 
 from __future__ import annotations
@@ -26,27 +27,27 @@ sys.path.insert(0, str(ROOT))
 COREL = ROOT.parent / "shared" / "data" / "corel1k"
 
 
-def _batches(encoder, images: int, batch_size: int) -> list:
-    """The first `images` of an even sample of Corel-1K through the encoder's transform, in batches."""
+def _batches(encoder, folder: Path, images: int, batch_size: int) -> list:
+    """The first `images` of an even sample of a dataset (`folder`) through the encoder's transform, in batches."""
     import numpy as np
 
     from ingest import read_dataset
     from media.images import load_rgb
 
-    dataset = read_dataset(COREL, "corel1k")
+    dataset = read_dataset(folder)
     items = dataset.items[:: max(1, len(dataset.items) // images)][:images]
     transform = encoder.transform()
     arrays = [transform(load_rgb(dataset.image_root / item.path)) for item in items]
     return [np.stack(arrays[i : i + batch_size]) for i in range(0, len(arrays), batch_size)]
 
 
-def measure(name: str, device: str, images: int, batch_size: int, repeats: int) -> dict:
+def measure(name: str, device: str, folder: Path, images: int, batch_size: int, repeats: int, init: str) -> dict:
     import numpy as np
 
     from encoders import build_encoder
 
-    models = {p: build_encoder(name, device, init="random", precision=p) for p in ("fp32", "bf16")}
-    batches = _batches(models["fp32"], images, batch_size)
+    models = {p: build_encoder(name, device, init=init, precision=p) for p in ("fp32", "bf16")}
+    batches = _batches(models["fp32"], folder, images, batch_size)
     for model in models.values():
         model.embed_images(batches[0])  # warm-up
     rates: dict[str, list[float]] = {"fp32": [], "bf16": []}
@@ -82,9 +83,11 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=160)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--data", type=Path, default=COREL, help="a dataset folder (default: Corel-1K)")
+    parser.add_argument("--init", default="random", choices=["random", "random-tiny"], help="random: full size")
     args = parser.parse_args()
-    if not (COREL / "list_of_images.txt").is_file():
-        print(f"skipped: the Corel-1K set is not at {COREL}")
+    if not args.data.is_dir():
+        print(f"skipped: no dataset at {args.data}")
         return
     from encoders.base import resolve_device
     from encoders.precision import precision_problem
@@ -101,7 +104,7 @@ def main() -> None:
         f"{'encoder':10} {'images':>6} {'fp32 img/s':>10} {'bf16 img/s':>10} {'speed-up':>8} {'cos mean':>9} {'cos min':>9}"
     )
     for name in args.encoders:
-        row = measure(name, device, args.images, args.batch_size, args.repeats)
+        row = measure(name, device, args.data, args.images, args.batch_size, args.repeats, args.init)
         print(
             f"{row['encoder']:10} {row['images']:6d} {row['fp32 img/s']:10.1f} {row['bf16 img/s']:10.1f} "
             f"{row['speed-up']:8.2f} {row['cosine mean']:9.5f} {row['cosine min']:9.5f}",

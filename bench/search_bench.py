@@ -18,6 +18,7 @@ the search code runs as it does on an ingested collection.
 
 Not a test: it prints figures. Usage:
     python bench/search_bench.py [--points 6000] [--queries 200] [--encoder clip] [--repeat 3]
+    python bench/search_bench.py --points 200 --queries 4 --repeat 1 --init random-tiny   # a smoke run
 """
 
 from __future__ import annotations
@@ -39,10 +40,9 @@ COREL = ROOT.parent / "shared" / "data" / "corel1k"
 
 from encoders import get_spec  # noqa: E402
 from search import Query, Searcher  # noqa: E402
-from store import open_store, point_id  # noqa: E402
+from store import ImagePayload, open_store, point_id  # noqa: E402
 
 CLASSES = 10
-INIT = "random"  # full-size architecture, seeded random weights
 TEXT = "a red double-decker bus"
 SEQUENTIAL = """
 import sys
@@ -61,32 +61,29 @@ getattr(encoders, sys.argv[1])(sys.argv[2], "cpu", weights=sys.argv[3])
 """
 
 
-def write_collection(folder: Path, name: str, encoder: str, points: int) -> None:
-    """`points` random unit vectors of the encoder's size, with ingest's payload."""
+def write_collection(folder: Path, name: str, encoder: str, dim: int, points: int) -> None:
+    """`points` random unit vectors of the encoder's size (`dim`), with ingest's payload."""
     rng = np.random.default_rng(0)
-    vectors = rng.normal(size=(points, get_spec(encoder).dim)).astype(np.float32)
+    vectors = rng.normal(size=(points, dim)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     store = open_store(path=folder)
     store.ensure_collection(name, vectors.shape[1], recreate=True)
     for start in range(0, points, 500):
         rows = range(start, min(start + 500, points))
         paths = [f"c{i % CLASSES}/{i:05d}.jpg" for i in rows]
-        payloads = [
-            {"label": f"c{i % CLASSES}", "path": p, "dataset": "bench", "encoder": encoder, "index": i}
-            for i, p in zip(rows, paths, strict=True)
-        ]
+        payloads = [ImagePayload(f"c{i % CLASSES}", p, "bench", encoder, i) for i, p in zip(rows, paths, strict=True)]
         store.upsert(name, [point_id("bench", p) for p in paths], vectors[rows.start : rows.stop], payloads)
     store.close()
 
 
-def save_checkpoint(folder: Path, encoder: str) -> Path:
-    """The encoder's seeded random weights and tokenizer saved as a local model folder."""
+def save_checkpoint(folder: Path, encoder: str, init: str) -> tuple[Path, int]:
+    """The encoder's seeded random weights and tokenizer saved as a local model folder, and its vector size."""
     from encoders import build_encoder
 
-    model = build_encoder(encoder, "cpu", init=INIT)
+    model = build_encoder(encoder, "cpu", init=init)
     model.model.save_pretrained(folder)
     model.tokenizer.save_pretrained(folder)
-    return folder
+    return folder, model.dim
 
 
 def query_images(folder: Path, count: int) -> list[Path]:
@@ -110,9 +107,9 @@ def percentiles(seconds: list[float]) -> str:
     return f"p50 {np.percentile(ms, 50):7.1f} ms   p95 {np.percentile(ms, 95):7.1f} ms"
 
 
-def warm(folder: Path, name: str, images: list[Path]) -> None:
+def warm(folder: Path, name: str, images: list[Path], init: str) -> None:
     store = open_store(path=folder)
-    searcher = Searcher(lambda: store, device="cpu", init=INIT)
+    searcher = Searcher(lambda: store, device="cpu", init=init)
     searcher.search(Query(name, image=images[0]))  # loads the model
     results = [searcher.search(Query(name, image=image)) for image in images]
     print(f"image query, encode        {percentiles([r.encode_seconds for r in results])}")
@@ -179,20 +176,24 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--encoder", default="clip")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--init", default="random", choices=["random", "random-tiny"], help="random: full size, the real arithmetic"
+    )
     args = parser.parse_args()
     if not get_spec(args.encoder).text:
         parser.error(f"--encoder {args.encoder} has no text tower; the cold run queries by text")
     name = f"bench_{args.encoder}"
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "qdrant"
+        weights, dim = save_checkpoint(Path(tmp) / "weights", args.encoder, args.init)
         started = time.perf_counter()
-        write_collection(folder, name, args.encoder, args.points)
+        write_collection(folder, name, args.encoder, dim, args.points)
         print(
             f"{name}: {args.points} points written in {time.perf_counter() - started:.1f} s; "
             f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
         )
-        warm(folder, name, query_images(Path(tmp), args.queries))
-        cold(folder, name, args.encoder, save_checkpoint(Path(tmp) / "weights", args.encoder), args.repeat)
+        warm(folder, name, query_images(Path(tmp), args.queries), args.init)
+        cold(folder, name, args.encoder, weights, args.repeat)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ def shares_label(labels: np.ndarray, order: np.ndarray, queries: np.ndarray) -> 
     """
     if labels.ndim == 1:
         return labels[order] == labels[queries, None]
-    relevant = np.zeros(order.shape, dtype=bool)
+    relevant = np.zeros(np.broadcast_shapes(order.shape, (len(queries), 1)), dtype=bool)
     for word in range(labels.shape[1]):
         column = labels[:, word]
         relevant |= (column[order] & column[queries, None]) != 0
@@ -91,9 +91,16 @@ class Hits:
         if isinstance(relevant, Hits):
             return relevant
         row, col = np.nonzero(relevant)
-        counts = np.bincount(row, minlength=len(relevant))
+        return cls.ranked(len(relevant), relevant.shape[1], row, col + 1)
+
+    @classmethod
+    def ranked(cls, queries: int, width: int, row: np.ndarray, rank: np.ndarray) -> Hits:
+        """The hits at ranks `rank` (1-based, increasing within each row, rows in order) cut at `width`."""
+        kept = rank <= width
+        row, rank = row[kept], rank[kept]
+        counts = np.bincount(row, minlength=queries)
         nth = np.arange(1, len(row) + 1) - (np.cumsum(counts) - counts)[row]
-        return cls(len(relevant), relevant.shape[1], row, col + 1, nth)
+        return cls(queries, width, row, rank, nth)
 
     def per_query(self, values: np.ndarray) -> np.ndarray:
         """Sum of `values` (one per hit) for each query."""
@@ -216,6 +223,7 @@ class FigureSums:
             _, codes = np.unique(labels, return_inverse=True)
             self._labels = codes.ravel().astype(np.int32)  # small integer codes gather and compare fast
         self._queries = np.arange(len(self._labels)) if queries is None else np.asarray(queries, dtype=np.int64)
+        self._width = max(0, len(self._labels) - 1) if k is None else max(0, min(k, len(self._labels) - 1))
         self._n_relevant = other_members(self._labels)[self._queries]
         self._denominators = np.minimum(self._n_relevant, k) if k is not None else self._n_relevant
         m = len(self._queries)
@@ -225,19 +233,37 @@ class FigureSums:
         self._curve_sum = np.zeros(PR_LEVELS)
         self._done = 0
 
+    def relevant_to(self, positions: np.ndarray) -> np.ndarray:
+        """relevant[i, j]: point j shares a label with point positions[i], which is itself excluded."""
+        relevant = shares_label(self._labels, np.arange(len(self._labels))[None, :], positions)
+        relevant[np.arange(len(positions)), positions] = False
+        return relevant
+
     def add(self, order: np.ndarray, block: int = BLOCK_ROWS) -> None:
         """Measure the rankings of the next len(order) queries (rows of positions, best first)."""
         for first in range(0, len(order), block):
             part = order[first : first + block]
-            rows = slice(self._done, self._done + len(part))
-            relevant = Hits.of(shares_label(self._labels, part, self._queries[rows]))
-            n_relevant = self._n_relevant[rows]
-            self._ap[rows] = average_precision(relevant, self._denominators[rows])
-            self._r_precision[rows] = r_precision(relevant, n_relevant)
-            for rank in PRECISION_RANKS:
-                self._precision[rank][rows] = np.where(n_relevant > 0, precision_at(relevant, rank), np.nan)
-            self._curve_sum += np.nansum(interpolated_precision(relevant, n_relevant), axis=0)
-            self._done = rows.stop
+            self._measure(Hits.of(shares_label(self._labels, part, self._queries[self._done : self._done + len(part)])))
+
+    def add_ranks(self, queries: int, row: np.ndarray, rank: np.ndarray) -> None:
+        """Measure the next `queries` queries from the ranks of their relevant points in their full rankings.
+
+        `row` (0..queries-1, in order) and `rank` (1-based, increasing within a
+        row): what `evaluation.ranks.rank_rows` gives. A ranking cut at k keeps
+        the ranks up to k, as the top-k ranking would.
+        """
+        self._measure(Hits.ranked(queries, self._width, row, rank))
+
+    def _measure(self, relevant: Hits) -> None:
+        """Every figure of the next `relevant.queries` queries, from where their relevant hits are."""
+        rows = slice(self._done, self._done + relevant.queries)
+        n_relevant = self._n_relevant[rows]
+        self._ap[rows] = average_precision(relevant, self._denominators[rows])
+        self._r_precision[rows] = r_precision(relevant, n_relevant)
+        for rank in PRECISION_RANKS:
+            self._precision[rank][rows] = np.where(n_relevant > 0, precision_at(relevant, rank), np.nan)
+        self._curve_sum += np.nansum(interpolated_precision(relevant, n_relevant), axis=0)
+        self._done = rows.stop
 
     def figures(self) -> QueryFigures:
         """The figures of every query added (all of `queries` by now)."""

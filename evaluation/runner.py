@@ -20,10 +20,10 @@ from functools import cached_property
 import numpy as np
 
 from errors import EvaluationError
-from evaluation.duplicates import Duplicates, find_duplicates
+from evaluation.duplicates import Duplicates, close_pairs, duplicates_of, find_duplicates
 from evaluation.labels import label_sets, metric_labels, shown_labels
 from evaluation.metrics import PR_LEVELS, PRECISION_RANKS, FigureSums, QueryFigures, per_class_ap
-from evaluation.ranking import VectorStage, ranked_blocks, resolve_method
+from evaluation.ranking import Inspect, VectorStage, ranked_blocks, resolve_method
 from evaluation.statistics import Interval, bootstrap_interval
 from evaluation.study import beside_study
 from evaluation.variant import Sample, Variant
@@ -292,11 +292,24 @@ def leave_one_out(
     queries = None if sample is None else sample.positions(total)
     asked = total if queries is None else len(queries)
     measured = metric_labels(labels, sets)
+    pairs: list[tuple] = []  # near-duplicate pairs, from the ranking's own scores where they are the stored vectors'
+    same_scores = method == "block" and stage is None and queries is None
     figures, top, top_scores = _measure(
-        store, collection, points, measured, k, method, stage, queries, lambda done: report(done, asked)
+        store,
+        collection,
+        points,
+        measured,
+        k,
+        method,
+        stage,
+        queries,
+        progress=lambda done: report(done, asked),
+        inspect=(lambda chosen, scores: pairs.append(close_pairs(chosen, scores))) if same_scores else None,
     )
     ranked = time.perf_counter()
-    duplicates = None if points.vectors is None or sample is not None else find_duplicates(points.vectors)
+    duplicates = None
+    if points.vectors is not None and sample is None:
+        duplicates = duplicates_of(total, pairs) if same_scores else find_duplicates(points.vectors)
     deduplicated = None
     if exclude_duplicates and duplicates is not None:
         deduplicated = (
@@ -338,17 +351,37 @@ def _measure(
     stage: VectorStage | None,
     queries: np.ndarray | None = None,
     progress: Callable[[int], None] | None = None,
+    inspect: Inspect | None = None,
 ) -> tuple[QueryFigures, np.ndarray, np.ndarray]:
     """The figures of `queries` (None: every point) and each one's first GALLERY_HITS hits (positions, scores).
 
     `labels` are what `FigureSums` takes: one per point, or a membership matrix (multi-label).
+    `inspect` sees each block's scores on the block path (see `ranked_blocks`).
 
-    Each block of rankings is measured as it comes and then dropped.
+    Each block of rankings is measured as it comes and then dropped; on the block
+    path only the first GALLERY_HITS of each ranking are ordered.
     """
     sums = FigureSums(labels, k, queries)
     tops, top_scores = [], []
-    for block in ranked_blocks(store, collection, points, k, method, GALLERY_HITS, stage, progress, queries):
-        sums.add(block.order)
+    blocks = ranked_blocks(
+        store,
+        collection,
+        points,
+        k,
+        method,
+        keep_scores=GALLERY_HITS,
+        stage=stage,
+        progress=progress,
+        queries=queries,
+        shown=GALLERY_HITS,
+        relevance=sums.relevant_to,
+        inspect=inspect,
+    )
+    for block in blocks:
+        if block.hit_rank is not None:  # the block path: where the relevant points rank, no row sorted whole
+            sums.add_ranks(len(block.queries), block.hit_row, block.hit_rank)
+        else:
+            sums.add(block.order)
         tops.append(block.order[:, :GALLERY_HITS].copy())
         top_scores.append(block.scores)
     return sums.figures(), np.concatenate(tops), np.concatenate(top_scores)

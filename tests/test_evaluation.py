@@ -307,5 +307,5 @@ def test_the_estimate_says_nothing_for_a_quick_run_and_suggests_k_or_sample_for_
     assert estimate(5_000, 384) is None  # 2.5 x 10^7 pairs
     big = estimate(1_000_000, 384)
     assert big.long and "--k 100" in big.text() and "--sample 10000" in big.text()
-    assert big.memory_gb == pytest.approx((1_000_000 * 384 * 4 + 16 * 1_000_000 * 24) / 1e9)  # vectors + 16-row block
+    assert big.memory_gb == pytest.approx((1_000_000 * 384 * 4 + 16 * 1_000_000 * 8) / 1e9)  # vectors + 16-row block
     assert "--k" not in estimate(1_000_000, 384, k=100).text()

@@ -176,16 +176,16 @@ def test_a_tie_running_past_the_margin_is_asked_again_in_full(store, monkeypatch
     assert requested.count(len(vectors) - 1) == copies  # the rows inside the long tie, asked again
 
 
-def test_sort_keys_order_by_score_then_position_and_give_the_scores_back():
-    from evaluation.ranking import _positions, _scores, _sort_keys
+def test_the_reference_sort_keys_order_by_score_then_position_and_give_the_scores_back():
+    from tests.ranking_reference import key_positions, key_scores, sort_keys
 
     rng = np.random.default_rng(3)
     scores = rng.choice(np.array([-1.0, -0.25, -0.0, 0.0, 0.5, 1e-30, -1e-30, 0.75], dtype=np.float32), (40, 300))
     negated = -scores
     reference = np.argsort(negated + np.float32(0), axis=1, kind="stable")  # -0.0 == 0.0 for numpy's comparison
-    keys = np.sort(_sort_keys(negated.copy()), axis=1)
-    np.testing.assert_array_equal(_positions(keys), reference)
-    np.testing.assert_array_equal(_scores(keys), np.take_along_axis(scores, reference, 1))
+    keys = np.sort(sort_keys(negated.copy()), axis=1)
+    np.testing.assert_array_equal(key_positions(keys), reference)
+    np.testing.assert_array_equal(key_scores(keys), np.take_along_axis(scores, reference, 1))
 
 
 @pytest.mark.parametrize("method", ["block", "batch-query"])

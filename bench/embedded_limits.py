@@ -35,7 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from eval_scale import build, peak_rss_gb, synthetic  # noqa: E402
+from eval_scale import NOISE, build, peak_rss_gb, synthetic  # noqa: E402
 
 from store import SearchSettings, open_store, point_id  # noqa: E402
 
@@ -156,6 +156,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--ef", type=int, nargs="+", default=[64, 256])
+    parser.add_argument("--noise", type=float, default=NOISE, help="Spread around the class centres (eval_scale).")
+    parser.add_argument("--no-index", action="store_true", help="Leave out the HNSW build and the recall.")
     parser.add_argument("--side", choices=["queries", "recall"], help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--name", help=argparse.SUPPRESS)
@@ -176,8 +178,8 @@ def main() -> None:
             for engine, folder in folders.items():
                 folder.parent.mkdir(parents=True)
                 open_store(path=folder, engine=engine).close()  # the store's format, before the load
-                built[engine] = build(folder, name, n, args.dim, args.classes)
-                np.save(folder.parent / f"{name}.npy", synthetic(n, args.dim, args.classes)[0])
+                built[engine] = build(folder, name, n, args.dim, args.classes, args.noise)
+                np.save(folder.parent / f"{name}.npy", synthetic(n, args.dim, args.classes, noise=args.noise)[0])
             runs: dict[str, list[dict]] = {engine: [] for engine in engines}
             for repeat in range(args.repeat):
                 for engine in engines if repeat % 2 == 0 else engines[::-1]:
@@ -196,6 +198,8 @@ def main() -> None:
                     f"vectors into numpy {local['numpy'] / edge['numpy']:.1f}x",
                     flush=True,
                 )
+            if args.no_index:
+                continue
             edge_store = open_store(path=folders["edge"], create=False)
             started = time.perf_counter()
             edge_store.build_index(name, force=True)

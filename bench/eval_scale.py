@@ -47,17 +47,17 @@ LEVELS = 101
 SIDES = ["eval", "numpy", "floor"]
 
 
-def synthetic(n: int, dim: int, classes: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def synthetic(n: int, dim: int, classes: int, seed: int = 0, noise: float = NOISE) -> tuple[np.ndarray, np.ndarray]:
     """Unit float32 vectors scattered around one random centre per class, and labels."""
     rng = np.random.default_rng(seed)
     labels = np.arange(n) % classes
-    vectors = (rng.normal(size=(classes, dim))[labels] + rng.normal(scale=NOISE, size=(n, dim))).astype(np.float32)
+    vectors = (rng.normal(size=(classes, dim))[labels] + rng.normal(scale=noise, size=(n, dim))).astype(np.float32)
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True), labels
 
 
-def build(folder: Path, name: str, n: int, dim: int, classes: int) -> float:
+def build(folder: Path, name: str, n: int, dim: int, classes: int, noise: float = NOISE) -> float:
     """Write the synthetic collection with the store's bulk load; the seconds it took."""
-    vectors, labels = synthetic(n, dim, classes)
+    vectors, labels = synthetic(n, dim, classes, noise=noise)
     started = time.perf_counter()
     store = open_store(path=folder)
     store.ensure_collection(name, dim, recreate=True)

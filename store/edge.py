@@ -105,15 +105,17 @@ class EdgeStore(HeldShards, VectorStore):
         folder = self._folder(name)
         folder.mkdir(parents=True, exist_ok=True)
         with self._lock:
-            if name not in self._open:
-                holder = folders.Holder(folder, name)
-                holder.acquire(self.wait)  # another part of the same ingest may be creating it
+            if name in self._open:  # this process holds it: it exists, whatever the first look said
+                self._check_vectors(name, dim)
+                return False
+            holder = folders.Holder(folder, name)
+            holder.acquire(self.wait)  # another part of the same ingest may be creating it
+            if self.exists(name):
                 holder.release()
-                if self.exists(name):
-                    self._check_vectors(name, dim)
-                    return False
-                shutil.rmtree(folder / folders.SHARD, ignore_errors=True)  # what a killed create left
-            entry = self._take(name, edge_config(dim, settings))
+                self._check_vectors(name, dim)
+                return False
+            shutil.rmtree(folder / folders.SHARD, ignore_errors=True)  # what a killed create left
+            entry = self._take(name, edge_config(dim, settings), holder=holder)
             with self._engine_errors(name):
                 for key in INDEXED_FIELDS:
                     entry.shard.update(edge.UpdateOperation.create_field_index(key, edge.PayloadSchemaType.Keyword))

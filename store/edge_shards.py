@@ -78,11 +78,18 @@ class HeldShards:
                 entry.users -= 1
                 entry.last = time.monotonic()
 
-    def _take(self, name: str, config: edge.EdgeConfig | None = None, wait: float | None = None) -> _Open:
-        """Hold `name` and open its shard (creating it with `config` when given)."""
+    def _take(
+        self,
+        name: str,
+        config: edge.EdgeConfig | None = None,
+        wait: float | None = None,
+        holder: folders.Holder | None = None,
+    ) -> _Open:
+        """Hold `name` (unless `holder` holds it already) and open its shard (creating it with `config`)."""
         folder = self._folder(name)
-        holder = folders.Holder(folder, name)
-        holder.acquire(self.wait if wait is None else wait)
+        if holder is None:
+            holder = folders.Holder(folder, name)
+            holder.acquire(self.wait if wait is None else wait)
         try:
             with self._engine_errors(name):
                 shard_path = str(folder / folders.SHARD)

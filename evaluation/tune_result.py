@@ -175,7 +175,7 @@ def read_tune(reports_dir: Path, name: str) -> TuneResult | None:
         if record.get("kind") != "tune":
             raise ValueError(f'kind {record.get("kind")!r}, not "tune"')
         return _result(record)
-    except (ValueError, KeyError, TypeError, IndexError) as error:
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as error:
         raise EvaluationError(
             f"{path}: not a tune record ({error}); run `python cli.py tune -c {name}` again to rewrite it"
         ) from None

@@ -134,10 +134,11 @@ def test_a_collection_without_a_record_says_how_to_make_one(client):
     assert "python cli.py tune -c plain_rand" in response.text and 'id="tune"' not in response.text
 
 
-def test_a_malformed_record_is_a_page_naming_the_file(client, built):
+@pytest.mark.parametrize("text", ['{"kind": "tune"}', "[]", "{not json", '{"kind": "leave-one-out"}'])
+def test_a_malformed_record_is_a_page_naming_the_file(client, built, text):
     folder = built / "reports" / "plain_rand"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "tune.json").write_text('{"kind": "tune"}')
+    (folder / "tune.json").write_text(text)
     try:
         response = client.get("/c/plain_rand/tune")
     finally:

@@ -14,14 +14,10 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from evaluation.figures import _plain
-from evaluation.report import report_folder
 from evaluation.tune import Progress, TuneOptions, check_tunable, tune_collection
-from evaluation.tune_result import TuneResult
+from evaluation.tune_result import TuneResult, tune_paths
 from media.folders import writable_folder
 from store import VectorStore
-
-TUNE_FILE = "tune.json"
-TUNE_FIGURE = "tune.png"
 
 
 def run_tune(
@@ -42,11 +38,10 @@ def run_tune(
 
 def write_tune_report(result: TuneResult, reports_dir: Path) -> list[Path]:
     """tune.json (a record of kind "tune") and tune.png in reports/<collection>/; their paths."""
-    folder = report_folder(reports_dir, result.collection)
-    folder.mkdir(parents=True, exist_ok=True)
-    record = folder / TUNE_FILE
+    record, figure = tune_paths(reports_dir, result.collection)
+    record.parent.mkdir(parents=True, exist_ok=True)
     record.write_text(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
-    return [record, frontier_plot(result, folder / TUNE_FIGURE)]
+    return [record, frontier_plot(result, figure)]
 
 
 def frontier_plot(result: TuneResult, path: Path) -> Path:

@@ -14,12 +14,17 @@ from __future__ import annotations
 import json
 import shlex
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from errors import EvaluationError
 from evaluation.frontier import Recommendation
+from evaluation.report import report_folder
 from evaluation.tune_grid import Build, TuneSetting
 from store import CollectionInfo
 
 EXACT = "exact (no index)"
+TUNE_FILE = "tune.json"
+TUNE_FIGURE = "tune.png"
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,7 @@ class TuneResult:
             "location": self.location,
             "points": self.info.points,
             "dim": self.info.dim,
+            "distance": self.info.distance,
             "dataset": self.info.dataset,
             "encoder": self.info.encoder,
             "weights": self.info.weights_text(),
@@ -140,6 +146,7 @@ class TuneResult:
             "sample": self.sample,
             "seed": self.seed,
             "grid": self.grid,
+            "server": self.server,
             "memory_source": self.exact.memory.source,
             "exact": self.exact.to_json(),
             "settings": [row.to_json() for row in self.rows],
@@ -150,6 +157,89 @@ class TuneResult:
             "command": self.command,
             "created": self.created,
         }
+
+
+def tune_paths(reports_dir: Path, name: str) -> tuple[Path, Path]:
+    """reports/<collection>/tune.json and tune.png: found by the collection's name alone (`report_folder`)."""
+    folder = report_folder(reports_dir, name)
+    return folder / TUNE_FILE, folder / TUNE_FIGURE
+
+
+def read_tune(reports_dir: Path, name: str) -> TuneResult | None:
+    """The tune record of collection `name` as `tune` wrote it; None where there is none."""
+    path = tune_paths(reports_dir, name)[0]
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if record.get("kind") != "tune":
+            raise ValueError(f'kind {record.get("kind")!r}, not "tune"')
+        return _result(record)
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as error:
+        raise EvaluationError(
+            f"{path}: not a tune record ({error}); run `python cli.py tune -c {name}` again to rewrite it"
+        ) from None
+
+
+def _result(record: dict) -> TuneResult:
+    info = CollectionInfo(
+        record["collection"],
+        record["points"],
+        record["dim"],
+        record.get("distance", ""),
+        record["dataset"],
+        record["encoder"],
+        record["location"],
+    )
+    recommended = record["recommended"]
+    return TuneResult(
+        collection=record["collection"],
+        location=record["location"],
+        info=info,
+        k=record["k"],
+        queries=record["queries"],
+        sample=record["sample"],
+        seed=record["seed"],
+        grid=record["grid"],
+        exact=_row(record["exact"]),
+        rows=[_row(row) for row in record["settings"]],
+        recommendation=Recommendation(
+            recommended["index"], recommended["best_quality"], recommended["tolerance"], recommended["eligible"]
+        ),
+        server=record.get("server", len(record["apply"]) > 1),  # records before "server": only a server's add more
+        timed=record["timed_queries"],
+        seconds=record["seconds"],
+        command=record["command"],
+        created=record["created"],
+        notes=list(record["notes"]),
+    )
+
+
+def _row(row: dict) -> TuneRow:
+    setting = _setting(row["setting"]) if row["setting"] else None
+    memory = row["memory_bytes_per_point"]
+    return TuneRow(
+        setting,
+        row["recall"],
+        row["map_k"],
+        row["latency_ms"]["p50"],
+        row["latency_ms"]["p95"],
+        Memory(
+            memory["vectors"],
+            memory["index"],
+            memory["quantized"],
+            memory["source"],
+            setting is not None and setting.build.quantized,
+        ),
+        row["build_s"],
+        row["indexed"],
+        row["frontier"],
+    )
+
+
+def _setting(setting: dict) -> TuneSetting:
+    build = Build(setting["hnsw_m"], setting["hnsw_ef_construct"], setting["quantization"])
+    return TuneSetting(build, setting["hnsw_ef"], setting["rescore"], setting["oversampling"])
 
 
 def apply_commands(info: CollectionInfo, setting: TuneSetting, server: bool) -> list[str]:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from encoders import SPECS
+from evaluation.tune_result import tune_paths
 from search import SearchResult
 from search.query import checked_id
 from store import share_label
@@ -86,6 +87,7 @@ def collection(
         text=has_text_tower(summary.info.encoder),
         root_found=found.image_root(name) is not None,
         dashboard=dashboard_url(found.store.location, name),
+        tuned=tune_paths(found.options.reports, name)[0].is_file(),
     )
 
 

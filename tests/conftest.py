@@ -149,3 +149,25 @@ def share_store(monkeypatch, store) -> None:
 
     monkeypatch.setattr(store_module, "open_store", lambda *args, **kwargs: store)
     monkeypatch.setattr(store, "close", lambda: None)
+
+
+@pytest.fixture(scope="module")
+def opened(built: Path):
+    """The embedded store of a module's `built` folder, open for the module's web tests."""
+    from store import open_store
+
+    store = open_store(path=built / "qdrant")
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def client(built: Path, opened):
+    """The web app over `opened`, with the module's data and reports (FastAPI's test client)."""
+    from fastapi.testclient import TestClient
+
+    from web import create_app
+    from web.backend import Options
+
+    app = create_app(lambda: opened, Options(built / "data", built / "reports", "cpu"))
+    return TestClient(app, raise_server_exceptions=False)

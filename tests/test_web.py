@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from fastapi.testclient import TestClient
 from PIL import Image
 from sklearn.metrics import average_precision_score
 
@@ -51,22 +50,6 @@ def built(tmp_path_factory) -> Path:
     store.upsert("hostile_colorhist", [point_id("hostile", p) for p in paths], vectors, payloads)
     store.close()
     return tmp
-
-
-@pytest.fixture(scope="module")
-def opened(built: Path):
-    store = open_store(path=built / "qdrant")
-    yield store
-    store.close()
-
-
-@pytest.fixture(scope="module")
-def client(built: Path, opened) -> TestClient:
-    from web import create_app
-    from web.backend import Options
-
-    app = create_app(lambda: opened, Options(built / "data", built / "reports", "cpu"))
-    return TestClient(app, raise_server_exceptions=False)
 
 
 def shapes_id(path: str) -> str:

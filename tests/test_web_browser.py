@@ -65,6 +65,11 @@ def server(tmp_path_factory) -> Iterator[str]:
     ingest_dataset(dataset, build_encoder("colorhist", "cpu"), store, IngestOptions(workers=0))
     evaluate_collections(store, ["shapes_colorhist"], tmp / "reports", EvalOptions(data_root=tmp / "data"))
     store.close()  # the embedded store allows one opener: from here on, the server
+    yield from serving(tmp)
+
+
+def serving(tmp: Path) -> Iterator[str]:
+    """`python cli.py serve` over tmp's store, data and reports: its URL while the generator runs."""
     port = free_port()
     command = [sys.executable, "cli.py", "--storage", str(tmp / "qdrant"), "--reports", str(tmp / "reports")]
     command += ["serve", "--port", str(port), "--data-root", str(tmp / "data"), "--device", "cpu"]

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 from sklearn.decomposition import PCA
 
 from encoders import build_encoder
@@ -50,22 +49,6 @@ def built(tmp_path_factory) -> Path:
     )
     store.close()
     return tmp
-
-
-@pytest.fixture(scope="module")
-def opened(built: Path):
-    store = open_store(path=built / "qdrant")
-    yield store
-    store.close()
-
-
-@pytest.fixture(scope="module")
-def client(built: Path, opened) -> TestClient:
-    from web import create_app
-    from web.backend import Options
-
-    app = create_app(lambda: opened, Options(built / "data", built / "reports", "cpu"))
-    return TestClient(app, raise_server_exceptions=False)
 
 
 def recorded_aps(built: Path, name: str) -> dict[str, float | None]:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +21,7 @@ from evaluation import EvalOptions, evaluate_collections
 from ingest import IngestOptions, discover, ingest_dataset, read_dataset
 from store import open_store, point_id
 from tests.conftest import CLASS_COLOURS, make_image, write_list_dataset
-from tests.test_web_browser import ARGS, CHROMIUM, free_port, wait_for
+from tests.test_web_browser import ARGS, CHROMIUM, serving
 from tests.test_web_explore import add_noisy_copy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,16 +44,7 @@ def server(tmp_path_factory) -> Iterator[str]:
     add_noisy_copy(store)
     evaluate_collections(store, [NAME, "shapes_noisy"], tmp / "reports", EvalOptions(data_root=tmp / "data"))
     store.close()
-    port = free_port()
-    command = [sys.executable, "cli.py", "--storage", str(tmp / "qdrant"), "--reports", str(tmp / "reports")]
-    command += ["serve", "--port", str(port), "--data-root", str(tmp / "data"), "--device", "cpu"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        wait_for(port, process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    yield from serving(tmp)
 
 
 @pytest.fixture(scope="module")

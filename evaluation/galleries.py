@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evaluation.runner import GalleryRow
+from evaluation.gallery_rows import GalleryRow
 from media.gallery import OTHER_CLASS, QUERY, SAME_CLASS, TILE, Row, Tile, draw_sheet
 from media.thumbnails import thumbnail
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from evaluation.gallery_rows import json_number
 from media.groundtruth import QueryTruth
 
 KAPPAS = (1, 5, 10)
@@ -97,11 +98,11 @@ class SetupFigures:
 
     def to_json(self) -> dict:
         return {
-            "map": _number(self.mean_ap),
-            "mp_at": {str(k): _number(self.mean_precision(k)) for k in self.precision},
+            "map": json_number(self.mean_ap),
+            "mp_at": {str(k): json_number(self.mean_precision(k)) for k in self.precision},
             "queries": self.queries,
             "queries_without_positives": len(self.ap) - self.queries,
-            "ap_per_query": [_number(ap) for ap in self.ap.tolist()],
+            "ap_per_query": [json_number(ap) for ap in self.ap.tolist()],
         }
 
 
@@ -128,7 +129,3 @@ def evaluate_revisited(order: np.ndarray, truths: list[QueryTruth], kappas=KAPPA
 def _mean(values: np.ndarray) -> float:
     kept = values[~np.isnan(values)]
     return float(kept.mean()) if len(kept) else float("nan")
-
-
-def _number(value: float) -> float | None:
-    return None if np.isnan(value) else float(value)

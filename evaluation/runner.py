@@ -11,7 +11,6 @@ the points as queries, each against the whole collection.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -21,6 +20,7 @@ import numpy as np
 
 from errors import EvaluationError
 from evaluation.duplicates import Duplicates, close_pairs, duplicates_of, find_duplicates
+from evaluation.gallery_rows import GalleryRow, json_number
 from evaluation.labels import label_sets, metric_labels, shown_labels
 from evaluation.metrics import PR_LEVELS, PRECISION_RANKS, FigureSums, QueryFigures, per_class_ap
 from evaluation.ranking import Inspect, VectorStage, ranked_blocks, resolve_method
@@ -34,28 +34,6 @@ GALLERY_ROWS = 5
 GALLERY_HITS = 5
 
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class GalleryRow:
-    """One query with its AP and its first hits, for the best and worst galleries."""
-
-    query: Hit  # the query point itself; its score is its AP
-    hits: list[Hit]
-
-    def relevant(self, hit: Hit) -> bool:
-        """Whether `hit` shares a label with the query (`store.share_label`, as the figures count it)."""
-        return hit.relevant_to(self.query.label_set)
-
-    def to_json(self) -> dict:
-        return {
-            "id": self.query.id,
-            "index": self.query.index,
-            "path": self.query.path,
-            "label": self.query.label,
-            "ap": _number(self.query.score),
-            "hits": [{**hit.to_json(), "relevant": self.relevant(hit)} for hit in self.hits],
-        }
 
 
 @dataclass
@@ -185,21 +163,23 @@ class Evaluation:
             "queries_evaluated": len(positions) - figures.skipped,
             "queries_skipped": figures.skipped,
             "labels_without_other_member": singles,
-            "map": _number(figures.mean_ap),
+            "map": json_number(figures.mean_ap),
             "map_interval": self.interval.to_json(),
-            "study": beside_study(self.encoder, self.dataset, _number(figures.mean_ap), self.k, self.stage is not None),
+            "study": beside_study(
+                self.encoder, self.dataset, json_number(figures.mean_ap), self.k, self.stage is not None
+            ),
             "duplicates": self._duplicates_json(),
-            "precision_at": {str(k): _number(figures.mean_precision(k)) for k in PRECISION_RANKS},
-            "r_precision": _number(figures.mean_r_precision),
+            "precision_at": {str(k): json_number(figures.mean_precision(k)) for k in PRECISION_RANKS},
+            "r_precision": json_number(figures.mean_r_precision),
             "multi_label": self.label_sets is not None,
             "per_class_ap": {
-                label: _number(ap) for label, ap in per_class_ap(figures.ap, self._query_labels(positions)).items()
+                label: json_number(ap) for label, ap in per_class_ap(figures.ap, self._query_labels(positions)).items()
             },
             "pr_curve": {
                 "recall": [round(i / (PR_LEVELS - 1), 2) for i in range(PR_LEVELS)],
-                "precision": [_number(p) for p in figures.pr_curve],
+                "precision": [json_number(p) for p in figures.pr_curve],
             },
-            "ap_per_query": {pid: _number(ap) for pid, ap in zip(self.query_ids, figures.ap.tolist(), strict=True)},
+            "ap_per_query": {pid: json_number(ap) for pid, ap in zip(self.query_ids, figures.ap.tolist(), strict=True)},
             "best": [row.to_json() for row in self.best()],
             "worst": [row.to_json() for row in self.worst()],
             "seconds": {
@@ -230,14 +210,10 @@ class Evaluation:
             return None
         found = self.duplicates.to_json(self.paths)
         if self.deduplicated is not None:
-            found["map_without_duplicates"] = _number(self.deduplicated.mean_ap)
+            found["map_without_duplicates"] = json_number(self.deduplicated.mean_ap)
             found["interval_without_duplicates"] = bootstrap_interval(self.deduplicated.ap).to_json()
             found["queries_without_duplicates"] = len(self.deduplicated.ap)
         return found
-
-
-def _number(value: float) -> float | None:
-    return None if math.isnan(value) else float(value)
 
 
 def leave_one_out(

@@ -12,7 +12,7 @@ from PIL import Image, ImageFont
 import media.thumbnails
 from errors import MediaError
 from evaluation.galleries import draw_gallery
-from evaluation.runner import GalleryRow
+from evaluation.gallery_rows import GalleryRow
 from media.gallery import (
     CAPTION_LINES,
     HEADING_HEIGHT,

@@ -44,7 +44,7 @@ class Context:
 
     def check_store(self):
         """Before any model loads: open the store if it exists (a locked, damaged or unreachable one
-        fails now), else check that it can be created; nothing is created yet."""
+        fails now), else check that it can be created; nothing is created yet. The store, or None."""
         if self._store is None:
             from store import open_existing_store
 

@@ -14,7 +14,8 @@ from store import ImagePayload, SearchSettings, open_store, point_id
 from tests.conftest import CLI_ENV
 
 LOAD = """
-import sys
+import signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C as in a terminal, even under a shell that ignores it
 import numpy as np
 from store import ImagePayload, IndexSettings, open_store, point_id
 n, dim = int(sys.argv[1]), int(sys.argv[2])

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import run_cli
 
@@ -37,3 +42,18 @@ def stored_paths(cwd: Path, collection: str) -> list[str]:
 def skipped(cwd: Path, collection: str) -> dict[str, str]:
     report = json.loads((cwd / "reports" / "ingest" / f"{collection}.json").read_text())
     return {problem["where"]: problem["reason"] for problem in report["skipped"]}
+
+
+@contextmanager
+def small_file_system(folder: Path, size: str) -> Iterator[Path]:
+    """`folder` as a tmpfs of `size` (e.g. "1m") while the block runs; the test skips where mounting is not allowed."""
+    folder.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small file system needs root")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)

@@ -5,7 +5,6 @@ http refused), a full disk and a member name too long: one line each, no staging
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import ssl
 import subprocess
@@ -21,6 +20,7 @@ from click.testing import CliRunner
 import cli
 from errors import RetrievalError
 from ingest.catalogue import CATALOGUE
+from tests.hostile import small_file_system
 from tests.test_fetch import Handler, Served, oxford_blobs, serve_entry, tar_bytes
 
 
@@ -178,17 +178,8 @@ def test_a_member_name_too_long_for_the_file_system_is_one_line(http, tmp_path, 
 @pytest.fixture
 def small_disk(tmp_path) -> Iterator[Path]:
     """A 1 MiB file system (a tmpfs: needs root; skipped elsewhere)."""
-    folder = tmp_path / "small"
-    folder.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small file system needs root")
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
+    with small_file_system(tmp_path / "small", "1m") as folder:
         yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=False)
 
 
 def test_a_full_disk_while_unpacking_is_one_line_and_leaves_no_staging(http, small_disk, monkeypatch):

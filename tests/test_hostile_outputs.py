@@ -4,8 +4,8 @@ and a full reports disk leaves no truncated metrics.json."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from click.testing import CliRunner
 import cli
 import store
 from tests.conftest import run_cli, write_list_dataset
-from tests.hostile import one_line_error
+from tests.hostile import one_line_error, small_file_system
 
 PASSWORD, KEY = "S3cretPW", "K3yS3cretV4lue"
 URL = f"http://alice:{PASSWORD}@127.0.0.1:6333"
@@ -63,16 +63,9 @@ def test_a_server_that_cannot_be_reached_is_named_without_its_password(tmp_path)
 
 
 @pytest.fixture
-def full_disk(tmp_path) -> Path:
+def full_disk(tmp_path) -> Iterator[Path]:
     """A 64 KiB file system, filled to the last byte (a tmpfs: needs root; skipped elsewhere)."""
-    folder = tmp_path / "reports"
-    folder.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small file system needs root")
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
+    with small_file_system(tmp_path / "reports", "64k") as folder:
         filler = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT)
         try:
             while os.write(filler, b"\0" * 512):
@@ -81,8 +74,6 @@ def full_disk(tmp_path) -> Path:
             pass
         os.close(filler)
         yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=False)
 
 
 def test_eval_on_a_full_reports_disk_leaves_no_empty_record_file(tmp_path, full_disk):

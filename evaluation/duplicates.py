@@ -61,7 +61,7 @@ def close_pairs(positions: np.ndarray, scores: np.ndarray, threshold: float = TH
     column out of reach, -inf): what the evaluation's ranking scores anyway,
     so the pairs cost one comparison instead of a second matrix product.
     """
-    rows, cols = np.nonzero(scores >= threshold)
+    rows, cols = np.divmod(np.flatnonzero(scores >= threshold), scores.shape[1])  # 2-D nonzero: 10x slower
     first = positions[rows]
     above = cols > first
     return first[above], cols[above], scores[rows[above], cols[above]]

@@ -2,19 +2,23 @@
 
 A ranking orders a query's scores best first, ties by position (dataset
 order). The figures need only the rank of each relevant point and the first
-few hits, so each row is cut into BINS_PER_POINT x n bins of equal width
-between its lowest relevant score and its best score. A monotone map puts
-every score in a bin with one pass of arithmetic, and one count per bin
-(`np.bincount`) says how many points lie in the bins above a relevant point.
-Only the points that share a bin with a relevant point (about twice the
-relevant ones) are sorted, by (score descending, position), which gives each
-relevant point its exact rank: the points of higher bins, plus those before it
-in its own bin, plus one. Equal scores always share a bin, so ties keep their
-dataset order. The first hits come the same way from the top bins.
+few hits, so each row is cut into n bins of equal width between its lowest
+relevant score and its best score, and three passes over the row do the rest:
 
-Measured here (256 queries x 50,000 points, 10 classes): searching every
-score into the sorted relevant ones (`np.searchsorted`, n log R) took longer
-than numpy's sort of the whole row, hence bins.
+1. the row's best score and its lowest relevant one;
+2. each score's bin (a monotone map, so equal scores share a bin and a higher
+   score never lands lower) and a count of relevant and other points per bin;
+3. for each other point that shares a bin with relevant ones, which of them it
+   precedes (higher score, or equal and earlier), and the points of the top
+   bins that hold the first hits.
+
+A relevant point's rank is then the relevant points before it (its place among
+them: sorted by bin, then by score and position inside the few sharing a bin),
+plus the other points of higher bins, plus those of its own bin that precede
+it, plus one. The passes are compiled (numba) and release the GIL, so the rows
+of a block are shared among THREADS threads; one pass costs about what one
+numpy operation over the row costs, where the numpy version of the same method
+needed about eight (measured in BENCHMARKS.md, "Evaluation at scale").
 
 Pure arrays in, arrays out: no store, no labels (the caller says which points
 are relevant).
@@ -26,11 +30,11 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
-BINS_PER_POINT = 1.0
 THREADS = min(4, os.cpu_count() or 1)
-CHUNK_ELEMENTS = 1 << 20  # scores ranked at once in a thread: bins and counts stay small
+BINS_PER_POINT = 1
 
 
 @dataclass(frozen=True)
@@ -54,120 +58,148 @@ def rank_rows(scores: np.ndarray, relevant: np.ndarray | None, shown: int) -> Ro
     `scores` (float32, rows x n) holds -inf where a point is out of its row's
     ranking (the query itself), so that it ranks after every other point and
     is never among the first `shown` (at most n - 1). Scores must not be NaN.
-    Rows are shared among THREADS threads (numpy releases the GIL in the work).
     """
+    scores = np.ascontiguousarray(scores, dtype=np.float32)
     rows, n = scores.shape
     shown = max(0, min(shown, n - 1))
+    relevant = np.zeros((rows, n), bool) if relevant is None else np.ascontiguousarray(relevant, dtype=bool)
+    per_row = np.count_nonzero(relevant, axis=1)
+    offsets = np.zeros(rows + 1, np.int64)
+    np.cumsum(per_row, out=offsets[1:])
+    rank = np.empty(offsets[-1], np.int64)
+    top = np.empty((rows, shown), np.int64)
+    top_scores = np.empty((rows, shown), np.float32)
     bounds = np.linspace(0, rows, max(1, min(THREADS, rows)) + 1).astype(int)
-    parts = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-
-    def rank_part(part: slice) -> RowRanks:
-        return _rank_part(scores[part], None if relevant is None else relevant[part], shown)
-
-    if len(parts) == 1:
-        done = [rank_part(parts[0])]
-    else:
-        with ThreadPoolExecutor(len(parts)) as pool:
-            done = list(pool.map(rank_part, parts))
-    return RowRanks(
-        np.concatenate([d.row + part.start for d, part in zip(done, parts, strict=True)]),
-        np.concatenate([d.rank for d in done]),
-        np.concatenate([d.top for d in done]),
-        np.concatenate([d.top_scores for d in done]),
-    )
+    if n:
+        with ThreadPoolExecutor(len(bounds) - 1) as pool:
+            for done in [
+                pool.submit(_rank_range, scores, relevant, a, b, offsets, rank, top, top_scores)
+                for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+            ]:
+                done.result()
+    return RowRanks(np.repeat(np.arange(rows), per_row), rank, top, top_scores)
 
 
-def _rank_part(scores: np.ndarray, relevant: np.ndarray | None, shown: int) -> RowRanks:
-    """`rank_rows` for a share of the rows, in one thread, CHUNK_ELEMENTS scores at a time."""
-    rows, n = scores.shape
-    position_bits = max(1, int(n).bit_length())
-    step = max(1, min(CHUNK_ELEMENTS // max(n, 1), 1 << (32 - position_bits)))  # row and position: 32 bits
-    starts = range(0, max(rows, 1), step)
-    done = [
-        _rank_chunk(scores[a : a + step], None if relevant is None else relevant[a : a + step], shown, position_bits)
-        for a in starts
-    ]
-    return RowRanks(
-        np.concatenate([d.row + a for d, a in zip(done, starts, strict=True)]),
-        np.concatenate([d.rank for d in done]),
-        np.concatenate([d.top for d in done]),
-        np.concatenate([d.top_scores for d in done]),
-    )
+@numba.njit(nogil=True, cache=True)
+def _precedes(scores: np.ndarray, a: int, b: int) -> bool:
+    """Point a comes before point b in the row's ranking: a higher score, or an equal one and an earlier position."""
+    return scores[a] > scores[b] or (scores[a] == scores[b] and a < b)
 
 
-def _rank_chunk(scores: np.ndarray, relevant: np.ndarray | None, shown: int, position_bits: int) -> RowRanks:
-    """`rank_rows` for a few rows at once: every row's bins numbered after the previous row's.
+@numba.njit(nogil=True, cache=True)
+def _first_hits(row: np.ndarray, top: np.ndarray, top_scores: np.ndarray) -> None:
+    """The row's first len(top) points in ranking order: one pass that keeps the best so far (rarely replaced)."""
+    shown = len(top)
+    if shown == 0:
+        return
+    worst = 0  # the kept point that ranks last
+    for j in range(len(row)):
+        if j < shown or row[j] > top_scores[worst]:  # equal to the worst: the worst comes earlier
+            slot = j if j < shown else worst
+            top[slot] = j
+            top_scores[slot] = row[j]
+            if j >= shown - 1:
+                worst = 0
+                for i in range(1, shown):
+                    if _precedes(row, top[worst], top[i]):
+                        worst = i
+    for i in range(1, shown):
+        j = top[i]
+        k = i
+        while k > 0 and _precedes(row, j, top[k - 1]):
+            top[k] = top[k - 1]
+            k -= 1
+        top[k] = j
+    for i in range(shown):
+        top_scores[i] = row[top[i]]
 
-    Points are addressed by flat index (row * n + position) into the row-major chunk.
+
+@numba.njit(nogil=True, cache=True)
+def _rank_range(
+    scores: np.ndarray,
+    relevant: np.ndarray,
+    first: int,
+    last: int,
+    offsets: np.ndarray,
+    rank: np.ndarray,
+    top: np.ndarray,
+    top_scores: np.ndarray,
+) -> None:
+    """Rows first..last-1: the ranks of their relevant points into `rank` (from `offsets[row]`), their first hits into `top`."""
+    n = scores.shape[1]
+    bins = BINS_PER_POINT * n  # bins 1..bins between the lowest relevant score and the best; bin 0 below
+    points = np.empty(bins + 2, np.int32)  # per bin: points in it, then other points in the bins above
+    begin = np.empty(bins + 2, np.int32)  # per bin: relevant points in the bins above (where its own start)
+    mixed = np.empty(bins + 2, np.bool_)  # per bin: it holds relevant points
+    ordered = np.empty(n, np.int64)  # the row's relevant points, in rank order
+    passed = np.empty(n + 1, np.int64)  # differences: other points of its bin that precede the i-th relevant point
+    for r in range(first, last):
+        row = scores[r]
+        hit = relevant[r]
+        _first_hits(row, top[r], top_scores[r])
+        best = -np.inf
+        low = np.inf
+        found = 0
+        for j in range(n):
+            value = row[j]
+            best = max(best, value)
+            if hit[j]:
+                low = min(low, value)
+                ordered[found] = j
+                found += 1
+        if found == 0:
+            continue
+        span = np.float64(best) - np.float64(low)
+        scale = (bins - 1) / span if span > 0 else 0.0  # 0: every relevant score is the best; one bin for them
+        points[:] = 0
+        for i in range(found):
+            points[_bin(row[ordered[i]], low, scale, bins)] += 1
+        above = 0
+        for b in range(bins + 1, -1, -1):
+            begin[b] = above
+            mixed[b] = points[b] > 0
+            above += points[b]
+        start = offsets[r]
+        placed = rank[start : start + found]  # scratch: the relevant points by bin, best bin first
+        for i in range(found):
+            j = ordered[i]
+            b = _bin(row[j], low, scale, bins)
+            placed[begin[b] + points[b] - 1] = j  # filled from the end: points[b] counts down
+            points[b] -= 1
+        for i in range(1, found):  # inside a bin, by score then position (the bins are ordered already)
+            j = placed[i]
+            k = i
+            while k > 0 and _precedes(row, j, placed[k - 1]):
+                placed[k] = placed[k - 1]
+                k -= 1
+            placed[k] = j
+        ordered[:found] = placed
+        passed[: found + 1] = 0
+        for j in range(n):
+            b = _bin(row[j], low, scale, bins)
+            points[b] += 1
+            if mixed[b] and not hit[j]:  # an other point in a bin with relevant ones: which of them it precedes
+                i = begin[b]
+                end = begin[b - 1]
+                while i < end and _precedes(row, ordered[i], j):
+                    i += 1
+                passed[i] += 1
+                passed[end] -= 1
+        above = 0
+        for b in range(bins + 1, -1, -1):
+            inside = points[b]
+            points[b] = above - begin[b]  # other points in the bins above: all of them less the relevant ones
+            above += inside
+        running = 0
+        for i in range(found):
+            running += passed[i]
+            rank[start + i] = i + 1 + points[_bin(row[ordered[i]], low, scale, bins)] + running
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _bin(value: float, low: float, scale: float, bins: int) -> int:
+    """The bin of a score: 1 + (score - low) x scale, truncated, in 1..bins; 0 below `low` (and for -inf).
+
+    Each step is monotone in the score, so equal scores share a bin and a higher score never lands lower.
     """
-    rows, n = scores.shape
-    bins = max(2, int(BINS_PER_POINT * n))
-    width = bins + 2  # bins 0..bins+1 of each row
-    flat_scores = scores.reshape(-1)
-    hits = np.flatnonzero(relevant) if relevant is not None else np.zeros(0, np.int64)
-    per_row = np.bincount(hits // n, minlength=rows)
-    best = scores.max(axis=1) if n else np.zeros(rows, np.float32)
-    low = best.copy()
-    has = per_row > 0
-    if has.any():
-        low[has] = np.minimum.reduceat(flat_scores[hits], (np.cumsum(per_row) - per_row)[has])
-    span = best.astype(np.float64) - low
-    scale = np.where(span > 0, (bins - 1) / np.where(span > 0, span, 1), 1)
-    scale = np.minimum(scale, np.finfo(np.float32).max)  # finite: 0 x scale stays 0 where span is tiny
-    found = _bins(scores, low, scale, bins, width).reshape(-1)
-    counts = np.bincount(found, minlength=rows * width)
-    wanted = np.zeros(rows * width, bool)  # the bins whose points are sorted: the relevant points' bins
-    wanted[found[hits]] = True
-    if shown:  # and the highest bins of each row that hold `shown` points
-        below = np.cumsum(counts, dtype=np.int32)  # below[g]: points in bins up to g, rows before included (n each)
-        cut = np.searchsorted(below, np.arange(rows) * n + n - shown, "right")
-        for r, first_bin in enumerate(cut.tolist()):
-            wanted[first_bin : (r + 1) * width] = True
-    chosen = _ordered(flat_scores, np.flatnonzero(wanted[found]), n, position_bits)
-    row = chosen // n
-    first = np.searchsorted(row, np.arange(rows))  # each row's first sorted point
-    tops = chosen[first[:, None] + np.arange(shown)] if shown else np.zeros((rows, 0), np.int64)
-    top_scores = flat_scores[tops]
-    tops -= np.arange(rows)[:, None] * n
-    if relevant is None:
-        return RowRanks(hits, hits.copy(), tops, top_scores)  # no relevant points: no hits
-    # rank = place among the row's sorted points + the points of unsorted bins above its own bin
-    counts[wanted] = 0
-    outside = np.cumsum(counts, dtype=np.int32)
-    place = np.flatnonzero(relevant.reshape(-1)[chosen])
-    hit_row = row[place]
-    rank = place - first[hit_row] + 1 + outside[(hit_row + 1) * width - 1] - outside[found[chosen[place]]]
-    return RowRanks(hit_row, rank, tops, top_scores)
-
-
-def _bins(scores: np.ndarray, low: np.ndarray, scale: np.ndarray, bins: int, width: int) -> np.ndarray:
-    """Each score's bin, row r's in r * width + (0..bins+1), a non-decreasing function of the score in each row.
-
-    (score - low) * scale, clipped to [-1, bins], plus the row's first bin + 1,
-    truncated: every step is monotone (in float32 while bin numbers stay below
-    2^24, where it is exact for them; else float64), so a higher score never
-    lands in a lower bin and equal scores share one. Scores below `low` fall in the row's bins 0-1, -inf in bin 0.
-    """
-    exact = np.float32 if len(scores) * width < 1 << 24 else np.float64  # bin numbers exact in the arithmetic
-    found = scores.astype(exact) - low[:, None].astype(exact)
-    found *= scale[:, None].astype(exact)
-    np.clip(found, -1, bins, out=found)
-    found += (np.arange(len(scores), dtype=exact) * width + 1)[:, None]
-    return found.astype(np.int64 if len(scores) * width >= 1 << 31 else np.int32)
-
-
-def _ordered(flat_scores: np.ndarray, chosen: np.ndarray, n: int, position_bits: int) -> np.ndarray:
-    """Flat indices `chosen` (row * n + position) ordered by row, score descending, position: one uint64 sort.
-
-    Key bits, high to low: the row, the float32 score mapped to an unsigned
-    integer that sorts descending (-0.0 made 0.0 first), the position.
-    """
-    bits = (flat_scores[chosen] + np.float32(0)).view(np.uint32)
-    bits ^= np.where(bits >> 31, np.uint32(0), np.uint32(0x7FFFFFFF))
-    row = chosen // n
-    keys = row.astype(np.uint64) << np.uint64(32 + position_bits)
-    keys |= bits.astype(np.uint64) << np.uint64(position_bits)
-    keys |= (chosen - row * n).astype(np.uint64)
-    keys.sort()
-    row = (keys >> np.uint64(32 + position_bits)).astype(np.int64)
-    return row * n + (keys & np.uint64((1 << position_bits) - 1)).astype(np.int64)
+    return 0 if value < low else min(bins, 1 + int((np.float64(value) - low) * scale))

@@ -13,15 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from evaluation.metrics import (
-    PR_LEVELS,
-    PRECISION_RANKS,
-    QueryFigures,
-    average_precision,
-    interpolated_precision,
-    precision_at,
-    r_precision,
-)
+from evaluation.metrics import PR_LEVELS, PRECISION_RANKS, QueryFigures, hit_figures
 
 DEFAULT_TEMPLATE = "a photo of a {label}"
 
@@ -79,13 +71,11 @@ def text_query_figures(scores: np.ndarray, relevant: np.ndarray, k: int | None =
     order, _ = rank_scores(scores, k)
     hits = np.take_along_axis(relevant, order.astype(np.int64), axis=1)
     denominators = np.minimum(n_relevant, k) if k is not None else n_relevant
-    precision = {rank: np.where(n_relevant > 0, precision_at(hits, rank), np.nan) for rank in PRECISION_RANKS}
-    curves = interpolated_precision(hits, n_relevant)
+    measured = hit_figures(hits, denominators, n_relevant)
+    precision = {rank: np.where(n_relevant > 0, measured.precision[rank], np.nan) for rank in PRECISION_RANKS}
     counted = n_relevant > 0
-    pr_curve = curves[counted].mean(axis=0) if counted.any() else np.full(PR_LEVELS, np.nan)
-    return QueryFigures(
-        average_precision(hits, denominators), precision, r_precision(hits, n_relevant), pr_curve, n_relevant
-    )
+    pr_curve = measured.curves[counted].mean(axis=0) if counted.any() else np.full(PR_LEVELS, np.nan)
+    return QueryFigures(measured.ap, precision, measured.r_precision, pr_curve, n_relevant)
 
 
 def class_relevance(classes: list[str], label_sets: list[tuple[str, ...]]) -> np.ndarray:

@@ -23,13 +23,15 @@ always takes the block path.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from errors import EvaluationError
-from evaluation.ranks import rank_rows
+from evaluation.ranks import THREADS, rank_rows
 from store import Points, VectorStore
 
 METHODS = ("auto", "block", "batch-query")
@@ -214,20 +216,32 @@ def _rank_blocks(
 
     Each block's first `shown` hits, and with `relevance` where the relevant
     points rank (`evaluation.ranks.rank_rows`); no row is sorted whole.
+    The BLAS runs one thread per call, and the rows of each product are shared
+    among THREADS threads here: a BLAS thread pool spins on its cores for a
+    while after each product, which slowed the ranking that follows by a third
+    (BENCHMARKS.md, "Evaluation at scale").
     """
     n = len(database)
     rows = block_rows(n)
-    for start in range(0, len(positions), rows):
-        chosen = positions[start : start + rows]
-        scores = queries[chosen] @ database.T
-        scores[np.arange(len(chosen)), chosen] = -np.inf  # the query itself ranks last and is cut
-        if inspect is not None:
-            inspect(chosen, scores)
-        relevant = None if relevance is None else relevance(chosen)
-        ranked = rank_rows(scores, relevant, shown)
-        del scores, relevant
-        hit_row, hit_rank = (None, None) if relevance is None else (ranked.row, ranked.rank)
-        yield RankedBlock(chosen, ranked.top.astype(np.int32), ranked.top_scores[:, :kept], hit_row, hit_rank)
+    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(THREADS) as pool:
+        for start in range(0, len(positions), rows):
+            chosen = positions[start : start + rows]
+            scores = np.empty((len(chosen), n), np.float32)
+            parts = max(1, min(THREADS, len(chosen) // 2))  # a one-row product is a gemv: other last bits
+            bounds = np.linspace(0, len(chosen), parts + 1).astype(int)
+            for done in [
+                pool.submit(np.matmul, queries[chosen[a:b]], database.T, out=scores[a:b])
+                for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+            ]:
+                done.result()
+            scores[np.arange(len(chosen)), chosen] = -np.inf  # the query itself ranks last and is cut
+            if inspect is not None:
+                inspect(chosen, scores)
+            relevant = None if relevance is None else relevance(chosen)
+            ranked = rank_rows(scores, relevant, shown)
+            del scores, relevant
+            hit_row, hit_rank = (None, None) if relevance is None else (ranked.row, ranked.rank)
+            yield RankedBlock(chosen, ranked.top.astype(np.int32), ranked.top_scores[:, :kept], hit_row, hit_rank)
 
 
 def _rank_batch_query(

@@ -12,18 +12,25 @@ subprocess per side so that each side's peak RSS (VmHWM) is its own:
   (AP, P@1/5/10, R-precision, the interpolated PR curve's sum);
 - floor: the same vectors, and only the matrix products of the evaluation's
   own blocks (`ranking.block_rows(n)` queries each): the arithmetic no method
-  can avoid.
+  can avoid;
+- with `--url` (or QDRANT_URL, with QDRANT_API_KEY), the same points in a
+  collection on that Qdrant server, evaluated both ways: `server` ranks with
+  the server's exact batch query (what `--method auto` picks there), and
+  `server-block` reads the vectors from the server and ranks them here. The
+  collection is dropped at the end.
 
 It prints the medians, eval / numpy and eval / floor, the mAP difference, the
 peak RSS figures, and where the evaluation's time goes (ranking: read + score +
 rank; metrics). Not a test: figures only. Usage:
 python bench/eval_scale.py [--sizes 10000 50000 100000] [--repeat 3] [--classes 10] [--sides eval floor]
+    [--url http://localhost:6333]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -45,6 +52,8 @@ NAN = float("nan")
 REFERENCE_ROWS = 256
 LEVELS = 101
 SIDES = ["eval", "numpy", "floor"]
+SERVER_SIDES = {"server": "batch-query", "server-block": "block"}  # side -> ranking method on the server
+SERVER_PREFIX = "eval_scale_"  # the server's collection: eval_scale_synthetic<n>, dropped at the end
 
 
 def synthetic(n: int, dim: int, classes: int, seed: int = 0, noise: float = NOISE) -> tuple[np.ndarray, np.ndarray]:
@@ -55,11 +64,13 @@ def synthetic(n: int, dim: int, classes: int, seed: int = 0, noise: float = NOIS
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True), labels
 
 
-def build(folder: Path, name: str, n: int, dim: int, classes: int, noise: float = NOISE) -> float:
-    """Write the synthetic collection with the store's bulk load; the seconds it took."""
+def build(
+    folder: Path, name: str, n: int, dim: int, classes: int, noise: float = NOISE, url: str | None = None
+) -> float:
+    """Write the synthetic collection with the store's bulk load (to the server at `url` if given); the seconds it took."""
     vectors, labels = synthetic(n, dim, classes, noise=noise)
     started = time.perf_counter()
-    store = open_store(path=folder)
+    store = open_store(url=url, api_key=os.environ.get("QDRANT_API_KEY"), path=folder)
     store.ensure_collection(name, dim, recreate=True)
     with store.bulk_load(name) as loader:
         for start in range(0, n, LOAD_BATCH):
@@ -114,7 +125,7 @@ def peak_rss_gb() -> float:
     return float("nan")
 
 
-def side(which: str, folder: Path, name: str, n: int, dim: int, classes: int) -> dict:
+def side(which: str, folder: Path, name: str, n: int, dim: int, classes: int, url: str | None = None) -> dict:
     """One side's run, in this (fresh) process."""
     if which in ("numpy", "floor"):
         vectors, labels = synthetic(n, dim, classes)
@@ -122,9 +133,13 @@ def side(which: str, folder: Path, name: str, n: int, dim: int, classes: int) ->
         mean_ap = numpy_reference(vectors, labels) if which == "numpy" else floor(vectors)
         return {"seconds": time.perf_counter() - started, "map": mean_ap, "rss_gb": peak_rss_gb()}
     opened = time.perf_counter()
-    store = open_store(path=folder, create=False)
+    if which in SERVER_SIDES:
+        store = open_store(url=url, api_key=os.environ.get("QDRANT_API_KEY"))
+        name = SERVER_PREFIX + name
+    else:
+        store = open_store(path=folder, create=False)
     started = time.perf_counter()
-    evaluation = leave_one_out(store, name)
+    evaluation = leave_one_out(store, name, method=SERVER_SIDES.get(which, "auto"))
     seconds = time.perf_counter() - started
     return {
         "seconds": seconds,
@@ -138,7 +153,7 @@ def side(which: str, folder: Path, name: str, n: int, dim: int, classes: int) ->
 
 def run_side(which: str, folder: Path, name: str, n: int, args: argparse.Namespace) -> dict:
     command = [sys.executable, __file__, "--side", which, "--folder", str(folder), "--sizes", str(n)]
-    command += ["--dim", str(args.dim), "--classes", str(args.classes)]
+    command += ["--dim", str(args.dim), "--classes", str(args.classes)] + (["--url", args.url] if args.url else [])
     return json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
 
 
@@ -151,12 +166,17 @@ def main() -> None:
     parser.add_argument(
         "--sides", nargs="+", choices=SIDES, default=SIDES, help="leave numpy out at sizes where it takes too long"
     )
-    parser.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--url",
+        default=os.environ.get("QDRANT_URL"),
+        help="also evaluate the same points on this Qdrant server, both ways (default: QDRANT_URL)",
+    )
+    parser.add_argument("--side", choices=SIDES + list(SERVER_SIDES), help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.side:
         n = args.sizes[0]
-        print(json.dumps(side(args.side, args.folder, f"synthetic{n}", n, args.dim, args.classes)))
+        print(json.dumps(side(args.side, args.folder, f"synthetic{n}", n, args.dim, args.classes, args.url)))
         return
     print(
         f"{'points':>7} {'build s':>8} {'open s':>7} {'eval s':>8} {'numpy s':>8} {'floor s':>8} {'ev/np':>6} "
@@ -188,6 +208,28 @@ def main() -> None:
                 f"{statistics.median(r['metrics'] for r in ev):.2f} s; mAP {ev[-1]['map']:.6f}",
                 flush=True,
             )
+            if args.url:
+                on_server(folder, n, args, floor_s)
+
+
+def on_server(folder: Path, n: int, args: argparse.Namespace, floor_s: float) -> None:
+    """The same points on the server at `args.url`: batch query against the block path, in turns; then dropped."""
+    name = f"{SERVER_PREFIX}synthetic{n}"
+    built = build(folder, name, n, args.dim, args.classes, url=args.url)
+    try:
+        runs: dict[str, list[dict]] = {which: [] for which in SERVER_SIDES}
+        for _ in range(args.repeat):
+            for which in SERVER_SIDES:
+                runs[which].append(run_side(which, folder, f"synthetic{n}", n, args))
+    finally:
+        open_store(url=args.url, api_key=os.environ.get("QDRANT_API_KEY")).drop(name)
+    batch, block = (statistics.median(r["seconds"] for r in runs[which]) for which in SERVER_SIDES)
+    print(
+        f"        server {args.url}: built in {built:.1f} s; batch-query {batch:.2f} s, block (vectors read "
+        f"from the server) {block:.2f} s, batch-query / block {batch / block:.2f}, batch-query / floor "
+        f"{batch / floor_s:.2f}; |mAP diff| {abs(runs['server'][-1]['map'] - runs['server-block'][-1]['map']):.2e}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from store import open_store
 from tests.conftest import CLI_ENV, ROOT, write_list_dataset
 
 DATASET = "{dataset}"  # replaced by a generated dataset folder (3 classes x 2 images)
@@ -71,3 +72,20 @@ def test_bench_runs_at_a_tiny_size(script: str, tmp_path: Path):
     if script == "precision_bench.py" and done.stdout.startswith("skipped: bf16"):
         pytest.skip(done.stdout.strip())  # this CPU has no bf16: the bench says so and measures nothing
     assert re.search(figures, done.stdout, re.MULTILINE), done.stdout
+
+
+def test_eval_scale_measures_both_ranking_paths_on_a_server(server, tmp_path: Path):
+    """With a server, eval_scale ranks the same points by batch query and by the block path, and drops them."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "eval_scale.py"), "--sizes", "300", "--repeat", "1"]
+        + ["--sides", "eval", "floor", "--url", server.url],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**CLI_ENV, "QDRANT_API_KEY": server.api_key or ""},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    line = re.search(r"batch-query ([\d.]+) s, block .* \|mAP diff\| ([\d.e+-]+)", done.stdout)
+    assert line and float(line.group(2)) < 1e-9, done.stdout
+    assert "eval_scale_synthetic300" not in open_store(url=server.url, api_key=server.api_key).collection_names()

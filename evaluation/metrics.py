@@ -19,13 +19,17 @@ No I/O, no store, no plotting: the definitions are in docs/design.md.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numba
 import numpy as np
 
+from evaluation.ranks import THREADS
+
 PR_LEVELS = 101
 PRECISION_RANKS = (1, 5, 10)
+PARALLEL_HITS = 1 << 16  # hits from which `hit_figures` shares the queries among THREADS threads
 BLOCK_ROWS = 1024
 
 
@@ -136,9 +140,8 @@ def hit_figures(
     ap, r_prec = np.empty(queries), np.empty(queries)
     precision = np.empty((queries, len(ranks)))
     curves = np.empty((queries, levels))
-    _measure_hits(
-        hits.width,
-        np.ascontiguousarray(hits.row, dtype=np.int64),
+    row = np.ascontiguousarray(hits.row, dtype=np.int64)
+    arguments = (
         np.ascontiguousarray(hits.rank, dtype=np.int64),
         np.asarray(denominators, dtype=np.int64).reshape(queries),
         np.asarray(n_relevant, dtype=np.int64).reshape(queries),
@@ -148,16 +151,38 @@ def hit_figures(
         r_prec,
         curves,
     )
+    parts = THREADS if len(row) >= PARALLEL_HITS else 1
+    bounds = np.linspace(0, queries, parts + 1).astype(int)
+    firsts = np.searchsorted(row, bounds)  # each part's first hit
+    with ThreadPoolExecutor(parts) as pool:
+        for done in [
+            pool.submit(_measure_hits, hits.width, row, firsts[i], bounds[i], bounds[i + 1], *arguments)
+            for i in range(parts)
+        ]:
+            done.result()
     return HitFigures(ap, {k: precision[:, i] for i, k in enumerate(ranks)}, r_prec, curves)
 
 
 @numba.njit(nogil=True, cache=True)
-def _measure_hits(width, row, rank, denominators, n_relevant, ranks, ap, precision, r_prec, curves):
-    """`hit_figures` for rows in order: each query's hits once, then its levels."""
+def _measure_hits(
+    width: int,
+    row: np.ndarray,
+    h: int,
+    first: int,
+    last: int,
+    rank: np.ndarray,
+    denominators: np.ndarray,
+    n_relevant: np.ndarray,
+    ranks: np.ndarray,
+    ap: np.ndarray,
+    precision: np.ndarray,
+    r_prec: np.ndarray,
+    curves: np.ndarray,
+) -> None:
+    """`hit_figures` for queries first..last-1, whose hits start at `h`: each query's hits once, then its levels."""
     levels = curves.shape[1]
     found_at = np.empty(len(rank) + 1)  # precision at the j-th hit of the query at hand, then the best from j on
-    h = 0
-    for q in range(len(ap)):
+    for q in range(first, last):
         total = 0.0
         within = np.zeros(len(ranks), np.int64)
         known = n_relevant[q] if n_relevant[q] <= width else 0

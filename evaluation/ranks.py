@@ -5,20 +5,20 @@ order). The figures need only the rank of each relevant point and the first
 few hits, so each row is cut into n bins of equal width between its lowest
 relevant score and its best score, and three passes over the row do the rest:
 
-1. the row's best score and its lowest relevant one;
+1. the row's best score, its lowest relevant one and its first hits (the best
+   so far kept, rarely replaced);
 2. each score's bin (a monotone map, so equal scores share a bin and a higher
-   score never lands lower) and a count of relevant and other points per bin;
+   score never lands lower) and a count of points per bin;
 3. for each other point that shares a bin with relevant ones, which of them it
-   precedes (higher score, or equal and earlier), and the points of the top
-   bins that hold the first hits.
+   precedes (a higher score, or an equal one and an earlier position).
 
 A relevant point's rank is then the relevant points before it (its place among
 them: sorted by bin, then by score and position inside the few sharing a bin),
 plus the other points of higher bins, plus those of its own bin that precede
 it, plus one. The passes are compiled (numba) and release the GIL, so the rows
-of a block are shared among THREADS threads; one pass costs about what one
-numpy operation over the row costs, where the numpy version of the same method
-needed about eight (measured in BENCHMARKS.md, "Evaluation at scale").
+of a block are shared among THREADS threads; each costs about what one numpy
+operation over the row costs, where the numpy version of the same method
+needed about eight (BENCHMARKS.md, "Evaluation at scale").
 
 Pure arrays in, arrays out: no store, no labels (the caller says which points
 are relevant).
@@ -63,20 +63,20 @@ def rank_rows(scores: np.ndarray, relevant: np.ndarray | None, shown: int) -> Ro
     rows, n = scores.shape
     shown = max(0, min(shown, n - 1))
     relevant = np.zeros((rows, n), bool) if relevant is None else np.ascontiguousarray(relevant, dtype=bool)
-    per_row = np.count_nonzero(relevant, axis=1)
-    offsets = np.zeros(rows + 1, np.int64)
-    np.cumsum(per_row, out=offsets[1:])
-    rank = np.empty(offsets[-1], np.int64)
+    per_row = np.zeros(rows, np.int64)
     top = np.empty((rows, shown), np.int64)
     top_scores = np.empty((rows, shown), np.float32)
     bounds = np.linspace(0, rows, max(1, min(THREADS, rows)) + 1).astype(int)
-    if n:
-        with ThreadPoolExecutor(len(bounds) - 1) as pool:
-            for done in [
-                pool.submit(_rank_range, scores, relevant, a, b, offsets, rank, top, top_scores)
-                for a, b in zip(bounds[:-1], bounds[1:], strict=True)
-            ]:
-                done.result()
+
+    def rank_part(first: int, last: int) -> np.ndarray:
+        rank = np.empty(np.count_nonzero(relevant[first:last]), np.int64)
+        if n:
+            _rank_range(scores, relevant, first, last, per_row, rank, top, top_scores)
+        return rank
+
+    with ThreadPoolExecutor(len(bounds) - 1) as pool:
+        parts = [pool.submit(rank_part, a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        rank = np.concatenate([part.result() for part in parts])
     return RowRanks(np.repeat(np.arange(rows), per_row), rank, top, top_scores)
 
 
@@ -87,59 +87,37 @@ def _precedes(scores: np.ndarray, a: int, b: int) -> bool:
 
 
 @numba.njit(nogil=True, cache=True)
-def _first_hits(row: np.ndarray, top: np.ndarray, top_scores: np.ndarray) -> None:
-    """The row's first len(top) points in ranking order: one pass that keeps the best so far (rarely replaced)."""
-    shown = len(top)
-    if shown == 0:
-        return
-    worst = 0  # the kept point that ranks last
-    for j in range(len(row)):
-        if j < shown or row[j] > top_scores[worst]:  # equal to the worst: the worst comes earlier
-            slot = j if j < shown else worst
-            top[slot] = j
-            top_scores[slot] = row[j]
-            if j >= shown - 1:
-                worst = 0
-                for i in range(1, shown):
-                    if _precedes(row, top[worst], top[i]):
-                        worst = i
-    for i in range(1, shown):
-        j = top[i]
-        k = i
-        while k > 0 and _precedes(row, j, top[k - 1]):
-            top[k] = top[k - 1]
-            k -= 1
-        top[k] = j
-    for i in range(shown):
-        top_scores[i] = row[top[i]]
-
-
-@numba.njit(nogil=True, cache=True)
 def _rank_range(
     scores: np.ndarray,
     relevant: np.ndarray,
     first: int,
     last: int,
-    offsets: np.ndarray,
+    per_row: np.ndarray,
     rank: np.ndarray,
     top: np.ndarray,
     top_scores: np.ndarray,
 ) -> None:
-    """Rows first..last-1: the ranks of their relevant points into `rank` (from `offsets[row]`), their first hits into `top`."""
+    """Rows first..last-1: their relevant points counted into `per_row`, their ranks one row after the other
+    into `rank`, their first hits into `top`."""
     n = scores.shape[1]
+    shown = top.shape[1]
     bins = BINS_PER_POINT * n  # bins 1..bins between the lowest relevant score and the best; bin 0 below
     points = np.empty(bins + 2, np.int32)  # per bin: points in it, then other points in the bins above
     begin = np.empty(bins + 2, np.int32)  # per bin: relevant points in the bins above (where its own start)
     mixed = np.empty(bins + 2, np.bool_)  # per bin: it holds relevant points
     ordered = np.empty(n, np.int64)  # the row's relevant points, in rank order
     passed = np.empty(n + 1, np.int64)  # differences: other points of its bin that precede the i-th relevant point
+    start = 0  # where the row's ranks go in `rank`
     for r in range(first, last):
         row = scores[r]
         hit = relevant[r]
-        _first_hits(row, top[r], top_scores[r])
-        best = -np.inf
-        low = np.inf
+        best = np.float32(-np.inf)
+        low = np.float32(np.inf)
         found = 0
+        kept = top[r]
+        kept_scores = top_scores[r]
+        worst = 0  # of the first hits kept so far, the one that ranks last
+        last_kept = np.float32(-np.inf)  # its score
         for j in range(n):
             value = row[j]
             best = max(best, value)
@@ -147,6 +125,19 @@ def _rank_range(
                 low = min(low, value)
                 ordered[found] = j
                 found += 1
+            if j < shown or value > last_kept:  # rarely true; equal to the last kept: that one comes earlier
+                slot = j if j < shown else worst
+                kept[slot] = j
+                kept_scores[slot] = value
+                if j >= shown - 1:
+                    worst = 0
+                    for i in range(1, shown):
+                        if _precedes(row, kept[worst], kept[i]):
+                            worst = i
+                    last_kept = kept_scores[worst]
+        _in_order(row, kept)
+        for i in range(shown):
+            kept_scores[i] = row[kept[i]]
         if found == 0:
             continue
         span = np.float64(best) - np.float64(low)
@@ -159,20 +150,14 @@ def _rank_range(
             begin[b] = above
             mixed[b] = points[b] > 0
             above += points[b]
-        start = offsets[r]
+        per_row[r] = found
         placed = rank[start : start + found]  # scratch: the relevant points by bin, best bin first
         for i in range(found):
             j = ordered[i]
             b = _bin(row[j], low, scale, bins)
             placed[begin[b] + points[b] - 1] = j  # filled from the end: points[b] counts down
             points[b] -= 1
-        for i in range(1, found):  # inside a bin, by score then position (the bins are ordered already)
-            j = placed[i]
-            k = i
-            while k > 0 and _precedes(row, j, placed[k - 1]):
-                placed[k] = placed[k - 1]
-                k -= 1
-            placed[k] = j
+        _in_order(row, placed)  # inside a bin, by score then position (the bins are ordered already)
         ordered[:found] = placed
         passed[: found + 1] = 0
         for j in range(n):
@@ -194,6 +179,19 @@ def _rank_range(
         for i in range(found):
             running += passed[i]
             rank[start + i] = i + 1 + points[_bin(row[ordered[i]], low, scale, bins)] + running
+        start += found
+
+
+@numba.njit(nogil=True, cache=True)
+def _in_order(row: np.ndarray, points: np.ndarray) -> None:
+    """Sort `points` by their place in the row's ranking (insertion: they are nearly in order already)."""
+    for i in range(1, len(points)):
+        j = points[i]
+        k = i
+        while k > 0 and _precedes(row, j, points[k - 1]):
+            points[k] = points[k - 1]
+            k -= 1
+        points[k] = j
 
 
 @numba.njit(nogil=True, cache=True, inline="always")

@@ -7,8 +7,10 @@ import pytest
 from sklearn.metrics import average_precision_score
 
 from evaluation.metrics import (
+    PARALLEL_HITS,
     average_precision,
     evaluate_rankings,
+    hit_figures,
     interpolated_precision,
     other_members,
     per_class_ap,
@@ -41,6 +43,19 @@ def test_map_equals_scikit_learn_average_precision_on_rankings_without_ties():
     assert figures.skipped == 0
     assert figures.mean_ap == pytest.approx(np.mean(expected), abs=1e-9)
     assert np.allclose(figures.ap, expected, atol=1e-9)
+
+
+def test_figures_shared_among_threads_equal_scikit_learn_on_many_hits():
+    """Past PARALLEL_HITS hits the queries are measured in parts, one thread each: the same AP as scikit-learn's."""
+    rng = np.random.default_rng(3)
+    relevant = rng.random((300, 800)) < 0.4  # rank i+1 holds column i
+    assert relevant.sum() > PARALLEL_HITS
+    n_relevant = relevant.sum(axis=1)
+    measured = hit_figures(relevant, n_relevant, n_relevant)
+    by_rank = -np.arange(relevant.shape[1])  # scores that rank the columns in order
+    expected = [average_precision_score(row, by_rank) for row in relevant]
+    np.testing.assert_allclose(measured.ap, expected, atol=1e-12)
+    np.testing.assert_allclose(measured.precision[10], relevant[:, :10].mean(axis=1), atol=1e-12)
 
 
 def test_hand_worked_average_precision():

@@ -19,13 +19,12 @@ No I/O, no store, no plotting: the definitions are in docs/design.md.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numba
 import numpy as np
 
-from evaluation.ranks import THREADS
+from evaluation.parts import THREADS, in_parts
 
 PR_LEVELS = 101
 PRECISION_RANKS = (1, 5, 10)
@@ -151,15 +150,11 @@ def hit_figures(
         r_prec,
         curves,
     )
-    parts = THREADS if len(row) >= PARALLEL_HITS else 1
-    bounds = np.linspace(0, queries, parts + 1).astype(int)
-    firsts = np.searchsorted(row, bounds)  # each part's first hit
-    with ThreadPoolExecutor(parts) as pool:
-        for done in [
-            pool.submit(_measure_hits, hits.width, row, firsts[i], bounds[i], bounds[i + 1], *arguments)
-            for i in range(parts)
-        ]:
-            done.result()
+    in_parts(
+        queries,
+        THREADS if len(row) >= PARALLEL_HITS else 1,
+        lambda first, last: _measure_hits(hits.width, row, np.searchsorted(row, first), first, last, *arguments),
+    )
     return HitFigures(ap, {k: precision[:, i] for i, k in enumerate(ranks)}, r_prec, curves)
 
 
@@ -182,9 +177,10 @@ def _measure_hits(
     """`hit_figures` for queries first..last-1, whose hits start at `h`: each query's hits once, then its levels."""
     levels = curves.shape[1]
     found_at = np.empty(len(rank) + 1)  # precision at the j-th hit of the query at hand, then the best from j on
+    within = np.empty(len(ranks), np.int64)  # hits of the query at hand within each of `ranks`
     for q in range(first, last):
         total = 0.0
-        within = np.zeros(len(ranks), np.int64)
+        within[:] = 0
         known = n_relevant[q] if n_relevant[q] <= width else 0
         first_r = 0
         nth = 0

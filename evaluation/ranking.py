@@ -23,7 +23,6 @@ always takes the block path.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -31,7 +30,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from errors import EvaluationError
-from evaluation.ranks import THREADS, rank_rows
+from evaluation.parts import THREADS, in_parts
+from evaluation.ranks import rank_rows
 from store import Points, VectorStore
 
 METHODS = ("auto", "block", "batch-query")
@@ -223,17 +223,10 @@ def _rank_blocks(
     """
     n = len(database)
     rows = block_rows(n)
-    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(THREADS) as pool:
+    with threadpool_limits(1, user_api="blas"):
         for start in range(0, len(positions), rows):
             chosen = positions[start : start + rows]
-            scores = np.empty((len(chosen), n), np.float32)
-            parts = max(1, min(THREADS, len(chosen) // 2))  # a one-row product is a gemv: other last bits
-            bounds = np.linspace(0, len(chosen), parts + 1).astype(int)
-            for done in [
-                pool.submit(np.matmul, queries[chosen[a:b]], database.T, out=scores[a:b])
-                for a, b in zip(bounds[:-1], bounds[1:], strict=True)
-            ]:
-                done.result()
+            scores = _scores(queries, database, chosen)
             scores[np.arange(len(chosen)), chosen] = -np.inf  # the query itself ranks last and is cut
             if inspect is not None:
                 inspect(chosen, scores)
@@ -242,6 +235,18 @@ def _rank_blocks(
             del scores, relevant
             hit_row, hit_rank = (None, None) if relevance is None else (ranked.row, ranked.rank)
             yield RankedBlock(chosen, ranked.top.astype(np.int32), ranked.top_scores[:, :kept], hit_row, hit_rank)
+
+
+def _scores(queries: np.ndarray, database: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """`queries[chosen] @ database.T`, its rows shared among THREADS threads in parts of two rows or more
+    (a one-row product is a gemv, whose last bits differ from the whole block's)."""
+    scores = np.empty((len(chosen), len(database)), np.float32)
+
+    def product(first: int, last: int) -> None:
+        np.matmul(queries[chosen[first:last]], database.T, out=scores[first:last])
+
+    in_parts(len(chosen), min(THREADS, len(chosen) // 2), product)
+    return scores
 
 
 def _rank_batch_query(

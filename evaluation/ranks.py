@@ -26,14 +26,13 @@ are relevant).
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numba
 import numpy as np
 
-THREADS = min(4, os.cpu_count() or 1)
+from evaluation.parts import THREADS, in_parts
+
 BINS_PER_POINT = 1
 
 
@@ -66,7 +65,6 @@ def rank_rows(scores: np.ndarray, relevant: np.ndarray | None, shown: int) -> Ro
     per_row = np.zeros(rows, np.int64)
     top = np.empty((rows, shown), np.int64)
     top_scores = np.empty((rows, shown), np.float32)
-    bounds = np.linspace(0, rows, max(1, min(THREADS, rows)) + 1).astype(int)
 
     def rank_part(first: int, last: int) -> np.ndarray:
         rank = np.empty(np.count_nonzero(relevant[first:last]), np.int64)
@@ -74,9 +72,7 @@ def rank_rows(scores: np.ndarray, relevant: np.ndarray | None, shown: int) -> Ro
             _rank_range(scores, relevant, first, last, per_row, rank, top, top_scores)
         return rank
 
-    with ThreadPoolExecutor(len(bounds) - 1) as pool:
-        parts = [pool.submit(rank_part, a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-        rank = np.concatenate([part.result() for part in parts])
+    rank = np.concatenate(in_parts(rows, min(THREADS, rows), rank_part))
     return RowRanks(np.repeat(np.arange(rows), per_row), rank, top, top_scores)
 
 

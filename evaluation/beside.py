@@ -96,15 +96,23 @@ def _image_root(recorded: str | None, data_root: Path | None, dataset: str, path
     return resolve_image_root(recorded, data_root, dataset, paths[:ROOT_SAMPLE])
 
 
-def _write_text(text: TextEvaluation, reports_dir: Path, options: EvalOptions) -> list[Path]:
-    """The text-to-image record, its PR curve and (when the images are found) its best and worst classes."""
-    variant = text.variant
-    folder = variant_folder(reports_dir, text.collection, variant)
-    record = text.to_json()
-    files = [_record(record, text.collection, variant, reports_dir, options)]
-    name = f"{text.title}: {text.metric} {figure_text(record['map'])}"
+def _record_and_curve(
+    record: dict, collection: str, variant: Variant, title: str, metric: str, reports_dir: Path, options: EvalOptions
+) -> tuple[Path, list[Path]]:
+    """The record written and its PR curve drawn: the variant's folder, and those two files."""
+    folder = variant_folder(reports_dir, collection, variant)
+    files = [_record(record, collection, variant, reports_dir, options)]
+    name = f"{title}: {metric} {figure_text(record['map'])}"
     folder.mkdir(parents=True, exist_ok=True)
     files.append(pr_plot({name: record["pr_curve"]["precision"]}, folder / "pr.png", f"{name}: mean PR curve"))
+    return folder, files
+
+
+def _write_text(text: TextEvaluation, reports_dir: Path, options: EvalOptions) -> list[Path]:
+    """The text-to-image record, its PR curve and (when the images are found) its best and worst classes."""
+    folder, files = _record_and_curve(
+        text.to_json(), text.collection, text.variant, text.title, text.metric, reports_dir, options
+    )
     recorded = text.provenance.image_root if text.provenance else None
     root = _image_root(recorded, options.data_root, text.dataset, text.paths)
     if root is not None:
@@ -116,13 +124,9 @@ def _write_text(text: TextEvaluation, reports_dir: Path, options: EvalOptions) -
 def _write_fused(fused: FusedEvaluation, reports_dir: Path, options: EvalOptions) -> list[Path]:
     """The fused record, its PR curve and (when the images are found) its best and worst queries."""
     evaluation = fused.evaluation
-    variant = fused.variant
-    folder = variant_folder(reports_dir, fused.collection, variant)
-    record = fused.to_json()
-    files = [_record(record, fused.collection, variant, reports_dir, options)]
-    name = f"{fused.title}: {evaluation.metric} {figure_text(record['map'])}"
-    folder.mkdir(parents=True, exist_ok=True)
-    files.append(pr_plot({name: record["pr_curve"]["precision"]}, folder / "pr.png", f"{name}: mean PR curve"))
+    folder, files = _record_and_curve(
+        fused.to_json(), fused.collection, fused.variant, fused.title, evaluation.metric, reports_dir, options
+    )
     root = _image_root(fused.image_root, options.data_root, evaluation.dataset, evaluation.paths)
     if root is not None:
         for which, rows in (("best", evaluation.best()), ("worst", evaluation.worst())):

@@ -43,7 +43,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from evaluation import leave_one_out  # noqa: E402
-from evaluation.ranking import block_rows  # noqa: E402
+from evaluation.ranking.ranker import block_rows  # noqa: E402
 from store import ImagePayload, open_store, point_id  # noqa: E402
 
 NOISE = 4.0  # per-dimension noise around the class centres, relative to their unit-variance entries

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from commands.context import Context, command_line, images_moved_option, store_options
-from evaluation.rerank import RERANKERS, parameter
+from evaluation.ranking.rerankers import RERANKERS, parameter
 
 
 @click.command("eval")

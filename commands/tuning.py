@@ -27,10 +27,11 @@ def tune(obj: Context, collection, sample, seed, k, grid, output):
 
     Writes reports/<collection>/tune.json and tune.png.
     """
-    from evaluation.tune import TuneOptions
-    from evaluation.tune_report import run_tune
+    from evaluation.metrics.top_k import top_k_quality
+    from tune.tune_files import run_tune
+    from tune.tuner import TuneOptions
 
-    options = TuneOptions(k, sample, seed, grid)
+    options = TuneOptions(k=k, sample=sample, seed=seed, grid=grid, quality=top_k_quality)
     result, files = run_tune(obj.store(), collection, options, obj.reports, obj.screen.progress, command_line())
     if output == "json":
         obj.screen.json(result)

@@ -1,17 +1,17 @@
 """Leave-one-out evaluation: ranking, pure metrics, ANN recall, the runner, its records, figures and the report."""
 
-from evaluation.ann import AnnRecall, ann_recall
-from evaluation.drilldown import QueryRanking, rank_query
-from evaluation.grid import StudyGrid, TableRow, study_table
+from evaluation.ann_recall import AnnRecall, ann_recall
+from evaluation.evaluate import EvaluationRun, collections_to_evaluate, evaluate_collections, measure_ann
 from evaluation.options import EvalOptions
-from evaluation.ranking import Neighbours, VectorStage, rank_all
-from evaluation.records import RunRecord, read_records, store_records
-from evaluation.report import write_collection_report, write_index
-from evaluation.rerank import RERANKERS, Rerank
-from evaluation.run import EvaluationRun, collections_to_evaluate, evaluate_collections, measure_ann
-from evaluation.runner import Evaluation, GalleryRow, leave_one_out
-from evaluation.study import study_figure
-from evaluation.variant import Sample, Variant
+from evaluation.protocols.drilldown import QueryRanking, rank_query
+from evaluation.protocols.leave_one_out import Evaluation, GalleryRow, leave_one_out
+from evaluation.ranking.ranker import Neighbours, VectorStage, rank_all
+from evaluation.ranking.rerankers import RERANKERS, Rerank
+from evaluation.records.run_records import RunRecord, read_records, store_records
+from evaluation.records.study import study_figure
+from evaluation.records.study_grid import StudyGrid, TableRow, study_table
+from evaluation.records.variant import Sample, Variant
+from evaluation.report.report_files import write_collection_report, write_index
 
 __all__ = [
     "RERANKERS",

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from evaluation.ranking import VectorStage
-from evaluation.text_metrics import DEFAULT_TEMPLATE
-from evaluation.variant import Sample
+from evaluation.metrics.text_figures import DEFAULT_TEMPLATE
+from evaluation.ranking.ranker import VectorStage
+from evaluation.records.variant import Sample
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,16 @@
-"""The folders the tool writes its reports and pictures into, checked before any heavy work."""
+"""The folders the tool writes its reports and pictures into, checked before any heavy work, and each
+collection's own folder under reports/."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from pathlib import Path
 
 from errors import MediaError
+
+RESERVED = {"ingest"}  # reports/ingest/ holds the ingest reports, never a collection's
 
 
 def writable_folder(folder: Path, option: str = "--reports", create: bool = True) -> Path:
@@ -26,3 +31,18 @@ def writable_folder(folder: Path, option: str = "--reports", create: bool = True
     if not os.access(folder, os.W_OK | os.X_OK):
         raise MediaError(f"{option} folder '{folder}' is not writable; pass another")
     return folder
+
+
+def safe_name(text: str) -> str:
+    """`text` as a file name, one per text: every run of characters outside [A-Za-z0-9._+-] becomes '-'
+    and dots at either end go; when that changed it (or only its case), a short hash of the exact text is
+    appended, so that two texts never share a name, even on a case-insensitive disk."""
+    cleaned = re.sub(r"[^A-Za-z0-9._+-]+", "-", text).strip(".")
+    if cleaned == text and cleaned == cleaned.lower() and cleaned not in RESERVED:
+        return cleaned
+    return f"{cleaned.lower() or 'collection'}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+
+
+def report_folder(reports_dir: Path, collection: str) -> Path:
+    """reports/<collection>; a name unsafe in a file name gets a hash of itself, never another's folder."""
+    return reports_dir / safe_name(collection)

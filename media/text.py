@@ -21,3 +21,8 @@ def inert(text: object) -> str:
 def html_text(value: object) -> str:
     """`value` for an HTML page: escaped, with control and bidi characters shown as escapes (never raw)."""
     return html.escape(inert(value), quote=True)
+
+
+def plot_text(text: str) -> str:
+    """Text as matplotlib should draw it: '$' would start mathtext."""
+    return text.replace("$", r"\$")

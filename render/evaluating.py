@@ -83,7 +83,7 @@ class EvaluationViews(Base):
 
     def _members(self, records) -> None:
         """Each fused row against each of its members, computed from the records (paired, same point ids)."""
-        from evaluation.compare import member_comparisons
+        from evaluation.metrics.comparisons import member_comparisons
 
         rows = []
         for c in member_comparisons(records):

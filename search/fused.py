@@ -16,7 +16,7 @@ from errors import QueryError
 from search.query import checked_id
 from store import Hit, VectorStore
 
-RRF_K = 60  # the evaluation's constant (evaluation/fusion.py): 1 / (k + rank), rank 1-based
+RRF_K = 60  # the evaluation's constant (evaluation/ranking/fusion_rules.py): 1 / (k + rank), rank 1-based
 EXACT_DEPTH = 10_000  # members up to this size rank every point: the fused top-k equals the evaluation's
 DEPTH = 1_000  # each member's candidates in larger collections
 TIE_MARGIN = 16

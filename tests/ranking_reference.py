@@ -1,4 +1,4 @@
-"""The full-sort ranking the evaluation used before `evaluation.ranks`: the reference its figures must equal.
+"""The full-sort ranking the evaluation used before `evaluation.ranking.bins`: the reference its figures must equal.
 
 Every row is scored, turned into uint64 keys (score descending, then
 position) and sorted whole; the query itself sorts last and is cut. Kept here

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from errors import EvaluationError
 from evaluation import leave_one_out, rank_all, write_collection_report, write_index
-from evaluation.metrics import evaluate_rankings
+from evaluation.metrics.per_query import evaluate_rankings
 from store import ImagePayload, VectorStore, open_store, point_id
 from tests.conftest import share_store
 
@@ -302,7 +302,7 @@ def test_cli_eval_sample_measures_the_drawn_queries_against_every_point(store, d
 
 
 def test_the_estimate_says_nothing_for_a_quick_run_and_suggests_k_or_sample_for_a_long_one():
-    from evaluation.estimate import estimate
+    from evaluation.ranking.cost import estimate
 
     assert estimate(5_000, 384) is None  # 2.5 x 10^7 pairs
     big = estimate(1_000_000, 384)

@@ -15,10 +15,10 @@ from click.testing import CliRunner
 
 import cli
 from errors import QueryError
-from evaluation.compare import member_comparisons
-from evaluation.fused import Fusion, evaluate_fused
-from evaluation.fusion import fuse, member_ranks, min_max
-from evaluation.records import read_records
+from evaluation.metrics.comparisons import member_comparisons
+from evaluation.protocols.fused_encoders import Fusion, evaluate_fused
+from evaluation.ranking.fusion_rules import fuse, member_ranks, min_max
+from evaluation.records.run_records import read_records
 from store import ImagePayload, open_store, point_id
 
 # Two "encoders" of five images as angles on the unit circle: cosine = cos(angle difference).

@@ -11,8 +11,8 @@ from PIL import Image, ImageFont
 
 import media.thumbnails
 from errors import MediaError
-from evaluation.galleries import draw_gallery
-from evaluation.gallery_rows import GalleryRow
+from evaluation.records.gallery_rows import GalleryRow
+from evaluation.report.galleries import draw_gallery
 from media.gallery import (
     CAPTION_LINES,
     HEADING_HEIGHT,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score
 
-from evaluation.metrics import (
+from evaluation.metrics.per_query import (
     PARALLEL_HITS,
     average_precision,
     evaluate_rankings,

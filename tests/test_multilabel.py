@@ -8,7 +8,7 @@ import numpy as np
 from click.testing import CliRunner
 from sklearn.metrics import average_precision_score
 
-from evaluation.metrics import evaluate_rankings, membership, per_class_ap
+from evaluation.metrics.per_query import evaluate_rankings, membership, per_class_ap
 from ingest.datasets import read_dataset
 from store import ImagePayload
 from tests.conftest import write_list_dataset

@@ -13,8 +13,8 @@ import pytest
 
 from errors import EvaluationError
 from evaluation import leave_one_out, rank_all
-from evaluation.metrics import evaluate_rankings
-from evaluation.ranking import TIE_MARGIN
+from evaluation.metrics.per_query import evaluate_rankings
+from evaluation.ranking.ranker import TIE_MARGIN
 from store import ImagePayload, VectorStore, point_id
 
 PROTOTYPES = 10
@@ -131,7 +131,7 @@ def test_a_point_written_during_a_batch_query_evaluation_is_one_clear_error(stor
 
 
 def test_labels_are_checked_before_any_ranking(store, monkeypatch):
-    import evaluation.runner
+    import evaluation.protocols.leave_one_out
 
     _, labels = add_tied_collection(store)
     unlabelled = ImagePayload(None, "x.jpg", "tied", "toy", 3)
@@ -140,7 +140,7 @@ def test_labels_are_checked_before_any_ranking(store, monkeypatch):
     def never(*args, **kwargs):
         raise AssertionError("ranked a collection that cannot be evaluated")
 
-    monkeypatch.setattr(evaluation.runner, "ranked_blocks", never)
+    monkeypatch.setattr(evaluation.protocols.leave_one_out, "ranked_blocks", never)
     with pytest.raises(EvaluationError, match="1 point.*no 'label'"):
         leave_one_out(store, "tied")
 
@@ -190,11 +190,13 @@ def test_the_reference_sort_keys_order_by_score_then_position_and_give_the_score
 
 @pytest.mark.parametrize("method", ["block", "batch-query"])
 def test_leave_one_out_measures_block_by_block_without_the_full_ranking(store, method, monkeypatch):
-    import evaluation.ranking
+    import evaluation.ranking.ranker
 
     vectors, labels = add_tied_collection(store)
-    monkeypatch.setattr(evaluation.ranking, "BLOCK_ELEMENTS", 7 * len(vectors))  # 16 rows (MIN_BLOCK_ROWS) a block
-    monkeypatch.setattr(evaluation.ranking, "rank_all", None)  # never asked for every ranking at once
+    monkeypatch.setattr(
+        evaluation.ranking.ranker, "BLOCK_ELEMENTS", 7 * len(vectors)
+    )  # 16 rows (MIN_BLOCK_ROWS) a block
+    monkeypatch.setattr(evaluation.ranking.ranker, "rank_all", None)  # never asked for every ranking at once
     seen = []
     evaluation_ = leave_one_out(store, "tied", method=method, progress=lambda done, total: seen.append(done))
     expected = evaluate_rankings(stable_reference(vectors), labels)
@@ -206,7 +208,7 @@ def test_leave_one_out_measures_block_by_block_without_the_full_ranking(store, m
 
 @pytest.mark.parametrize("method", ["block", "batch-query"])
 def test_a_sample_ranks_its_queries_against_the_whole_collection(store, method):
-    from evaluation.runner import Sample
+    from evaluation.protocols.leave_one_out import Sample
 
     vectors, labels = add_tied_collection(store)
     sample = Sample(size=17, seed=5)

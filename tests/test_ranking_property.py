@@ -15,10 +15,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evaluation.metrics import FigureSums, pack_membership
-from evaluation.ranks import rank_rows
-from evaluation.rerank import Rerank
-from evaluation.runner import GALLERY_HITS, _measure
+from evaluation.metrics.per_query import FigureSums, pack_membership
+from evaluation.protocols.leave_one_out import GALLERY_HITS, _measure
+from evaluation.ranking.bins import rank_rows
+from evaluation.ranking.rerankers import Rerank
 from store import ImagePayload, Points
 from tests.ranking_reference import full_ranking
 
@@ -137,7 +137,7 @@ def test_multi_label_relevance_of_the_block_path_is_shared_classes():
 def test_near_duplicates_from_the_ranking_scores_equal_their_own_search(store, seed):
     """The block path finds near-duplicate pairs in the scores it ranks; the same pairs as a search of its own."""
     from evaluation import leave_one_out
-    from evaluation.duplicates import find_duplicates
+    from evaluation.ranking.near_duplicates import find_duplicates
     from store import point_id
 
     rng = np.random.default_rng(seed)

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import evaluation.ranking
+import evaluation.ranking.ranker
 from evaluation import Rerank, RunRecord, leave_one_out, rank_all, read_records
-from evaluation.compare import rank_records
-from evaluation.duplicates import find_duplicates
-from evaluation.metrics import evaluate_rankings
+from evaluation.metrics.comparisons import rank_records
+from evaluation.metrics.per_query import evaluate_rankings
+from evaluation.ranking.near_duplicates import find_duplicates
 from store import ImagePayload, VectorStore, point_id
 from tests.conftest import share_store
 
@@ -69,7 +69,7 @@ def reference_map(vectors: np.ndarray, labels: list[str], method: str, k: int, a
 def test_rerank_matches_the_numpy_reference(store, monkeypatch, method, k, alpha):
     vectors, labels = clustered()
     store_vectors(store, "toy", vectors, labels)
-    monkeypatch.setattr(evaluation.ranking, "BLOCK_ROWS", 7)  # several blocks, one of them short
+    monkeypatch.setattr(evaluation.ranking.ranker, "BLOCK_ROWS", 7)  # several blocks, one of them short
     reranked = leave_one_out(store, "toy", stage=Rerank(method, k, alpha))
     plain = reference_map(vectors, labels, method, 0, alpha)
     expected = reference_map(vectors, labels, method, k, alpha)

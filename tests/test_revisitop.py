@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evaluation.revisitop import evaluate_revisited
+from evaluation.metrics.revisitop import evaluate_revisited
 from media.groundtruth import QueryTruth
 
 # Database 0..5, one query ranked [3, 0, 5, 1, 4, 2]; easy [0], hard [1], junk [5].

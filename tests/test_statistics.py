@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evaluation.metrics import evaluate_rankings
-from evaluation.statistics import bootstrap_interval, paired_difference
+from evaluation.metrics.per_query import evaluate_rankings
+from evaluation.metrics.statistics import bootstrap_interval, paired_difference
 
 
 def test_the_bootstrap_equals_a_plain_numpy_loop_with_the_same_seed():

@@ -12,8 +12,8 @@ from sklearn.metrics import average_precision_score
 
 import cli
 from errors import EvaluationError
-from evaluation.records import read_records
-from evaluation.text_metrics import class_relevance, prompt_vectors, prompts, text_query_figures
+from evaluation.metrics.text_figures import class_relevance, prompt_vectors, prompts, text_query_figures
+from evaluation.records.run_records import read_records
 
 
 def test_ap_per_class_equals_scikit_learn_on_a_score_table_without_ties():

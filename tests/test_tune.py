@@ -16,18 +16,19 @@ from qdrant_client import QdrantClient, models
 
 import cli
 from errors import EvaluationError
-from evaluation import tune as tune_module
-from evaluation import tune_grid
-from evaluation.frontier import pareto, recommend
-from evaluation.tune import TuneOptions, check_tunable, tune_collection
-from evaluation.tune_grid import Build, TuneSetting
-from evaluation.tune_result import apply_commands
+from evaluation.metrics.top_k import top_k_quality
 from store import CollectionInfo, ImagePayload, IndexSettings, open_store
 from store.edge import EdgeStore
 from store.edge_index import FULL_SCAN_KB, edge_config
 from store.qdrant import collection_config
 from store.server import ServerStore
 from store.types import SearchSettings
+from tune import settings_grid as tune_grid
+from tune import tuner as tune_module
+from tune.findings import apply_commands
+from tune.frontier import pareto, recommend
+from tune.settings_grid import Build, TuneSetting
+from tune.tuner import TuneOptions, check_tunable, tune_collection
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
@@ -123,7 +124,9 @@ def test_recall_and_map_equal_numpy_on_the_answers_the_engine_gave(tmp_path, mon
     monkeypatch.setattr(EdgeStore, "query_many", recording)
     monkeypatch.setitem(tune_grid.GRIDS, "low", lambda: LOW_RECALL)
     k, sample = 10, 60
-    result = tune_collection(store, "toy_net", TuneOptions(k=k, sample=sample, seed=3, grid="low"))
+    result = tune_collection(
+        store, "toy_net", TuneOptions(k=k, sample=sample, seed=3, grid="low", quality=top_k_quality)
+    )
     store.close()
     queries = np.sort(np.random.default_rng(3).choice(len(ids), size=sample, replace=False))
     truth = numpy_top_k(vectors, queries, k)
@@ -239,7 +242,7 @@ def test_on_a_server_scratch_collections_are_dropped_and_memory_is_qdrants_formu
     store = ServerStore(QdrantClient(":memory:"), "recorder")
     fill(store, "toy_net", 60, 16, 3)
     monkeypatch.setitem(tune_grid.GRIDS, "two", lambda: [TuneSetting(Build(8, 32), 16), *LOW_RECALL[1:2]])
-    result = tune_collection(store, "toy_net", TuneOptions(k=5, grid="two", settle_s=0))
+    result = tune_collection(store, "toy_net", TuneOptions(k=5, grid="two", settle_s=0, quality=top_k_quality))
     assert store.collection_names() == ["toy_net"]
     plain, binary = result.rows
     assert (plain.memory.source, plain.memory.vectors, plain.memory.index, plain.memory.ram) == ("formula", 64, 64, 128)
@@ -337,7 +340,7 @@ def test_unlabelled_points_give_recall_without_map(monkeypatch):
     store.ensure_collection("toy_net", 8)
     store.upsert("toy_net", ids, vectors, [ImagePayload(None, f"{i}.jpg", "toy", "net", i) for i in range(40)])
     monkeypatch.setitem(tune_grid.GRIDS, "one", lambda: LOW_RECALL[:1])
-    result = tune_collection(store, "toy_net", TuneOptions(k=5, grid="one", settle_s=0))
+    result = tune_collection(store, "toy_net", TuneOptions(k=5, grid="one", settle_s=0, quality=top_k_quality))
     assert result.exact.map_k is None and result.rows[0].map_k is None
     assert result.rows[0].recall == 1.0  # the stand-in searches exactly
     assert json.loads(json.dumps(result.to_json()))["settings"][0]["map_k"] is None

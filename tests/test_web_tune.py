@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 import cli
-from evaluation.tune_result import read_tune
 from store import open_store
+from tune.findings import read_tune
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from errors import BusyError, QueryError
 from evaluation import QueryRanking, RunRecord, Variant, rank_query, store_records
-from evaluation.rerank import stage_of
+from evaluation.ranking.rerankers import stage_of
 from media.images import BadImage, load_rgb
 from media.roots import resolve_image_root
 from search import CollectionSummary, Query, Searcher, SearchResult, list_collections, summarize
@@ -172,7 +172,7 @@ class Backend:
     # evaluation
 
     def evaluations(self) -> list[RunRecord]:
-        """Every evaluation record of this store's collections (`evaluation.records`), read again when one changes."""
+        """Every evaluation record of this store's collections (`evaluation.records.run_records`), read again when one changes."""
         reports = self.options.reports
         files = sorted(
             [*reports.glob("*/runs/*.json"), *reports.glob("*/metrics.json"), *reports.glob("*/at*/metrics.json")]

@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from PIL import Image
 
 from errors import QueryError
-from evaluation.variant import FULL
+from evaluation.records.variant import FULL
 from media.thumbnails import file_thumbnail, file_under
 from search.query import checked_id
 from web.backend import MAX_UPLOAD_BYTES

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from evaluation import Neighbours
-from evaluation.metrics import membership
+from evaluation.metrics.per_query import membership
 
 DEFAULT_K = 10
 NO_LABEL = "?"

@@ -1,4 +1,4 @@
-"""Evaluation pages from the records `eval` wrote (`evaluation.records`), and a per-query drill-down.
+"""Evaluation pages from the records `eval` wrote (`evaluation.records.run_records`), and a per-query drill-down.
 
 Every record has its page: /eval/<collection> (the full ranking's record, else
 the collection's first), /eval/<collection>/v/<variant slug> for any other
@@ -16,8 +16,8 @@ from fastapi.responses import HTMLResponse
 
 from errors import EvaluationError
 from evaluation import RunRecord, study_figure, study_table
-from evaluation.compare import rank_records
-from evaluation.grid import cell_text
+from evaluation.metrics.comparisons import rank_records
+from evaluation.records.study_grid import cell_text
 from web.charts import pr_curves
 from web.pages import backend
 from web.templating import page

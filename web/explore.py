@@ -18,7 +18,7 @@ from pathlib import Path
 
 from errors import QueryError
 from evaluation import rank_all
-from evaluation.variant import FULL
+from evaluation.records.variant import FULL
 from search import SearchResult
 from search.query import checked_id
 from store import ImagePayload
@@ -122,7 +122,7 @@ class Explorer:
         self, name: str, sort: str, to: str | None = None
     ) -> tuple[list[tuple[str, ImagePayload]], dict[str, float | None]]:
         """The collection's points in the order `sort` names, and each point's AP in the collection's full
-        leave-one-out record (`evaluation.records`), where recorded.
+        leave-one-out record (`evaluation.records.run_records`), where recorded.
 
         "class": by (first) label, then dataset order; "ap": worst recorded AP
         first, unrecorded last; "similar": the point `to` first, then the rest

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evaluation.report import report_folder
+from media.folders import report_folder
 from store import CollectionInfo, Points
 
 METHODS = ("auto", "umap", "pca")

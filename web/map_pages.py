@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from errors import QueryError
-from evaluation.variant import FULL
+from evaluation.records.variant import FULL
 from web.confusion import DEFAULT_K, share_class
 from web.layout import METHODS
 from web.pages import backend, explorer

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from encoders import SPECS
-from evaluation.tune_result import tune_paths
 from search import SearchResult
 from search.query import checked_id
 from store import share_label
+from tune.findings import tune_paths
 from web.backend import MAX_UPLOAD_BYTES, Backend
 from web.explore import Explorer, dashboard_url
 from web.templating import page

@@ -1,5 +1,5 @@
 """The tune page: what `python cli.py tune` measured on a collection (reports/<collection>/tune.json) and its
-frontier figure, both found by the collection's name alone (`evaluation.tune_result`), never by a request's path."""
+frontier figure, both found by the collection's name alone (`tune.findings`), never by a request's path."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from errors import QueryError
-from evaluation.tune_result import read_tune, tune_paths
+from tune.findings import read_tune, tune_paths
 from web.pages import backend
 from web.templating import page
 

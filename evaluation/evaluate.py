@@ -1,0 +1,232 @@
+"""Evaluate collections of a store and write their reports: what `eval` and `demo` run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from errors import EvaluationError, RetrievalError
+from evaluation.ann_recall import AnnRecall, ann_recall
+from evaluation.metrics.comparisons import Ranking, rank_records
+from evaluation.options import EvalOptions
+from evaluation.protocols.beside import evaluate_beside, text_collections
+from evaluation.protocols.landmarks import LandmarkEvaluation, evaluate_landmarks, revisited_truth
+from evaluation.protocols.leave_one_out import Evaluation, Progress, leave_one_out
+from evaluation.ranking.cost import Estimate, estimate
+from evaluation.records.run_records import RunRecord, read_record, record_path
+from evaluation.records.study_grid import StudyGrid, study_grid
+from evaluation.records.variant import Sample, Variant
+from evaluation.report.report_files import write_collection_report, write_index
+from evaluation.report.revisited_section import write_landmark_metrics
+from media.folders import report_folder, writable_folder
+from media.roots import resolve_image_root
+from store import VectorStore
+from store.limits import size_note
+from store.provenance import unfinished
+
+ProgressFactory = Callable[[str], AbstractContextManager[Progress]]
+ROOT_SAMPLE = 3  # stored paths that must all exist under a folder for it to be the image root
+
+
+@dataclass
+class EvaluationRun:
+    """Every evaluation of one `eval` with the files written, and what was skipped and why."""
+
+    location: str
+    evaluations: list[Evaluation] = field(default_factory=list)
+    files: list[list[Path]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # collections that could not be evaluated, with the reason
+    notes: list[str] = field(default_factory=list)  # what a reader of the report should know
+    index: Path | None = None
+    records: list[RunRecord] = field(default_factory=list)  # what this run recorded, as the reader reads it
+    rankings: list[Ranking] = field(default_factory=list)  # of `records`: per dataset, rows by mAP, paired tests
+    landmarks: list[LandmarkEvaluation] = field(default_factory=list)  # Revisited Oxford/Paris collections
+    landmark_files: list[Path] = field(default_factory=list)
+
+    def to_json(self) -> list[dict]:
+        """Each record as written (its variant named), then the revisited protocols' figures."""
+        return [record.to_json() for record in self.records] + [landmark.to_json() for landmark in self.landmarks]
+
+    def grid(self) -> StudyGrid:
+        """The evaluated collections as the study's encoders x datasets table."""
+        return study_grid(self.records)
+
+
+def evaluate_collections(
+    store: VectorStore,
+    names: list[str],
+    reports_dir: Path,
+    options: EvalOptions | None = None,
+    progress: ProgressFactory | None = None,
+) -> EvaluationRun:
+    """Leave-one-out over each named collection, its record and figures, then the store's reports/index.html.
+
+    Each evaluation is recorded as its variant (`evaluation.records.run_records`): the
+    full ranking, a cut at `options.k`, a sample, re-ranked, duplicates
+    excluded; a record of one variant never replaces another's. With
+    `options.rerank` each collection is evaluated re-ranked, as its own record,
+    and plain too where this store has no record of the plain ranking yet. The
+    orderings and paired comparisons (`run.rankings`) are computed from the
+    records this run wrote; the index computes its own from every record it
+    shows.
+
+    With `options.explicit` False (every collection of the store) a collection
+    that cannot be evaluated is skipped and named; otherwise its error stops the
+    run. Gallery images come from each collection's recorded image folder, or
+    from under `options.data_root` when one is given (the data moved); where
+    they are not found the galleries are not drawn (earlier ones are kept) and a
+    note says so. `options.command` is recorded with each record and in the
+    index. Before a collection whose ranking is not quick, its estimated time
+    and memory are in the progress title and the run's notes, with --k or
+    --sample suggested when the run will be long; a collection of the embedded
+    store past `options.embedded_limit` points gets a note that a server would
+    serve it better. `options.sample` evaluates only that many seeded queries
+    of each collection, against all of its points.
+
+    `options.beside` adds text-to-image figures and fused encoders
+    (`evaluation.protocols.beside`), measured after the collections, each recorded as a
+    variant of its own kind (text-to-image, fused) and read back like the others.
+
+    A collection ingested from a Revisited Oxford/Paris layout (its ground
+    truth beside its images) is measured by that protocol instead
+    (`evaluation.protocols.landmarks`: Easy/Medium/Hard, the published figures beside).
+    """
+    options = options or EvalOptions()
+    writable_folder(reports_dir)
+    progress = progress or (lambda title: nullcontext(lambda done, total: None))
+    run = EvaluationRun(store.location)
+    if options.beside is not None and options.beside.text_queries:
+        text_collections(store, names)  # none with a text tower: say so before any ranking
+    for name in names:
+        problem = unfinished(name, store.provenance(name))
+        if problem is not None:
+            if options.explicit:
+                raise EvaluationError(problem)
+            run.skipped.append(problem)
+            continue
+        note = size_note(store, name, options.embedded_limit)
+        if note is not None:
+            run.notes.append(note)
+        truth = revisited_truth(store.provenance(name))
+        if truth is not None:
+            _landmarks(run, store, name, truth, reports_dir, progress, options.explicit)
+            continue
+        evaluations = []
+        for stage in _stages(store, name, reports_dir, options):
+            title = name if stage is None else f"{name} +{stage.name}"
+            cost = _estimate(store, name, options.k, options.sample)
+            if cost is not None:
+                title = f"{title} ({cost.text()})"
+                run.notes.append(f"{name}: {cost.points:,} points, estimated {cost.text()}")
+            with progress(f"eval {title}") as advance:
+                try:
+                    evaluations.append(
+                        leave_one_out(
+                            store,
+                            name,
+                            options.k,
+                            advance,
+                            options.method,
+                            stage,
+                            options.exclude_duplicates,
+                            options.sample,
+                        )
+                    )
+                except EvaluationError as error:
+                    if options.explicit:
+                        raise
+                    run.skipped.append(str(error))
+                    break
+        for evaluation in evaluations:
+            _report(run, evaluation, reports_dir, options)
+    if not run.evaluations and not run.landmarks:
+        raise EvaluationError(f"none of the {len(names)} collections could be evaluated")
+    if options.beside is not None:
+        beside = evaluate_beside(store, names, reports_dir, options, progress)
+        run.files += beside.files
+        run.notes += beside.notes
+        run.records += [read_record(path, reports_dir) for path in beside.records]
+    run.rankings = rank_records(run.records)
+    run.index = write_index(reports_dir, store.location, set(store.collection_names()), options.command)
+    return run
+
+
+def _stages(store: VectorStore, name: str, reports_dir: Path, options: EvalOptions) -> list:
+    """What to evaluate: the plain ranking; with a re-ranker, the re-ranked one, and the plain one too unless
+    this store's collection has a record of it already (a re-ranked eval leaves the plain record as it is)."""
+    if options.rerank is None:
+        return [None]
+    plain = Variant.of(options.k, options.sample, None)
+    path = record_path(report_folder(reports_dir, name), plain)
+    try:
+        recorded = read_record(path, reports_dir).store == store.location
+    except (OSError, ValueError):
+        recorded = False
+    return [options.rerank] if recorded else [None, options.rerank]
+
+
+def _estimate(store: VectorStore, name: str, k: int | None, sample: Sample | None) -> Estimate | None:
+    """The estimated cost of evaluating `name`; None when it is quick or the collection cannot say."""
+    try:
+        info = store.info(name)
+    except RetrievalError:  # a collection that cannot be described fails in leave_one_out, with its reason
+        return None
+    queries = None if sample is None else min(sample.size, info.points)
+    return estimate(info.points, info.dim, queries, k)
+
+
+def _landmarks(
+    run: EvaluationRun,
+    store: VectorStore,
+    name: str,
+    truth: Path,
+    reports_dir: Path,
+    progress: ProgressFactory,
+    explicit: bool,
+) -> None:
+    """The revisited protocol over one collection, and its metrics.json."""
+    with progress(f"eval {name} (revisited: queries embedded)") as advance:
+        try:
+            landmark = evaluate_landmarks(store, name, store.provenance(name), truth)
+        except EvaluationError as error:
+            if explicit:
+                raise
+            run.skipped.append(str(error))
+            return
+        advance(1, 1)
+    run.landmarks.append(landmark)
+    run.landmark_files.append(write_landmark_metrics(landmark, report_folder(reports_dir, name)))
+
+
+def _report(run: EvaluationRun, evaluation: Evaluation, reports_dir: Path, options: EvalOptions) -> None:
+    """Add `evaluation` to `run` and write its record and figures, its galleries from the collection's images."""
+    data_root = options.data_root
+    recorded = evaluation.provenance.image_root if evaluation.provenance else None
+    root = resolve_image_root(recorded, data_root, evaluation.dataset, evaluation.paths[:ROOT_SAMPLE])
+    if root is None and evaluation.stage is None:
+        where = f"under {data_root}" if data_root is not None else f"in {recorded or 'data'}"
+        run.notes.append(
+            f"{evaluation.collection}: the images of dataset '{evaluation.dataset}' are not {where}; galleries "
+            f"not drawn (pass --data-root with the folder that holds them)"
+        )
+    run.evaluations.append(evaluation)
+    files = write_collection_report(evaluation, reports_dir, root, options.command)
+    run.files.append(files)
+    run.records.extend(read_record(path, reports_dir) for path in files if path.suffix == ".json")
+
+
+def measure_ann(store: VectorStore, names: list[str], k: int) -> list[AnnRecall]:
+    """recall@k of the approximate index of each collection (eval --ann)."""
+    return [ann_recall(store, name, k) for name in names]
+
+
+def collections_to_evaluate(store: VectorStore, names: list[str]) -> list[str]:
+    """The named collections (each checked to exist), or every collection of the store when none is named."""
+    for name in names:
+        store.require(name)
+    chosen = list(names) or store.collection_names()
+    if not chosen:
+        raise EvaluationError(f"no collections in {store.location}; create them with `python cli.py ingest`")
+    return chosen

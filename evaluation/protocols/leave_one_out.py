@@ -1,0 +1,379 @@
+"""Leave-one-out evaluation of a stored collection: every point a query, itself excluded.
+
+The rankings come from `evaluation.ranking.ranker.ranked_blocks` (exact cosine, ties
+by dataset order; stored vectors scored in blocks where they are in this
+process, the store's batch query on a server); labels come from the same scroll
+of payloads. Each block of rankings is measured (`evaluation.metrics.per_query.FigureSums`)
+and dropped, keeping only per-query figures and each query's first hits, so
+memory grows with block x n, not n x n. `sample` ranks a seeded random share of
+the points as queries, each against the whole collection.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+
+import numpy as np
+
+from errors import EvaluationError
+from evaluation.metrics.per_query import PR_LEVELS, PRECISION_RANKS, FigureSums, QueryFigures, per_class_ap
+from evaluation.metrics.relevance import label_sets, metric_labels, shown_labels
+from evaluation.metrics.statistics import Interval, bootstrap_interval
+from evaluation.ranking.near_duplicates import Duplicates, close_pairs, duplicates_of, find_duplicates
+from evaluation.ranking.ranker import Inspect, VectorStage, ranked_blocks, resolve_method
+from evaluation.records.gallery_rows import GalleryRow, json_number
+from evaluation.records.study import beside_study
+from evaluation.records.variant import Sample, Variant
+from media.files import identical_groups
+from store import Hit, Points, Provenance, VectorStore
+
+GALLERY_ROWS = 5
+GALLERY_HITS = 5
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Evaluation:
+    """The outcome of one leave-one-out run over a collection."""
+
+    collection: str
+    dataset: str
+    encoder: str
+    location: str
+    method: str
+    k: int | None
+    ids: list[str]
+    labels: list[str]
+    paths: list[str]
+    figures: QueryFigures
+    top: np.ndarray  # (queries, <= GALLERY_HITS) positions of each query's first hits
+    top_scores: np.ndarray
+    seconds_ranking: float
+    seconds_metrics: float
+    provenance: Provenance | None = None
+    identical: list[list[str]] = field(default_factory=list)  # paths of stored images with the same content
+    stage: VectorStage | None = None  # the re-ranking these figures come from, if any
+    duplicates: Duplicates | None = None  # where the vectors were in this process
+    deduplicated: QueryFigures | None = None  # the figures with each duplicate group reduced to one point
+    queries: np.ndarray | None = None  # positions of the queries the figures belong to (None: every point)
+    sample: Sample | None = None  # how `queries` were drawn, when they are a sample
+    label_sets: list[tuple[str, ...]] | None = None  # every point's labels, in a multi-label collection
+    duplicates_excluded: bool = False  # the figures of the points each duplicate group keeps (see without_duplicates)
+
+    @property
+    def random_weights(self) -> bool:
+        return self.provenance is not None and self.provenance.random_weights
+
+    @property
+    def variant(self) -> Variant:
+        """What these figures measured: the full ranking, a cut at k, a sample, re-ranked, without duplicates."""
+        return Variant.of(self.k, self.sample, self.stage, self.duplicates_excluded)
+
+    @property
+    def name(self) -> str:
+        """The row's name: the collection, followed by its variant unless full (`paris_dinov2 +dba+aqe (k=2, ...)`)."""
+        variant = self.variant
+        return self.collection if variant.is_full else f"{self.collection} {variant.label}"
+
+    @property
+    def title(self) -> str:
+        """The row's name, marked when its vectors come from random weights (never a result)."""
+        return f"{self.name} (random weights)" if self.random_weights else self.name
+
+    @cached_property
+    def interval(self) -> Interval:
+        """The 95% bootstrap interval of the mAP over queries (`evaluation.metrics.statistics`)."""
+        return bootstrap_interval(self.figures.ap)
+
+    @property
+    def metric(self) -> str:
+        """'mAP' for full rankings, 'mAP@k' when the rankings were cut at k."""
+        return "mAP" if self.k is None else f"mAP@{self.k}"
+
+    @property
+    def mean_ap(self) -> float:
+        return self.figures.mean_ap
+
+    @property
+    def query_positions(self) -> np.ndarray:
+        """Position (dataset order) of each query, row by row of `figures` and `top`."""
+        return np.arange(len(self.ids)) if self.queries is None else self.queries
+
+    def _query_labels(self, positions: np.ndarray) -> list[tuple[str, ...]] | np.ndarray:
+        """The labels of the queries at `positions`: their label sets in a multi-label collection."""
+        if self.label_sets is not None:
+            return [self.label_sets[p] for p in positions]
+        return np.array(self.labels)[positions]
+
+    @property
+    def query_ids(self) -> list[str]:
+        """The id of each query, in the order of `figures`."""
+        return self.ids if self.queries is None else [self.ids[q] for q in self.queries.tolist()]
+
+    def hit(self, position: int, score: float) -> Hit:
+        """The point at `position` (dataset order) as a ranked hit with `score`."""
+        labels = self.label_sets[position] if self.label_sets is not None else (self.labels[position],)
+        return Hit(self.ids[position], position, float(score), self.labels[position], self.paths[position], labels)
+
+    def _row(self, q: int) -> GalleryRow:
+        hits = [self.hit(p, s) for p, s in zip(self.top[q].tolist(), self.top_scores[q], strict=True)]
+        return GalleryRow(self.hit(int(self.query_positions[q]), self.figures.ap[q]), hits)
+
+    def best(self, count: int = GALLERY_ROWS) -> list[GalleryRow]:
+        """The `count` queries with the highest AP (ties by dataset order)."""
+        return [self._row(q) for q in self._ranked_queries(descending=True)[:count]]
+
+    def worst(self, count: int = GALLERY_ROWS) -> list[GalleryRow]:
+        """The `count` queries with the lowest AP (ties by dataset order)."""
+        return [self._row(q) for q in self._ranked_queries(descending=False)[:count]]
+
+    def _ranked_queries(self, descending: bool) -> np.ndarray:
+        with_ap = np.flatnonzero(~np.isnan(self.figures.ap))
+        values = self.figures.ap[with_ap]
+        return with_ap[np.argsort(-values if descending else values, kind="stable")]
+
+    def to_json(self) -> dict:
+        """Everything metrics.json holds; NaN (no AP) is written as null."""
+        figures = self.figures
+        positions = self.query_positions
+        singles = sorted({self.labels[positions[q]] for q in np.flatnonzero(figures.n_relevant == 0)})
+        return {
+            "collection": self.collection,
+            "name": self.name,
+            "variant": self.variant.to_json(),
+            "rerank": None if self.stage is None else self.stage.to_json(),
+            "dataset": self.dataset,
+            "encoder": self.encoder,
+            "store": self.location,
+            "provenance": self.provenance.to_json() if self.provenance else None,
+            "random_weights": self.random_weights,
+            "weights": self.provenance.weights_identity.describe() if self.provenance else "provenance unknown",
+            "identical_images": self.identical,
+            "method": self.method,
+            "k": self.k,
+            "metric": self.metric,
+            "ap_denominator": "R" if self.k is None else "min(R, k)",
+            "points": len(self.labels) - (self.duplicates.removed if self.duplicates_excluded else 0),
+            "queries": len(positions),
+            "sample": None if self.sample is None else self.sample.to_json(),
+            "queries_evaluated": len(positions) - figures.skipped,
+            "queries_skipped": figures.skipped,
+            "labels_without_other_member": singles,
+            "map": json_number(figures.mean_ap),
+            "map_interval": self.interval.to_json(),
+            "study": beside_study(
+                self.encoder, self.dataset, json_number(figures.mean_ap), self.k, self.stage is not None
+            ),
+            "duplicates": self._duplicates_json(),
+            "precision_at": {str(k): json_number(figures.mean_precision(k)) for k in PRECISION_RANKS},
+            "r_precision": json_number(figures.mean_r_precision),
+            "multi_label": self.label_sets is not None,
+            "per_class_ap": {
+                label: json_number(ap) for label, ap in per_class_ap(figures.ap, self._query_labels(positions)).items()
+            },
+            "pr_curve": {
+                "recall": [round(i / (PR_LEVELS - 1), 2) for i in range(PR_LEVELS)],
+                "precision": [json_number(p) for p in figures.pr_curve],
+            },
+            "ap_per_query": {pid: json_number(ap) for pid, ap in zip(self.query_ids, figures.ap.tolist(), strict=True)},
+            "best": [row.to_json() for row in self.best()],
+            "worst": [row.to_json() for row in self.worst()],
+            "seconds": {
+                "ranking": round(self.seconds_ranking, 4),
+                "metrics": round(self.seconds_metrics, 4),
+                "total": round(self.seconds_ranking + self.seconds_metrics, 4),
+            },
+        }
+
+    def without_duplicates(self) -> Evaluation | None:
+        """The figures with each duplicate group reduced to one point, as an evaluation of their own (no
+        galleries: those points were ranked among themselves for the figures only); None when not measured."""
+        if self.deduplicated is None or self.duplicates is None:
+            return None
+        kept = np.flatnonzero(self.duplicates.keep)
+        return replace(
+            self,
+            figures=self.deduplicated,
+            top=np.empty((len(kept), 0), dtype=np.int64),
+            top_scores=np.empty((len(kept), 0), dtype=np.float32),
+            queries=kept,
+            deduplicated=None,
+            duplicates_excluded=True,
+        )
+
+    def _duplicates_json(self) -> dict | None:
+        if self.duplicates is None:
+            return None
+        found = self.duplicates.to_json(self.paths)
+        if self.deduplicated is not None:
+            found["map_without_duplicates"] = json_number(self.deduplicated.mean_ap)
+            found["interval_without_duplicates"] = bootstrap_interval(self.deduplicated.ap).to_json()
+            found["queries_without_duplicates"] = len(self.deduplicated.ap)
+        return found
+
+
+def leave_one_out(
+    store: VectorStore,
+    collection: str,
+    k: int | None = None,
+    progress: Progress | None = None,
+    method: str = "auto",
+    stage: VectorStage | None = None,
+    exclude_duplicates: bool = False,
+    sample: Sample | None = None,
+) -> Evaluation:
+    """Rank every point of `collection` against the others and measure the rankings.
+
+    `k` cuts each ranking at the top k (AP@k); None keeps the full ranking.
+    `progress(done, total)` is called as queries finish. The points are read
+    and checked (at least 2, every payload with a label) before the ranking,
+    so that a collection that cannot be evaluated fails before the costly part.
+    Each block of rankings is measured and dropped; only the first
+    GALLERY_HITS hits of each query are kept, for the galleries. `stage`
+    re-ranks through the vectors before the metrics (see
+    `evaluation.ranking.ranker.VectorStage`). `sample` makes only its drawn points
+    queries, each ranked against the whole collection.
+    Pairs of points with cosine >= 0.995 are found wherever the vectors are read
+    (the block path, or `exclude_duplicates`, which reads them on a server too);
+    `exclude_duplicates` also measures the collection with each group of them
+    reduced to its first point in dataset order, ranked again (with `stage`).
+    """
+    method = resolve_method(store, method, stage)
+    started = time.perf_counter()
+    provenance = store.provenance(collection)
+    if provenance is not None and provenance.stale:
+        raise EvaluationError(
+            f"collection '{collection}' holds {provenance.stale} point(s) of images no longer listed in dataset "
+            f"'{provenance.dataset}'; delete them with `python cli.py ingest -d {provenance.dataset} "
+            f"-e {provenance.encoder} --prune`, then evaluate again"
+        )
+    points = store.points(collection, with_vectors=method == "block" or exclude_duplicates)
+    total = len(points.ids)
+    if total < 2:
+        raise EvaluationError(f"collection '{collection}' has {total} point(s); leave-one-out needs at least 2")
+    payloads = points.payloads
+    unlabeled = [pid for pid, p in zip(points.ids, payloads, strict=True) if p.label is None]
+    if unlabeled:
+        raise EvaluationError(
+            f"{len(unlabeled)} point(s) of '{collection}' have no 'label' in their payload "
+            f"(first: {unlabeled[0]}); re-ingest it with `python cli.py ingest --recreate`"
+        )
+    report = progress or (lambda done, total: None)
+    sets = label_sets(payloads)
+    labels = shown_labels(payloads, sets)
+    queries = None if sample is None else sample.positions(total)
+    asked = total if queries is None else len(queries)
+    measured = metric_labels(labels, sets)
+    pairs: list[tuple] = []  # near-duplicate pairs, from the ranking's own scores where they are the stored vectors'
+    same_scores = method == "block" and stage is None and queries is None
+    figures, top, top_scores = _measure(
+        store,
+        collection,
+        points,
+        measured,
+        k,
+        method,
+        stage,
+        queries,
+        progress=lambda done: report(done, asked),
+        inspect=(lambda chosen, scores: pairs.append(close_pairs(chosen, scores))) if same_scores else None,
+    )
+    ranked = time.perf_counter()
+    duplicates = None
+    if points.vectors is not None and sample is None:
+        duplicates = duplicates_of(total, pairs) if same_scores else find_duplicates(points.vectors)
+    deduplicated = None
+    if exclude_duplicates and duplicates is not None:
+        deduplicated = (
+            figures if duplicates.removed == 0 else _deduplicated(store, collection, points, duplicates, k, stage)
+        )
+    return Evaluation(
+        collection=collection,
+        dataset=payloads[0].dataset,
+        encoder=payloads[0].encoder,
+        location=store.location,
+        method=method,
+        k=k,
+        ids=points.ids,
+        labels=labels,
+        paths=points.paths,
+        figures=figures,
+        top=top,
+        top_scores=top_scores,
+        seconds_ranking=ranked - started,
+        seconds_metrics=time.perf_counter() - ranked,
+        provenance=provenance,
+        identical=identical_groups((p.path, p.sha256) for p in payloads),
+        stage=stage,
+        duplicates=duplicates,
+        deduplicated=deduplicated,
+        queries=queries,
+        sample=sample,
+        label_sets=sets,
+    )
+
+
+def _measure(
+    store: VectorStore,
+    collection: str,
+    points: Points,
+    labels: np.ndarray,
+    k: int | None,
+    method: str,
+    stage: VectorStage | None,
+    queries: np.ndarray | None = None,
+    progress: Callable[[int], None] | None = None,
+    inspect: Inspect | None = None,
+) -> tuple[QueryFigures, np.ndarray, np.ndarray]:
+    """The figures of `queries` (None: every point) and each one's first GALLERY_HITS hits (positions, scores).
+
+    `labels` are what `FigureSums` takes: one per point, or a membership matrix (multi-label).
+    `inspect` sees each block's scores on the block path (see `ranked_blocks`).
+
+    Each block of rankings is measured as it comes and then dropped; on the block
+    path only the first GALLERY_HITS of each ranking are ordered.
+    """
+    sums = FigureSums(labels, k, queries)
+    tops, top_scores = [], []
+    blocks = ranked_blocks(
+        store,
+        collection,
+        points,
+        k,
+        method,
+        keep_scores=GALLERY_HITS,
+        stage=stage,
+        progress=progress,
+        queries=queries,
+        shown=GALLERY_HITS,
+        relevance=sums.relevant_to,
+        inspect=inspect,
+    )
+    for block in blocks:
+        if block.hit_rank is not None:  # the block path: where the relevant points rank, no row sorted whole
+            sums.add_ranks(len(block.queries), block.hit_row, block.hit_rank)
+        else:
+            sums.add(block.order)
+        tops.append(block.order[:, :GALLERY_HITS].copy())
+        top_scores.append(block.scores)
+    return sums.figures(), np.concatenate(tops), np.concatenate(top_scores)
+
+
+def _deduplicated(
+    store: VectorStore,
+    collection: str,
+    points: Points,
+    duplicates: Duplicates,
+    k: int | None,
+    stage: VectorStage | None,
+) -> QueryFigures:
+    """The figures of the points each duplicate group keeps, ranked among themselves."""
+    kept = np.flatnonzero(duplicates.keep)
+    subset = Points([points.ids[i] for i in kept], [points.payloads[i] for i in kept], points.vectors[kept])
+    sets = label_sets(subset.payloads)
+    labels = metric_labels(shown_labels(subset.payloads, sets), sets)
+    return _measure(store, collection, subset, labels, k, "block", stage)[0]

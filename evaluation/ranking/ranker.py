@@ -1,0 +1,291 @@
+"""Leave-one-out ranking: every stored point as a query against its collection, itself excluded.
+
+Two paths with the same result (exact cosine, ties broken by dataset order):
+
+- `block`: read the stored vectors once and score queries in blocks with one
+  matrix product each. This is what the embedded store does anyway (it is
+  brute force in Python), minus a Python object per hit, which made one
+  query per point about 600 times slower than the arithmetic. No row is
+  sorted whole: given which points are relevant to each query (`relevance`),
+  `evaluation.ranking.bins` finds where they rank and the first hits from one count
+  per row, so the figures cost little more than the matrix product.
+- `batch-query`: the store's batch query by point id with exact search, the
+  path for servers and clusters, where the vectors stay on the server (a
+  top-k query asks TIE_MARGIN hits past the cut, and for every hit when a
+  tie runs further, so that ties are ordered here; see `_rank_batch_query`).
+
+A re-ranking stage that changes vectors (query expansion, database-side
+augmentation) plugs in as `stage`: it maps the stored vectors to the query
+and database vectors the ranking then uses, so it needs the vectors here and
+always takes the block path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from errors import EvaluationError
+from evaluation.ranking.bins import rank_rows
+from evaluation.ranking.threads import THREADS, in_parts
+from store import Points, VectorStore
+
+METHODS = ("auto", "block", "batch-query")
+BLOCK_ROWS = 512
+MIN_BLOCK_ROWS = 16
+BLOCK_ELEMENTS = 1 << 24  # scores per block: rows x n, so that memory stays near 16M x (4 B score + 1 B relevance)
+BATCH_QUERIES = 32
+TIE_MARGIN = 16  # extra hits each batch query asks for, so that ties at the cut can be ordered here
+
+Progress = Callable[[int], None]
+Relevance = Callable[[np.ndarray], np.ndarray]  # query positions -> (queries x n) bool: relevant, the query excluded
+Inspect = Callable[[np.ndarray, np.ndarray], None]  # (query positions, their scores against every point)
+
+
+class VectorStage(Protocol):
+    """A re-ranking stage on vectors: stored vectors (n, d) -> (query vectors, database vectors).
+
+    Row i of both belongs to point i; the ranking of point i compares its query
+    vector with every other point's database vector, itself still excluded.
+    `name` names the re-ranked figures (`paris_dinov2 +dba+aqe`); `to_json()`
+    records the stage's settings with them.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    def __call__(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def to_json(self) -> dict: ...
+
+
+@dataclass
+class Neighbours:
+    """For each point (row, dataset order) the positions of its nearest other points.
+
+    `order[i]` lists row positions, best first, ties broken by position; the
+    point itself never appears. `scores[i]` are the cosine scores of the first
+    `scores.shape[1]` of them: all, unless `rank_all` was asked to keep fewer.
+    """
+
+    points: Points
+    order: np.ndarray
+    scores: np.ndarray = field(repr=False)
+
+
+def resolve_method(store: VectorStore, method: str, stage: VectorStage | None = None) -> str:
+    """The ranking method `method` stands for: "auto" is "block" where the engine keeps the
+    vectors on this machine (or a stage needs them), else "batch-query"."""
+    if method not in METHODS:
+        raise ValueError(f"unknown ranking method '{method}'; choose one of {METHODS}")
+    if stage is not None and method == "batch-query":
+        raise ValueError("a re-ranking stage needs the vectors: use the block method")
+    if method == "auto":
+        return "block" if store.capabilities.local_vectors or stage is not None else "batch-query"
+    return method
+
+
+def rank_all(
+    store: VectorStore,
+    name: str,
+    limit: int | None = None,
+    method: str = "auto",
+    progress: Progress | None = None,
+    points: Points | None = None,
+    keep_scores: int | None = None,
+    stage: VectorStage | None = None,
+) -> Neighbours:
+    """Neighbours of every point: the full ranking, or the top `limit`, held whole (n x width).
+
+    A convenience for small collections and tests: `ranked_blocks` gives the
+    same rows block by block, in memory that grows with block x n, which is
+    what the leave-one-out evaluation uses. `points` are the collection's points
+    when the caller has read them already (with vectors for "block").
+    `keep_scores` keeps the scores of only the first that many hits of each
+    point (None: all of them). `stage` re-ranks through the vectors (see `VectorStage`).
+    """
+    method = resolve_method(store, method, stage)
+    if points is None:
+        points = store.points(name, with_vectors=method == "block")
+    blocks = list(ranked_blocks(store, name, points, limit, method, keep_scores, stage, progress))
+    width = _width(len(points.ids), limit)
+    kept = width if keep_scores is None else max(0, min(keep_scores, width))
+    order = np.concatenate([b.order for b in blocks]) if blocks else np.empty((0, width), np.int32)
+    scores = np.concatenate([b.scores for b in blocks]) if blocks else np.empty((0, kept), np.float32)
+    return Neighbours(points, order, scores)
+
+
+@dataclass(frozen=True)
+class RankedBlock:
+    """The rankings of a block of queries: `queries` (positions, dataset order) and their rows.
+
+    `hit_row`, `hit_rank` (block path, when `ranked_blocks` was given a
+    relevance): the relevant points of each query in rank order, as the row
+    of its query in the block and the 1-based rank in its full ranking.
+    """
+
+    queries: np.ndarray
+    order: np.ndarray  # (len(queries), shown) positions, best first, ties by position
+    scores: np.ndarray  # (len(queries), kept) the scores of the first hits
+    hit_row: np.ndarray | None = None
+    hit_rank: np.ndarray | None = None
+
+
+def ranked_blocks(
+    store: VectorStore,
+    name: str,
+    points: Points,
+    limit: int | None = None,
+    method: str = "auto",
+    keep_scores: int | None = None,
+    stage: VectorStage | None = None,
+    progress: Progress | None = None,
+    queries: np.ndarray | None = None,
+    shown: int | None = None,
+    relevance: Relevance | None = None,
+    inspect: Inspect | None = None,
+) -> Iterator[RankedBlock]:
+    """The rankings of `queries` (positions; None: every point) against all `points`, block by block.
+
+    Each ranking is the full one, or its top `limit`, sorted by score with ties
+    by dataset order, the query itself excluded; `shown` keeps only its first
+    that many hits in `order` (None: all). A block holds at most
+    `block_rows(n)` queries, so that a caller that measures each block and drops
+    it needs memory of block x n, never n x n. `progress(done)` counts queries.
+    With `relevance`, the block path also gives where each query's relevant
+    points rank in its full ranking (`RankedBlock.hit_rank`), without sorting it;
+    `inspect(queries, scores)` sees each block's scores first (the query's own -inf).
+    """
+    method = resolve_method(store, method, stage)
+    if method == "block" and points.vectors is None:
+        raise ValueError("the block method needs the points' vectors")
+    n = len(points.ids)
+    queries = np.arange(n) if queries is None else np.asarray(queries, dtype=np.int64)
+    width = _width(n, limit)
+    kept = width if keep_scores is None else max(0, min(keep_scores, width))
+    progress = progress or (lambda done: None)
+    if method == "block":
+        query_vectors, database = stage(points.vectors) if stage is not None else (points.vectors, points.vectors)
+        first = width if shown is None else max(kept, min(shown, width))
+        blocks = _rank_blocks(query_vectors, database, queries, first, kept, relevance, inspect)
+    else:
+        blocks = _rank_batch_query(store, name, points.ids, queries, width, kept)
+    done = 0
+    for block in blocks:
+        done += len(block.queries)
+        yield block
+        progress(done)
+
+
+def block_rows(n: int) -> int:
+    """Queries ranked at once against n points: BLOCK_ROWS, fewer where n is large (memory ~ rows x n)."""
+    return int(np.clip(BLOCK_ELEMENTS // max(n, 1), MIN_BLOCK_ROWS, BLOCK_ROWS))
+
+
+def _width(n: int, limit: int | None) -> int:
+    return max(0, n - 1) if limit is None else max(0, min(limit, n - 1))
+
+
+def top_neighbours(queries: np.ndarray, database: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row i's `k` best database rows by inner product with `queries[i]`, row i itself excluded.
+
+    (positions, scores), each (n, k), best first, ties by position; scored in
+    blocks of `block_rows(n)` queries, so memory stays block x n.
+    """
+    width = _width(len(database), k)
+    blocks = list(_rank_blocks(queries, database, np.arange(len(queries)), width, width))
+    if not blocks:
+        return np.empty((0, width), np.int32), np.empty((0, width), np.float32)
+    return np.concatenate([b.order for b in blocks]), np.concatenate([b.scores for b in blocks])
+
+
+def _rank_blocks(
+    queries: np.ndarray,
+    database: np.ndarray,
+    positions: np.ndarray,
+    shown: int,
+    kept: int,
+    relevance: Relevance | None = None,
+    inspect: Inspect | None = None,
+) -> Iterator[RankedBlock]:
+    """Query vectors `queries[positions]` scored against `database` with one matrix product per block.
+
+    Each block's first `shown` hits, and with `relevance` where the relevant
+    points rank (`evaluation.ranking.bins.rank_rows`); no row is sorted whole.
+    The BLAS runs one thread per call, and the rows of each product are shared
+    among THREADS threads here: a BLAS thread pool spins on its cores for a
+    while after each product, which slowed the ranking that follows by a third
+    (BENCHMARKS.md, "Evaluation at scale").
+    """
+    n = len(database)
+    rows = block_rows(n)
+    with threadpool_limits(1, user_api="blas"):
+        for start in range(0, len(positions), rows):
+            chosen = positions[start : start + rows]
+            scores = _scores(queries, database, chosen)
+            scores[np.arange(len(chosen)), chosen] = -np.inf  # the query itself ranks last and is cut
+            if inspect is not None:
+                inspect(chosen, scores)
+            relevant = None if relevance is None else relevance(chosen)
+            ranked = rank_rows(scores, relevant, shown)
+            del scores, relevant
+            hit_row, hit_rank = (None, None) if relevance is None else (ranked.row, ranked.rank)
+            yield RankedBlock(chosen, ranked.top.astype(np.int32), ranked.top_scores[:, :kept], hit_row, hit_rank)
+
+
+def _scores(queries: np.ndarray, database: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """`queries[chosen] @ database.T`, its rows shared among THREADS threads in parts of two rows or more
+    (a one-row product is a gemv, whose last bits differ from the whole block's)."""
+    scores = np.empty((len(chosen), len(database)), np.float32)
+
+    def product(first: int, last: int) -> None:
+        np.matmul(queries[chosen[first:last]], database.T, out=scores[first:last])
+
+    in_parts(len(chosen), min(THREADS, len(chosen) // 2), product)
+    return scores
+
+
+def _rank_batch_query(
+    store: VectorStore, name: str, ids: list[str], queries: np.ndarray, width: int, kept: int
+) -> Iterator[RankedBlock]:
+    """The top `width` of each query through Qdrant's batch query API, exact search, BATCH_QUERIES at a time.
+
+    The engine orders equal scores its own way and cuts at the limit wherever that
+    falls. Each query asks for TIE_MARGIN hits more than `width` (at most n-1)
+    and sorts them by (score descending, position) before keeping `width`; a
+    row whose tie at the cut reaches the last hit returned is asked again for
+    every hit. The result equals the block method's.
+    """
+    position = {point_id: i for i, point_id in enumerate(ids)}
+    n = len(ids)
+
+    def ask(chunk: list[str], limit: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        answers = []
+        for pid, (hit_ids, hit_scores) in zip(chunk, store.query_many(name, chunk, limit, exact=True), strict=True):
+            hit_positions = np.fromiter((position.get(hit, -1) for hit in hit_ids), np.int32)
+            if len(hit_positions) != limit or (hit_positions < 0).any():
+                raise EvaluationError(
+                    f"collection '{name}' changed during the evaluation (the store returned "
+                    f"{len(hit_positions)} of {limit} hits for '{pid}', or a point it did not hold "
+                    f"at the start); run the evaluation again once nothing writes to it"
+                )
+            best = np.lexsort((hit_positions, -hit_scores))
+            answers.append((hit_positions[best], hit_scores[best]))
+        return answers
+
+    limit = min(width + TIE_MARGIN, n - 1)
+    for start in range(0, len(queries), BATCH_QUERIES):
+        chosen = queries[start : start + BATCH_QUERIES]
+        order = np.empty((len(chosen), width), dtype=np.int32)
+        scores = np.empty((len(chosen), kept), dtype=np.float32)
+        if width:
+            for row, (hit_positions, hit_scores) in enumerate(ask([ids[q] for q in chosen], limit)):
+                if limit < n - 1 and hit_scores[width - 1] == hit_scores[-1]:  # the tie may go on past the margin
+                    [(hit_positions, hit_scores)] = ask([ids[chosen[row]]], n - 1)
+                order[row] = hit_positions[:width]
+                scores[row] = hit_scores[:kept]
+        yield RankedBlock(chosen, order, scores)

@@ -1,0 +1,186 @@
+"""Evaluation records: one immutable file per (collection, variant), and the one reader of them.
+
+`eval` writes reports/<collection>/runs/<variant slug>.json (`full.json`,
+`at10.json`, `sample100-seed0.json`, `dba+aqe-k2-alpha3.json`, ...): the
+collection, the variant, the store (its location, never a secret), the
+provenance the evaluation saw, the command, the time, every figure and the AP of
+each query by point id, with `SCHEMA`. A record of one variant never touches
+another's; a rerun of the same variant replaces its file atomically (written
+aside in the same folder, then renamed), so a write cut short leaves the
+previous record whole and a half-written temporary file is never read.
+
+`read_records` is the only reader: the terminal, reports/index.html and the web
+app all take `RunRecord`s from it (and `read_protocol_records` the records of
+the revisited Oxford/Paris protocol, still reports/<collection>/metrics.json). A record's variant names its kind (`Variant.kind`): leave-one-out, text-to-image
+(reports/<collection>/runs/text-to-image.json: the collection's class labels as text
+queries) or fused (reports/<A>+<B>/runs/fused-rrf-k60.json: the collections it fuses are
+its `sources`). Records written by older releases
+(reports/<folder>/metrics.json and <folder>/at<k>/metrics.json) are read too,
+as the variant their fields say, unless a newer record of the same variant
+exists.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from evaluation.records.variant import Variant
+from media.files import write_text_atomic
+
+SCHEMA = 1
+RUNS = "runs"
+LEGACY_FILE = "metrics.json"
+REQUIRED = {"collection", "dataset", "encoder", "map"}
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One evaluation of one collection as recorded: what every table and page draws from."""
+
+    collection: str
+    variant: Variant
+    dataset: str
+    encoder: str
+    store: str
+    metric: str
+    map: float | None
+    random_weights: bool
+    ap_per_query: dict[str, float | None]
+    folder: str  # where its figures are, relative to the reports folder
+    data: dict = field(repr=False)  # the whole record, for the pages that show every figure
+    legacy: bool = False  # read from an older metrics.json
+    sources: tuple[str, ...] = ()  # the store's collections it was computed from (a fused record's members)
+
+    @property
+    def name(self) -> str:
+        """The collection, followed by the variant unless it is the full ranking."""
+        return self.collection if self.variant.is_full else f"{self.collection} {self.variant.label}"
+
+    @property
+    def title(self) -> str:
+        """The name, marked when the vectors come from random weights (never a result)."""
+        return f"{self.name} (random weights)" if self.random_weights else self.name
+
+    @property
+    def interval(self) -> tuple[float | None, float | None]:
+        bounds = self.data.get("map_interval") or {}
+        return bounds.get("low"), bounds.get("high")
+
+    @property
+    def queries(self) -> int:
+        return int(self.data.get("queries") or len(self.ap_per_query))
+
+    @property
+    def points(self) -> int:
+        return int(self.data.get("points") or 0)
+
+    @property
+    def kind(self) -> str:
+        """'leave-one-out', 'text-to-image' or 'fused' (`evaluation.records.variant`)."""
+        return self.variant.kind
+
+    def to_json(self) -> dict:
+        return self.data
+
+    @classmethod
+    def parse(cls, data: dict, folder: str, legacy: bool = False) -> RunRecord:
+        """A record from its JSON; older metrics.json named a re-ranked row's collection 'name +method'."""
+        collection = str(data.get("source_collection") or data["collection"])
+        variant = (
+            Variant.from_json(data["variant"]) if isinstance(data.get("variant"), dict) else Variant.from_json(data)
+        )
+        record = cls(
+            collection=collection,
+            variant=variant,
+            dataset=str(data["dataset"]),
+            encoder=str(data["encoder"]),
+            store=str(data.get("store", "")),
+            metric=str(data.get("metric", "mAP")),
+            map=data["map"],
+            random_weights=bool(data.get("random_weights")),
+            ap_per_query=dict(data.get("ap_per_query") or {}),
+            folder=folder,
+            data=data,
+            legacy=legacy,
+            sources=tuple(str(name) for name in data.get("members") or [collection]),
+        )
+        data.update({"collection": collection, "name": record.name, "folder": folder, "variant": variant.to_json()})
+        return record
+
+
+def record_path(collection_folder: Path, variant: Variant) -> Path:
+    """reports/<collection>/runs/<slug>.json."""
+    return collection_folder / RUNS / f"{variant.slug}.json"
+
+
+def write_record(collection_folder: Path, variant: Variant, record: dict) -> Path:
+    """Write `record` as the one record of `variant`, replacing only that variant's file, atomically."""
+    path = record_path(collection_folder, variant)
+    write_text_atomic(path, json.dumps({"schema": SCHEMA, **record}, indent=2, ensure_ascii=False))
+    return path
+
+
+def read_records(reports_dir: Path) -> list[RunRecord]:
+    """Every record under `reports_dir` that parses, newer ones first replacing older metrics.json of the
+    same (store, collection, variant); in a stable order (by folder, then variant)."""
+    found: dict[tuple[str, str, str], RunRecord] = {}
+    for path in sorted(reports_dir.glob(f"*/{RUNS}/*.json")):
+        record = _read(path, path.parent.parent.relative_to(reports_dir).as_posix())
+        if record is not None:
+            found[record.store, record.collection, record.variant.slug] = record
+    legacy = [*reports_dir.glob(f"*/{LEGACY_FILE}"), *reports_dir.glob(f"*/at*/{LEGACY_FILE}")]
+    for path in sorted(legacy):
+        record = _read(path, path.parent.relative_to(reports_dir).as_posix(), legacy=True)
+        if record is not None:
+            found.setdefault((record.store, record.collection, record.variant.slug), record)
+    return sorted(found.values(), key=lambda r: (r.collection, not r.variant.is_full, r.variant.slug))
+
+
+def read_record(path: Path, reports_dir: Path) -> RunRecord:
+    """The record `write_record` wrote at `path` (reports/<collection>/runs/<slug>.json)."""
+    record = _read(path, path.parent.parent.relative_to(reports_dir).as_posix())
+    if record is None:
+        raise ValueError(f"{path} is not an evaluation record")
+    return record
+
+
+def store_records(reports_dir: Path, location: str, collections: set[str]) -> list[RunRecord]:
+    """The records of `location`'s collections that still exist (every source of a fused record): nothing from
+    other stores or dropped ones."""
+    return [r for r in read_records(reports_dir) if r.store == location and set(r.sources) <= collections]
+
+
+def read_protocol_records(reports_dir: Path, protocol: str, location: str, collections: set[str]) -> list[dict]:
+    """The reports/<collection>/metrics.json records of another protocol (`protocol`: e.g. the revisited
+    Oxford/Paris one, which has no leave-one-out `map`) of `location`'s collections that still exist."""
+    found = []
+    for path in sorted(reports_dir.glob(f"*/{LEGACY_FILE}")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict) and record.get("protocol") == protocol and record.get("store") == location:
+            if record.get("collection") in collections:
+                found.append(record)
+    return found
+
+
+def _read(path: Path, collection_folder: str, legacy: bool = False) -> RunRecord | None:
+    """The record in `path`, or None when it does not parse or lacks what a record must say."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not REQUIRED <= data.keys():  # revisited records have no `map`
+        return None
+    if legacy:
+        folder = collection_folder
+    else:
+        slug = path.stem
+        folder = collection_folder if slug == "full" else f"{collection_folder}/{slug}"
+    try:
+        return RunRecord.parse(data, folder, legacy)
+    except (KeyError, TypeError, ValueError):
+        return None

@@ -89,7 +89,7 @@ def main() -> None:
     if not args.data.is_dir():
         print(f"skipped: no dataset at {args.data}")
         return
-    from encoders.base import resolve_device
+    from encoders.interface import resolve_device
     from encoders.precision import precision_problem
 
     device = resolve_device("auto")

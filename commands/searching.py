@@ -61,7 +61,7 @@ def search_command(obj: Context, output, print0, gallery, data_root, device, wei
     else:
         obj.screen.hits(result)
     if gallery:
-        from search.gallery import write_gallery
+        from search.result_sheet import write_gallery
 
         missing = write_gallery(result, gallery)
         note = f" ({missing} of {len(result.hits)} images not found in {result.image_root})"

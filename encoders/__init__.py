@@ -4,7 +4,7 @@ Every encoder returns L2-normalised float32 vectors. Importing this package is
 cheap; torch and transformers load only when an encoder is built.
 """
 
-from encoders.base import Encoder, l2_normalize
+from encoders.interface import Encoder, l2_normalize
 from encoders.registry import (
     INITS,
     SEED_ENCODERS,

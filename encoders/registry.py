@@ -14,7 +14,7 @@ import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from encoders.base import Encoder, TorchEncoder, resolve_device
+from encoders.interface import Encoder, TorchEncoder, resolve_device
 from encoders.precision import check_precision
 from encoders.spec import EncoderSpec
 from errors import RetrievalError, WeightsMissingError

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from encoders import SPECS, Encoder, build_encoder, build_text_encoder, get_spec
-from encoders.base import resolve_device
+from encoders.interface import resolve_device
 from encoders.precision import precision_problem
 from errors import QueryError
 from media.roots import candidate_roots, resolve_image_root

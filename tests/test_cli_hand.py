@@ -195,7 +195,7 @@ def _first_id(storage: Path, collection: str) -> str:
 
 
 def test_gallery_captions_keep_rank_and_score_and_the_title_names_collection_and_query(tmp_path, monkeypatch):
-    import media.gallery as gallery
+    import media.sheets as gallery
 
     folder = tmp_path / "data" / "tiles"
     label = "a_label_far_too_long_to_fit_under_one_thumbnail_of_the_gallery"

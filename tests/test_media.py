@@ -13,7 +13,8 @@ import media.thumbnails
 from errors import MediaError
 from evaluation.records.gallery_rows import GalleryRow
 from evaluation.report.galleries import draw_gallery
-from media.gallery import (
+from media.roots import find_image_root
+from media.sheets import (
     CAPTION_LINES,
     HEADING_HEIGHT,
     LINE_HEIGHT,
@@ -35,10 +36,9 @@ from media.gallery import (
     fit,
     text_tile,
 )
-from media.roots import find_image_root
 from media.thumbnails import thumbnail
-from search.gallery import write_gallery
 from search.query import Query, SearchResult
+from search.result_sheet import write_gallery
 from store import CollectionInfo, Hit, ImagePayload
 
 SAMPLES = ["red/00.jpg", "green/01.jpg", "blue/03.jpg"]

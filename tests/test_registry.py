@@ -23,7 +23,7 @@ FAMILY_MODULE = '''
 
 import numpy as np
 
-from encoders.base import Encoder, l2_normalize
+from encoders.interface import Encoder, l2_normalize
 from encoders.registry import register
 from encoders.spec import EncoderSpec
 

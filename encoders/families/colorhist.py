@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from encoders.base import Encoder, l2_normalize
+from encoders.interface import Encoder, l2_normalize
 from encoders.registry import register
 from encoders.spec import EncoderSpec
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from encoders.base import Encoder, TorchEncoder
+from encoders.interface import Encoder, TorchEncoder
 from encoders.registry import register_prefix
 from encoders.spec import EncoderSpec
 from encoders.weights import load_hf_pretrained, quiet_loading_report

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from encoders.base import Encoder, TorchEncoder, l2_normalize
+from encoders.interface import Encoder, TorchEncoder, l2_normalize
 from encoders.preprocess import ResizeCropNormalize
 from encoders.registry import register
 from encoders.seeding import seeded

@@ -110,7 +110,9 @@ def ingest(
     writable_folder(obj.reports, create=False)
     names = resolve_encoder_names(encoder_names)
     _hold_existing(store, [collection_name(d.name, n) for d in datasets.values() for n in names])
-    models, skipped = build_available(names, device, parse_weights(weights, names), init or "pretrained", precision)
+    models, skipped = build_available(
+        names, device, weights=parse_weights(weights, names), init=init or "pretrained", precision=precision
+    )
     if not models:
         raise WeightsMissingError("; ".join(reason for _, reason in skipped))
     obj.screen.skipped_encoders(skipped)

@@ -88,7 +88,7 @@ def test_a_query_is_embedded_in_the_collections_precision(bf16_cpu, data_root, s
 
     def recording(name, device, weights, init, precision="fp32"):
         built.append((name, precision))
-        return build_encoder(name, device, weights, init, precision)
+        return build_encoder(name, device, weights=weights, init=init, precision=precision)
 
     monkeypatch.setattr(search.query, "build_encoder", recording)
     _ingest(data_root, store, "bf16")

@@ -40,7 +40,7 @@ class MeanColour(Encoder):
         return l2_normalize(batch)
 
 
-def build(spec, device, weights, init):
+def build(spec, settings):
     return MeanColour(spec, "cpu", spec.dim)
 
 
@@ -100,12 +100,12 @@ def test_a_new_family_module_is_discovered_listed_built_and_ingested(new_family,
 def test_register_takes_a_text_builder_and_refuses_a_taken_name():
     built = []
 
-    def build(spec, device, weights, init):
-        built.append(("full", spec.name, device, weights, init))
+    def build(spec, settings):
+        built.append(("full", spec.name, settings.device, settings.weights, settings.init))
         return SimpleNamespace(spec=spec)
 
-    def build_text(spec, device, weights, init):
-        built.append(("text", spec.name, device, weights, init))
+    def build_text(spec, settings):
+        built.append(("text", spec.name, settings.device, settings.weights, settings.init))
         return SimpleNamespace(spec=spec)
 
     register(_spec("two-towers", text=True), build, build_text, order=15)

@@ -73,7 +73,7 @@ class Backend:
         self._open_store = open_store
         self._store: VectorStore | None = None
         self._opening = threading.Lock()
-        self.searcher = Searcher(lambda: self.store, options.device, options.weights, options.init)
+        self.searcher = Searcher(lambda: self.store, options.device, weights=options.weights, init=options.init)
         self._model_lock = threading.Lock()
         self._decoding = threading.BoundedSemaphore(options.max_decodes)
         self._cache_lock = threading.Lock()

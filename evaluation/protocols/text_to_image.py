@@ -222,7 +222,7 @@ def _text_encoder(collection: str, provenance: Provenance | None, name: str, dev
             f"is known to match them (import again with --same-as if encoder '{name}' made them)"
         )
     init = identity.kind if identity.random else "pretrained"
-    encoder = build_text_encoder(name, device, None, init, provenance.precision)
+    encoder = build_text_encoder(name, device, init=init, precision=provenance.precision)
     if identity.kind != "imported" and (encoder.weights is None or encoder.weights.to_dict() != identity.to_dict()):
         made = encoder.weights.describe() if encoder.weights else "unknown weights"
         raise EvaluationError(

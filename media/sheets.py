@@ -79,7 +79,7 @@ def text_tile(text: str, caption: tuple[str, ...], colour: Colour) -> Tile:
     return Tile(picture, caption, colour)
 
 
-def draw_sheet(rows: list[Row], title: str, out: Path, columns: int | None = None) -> Path:
+def draw_sheet(rows: list[Row], title: str, out: Path, *, columns: int | None = None) -> Path:
     """Draw `rows` under `title` into `out` (format from its suffix) and return `out`.
 
     `columns` is the most tiles on one line (default: the longest row). Raises
@@ -111,7 +111,7 @@ def draw_sheet(rows: list[Row], title: str, out: Path, columns: int | None = Non
     return out
 
 
-def fit(text: str, font: ImageFont.FreeTypeFont, width: int, keep_start: bool = False) -> str:
+def fit(text: str, font: ImageFont.FreeTypeFont, width: int, *, keep_start: bool = False) -> str:
     """`text` made inert (`media.inert_text.inert`: no control or bidi characters) and shortened with '...'
     until it is at most `width` pixels wide: from the left (a path's file name stays) or, with
     `keep_start`, from the right. A binary search over lengths, so a 10 KB label costs a few measures."""

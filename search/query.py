@@ -229,7 +229,7 @@ class Searcher:
             hits = sorted({h.id: h for h in found}.values(), key=lambda h: (-h.score, h.index))[: query.limit]
         seconds = time.perf_counter() - started
         recorded = info.provenance.image_root if info.provenance else None
-        root = resolve_image_root(recorded, self.data_root, info.dataset, [hit.path for hit in hits[:3]])
+        root = resolve_image_root(recorded, self.data_root, info.dataset, paths=[hit.path for hit in hits[:3]])
         return SearchResult(query, info, hits, encode_seconds=encode_seconds, store_seconds=seconds, image_root=root)
 
     def _spellings(self, info: CollectionInfo, label: str) -> list[str]:

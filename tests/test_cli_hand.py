@@ -209,7 +209,7 @@ def test_gallery_captions_keep_rank_and_score_and_the_title_names_collection_and
     original = gallery.fit
 
     def recording(text, font, width, keep_start=False):
-        shown.append(original(text, font, width, keep_start))
+        shown.append(original(text, font, width, keep_start=keep_start))
         return shown[-1]
 
     monkeypatch.setattr(gallery, "fit", recording)

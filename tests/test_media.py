@@ -117,7 +117,7 @@ def test_tiles_keep_their_documented_size():
 )
 def test_a_sheet_is_as_big_as_its_rows_and_columns(tmp_path, lengths, columns, tiles_wide, tile_lines):
     rows = [Row(f"row {i}", [Tile(_square((9, 9, 9)), ("c",), NEUTRAL)] * n) for i, n in enumerate(lengths)]
-    out = draw_sheet(rows, "title", tmp_path / "sheet.png", columns)
+    out = draw_sheet(rows, "title", tmp_path / "sheet.png", columns=columns)
     with Image.open(out) as sheet:
         assert sheet.format == "PNG"
         assert sheet.size == (

@@ -93,7 +93,7 @@ def test_a_new_family_module_is_discovered_listed_built_and_ingested(new_family,
     assert np.allclose(vectors, [[1, 0, 0], [3**-0.5] * 3], atol=1e-6)
 
     dataset = read_dataset(discover(data_root)["shapes"], "shapes")
-    report = ingest_dataset(dataset, encoder, store, IngestOptions(workers=0))
+    report = ingest_dataset(dataset, encoder, store, options=IngestOptions(workers=0))
     assert report.written == 12 and store.info("shapes_meancolour").dim == 3
 
 

@@ -128,7 +128,7 @@ class Backend:
         summary = self.summary(name)
         paths = [payload.path for _, payload in summary.samples[:ROOT_SAMPLE]]
         recorded = summary.info.provenance.image_root if summary.info.provenance else None
-        root = resolve_image_root(recorded, self.options.data_root, summary.info.dataset, paths)
+        root = resolve_image_root(recorded, self.options.data_root, summary.info.dataset, paths=paths)
         with self._cache_lock:
             self._roots[name] = root
         return root

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -64,7 +65,7 @@ from store import DEFAULT_STORAGE
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.pass_context
-def cli(ctx, storage, qdrant_url, api_key, prefer_grpc, reports, engine, wait, debug):
+def cli(ctx: click.Context, debug: bool, **store: Any) -> None:
     """Image retrieval on Qdrant: ingest, evaluate and search image collections.
 
     The store and report options work before or after the command's name.
@@ -72,7 +73,7 @@ def cli(ctx, storage, qdrant_url, api_key, prefer_grpc, reports, engine, wait, d
     if ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())
         ctx.exit(0)
-    ctx.obj = Context(storage, qdrant_url, api_key, prefer_grpc, reports, Screen(), engine, wait)
+    ctx.obj = Context(**store, screen=Screen())  # storage, qdrant_url, api_key, prefer_grpc, reports, engine, wait
     ctx.call_on_close(ctx.obj.close)
 
 

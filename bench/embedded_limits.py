@@ -35,7 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from eval_scale import NOISE, build, peak_rss_gb, synthetic  # noqa: E402
+from eval_scale import NOISE, Points, build, peak_rss_gb, synthetic  # noqa: E402
 
 from store import SearchSettings, open_store, point_id  # noqa: E402
 
@@ -63,7 +63,7 @@ def stored_id(row: int, classes: int) -> str:
     return point_id("synthetic", f"c{row % classes}/{row:06d}.jpg")
 
 
-def side(folder: Path, name: str, queries: int, seed: int, classes: int) -> dict:
+def side(folder: Path, name: str, *, queries: int, seed: int, classes: int) -> dict:
     """One fresh process on one store: open, stored-point queries, a batch, every vector."""
     import qdrant_client  # noqa: F401  (both engines' imports happen before any clock starts)
     import qdrant_edge  # noqa: F401
@@ -102,7 +102,7 @@ def side(folder: Path, name: str, queries: int, seed: int, classes: int) -> dict
     }  # fmt: skip
 
 
-def recall_side(folder: Path, name: str, queries: int, efs: list[int], seed: int, classes: int) -> dict:
+def recall_side(folder: Path, name: str, *, queries: int, efs: list[int], seed: int, classes: int) -> dict:
     """Recall@10 of approximate search at each ef against exact search, and its p50 query time."""
     store = open_store(path=folder, create=False)
     n = store.count(name)
@@ -133,7 +133,7 @@ def p95(values: list[float]) -> float:
     return float(np.percentile(values, 95))
 
 
-def report(engine: str, n: int, built: float, runs: list[dict]) -> dict:
+def report(engine: str, n: int, *, built: float, runs: list[dict]) -> dict:
     med = {key: statistics.median(r[key] for r in runs) for key in ("open", "open_rss", "batch", "numpy", "numpy_rss")}
     stored = [t * 1e3 for r in runs for t in r["stored"]]
     med.update(insert=built, p50=statistics.median(stored), p95=p95(stored))
@@ -164,10 +164,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.side == "queries":
-        print(json.dumps(side(args.folder, args.name, args.queries, args.seed, args.classes)))
+        print(json.dumps(side(args.folder, args.name, queries=args.queries, seed=args.seed, classes=args.classes)))
         return
     if args.side == "recall":
-        print(json.dumps(recall_side(args.folder, args.name, args.queries, args.ef, args.seed, args.classes)))
+        recall = recall_side(
+            args.folder, args.name, queries=args.queries, efs=args.ef, seed=args.seed, classes=args.classes
+        )
+        print(json.dumps(recall))
         return
     plan = [(n, ("local", "edge")) for n in args.sizes] + [(n, ("edge",)) for n in args.edge_only]
     with tempfile.TemporaryDirectory(prefix="embedded_limits_") as tmp:
@@ -178,8 +181,9 @@ def main() -> None:
             for engine, folder in folders.items():
                 folder.parent.mkdir(parents=True)
                 open_store(path=folder, engine=engine).close()  # the store's format, before the load
-                built[engine] = build(folder, name, n, args.dim, args.classes, args.noise)
-                np.save(folder.parent / f"{name}.npy", synthetic(n, args.dim, args.classes, noise=args.noise)[0])
+                points = Points(n, args.dim, args.classes, args.noise)
+                built[engine] = build(folder, name, points)
+                np.save(folder.parent / f"{name}.npy", synthetic(points)[0])
             runs: dict[str, list[dict]] = {engine: [] for engine in engines}
             for repeat in range(args.repeat):
                 for engine in engines if repeat % 2 == 0 else engines[::-1]:
@@ -187,7 +191,7 @@ def main() -> None:
                     side_args += ["--classes", str(args.classes)]
                     runs[engine].append(in_child(*side_args, "--queries", str(args.queries), "--seed", str(repeat)))
             print(f"{n:,} points, {args.dim}-d, {args.repeat} processes per engine (medians):", flush=True)
-            figures = {engine: report(engine, n, built[engine], runs[engine]) for engine in engines}
+            figures = {engine: report(engine, n, built=built[engine], runs=runs[engine]) for engine in engines}
             if len(engines) == 2:
                 local, edge = figures["local"], figures["edge"]
                 print(

@@ -33,7 +33,7 @@ from store import ImagePayload, open_store, point_id  # noqa: E402
 NOISE = 4.0  # per-dimension noise around the class centres, relative to their unit-variance entries
 
 
-def synthetic(n: int, dim: int, classes: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def synthetic(n: int, dim: int, classes: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Float32 vectors (not normalised) scattered around one random centre per class, and labels."""
     rng = np.random.default_rng(seed)
     labels = np.arange(n) % classes
@@ -42,7 +42,7 @@ def synthetic(n: int, dim: int, classes: int, seed: int = 0) -> tuple[np.ndarray
     return vectors.astype(np.float32), labels
 
 
-def write_collection(folder: Path, name: str, vectors: np.ndarray, labels: np.ndarray) -> float:
+def write_collection(folder: Path, name: str, *, vectors: np.ndarray, labels: np.ndarray) -> float:
     """VectorStore the points (normalised, ingest's payload); returns the seconds it took."""
     started = time.perf_counter()
     store = open_store(path=folder)
@@ -91,7 +91,7 @@ def main() -> None:
         for n in args.sizes:
             vectors, labels = synthetic(n, args.dim, args.classes)
             name = f"synthetic_bench{n}"
-            written = write_collection(Path(tmp) / f"store{n}", name, vectors, labels)
+            written = write_collection(Path(tmp) / f"store{n}", name, vectors=vectors, labels=labels)
             opened_at = time.perf_counter()
             store = open_store(path=Path(tmp) / f"store{n}")
             opened = time.perf_counter() - opened_at

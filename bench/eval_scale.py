@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -56,22 +57,35 @@ SERVER_SIDES = {"server": "batch-query", "server-block": "block"}  # side -> ran
 SERVER_PREFIX = "eval_scale_"  # the server's collection: eval_scale_synthetic<n>, dropped at the end
 
 
-def synthetic(n: int, dim: int, classes: int, seed: int = 0, noise: float = NOISE) -> tuple[np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class Points:
+    """The synthetic points of one size: `n` unit vectors of `dim` dimensions in `classes` classes, each
+    `noise` (per dimension) around its class centre."""
+
+    n: int
+    dim: int
+    classes: int
+    noise: float = NOISE
+
+
+def synthetic(points: Points, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Unit float32 vectors scattered around one random centre per class, and labels."""
+    n, dim, classes = points.n, points.dim, points.classes
     rng = np.random.default_rng(seed)
     labels = np.arange(n) % classes
-    vectors = (rng.normal(size=(classes, dim))[labels] + rng.normal(scale=noise, size=(n, dim))).astype(np.float32)
+    vectors = (rng.normal(size=(classes, dim))[labels] + rng.normal(scale=points.noise, size=(n, dim))).astype(
+        np.float32
+    )
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True), labels
 
 
-def build(
-    folder: Path, name: str, n: int, dim: int, classes: int, noise: float = NOISE, url: str | None = None
-) -> float:
+def build(folder: Path, name: str, points: Points, *, url: str | None = None) -> float:
     """Write the synthetic collection with the store's bulk load (to the server at `url` if given); the seconds it took."""
-    vectors, labels = synthetic(n, dim, classes, noise=noise)
+    vectors, labels = synthetic(points)
+    n = points.n
     started = time.perf_counter()
     store = open_store(url=url, api_key=os.environ.get("QDRANT_API_KEY"), path=folder)
-    store.ensure_collection(name, dim, recreate=True)
+    store.ensure_collection(name, points.dim, recreate=True)
     with store.bulk_load(name) as loader:
         for start in range(0, n, LOAD_BATCH):
             rows = range(start, min(start + LOAD_BATCH, n))
@@ -125,10 +139,10 @@ def peak_rss_gb() -> float:
     return float("nan")
 
 
-def side(which: str, folder: Path, name: str, n: int, dim: int, classes: int, url: str | None = None) -> dict:
+def side(which: str, folder: Path, name: str, *, points: Points, url: str | None = None) -> dict:
     """One side's run, in this (fresh) process."""
     if which in ("numpy", "floor"):
-        vectors, labels = synthetic(n, dim, classes)
+        vectors, labels = synthetic(points)
         started = time.perf_counter()
         mean_ap = numpy_reference(vectors, labels) if which == "numpy" else floor(vectors)
         return {"seconds": time.perf_counter() - started, "map": mean_ap, "rss_gb": peak_rss_gb()}
@@ -151,7 +165,8 @@ def side(which: str, folder: Path, name: str, n: int, dim: int, classes: int, ur
     }
 
 
-def run_side(which: str, folder: Path, name: str, n: int, args: argparse.Namespace) -> dict:
+def run_side(which: str, folder: Path, n: int, *, args: argparse.Namespace) -> dict:
+    """`side` in a fresh process, so that its peak RSS is its own."""
     command = [sys.executable, __file__, "--side", which, "--folder", str(folder), "--sizes", str(n)]
     command += ["--dim", str(args.dim), "--classes", str(args.classes)] + (["--url", args.url] if args.url else [])
     return json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
@@ -176,7 +191,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.side:
         n = args.sizes[0]
-        print(json.dumps(side(args.side, args.folder, f"synthetic{n}", n, args.dim, args.classes, args.url)))
+        points = Points(n, args.dim, args.classes)
+        print(json.dumps(side(args.side, args.folder, f"synthetic{n}", points=points, url=args.url)))
         return
     print(
         f"{'points':>7} {'build s':>8} {'open s':>7} {'eval s':>8} {'numpy s':>8} {'floor s':>8} {'ev/np':>6} "
@@ -186,11 +202,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="eval_scale_") as tmp:
         for n in args.sizes:
             folder = Path(tmp) / f"store{n}"
-            built = build(folder, f"synthetic{n}", n, args.dim, args.classes)
+            built = build(folder, f"synthetic{n}", Points(n, args.dim, args.classes))
             runs: dict[str, list[dict]] = {which: [] for which in SIDES}
             for _ in range(args.repeat):  # in turns, so that all sides see the same load on a shared machine
                 for which in args.sides:
-                    runs[which].append(run_side(which, folder, f"synthetic{n}", n, args))
+                    runs[which].append(run_side(which, folder, n, args=args))
             ev, ref = runs["eval"], runs["numpy"] or [{"seconds": NAN, "map": NAN, "rss_gb": NAN}]
             eval_s, ref_s, floor_s = (
                 statistics.median(r["seconds"] for r in rs) if rs else NAN for rs in runs.values()
@@ -209,18 +225,18 @@ def main() -> None:
                 flush=True,
             )
             if args.url:
-                on_server(folder, n, args, floor_s)
+                on_server(folder, n, args, floor_s=floor_s)
 
 
-def on_server(folder: Path, n: int, args: argparse.Namespace, floor_s: float) -> None:
+def on_server(folder: Path, n: int, args: argparse.Namespace, *, floor_s: float) -> None:
     """The same points on the server at `args.url`: batch query against the block path, in turns; then dropped."""
     name = f"{SERVER_PREFIX}synthetic{n}"
-    built = build(folder, name, n, args.dim, args.classes, url=args.url)
+    built = build(folder, name, Points(n, args.dim, args.classes), url=args.url)
     try:
         runs: dict[str, list[dict]] = {which: [] for which in SERVER_SIDES}
         for _ in range(args.repeat):
             for which in SERVER_SIDES:
-                runs[which].append(run_side(which, folder, f"synthetic{n}", n, args))
+                runs[which].append(run_side(which, folder, n, args=args))
     finally:
         open_store(url=args.url, api_key=os.environ.get("QDRANT_API_KEY")).drop(name)
     batch, block = (statistics.median(r["seconds"] for r in runs[which]) for which in SERVER_SIDES)

@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,7 +56,20 @@ def _raw_rate(encoder, arrays, batch_size: int) -> float:
     return len(arrays) / (time.perf_counter() - started)
 
 
-def measure(name: str, folder: Path, images: int, batch_size: int, workers: int, threads: int, init: str) -> dict:
+@dataclass(frozen=True)
+class Run:
+    """How each encoder is measured: `images` of the dataset at `folder`, in batches of `batch_size`, with
+    `workers` decoding processes and `threads` torch threads, the weights drawn as `init` says."""
+
+    folder: Path
+    images: int
+    batch_size: int
+    workers: int
+    threads: int
+    init: str
+
+
+def measure(name: str, run: Run) -> dict:
     """All figures for one encoder, in this process."""
     import numpy as np
     import torch
@@ -65,9 +79,9 @@ def measure(name: str, folder: Path, images: int, batch_size: int, workers: int,
     from media.images import load_rgb
     from store import ImagePayload, open_store
 
-    torch.set_num_threads(threads)
-    encoder = build_encoder(name, "cpu", init="pretrained" if name == "colorhist" else init)
-    dataset = _subset(folder, images)
+    torch.set_num_threads(run.threads)
+    encoder = build_encoder(name, "cpu", init="pretrained" if name == "colorhist" else run.init)
+    dataset = _subset(run.folder, run.images)
     transform = encoder.transform()
     decode = preprocess = 0.0
     arrays = []
@@ -77,24 +91,24 @@ def measure(name: str, folder: Path, images: int, batch_size: int, workers: int,
         t1 = time.perf_counter()
         arrays.append(transform(image))
         decode, preprocess = decode + t1 - t0, preprocess + time.perf_counter() - t1
-    raw_before = _raw_rate(encoder, arrays, batch_size)
+    raw_before = _raw_rate(encoder, arrays, run.batch_size)
 
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(path=Path(tmp) / "q")
         started = time.perf_counter()
-        report = ingest_dataset(dataset, encoder, store, IngestOptions(batch_size, workers))
+        report = ingest_dataset(dataset, encoder, store, options=IngestOptions(run.batch_size, run.workers))
         end_to_end = report.written / (time.perf_counter() - started)
         vectors = np.random.default_rng(0).normal(size=(len(arrays), encoder.dim)).astype(np.float32)
         store.ensure_collection("upsert_only", encoder.dim)
         ids = [f"00000000-0000-0000-0000-{i:012d}" for i in range(len(arrays))]
         payloads = [ImagePayload("x", str(i), "bench", name, i) for i in range(len(arrays))]
         t0 = time.perf_counter()
-        for start in range(0, len(ids), batch_size):
-            stop = start + batch_size
+        for start in range(0, len(ids), run.batch_size):
+            stop = start + run.batch_size
             store.upsert("upsert_only", ids[start:stop], vectors[start:stop], payloads[start:stop])
         upsert = time.perf_counter() - t0
         store.close()
-    raw_after = _raw_rate(encoder, arrays, batch_size)
+    raw_after = _raw_rate(encoder, arrays, run.batch_size)
     raw = max(raw_before, raw_after)
     n = len(arrays)
     bound = 1 / (1 / raw + (decode + preprocess) / n)
@@ -105,9 +119,9 @@ def measure(name: str, folder: Path, images: int, batch_size: int, workers: int,
     return {
         "encoder": name,
         "images": n,
-        "batch_size": batch_size,
-        "workers": workers,
-        "threads": threads,
+        "batch_size": run.batch_size,
+        "workers": run.workers,
+        "threads": run.threads,
         "raw_img_s": raw,
         "raw_before": raw_before,
         "raw_after": raw_after,
@@ -141,7 +155,7 @@ def main() -> None:
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        row = measure(args.one, args.data, args.images, args.batch_size, args.workers, args.threads, args.init)
+        row = measure(args.one, Run(args.data, args.images, args.batch_size, args.workers, args.threads, args.init))
         print(json.dumps(row))
         return
     if not args.data.is_dir():

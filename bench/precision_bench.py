@@ -20,6 +20,7 @@ import argparse
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 COREL = ROOT.parent / "shared" / "data" / "corel1k"
 
 
-def _batches(encoder, folder: Path, images: int, batch_size: int) -> list:
+def _batches(encoder, folder: Path, *, images: int, batch_size: int) -> list:
     """The first `images` of an even sample of a dataset (`folder`) through the encoder's transform, in batches."""
     import numpy as np
 
@@ -41,18 +42,31 @@ def _batches(encoder, folder: Path, images: int, batch_size: int) -> list:
     return [np.stack(arrays[i : i + batch_size]) for i in range(0, len(arrays), batch_size)]
 
 
-def measure(name: str, device: str, folder: Path, images: int, batch_size: int, repeats: int, init: str) -> dict:
+@dataclass(frozen=True)
+class Run:
+    """How each encoder is measured: on `device`, `images` of the dataset at `folder` in batches of
+    `batch_size`, `repeats` times, the weights drawn as `init` says."""
+
+    device: str
+    folder: Path
+    images: int
+    batch_size: int
+    repeats: int
+    init: str
+
+
+def measure(name: str, run: Run) -> dict:
     import numpy as np
 
     from encoders import build_encoder
 
-    models = {p: build_encoder(name, device, init=init, precision=p) for p in ("fp32", "bf16")}
-    batches = _batches(models["fp32"], folder, images, batch_size)
+    models = {p: build_encoder(name, run.device, init=run.init, precision=p) for p in ("fp32", "bf16")}
+    batches = _batches(models["fp32"], run.folder, images=run.images, batch_size=run.batch_size)
     for model in models.values():
         model.embed_images(batches[0])  # warm-up
     rates: dict[str, list[float]] = {"fp32": [], "bf16": []}
     vectors: dict[str, list] = {"fp32": [], "bf16": []}
-    for repeat in range(repeats):
+    for repeat in range(run.repeats):
         seconds = {"fp32": 0.0, "bf16": 0.0}
         for batch in batches:
             for precision, model in models.items():
@@ -89,7 +103,7 @@ def main() -> None:
     if not args.data.is_dir():
         print(f"skipped: no dataset at {args.data}")
         return
-    from encoders.base import resolve_device
+    from encoders.interface import resolve_device
     from encoders.precision import precision_problem
 
     device = resolve_device("auto")
@@ -103,8 +117,9 @@ def main() -> None:
     print(
         f"{'encoder':10} {'images':>6} {'fp32 img/s':>10} {'bf16 img/s':>10} {'speed-up':>8} {'cos mean':>9} {'cos min':>9}"
     )
+    run = Run(device, args.data, args.images, args.batch_size, args.repeats, args.init)
     for name in args.encoders:
-        row = measure(name, device, args.data, args.images, args.batch_size, args.repeats, args.init)
+        row = measure(name, run)
         print(
             f"{row['encoder']:10} {row['images']:6d} {row['fp32 img/s']:10.1f} {row['bf16 img/s']:10.1f} "
             f"{row['speed-up']:8.2f} {row['cosine mean']:9.5f} {row['cosine min']:9.5f}",

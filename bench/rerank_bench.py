@@ -35,7 +35,7 @@ def main() -> None:
     args = parser.parse_args()
     vectors, labels = synthetic(args.points, args.dim, args.classes)
     with tempfile.TemporaryDirectory(prefix="rerank_bench_") as tmp:
-        write_collection(Path(tmp) / "store", "synthetic_bench", vectors, labels)
+        write_collection(Path(tmp) / "store", "synthetic_bench", vectors=vectors, labels=labels)
         store = open_store(path=Path(tmp) / "store")
         seconds: dict[str, list[float]] = {name: [] for name in ("plain", *METHODS)}
         maps: dict[str, float] = {}

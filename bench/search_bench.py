@@ -61,7 +61,7 @@ getattr(encoders, sys.argv[1])(sys.argv[2], "cpu", weights=sys.argv[3])
 """
 
 
-def write_collection(folder: Path, name: str, encoder: str, dim: int, points: int) -> None:
+def write_collection(folder: Path, name: str, encoder: str, *, dim: int, points: int) -> None:
     """`points` random unit vectors of the encoder's size (`dim`), with ingest's payload."""
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(points, dim)).astype(np.float32)
@@ -107,7 +107,7 @@ def percentiles(seconds: list[float]) -> str:
     return f"p50 {np.percentile(ms, 50):7.1f} ms   p95 {np.percentile(ms, 95):7.1f} ms"
 
 
-def warm(folder: Path, name: str, images: list[Path], init: str) -> None:
+def warm(folder: Path, name: str, images: list[Path], *, init: str) -> None:
     store = open_store(path=folder)
     searcher = Searcher(lambda: store, device="cpu", init=init)
     searcher.search(Query(name, image=images[0]))  # loads the model
@@ -135,7 +135,7 @@ def timed(command: list[str]) -> float:
     return time.perf_counter() - started
 
 
-def cold(folder: Path, name: str, encoder: str, weights: Path, repeat: int) -> None:
+def cold(folder: Path, name: str, encoder: str, *, weights: Path, repeat: int) -> None:
     python = sys.executable
     commands = {
         "encoder load alone": [python, "-c", LOAD_ONLY, "build_encoder", encoder, str(weights)],
@@ -187,13 +187,13 @@ def main() -> None:
         folder = Path(tmp) / "qdrant"
         weights, dim = save_checkpoint(Path(tmp) / "weights", args.encoder, args.init)
         started = time.perf_counter()
-        write_collection(folder, name, args.encoder, dim, args.points)
+        write_collection(folder, name, args.encoder, dim=dim, points=args.points)
         print(
             f"{name}: {args.points} points written in {time.perf_counter() - started:.1f} s; "
             f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
         )
-        warm(folder, name, query_images(Path(tmp), args.queries), args.init)
-        cold(folder, name, args.encoder, weights, args.repeat)
+        warm(folder, name, query_images(Path(tmp), args.queries), init=args.init)
+        cold(folder, name, args.encoder, weights=weights, repeat=args.repeat)
 
 
 if __name__ == "__main__":

@@ -23,12 +23,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from eval_scale import synthetic  # noqa: E402
+from eval_scale import Points, synthetic  # noqa: E402
 
 
-def write_set(out: Path, points: int, dim: int, classes: int, seed: int = 0) -> tuple[Path, Path]:
+def write_set(out: Path, points: Points, seed: int = 0) -> tuple[Path, Path]:
     """The vectors and the list `python cli.py import` reads; their paths."""
-    vectors, labels = synthetic(points, dim, classes, seed)
+    vectors, labels = synthetic(points, seed)
     out.mkdir(parents=True, exist_ok=True)
     np.save(out / "vectors.npy", vectors)
     lines = "".join(f"c{label}/{row:06d}.jpg\tc{label}\n" for row, label in enumerate(labels))
@@ -44,7 +44,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    vectors, list_file = write_set(args.out, args.points, args.dim, args.classes, args.seed)
+    vectors, list_file = write_set(args.out, Points(args.points, args.dim, args.classes), args.seed)
     print(f"wrote {vectors} and {list_file}: {args.points} {args.dim}-d vectors in {args.classes} classes")
 
 

@@ -172,8 +172,8 @@ def main() -> None:
         port = free_port()
         server = start_server(folder, port)
         try:
-            run(Client(port), folder, ids, args.repeat)
-            run_maps(port, maps, args.repeat, args.map_method)
+            run(Client(port), folder, ids, repeat=args.repeat)
+            run_maps(port, maps, repeat=args.repeat, method=args.map_method)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -181,7 +181,7 @@ def main() -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def run(client: Client, folder: Path, ids: list[str], repeat: int) -> None:
+def run(client: Client, folder: Path, ids: list[str], *, repeat: int) -> None:
     reference = open_store(path=folder / "reference")
     searcher = Searcher(lambda: reference)
     pages = [1, 2, 3]
@@ -222,7 +222,7 @@ def run(client: Client, folder: Path, ids: list[str], repeat: int) -> None:
     )
 
 
-def run_maps(port: int, names: list[str], repeat: int, method: str) -> None:
+def run_maps(port: int, names: list[str], *, repeat: int, method: str) -> None:
     """Time to interactive of each map page in Chromium (canvas drawn), in turns with the collections page."""
     if not names:
         return

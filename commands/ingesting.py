@@ -110,7 +110,9 @@ def ingest(
     writable_folder(obj.reports, create=False)
     names = resolve_encoder_names(encoder_names)
     _hold_existing(store, [collection_name(d.name, n) for d in datasets.values() for n in names])
-    models, skipped = build_available(names, device, parse_weights(weights, names), init or "pretrained", precision)
+    models, skipped = build_available(
+        names, device, weights=parse_weights(weights, names), init=init or "pretrained", precision=precision
+    )
     if not models:
         raise WeightsMissingError("; ".join(reason for _, reason in skipped))
     obj.screen.skipped_encoders(skipped)
@@ -126,7 +128,9 @@ def _ingest(obj: Context, datasets: list, models: list, options, output: str = "
     from ingest import ingest_all
 
     store = obj.store(create=True)
-    reports = ingest_all(store, datasets, models, options, obj.reports, obj.screen.progress)
+    reports = ingest_all(
+        store, datasets, models, options=options, reports_dir=obj.reports, progress=obj.screen.progress
+    )
     if output == "json":
         obj.screen.json(reports)
     else:
@@ -179,10 +183,11 @@ def demo(obj: Context, data_root):
 @click.pass_obj
 def import_(obj: Context, vectors, list_file, dataset, encoder, images, same_as, recreate, output):
     """Store vectors computed elsewhere, row i for line i of a list of images, as a collection."""
-    from ingest import import_vectors
+    from ingest import ImportSource, import_vectors
 
     image_root = images or (list_file.parent / "images" if (list_file.parent / "images").is_dir() else list_file.parent)
-    report = import_vectors(obj.store(create=True), vectors, list_file, dataset, encoder, image_root, same_as, recreate)
+    source = ImportSource(vectors, list_file, dataset, encoder, image_root)
+    report = import_vectors(obj.store(create=True), source, same_as=same_as, recreate=recreate)
     if output == "json":
         obj.screen.json(report)
     else:

@@ -78,10 +78,10 @@ def datasets_fetch(obj: Context, name, data_root, show_list, max_unpacked, allow
     if name is None:
         raise click.UsageError(f"name a dataset to fetch: {', '.join(CATALOGUE)} (--list describes them)")
     obj.screen.fetch_plan(fetch_plan(name, data_root))
-    from ingest.fetch import FetchLimits
+    from ingest.fetch import FetchSettings
 
-    limits = FetchLimits(max_unpacked, allow_size_mismatch)
-    report = fetch_dataset(name, data_root, progress=partial(obj.screen.progress, unit="bytes"), limits=limits)
+    settings = FetchSettings(max_unpacked, allow_size_mismatch)
+    report = fetch_dataset(name, data_root, progress=partial(obj.screen.progress, unit="bytes"), settings=settings)
     if output == "json":
         obj.screen.json(report)
     else:

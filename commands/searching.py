@@ -52,7 +52,9 @@ def search_command(obj: Context, output, print0, gallery, data_root, device, wei
     from encoders import parse_weights
     from search import Query, Searcher
 
-    searcher = Searcher(obj.store, device, parse_weights(weights), init, embed_ahead=True, data_root=data_root)
+    searcher = Searcher(
+        obj.store, device, weights=parse_weights(weights), init=init, embed_ahead=True, data_root=data_root
+    )
     result = searcher.search(Query(**query))
     if print0 or output == "paths":
         obj.screen.paths(result, nul=print0)
@@ -61,7 +63,7 @@ def search_command(obj: Context, output, print0, gallery, data_root, device, wei
     else:
         obj.screen.hits(result)
     if gallery:
-        from search.gallery import write_gallery
+        from search.result_sheet import write_gallery
 
         missing = write_gallery(result, gallery)
         note = f" ({missing} of {len(result.hits)} images not found in {result.image_root})"

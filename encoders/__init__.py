@@ -4,7 +4,8 @@ Every encoder returns L2-normalised float32 vectors. Importing this package is
 cheap; torch and transformers load only when an encoder is built.
 """
 
-from encoders.base import Encoder, l2_normalize
+from encoders.build_settings import BuildSettings
+from encoders.interface import Encoder, l2_normalize
 from encoders.registry import (
     INITS,
     SEED_ENCODERS,
@@ -29,6 +30,7 @@ __all__ = [
     "INITS",
     "SEED_ENCODERS",
     "SPECS",
+    "BuildSettings",
     "Encoder",
     "EncoderSpec",
     "Preprocess",

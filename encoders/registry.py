@@ -12,9 +12,10 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from encoders.base import Encoder, TorchEncoder, resolve_device
+from encoders.build_settings import BuildSettings
+from encoders.interface import Encoder, TorchEncoder, resolve_device
 from encoders.precision import check_precision
 from encoders.spec import EncoderSpec
 from errors import RetrievalError, WeightsMissingError
@@ -22,8 +23,8 @@ from errors import RetrievalError, WeightsMissingError
 SEED_ENCODERS = ("dinov2", "clip", "resnet18")
 INITS = ("pretrained", "random", "random-tiny")
 
-# (spec, device, weights, init) -> a built encoder
-Builder = Callable[[EncoderSpec, str, str | None, str], Encoder]
+# (spec, settings with the device resolved) -> a built encoder
+Builder = Callable[[EncoderSpec, BuildSettings], Encoder]
 
 
 @dataclass(frozen=True)
@@ -124,40 +125,41 @@ def get_spec(name: str) -> EncoderSpec:
 
 
 def build_encoder(
-    name: str, device: str = "auto", weights: str | None = None, init: str = "pretrained", precision: str = "fp32"
+    name: str, device: str = "auto", *, weights: str | None = None, init: str = "pretrained", precision: str = "fp32"
 ) -> Encoder:
     """Load an encoder by name; `init` other than 'pretrained' gives random weights (tests); `precision`
     fp32 or bf16 (encoders/precision.py), refused before anything loads where the device cannot run it."""
+    settings = BuildSettings(device, weights, init, precision)
     spec, build, _ = _checked(name, init)
-    device = _device(spec, device, precision)
-    return _identified(build(spec, device, weights, init), weights, init, precision)
+    return _identified(build(spec, _resolved(spec, settings)), settings)
 
 
 def build_text_encoder(
-    name: str, device: str = "auto", weights: str | None = None, init: str = "pretrained", precision: str = "fp32"
+    name: str, device: str = "auto", *, weights: str | None = None, init: str = "pretrained", precision: str = "fp32"
 ) -> Encoder:
     """Load only what `embed_texts` needs (faster than `build_encoder` for text queries)."""
+    settings = BuildSettings(device, weights, init, precision)
     spec, build, build_text = _checked(name, init)
     if not spec.text:
         raise RetrievalError(f"encoder '{name}' has no text tower")
-    device = _device(spec, device, precision)
-    encoder = (build_text or build)(spec, device, weights, init)  # not every family has a text loader
-    return _identified(encoder, weights, init, precision)
+    encoder = (build_text or build)(spec, _resolved(spec, settings))  # not every family has a text loader
+    return _identified(encoder, settings)
 
 
-def _device(spec: EncoderSpec, device: str, precision: str) -> str:
-    """The device a model runs on, its precision checked there; the CPU, with nothing imported, where no
-    model runs (so a colour-histogram query never imports torch to ask for a GPU)."""
+def _resolved(spec: EncoderSpec, settings: BuildSettings) -> BuildSettings:
+    """`settings` on the device a model runs on, its precision checked there; the CPU, with nothing imported,
+    where no model runs (so a colour-histogram query never imports torch to ask for a GPU)."""
     if not spec.has_model:
-        return "cpu"
-    device = resolve_device(device)
-    check_precision(precision, device)
-    return device
+        return replace(settings, device="cpu")
+    device = resolve_device(settings.device)
+    check_precision(settings.precision, device)
+    return replace(settings, device=device)
 
 
 def build_available(
     names: list[str],
     device: str = "auto",
+    *,
     weights: dict[str, str] | None = None,
     init: str = "pretrained",
     precision: str = "fp32",
@@ -172,19 +174,19 @@ def build_available(
     built, skipped = [], []
     for name in names:
         try:
-            built.append(build_encoder(name, device, (weights or {}).get(name), init, precision))
+            built.append(build_encoder(name, device, weights=(weights or {}).get(name), init=init, precision=precision))
         except WeightsMissingError as error:
             skipped.append((name, str(error)))
     return built, skipped
 
 
-def _identified(encoder: Encoder, weights: str | None, init: str, precision: str) -> Encoder:
+def _identified(encoder: Encoder, settings: BuildSettings) -> Encoder:
     """The encoder with the identity of the weights it was built from (see encoders/identity.py) and its
     precision: bf16 only where a torch model runs (the colour histogram is numpy float32 whatever is asked)."""
     from encoders.identity import weights_identity
 
-    encoder.weights = weights_identity(encoder.spec, weights, init)
-    encoder.precision = precision if isinstance(encoder, TorchEncoder) else "fp32"
+    encoder.weights = weights_identity(encoder.spec, settings.weights, settings.init)
+    encoder.precision = settings.precision if isinstance(encoder, TorchEncoder) else "fp32"
     return encoder
 
 

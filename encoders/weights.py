@@ -96,7 +96,7 @@ def load_hf_pretrained(spec: EncoderSpec, loader: Any, weights: str | None, **kw
         raise _hf_missing(spec, weights) from download_error
 
 
-def load_hf_model(spec: EncoderSpec, loader: Any, weights: str | None, unused: tuple[str, ...] = ()) -> Any:
+def load_hf_model(spec: EncoderSpec, loader: Any, weights: str | None, *, unused: tuple[str, ...] = ()) -> Any:
     """A transformers model from `load_hf_pretrained`, with every parameter loaded from the checkpoint.
 
     A missing tensor, one of another shape, or an unexpected one (unless its key starts
@@ -111,7 +111,7 @@ def load_hf_model(spec: EncoderSpec, loader: Any, weights: str | None, unused: t
         " ".join(str(message).split()) for message in info["error_msgs"]
     ]
     if problems:
-        raise _mismatch(spec, weights, type(model).__name__, problems)
+        raise _mismatch(spec, weights, type(model).__name__, problems=problems)
     return model
 
 
@@ -127,7 +127,7 @@ def _key_problems(missing: Any, unexpected: Any, wrong_shape: Any) -> list[str]:
 
 
 def _mismatch(
-    spec: EncoderSpec, weights: str | None, model: str, problems: list[str], cached: str = ""
+    spec: EncoderSpec, weights: str | None, model: str, *, problems: list[str], cached: str = ""
 ) -> WeightsMismatchError:
     """One line: which weights do not fit which model, the keys, and what to do.
 
@@ -142,7 +142,7 @@ def _mismatch(
 
 
 def _state_dict_mismatch(
-    spec: EncoderSpec, weights: str | None, model: str, error: RuntimeError, cached: str = ""
+    spec: EncoderSpec, weights: str | None, model: str, *, error: RuntimeError, cached: str = ""
 ) -> WeightsMismatchError:
     """torch's strict `load_state_dict` error (several lines) as one WeightsMismatchError naming the keys."""
     missing, unexpected, wrong_shape = [], [], []
@@ -155,7 +155,7 @@ def _state_dict_mismatch(
         elif found := re.match(r"size mismatch for (\S+):", line):
             wrong_shape.append(found.group(1))
     problems = _key_problems(missing, unexpected, wrong_shape) or [" ".join(str(error).split())]
-    return _mismatch(spec, weights, model, problems, cached)
+    return _mismatch(spec, weights, model, problems=problems, cached=cached)
 
 
 @contextlib.contextmanager
@@ -200,19 +200,19 @@ def load_timm_pretrained(spec: EncoderSpec, model_name: str, weights: str | None
     except RuntimeError as error:  # timm loads strictly: the file's tensors do not fit the model
         if file is None:
             raise _hf_missing(spec, weights, local="file") from error
-        raise _state_dict_mismatch(spec, weights, model_name, error) from error
+        raise _state_dict_mismatch(spec, weights, model_name, error=error) from error
     except Exception as error:  # network, HTTP and file errors all mean the same here
         raise _hf_missing(spec, weights, local="file") from error
 
 
-def load_torchvision_pretrained(spec: EncoderSpec, model: Any, weights_enum: Any, weights: str | None) -> Any:
+def load_torchvision_pretrained(spec: EncoderSpec, model: Any, weights_enum: Any, *, weights: str | None) -> Any:
     """`model` (made on the meta device) with the weights of `weights_enum` assigned, strictly."""
     state = load_torchvision_state(spec, weights_enum, weights)
     try:
         model.load_state_dict(state, assign=True)
     except RuntimeError as error:
         cached = str(torch_hub_dir() / "checkpoints" / os.path.basename(weights_enum.url))
-        raise _state_dict_mismatch(spec, weights, type(model).__name__, error, cached) from error
+        raise _state_dict_mismatch(spec, weights, type(model).__name__, error=error, cached=cached) from error
     return model
 
 

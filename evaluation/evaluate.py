@@ -204,7 +204,7 @@ def _report(run: EvaluationRun, evaluation: Evaluation, reports_dir: Path, optio
     """Add `evaluation` to `run` and write its record and figures, its galleries from the collection's images."""
     data_root = options.data_root
     recorded = evaluation.provenance.image_root if evaluation.provenance else None
-    root = resolve_image_root(recorded, data_root, evaluation.dataset, evaluation.paths[:ROOT_SAMPLE])
+    root = resolve_image_root(recorded, data_root, evaluation.dataset, paths=evaluation.paths[:ROOT_SAMPLE])
     if root is None and evaluation.stage is None:
         where = f"under {data_root}" if data_root is not None else f"in {recorded or 'data'}"
         run.notes.append(

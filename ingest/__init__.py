@@ -13,6 +13,7 @@ _PIPELINE = {
     "ingest_dataset": ("pipeline", "ingest"),
     "ingest_all": ("run", "ingest_all"),
     "import_vectors": ("imported", "import_vectors"),
+    "ImportSource": ("imported", "ImportSource"),
     "CATALOGUE": ("catalogue", "CATALOGUE"),
     "fetch_plan": ("fetch", "plan"),
     "fetch_dataset": ("fetch", "fetch"),

@@ -45,7 +45,7 @@ class Unpacked:
 
 
 def unpack(
-    archive: Path, kind: str, places: tuple[Place, ...], folder: Path, advance: Advance, limit: int | None = None
+    archive: Path, kind: str, places: tuple[Place, ...], *, folder: Path, advance: Advance, limit: int | None = None
 ) -> Unpacked:
     """Write the members `places` take into `folder`; nothing at all when any member is unsafe, or when
     they would unpack to more than `limit` bytes (their sizes as the archive declares them, which the

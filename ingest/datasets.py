@@ -157,13 +157,13 @@ def _read_class_folders(folder: Path, name: str) -> Dataset:
     problems: list[Problem] = []
     items = [
         Item(path.relative_to(folder).as_posix(), path.relative_to(folder).parts[0])
-        for path in _walk(folder, folder, (folder.resolve(),), problems)
+        for path in _walk(folder, folder, (folder.resolve(),), problems=problems)
         if len(path.relative_to(folder).parts) > 1
     ]
     return Dataset(name, folder, folder, items, problems)
 
 
-def _walk(directory: Path, top: Path, real: tuple[Path, ...], problems: list[Problem]) -> Iterator[Path]:
+def _walk(directory: Path, top: Path, real: tuple[Path, ...], *, problems: list[Problem]) -> Iterator[Path]:
     """Image files under `directory` in sorted order; `real` holds the resolved folders from the
     image root down to `directory`. Symlinks out of the root, broken or looping are reported."""
     root = real[0]
@@ -178,7 +178,7 @@ def _walk(directory: Path, top: Path, real: tuple[Path, ...], problems: list[Pro
                     problems.append(Problem(entry.relative_to(top).as_posix(), reason))
                 continue
         if entry.is_dir():
-            yield from _walk(entry, top, (*real, entry.resolve()), problems)
+            yield from _walk(entry, top, (*real, entry.resolve()), problems=problems)
         elif image and entry.is_file():
             yield entry
 
@@ -266,7 +266,7 @@ def read_list(list_file: Path, image_root: Path, require_files: bool = True) -> 
             continue
         if not line.strip():
             continue
-        item, reason = _parse_line(line, image_root, listings, require_files)
+        item, reason = _parse_line(line, image_root, listings, require_files=require_files)
         if reason is None and item.path in seen:
             reason = f"duplicate of line {seen[item.path]}"
         if reason is not None:
@@ -278,7 +278,7 @@ def read_list(list_file: Path, image_root: Path, require_files: bool = True) -> 
 
 
 def _parse_line(
-    line: str, image_root: Path, listings: dict[Path, dict[str, str]], require_files: bool = True
+    line: str, image_root: Path, listings: dict[Path, dict[str, str]], *, require_files: bool = True
 ) -> tuple[Item | None, str | None]:
     """The item of one list line: the path is kept as written (spaces too), each label stripped."""
     if "\t" not in line:

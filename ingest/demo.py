@@ -93,7 +93,7 @@ CLASSES: dict[str, tuple[Texture, Colour, Colour]] = {
 }
 
 
-def pattern_image(texture: Texture, front: Colour, back: Colour, rng: np.random.Generator) -> Image.Image:
+def pattern_image(texture: Texture, front: Colour, back: Colour, *, rng: np.random.Generator) -> Image.Image:
     """One image of a class: its texture at a random scale, phase and angle, in a jittered palette, with noise."""
     axis = np.linspace(-1, 1, SIZE)
     x, y = np.meshgrid(axis, axis)
@@ -112,5 +112,5 @@ def build_patterns(folder: Path, per_class: int = PER_CLASS, seed: int = 0) -> i
         for i in range(per_class):
             path = folder / label / f"{i:03d}.png"
             if not path.exists():
-                pattern_image(texture, front, back, np.random.default_rng([seed, c, i])).save(path)
+                pattern_image(texture, front, back, rng=np.random.default_rng([seed, c, i])).save(path)
     return len(CLASSES) * per_class

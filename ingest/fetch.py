@@ -37,12 +37,16 @@ UNPACK_FLOOR = 64 << 20  # ...or this many bytes, whichever is more
 
 
 @dataclass(frozen=True)
-class FetchLimits:
-    """What a download may be: `max_unpacked` bytes per archive (None: UNPACK_MARGIN times its published
-    size, at least UNPACK_FLOOR), and whether a size other than the catalogue's is used anyway."""
+class FetchSettings:
+    """How `fetch` downloads and what a download may be: `max_unpacked` bytes per archive (None:
+    UNPACK_MARGIN times its published size, at least UNPACK_FLOOR), whether a size other than the
+    catalogue's is used anyway, how often a dropped connection is resumed, and the timeouts in seconds."""
 
     max_unpacked: int | None = None
     allow_size_mismatch: bool = False
+    retries: int = 3
+    connect_timeout: float = 5.0
+    read_timeout: float = 60.0
 
     def unpack_limit(self, file: RemoteFile, size: int) -> int:
         if self.max_unpacked is not None:
@@ -157,32 +161,29 @@ def fetch(
     name: str,
     data_root: Path,
     catalogue: dict[str, Entry] | None = None,
+    *,
     progress: ProgressFactory | None = None,
-    retries: int = 3,
-    connect_timeout: float = 5.0,
-    read_timeout: float = 60.0,
-    limits: FetchLimits | None = None,
+    settings: FetchSettings | None = None,
 ) -> FetchReport:
     """Download, verify and unpack dataset `name` under `data_root` (see the module's docstring).
 
-    A connection dropped mid-file is resumed up to `retries` times; a host that cannot be reached
+    A connection dropped mid-file is resumed up to `settings.retries` times; a host that cannot be reached
     fails at once with one line naming the files to download by hand and the folder to put them in.
     Every redirect is followed by hand and recorded; one from https to plain http is refused. A size
-    other than the catalogue's is an error unless `limits` allow it, and an archive that would unpack
+    other than the catalogue's is an error unless `settings` allow it, and an archive that would unpack
     past its limit is refused. A full disk or a name too long for it is one line; the staging folder
     is removed (a `.part` download is kept, to resume).
     """
     import httpx
 
     progress = progress or (lambda title: nullcontext(lambda done, total: None))
-    limits = limits or FetchLimits()
+    settings = settings or FetchSettings()
     planned = plan(name, data_root, catalogue)
     report = FetchReport(planned.entry.name, planned.folder, planned.downloads)
     if planned.done:
         report.already = True
         return report
     planned.downloads.mkdir(parents=True, exist_ok=True)
-    timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
     paths = []
     for item in planned.files:
         path = planned.downloads / item.file.filename
@@ -193,7 +194,7 @@ def fetch(
             how = "present"
         else:
             try:
-                size, digests = _download(item.file, path, progress, timeout, retries, redirects, limits)
+                size, digests = _download(item.file, path, progress, settings=settings, redirects=redirects)
             except (httpx.ConnectError, httpx.ConnectTimeout) as error:
                 raise DownloadError(_offline(planned, item.file, error)) from error
             except httpx.TransportError as error:
@@ -203,11 +204,11 @@ def fetch(
                     f"cannot write '{path}.part' ({error.strerror or error}); free space and rerun to resume"
                 ) from None
             how = "resumed" if item.state == "partial" else "downloaded"
-        fetched = _verify(item.file, path, size, digests, how)
+        fetched = _verify(item.file, path, size=size, digests=digests, how=how)
         report.files.append(replace(fetched, redirects=tuple(redirects)))
         if item.file.size is not None and size != item.file.size:
             mismatch = f"{item.file.filename} has {size:,} bytes; the catalogue says {item.file.size:,}"
-            if not limits.allow_size_mismatch:
+            if not settings.allow_size_mismatch:
                 raise DownloadError(
                     f"{mismatch}: not used (not the published file); check '{path}', then rerun with "
                     f"--allow-size-mismatch to use it, or delete it to download it again"
@@ -219,7 +220,8 @@ def fetch(
     try:
         staging.mkdir()
         for file, path in zip(planned.entry.files, paths, strict=True):
-            _place(file, path, staging, progress, report, limits.unpack_limit(file, path.stat().st_size))
+            limit = settings.unpack_limit(file, path.stat().st_size)
+            _place(file, path, staging, progress=progress, report=report, limit=limit)
         (staging / MARKER).write_text(json.dumps({"name": report.name, "files": [f.to_json() for f in report.files]}))
         planned.folder.parent.mkdir(parents=True, exist_ok=True)
         staging.replace(planned.folder)
@@ -245,19 +247,19 @@ def _os_reason(error: OSError) -> str:
 
 
 def _download(
-    file: RemoteFile, path: Path, progress: ProgressFactory, timeout, retries: int, redirects: list, limits: FetchLimits
-):
-    """Stream `file.url` into `path`.part, resuming from its size; (bytes, digests) of the whole file.
-    The URLs it was redirected to are added to `redirects`."""
+    file: RemoteFile, path: Path, progress: ProgressFactory, *, settings: FetchSettings, redirects: list
+) -> tuple[int, dict]:
+    """Stream `file.url` into `path`.part, resuming from its size, up to `settings.retries` times more;
+    (bytes, digests) of the whole file. The URLs it was redirected to are added to `redirects`."""
     import httpx
 
     part = path.with_name(f"{path.name}.part")
     attempt = 0
     while True:
         try:
-            return _stream(file, part, progress, timeout, redirects, limits)
+            return _stream(file, part, progress, settings=settings, redirects=redirects)
         except (httpx.ReadError, httpx.ReadTimeout, httpx.RemoteProtocolError) as error:
-            if attempt == retries:
+            if attempt == settings.retries:
                 have = part.stat().st_size if part.exists() else 0
                 raise DownloadError(
                     f"{file.filename}: the connection dropped after {have} bytes ({error or type(error).__name__}); "
@@ -266,16 +268,19 @@ def _download(
             attempt += 1
 
 
-def _stream(file: RemoteFile, part: Path, progress: ProgressFactory, timeout, redirects: list, limits: FetchLimits):
+def _stream(
+    file: RemoteFile, part: Path, progress: ProgressFactory, *, settings: FetchSettings, redirects: list
+) -> tuple[int, dict]:
     import httpx
 
     have = part.stat().st_size if part.is_file() else 0
     headers = {"Accept-Encoding": "identity", **({"Range": f"bytes={have}-"} if have else {})}
-    cap = None if limits.allow_size_mismatch else file.size
-    with followed(file, headers, timeout, redirects) as response:
+    cap = None if settings.allow_size_mismatch else file.size
+    timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
+    with followed(file, headers, timeout=timeout, redirects=redirects) as response:
         if have and (response.status_code == 416 or (response.status_code == 206 and not _resumes_at(response, have))):
             part.unlink()
-            return _stream(file, part, progress, timeout, redirects, limits)
+            return _stream(file, part, progress, settings=settings, redirects=redirects)
         if response.status_code not in (200, 206):
             raise DownloadError(
                 f"{file.url} answered HTTP {response.status_code}; download it by hand into "
@@ -334,7 +339,7 @@ def _hash_file(path: Path, advance: Advance, limit: int | None = None) -> tuple[
     return done, digests
 
 
-def _verify(file: RemoteFile, path: Path, size: int, digests: dict, how: str) -> FetchedFile:
+def _verify(file: RemoteFile, path: Path, *, size: int, digests: dict, how: str) -> FetchedFile:
     """The file's record; a published checksum that does not match moves it aside and stops the fetch."""
     sha256 = digests["sha256"].hexdigest()
     if file.checksum is None:
@@ -352,7 +357,7 @@ def _verify(file: RemoteFile, path: Path, size: int, digests: dict, how: str) ->
 
 
 def _place(
-    file: RemoteFile, path: Path, staging: Path, progress: ProgressFactory, report: FetchReport, limit: int
+    file: RemoteFile, path: Path, staging: Path, *, progress: ProgressFactory, report: FetchReport, limit: int
 ) -> None:
     if file.archive is None:
         target = staging / (file.save_as or file.filename)
@@ -361,7 +366,7 @@ def _place(
         report.placed += 1
         return
     with progress(f"unpack {file.filename}") as advance:
-        unpacked = unpack(path, file.archive, file.places, staging, advance, limit)
+        unpacked = unpack(path, file.archive, file.places, folder=staging, advance=advance, limit=limit)
     report.placed += unpacked.placed
     report.skipped += unpacked.skipped
 

@@ -51,7 +51,8 @@ def load_vectors(path: Path) -> np.ndarray:
         if zipfile.is_zipfile(path):
             loaded = _npz_array(path)
         else:
-            _check_header(path, *_npy_header(path), path.stat().st_size)
+            shape, dtype, header = _npy_header(path)
+            _check_header(path, shape, dtype, header=header, size=path.stat().st_size)
             loaded = np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise DatasetError(f"cannot read vectors from '{path}': {error}") from None
@@ -78,7 +79,7 @@ def _npy_header(handle_or_path) -> tuple[tuple, np.dtype, int]:
     return shape, dtype, handle.tell()
 
 
-def _check_header(path: Path, shape: tuple, dtype: np.dtype, header: int, size: int) -> None:
+def _check_header(path: Path, shape: tuple, dtype: np.dtype, *, header: int, size: int) -> None:
     """Refuse a header whose shape needs more bytes than the file holds (`size` bytes in all)."""
     needed = int(np.prod(shape, dtype=object)) * dtype.itemsize
     if dtype.hasobject or needed > size - header:
@@ -96,7 +97,7 @@ def _npz_array(path: Path) -> np.ndarray:
             raise DatasetError(f"'{path}' holds {len(zipped.infolist())} arrays ({names}); keep one")
         with zipped.open(arrays[0]) as handle:
             shape, dtype, header = _npy_header(handle)
-        _check_header(path, shape, dtype, header, arrays[0].file_size)
+        _check_header(path, shape, dtype, header=header, size=arrays[0].file_size)
         with zipped.open(arrays[0]) as handle:
             return np.lib.format.read_array(handle, allow_pickle=False)
 
@@ -124,22 +125,29 @@ def checked_unit_vectors(vectors: np.ndarray, path: Path) -> np.ndarray:
     return (wide / norms[:, None]).astype(np.float32)  # finite and non-zero: each row's largest is >= 1/sqrt(d)
 
 
+@dataclass(frozen=True)
+class ImportSource:
+    """What `import_vectors` stores: the rows of `vectors_file`, row i for line i of `list_file` (paths
+    relative to `image_root`), as collection `<dataset>_<encoder>`."""
+
+    vectors_file: Path
+    list_file: Path
+    dataset: str
+    encoder: str
+    image_root: Path
+
+
 def import_vectors(
-    store: VectorStore,
-    vectors_file: Path,
-    list_file: Path,
-    dataset: str,
-    encoder: str,
-    image_root: Path,
-    same_as: bool = False,
-    recreate: bool = False,
+    store: VectorStore, source: ImportSource, *, same_as: bool = False, recreate: bool = False
 ) -> ImportReport:
-    """Store the vectors of `vectors_file` as collection `<dataset>_<encoder>`, row i for list line i.
+    """Store the vectors of `source.vectors_file` as collection `<dataset>_<encoder>`, row i for list line i.
 
     Everything is checked before the store is touched. The collection is marked incomplete until its
     last point is written: a rerun of an import that stopped writes only the missing points (ids come
     from the dataset and the listed path), and `--recreate` writes a staging collection beside the old
     one that replaces it only once whole, so a failure leaves the old collection as it was."""
+    vectors_file, list_file, dataset, encoder = source.vectors_file, source.list_file, source.dataset, source.encoder
+    image_root = source.image_root
     items, problems = read_list(list_file, image_root, require_files=False)
     if problems:
         raise DatasetError(f"{problems[0].where}: {problems[0].reason}; every line must name one row of vectors")

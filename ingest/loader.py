@@ -31,7 +31,7 @@ class ImageFiles(Dataset):
     """
 
     def __init__(
-        self, root: Path, entries: list[tuple[int, str]], transform: Callable, max_pixels: int, min_side: int | None
+        self, root: Path, entries: list[tuple[int, str]], transform: Callable, *, max_pixels: int, min_side: int | None
     ) -> None:
         self.root = root
         self.entries = entries

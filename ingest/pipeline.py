@@ -108,6 +108,7 @@ def ingest(
     dataset: Dataset,
     encoder: Encoder,
     store: VectorStore,
+    *,
     options: IngestOptions | None = None,
     progress: Progress | None = None,
 ) -> IngestReport:
@@ -148,7 +149,7 @@ def ingest(
     if not created:
         store.set_provenance(name, provenance.touched(complete=False))
     stored = {} if created else dict(zip(*_ids_and_payloads(store, name), strict=True))
-    work = plan(dataset, encoder.name, ids, stored, share)
+    work = plan(dataset, encoder.name, ids, stored=stored, share=share)
     store.overwrite_payloads(target, work.rewrites)
     if options.prune and work.stale:
         store.delete(target, work.stale)
@@ -170,7 +171,8 @@ def ingest(
     hashes = {item.path: (work.rewrites.get(ids[i]) or stored.get(ids[i])) for i, item in enumerate(dataset.items)}
     hashes = {path: payload.sha256 for path, payload in hashes.items() if payload is not None}
     try:
-        _embed(dataset, encoder, store, target, ids, work.todo, options, progress, report, hashes)
+        job = _EmbedJob(target, ids, work.todo, report, hashes)
+        _embed(dataset, encoder, store, job=job, options=options, progress=progress)
     except BaseException:
         if target != name:
             store.drop(target)  # a failed rebuild leaves the old collection exactly as it was
@@ -252,15 +254,36 @@ def _ids_and_payloads(store: VectorStore, name: str) -> tuple[list, list]:
     return points.ids, points.payloads
 
 
-def _embed(dataset, encoder, store, name, ids, todo, options, progress, report, hashes) -> None:
-    """Decode, embed and write the images of `todo`, filling `report` and `hashes` as batches finish."""
+@dataclass
+class _EmbedJob:
+    """What `_embed` writes where: the collection (or its staging copy), every item's point id by list
+    position, the (position, path) pairs to embed, and the report and file hashes it fills."""
+
+    collection: str
+    ids: list[str]
+    todo: list[tuple[int, str]]
+    report: IngestReport
+    hashes: dict[str, str]
+
+
+def _embed(
+    dataset: Dataset,
+    encoder: Encoder,
+    store: VectorStore,
+    *,
+    job: _EmbedJob,
+    options: IngestOptions,
+    progress: Progress | None,
+) -> None:
+    """Decode, embed and write the images of `job.todo`, filling its report and hashes as batches finish."""
+    name, ids, todo, report, hashes = job.collection, job.ids, job.todo, job.report, job.hashes
     preprocess = encoder.spec.preprocess
     files = ImageFiles(
         dataset.image_root,
         todo,
         encoder.transform(),
-        options.max_pixels,
-        preprocess.resize if preprocess and options.fast_decode else None,
+        max_pixels=options.max_pixels,
+        min_side=preprocess.resize if preprocess and options.fast_decode else None,
     )
     progress = progress or (lambda done, total: None)
     done = 0
@@ -278,7 +301,9 @@ def _embed(dataset, encoder, store, name, ids, todo, options, progress, report, 
                     raise DatasetError(f"{dataset.items[position].path}: {reason} (--strict)")
             if pixels is not None:
                 vectors = encoder.embed_images(pixels)
-                payloads = [payload_of(dataset, encoder.name, p, f) for p, f in zip(positions, facts, strict=True)]
+                payloads = [
+                    payload_of(dataset, encoder.name, p, facts=f) for p, f in zip(positions, facts, strict=True)
+                ]
                 hashes.update((payload.path, payload.sha256) for payload in payloads)
                 if pending is not None:
                     pending.result()

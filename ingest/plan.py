@@ -27,7 +27,7 @@ class Plan:
     stale: list[str] = field(default_factory=list)  # stored ids no longer listed
 
 
-def payload_of(dataset: Dataset, encoder: str, position: int, facts: FileFacts | None) -> ImagePayload:
+def payload_of(dataset: Dataset, encoder: str, position: int, *, facts: FileFacts | None) -> ImagePayload:
     """The payload of the dataset's image at `position`, with its file facts when known."""
     item = dataset.items[position]
     payload = ImagePayload(item.label, item.path, dataset.name, encoder, position, labels=item.labels)
@@ -35,7 +35,7 @@ def payload_of(dataset: Dataset, encoder: str, position: int, facts: FileFacts |
 
 
 def plan(
-    dataset: Dataset, encoder: str, ids: list[str], stored: dict[str, ImagePayload], share: list[int] | None = None
+    dataset: Dataset, encoder: str, ids: list[str], *, stored: dict[str, ImagePayload], share: list[int] | None = None
 ) -> Plan:
     """Compare the dataset's list and files with the stored payloads (`ids[i]` is item i's point id);
     `share`, the list positions to consider (default all)."""
@@ -48,7 +48,7 @@ def plan(
             result.todo.append((position, item.path))
             result.changed += old is not None
             continue
-        new = payload_of(dataset, encoder, position, facts)
+        new = payload_of(dataset, encoder, position, facts=facts)
         if new.listing() != old.listing():
             result.relabelled += 1
         if new != old:

@@ -17,7 +17,7 @@ MAX_REDIRECTS = 10
 
 
 @contextmanager
-def followed(file: RemoteFile, headers: dict, timeout, redirects: list[str]) -> Iterator:
+def followed(file: RemoteFile, headers: dict, *, timeout, redirects: list[str]) -> Iterator:
     """The streamed answer to GET `file.url`, redirects followed one by one: each recorded in
     `redirects`, one from https to anything else refused before it is requested."""
     import httpx

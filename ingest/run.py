@@ -19,6 +19,7 @@ def ingest_all(
     store: VectorStore,
     datasets: list[Dataset],
     encoders: list[Encoder],
+    *,
     options: IngestOptions,
     reports_dir: Path,
     progress: ProgressFactory | None = None,
@@ -34,7 +35,7 @@ def ingest_all(
     for dataset in datasets:
         for encoder in encoders:
             with progress(f"{dataset.name} / {encoder.name}") as advance:
-                report = ingest(dataset, encoder, store, options, advance)
+                report = ingest(dataset, encoder, store, options=options, progress=advance)
             write_report(report, reports_dir)
             reports.append(report)
             if report.interrupted:

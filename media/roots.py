@@ -38,7 +38,7 @@ def candidate_roots(data_root: Path, dataset: str) -> list[Path]:
 LEGACY_DATA_ROOT = Path("data")  # where collections that recorded no image root were usually ingested from
 
 
-def resolve_image_root(recorded: str | None, data_root: Path | None, dataset: str, paths: list[str]) -> Path | None:
+def resolve_image_root(recorded: str | None, data_root: Path | None, dataset: str, *, paths: list[str]) -> Path | None:
     """The image folder of a collection: found under `data_root` when one is given (the data moved),
     else the folder the collection recorded, if `paths` are there; a collection that recorded none
     is looked for under ./data. None when the images are not found."""

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from encoders import Encoder, build_encoder, build_text_encoder
+from encoders import BuildSettings, Encoder, build_encoder, build_text_encoder
 from errors import QueryError
 from media.images import BadImage, load_rgb
 from store import WeightsIdentity
@@ -76,13 +76,15 @@ def can_fork() -> bool:
 class EmbedAhead:
     """A forked child that loads `encoder` and embeds `query`; `result()` waits for the vector."""
 
-    def __init__(self, encoder: str, query: Query, device: str, weights: str | None, init: str) -> None:
+    def __init__(self, encoder: str, query: Query, settings: BuildSettings) -> None:
         context = multiprocessing.get_context("fork")
         self.encoder = encoder
-        self.init = init
-        self.precision = "fp32"  # the collection is not read yet: the child embeds as nearly every one was made
+        self.init = settings.init
+        self.precision = settings.precision
         self._receive, send = context.Pipe(duplex=False)
-        self._process = context.Process(target=_child, args=(send, encoder, query, device, weights, init), daemon=True)
+        self._process = context.Process(
+            target=_child, args=(send, encoder, query), kwargs={"settings": settings}, daemon=True
+        )
         self._process.start()
         send.close()
 
@@ -105,10 +107,13 @@ class EmbedAhead:
         self._receive.close()
 
 
-def _child(send: Connection, encoder: str, query: Query, device: str, weights: str | None, init: str) -> None:
+def _child(send: Connection, encoder: str, query: Query, *, settings: BuildSettings) -> None:
     try:
         build = build_text_encoder if query.kind == "text" else build_encoder
-        outcome = ("ok", embed_query(build(encoder, device, weights, init), query))
+        model = build(
+            encoder, settings.device, weights=settings.weights, init=settings.init, precision=settings.precision
+        )
+        outcome = ("ok", embed_query(model, query))
     except BaseException as error:  # raised again in the parent
         outcome = ("error", error)
     try:

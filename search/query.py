@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from encoders import SPECS, Encoder, build_encoder, build_text_encoder, get_spec
-from encoders.base import resolve_device
+from encoders import SPECS, BuildSettings, Encoder, build_encoder, build_text_encoder, get_spec
+from encoders.interface import resolve_device
 from encoders.precision import precision_problem
 from errors import QueryError
 from media.roots import candidate_roots, resolve_image_root
@@ -119,6 +119,7 @@ class Searcher:
         self,
         open_store: Callable[[], VectorStore],
         device: str = "auto",
+        *,
         weights: dict[str, str] | None = None,
         init: str | None = None,
         embed_ahead: bool = False,
@@ -168,12 +169,14 @@ class Searcher:
             if embedded_ahead:
                 embedded = ahead.result()
             else:
-                embedded = embed_query(self._encoder(info.encoder, kind == "text", precision, init), query)
+                embedded = embed_query(
+                    self._encoder(info.encoder, text_only=kind == "text", precision=precision, init=init), query
+                )
         finally:
             if ahead is not None:
                 ahead.cancel()
         _check_same_weights(info, embedded)
-        result = self._query(query, info, embedded.vector, embedded.seconds)
+        result = self._query(query, info, embedded.vector, encode_seconds=embedded.seconds)
         result.embedded_ahead = embedded_ahead
         return result
 
@@ -184,7 +187,9 @@ class Searcher:
             return None
         if not (self.embed_ahead and can_fork()):
             return None
-        return EmbedAhead(guess, query, self.device, self.weights.get(guess), self.init or "pretrained")
+        # fp32: the collection is not read yet: the child embeds as nearly every one was made
+        settings = BuildSettings(self.device, self.weights.get(guess), self.init or "pretrained", "fp32")
+        return EmbedAhead(guess, query, settings)
 
     def _by_point(self, query: Query, info: CollectionInfo) -> SearchResult:
         if query.kind == "path":
@@ -210,7 +215,7 @@ class Searcher:
         return recorded + (candidate_roots(self.data_root, info.dataset) if self.data_root is not None else [])
 
     def _query(
-        self, query: Query, info: CollectionInfo, vector: np.ndarray | str, encode_seconds: float = 0.0
+        self, query: Query, info: CollectionInfo, vector: np.ndarray | str, *, encode_seconds: float = 0.0
     ) -> SearchResult:
         started = time.perf_counter()
         if query.label is None:
@@ -224,7 +229,7 @@ class Searcher:
             hits = sorted({h.id: h for h in found}.values(), key=lambda h: (-h.score, h.index))[: query.limit]
         seconds = time.perf_counter() - started
         recorded = info.provenance.image_root if info.provenance else None
-        root = resolve_image_root(recorded, self.data_root, info.dataset, [hit.path for hit in hits[:3]])
+        root = resolve_image_root(recorded, self.data_root, info.dataset, paths=[hit.path for hit in hits[:3]])
         return SearchResult(query, info, hits, encode_seconds=encode_seconds, store_seconds=seconds, image_root=root)
 
     def _spellings(self, info: CollectionInfo, label: str) -> list[str]:
@@ -245,14 +250,14 @@ class Searcher:
             )
         return spelled
 
-    def _encoder(self, name: str, text_only: bool, precision: str, init: str) -> Encoder:
+    def _encoder(self, name: str, *, text_only: bool, precision: str, init: str) -> Encoder:
         """The encoder, built on first use; a full one also serves text."""
         full, text = (name, False, precision, init), (name, True, precision, init)
         for key in (full, text) if text_only else (full,):
             if key in self._models:
                 return self._models[key]
         build = build_text_encoder if text_only else build_encoder
-        encoder = build(name, self.device, self.weights.get(name), init, precision)
+        encoder = build(name, self.device, weights=self.weights.get(name), init=init, precision=precision)
         self._models[text if text_only else full] = encoder
         return encoder
 

@@ -195,7 +195,7 @@ def _first_id(storage: Path, collection: str) -> str:
 
 
 def test_gallery_captions_keep_rank_and_score_and_the_title_names_collection_and_query(tmp_path, monkeypatch):
-    import media.gallery as gallery
+    import media.sheets as gallery
 
     folder = tmp_path / "data" / "tiles"
     label = "a_label_far_too_long_to_fit_under_one_thumbnail_of_the_gallery"
@@ -209,7 +209,7 @@ def test_gallery_captions_keep_rank_and_score_and_the_title_names_collection_and
     original = gallery.fit
 
     def recording(text, font, width, keep_start=False):
-        shown.append(original(text, font, width, keep_start))
+        shown.append(original(text, font, width, keep_start=keep_start))
         return shown[-1]
 
     monkeypatch.setattr(gallery, "fit", recording)

@@ -20,7 +20,7 @@ from tests.conftest import share_store
 def storage(data_root: Path, store: VectorStore, monkeypatch) -> VectorStore:
     """The open embedded store holding shapes_colorhist (3 classes x 4 images), also the CLI's."""
     dataset = read_dataset(discover(data_root)["shapes"], "shapes")
-    ingest_dataset(dataset, build_encoder("colorhist"), store, IngestOptions(workers=0))
+    ingest_dataset(dataset, build_encoder("colorhist"), store, options=IngestOptions(workers=0))
     share_store(monkeypatch, store)
     return store
 

@@ -16,7 +16,9 @@ SHAPES_POINTS = 12  # the 'shapes' fixture: 3 classes x 4 images
 
 def _ingest(data_root, store, limit: int):
     dataset = read_dataset(discover(data_root)["shapes"], "shapes")
-    return ingest_dataset(dataset, build_encoder("colorhist"), store, IngestOptions(workers=0, embedded_limit=limit))
+    return ingest_dataset(
+        dataset, build_encoder("colorhist"), store, options=IngestOptions(workers=0, embedded_limit=limit)
+    )
 
 
 def test_ingest_notes_a_collection_past_the_limit_once_and_not_at_it(data_root, store):
@@ -34,7 +36,7 @@ def test_ingest_notes_a_collection_past_the_limit_once_and_not_at_it(data_root, 
 
 def test_default_limit_gives_no_note_to_a_small_collection(data_root, store, tmp_path):
     dataset = read_dataset(discover(data_root)["shapes"], "shapes")
-    report = ingest_dataset(dataset, build_encoder("colorhist"), store, IngestOptions(workers=0))
+    report = ingest_dataset(dataset, build_encoder("colorhist"), store, options=IngestOptions(workers=0))
     assert report.notes == []
     run = evaluate_collections(store, ["shapes_colorhist"], tmp_path / "reports", EvalOptions(data_root=data_root))
     assert not any("embedded store" in note for note in run.notes)

@@ -29,7 +29,7 @@ FIRST_OF_EACH_FAMILY = list(
 
 def _ingest_shapes(data_root: Path, store, encoder):
     dataset = read_dataset(discover(data_root)["shapes"], "shapes")
-    return dataset, ingest_dataset(dataset, encoder, store, IngestOptions(batch_size=5, workers=0))
+    return dataset, ingest_dataset(dataset, encoder, store, options=IngestOptions(batch_size=5, workers=0))
 
 
 def _assert_stored(store, dataset, encoder, collection: str) -> np.ndarray:

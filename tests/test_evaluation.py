@@ -234,7 +234,7 @@ def test_corel1k_colorhist_reaches_the_measured_map(corel, store, tmp_path, monk
     from encoders import build_encoder
     from ingest import IngestOptions, ingest_dataset, read_dataset
 
-    ingest_dataset(read_dataset(corel, "corel1k"), build_encoder("colorhist"), store, IngestOptions(workers=0))
+    ingest_dataset(read_dataset(corel, "corel1k"), build_encoder("colorhist"), store, options=IngestOptions(workers=0))
     reports = tmp_path / "reports"
     result = _cli(
         store,

@@ -28,7 +28,7 @@ from errors import DatasetError, DownloadError
 from ingest import read_dataset
 from ingest.archives import unpack
 from ingest.catalogue import CATALOGUE, Place
-from ingest.fetch import fetch, plan
+from ingest.fetch import FetchSettings, fetch, plan
 
 
 @dataclass
@@ -158,7 +158,7 @@ def test_roxford5k_is_downloaded_flattened_and_left_alone_on_a_rerun(http, tmp_p
     catalogue = serve_entry(http, "roxford5k", blobs)
     log: list = []
     with progress_log(log) as progress:
-        report = fetch("roxford5k", tmp_path, catalogue, progress)
+        report = fetch("roxford5k", tmp_path, catalogue, progress=progress)
     folder = tmp_path / "roxford5k"
     assert sorted(p.name for p in (folder / "jpg").iterdir()) == ["all_souls_000000.jpg", "radcliffe_camera_000519.jpg"]
     assert (folder / "jpg" / "radcliffe_camera_000519.jpg").read_bytes() == b"radcliffe" * 1000
@@ -245,12 +245,12 @@ def test_an_interrupted_download_resumes_with_range_on_the_next_call(http, tmp_p
     catalogue = serve_entry(http, "voc2007", blobs)
     http.drop_once.add("/voc2007/VOCtrainval_06-Nov-2007.tar")
     with pytest.raises(DownloadError, match="rerun the same command to resume"):
-        fetch("voc2007", tmp_path, catalogue, retries=0)
+        fetch("voc2007", tmp_path, catalogue, settings=FetchSettings(retries=0))
     part = tmp_path / "downloads" / "voc2007" / "VOCtrainval_06-Nov-2007.tar.part"
     assert part.read_bytes() == tar[: len(tar) // 2]
     assert plan("voc2007", tmp_path, catalogue).files[0].state == "partial"
 
-    report = fetch("voc2007", tmp_path, catalogue, retries=0)
+    report = fetch("voc2007", tmp_path, catalogue, settings=FetchSettings(retries=0))
     assert http.requests[-1] == ("/voc2007/VOCtrainval_06-Nov-2007.tar", f"bytes={len(tar) // 2}-")
     assert (tmp_path / "downloads" / "voc2007" / "VOCtrainval_06-Nov-2007.tar").read_bytes() == tar
     assert (report.files[0].how, report.files[0].verified) == ("resumed", True)
@@ -308,7 +308,7 @@ def test_a_zip_member_escaping_the_folder_is_refused(tmp_path):
     folder = tmp_path / "out"
     folder.mkdir()
     with pytest.raises(DatasetError, match="outside the target folder"):
-        unpack(archive, "zip", (Place("set/", "images/"),), folder, lambda done, total: None)
+        unpack(archive, "zip", (Place("set/", "images/"),), folder=folder, advance=lambda done, total: None)
     assert list(folder.iterdir()) == [] and not (tmp_path / "escaped.jpg").exists()
 
 
@@ -321,7 +321,7 @@ def test_a_zip_symlink_pointing_outside_is_refused(tmp_path):
     folder = tmp_path / "out"
     folder.mkdir()
     with pytest.raises(DatasetError, match="links to '../../../etc/passwd'"):
-        unpack(archive, "zip", (Place("set/", "images/"),), folder, lambda done, total: None)
+        unpack(archive, "zip", (Place("set/", "images/"),), folder=folder, advance=lambda done, total: None)
     assert list(folder.iterdir()) == []
 
 
@@ -335,7 +335,7 @@ def test_offline_fails_at_once_with_one_line_naming_the_urls_and_the_folder(tmp_
         "roxford5k": replace(entry, files=tuple(replace(f, url=u) for f, u in zip(entry.files, urls, strict=True)))
     }
     with pytest.raises(DownloadError) as raised:
-        fetch("roxford5k", tmp_path, offline, connect_timeout=2)
+        fetch("roxford5k", tmp_path, offline, settings=FetchSettings(connect_timeout=2))
     message = str(raised.value)
     assert "\n" not in message and message.startswith(f"cannot reach 127.0.0.1:{port}")
     assert all(url in message for url in urls)

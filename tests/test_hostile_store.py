@@ -256,7 +256,7 @@ def test_bidi_nul_and_huge_labels_are_inert_in_the_report_and_galleries(tmp_path
 
 
 def test_gallery_text_is_inert_and_long_text_is_cut():
-    from media.gallery import TILE, _font, fit
+    from media.sheets import TILE, _font, fit
 
     font = _font(12)
     assert fit("\u202eabc\x00", font, TILE) == "\\u202eabc\\x00"

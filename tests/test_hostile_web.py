@@ -34,7 +34,7 @@ def built(tmp_path_factory) -> Path:
     write_list_dataset(tmp / "data" / "Shapes", per_class=2)
     store = open_store(path=tmp / "q")
     dataset = read_dataset(discover(tmp / "data")["shapes"], "shapes")
-    ingest_dataset(dataset, build_encoder("colorhist", "cpu"), store, IngestOptions(workers=0))
+    ingest_dataset(dataset, build_encoder("colorhist", "cpu"), store, options=IngestOptions(workers=0))
     unfinished = Provenance("half", str(tmp), "colorhist", "x", {"kind": "none"}, None, 4, complete=False)
     store.ensure_collection("half_colorhist", 4, provenance=unfinished)
     store.upsert(

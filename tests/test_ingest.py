@@ -19,7 +19,7 @@ def _ingest(data_root, store, encoder_name, init="random", workers=0):
     dataset = read_dataset(discover(data_root)["shapes"], "shapes")
     encoder = build_encoder(encoder_name, "cpu", init=init)
     options = IngestOptions(batch_size=5, workers=workers)
-    return dataset, encoder, ingest_dataset(dataset, encoder, store, options)
+    return dataset, encoder, ingest_dataset(dataset, encoder, store, options=options)
 
 
 @pytest.mark.parametrize("name", list(SPECS))
@@ -41,11 +41,11 @@ def test_ingest_stores_unit_vectors_with_payload_and_deterministic_ids(data_root
 
 def test_rerun_adds_nothing_and_resumes_a_partial_collection(data_root, store):
     dataset, encoder, first = _ingest(data_root, store, "colorhist")
-    again = ingest_dataset(dataset, encoder, store, IngestOptions(workers=0))
+    again = ingest_dataset(dataset, encoder, store, options=IngestOptions(workers=0))
     assert (again.written, again.already_stored) == (0, 12)
     collection = collection_name("shapes", "colorhist")
     store.delete(collection, [point_id("shapes", dataset.items[3].path)])
-    resumed = ingest_dataset(dataset, encoder, store, IngestOptions(workers=0))
+    resumed = ingest_dataset(dataset, encoder, store, options=IngestOptions(workers=0))
     assert (resumed.written, resumed.already_stored) == (1, 11)
     assert store.count(collection) == 12
 
@@ -77,10 +77,10 @@ def test_rerun_rewrites_changed_labels_and_reports_images_no_longer_listed(data_
     relabelled = lines[0].split("\t")[0] + "\tcrimson"
     list_file.write_text("\n".join([relabelled, *lines[1:-1]]) + "\n")  # first relabelled, last dropped
     changed = read_dataset(discover(data_root)["shapes"], "shapes")
-    report = ingest_dataset(changed, encoder, store, IngestOptions(workers=0))
+    report = ingest_dataset(changed, encoder, store, options=IngestOptions(workers=0))
     assert (report.written, report.relabelled, report.not_in_dataset) == (0, 1, 1)
     points = store.points("shapes_colorhist")
     by_path = {p.path: p for p in points.payloads}
     assert by_path[changed.items[0].path].label == "crimson"
     assert len(points.ids) == 12  # nothing stored is lost
-    assert ingest_dataset(changed, encoder, store, IngestOptions(workers=0)).relabelled == 0
+    assert ingest_dataset(changed, encoder, store, options=IngestOptions(workers=0)).relabelled == 0

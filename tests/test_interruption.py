@@ -84,7 +84,7 @@ def _finish_in_process_and_check(data_root: Path, storage: Path) -> None:
     dataset = read_dataset(data_root / "many", "many")
     store = open_store(path=storage)
     try:
-        ingest_dataset(dataset, build_encoder("colorhist"), store, IngestOptions(workers=0))
+        ingest_dataset(dataset, build_encoder("colorhist"), store, options=IngestOptions(workers=0))
         stored = store.points("many_colorhist")
         assert len(stored.ids) == store.count("many_colorhist") == IMAGES
         assert sorted(stored.ids) == sorted(point_id("many", item.path) for item in dataset.items)

@@ -13,7 +13,8 @@ import media.thumbnails
 from errors import MediaError
 from evaluation.records.gallery_rows import GalleryRow
 from evaluation.report.galleries import draw_gallery
-from media.gallery import (
+from media.roots import find_image_root
+from media.sheets import (
     CAPTION_LINES,
     HEADING_HEIGHT,
     LINE_HEIGHT,
@@ -35,10 +36,9 @@ from media.gallery import (
     fit,
     text_tile,
 )
-from media.roots import find_image_root
 from media.thumbnails import thumbnail
-from search.gallery import write_gallery
 from search.query import Query, SearchResult
+from search.result_sheet import write_gallery
 from store import CollectionInfo, Hit, ImagePayload
 
 SAMPLES = ["red/00.jpg", "green/01.jpg", "blue/03.jpg"]
@@ -117,7 +117,7 @@ def test_tiles_keep_their_documented_size():
 )
 def test_a_sheet_is_as_big_as_its_rows_and_columns(tmp_path, lengths, columns, tiles_wide, tile_lines):
     rows = [Row(f"row {i}", [Tile(_square((9, 9, 9)), ("c",), NEUTRAL)] * n) for i, n in enumerate(lengths)]
-    out = draw_sheet(rows, "title", tmp_path / "sheet.png", columns)
+    out = draw_sheet(rows, "title", tmp_path / "sheet.png", columns=columns)
     with Image.open(out) as sheet:
         assert sheet.format == "PNG"
         assert sheet.size == (

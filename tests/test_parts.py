@@ -19,7 +19,7 @@ COLLECTION = collection_name("shapes", "colorhist")
 
 def _ingest(dataset, store, part: str | None = None, **options):
     encoder = build_encoder("colorhist")
-    return ingest_dataset(dataset, encoder, store, IngestOptions(workers=0, part=parse_part(part), **options))
+    return ingest_dataset(dataset, encoder, store, options=IngestOptions(workers=0, part=parse_part(part), **options))
 
 
 def _collection(store) -> dict:

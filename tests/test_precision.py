@@ -32,7 +32,7 @@ def plain_cpu(monkeypatch):
 def _ingest(data_root, store, precision: str):
     dataset = read_dataset(discover(data_root)["shapes"], "shapes")
     encoder = build_encoder("dinov2", "cpu", init="random-tiny", precision=precision)
-    return ingest_dataset(dataset, encoder, store, IngestOptions(workers=0))
+    return ingest_dataset(dataset, encoder, store, options=IngestOptions(workers=0))
 
 
 def test_bf16_is_offered_only_on_a_cpu_with_bfloat16_instructions(monkeypatch):
@@ -88,7 +88,7 @@ def test_a_query_is_embedded_in_the_collections_precision(bf16_cpu, data_root, s
 
     def recording(name, device, weights, init, precision="fp32"):
         built.append((name, precision))
-        return build_encoder(name, device, weights, init, precision)
+        return build_encoder(name, device, weights=weights, init=init, precision=precision)
 
     monkeypatch.setattr(search.query, "build_encoder", recording)
     _ingest(data_root, store, "bf16")

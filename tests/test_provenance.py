@@ -15,7 +15,7 @@ from PIL import Image
 
 import cli
 from errors import DatasetError, EvaluationError, QueryError, StoreError
-from media.gallery import HEADING_HEIGHT, PAD, PLACEHOLDER, TILE, TITLE_HEIGHT
+from media.sheets import HEADING_HEIGHT, PAD, PLACEHOLDER, TILE, TITLE_HEIGHT
 from store import open_store, point_id
 from tests.conftest import CLASS_COLOURS, make_image, write_list_dataset
 

@@ -23,7 +23,7 @@ FAMILY_MODULE = '''
 
 import numpy as np
 
-from encoders.base import Encoder, l2_normalize
+from encoders.interface import Encoder, l2_normalize
 from encoders.registry import register
 from encoders.spec import EncoderSpec
 
@@ -40,7 +40,7 @@ class MeanColour(Encoder):
         return l2_normalize(batch)
 
 
-def build(spec, device, weights, init):
+def build(spec, settings):
     return MeanColour(spec, "cpu", spec.dim)
 
 
@@ -93,19 +93,19 @@ def test_a_new_family_module_is_discovered_listed_built_and_ingested(new_family,
     assert np.allclose(vectors, [[1, 0, 0], [3**-0.5] * 3], atol=1e-6)
 
     dataset = read_dataset(discover(data_root)["shapes"], "shapes")
-    report = ingest_dataset(dataset, encoder, store, IngestOptions(workers=0))
+    report = ingest_dataset(dataset, encoder, store, options=IngestOptions(workers=0))
     assert report.written == 12 and store.info("shapes_meancolour").dim == 3
 
 
 def test_register_takes_a_text_builder_and_refuses_a_taken_name():
     built = []
 
-    def build(spec, device, weights, init):
-        built.append(("full", spec.name, device, weights, init))
+    def build(spec, settings):
+        built.append(("full", spec.name, settings.device, settings.weights, settings.init))
         return SimpleNamespace(spec=spec)
 
-    def build_text(spec, device, weights, init):
-        built.append(("text", spec.name, device, weights, init))
+    def build_text(spec, settings):
+        built.append(("text", spec.name, settings.device, settings.weights, settings.init))
         return SimpleNamespace(spec=spec)
 
     register(_spec("two-towers", text=True), build, build_text, order=15)

@@ -34,7 +34,7 @@ def test_bad_file_is_skipped_with_its_reason_and_the_rest_stored(tmp_path, store
     (folder / "odd").mkdir()
     (folder / "odd" / name).write_bytes((tmp_path / "bad" / name).read_bytes())
     dataset = read_dataset(folder, "messy")
-    report = ingest_dataset(dataset, build_encoder("colorhist"), store, IngestOptions(workers=0))
+    report = ingest_dataset(dataset, build_encoder("colorhist"), store, options=IngestOptions(workers=0))
     assert [p.where for p in report.skipped] == [f"odd/{name}"]
     assert reasons[name] in report.skipped[0].reason
     assert store.count("messy_colorhist") == 2 == report.written
@@ -46,7 +46,10 @@ def test_strict_turns_a_skip_into_an_error(tmp_path, store):
     (folder / "odd" / "empty.jpg").write_bytes(b"")
     with pytest.raises(DatasetError, match="odd/empty.jpg: empty file"):
         ingest_dataset(
-            read_dataset(folder, "messy"), build_encoder("colorhist"), store, IngestOptions(workers=0, strict=True)
+            read_dataset(folder, "messy"),
+            build_encoder("colorhist"),
+            store,
+            options=IngestOptions(workers=0, strict=True),
         )
 
 
@@ -72,7 +75,9 @@ def test_exif_orientation_is_honoured_and_gif_gives_its_first_frame(tmp_path):
 def test_unusual_images_are_all_ingested(tmp_path, store):
     folder = _folder_dataset(tmp_path)
     write_unusual_files(folder / "odd")
-    report = ingest_dataset(read_dataset(folder, "messy"), build_encoder("colorhist"), store, IngestOptions(workers=0))
+    report = ingest_dataset(
+        read_dataset(folder, "messy"), build_encoder("colorhist"), store, options=IngestOptions(workers=0)
+    )
     assert report.skipped == []
     assert store.count("messy_colorhist") == 9
 
@@ -82,7 +87,10 @@ def test_pixel_limit_rejects_oversized_images(tmp_path, store):
     with pytest.raises(BadImage, match="exceeds the limit of 1000 pixels"):
         load_rgb(folder / "ok" / "0.jpg", max_pixels=1000)
     report = ingest_dataset(
-        read_dataset(folder, "messy"), build_encoder("colorhist"), store, IngestOptions(workers=0, max_pixels=1000)
+        read_dataset(folder, "messy"),
+        build_encoder("colorhist"),
+        store,
+        options=IngestOptions(workers=0, max_pixels=1000),
     )
     assert report.written == 0 and len(report.skipped) == 2
 

@@ -30,7 +30,7 @@ def built(tmp_path_factory) -> Path:
     dataset = read_dataset(discover(tmp / "data")["shapes"], "shapes")
     store = open_store(path=tmp / "qdrant")
     for name, init in (("colorhist", "pretrained"), ("clip", "random-tiny")):
-        ingest_dataset(dataset, build_encoder(name, "cpu", init=init), store, IngestOptions(workers=0))
+        ingest_dataset(dataset, build_encoder(name, "cpu", init=init), store, options=IngestOptions(workers=0))
     for dataset_name, encoder in (("shapes", "resnet18"), ("other", "clip")):
         collection = f"{dataset_name}_{encoder}"
         store.ensure_collection(collection, 4)

@@ -57,7 +57,7 @@ def pair(request, server, dataset, tmp_path_factory) -> Iterator[Pair]:
     local = open_store(path=tmp_path_factory.mktemp("embedded"))
     options = IngestOptions(batch_size=32, workers=0, recreate=True)
     for store in (remote, local):
-        assert ingest_dataset(dataset, encoder, store, options).written == len(dataset.items)
+        assert ingest_dataset(dataset, encoder, store, options=options).written == len(dataset.items)
     name = collection_name(dataset.name, encoder.name)
     yield Pair(remote, local, name)
     remote.drop(name)
@@ -116,7 +116,10 @@ def test_server_collection_takes_the_asked_layout_and_gets_its_graph_after_the_l
     name = collection_name(dataset.name, "colorhist")
     try:
         ingest_dataset(
-            dataset, build_encoder("colorhist"), remote, IngestOptions(workers=0, recreate=True, settings=settings)
+            dataset,
+            build_encoder("colorhist"),
+            remote,
+            options=IngestOptions(workers=0, recreate=True, settings=settings),
         )
         from qdrant_client import QdrantClient
 

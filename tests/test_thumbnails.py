@@ -19,7 +19,7 @@ def test_a_replaced_image_ingested_again_gets_a_new_thumbnail_and_etag(store, tm
 
     def ingest() -> None:
         dataset = read_dataset(discover(tmp_path / "data")["shapes"], "shapes")
-        ingest_dataset(dataset, encoder, store, IngestOptions(workers=0))
+        ingest_dataset(dataset, encoder, store, options=IngestOptions(workers=0))
 
     ingest()
     client = TestClient(create_app(lambda: store, Options(tmp_path / "data", tmp_path / "reports", "cpu")))

@@ -42,7 +42,7 @@ def built(tmp_path_factory) -> Path:
     write_list_dataset(tmp / "data" / "Shapes")
     store = open_store(path=tmp / "qdrant")
     dataset = read_dataset(discover(tmp / "data")["shapes"], "shapes")
-    ingest_dataset(dataset, build_encoder("colorhist", "cpu"), store, IngestOptions(workers=0))
+    ingest_dataset(dataset, build_encoder("colorhist", "cpu"), store, options=IngestOptions(workers=0))
     add_noisy_copy(store)
     evaluate_collections(
         store, ["shapes_colorhist", "shapes_noisy"], tmp / "reports", EvalOptions(data_root=tmp / "data")

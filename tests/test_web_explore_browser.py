@@ -39,7 +39,7 @@ def server(tmp_path_factory) -> Iterator[str]:
         read_dataset(discover(tmp / "data")["shapes"], "shapes"),
         build_encoder("colorhist", "cpu"),
         store,
-        IngestOptions(workers=0),
+        options=IngestOptions(workers=0),
     )
     add_noisy_copy(store)
     evaluate_collections(store, [NAME, "shapes_noisy"], tmp / "reports", EvalOptions(data_root=tmp / "data"))

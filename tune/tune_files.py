@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from media.folders import writable_folder
-from media.text import plot_text
+from media.inert_text import plot_text
 from store import VectorStore
 from tune.findings import TuneResult, tune_paths
 from tune.tuner import Progress, TuneOptions, check_tunable, tune_collection

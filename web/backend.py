@@ -73,7 +73,7 @@ class Backend:
         self._open_store = open_store
         self._store: VectorStore | None = None
         self._opening = threading.Lock()
-        self.searcher = Searcher(lambda: self.store, options.device, options.weights, options.init)
+        self.searcher = Searcher(lambda: self.store, options.device, weights=options.weights, init=options.init)
         self._model_lock = threading.Lock()
         self._decoding = threading.BoundedSemaphore(options.max_decodes)
         self._cache_lock = threading.Lock()
@@ -128,7 +128,7 @@ class Backend:
         summary = self.summary(name)
         paths = [payload.path for _, payload in summary.samples[:ROOT_SAMPLE]]
         recorded = summary.info.provenance.image_root if summary.info.provenance else None
-        root = resolve_image_root(recorded, self.options.data_root, summary.info.dataset, paths)
+        root = resolve_image_root(recorded, self.options.data_root, summary.info.dataset, paths=paths)
         with self._cache_lock:
             self._roots[name] = root
         return root

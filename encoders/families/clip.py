@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from encoders.base import Encoder, TorchEncoder, l2_normalize
+from encoders.build_settings import BuildSettings
+from encoders.interface import Encoder, TorchEncoder, l2_normalize
 from encoders.preprocess import ResizeCropNormalize
 from encoders.registry import register
 from encoders.seeding import seeded
@@ -66,7 +67,7 @@ SPEC = EncoderSpec(
 
 
 class ClipEncoder(TorchEncoder):
-    def __init__(self, spec: EncoderSpec, device: str, model, tokenizer) -> None:
+    def __init__(self, spec: EncoderSpec, device: str, model, *, tokenizer) -> None:
         super().__init__(spec, device, model.config.projection_dim)
         self.model = model.eval().to(device)
         self.tokenizer = tokenizer
@@ -104,33 +105,33 @@ def byte_level_tokenizer():
     return CLIPTokenizer(vocab={t: i for i, t in enumerate(tokens)}, merges=[])
 
 
-def build(spec: EncoderSpec, device: str, weights: str | None, init: str) -> Encoder:
+def build(spec: EncoderSpec, settings: BuildSettings) -> Encoder:
     from transformers import AutoTokenizer, CLIPConfig, CLIPModel
 
-    if init == "pretrained":
-        model = load_hf_model(spec, CLIPModel, weights)
-        tokenizer = load_hf_pretrained(spec, AutoTokenizer, weights)
+    if settings.init == "pretrained":
+        model = load_hf_model(spec, CLIPModel, settings.weights)
+        tokenizer = load_hf_pretrained(spec, AutoTokenizer, settings.weights)
     else:
-        arch = spec.architecture if init == "random" else spec.tiny_architecture
+        arch = spec.architecture if settings.init == "random" else spec.tiny_architecture
         with seeded():
             model = CLIPModel(CLIPConfig(**arch))
         tokenizer = byte_level_tokenizer()
-    return ClipEncoder(spec, device, model, tokenizer)
+    return ClipEncoder(spec, settings.device, model, tokenizer=tokenizer)
 
 
-def build_text(spec: EncoderSpec, device: str, weights: str | None, init: str) -> Encoder:
+def build_text(spec: EncoderSpec, settings: BuildSettings) -> Encoder:
     """Only the text tower and its projection: a text query needs no vision weights.
 
     Random weights come from the full seeded model, so they match what ingest used.
     The returned encoder embeds text only.
     """
-    if init != "pretrained":
-        return build(spec, device, weights, init)
+    if settings.init != "pretrained":
+        return build(spec, settings)
     from transformers import AutoTokenizer
 
-    model = load_hf_model(spec, _TextTower, weights, unused=TEXT_TOWER_UNUSED)
-    tokenizer = load_hf_pretrained(spec, AutoTokenizer, weights)
-    return ClipEncoder(spec, device, model, tokenizer)
+    model = load_hf_model(spec, _TextTower, settings.weights, unused=TEXT_TOWER_UNUSED)
+    tokenizer = load_hf_pretrained(spec, AutoTokenizer, settings.weights)
+    return ClipEncoder(spec, settings.device, model, tokenizer=tokenizer)
 
 
 # What a text-only load leaves of a full CLIP checkpoint: the vision tower, its projection, the logit scale.

@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from encoders.base import Encoder, l2_normalize
+from encoders.build_settings import BuildSettings
+from encoders.interface import Encoder, l2_normalize
 from encoders.registry import register
 from encoders.spec import EncoderSpec
 
@@ -47,7 +48,7 @@ class ColorHistogram(Encoder):
         return l2_normalize(batch)
 
 
-def build(spec: EncoderSpec, device: str, weights: str | None, init: str) -> Encoder:
+def build(spec: EncoderSpec, settings: BuildSettings) -> Encoder:
     return ColorHistogram(spec, "cpu", spec.dim)
 
 

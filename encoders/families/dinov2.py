@@ -7,9 +7,11 @@ the same way (and share one processor, BitImageProcessor).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from encoders.base import Encoder, TorchEncoder
+from encoders.build_settings import BuildSettings
+from encoders.interface import Encoder, TorchEncoder
 from encoders.preprocess import ResizeCropNormalize
 from encoders.registry import register
 from encoders.seeding import seeded
@@ -20,39 +22,53 @@ if TYPE_CHECKING:
     import torch
 
 ORDER = 10
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """One published ViT/14 checkpoint: its encoder name, model id, width, depth, heads and register tokens."""
+
+    name: str
+    model_id: str
+    width: int
+    depth: int
+    heads: int
+    registers: int
+
+
 # ViT/14 checkpoints, plain and with 4 register tokens.
-CHECKPOINTS = (  # name, model id, width, depth, heads, register tokens
-    ("dinov2", "facebook/dinov2-small", 384, 12, 6, 0),
-    ("dinov2-base", "facebook/dinov2-base", 768, 12, 12, 0),
-    ("dinov2-large", "facebook/dinov2-large", 1024, 24, 16, 0),
-    ("dinov2-reg", "facebook/dinov2-with-registers-small", 384, 12, 6, 4),
-    ("dinov2-reg-base", "facebook/dinov2-with-registers-base", 768, 12, 12, 4),
-    ("dinov2-reg-large", "facebook/dinov2-with-registers-large", 1024, 24, 16, 4),
+CHECKPOINTS = (
+    Checkpoint("dinov2", "facebook/dinov2-small", 384, 12, 6, 0),
+    Checkpoint("dinov2-base", "facebook/dinov2-base", 768, 12, 12, 0),
+    Checkpoint("dinov2-large", "facebook/dinov2-large", 1024, 24, 16, 0),
+    Checkpoint("dinov2-reg", "facebook/dinov2-with-registers-small", 384, 12, 6, 4),
+    Checkpoint("dinov2-reg-base", "facebook/dinov2-with-registers-base", 768, 12, 12, 4),
+    Checkpoint("dinov2-reg-large", "facebook/dinov2-with-registers-large", 1024, 24, 16, 4),
 )
 
 
-def checkpoint_spec(name: str, model_id: str, width: int, depth: int, heads: int, registers: int) -> EncoderSpec:
-    """One row of `CHECKPOINTS` as a record; the tiny variant keeps the register tokens.
+def checkpoint_spec(checkpoint: Checkpoint) -> EncoderSpec:
+    """One of `CHECKPOINTS` as an encoder record; the tiny variant keeps the register tokens.
 
     The small plain model is tested at full size (it runs in about a second).
     """
     kind: dict = {"model_type": "dinov2"}
-    if registers:
-        kind = {"model_type": "dinov2_with_registers", "num_register_tokens": registers}
+    if checkpoint.registers:
+        kind = {"model_type": "dinov2_with_registers", "num_register_tokens": checkpoint.registers}
     return EncoderSpec(
-        name=name,
+        name=checkpoint.name,
         family="dinov2",
-        model_id=model_id,
-        dim=width,
+        model_id=checkpoint.model_id,
+        dim=checkpoint.width,
         text=False,
         source="huggingface",
         license="Apache-2.0",
         preprocess=Preprocess(256, 224, "bicubic", IMAGENET_MEAN, IMAGENET_STD),
         architecture={
             **kind,
-            "hidden_size": width,
-            "num_hidden_layers": depth,
-            "num_attention_heads": heads,
+            "hidden_size": checkpoint.width,
+            "num_hidden_layers": checkpoint.depth,
+            "num_attention_heads": checkpoint.heads,
             "mlp_ratio": 4,
             "patch_size": 14,
             "image_size": 518,
@@ -66,7 +82,7 @@ def checkpoint_spec(name: str, model_id: str, width: int, depth: int, heads: int
             "patch_size": 14,
             "image_size": 224,
         },
-        test_init="random" if name == "dinov2" else "random-tiny",
+        test_init="random" if checkpoint.name == "dinov2" else "random-tiny",
     )
 
 
@@ -83,17 +99,17 @@ class Dinov2Encoder(TorchEncoder):
         return self.model(pixel_values=batch).pooler_output
 
 
-def build(spec: EncoderSpec, device: str, weights: str | None, init: str) -> Encoder:
+def build(spec: EncoderSpec, settings: BuildSettings) -> Encoder:
     from transformers import AutoConfig, AutoModel
 
-    if init == "pretrained":
-        model = load_hf_model(spec, AutoModel, weights)
+    if settings.init == "pretrained":
+        model = load_hf_model(spec, AutoModel, settings.weights)
     else:
-        arch = dict(spec.architecture if init == "random" else spec.tiny_architecture)
+        arch = dict(spec.architecture if settings.init == "random" else spec.tiny_architecture)
         with seeded():
             model = AutoModel.from_config(AutoConfig.for_model(**arch))
-    return Dinov2Encoder(spec, device, model)
+    return Dinov2Encoder(spec, settings.device, model)
 
 
-for row in CHECKPOINTS:
-    register(checkpoint_spec(*row), build, order=ORDER)
+for checkpoint in CHECKPOINTS:
+    register(checkpoint_spec(checkpoint), build, order=ORDER)

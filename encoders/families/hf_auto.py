@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from encoders.base import Encoder, TorchEncoder
+from encoders.build_settings import BuildSettings
+from encoders.interface import Encoder, TorchEncoder
 from encoders.registry import register_prefix
 from encoders.spec import EncoderSpec
 from encoders.weights import load_hf_pretrained, quiet_loading_report
@@ -53,7 +54,7 @@ class ProcessorTransform:
 
 
 class AutoVisionEncoder(TorchEncoder):
-    def __init__(self, spec: EncoderSpec, device: str, model, processor, use_pooler: bool) -> None:
+    def __init__(self, spec: EncoderSpec, device: str, model, *, processor, use_pooler: bool) -> None:
         super().__init__(spec, device, 0)
         self.model = model.eval().to(device)
         self._transform = ProcessorTransform(processor)
@@ -87,18 +88,18 @@ class AutoVisionEncoder(TorchEncoder):
             ) from error
 
 
-def build(spec: EncoderSpec, device: str, weights: str | None, init: str) -> Encoder:
+def build(spec: EncoderSpec, settings: BuildSettings) -> Encoder:
     from transformers import AutoImageProcessor, AutoModel
 
-    if init != "pretrained":
+    if settings.init != "pretrained":
         raise RetrievalError(
-            f"{spec.name}: hf: encoders load published weights; --init {init} needs a registered encoder"
+            f"{spec.name}: hf: encoders load published weights; --init {settings.init} needs a registered encoder"
         )
     with quiet_loading_report():  # a missing pooler is expected; it is then not used
-        model, info = load_hf_pretrained(spec, AutoModel, weights, output_loading_info=True)
-    processor = load_hf_pretrained(spec, AutoImageProcessor, weights, backend="pil")
+        model, info = load_hf_pretrained(spec, AutoModel, settings.weights, output_loading_info=True)
+    processor = load_hf_pretrained(spec, AutoImageProcessor, settings.weights, backend="pil")
     use_pooler = not any("pooler" in key for key in info.get("missing_keys", ()))
-    return AutoVisionEncoder(spec, device, model, processor, use_pooler)
+    return AutoVisionEncoder(spec, settings.device, model, processor=processor, use_pooler=use_pooler)
 
 
 register_prefix(PREFIX, hf_spec, build, usage=f"{PREFIX}<model id>")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from encoders.base import Encoder, TorchEncoder
+from encoders.build_settings import BuildSettings
+from encoders.interface import Encoder, TorchEncoder
 from encoders.preprocess import ResizeCropNormalize
 from encoders.registry import register
 from encoders.seeding import seeded
@@ -47,19 +48,19 @@ class ResnetEncoder(TorchEncoder):
         return self.model(batch.contiguous(memory_format=torch.channels_last))
 
 
-def build(spec: EncoderSpec, device: str, weights: str | None, init: str) -> Encoder:
+def build(spec: EncoderSpec, settings: BuildSettings) -> Encoder:
     """Pretrained weights go into a model made without values (meta device), so nothing random is drawn."""
     import torch
     from torchvision.models import get_weight, resnet18
 
-    if init == "pretrained":
+    if settings.init == "pretrained":
         with torch.device("meta"):
             model = resnet18()
-        model = load_torchvision_pretrained(spec, model, get_weight(spec.model_id), weights)
+        model = load_torchvision_pretrained(spec, model, get_weight(spec.model_id), weights=settings.weights)
     else:
         with seeded():
             model = resnet18()
-    return ResnetEncoder(spec, device, model)
+    return ResnetEncoder(spec, settings.device, model)
 
 
 register(RESNET18, build, order=ORDER)

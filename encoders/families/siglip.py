@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from encoders.base import Encoder, TorchEncoder, l2_normalize
+from encoders.build_settings import BuildSettings
+from encoders.interface import Encoder, TorchEncoder, l2_normalize
 from encoders.preprocess import ResizeCropNormalize
 from encoders.registry import register
 from encoders.seeding import seeded
@@ -84,7 +85,7 @@ SPEC = EncoderSpec(
 class SiglipEncoder(TorchEncoder):
     """`model` is a SiglipModel, or a SiglipTextModel for text queries alone."""
 
-    def __init__(self, spec: EncoderSpec, device: str, model, tokenizer) -> None:
+    def __init__(self, spec: EncoderSpec, device: str, model, *, tokenizer) -> None:
         text_config = getattr(model.config, "text_config", model.config)
         super().__init__(spec, device, text_config.projection_size)
         self.model = model.eval().to(device)
@@ -143,25 +144,26 @@ def _random_model(spec: EncoderSpec, init: str):
         return SiglipModel(SiglipConfig(**(spec.architecture if init == "random" else spec.tiny_architecture)))
 
 
-def build(spec: EncoderSpec, device: str, weights: str | None, init: str) -> Encoder:
+def build(spec: EncoderSpec, settings: BuildSettings) -> Encoder:
     from transformers import AutoTokenizer, SiglipModel
 
-    if init == "pretrained":
-        model = load_hf_model(spec, SiglipModel, weights)
-        tokenizer = load_hf_pretrained(spec, AutoTokenizer, weights)
+    if settings.init == "pretrained":
+        model = load_hf_model(spec, SiglipModel, settings.weights)
+        tokenizer = load_hf_pretrained(spec, AutoTokenizer, settings.weights)
     else:
-        model, tokenizer = _random_model(spec, init), generated_tokenizer()
-    return SiglipEncoder(spec, device, model, tokenizer)
+        model, tokenizer = _random_model(spec, settings.init), generated_tokenizer()
+    return SiglipEncoder(spec, settings.device, model, tokenizer=tokenizer)
 
 
-def build_text(spec: EncoderSpec, device: str, weights: str | None, init: str) -> Encoder:
+def build_text(spec: EncoderSpec, settings: BuildSettings) -> Encoder:
     """Only the text tower; random weights come from the full seeded model, as in ingest."""
-    if init != "pretrained":
-        return build(spec, device, weights, init)
+    if settings.init != "pretrained":
+        return build(spec, settings)
     from transformers import AutoTokenizer, SiglipTextModel
 
-    model = load_hf_model(spec, SiglipTextModel, weights, unused=TEXT_TOWER_UNUSED)
-    return SiglipEncoder(spec, device, model, load_hf_pretrained(spec, AutoTokenizer, weights))
+    model = load_hf_model(spec, SiglipTextModel, settings.weights, unused=TEXT_TOWER_UNUSED)
+    tokenizer = load_hf_pretrained(spec, AutoTokenizer, settings.weights)
+    return SiglipEncoder(spec, settings.device, model, tokenizer=tokenizer)
 
 
 register(SPEC, build, build_text, order=ORDER)

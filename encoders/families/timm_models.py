@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from encoders.base import Encoder, TorchEncoder
+from encoders.build_settings import BuildSettings
+from encoders.interface import Encoder, TorchEncoder
 from encoders.preprocess import ResizeCropNormalize
 from encoders.registry import register
 from encoders.seeding import seeded
@@ -55,15 +56,15 @@ class TimmEncoder(TorchEncoder):
         return self.model(batch)
 
 
-def build(spec: EncoderSpec, device: str, weights: str | None, init: str) -> Encoder:
+def build(spec: EncoderSpec, settings: BuildSettings) -> Encoder:
     import timm
 
-    if init == "pretrained":
-        model = load_timm_pretrained(spec, spec.architecture["model_name"], weights)
+    if settings.init == "pretrained":
+        model = load_timm_pretrained(spec, spec.architecture["model_name"], settings.weights)
     else:
         with seeded():
-            model = timm.create_model(**(spec.architecture if init == "random" else spec.tiny_architecture))
-    return TimmEncoder(spec, device, model)
+            model = timm.create_model(**(spec.architecture if settings.init == "random" else spec.tiny_architecture))
+    return TimmEncoder(spec, settings.device, model)
 
 
 register(EVA02, build, order=ORDER)

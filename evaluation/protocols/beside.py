@@ -94,7 +94,7 @@ def _record(record: dict, collection: str, variant: Variant, reports_dir: Path, 
 
 
 def _image_root(recorded: str | None, data_root: Path | None, dataset: str, paths: list[str]) -> Path | None:
-    return resolve_image_root(recorded, data_root, dataset, paths[:ROOT_SAMPLE])
+    return resolve_image_root(recorded, data_root, dataset, paths=paths[:ROOT_SAMPLE])
 
 
 def _record_and_curve(

@@ -128,7 +128,7 @@ def _embed_queries(truth: GroundTruth, image_root: Path, provenance: Provenance,
 
     identity = provenance.weights_identity
     init = identity.kind if identity.random else "pretrained"
-    encoder = build_encoder(provenance.encoder, device, None, init)
+    encoder = build_encoder(provenance.encoder, device, init=init)
     if encoder.weights is None or encoder.weights.to_dict() != identity.to_dict():
         made = encoder.weights.describe() if encoder.weights else "unknown weights"
         raise EvaluationError(

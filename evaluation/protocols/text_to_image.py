@@ -6,7 +6,7 @@ collection's provenance records, and ranks every stored image by exact
 cosine, ties by dataset position; every image of the class is relevant. The
 figures are mAP over classes, P@k, R-precision, the PR curve and the AP of
 each class, with the best and worst classes as galleries (drawn by
-`media.gallery`, the query shown as its text). Its record is the collection's
+`media.sheets`, the query shown as its text). Its record is the collection's
 variant of kind text-to-image (`evaluation.records.run_records`), its AP per query keyed
 by class label.
 """
@@ -26,7 +26,7 @@ from evaluation.metrics.relevance import label_sets, shown_labels
 from evaluation.metrics.statistics import bootstrap_interval
 from evaluation.metrics.text_figures import class_relevance, prompt_vectors, prompts, rank_scores, text_query_figures
 from evaluation.records.variant import TEXT_TO_IMAGE, Variant
-from media.gallery import OTHER_CLASS, QUERY, SAME_CLASS, TILE, Row, Tile, draw_sheet, text_tile
+from media.sheets import OTHER_CLASS, QUERY, SAME_CLASS, TILE, Row, Tile, draw_sheet, text_tile
 from media.thumbnails import thumbnail
 from store import Provenance, VectorStore
 
@@ -222,7 +222,7 @@ def _text_encoder(collection: str, provenance: Provenance | None, name: str, dev
             f"is known to match them (import again with --same-as if encoder '{name}' made them)"
         )
     init = identity.kind if identity.random else "pretrained"
-    encoder = build_text_encoder(name, device, None, init, provenance.precision)
+    encoder = build_text_encoder(name, device, init=init, precision=provenance.precision)
     if identity.kind != "imported" and (encoder.weights is None or encoder.weights.to_dict() != identity.to_dict()):
         made = encoder.weights.describe() if encoder.weights else "unknown weights"
         raise EvaluationError(

@@ -1,4 +1,4 @@
-"""The best and worst queries of an evaluation as gallery sheets (drawn by `media.gallery`).
+"""The best and worst queries of an evaluation as gallery sheets (drawn by `media.sheets`).
 
 Images are read from `image_root`, the folder the stored paths are relative
 to; when it is None, or a file is missing or unreadable, a grey placeholder
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from evaluation.records.gallery_rows import GalleryRow
-from media.gallery import OTHER_CLASS, QUERY, SAME_CLASS, TILE, Row, Tile, draw_sheet
+from media.sheets import OTHER_CLASS, QUERY, SAME_CLASS, TILE, Row, Tile, draw_sheet
 from media.thumbnails import thumbnail
 
 NO_ROWS = "no query has an AP (every class has a single member)"

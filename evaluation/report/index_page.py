@@ -1,6 +1,6 @@
 """reports/index.html as text: the study table, notes, comparisons, plots and one section per collection.
 
-Every label, path and name is escaped (`media.text.html_text`), control and bidi characters included.
+Every label, path and name is escaped (`media.inert_text.html_text`), control and bidi characters included.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from evaluation.records.study import SOURCE, study_text
 from evaluation.records.study_grid import figure_text, with_study
-from media.text import html_text
+from media.inert_text import html_text
 
 FIGURES = ("pr.png", "best.png", "worst.png")
 CAPTIONS = {  # what each figure of a collection shows, for its caption

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from media.files import write_bytes_atomic
-from media.text import plot_text
+from media.inert_text import plot_text
 
 
 def pr_plot(curves: dict[str, Sequence[float | None]], path: Path, title: str) -> Path:

@@ -26,7 +26,7 @@ from evaluation.report.pr_plots import pr_plot
 from evaluation.report.revisited_section import revisited_html, revisited_records
 from media.files import write_text_atomic
 from media.folders import report_folder, safe_name
-from media.text import html_text
+from media.inert_text import html_text
 from redaction import redact
 from store.provenance import now, versions
 

@@ -13,7 +13,7 @@ from evaluation.metrics.revisitop import SETUPS
 from evaluation.protocols.landmarks import PROTOCOL, LandmarkEvaluation
 from evaluation.records.run_records import read_protocol_records
 from media.files import write_text_atomic
-from media.text import html_text
+from media.inert_text import html_text
 
 METRICS_FILE = "metrics.json"
 

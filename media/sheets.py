@@ -27,7 +27,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from errors import MediaError
 from media.files import write_bytes_atomic
-from media.text import inert
+from media.inert_text import inert
 
 TILE = 180
 PAD = 6
@@ -79,7 +79,7 @@ def text_tile(text: str, caption: tuple[str, ...], colour: Colour) -> Tile:
     return Tile(picture, caption, colour)
 
 
-def draw_sheet(rows: list[Row], title: str, out: Path, columns: int | None = None) -> Path:
+def draw_sheet(rows: list[Row], title: str, out: Path, *, columns: int | None = None) -> Path:
     """Draw `rows` under `title` into `out` (format from its suffix) and return `out`.
 
     `columns` is the most tiles on one line (default: the longest row). Raises
@@ -111,8 +111,8 @@ def draw_sheet(rows: list[Row], title: str, out: Path, columns: int | None = Non
     return out
 
 
-def fit(text: str, font: ImageFont.FreeTypeFont, width: int, keep_start: bool = False) -> str:
-    """`text` made inert (`media.text.inert`: no control or bidi characters) and shortened with '...'
+def fit(text: str, font: ImageFont.FreeTypeFont, width: int, *, keep_start: bool = False) -> str:
+    """`text` made inert (`media.inert_text.inert`: no control or bidi characters) and shortened with '...'
     until it is at most `width` pixels wide: from the left (a path's file name stays) or, with
     `keep_start`, from the right. A binary search over lengths, so a 10 KB label costs a few measures."""
     text = inert(text)

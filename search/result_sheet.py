@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from errors import QueryError
-from media.gallery import NEUTRAL, OTHER_CLASS, QUERY, SAME_CLASS, TILE, Row, Tile, draw_sheet, text_tile
+from media.sheets import NEUTRAL, OTHER_CLASS, QUERY, SAME_CLASS, TILE, Row, Tile, draw_sheet, text_tile
 from media.thumbnails import file_thumbnail, thumbnail
 from search.query import SearchResult
 

@@ -34,6 +34,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 from errors import CollectionBusyError, StoreError
+from media.files import write_text_atomic
 from redaction import redact
 
 FORMAT_FILE = "store.json"
@@ -57,17 +58,8 @@ def collection_of(folder: str) -> str:
 
 
 def write_json(path: Path, record: dict) -> None:
-    """Write `record` beside `path` and rename it into place: readers see the old file or the new one."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with temporary.open("w", encoding="utf-8") as file:
-            json.dump(record, file, indent=1, sort_keys=True)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
+    """Write `record` atomically (`media.files.write_text_atomic`): readers see the old file or the new one."""
+    write_text_atomic(path, json.dumps(record, indent=1, sort_keys=True))
 
 
 def read_json(path: Path) -> dict:

@@ -29,20 +29,20 @@ class Engine:
     open: Callable[..., VectorStore]
 
 
-def _open_edge(path: Path, create: bool, wait: float, idle_release: float | None) -> VectorStore:
+def _open_edge(path: Path, create: bool, *, wait: float, idle_release: float | None) -> VectorStore:
     from store.edge import EdgeStore
 
-    return EdgeStore.open(path, create, wait, idle_release)
+    return EdgeStore.open(path, create, wait=wait, idle_release=idle_release)
 
 
-def _open_local(path: Path, create: bool, wait: float, idle_release: float | None) -> VectorStore:
+def _open_local(path: Path, create: bool, *, wait: float, idle_release: float | None) -> VectorStore:
     from store.embedded import EmbeddedStore
 
     return EmbeddedStore.open(path, create)
 
 
 def _is_edge(folder: Path) -> bool:
-    from store.edge_folders import is_edge_store
+    from store.edge.store_folder import is_edge_store
 
     return is_edge_store(folder)
 

@@ -19,7 +19,7 @@ from errors import EvaluationError
 from evaluation.metrics.top_k import top_k_quality
 from store import CollectionInfo, ImagePayload, IndexSettings, open_store
 from store.edge import EdgeStore
-from store.edge_index import FULL_SCAN_KB, edge_config
+from store.edge.indexing import FULL_SCAN_KB, edge_config
 from store.qdrant import collection_config
 from store.server import ServerStore
 from store.types import SearchSettings

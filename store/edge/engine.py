@@ -52,7 +52,7 @@ EDGE = Capabilities(
 
 
 class EdgeStore(VectorStore):
-    """The Edge store in the folder `folder`; opened by `store.open_store` (`wait` and `idle_release`: `OpenShards`)."""
+    """The Edge store in `folder`; opened by `store.open_store` (`wait` and `idle_release`: `OpenShards`)."""
 
     def __init__(self, folder: StoreFolder, *, wait: float = 0.0, idle_release: float | None = None) -> None:
         self._folder = folder
@@ -63,23 +63,23 @@ class EdgeStore(VectorStore):
     def open(
         cls, path: str | Path, create: bool = True, *, wait: float = 0.0, idle_release: float | None = None
     ) -> EdgeStore:
-        folder = Path(path)
-        if folder.exists() and not folder.is_dir():
+        folder = StoreFolder(Path(path))
+        if folder.path.exists() and not folder.path.is_dir():
             raise StoreError(f"--storage '{path}' is a file, not a folder; pass the folder of an embedded store")
-        if not is_edge_store(folder):
+        if not is_edge_store(folder.path):
             if not create:
                 raise StoreError(
                     f"there is no embedded store in '{path}'; create one with `python cli.py ingest`, "
                     f"or pass --storage with its folder or --qdrant-url for a server"
                 )
             try:
-                StoreFolder(folder).mark(importlib.metadata.version("qdrant-edge-py"))
+                folder.mark(importlib.metadata.version("qdrant-edge-py"))  # a failed write is one line naming the file
             except OSError as error:
                 raise StoreError(
                     f"cannot create the embedded store in '{path}': {error.strerror or error}; pass --storage "
                     f"with a folder you can write to"
                 ) from None
-        return cls(StoreFolder(folder), wait=wait, idle_release=idle_release)
+        return cls(folder, wait=wait, idle_release=idle_release)
 
     @property
     def capabilities(self) -> Capabilities:

@@ -10,6 +10,7 @@ import click
 
 from encoders import INITS
 from render import Screen
+from store.engines import EngineKind
 
 
 @dataclass
@@ -20,7 +21,7 @@ class Context:
     prefer_grpc: bool
     reports: Path
     screen: Screen
-    engine: str | None = None
+    engine: str | None = None  # an EngineKind value (--engine)
     wait: float = 0.0
     idle_release: float | None = None  # a long-running command lets go of collections unused this long
     _store: object = None
@@ -62,7 +63,7 @@ class Context:
 ENV_STORAGE = "RETRIEVAL_STORAGE"
 ENV_ENGINE = "RETRIEVAL_ENGINE"
 ENV_WAIT = "RETRIEVAL_WAIT"
-ENGINE_NAMES = ("edge", "local")  # store/engines.py's table (not imported here: the CLI starts fast)
+ENGINE_NAMES = tuple(kind.value for kind in EngineKind)
 DEFAULT_WAIT = 10.0
 ENV_REPORTS = "RETRIEVAL_REPORTS"
 ENV_DATA_ROOT = "RETRIEVAL_DATA_ROOT"

@@ -13,6 +13,7 @@ from errors import DatasetError, WeightsMissingError
 from ingest.parts import parse_part
 from media.images import DEFAULT_MAX_PIXELS
 from render import safe
+from store.types import Quantization
 
 
 @click.command()
@@ -74,7 +75,7 @@ from render import safe
 )
 @click.option(
     "--quantization",
-    type=click.Choice(["none", "int8", "binary", "product"]),
+    type=click.Choice([kind.value for kind in Quantization]),
     default="none",
     help="Quantized copy of the vectors for approximate search.",
 )

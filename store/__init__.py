@@ -64,7 +64,7 @@ def open_store(
         return ServerStore.open(url, api_key, prefer_grpc, timeout)
     from store.engines import choose
 
-    return choose(Path(path), engine).open(Path(path), create, wait, idle_release)
+    return choose(Path(path), engine).open(Path(path), create, wait=wait, idle_release=idle_release)
 
 
 def open_existing_store(

@@ -1,6 +1,6 @@
 """The store contract: what every stage may ask of a vector store, and nothing more.
 
-Three engines sit behind it (`store/edge.py`: Qdrant Edge, Qdrant's engine in
+Three engines sit behind it (`store/edge/`: Qdrant Edge, Qdrant's engine in
 this process, the embedded store; `store/embedded.py`: qdrant-client's local
 mode, stores of earlier releases; `store/server.py`: a Qdrant server or
 cluster by URL), chosen once by `store.open_store` from `store/engines.py`.

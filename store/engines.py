@@ -11,46 +11,57 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from errors import StoreError
 from store.base import VectorStore
 
-DEFAULT_ENGINE = "edge"
+
+class EngineKind(StrEnum):
+    """The embedded engines, by the name `--engine` takes (a server is chosen by its URL instead)."""
+
+    EDGE = "edge"
+    LOCAL = "local"
+
+
+DEFAULT_ENGINE = EngineKind.EDGE
 
 
 @dataclass(frozen=True)
 class Engine:
-    """An embedded engine: its name, what it is, how to tell its folders and how to open one."""
+    """An embedded engine: its kind, what it is, how to tell its folders and how to open one."""
 
-    name: str
+    name: EngineKind
     description: str
     owns: Callable[[Path], bool]
     open: Callable[..., VectorStore]
 
 
-def _open_edge(path: Path, create: bool, wait: float, idle_release: float | None) -> VectorStore:
+def _open_edge(path: Path, create: bool, *, wait: float, idle_release: float | None) -> VectorStore:
     from store.edge import EdgeStore
 
-    return EdgeStore.open(path, create, wait, idle_release)
+    return EdgeStore.open(path, create, wait=wait, idle_release=idle_release)
 
 
-def _open_local(path: Path, create: bool, wait: float, idle_release: float | None) -> VectorStore:
+def _open_local(path: Path, create: bool, *, wait: float, idle_release: float | None) -> VectorStore:
     from store.embedded import EmbeddedStore
 
     return EmbeddedStore.open(path, create)
 
 
 def _is_edge(folder: Path) -> bool:
-    from store.edge_folders import is_edge_store
+    from store.edge.store_folder import is_edge_store
 
     return is_edge_store(folder)
 
 
 ENGINES = {
-    "edge": Engine("edge", "Qdrant Edge: Qdrant's engine in this process (HNSW, quantization)", _is_edge, _open_edge),
-    "local": Engine(
-        "local",
+    EngineKind.EDGE: Engine(
+        EngineKind.EDGE, "Qdrant Edge: Qdrant's engine in this process (HNSW, quantization)", _is_edge, _open_edge
+    ),
+    EngineKind.LOCAL: Engine(
+        EngineKind.LOCAL,
         "qdrant-client's local mode: every point in Python memory, exact search only",
         lambda folder: (folder / "meta.json").is_file() and not _is_edge(folder),
         _open_local,
@@ -64,16 +75,16 @@ def engine_of(folder: Path) -> Engine | None:
 
 
 def choose(folder: Path, asked: str | None) -> Engine:
-    """The engine for `folder`: its own format, else the one asked for, else the default."""
-    if asked is not None and asked not in ENGINES:
-        raise StoreError(f"unknown engine '{asked}'; choose one of {', '.join(ENGINES)}")
+    """The engine for `folder`: its own format, else the one asked for (an `EngineKind` value), else the default."""
+    if asked is not None and asked not in set(EngineKind):
+        raise StoreError(f"unknown engine '{asked}'; choose one of {', '.join(EngineKind)}")
     found = engine_of(folder)
     if found is not None and asked is not None and asked != found.name:
         raise StoreError(
             f"'{folder}' is a {found.name} store ({found.description}); leave out --engine, or move it with "
             f"`python cli.py store migrate`"
         )
-    return found or ENGINES[asked or DEFAULT_ENGINE]
+    return found or ENGINES[EngineKind(asked or DEFAULT_ENGINE)]
 
 
 def has_store(folder: Path) -> bool:

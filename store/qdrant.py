@@ -17,7 +17,16 @@ from errors import StoreError
 from store.base import Loader, Query, VectorStore
 from store.payload import PAYLOAD_SCHEMA, SCHEMA_KEY, ImagePayload
 from store.provenance import Provenance
-from store.types import ANY_SIZE_KB, CollectionInfo, Hit, IndexSettings, IndexStatus, Points, SearchSettings
+from store.types import (
+    ANY_SIZE_KB,
+    CollectionInfo,
+    Hit,
+    IndexSettings,
+    IndexStatus,
+    Points,
+    Quantization,
+    SearchSettings,
+)
 
 PAGE = 1024
 
@@ -302,12 +311,12 @@ def _carries_label(label: str) -> models.Filter:
 def collection_config(dim: int, settings: IndexSettings) -> dict:
     """Keyword arguments of `create_collection` for a cosine collection."""
     quantization = {
-        "none": None,
-        "int8": models.ScalarQuantization(
+        Quantization.NONE: None,
+        Quantization.INT8: models.ScalarQuantization(
             scalar=models.ScalarQuantizationConfig(type=models.ScalarType.INT8, always_ram=True)
         ),
-        "binary": models.BinaryQuantization(binary=models.BinaryQuantizationConfig(always_ram=True)),
-        "product": models.ProductQuantization(
+        Quantization.BINARY: models.BinaryQuantization(binary=models.BinaryQuantizationConfig(always_ram=True)),
+        Quantization.PRODUCT: models.ProductQuantization(
             product=models.ProductQuantizationConfig(compression=models.CompressionRatio.X16, always_ram=True)
         ),
     }[settings.quantization]

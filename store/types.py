@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 
 import numpy as np
 
@@ -72,6 +73,16 @@ class CollectionInfo:
 ANY_SIZE_KB = 10  # Qdrant's least full-scan threshold, and the indexing threshold, of `index_any_size`
 
 
+class Quantization(StrEnum):
+    """The quantized copy of a collection's vectors that approximate search reads (its value is what
+    `--quantization` takes, records store and reports print)."""
+
+    NONE = "none"
+    INT8 = "int8"
+    BINARY = "binary"
+    PRODUCT = "product"
+
+
 @dataclass(frozen=True)
 class IndexSettings:
     """The layout of a new collection: where the engine keeps it and how it is indexed.
@@ -90,11 +101,14 @@ class IndexSettings:
     on_disk: bool = False
     hnsw_m: int | None = None
     hnsw_ef_construct: int | None = None
-    quantization: str = "none"
+    quantization: Quantization = Quantization.NONE
     hnsw_ef: int | None = None
     index_any_size: bool = False
     rescore: bool | None = None
     oversampling: float | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "quantization", Quantization(self.quantization))  # as read from a sidecar
 
     @property
     def search(self) -> SearchSettings:

@@ -113,9 +113,9 @@ def test_an_import_recreate_of_vectors_that_cannot_be_stored_keeps_the_old_colle
 KILL_AFTER_ONE_WRITE = """
 import os, signal, sys
 sys.argv = ["cli.py", *sys.argv[1:]]
-import store.edge
+import store.edge.engine
 from store.edge import EdgeStore
-store.edge.PAGE = 2  # upserts of 2 points, so the kill comes after a first write
+store.edge.engine.PAGE = 2  # upserts of 2 points, so the kill comes after a first write
 original, calls = EdgeStore.upsert, []
 def upsert(self, *args, **kwargs):
     if calls:

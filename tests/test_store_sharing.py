@@ -14,8 +14,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from errors import CollectionBusyError
+from store import ImagePayload, open_store, point_id
 from tests.conftest import CLI_ENV, ROOT, make_image, run_cli, write_list_dataset
 from tests.hostile import ingest, one_line_error
 
@@ -79,6 +82,28 @@ def test_a_held_collection_is_waited_for(shapes):
         holder.wait()
     assert waiting.returncode == 0, err
     assert len(json.loads(out)["hits"]) == 5  # the 6 images but the query itself (-k 10)
+
+
+def test_drop_replace_and_close_let_go_of_what_they_held(tmp_path):
+    """Two stores on one folder hold like two processes (an flock per open file): each hold is let go of
+    by the store that took it, when it drops, replaces or closes."""
+    first, second = open_store(path=tmp_path / "q"), open_store(path=tmp_path / "q")
+    first.ensure_collection("toy_enc", 4)
+    with pytest.raises(CollectionBusyError, match=f"'toy_enc' is held by process {os.getpid()}"):
+        second.count("toy_enc")
+    first.drop("toy_enc")
+    assert second.ensure_collection("toy_enc", 4) is True  # nothing of it held any more
+    second.ensure_collection("toy_enc_next", 4)
+    second.upsert(
+        "toy_enc_next", [point_id("toy", "a")], np.ones((1, 4), np.float32), [ImagePayload("a", "a", "toy", "enc", 0)]
+    )
+    second.replace("toy_enc", "toy_enc_next")
+    assert first.count("toy_enc") == 1 and not first.exists("toy_enc_next")  # replace let go of both
+    with pytest.raises(CollectionBusyError):
+        second.hold("toy_enc")
+    first.close()
+    second.hold("toy_enc")  # close let go of every hold
+    second.close()
 
 
 def test_a_child_outliving_its_killed_parent_does_not_hold_the_collection(shapes):

@@ -19,10 +19,10 @@ from errors import EvaluationError
 from evaluation.metrics.top_k import top_k_quality
 from store import CollectionInfo, ImagePayload, IndexSettings, open_store
 from store.edge import EdgeStore
-from store.edge_index import FULL_SCAN_KB, edge_config
+from store.edge.indexing import FULL_SCAN_KB, edge_config
 from store.qdrant import collection_config
 from store.server import ServerStore
-from store.types import SearchSettings
+from store.types import Quantization, SearchSettings
 from tune import settings_grid as tune_grid
 from tune import tuner as tune_module
 from tune.findings import apply_commands
@@ -226,6 +226,9 @@ def test_ingest_records_the_query_time_settings_of_an_embedded_collection(tmp_pa
     store = open_store(path=tmp_path / "q")
     settings = store.settings("shapes_colorhist")
     assert (settings.quantization, settings.search) == ("int8", SearchSettings(64, True, 2.5))
+    assert settings.quantization is Quantization.INT8  # read back as the enum...
+    sidecar = json.loads((tmp_path / "q" / "collections" / "shapes_colorhist" / "collection.json").read_text())
+    assert sidecar["settings"]["quantization"] == "int8"  # ...and stored as the plain string it always was
     store.close()
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from errors import EvaluationError
 from media.folders import report_folder
 from store import CollectionInfo
+from store.types import Quantization
 from tune.frontier import Recommendation
 from tune.settings_grid import Build, TuneSetting
 
@@ -46,7 +47,12 @@ class Memory:
         """Qdrant's capacity formula; `build` None: exact search over the vectors alone."""
         if build is None:
             return cls(4.0 * dim, 0.0, 0.0, "formula")
-        quantized = {"none": 0.0, "int8": float(dim), "binary": dim / 8, "product": dim / 4}[build.quantization]
+        quantized = {
+            Quantization.NONE: 0.0,
+            Quantization.INT8: float(dim),
+            Quantization.BINARY: dim / 8,
+            Quantization.PRODUCT: dim / 4,
+        }[build.quantization]
         return cls(4.0 * dim, 8.0 * build.hnsw_m, quantized, "formula", build.quantized)
 
     def to_json(self) -> dict:
@@ -271,9 +277,9 @@ def apply_commands(info: CollectionInfo, setting: TuneSetting, server: bool) -> 
     ]
 
 
-def _server_quantization(quantization: str) -> dict:
+def _server_quantization(quantization: Quantization) -> dict:
     return {
-        "int8": {"scalar": {"type": "int8", "always_ram": True}},
-        "binary": {"binary": {"always_ram": True}},
-        "product": {"product": {"compression": "x16", "always_ram": True}},
+        Quantization.INT8: {"scalar": {"type": "int8", "always_ram": True}},
+        Quantization.BINARY: {"binary": {"always_ram": True}},
+        Quantization.PRODUCT: {"product": {"compression": "x16", "always_ram": True}},
     }[quantization]

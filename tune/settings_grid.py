@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from store import IndexSettings
-from store.types import SearchSettings
+from store.types import Quantization, SearchSettings
 
-QUANTIZATIONS = ("none", "int8", "binary", "product")
+QUANTIZATIONS = tuple(Quantization)
 
 
 @dataclass(frozen=True)
@@ -23,11 +23,14 @@ class Build:
 
     hnsw_m: int
     hnsw_ef_construct: int
-    quantization: str = "none"
+    quantization: Quantization = Quantization.NONE
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "quantization", Quantization(self.quantization))  # as read from a record
 
     @property
     def quantized(self) -> bool:
-        return self.quantization != "none"
+        return self.quantization != Quantization.NONE
 
     def index_settings(self) -> IndexSettings:
         """The scratch collection's layout: indexed at any size, originals on disk where quantized."""
@@ -81,10 +84,10 @@ def small_grid() -> list[TuneSetting]:
         TuneSetting(default, 64),
         TuneSetting(default, 128),
         TuneSetting(Build(32, 200), 128),
-        TuneSetting(Build(16, 100, "int8"), 128, False),
-        TuneSetting(Build(16, 100, "int8"), 128, True, 2),
-        TuneSetting(Build(16, 100, "binary"), 128, True, 3),
-        TuneSetting(Build(16, 100, "product"), 128, True, 3),
+        TuneSetting(Build(16, 100, Quantization.INT8), 128, False),
+        TuneSetting(Build(16, 100, Quantization.INT8), 128, True, 2),
+        TuneSetting(Build(16, 100, Quantization.BINARY), 128, True, 3),
+        TuneSetting(Build(16, 100, Quantization.PRODUCT), 128, True, 3),
     ]
 
 

@@ -8,11 +8,13 @@ search (recall 1 by definition) is a dotted line at its latency and memory. matp
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
+from media.files import write_bytes_atomic, write_text_atomic
 from media.folders import writable_folder
 from media.inert_text import plot_text
 from store import VectorStore
@@ -39,8 +41,7 @@ def run_tune(
 def write_tune_report(result: TuneResult, reports_dir: Path) -> list[Path]:
     """tune.json (a record of kind "tune") and tune.png in reports/<collection>/; their paths."""
     record, figure = tune_paths(reports_dir, result.collection)
-    record.parent.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    write_text_atomic(record, json.dumps(result.to_json(), indent=2, ensure_ascii=False))
     return [record, frontier_plot(result, figure)]
 
 
@@ -72,5 +73,7 @@ def frontier_plot(result: TuneResult, path: Path) -> Path:
     title = f"{result.collection}: {result.queries} queries, filled = on the recall/latency/memory frontier"
     fig.suptitle(plot_text(title), fontsize=10)
     fig.tight_layout()
-    fig.savefig(path)
+    drawn = io.BytesIO()
+    fig.savefig(drawn, format="png")
+    write_bytes_atomic(path, drawn.getvalue())  # a full disk leaves no truncated picture
     return path

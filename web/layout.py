@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from media.files import write_text_atomic
 from media.folders import report_folder
 from store import CollectionInfo, Points
 
@@ -138,12 +137,5 @@ class LayoutCache:
         for old in file.parent.glob("*.json"):
             if not old.name.startswith(layout.key + "-"):
                 old.unlink(missing_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=file.parent, suffix=".part")
-        try:
-            with os.fdopen(handle, "w") as out:
-                json.dump(layout.to_json(), out, separators=(",", ":"))
-            os.replace(temporary, file)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_text_atomic(file, json.dumps(layout.to_json(), separators=(",", ":")))
         return file

@@ -20,7 +20,7 @@ from pathlib import Path
 import qdrant_edge as edge
 
 from errors import StoreError
-from store.types import ANY_SIZE_KB, IndexSettings
+from store.types import ANY_SIZE_KB, IndexSettings, Quantization
 
 HNSW_MIN_POINTS = 20_000
 DEFAULT_M = 16  # Qdrant's defaults
@@ -34,10 +34,10 @@ _BUILD = "import sys, qdrant_edge as e; s = e.EdgeShard.load(sys.argv[1]); s.opt
 def edge_config(dim: int, settings: IndexSettings) -> edge.EdgeConfig:
     """A cosine shard of `dim`-d vectors with the HNSW and quantization settings asked for."""
     quantization = {
-        "none": None,
-        "int8": edge.ScalarQuantizationConfig(edge.ScalarType.Int8, always_ram=True),
-        "binary": edge.BinaryQuantizationConfig(always_ram=True),
-        "product": edge.ProductQuantizationConfig(edge.CompressionRatio.X16, always_ram=True),
+        Quantization.NONE: None,
+        Quantization.INT8: edge.ScalarQuantizationConfig(edge.ScalarType.Int8, always_ram=True),
+        Quantization.BINARY: edge.BinaryQuantizationConfig(always_ram=True),
+        Quantization.PRODUCT: edge.ProductQuantizationConfig(edge.CompressionRatio.X16, always_ram=True),
     }[settings.quantization]
     return edge.EdgeConfig(
         vectors=edge.EdgeVectorParams(size=dim, distance=edge.Distance.Cosine, on_disk=settings.on_disk or None),

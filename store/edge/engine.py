@@ -1,14 +1,16 @@
-"""Qdrant Edge: Qdrant's own engine in this process, the embedded store (one shard per collection).
+"""The Qdrant Edge store: the store contract over one Edge shard per collection.
 
-Each collection is an Edge shard in its own folder (`store/edge_folders.py`),
-opened when first used and held only while this process uses it, so other
+Each collection is an Edge shard in its own folder (`store/edge/store_folder.py`),
+opened when first used and held only while this process uses it
+(`store/edge/shards.py`, the one owner of opens, holds and releases), so other
 commands can work on other collections of the same store at the same time.
 What Edge lacks is built here: collection metadata lives in a sidecar file; a
 query by stored point reads the point's vector and queries it with the point
-excluded by a filter (Edge has no nearest-by-id query); scrolls always page
-(without a limit Edge returns 10 points); every engine error, a bare Exception,
-becomes one line naming the collection. The HNSW build (`optimize`) holds the
-GIL and ignores Ctrl-C, so it runs in a child process (`store/edge_index.py`).
+excluded by a filter (`store/edge/queries.py`); scrolls always page (without a
+limit Edge returns 10 points); every engine error, a bare Exception, becomes
+one line naming the collection (`store/edge/engine_errors.py`). The HNSW build
+(`optimize`) holds the GIL and ignores Ctrl-C, so it runs in a child process
+(`store/edge/indexing.py`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import importlib.metadata
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -24,13 +26,13 @@ import numpy as np
 import qdrant_edge as edge
 
 from errors import CollectionBusyError, StoreError
-from store import edge_folders as folders
 from store.base import Loader, Query, VectorStore
 from store.capabilities import Capabilities
-from store.edge_footprint import shard_footprint
-from store.edge_index import HNSW_MIN_POINTS, build_index, check_settings, edge_config
-from store.edge_requests import carries_label, dense, match, point_key
-from store.edge_shards import HeldShards
+from store.edge.footprint import shard_footprint
+from store.edge.indexing import HNSW_MIN_POINTS, build_index, check_settings, edge_config
+from store.edge.queries import Asked, approximate_params, dense, match, nearest, point_key
+from store.edge.shards import OpenShards
+from store.edge.store_folder import StoreFolder, is_edge_store
 from store.naming import name_problem
 from store.payload import PAYLOAD_SCHEMA, SCHEMA_KEY, ImagePayload
 from store.provenance import Provenance
@@ -49,43 +51,57 @@ EDGE = Capabilities(
 )
 
 
-class EdgeStore(HeldShards, VectorStore):
-    """The Edge store in `path`; opened by `store.open_store` (`wait` and `idle_release`: `HeldShards`)."""
+class EdgeStore(VectorStore):
+    """The Edge store in `folder`; opened by `store.open_store` (`wait` and `idle_release`: `OpenShards`)."""
+
+    def __init__(self, folder: StoreFolder, *, wait: float = 0.0, idle_release: float | None = None) -> None:
+        self._folder = folder
+        self.location = folder.location
+        self._shards = OpenShards(folder, wait=wait, idle_release=idle_release)
 
     @classmethod
-    def open(cls, path: str | Path, create: bool = True, wait: float = 0.0, idle_release: float | None = None):
-        folder = Path(path)
-        if folder.exists() and not folder.is_dir():
+    def open(
+        cls, path: str | Path, create: bool = True, *, wait: float = 0.0, idle_release: float | None = None
+    ) -> EdgeStore:
+        folder = StoreFolder(Path(path))
+        if folder.path.exists() and not folder.path.is_dir():
             raise StoreError(f"--storage '{path}' is a file, not a folder; pass the folder of an embedded store")
-        if not folders.is_edge_store(folder):
+        if not is_edge_store(folder.path):
             if not create:
                 raise StoreError(
                     f"there is no embedded store in '{path}'; create one with `python cli.py ingest`, "
                     f"or pass --storage with its folder or --qdrant-url for a server"
                 )
             try:
-                folders.mark_edge_store(folder, importlib.metadata.version("qdrant-edge-py"))
+                folder.mark(importlib.metadata.version("qdrant-edge-py"))  # a failed write is one line naming the file
             except OSError as error:
                 raise StoreError(
                     f"cannot create the embedded store in '{path}': {error.strerror or error}; pass --storage "
                     f"with a folder you can write to"
                 ) from None
-        return cls(folder, wait, idle_release)
+        return cls(folder, wait=wait, idle_release=idle_release)
 
     @property
     def capabilities(self) -> Capabilities:
         return EDGE
 
+    def close(self) -> None:
+        self._shards.close()
+
+    def _shard(
+        self, name: str, *, wait: float | None = None, writes: bool = False
+    ) -> AbstractContextManager[edge.EdgeShard]:
+        """The open shard of collection `name` while the block runs (`OpenShards.use`)."""
+        self.require(name)
+        return self._shards.use(name, wait=wait, writes=writes)
+
     # collections
 
     def collection_names(self) -> list[str]:
-        base = self.path / "collections"
-        if not base.is_dir():
-            return []
-        return sorted(folders.collection_of(f.name) for f in base.iterdir() if (f / folders.SIDECAR).is_file())
+        return self._folder.names()
 
     def exists(self, name: str) -> bool:
-        return name_problem(name) is None and (self._folder(name) / folders.SIDECAR).is_file()
+        return name_problem(name) is None and self._folder.has(name)
 
     def ensure_collection(
         self,
@@ -102,31 +118,20 @@ class EdgeStore(HeldShards, VectorStore):
                 self._check_vectors(name, dim)
                 return False
             self.drop(name)
-        folder = self._folder(name)
-        folder.mkdir(parents=True, exist_ok=True)
-        with self._lock:
-            if name in self._open:  # this process holds it: it exists, whatever the first look said
-                self._check_vectors(name, dim)
-                return False
-            holder = folders.Holder(folder, name)
-            holder.acquire(self.wait)  # another part of the same ingest may be creating it
-            if self.exists(name):
-                holder.release()
-                self._check_vectors(name, dim)
-                return False
-            shutil.rmtree(folder / folders.SHARD, ignore_errors=True)  # what a killed create left
-            entry = self._take(name, edge_config(dim, settings), holder=holder)
-            with self._engine_errors(name):
-                for key in INDEXED_FIELDS:
-                    entry.shard.update(edge.UpdateOperation.create_field_index(key, edge.PayloadSchemaType.Keyword))
+        if not self._shards.create(name, edge_config(dim, settings)):
+            self._check_vectors(name, dim)  # this process holds it, or another part of the same ingest made it
+            return False
+        with self._shards.use(name) as shard:
+            for key in INDEXED_FIELDS:
+                shard.update(edge.UpdateOperation.create_field_index(key, edge.PayloadSchemaType.Keyword))
         metadata = provenance.to_metadata() if provenance else {SCHEMA_KEY: PAYLOAD_SCHEMA}
-        self._write_sidecar(
+        self._folder.write_sidecar(
             name, {"name": name, "dim": dim, "distance": "Cosine", "settings": asdict(settings), "metadata": metadata}
         )
         return True
 
     def _check_vectors(self, name: str, dim: int) -> None:
-        stored = self._sidecar(name).get("dim")
+        stored = self._folder.sidecar(name).get("dim")
         if stored != dim:
             raise StoreError(
                 f"collection '{name}' holds {stored}-d Cosine vectors but this encoder gives {dim}-d Cosine; "
@@ -140,58 +145,39 @@ class EdgeStore(HeldShards, VectorStore):
 
     def metadata(self, name: str) -> dict:
         self.require(name)
-        return dict(self._sidecar(name).get("metadata") or {})
+        return dict(self._folder.sidecar(name).get("metadata") or {})
 
     def set_provenance(self, name: str, provenance: Provenance) -> None:
         self.require(name)
-        self._write_sidecar(name, {**self._sidecar(name), "metadata": provenance.to_metadata()})
+        self._folder.write_sidecar(name, {**self._folder.sidecar(name), "metadata": provenance.to_metadata()})
 
     def settings(self, name: str) -> IndexSettings:
         """The index settings the collection was created with."""
-        recorded = self._sidecar(name).get("settings") or {}
+        recorded = self._folder.sidecar(name).get("settings") or {}
         return IndexSettings(**{k: v for k, v in recorded.items() if k in IndexSettings.__dataclass_fields__})
 
     def drop(self, name: str) -> None:
         self.require(name)
-        with self._lock:
-            if name not in self._open:
-                self._take(name)
-            entry = self._open[name]
-            if entry.users:
-                raise StoreError(f"collection '{name}' is in use in this process; drop it when the query ends")
-            entry.shard.close()
-            folder = self._folder(name)
-            (folder / folders.SIDECAR).unlink()  # no longer a collection, whatever happens next
-            shutil.rmtree(folder / folders.SHARD, ignore_errors=True)
-            entry.holder.release()
-            del self._open[name]
-            shutil.rmtree(folder, ignore_errors=True)
+        with self._shards.alone(name, "drop it") as folder:
+            self._folder.unmark(name)  # no longer a collection, whatever happens next
+            shutil.rmtree(self._folder.shard(name), ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
 
     def replace(self, name: str, staging: str, settings: IndexSettings | None = None) -> None:
         """Swap folders: the staging collection's folder takes the old one's place at once (`settings`
         are not needed: the staging collection was made with them and keeps them)."""
         self.require(staging)
-        with self._lock:
-            for held in (name, staging):
-                if held in self._open:
-                    self._let_go(held)
-            staged_holder = folders.Holder(self._folder(staging), staging)
-            staged_holder.acquire(self.wait)
-            try:
-                sidecar = self._sidecar(staging)
-                self._write_sidecar(staging, {**sidecar, "name": name})
-                old = self._folder(name)
-                if self.exists(name):
-                    self.drop(name)
-                self._folder(staging).rename(old)
-            finally:
-                staged_holder.release()
+        with self._shards.alone(staging, "replace it") as staged:
+            self._folder.write_sidecar(staging, {**self._folder.sidecar(staging), "name": name})
+            if self.exists(name):
+                self.drop(name)
+            staged.rename(self._folder.collection(name))
 
     def info(self, name: str) -> CollectionInfo:
         """Never waits: a collection another process holds shows its sidecar's facts, its count as
         of its last write, and who holds it (`busy`)."""
         self.require(name)
-        sidecar = self._sidecar(name)
+        sidecar = self._folder.sidecar(name)
         provenance = Provenance.read(dict(sidecar.get("metadata") or {}))
         payload, busy = ImagePayload.read(None), None
         try:
@@ -230,10 +216,9 @@ class EdgeStore(HeldShards, VectorStore):
             edge.Point(id=point, vector=vector.astype(np.float32, copy=False), payload=payload.to_dict())
             for point, vector, payload in zip(ids, vectors, payloads, strict=True)
         ]
-        with self._shard(name) as shard:
+        with self._shard(name, writes=True) as shard:
             shard.update(edge.UpdateOperation.upsert_points(points))
             shard.flush()
-            self._open[name].written = True  # held while the block runs
 
     @contextmanager
     def bulk_load(self, name: str, settings: IndexSettings | None = None) -> Iterator[Loader]:
@@ -247,21 +232,15 @@ class EdgeStore(HeldShards, VectorStore):
         HNSW_MIN_POINTS points (below that exact search is as fast) or when forced; True if built."""
         if not force and self.count(name) < HNSW_MIN_POINTS:
             return False
-        with self._lock:
-            self._let_go(name)
-            holder = folders.Holder(self._folder(name), name)
-            holder.acquire(self.wait)
-            try:
-                build_index(self._folder(name) / folders.SHARD, name)
-            finally:
-                holder.release()
+        with self._shards.alone(name, "build its index"):
+            build_index(self._folder.shard(name), name)
         return True
 
     def footprint(self, name: str) -> Footprint:
-        """Read from the shard's files (`store/edge_footprint.py`), after writing out what is pending."""
+        """Read from the shard's files (`store/edge/footprint.py`), after writing out what is pending."""
         with self._shard(name) as shard:
             shard.flush()
-        return shard_footprint(self._folder(name) / folders.SHARD)
+        return shard_footprint(self._folder.shard(name))
 
     def overwrite_payloads(self, name: str, payloads: dict[str, ImagePayload]) -> None:
         if not payloads:
@@ -274,11 +253,10 @@ class EdgeStore(HeldShards, VectorStore):
     def delete(self, name: str, ids: list[str]) -> None:
         if not ids:
             return
-        with self._shard(name) as shard:
+        with self._shard(name, writes=True) as shard:
             for start in range(0, len(ids), PAGE):
                 shard.update(edge.UpdateOperation.delete_points(list(ids[start : start + PAGE])))
             shard.flush()
-            self._open[name].written = True
 
     def _pages(self, name: str, with_payload: bool, with_vectors: bool) -> Iterator[list]:
         with self._shard(name) as shard:
@@ -298,7 +276,7 @@ class EdgeStore(HeldShards, VectorStore):
         """Pages fill preallocated arrays: at 100,000 384-d points this peaks at 0.8 GB, not 3 GB."""
         self.require(name)
         size = self.count(name)
-        dim = int(self._sidecar(name).get("dim") or 0)
+        dim = int(self._folder.sidecar(name).get("dim") or 0)
         vectors = np.empty((size, dim), np.float32) if with_vectors else None
         ids: list[str] = []
         payloads: list[ImagePayload] = []
@@ -330,54 +308,24 @@ class EdgeStore(HeldShards, VectorStore):
 
     # queries
 
-    def _request(
-        self,
-        shard: edge.EdgeShard,
-        name: str,
-        query: Query,
-        limit: int,
-        params: edge.SearchParams,
-        payload: bool,
-        label: str | None,
-    ) -> edge.QueryRequest:
-        conditions = [carries_label(label)] if label is not None else []
-        excluded = []
-        if isinstance(query, str):  # a stored point: its vector, itself excluded
-            key = point_key(query)
-            records = shard.retrieve([key], with_payload=False, with_vector=True) if key is not None else []
-            if not records:
-                raise StoreError(f"no point with id '{query}' in collection '{name}'")
-            excluded = [edge.HasIdCondition({key})]
-            query = np.asarray(dense(records[0].vector), np.float32)
-        return edge.QueryRequest(
-            limit=limit,
-            query=edge.Query.Nearest(np.asarray(query, np.float32).tolist()),
-            filter=edge.Filter(must=conditions or None, must_not=excluded or None) if conditions or excluded else None,
-            params=params,
-            with_payload=payload,
-        )
-
-    def _params(self, name: str, exact: bool, search: SearchSettings | None = None) -> edge.SearchParams:
-        """Exact, or the beam and quantization search asked for, each unset one the collection's (read once
+    def _params(self, name: str, exact: bool, *, search: SearchSettings | None = None) -> edge.SearchParams:
+        """Exact, or the beam and quantization `search` asked for, each unset one the collection's (read once
         per call: the sidecar is a file)."""
         if exact:
             return edge.SearchParams(exact=True)
-        search = (search or SearchSettings()).over(self.settings(name).search)
-        quantization = None
-        if search.rescore is not None or search.oversampling is not None:
-            quantization = edge.QuantizationSearchParams(rescore=search.rescore, oversampling=search.oversampling)
-        return edge.SearchParams(hnsw_ef=search.hnsw_ef, quantization=quantization)
+        return approximate_params(search, self.settings(name).search)
 
     def query(self, name: str, query: Query, limit: int, label: str | None = None, exact: bool = False) -> list[Hit]:
         with self._shard(name) as shard:
-            found = shard.query(self._request(shard, name, query, limit, self._params(name, exact), True, label))
+            asked = Asked(name, limit, self._params(name, exact), with_payload=True, label=label)
+            found = shard.query(nearest(shard, query, asked))
         return [Hit.of(str(p.id), p.score, ImagePayload.read(p.payload)) for p in found]
 
     def query_many(
         self, name: str, queries: list[Query], limit: int, exact: bool, search: SearchSettings | None = None
     ) -> list[tuple[list[str], np.ndarray]]:
         with self._shard(name) as shard:
-            params = self._params(name, exact, search)
-            requests = [self._request(shard, name, q, limit, params, False, None) for q in queries]
+            asked = Asked(name, limit, self._params(name, exact, search=search))
+            requests = [nearest(shard, query, asked) for query in queries]
             answers = shard.query_batch(edge.QueryBatchRequest(requests))
         return [([str(p.id) for p in found], np.fromiter((p.score for p in found), np.float32)) for found in answers]

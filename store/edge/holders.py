@@ -1,29 +1,17 @@
-"""The embedded store's folder: its format file, one folder per collection, sidecars and holders.
-
-```
-<storage>/store.json                          {"format": "qdrant-edge", ...}: which engine reads it
-<storage>/collections/<name>/collection.json  the sidecar: vectors, settings, metadata (provenance)
-<storage>/collections/<name>/holder           who holds the collection now (an flock and its owner)
-<storage>/collections/<name>/shard/           the Qdrant Edge shard
-```
-
-A collection's folder name is its name with '%' and every character outside
-letters, digits, '_', '-' and '.' (and a leading '.') percent-encoded, so any
-name Qdrant accepts is one folder. Qdrant Edge keeps no collection metadata:
-the sidecar does, written aside and renamed so a crash never leaves half of it.
+"""Who holds a collection: an exclusive flock on its holder file, with the holding process and command in it.
 
 A process holds a collection while it has the shard open: Edge's write-ahead
 log takes an exclusive flock, readers included. The holder file takes the same
 lock first and records the process and command, so a second process waits for
 it (`--wait`) and then names who holds it. A process forked while collections
-are open (a DataLoader worker) lets go of its copies of both locks at once,
-so a child outliving a killed parent never holds a collection.
+are held (a DataLoader worker) lets go of its copies of both locks at once, so
+a child outliving a killed parent never holds a collection. Only
+`store/edge/shards.py` takes a hold.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime
 import fcntl
 import json
 import os
@@ -31,74 +19,18 @@ import sys
 import time
 import weakref
 from pathlib import Path
-from urllib.parse import quote, unquote
 
-from errors import CollectionBusyError, StoreError
+from errors import CollectionBusyError
 from redaction import redact
+from store.edge.store_folder import HOLDER, SHARD, now
 
-FORMAT_FILE = "store.json"
-FORMAT = "qdrant-edge"
-SIDECAR = "collection.json"
-HOLDER = "holder"
-SHARD = "shard"
 POLL = 0.1  # seconds between tries on a held collection
 
 _HELD: weakref.WeakSet[Holder] = weakref.WeakSet()  # holders whose locks a forked child must let go of
 
 
-def folder_name(name: str) -> str:
-    """The folder of collection `name`: reversible, one path component, never '.' or '..'."""
-    encoded = quote(name, safe="_-.")
-    return "%2E" + encoded[1:] if encoded.startswith(".") else encoded
-
-
-def collection_of(folder: str) -> str:
-    return unquote(folder)
-
-
-def write_json(path: Path, record: dict) -> None:
-    """Write `record` beside `path` and rename it into place: readers see the old file or the new one."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with temporary.open("w", encoding="utf-8") as file:
-            json.dump(record, file, indent=1, sort_keys=True)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
-
-
-def read_json(path: Path) -> dict:
-    """A JSON object from `path`; a damaged file is one line naming it."""
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise StoreError(
-            f"{path} cannot be read ({error}); move the collection's folder aside and ingest again"
-        ) from None
-    if not isinstance(record, dict):
-        raise StoreError(f"{path} does not hold a JSON object; move the collection's folder aside and ingest again")
-    return record
-
-
-def is_edge_store(folder: Path) -> bool:
-    """Whether `folder` holds a store written by this engine."""
-    format_file = folder / FORMAT_FILE
-    return format_file.is_file() and read_json(format_file).get("format") == FORMAT
-
-
-def mark_edge_store(folder: Path, version: str) -> None:
-    """Record in `folder` that it is an Edge store (before the first collection is written)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    if not (folder / FORMAT_FILE).is_file():
-        write_json(folder / FORMAT_FILE, {"format": FORMAT, "qdrant_edge": version, "created": _now()})
-
-
 class Holder:
-    """This process's hold on one collection: an exclusive flock on its holder file, with our
-    process id and command written in it for whoever waits."""
+    """This process's hold on one collection (in `folder`), taken for good by `acquire` until `release`."""
 
     def __init__(self, folder: Path, name: str) -> None:
         self.path = folder / HOLDER
@@ -123,7 +55,7 @@ class Holder:
                         + "; wait for it to finish, or pass --wait SECONDS to wait longer"
                     ) from None
                 time.sleep(POLL)
-        owner = json.dumps({"pid": os.getpid(), "command": _command(), "since": _now()})
+        owner = json.dumps({"pid": os.getpid(), "command": _command(), "since": now()})
         os.ftruncate(fd, 0)
         os.pwrite(fd, owner.encode(), 0)
         self._fd = fd
@@ -189,7 +121,3 @@ def _let_go_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_let_go_in_child)
-
-
-def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")

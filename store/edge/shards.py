@@ -1,0 +1,148 @@
+"""The one owner of every shard this process holds: each opened on first use, held while used, let go here.
+
+A shard is open in one process at a time (Edge's write-ahead log takes an
+flock). `OpenShards` is the only place a collection's holder lock is taken
+(`_hold`, `store/edge/holders.py`) and the only place a shard is opened,
+created, closed and let go: it counts the calls using each shard, lets go of
+all of them on `close`, and with `idle_release` of each unused that long (a
+long-running server). What needs a collection's folder to itself (the HNSW
+build in a child process, a drop, a rename) asks for it with `alone`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import qdrant_edge as edge
+
+from errors import StoreError
+from store.edge.engine_errors import engine_errors
+from store.edge.holders import Holder
+from store.edge.store_folder import StoreFolder
+
+
+@dataclass
+class _Open:
+    """A shard this process holds, with how many calls use it now and when it was last used."""
+
+    shard: edge.EdgeShard
+    holder: Holder
+    users: int = 0
+    last: float = field(default_factory=time.monotonic)
+    written: bool = False  # points were written: the sidecar's count is refreshed on letting go
+
+
+class OpenShards:
+    """The shards of the Edge store in `folder` that this process holds.
+
+    `wait`: seconds to wait for a collection another process holds.
+    `idle_release`: when set, a collection unused for that many seconds is let go
+    (the web app); otherwise collections are held until `close`.
+    """
+
+    def __init__(self, folder: StoreFolder, *, wait: float = 0.0, idle_release: float | None = None) -> None:
+        self.folder = folder
+        self.wait = wait
+        self._open: dict[str, _Open] = {}
+        self._lock = threading.RLock()
+        self._closed = threading.Event()
+        if idle_release is not None:
+            threading.Thread(target=self._release_idle, args=(idle_release,), daemon=True).start()
+
+    def close(self) -> None:
+        """Let go of every shard this process holds."""
+        self._closed.set()
+        with self._lock:
+            for name in list(self._open):
+                self._let_go(name)
+
+    @contextmanager
+    def use(self, name: str, *, wait: float | None = None, writes: bool = False) -> Iterator[edge.EdgeShard]:
+        """The open shard of `name`, held by this process while the block runs (waiting up to `wait`
+        seconds, default the store's, for another process to let it go); `writes`: the block writes
+        points, so the sidecar's count is refreshed when the shard is let go."""
+        with self._lock:
+            entry = self._open.get(name) or self._take(name, self._hold(name, wait))
+            entry.users += 1
+        try:
+            with engine_errors(self.folder, name):
+                yield entry.shard
+            entry.written |= writes
+        finally:
+            with self._lock:
+                entry.users -= 1
+                entry.last = time.monotonic()
+
+    def create(self, name: str, config: edge.EdgeConfig) -> bool:
+        """Create the shard of `name` with `config` and hold it open; False when the collection exists
+        already (this process holds it, or another part of the same ingest created it while we waited)."""
+        self.folder.collection(name).mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            if name in self._open:
+                return False
+            holder = self._hold(name, None)
+            if self.folder.has(name):
+                holder.release()
+                return False
+            shutil.rmtree(self.folder.shard(name), ignore_errors=True)  # what a killed create left
+            self._take(name, holder, config)
+        return True
+
+    @contextmanager
+    def alone(self, name: str, doing: str) -> Iterator[Path]:
+        """The folder of `name`, held by this process with its shard closed while the block runs (for a
+        child process that opens the shard, or the folder's removal or rename); `doing` says what, for
+        the error when a call of this process is using the shard."""
+        with self._lock:
+            entry = self._open.get(name)
+            if entry is not None and entry.users:
+                raise StoreError(f"collection '{name}' is in use in this process; {doing} when the query ends")
+            self._let_go(name)
+            holder = self._hold(name, None)
+            try:
+                yield self.folder.collection(name)
+            finally:
+                holder.release()
+
+    def _hold(self, name: str, wait: float | None) -> Holder:
+        """Take `name`'s holder lock, waiting up to `wait` seconds (default the store's): the only place it is taken."""
+        holder = Holder(self.folder.collection(name), name)
+        holder.acquire(self.wait if wait is None else wait)
+        return holder
+
+    def _take(self, name: str, holder: Holder, config: edge.EdgeConfig | None = None) -> _Open:
+        """Open the shard of `name`, which `holder` holds (creating it with `config`); on failure let go."""
+        shard_path = str(self.folder.shard(name))
+        try:
+            with engine_errors(self.folder, name):
+                shard = edge.EdgeShard.create(shard_path, config) if config else edge.EdgeShard.load(shard_path)
+        except BaseException:
+            holder.release()
+            raise
+        entry = _Open(shard, holder)
+        self._open[name] = entry
+        return entry
+
+    def _let_go(self, name: str) -> None:
+        entry = self._open.pop(name, None)
+        if entry is None:
+            return
+        if entry.written and self.folder.has(name):
+            count = entry.shard.count(edge.CountRequest(exact=True))
+            self.folder.write_sidecar(name, {**self.folder.sidecar(name), "points": count})  # what a listing shows
+        entry.shard.close()
+        entry.holder.release()
+
+    def _release_idle(self, idle: float) -> None:
+        while not self._closed.wait(min(idle / 2, 1.0)):
+            with self._lock:
+                now = time.monotonic()
+                for name, entry in list(self._open.items()):
+                    if entry.users == 0 and now - entry.last >= idle:
+                        self._let_go(name)

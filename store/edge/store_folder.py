@@ -1,0 +1,105 @@
+"""The embedded store's folder: its format file, one folder per collection, and each collection's sidecar.
+
+```
+<storage>/store.json                          {"format": "qdrant-edge", ...}: which engine reads it
+<storage>/collections/<name>/collection.json  the sidecar: vectors, settings, metadata (provenance)
+<storage>/collections/<name>/holder           who holds the collection now (store/edge/holders.py)
+<storage>/collections/<name>/shard/           the Qdrant Edge shard
+```
+
+A collection's folder name is its name with '%' and every character outside
+letters, digits, '_', '-' and '.' (and a leading '.') percent-encoded, so any
+name Qdrant accepts is one folder. Qdrant Edge keeps no collection metadata:
+the sidecar does, written atomically so a crash never leaves half of it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+from errors import StoreError
+from media.files import write_text_atomic
+
+FORMAT_FILE = "store.json"
+FORMAT = "qdrant-edge"
+SIDECAR = "collection.json"
+HOLDER = "holder"
+SHARD = "shard"
+
+
+def folder_name(name: str) -> str:
+    """The folder of collection `name`: reversible, one path component, never '.' or '..'."""
+    encoded = quote(name, safe="_-.")
+    return "%2E" + encoded[1:] if encoded.startswith(".") else encoded
+
+
+def read_json(path: Path) -> dict:
+    """A JSON object from `path`; a damaged file is one line naming it."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise StoreError(
+            f"{path} cannot be read ({error}); move the collection's folder aside and ingest again"
+        ) from None
+    if not isinstance(record, dict):
+        raise StoreError(f"{path} does not hold a JSON object; move the collection's folder aside and ingest again")
+    return record
+
+
+def is_edge_store(folder: Path) -> bool:
+    """Whether `folder` holds a store written by this engine."""
+    format_file = folder / FORMAT_FILE
+    return format_file.is_file() and read_json(format_file).get("format") == FORMAT
+
+
+def now() -> str:
+    """The time now, UTC, to the second, as the format and holder files record it."""
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+class StoreFolder:
+    """Where each part of the Edge store in `path` lives, and its format file and sidecars read and written."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.location = f"embedded:{path.resolve()}"
+
+    def mark(self, version: str) -> None:
+        """Record that the folder is an Edge store (before the first collection is written)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        if not (self.path / FORMAT_FILE).is_file():
+            write_text_atomic(
+                self.path / FORMAT_FILE,
+                json.dumps({"format": FORMAT, "qdrant_edge": version, "created": now()}, indent=1, sort_keys=True),
+            )
+
+    def names(self) -> list[str]:
+        """The collections, sorted: the folders that have a sidecar."""
+        base = self.path / "collections"
+        if not base.is_dir():
+            return []
+        return sorted(unquote(f.name) for f in base.iterdir() if (f / SIDECAR).is_file())
+
+    def collection(self, name: str) -> Path:
+        return self.path / "collections" / folder_name(name)
+
+    def shard(self, name: str) -> Path:
+        return self.collection(name) / SHARD
+
+    def has(self, name: str) -> bool:
+        """Whether `name` is a collection: its sidecar is written last on creating and removed first on dropping."""
+        return (self.collection(name) / SIDECAR).is_file()
+
+    def sidecar(self, name: str) -> dict:
+        return read_json(self.collection(name) / SIDECAR)
+
+    def write_sidecar(self, name: str, record: dict) -> None:
+        """Replace the sidecar whole: readers see the old one or the new one."""
+        write_text_atomic(self.collection(name) / SIDECAR, json.dumps(record, indent=1, sort_keys=True))
+
+    def unmark(self, name: str) -> None:
+        """Remove the sidecar: `name` is no longer a collection, whatever happens to its folder next."""
+        (self.collection(name) / SIDECAR).unlink()

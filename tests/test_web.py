@@ -135,6 +135,44 @@ def test_evaluation_pages_show_the_table_study_figures_heatmap_and_best_worst(cl
         assert f"/eval/shapes_colorhist/q/{row['id']}" in one
 
 
+def test_evaluation_links_are_paths_whatever_the_host_header(client):
+    """/eval and a record's page link by path only: a hostile Host header is in no link (README: relative URLs)."""
+    for url in ("/eval", "/eval/shapes_colorhist", f"/eval/shapes_colorhist/q/{shapes_id('red/00.jpg')}"):
+        page = client.get(url, headers={"host": "evil.example"}).text
+        links = re.findall(r'(?:href|src)="([^"]*)"', page)
+        assert links and "evil.example" not in page, url
+        assert all(link.startswith(("/", "#", "?")) and not link.startswith("//") for link in links), url
+    assert 'href="/eval/shapes_colorhist"' in client.get("/eval").text
+
+
+def border_colours(css: str, selector: str) -> list[str]:
+    """The border colour each rule of `css` naming `selector` leaves, in order: a `border` shorthand without a
+    colour resets it to the text colour ("currentcolor")."""
+    colours = []
+    for rule in css.split("}"):
+        if "{" not in rule:
+            continue
+        selectors, body = rule.split("{", 1)
+        if selector not in [s.strip() for s in selectors.split(",")]:
+            continue
+        for declaration in filter(None, (d.strip() for d in body.split(";"))):
+            name, value = (part.strip() for part in declaration.split(":", 1))
+            if name == "border-color":
+                colours.append(value)
+            elif name == "border":
+                found = re.search(r"rgb\([^)]*\)|#\w+", value)
+                colours.append(found.group(0) if found else "currentcolor")
+    return colours
+
+
+def test_a_hit_frame_is_coloured_by_relevance_on_the_evaluation_pages_like_the_drill_down():
+    """The stylesheet's last word on the small frames of /eval/<collection> is green or red, as on the tiles."""
+    css = (Path(__file__).resolve().parents[1] / "web" / "static" / "style.css").read_text()
+    for selector, colour in (("img.same", "rgb(40, 160, 70)"), ("img.other", "rgb(200, 60, 50)")):
+        assert border_colours(css, selector)[-1] == colour, selector
+        assert border_colours(css, f".tile.{selector[4:]} img")[-1] == colour, selector
+
+
 def test_the_study_figure_stands_beside_a_study_pair(client, built):
     record = json.loads((built / "reports" / "shapes_colorhist" / "runs" / "full.json").read_text())
     folder = built / "reports" / "simple1k_clip"  # a record of this store's collection, relabelled as a study pair

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,8 @@ def built(tmp_path_factory) -> Path:
     dataset = read_dataset(discover(tmp / "data")["shapes"], "shapes")
     ingest_dataset(dataset, build_encoder("colorhist", "cpu"), store, IngestOptions(workers=0))
     add_noisy_copy(store)
+    made = store.provenance("shapes_colorhist")  # shapes_noisy: as if embedded with random weights
+    store.set_provenance("shapes_noisy", replace(made, encoder="noisy", weights={"kind": "random-tiny", "seed": 0}))
     evaluate_collections(
         store, ["shapes_colorhist", "shapes_noisy"], tmp / "reports", EvalOptions(data_root=tmp / "data")
     )
@@ -170,6 +173,37 @@ def test_confusion_counts_a_multi_label_point_in_each_of_its_classes():
     # row b: queries ab and b, their hits a and ab: the same
     assert found.rows() == [("a", 2, [1.0, 0.5]), ("b", 2, [1.0, 0.5])]
     assert found.pairs("b", "a") == [(0, 1, 1), (2, 0, 1)]
+
+
+def test_every_page_of_a_random_weight_collection_says_so_in_its_title(client):
+    """The README's promise: "random weights" in every title, the grid, map, confusion and side by side included."""
+    mark = "(random weights: not a result)"
+    pid = shapes_id("green/01.jpg")
+    pages = [
+        "/c/{name}",
+        "/c/{name}/map",
+        "/c/{name}/confusion",
+        "/c/{name}/confusion/pairs?row=green&column=green",
+        "/c/{name}/query",
+        "/c/{name}/p/{pid}",
+        "/c/{name}/v/{pid}",
+        "/c/{name}/compare/{pid}",
+        "/eval/{name}",
+        "/eval/{name}/q/{pid}",
+    ]
+    for url in pages:
+        random = client.get(url.format(name="shapes_noisy", pid=pid))
+        assert random.status_code == 200, url
+        title = re.search(r"<title>(.*?)</title>", random.text).group(1)
+        heading = re.search(r"<h1>(.*?)</h1>", random.text, re.S).group(1)
+        if "compare" in url:  # its collections are the columns' headings (below)
+            heading = re.search(r'<h2><a href="[^"]+">shapes_noisy</a>(.*?)</h2>', random.text).group(1)
+        assert mark in title and f'<span class="random">{mark}</span>' in heading, url
+        trained = client.get(url.format(name="shapes_colorhist", pid=pid)).text
+        assert "random weights" not in re.search(r"<title>(.*?)</title>", trained).group(1), url
+    columns = client.get(f"/c/shapes_colorhist/compare/{pid}").text
+    marked = re.findall(r'<h2><a href="[^"]+">(\w+)</a>( <span class="random">)?', columns)
+    assert marked == [("shapes_colorhist", ""), ("shapes_noisy", ' <span class="random">')]
 
 
 def test_side_by_side_shows_one_column_per_collection_each_with_its_recorded_ap(client, built):

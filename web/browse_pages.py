@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -73,6 +74,7 @@ def viewer(request: Request, name: str, point_id: str):
         request,
         "viewer.html",
         name=name,
+        info=found.store.info(name),
         point_id=pid,
         payload=payload,
         size=size,
@@ -131,7 +133,6 @@ def upload(
         raise QueryError(f"the upload is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
     backend(request).store.require(name)
     digest = explorer(request).keep_upload(data)
-    url = request.url_for("upload_results", name=name, digest=digest).include_query_params(
-        k=k, file=(file.filename or "") if file else ""
-    )
-    return RedirectResponse(str(url), status_code=303)
+    query = urlencode({"k": k, "file": (file.filename or "") if file else ""})
+    path = request.app.url_path_for("upload_results", name=name, digest=digest)
+    return RedirectResponse(f"{path}?{query}", status_code=303)  # a path: no Host header reflected

@@ -70,10 +70,11 @@ def _heatmap(rows: list, dataset: str, cells: dict) -> dict:
 
 
 def _href(request: Request, record: RunRecord) -> str:
-    """The page of `record`: /eval/<collection> for the full ranking, /eval/<collection>/v/<slug> otherwise."""
+    """The page of `record`: /eval/<collection> for the full ranking, /eval/<collection>/v/<slug> otherwise; a
+    path without scheme or host, so no Host header is ever reflected into a link."""
     if record.variant.is_full:
-        return str(request.url_for("evaluation", name=record.collection))
-    return str(request.url_for("evaluation_variant", name=record.collection, slug=record.variant.slug))
+        return request.app.url_path_for("evaluation", name=record.collection)
+    return request.app.url_path_for("evaluation_variant", name=record.collection, slug=record.variant.slug)
 
 
 def _record_page(request: Request, record: RunRecord | None, name: str) -> HTMLResponse:
@@ -132,6 +133,7 @@ def _drill_down(request: Request, name: str, point_id: str, slug: str | None, pa
         request,
         "drilldown.html",
         ranking=ranking,
+        info=found.store.info(collection),
         hits=list(zip(ranking.hits[shown], ranking.relevant[shown], strict=True)),
         first_rank=(page_number - 1) * DRILL_HITS + 1,
         page=page_number,

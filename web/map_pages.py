@@ -75,6 +75,7 @@ def confusion_pairs(
         request,
         "pairs.html",
         name=name,
+        info=backend(request).store.info(name),
         row=row,
         column=column,
         k=k,

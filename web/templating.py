@@ -11,9 +11,13 @@ from jinja2 import Environment, FileSystemLoader, pass_context
 
 from web.charts import HEIGHT, MARGIN, WIDTH, ap_colour
 
+RANDOM_MARK = "random weights: not a result"  # after the name of a collection made with random weights, in every title
+
 HERE = Path(__file__).resolve().parent
 environment = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
-environment.globals.update(ap_colour=ap_colour, chart={"width": WIDTH, "height": HEIGHT, "margin": MARGIN})
+environment.globals.update(
+    ap_colour=ap_colour, chart={"width": WIDTH, "height": HEIGHT, "margin": MARGIN}, RANDOM_MARK=RANDOM_MARK
+)
 environment.filters["figure"] = lambda value: "n/a" if value is None else f"{value:.4f}"
 environment.globals["url_for"] = pass_context(
     lambda context, name, /, **params: context["request"].app.url_path_for(name, **params)

@@ -2,6 +2,7 @@
 
 from evaluation.ann_recall import AnnRecall, ann_recall
 from evaluation.evaluate import EvaluationRun, collections_to_evaluate, evaluate_collections, measure_ann
+from evaluation.metrics.comparisons import Comparisons, compare_records
 from evaluation.options import EvalOptions
 from evaluation.protocols.drilldown import QueryRanking, rank_query
 from evaluation.protocols.leave_one_out import Evaluation, GalleryRow, leave_one_out
@@ -16,6 +17,7 @@ from evaluation.report.report_files import write_collection_report, write_index
 __all__ = [
     "RERANKERS",
     "AnnRecall",
+    "Comparisons",
     "EvalOptions",
     "Evaluation",
     "EvaluationRun",
@@ -31,6 +33,7 @@ __all__ = [
     "VectorStage",
     "ann_recall",
     "collections_to_evaluate",
+    "compare_records",
     "evaluate_collections",
     "leave_one_out",
     "measure_ann",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from errors import EvaluationError, RetrievalError
 from evaluation.ann_recall import AnnRecall, ann_recall
-from evaluation.metrics.comparisons import Ranking, rank_records
+from evaluation.metrics.comparisons import Comparisons, compare_records
 from evaluation.options import EvalOptions
 from evaluation.protocols.beside import evaluate_beside, text_collections
 from evaluation.protocols.landmarks import LandmarkEvaluation, evaluate_landmarks, revisited_truth
@@ -41,7 +41,7 @@ class EvaluationRun:
     notes: list[str] = field(default_factory=list)  # what a reader of the report should know
     index: Path | None = None
     records: list[RunRecord] = field(default_factory=list)  # what this run recorded, as the reader reads it
-    rankings: list[Ranking] = field(default_factory=list)  # of `records`: per dataset, rows by mAP, paired tests
+    comparisons: Comparisons = field(default_factory=Comparisons)  # of `records`: orderings, paired tests, members
     landmarks: list[LandmarkEvaluation] = field(default_factory=list)  # Revisited Oxford/Paris collections
     landmark_files: list[Path] = field(default_factory=list)
 
@@ -68,9 +68,8 @@ def evaluate_collections(
     excluded; a record of one variant never replaces another's. With
     `options.rerank` each collection is evaluated re-ranked, as its own record,
     and plain too where this store has no record of the plain ranking yet. The
-    orderings and paired comparisons (`run.rankings`) are computed from the
-    records this run wrote; the index computes its own from every record it
-    shows.
+    orderings and paired comparisons (`run.comparisons`) are computed from the
+    records this run wrote; the index has its own, of every record it shows.
 
     With `options.explicit` False (every collection of the store) a collection
     that cannot be evaluated is skipped and named; otherwise its error stops the
@@ -148,7 +147,7 @@ def evaluate_collections(
         run.files += beside.files
         run.notes += beside.notes
         run.records += [read_record(path, reports_dir) for path in beside.records]
-    run.rankings = rank_records(run.records)
+    run.comparisons = compare_records(run.records)
     run.index = write_index(reports_dir, store.location, set(store.collection_names()), options.command)
     return run
 

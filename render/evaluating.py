@@ -58,8 +58,8 @@ class EvaluationViews(Base):
             for row in grid.rows:
                 table.add_row(safe(row.label), *(grid.cells[row, d] for d in grid.datasets))
             self.out.print(table)
-        self._rankings(run.rankings)
-        self._members(run.records)
+        self._rankings(run.comparisons.rankings)
+        self._members(run.comparisons.members)
         self._duplicates(run.evaluations)
         if any(record.variant.rerank is not None for record in run.records):
             self.out.print(
@@ -81,12 +81,10 @@ class EvaluationViews(Base):
             self.out.print(f"wrote {', '.join(safe(path) for path in files)}")
         self.out.print(f"report: {safe(run.index)}")
 
-    def _members(self, records) -> None:
-        """Each fused row against each of its members, computed from the records (paired, same point ids)."""
-        from evaluation.metrics.comparisons import member_comparisons
-
+    def _members(self, members: list) -> None:
+        """Each fused row against each of its members, as the run compared them (paired, same point ids)."""
         rows = []
-        for c in member_comparisons(records):
+        for c in members:
             d = c.difference
             if d is None or not d.queries:
                 rows.append([safe(c.fused), safe(c.member), safe(c.unmatched or "-"), "", "", ""])

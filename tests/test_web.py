@@ -167,7 +167,7 @@ def border_colours(css: str, selector: str) -> list[str]:
 
 def test_a_hit_frame_is_coloured_by_relevance_on_the_evaluation_pages_like_the_drill_down():
     """The stylesheet's last word on the small frames of /eval/<collection> is green or red, as on the tiles."""
-    css = (Path(__file__).resolve().parents[1] / "web" / "static" / "style.css").read_text()
+    css = (Path(__file__).resolve().parents[1] / "presentation" / "static" / "style.css").read_text()
     for selector, colour in (("img.same", "rgb(40, 160, 70)"), ("img.other", "rgb(200, 60, 50)")):
         assert border_colours(css, selector)[-1] == colour, selector
         assert border_colours(css, f".tile.{selector[4:]} img")[-1] == colour, selector

@@ -13,10 +13,11 @@ from PIL import Image
 from errors import QueryError
 from evaluation.records.variant import FULL
 from media.thumbnails import file_thumbnail, file_under
+from presentation.environment import STATIC
 from search.query import checked_id
 from web.backend import MAX_UPLOAD_BYTES
 from web.pages import Hits, backend, explorer, results_page
-from web.templating import HERE, page
+from web.templating import page
 
 router = APIRouter()
 PREVIEW = 360  # an upload's picture on its results page
@@ -24,7 +25,7 @@ PREVIEW = 360  # an upload's picture on its results page
 
 @router.get("/favicon.ico", include_in_schema=False)
 def favicon():
-    return FileResponse(HERE / "static" / "favicon.png", media_type="image/png")
+    return FileResponse(STATIC / "favicon.png", media_type="image/png")
 
 
 @router.get("/c/{name}/compare/{point_id}", response_class=HTMLResponse)

@@ -16,9 +16,8 @@ from fastapi.responses import HTMLResponse
 
 from errors import EvaluationError
 from evaluation import RunRecord, study_figure, study_table
-from evaluation.metrics.comparisons import rank_records
 from evaluation.records.study_grid import cell_text
-from web.charts import pr_curves
+from presentation.charts import pr_curves
 from web.pages import backend
 from web.templating import page
 
@@ -29,7 +28,8 @@ Page = Annotated[int, Query(alias="page", ge=1)]
 
 @router.get("/eval", response_class=HTMLResponse)
 def evaluations(request: Request):
-    records = backend(request).evaluations()
+    found = backend(request)
+    records = found.evaluations()
     rows, datasets, cells = study_table(records)
     study = {(row, d): study_figure(row.encoder, d) if row.full else None for row in rows for d in datasets}
     full = [row for row in rows if row.full]
@@ -54,7 +54,7 @@ def evaluations(request: Request):
         study=study,
         curves=curves,
         heatmaps=heatmaps,
-        rankings=rank_records(records),
+        rankings=found.comparisons().rankings,
         href=_href,
         kinds={record.kind for record in records},
     )

@@ -13,7 +13,7 @@ records measured the same way (`member_comparisons`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -106,6 +106,21 @@ class MemberComparison:
     member: str
     difference: PairedDifference | None
     unmatched: str | None = None  # why there is no difference, when there is none
+
+
+@dataclass(frozen=True)
+class Comparisons:
+    """What every table of records shows beside their figures: the orderings with their paired tests, and each
+    fused row against its members."""
+
+    rankings: list[Ranking] = field(default_factory=list)
+    members: list[MemberComparison] = field(default_factory=list)
+
+
+def compare_records(records: list[RunRecord]) -> Comparisons:
+    """The orderings and paired comparisons of `records`: the one entry point of the terminal, index.html and
+    the web app, which show them and compute nothing."""
+    return Comparisons(rank_records(records), member_comparisons(records))
 
 
 def member_comparisons(records: list[RunRecord]) -> list[MemberComparison]:

@@ -149,7 +149,7 @@ def border_colours(css: str, selector: str) -> list[str]:
     """The border colour each rule of `css` naming `selector` leaves, in order: a `border` shorthand without a
     colour resets it to the text colour ("currentcolor")."""
     colours = []
-    for rule in css.split("}"):
+    for rule in re.sub(r"/\*.*?\*/", "", css, flags=re.S).split("}"):
         if "{" not in rule:
             continue
         selectors, body = rule.split("{", 1)
@@ -165,9 +165,11 @@ def border_colours(css: str, selector: str) -> list[str]:
     return colours
 
 
-def test_a_hit_frame_is_coloured_by_relevance_on_the_evaluation_pages_like_the_drill_down():
+def test_a_hit_frame_is_coloured_by_relevance_on_the_evaluation_pages_like_the_drill_down(client):
     """The stylesheet's last word on the small frames of /eval/<collection> is green or red, as on the tiles."""
-    css = (Path(__file__).resolve().parents[1] / "presentation" / "static" / "style.css").read_text()
+    static = Path(__file__).resolve().parents[1] / "presentation" / "static"
+    css = "".join((static / name).read_text() for name in ("style.css", "frames.css"))  # as base.html links them
+    assert re.findall(r'static/(\w+\.css)"', client.get("/").text) == ["style.css", "frames.css"]
     for selector, colour in (("img.same", "rgb(40, 160, 70)"), ("img.other", "rgb(200, 60, 50)")):
         assert border_colours(css, selector)[-1] == colour, selector
         assert border_colours(css, f".tile.{selector[4:]} img")[-1] == colour, selector

@@ -137,14 +137,6 @@ def text(request: Request, name: str, q: str = "", k: Hits = 12):
 
 
 def results_page(request: Request, result: SearchResult, **context) -> HTMLResponse:
-    """Hits framed by whether they share the stored query point's class, with a k control."""
-    source = result.source
-    frames = [
-        "neutral"
-        if source is None or source.label is None
-        else "same"
-        if hit.relevant_to(source.label_set)
-        else "other"
-        for hit in result.hits
-    ]
-    return page(request, "results.html", result=result, hits=list(zip(result.hits, frames, strict=True)), **context)
+    """Hits framed by whether they share the stored query point's class (the template's `relevance`), with a k
+    control."""
+    return page(request, "results.html", result=result, **context)

@@ -12,7 +12,7 @@ from evaluation.records.run_records import RunRecord, read_records, store_record
 from evaluation.records.study import study_figure
 from evaluation.records.study_grid import StudyGrid, TableRow, study_table
 from evaluation.records.variant import Sample, Variant
-from evaluation.report.report_files import write_collection_report, write_index
+from evaluation.report.report_files import write_collection_report
 
 __all__ = [
     "RERANKERS",
@@ -44,5 +44,4 @@ __all__ = [
     "study_figure",
     "study_table",
     "write_collection_report",
-    "write_index",
 ]

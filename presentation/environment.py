@@ -34,6 +34,7 @@ environment.globals.update(
     ap_colour=ap_colour, chart={"width": WIDTH, "height": HEIGHT, "margin": MARGIN}, RANDOM_MARK=RANDOM_MARK
 )
 environment.filters["figure"] = figure_text
+environment.filters["signed"] = lambda value: "n/a" if value is None else f"{value:+.4f}"
 
 
 def render(template: str, **context) -> str:

@@ -12,12 +12,13 @@ from render.text import figure, key, long, percent, safe
 class EvaluationViews(Base):
     """The evaluation tables and notes."""
 
-    def evaluation(self, run, study: bool) -> None:
-        """The figures of each evaluation, the encoders x datasets table, and the files written."""
+    def evaluation(self, run, index, *, study: bool) -> None:
+        """The figures of each evaluation, the encoders x datasets table, the files written and the report
+        (`index`, reports/index.html)."""
         self.evaluation_notes(run)
         self._landmarks(run.landmarks, run.landmark_files)
         if not run.evaluations:
-            self.out.print(f"report: {safe(run.index)}")
+            self.out.print(f"report: {safe(index)}")
             return
         metrics = sorted({record.metric for record in run.records})
         columns = [key("collection"), "variant", "queries", " / ".join(metrics), "P@1", "P@5", "P@10"]
@@ -79,7 +80,7 @@ class EvaluationViews(Base):
                 )
         for files in run.files:
             self.out.print(f"wrote {', '.join(safe(path) for path in files)}")
-        self.out.print(f"report: {safe(run.index)}")
+        self.out.print(f"report: {safe(index)}")
 
     def _members(self, members: list) -> None:
         """Each fused row against each of its members, as the run compared them (paired, same point ids)."""

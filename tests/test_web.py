@@ -168,8 +168,8 @@ def border_colours(css: str, selector: str) -> list[str]:
 def test_a_hit_frame_is_coloured_by_relevance_on_the_evaluation_pages_like_the_drill_down(client):
     """The stylesheet's last word on the small frames of /eval/<collection> is green or red, as on the tiles."""
     static = Path(__file__).resolve().parents[1] / "presentation" / "static"
-    css = "".join((static / name).read_text() for name in ("style.css", "frames.css"))  # as base.html links them
-    assert re.findall(r'static/(\w+\.css)"', client.get("/").text) == ["style.css", "frames.css"]
+    css = "".join((static / name).read_text() for name in ("style.css", "marks.css"))  # as base.html links them
+    assert re.findall(r'static/(\w+\.css)"', client.get("/").text) == ["style.css", "marks.css"]
     for selector, colour in (("img.same", "rgb(40, 160, 70)"), ("img.other", "rgb(200, 60, 50)")):
         assert border_colours(css, selector)[-1] == colour, selector
         assert border_colours(css, f".tile.{selector[4:]} img")[-1] == colour, selector

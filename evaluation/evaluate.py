@@ -209,7 +209,7 @@ def _report(run: EvaluationRun, evaluation: Evaluation, reports_dir: Path, optio
             f"not drawn (pass --data-root with the folder that holds them)"
         )
     run.evaluations.append(evaluation)
-    files = write_collection_report(evaluation, reports_dir, root, options.command)
+    files = write_collection_report(evaluation, reports_dir, root, command=options.command)
     run.files.append(files)
     run.records.extend(read_record(path, reports_dir) for path in files if path.suffix == ".json")
 

@@ -82,7 +82,7 @@ def create_app(open_store: Callable[[], VectorStore], options: Options) -> FastA
     return app
 
 
-def _error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
+def _error_page(request: Request, status: int, *, title: str, message: str) -> HTMLResponse:
     return page(request, "error.html", status, message=message, title=title)
 
 

@@ -33,6 +33,7 @@ def compare(
     request: Request,
     name: str,
     point_id: str,
+    *,
     other: Annotated[list[str] | None, Query(alias="with")] = None,
     k: Hits = 12,
 ):
@@ -98,7 +99,7 @@ def image(request: Request, name: str, point_id: str):
 
 
 @router.get("/c/{name}/upload/{digest}", response_class=HTMLResponse)
-def upload_results(request: Request, name: str, digest: str, k: Hits = 12, file: str = ""):
+def upload_results(request: Request, name: str, digest: str, *, k: Hits = 12, file: str = ""):
     """The results of a kept upload: a URL that can be reloaded and shared while the server runs."""
     found = explorer(request)
     data = found.upload(digest)
@@ -125,6 +126,7 @@ def upload_preview(request: Request, name: str, digest: str):
 def upload(
     request: Request,
     name: str,
+    *,
     file: Annotated[UploadFile | None, File()] = None,
     k: Annotated[int, Form(ge=1, le=200)] = 12,
 ):

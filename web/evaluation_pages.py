@@ -105,16 +105,16 @@ def evaluation_variant(request: Request, name: str, slug: str):
 
 
 @router.get("/eval/{name}/q/{point_id}", response_class=HTMLResponse)
-def drill_down(request: Request, name: str, point_id: str, page_number: Page = 1):
-    return _drill_down(request, name, point_id, None, page_number)
+def drill_down(request: Request, name: str, point_id: str, *, page_number: Page = 1):
+    return _drill_down(request, name, point_id, slug=None, page_number=page_number)
 
 
 @router.get("/eval/{name}/v/{slug}/q/{point_id}", response_class=HTMLResponse)
-def drill_down_variant(request: Request, name: str, slug: str, point_id: str, page_number: Page = 1):
-    return _drill_down(request, name, point_id, slug, page_number)
+def drill_down_variant(request: Request, name: str, slug: str, *, point_id: str, page_number: Page = 1):
+    return _drill_down(request, name, point_id, slug=slug, page_number=page_number)
 
 
-def _drill_down(request: Request, name: str, point_id: str, slug: str | None, page_number: int) -> HTMLResponse:
+def _drill_down(request: Request, name: str, point_id: str, *, slug: str | None, page_number: int) -> HTMLResponse:
     """One query ranked as the record of variant `slug` ranked it (the full ranking without one), DRILL_HITS
     ranks a page."""
     found = backend(request)

@@ -53,6 +53,7 @@ def class_confusion(request: Request, name: str, k: K = DEFAULT_K):
 def confusion_pairs(
     request: Request,
     name: str,
+    *,
     row: str,
     column: str,
     k: K = DEFAULT_K,

@@ -28,7 +28,7 @@ def variant_folder(reports_dir: Path, collection: str, variant: Variant) -> Path
 
 
 def write_collection_report(
-    evaluation: Evaluation, reports_dir: Path, image_root: Path | None, command: str = ""
+    evaluation: Evaluation, reports_dir: Path, image_root: Path | None, *, command: str = ""
 ) -> list[Path]:
     """The record, pr.png, and (when the images were found) best.png and worst.png; returns their paths.
 
@@ -40,7 +40,7 @@ def write_collection_report(
     variant = evaluation.variant
     folder = variant_folder(reports_dir, evaluation.collection, variant)
     summary = evaluation.to_json()
-    files = [write_evaluation_record(evaluation, reports_dir, command, summary)]
+    files = [write_evaluation_record(evaluation, reports_dir, command, summary=summary)]
     title = evaluation.title
     name = f"{title}: {evaluation.metric} {figure_text(summary['map'])}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -48,16 +48,18 @@ def write_collection_report(
     if image_root is not None:
         for which, rows in (("best", evaluation.best()), ("worst", evaluation.worst())):
             files.append(
-                draw_gallery(rows, image_root, folder / f"{which}.png", f"{title}: the {len(rows)} {which} queries")
+                draw_gallery(
+                    rows, image_root, folder / f"{which}.png", title=f"{title}: the {len(rows)} {which} queries"
+                )
             )
     without = evaluation.without_duplicates()
     if without is not None:
-        files.extend(write_collection_report(without, reports_dir, None, command))
+        files.extend(write_collection_report(without, reports_dir, None, command=command))
     return files
 
 
 def write_evaluation_record(
-    evaluation: Evaluation, reports_dir: Path, command: str, summary: dict | None = None
+    evaluation: Evaluation, reports_dir: Path, command: str, *, summary: dict | None = None
 ) -> Path:
     """reports/<collection>/runs/<variant>.json: the evaluation, the command that made it and when."""
     record = {**(summary or evaluation.to_json()), "command": command, "made": now()}

@@ -331,3 +331,14 @@ def test_serve_warns_on_a_non_local_host_and_builds_the_app(monkeypatch, opened,
     assert local.exit_code == 0 and public.exit_code == 0, local.output + public.output
     assert served == [("127.0.0.1", 8123), ("0.0.0.0", 8124)]
     assert "warning" not in local.output and "warning: listening on 0.0.0.0" in public.output
+
+
+def test_every_page_shows_control_and_bidi_characters_as_escapes_then_html_escapes():
+    """One rule for the web pages and reports/index.html (one environment): text is made inert, then escaped;
+    markup the templates build (a macro's output) is left as it is."""
+    from presentation.environment import environment
+
+    shown = environment.from_string("{% macro m(x) %}<b>{{ x }}</b>{% endmacro %}{{ x }}|{{ n }}|{{ m(x) }}")
+    assert shown.render(x="nul\x00<\u202eevil>&'\"", n=None) == (
+        "nul\\x00&lt;\\u202eevil&gt;&amp;&#39;&#34;|None|<b>nul\\x00&lt;\\u202eevil&gt;&amp;&#39;&#34;</b>"
+    )

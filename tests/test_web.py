@@ -342,3 +342,19 @@ def test_every_page_shows_control_and_bidi_characters_as_escapes_then_html_escap
     assert shown.render(x="nul\x00<\u202eevil>&'\"", n=None) == (
         "nul\\x00&lt;\\u202eevil&gt;&amp;&#39;&#34;|None|<b>nul\\x00&lt;\\u202eevil&gt;&amp;&#39;&#34;</b>"
     )
+
+
+def test_no_python_module_holds_html():
+    """Every page and report is a Jinja2 template (presentation/templates): no markup is built in Python."""
+    root = Path(__file__).resolve().parents[1]
+    tag = re.compile(r"</?(html|head|body|table|tr|td|th|h[1-6]|p|div|span|section|figure|img|a|ul|li|nav|br)\b[^>]*>")
+    folders = [path.parent for path in root.glob("*/__init__.py") if path.parent.name != "tests"] + [root / "bench"]
+    files = [*root.glob("*.py"), *(file for folder in folders for file in folder.rglob("*.py"))]
+    assert any(file.parent.name == "presentation" for file in files)
+    found = [
+        f"{file.relative_to(root)}:{number}"
+        for file in files
+        for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1)
+        if tag.search(line)
+    ]
+    assert found == []

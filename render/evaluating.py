@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich import box
 from rich.table import Table
 
-from render.base import Base
-from render.text import figure, key, long, percent, safe
+from render.cells import figure, key, long, percent, safe
+from render.consoles import Base
 
 
 class EvaluationViews(Base):

@@ -1,4 +1,8 @@
-"""Orderings and paired comparisons, computed from the records a table shows, when it is drawn.
+"""Orderings and paired comparisons of evaluation records: `compare_records`, the one entry point.
+
+The evaluation run returns those of the records it wrote (`EvaluationRun.comparisons`); reports/index.html and
+the web app's backend ask for those of the records they show. The terminal, the report and the pages only
+show them.
 
 Records are grouped by dataset and by what they measured (`Variant.comparable`:
 the metric and the queries; a re-ranked row joins the plain rows measured the

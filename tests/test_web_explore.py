@@ -191,6 +191,7 @@ def test_every_page_of_a_random_weight_collection_says_so_in_its_title(client):
         "/c/{name}/compare/{pid}",
         "/eval/{name}",
         "/eval/{name}/q/{pid}",
+        "/c/{name}/tune",
     ]
     for url in pages:
         random = client.get(url.format(name="shapes_noisy", pid=pid))

@@ -146,12 +146,16 @@ def _beside_options(text_queries, templates, fuse, fusions, rrf_k, device):
 
 
 def evaluate(obj: Context, names: list[str], options, as_json: bool = False, single: bool = False) -> None:
-    """Evaluate with `options` (an `EvalOptions`) and render; `single` prints one record's JSON, not a list."""
+    """Evaluate with `options` (an `EvalOptions`), write the store's reports/index.html, and render; `single`
+    prints one record's JSON, not a list."""
     from evaluation import evaluate_collections
+    from presentation.static_report import write_index
 
-    run = evaluate_collections(obj.store(), names, obj.reports, options, obj.screen.progress)
+    store = obj.store()
+    run = evaluate_collections(store, names, obj.reports, options, obj.screen.progress)
+    index = write_index(obj.reports, store.location, set(store.collection_names()), command=options.command)
     if as_json:
         obj.screen.evaluation_notes(run)
         obj.screen.json(run.to_json()[0] if single else run.to_json())
     else:
-        obj.screen.evaluation(run, study=not single)
+        obj.screen.evaluation(run, index, study=not single)

@@ -2,6 +2,7 @@
 
 from evaluation.ann_recall import AnnRecall, ann_recall
 from evaluation.evaluate import EvaluationRun, collections_to_evaluate, evaluate_collections, measure_ann
+from evaluation.metrics.comparisons import Comparisons, compare_records
 from evaluation.options import EvalOptions
 from evaluation.protocols.drilldown import QueryRanking, rank_query
 from evaluation.protocols.leave_one_out import Evaluation, GalleryRow, leave_one_out
@@ -11,11 +12,12 @@ from evaluation.records.run_records import RunRecord, read_records, store_record
 from evaluation.records.study import study_figure
 from evaluation.records.study_grid import StudyGrid, TableRow, study_table
 from evaluation.records.variant import Sample, Variant
-from evaluation.report.report_files import write_collection_report, write_index
+from evaluation.report.report_files import write_collection_report
 
 __all__ = [
     "RERANKERS",
     "AnnRecall",
+    "Comparisons",
     "EvalOptions",
     "Evaluation",
     "EvaluationRun",
@@ -31,6 +33,7 @@ __all__ = [
     "VectorStage",
     "ann_recall",
     "collections_to_evaluate",
+    "compare_records",
     "evaluate_collections",
     "leave_one_out",
     "measure_ann",
@@ -41,5 +44,4 @@ __all__ = [
     "study_figure",
     "study_table",
     "write_collection_report",
-    "write_index",
 ]

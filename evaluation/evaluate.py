@@ -9,7 +9,7 @@ from pathlib import Path
 
 from errors import EvaluationError, RetrievalError
 from evaluation.ann_recall import AnnRecall, ann_recall
-from evaluation.metrics.comparisons import Ranking, rank_records
+from evaluation.metrics.comparisons import Comparisons, compare_records
 from evaluation.options import EvalOptions
 from evaluation.protocols.beside import evaluate_beside, text_collections
 from evaluation.protocols.landmarks import LandmarkEvaluation, evaluate_landmarks, revisited_truth
@@ -18,7 +18,7 @@ from evaluation.ranking.cost import Estimate, estimate
 from evaluation.records.run_records import RunRecord, read_record, record_path
 from evaluation.records.study_grid import StudyGrid, study_grid
 from evaluation.records.variant import Sample, Variant
-from evaluation.report.report_files import write_collection_report, write_index
+from evaluation.report.report_files import write_collection_report
 from evaluation.report.revisited_section import write_landmark_metrics
 from media.folders import report_folder, writable_folder
 from media.roots import resolve_image_root
@@ -39,9 +39,8 @@ class EvaluationRun:
     files: list[list[Path]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # collections that could not be evaluated, with the reason
     notes: list[str] = field(default_factory=list)  # what a reader of the report should know
-    index: Path | None = None
     records: list[RunRecord] = field(default_factory=list)  # what this run recorded, as the reader reads it
-    rankings: list[Ranking] = field(default_factory=list)  # of `records`: per dataset, rows by mAP, paired tests
+    comparisons: Comparisons = field(default_factory=Comparisons)  # of `records`: orderings, paired tests, members
     landmarks: list[LandmarkEvaluation] = field(default_factory=list)  # Revisited Oxford/Paris collections
     landmark_files: list[Path] = field(default_factory=list)
 
@@ -61,24 +60,23 @@ def evaluate_collections(
     options: EvalOptions | None = None,
     progress: ProgressFactory | None = None,
 ) -> EvaluationRun:
-    """Leave-one-out over each named collection, its record and figures, then the store's reports/index.html.
+    """Leave-one-out over each named collection, its record and figures (reports/index.html, which shows the
+    store's records, is the command's to write next: `presentation.static_report`).
 
     Each evaluation is recorded as its variant (`evaluation.records.run_records`): the
     full ranking, a cut at `options.k`, a sample, re-ranked, duplicates
     excluded; a record of one variant never replaces another's. With
     `options.rerank` each collection is evaluated re-ranked, as its own record,
     and plain too where this store has no record of the plain ranking yet. The
-    orderings and paired comparisons (`run.rankings`) are computed from the
-    records this run wrote; the index computes its own from every record it
-    shows.
+    orderings and paired comparisons (`run.comparisons`) are computed from the
+    records this run wrote.
 
     With `options.explicit` False (every collection of the store) a collection
     that cannot be evaluated is skipped and named; otherwise its error stops the
     run. Gallery images come from each collection's recorded image folder, or
     from under `options.data_root` when one is given (the data moved); where
     they are not found the galleries are not drawn (earlier ones are kept) and a
-    note says so. `options.command` is recorded with each record and in the
-    index. Before a collection whose ranking is not quick, its estimated time
+    note says so. `options.command` is recorded with each record. Before a collection whose ranking is not quick, its estimated time
     and memory are in the progress title and the run's notes, with --k or
     --sample suggested when the run will be long; a collection of the embedded
     store past `options.embedded_limit` points gets a note that a server would
@@ -148,8 +146,7 @@ def evaluate_collections(
         run.files += beside.files
         run.notes += beside.notes
         run.records += [read_record(path, reports_dir) for path in beside.records]
-    run.rankings = rank_records(run.records)
-    run.index = write_index(reports_dir, store.location, set(store.collection_names()), options.command)
+    run.comparisons = compare_records(run.records)
     return run
 
 
@@ -212,7 +209,7 @@ def _report(run: EvaluationRun, evaluation: Evaluation, reports_dir: Path, optio
             f"not drawn (pass --data-root with the folder that holds them)"
         )
     run.evaluations.append(evaluation)
-    files = write_collection_report(evaluation, reports_dir, root, options.command)
+    files = write_collection_report(evaluation, reports_dir, root, command=options.command)
     run.files.append(files)
     run.records.extend(read_record(path, reports_dir) for path in files if path.suffix == ".json")
 

@@ -7,8 +7,6 @@ them, are shown as visible escapes ('\\x00', '\\u202e') instead.
 
 from __future__ import annotations
 
-import html
-
 BIDI_CONTROLS = [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
 _INERT = {c: f"\\x{c:02x}" for c in [*range(32), *range(127, 160)]} | {c: f"\\u{c:04x}" for c in BIDI_CONTROLS}
 
@@ -16,11 +14,6 @@ _INERT = {c: f"\\x{c:02x}" for c in [*range(32), *range(127, 160)]} | {c: f"\\u{
 def inert(text: object) -> str:
     """`text` with every control and bidi control character replaced by its escape."""
     return str(text).translate(_INERT)
-
-
-def html_text(value: object) -> str:
-    """`value` for an HTML page: escaped, with control and bidi characters shown as escapes (never raw)."""
-    return html.escape(inert(value), quote=True)
 
 
 def plot_text(text: str) -> str:

@@ -8,11 +8,11 @@ or path can neither inject rich markup nor send terminal control codes.
 
 from __future__ import annotations
 
+from render.cells import figure, safe
 from render.evaluating import EvaluationViews
 from render.ingesting import IngestViews
 from render.listings import ListingViews
 from render.searching import SearchViews
-from render.text import figure, safe
 from render.tuning import TuneViews
 
 __all__ = ["Screen", "figure", "safe"]

@@ -5,19 +5,20 @@ from __future__ import annotations
 from rich import box
 from rich.table import Table
 
-from render.base import Base
-from render.text import figure, key, long, percent, safe
+from render.cells import figure, key, long, percent, safe
+from render.consoles import Base
 
 
 class EvaluationViews(Base):
     """The evaluation tables and notes."""
 
-    def evaluation(self, run, study: bool) -> None:
-        """The figures of each evaluation, the encoders x datasets table, and the files written."""
+    def evaluation(self, run, index, *, study: bool) -> None:
+        """The figures of each evaluation, the encoders x datasets table, the files written and the report
+        (`index`, reports/index.html)."""
         self.evaluation_notes(run)
         self._landmarks(run.landmarks, run.landmark_files)
         if not run.evaluations:
-            self.out.print(f"report: {safe(run.index)}")
+            self.out.print(f"report: {safe(index)}")
             return
         metrics = sorted({record.metric for record in run.records})
         columns = [key("collection"), "variant", "queries", " / ".join(metrics), "P@1", "P@5", "P@10"]
@@ -58,8 +59,8 @@ class EvaluationViews(Base):
             for row in grid.rows:
                 table.add_row(safe(row.label), *(grid.cells[row, d] for d in grid.datasets))
             self.out.print(table)
-        self._rankings(run.rankings)
-        self._members(run.records)
+        self._rankings(run.comparisons.rankings)
+        self._members(run.comparisons.members)
         self._duplicates(run.evaluations)
         if any(record.variant.rerank is not None for record in run.records):
             self.out.print(
@@ -79,14 +80,12 @@ class EvaluationViews(Base):
                 )
         for files in run.files:
             self.out.print(f"wrote {', '.join(safe(path) for path in files)}")
-        self.out.print(f"report: {safe(run.index)}")
+        self.out.print(f"report: {safe(index)}")
 
-    def _members(self, records) -> None:
-        """Each fused row against each of its members, computed from the records (paired, same point ids)."""
-        from evaluation.metrics.comparisons import member_comparisons
-
+    def _members(self, members: list) -> None:
+        """Each fused row against each of its members, as the run compared them (paired, same point ids)."""
         rows = []
-        for c in member_comparisons(records):
+        for c in members:
             d = c.difference
             if d is None or not d.queries:
                 rows.append([safe(c.fused), safe(c.member), safe(c.unmatched or "-"), "", "", ""])

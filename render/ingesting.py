@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from render.base import Base
-from render.text import key, safe
+from render.cells import key, safe
+from render.consoles import Base
 
 
 class IngestViews(Base):

@@ -7,8 +7,8 @@ import sys
 
 from rich.table import Table
 
-from render.base import Base
-from render.text import CONTROL, key, long, safe
+from render.cells import CONTROL, key, long, safe
+from render.consoles import Base
 
 
 class SearchViews(Base):

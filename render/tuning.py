@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rich import box
 
-from render.base import Base
-from render.text import figure, key, safe
+from render.cells import figure, key, safe
+from render.consoles import Base
 
 
 class TuneViews(Base):

@@ -9,8 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from errors import EvaluationError
-from evaluation import leave_one_out, rank_all, write_collection_report, write_index
+from evaluation import leave_one_out, rank_all, write_collection_report
 from evaluation.metrics.per_query import evaluate_rankings
+from presentation.static_report import write_index
 from store import ImagePayload, VectorStore, open_store, point_id
 from tests.conftest import share_store
 
@@ -142,9 +143,9 @@ def test_report_files_escape_labels_and_draw_no_galleries_without_images(store, 
     assert [f.name for f in files] == ["full.json", "pr.png"]
     assert all(f.stat().st_size > 0 for f in files)
     assert (reports / "toy" / "best.png").read_bytes() == b"an earlier gallery"  # not replaced by placeholders
-    page = write_index(reports, store.location, {"toy"}, "python cli.py eval").read_text()
+    page = write_index(reports, store.location, {"toy"}, command="python cli.py eval").read_text()
     assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page
-    assert '"y"&' not in page and "&quot;y&quot;&amp;" in page
+    assert '"y"&' not in page and "&#34;y&#34;&amp;" in page
     assert (reports / "pr_synthetic.png").is_file()
 
 
@@ -276,7 +277,7 @@ def test_a_collection_where_no_class_has_two_members_reports_no_map(store, tmp_p
     assert summary["map"] is None and summary["queries_skipped"] == 3 and summary["best"] == []
     files = write_collection_report(evaluation, tmp_path / "reports", image_root=None)
     assert all(f.is_file() for f in files)
-    assert "n/a" in write_index(tmp_path / "reports", store.location, {"toy"}, "python cli.py eval").read_text()
+    assert "n/a" in write_index(tmp_path / "reports", store.location, {"toy"}, command="python cli.py eval").read_text()
 
 
 def test_cli_eval_sample_measures_the_drawn_queries_against_every_point(store, data_root, tmp_path, monkeypatch):

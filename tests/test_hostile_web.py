@@ -211,7 +211,7 @@ def test_a_foreign_host_is_refused_and_never_reflected(opened, built):
     page = library.get("/", headers={"host": "evil.example"})
     assert page.status_code == 200 and "evil.example" not in page.text
     assert 'src="/static/app.js"' in page.text
-    for url in ("/c/shapes_colorhist/", "/c/nothing", "/c/shapes_colorhist/thumb/x"):
+    for url in ("/c/shapes_colorhist/", "/c/nothing", "/c/shapes_colorhist/thumb/x", "/eval", "/eval/nothing"):
         answer = library.get(url, headers={"host": "evil.example"}, follow_redirects=False)
         assert "evil.example" not in answer.text + str(answer.headers), url
 

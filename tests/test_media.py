@@ -212,7 +212,7 @@ def test_a_search_gallery_frames_hits_by_the_query_label_and_counts_the_missing(
 def test_an_evaluation_gallery_frames_the_query_blue_and_hits_by_relevance(data_root, tmp_path):
     hits = [Hit("b", 1, 0.9, "red", "red/01.jpg"), Hit("c", 6, 0.8, "blue", "blue/02.jpg")]
     row = GalleryRow(Hit("a", 0, 0.5, "red", "red/00.jpg"), hits)
-    out = draw_gallery([row], data_root / "Shapes" / "images", tmp_path / "best.png", "toy: the 1 best queries")
+    out = draw_gallery([row], data_root / "Shapes" / "images", tmp_path / "best.png", title="toy: the 1 best queries")
     assert _frames(out, 3) == [QUERY, SAME_CLASS, OTHER_CLASS]
     with Image.open(out) as sheet:
         assert sheet.size == (MIN_COLUMNS * TILE_WIDTH, TITLE_HEIGHT + HEADING_HEIGHT + TILE_HEIGHT)

@@ -137,7 +137,7 @@ def test_the_report_shows_this_stores_collections_with_map_and_map_at_k(data_roo
     cut = json.loads((reports / "shapes_colorhist" / "runs" / "at3.json").read_text())
     assert re.search(rf"<tr><th>colorhist</th><td><a [^>]*>{full['map']:.4f} \[", page)  # the full run's row
     assert re.search(rf"<tr><th>colorhist @3</th><td><a [^>]*>mAP@3 {cut['map']:.4f} \[", page)  # its own row
-    assert "shapes_clip (mAP; variant: full) (random weights: not a result)" in page
+    assert 'shapes_clip (mAP; variant: full) <span class="random">(random weights: not a result)</span>' in page
     other = tmp_path / "other_store"
     assert ingest(other, data_root, "-e", "colorhist").exit_code == 0
     assert run(storage, "collections", "drop", "shapes_clip", "--yes").exit_code == 0

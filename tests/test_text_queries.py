@@ -119,7 +119,7 @@ def test_eval_text_queries_on_a_random_weight_clip_collection(data_root, tmp_pat
     assert all((folder / name).is_file() for name in ("pr.png", "best.png", "worst.png"))
     index = (reports / "index.html").read_text()
     assert "<th>clip text-&gt;image</th>" in index  # its own row of the table, labelled
-    assert "shapes_clip text-&gt;image (mAP; variant: text-&gt;image) (random weights" in index
+    assert 'shapes_clip text-&gt;image (mAP; variant: text-&gt;image) <span class="random">(random weights' in index
     assert "shapes_clip/text-to-image/best.png" in index
 
 

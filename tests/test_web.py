@@ -135,6 +135,46 @@ def test_evaluation_pages_show_the_table_study_figures_heatmap_and_best_worst(cl
         assert f"/eval/shapes_colorhist/q/{row['id']}" in one
 
 
+def test_evaluation_links_are_paths_whatever_the_host_header(client):
+    """/eval and a record's page link by path only: a hostile Host header is in no link (README: relative URLs)."""
+    for url in ("/eval", "/eval/shapes_colorhist", f"/eval/shapes_colorhist/q/{shapes_id('red/00.jpg')}"):
+        page = client.get(url, headers={"host": "evil.example"}).text
+        links = re.findall(r'(?:href|src)="([^"]*)"', page)
+        assert links and "evil.example" not in page, url
+        assert all(link.startswith(("/", "#", "?")) and not link.startswith("//") for link in links), url
+    assert 'href="/eval/shapes_colorhist"' in client.get("/eval").text
+
+
+def border_colours(css: str, selector: str) -> list[str]:
+    """The border colour each rule of `css` naming `selector` leaves, in order: a `border` shorthand without a
+    colour resets it to the text colour ("currentcolor")."""
+    colours = []
+    for rule in re.sub(r"/\*.*?\*/", "", css, flags=re.S).split("}"):
+        if "{" not in rule:
+            continue
+        selectors, body = rule.split("{", 1)
+        if selector not in [s.strip() for s in selectors.split(",")]:
+            continue
+        for declaration in filter(None, (d.strip() for d in body.split(";"))):
+            name, value = (part.strip() for part in declaration.split(":", 1))
+            if name == "border-color":
+                colours.append(value)
+            elif name == "border":
+                found = re.search(r"rgb\([^)]*\)|#\w+", value)
+                colours.append(found.group(0) if found else "currentcolor")
+    return colours
+
+
+def test_a_hit_frame_is_coloured_by_relevance_on_the_evaluation_pages_like_the_drill_down(client):
+    """The stylesheet's last word on the small frames of /eval/<collection> is green or red, as on the tiles."""
+    static = Path(__file__).resolve().parents[1] / "presentation" / "static"
+    css = "".join((static / name).read_text() for name in ("style.css", "marks.css"))  # as base.html links them
+    assert re.findall(r'static/(\w+\.css)"', client.get("/").text) == ["style.css", "marks.css"]
+    for selector, colour in (("img.same", "rgb(40, 160, 70)"), ("img.other", "rgb(200, 60, 50)")):
+        assert border_colours(css, selector)[-1] == colour, selector
+        assert border_colours(css, f".tile.{selector[4:]} img")[-1] == colour, selector
+
+
 def test_the_study_figure_stands_beside_a_study_pair(client, built):
     record = json.loads((built / "reports" / "shapes_colorhist" / "runs" / "full.json").read_text())
     folder = built / "reports" / "simple1k_clip"  # a record of this store's collection, relabelled as a study pair
@@ -291,3 +331,30 @@ def test_serve_warns_on_a_non_local_host_and_builds_the_app(monkeypatch, opened,
     assert local.exit_code == 0 and public.exit_code == 0, local.output + public.output
     assert served == [("127.0.0.1", 8123), ("0.0.0.0", 8124)]
     assert "warning" not in local.output and "warning: listening on 0.0.0.0" in public.output
+
+
+def test_every_page_shows_control_and_bidi_characters_as_escapes_then_html_escapes():
+    """One rule for the web pages and reports/index.html (one environment): text is made inert, then escaped;
+    markup the templates build (a macro's output) is left as it is."""
+    from presentation.environment import environment
+
+    shown = environment.from_string("{% macro m(x) %}<b>{{ x }}</b>{% endmacro %}{{ x }}|{{ n }}|{{ m(x) }}")
+    assert shown.render(x="nul\x00<\u202eevil>&'\"", n=None) == (
+        "nul\\x00&lt;\\u202eevil&gt;&amp;&#39;&#34;|None|<b>nul\\x00&lt;\\u202eevil&gt;&amp;&#39;&#34;</b>"
+    )
+
+
+def test_no_python_module_holds_html():
+    """Every page and report is a Jinja2 template (presentation/templates): no markup is built in Python."""
+    root = Path(__file__).resolve().parents[1]
+    tag = re.compile(r"</?(html|head|body|table|tr|td|th|h[1-6]|p|div|span|section|figure|img|a|ul|li|nav|br)\b[^>]*>")
+    folders = [path.parent for path in root.glob("*/__init__.py") if path.parent.name != "tests"] + [root / "bench"]
+    files = [*root.glob("*.py"), *(file for folder in folders for file in folder.rglob("*.py"))]
+    assert any(file.parent.name == "presentation" for file in files)
+    found = [
+        f"{file.relative_to(root)}:{number}"
+        for file in files
+        for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1)
+        if tag.search(line)
+    ]
+    assert found == []

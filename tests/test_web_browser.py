@@ -138,6 +138,14 @@ def test_click_through_collections_neighbours_and_an_upload(server, browser, tmp
     assert page.locator("#study td a").count() == 1
     snap("evaluation")
 
+    page.click("#study td a")  # the record's page: its best and worst queries' hits framed like the drill-down's
+    hits = page.locator("#best img.same, #best img.other, #worst img.same, #worst img.other")
+    assert hits.count() > 0
+    for i in range(hits.count()):
+        hit = hits.nth(i)
+        expected = GREEN if "same" in hit.get_attribute("class") else RED
+        assert hit.evaluate("image => getComputedStyle(image).borderTopColor") == expected
+
     page.goto(server + "/c/shapes_colorhist/query")
     upload = tmp_path / "query.png"
     from tests.conftest import CLASS_COLOURS, make_image

@@ -15,10 +15,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from errors import BusyError, CollectionNotFoundError, RetrievalError
+from presentation.environment import STATIC
 from redaction import RedactingFilter
 from web.backend import MAX_UPLOAD_BYTES, Backend, Options
 from web.guard import LOCAL_HOSTS, Guard
-from web.templating import HERE, page
+from web.templating import page
 
 if TYPE_CHECKING:
     from store import VectorStore
@@ -36,7 +37,7 @@ def create_app(open_store: Callable[[], VectorStore], options: Options) -> FastA
     app = FastAPI(title="Image retrieval", docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
     app.state.backend = Backend(open_store, options)
     app.state.explorer = Explorer(app.state.backend)
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
     app.include_router(evaluation_pages.router)
     app.include_router(map_pages.router)
@@ -81,7 +82,7 @@ def create_app(open_store: Callable[[], VectorStore], options: Options) -> FastA
     return app
 
 
-def _error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
+def _error_page(request: Request, status: int, *, title: str, message: str) -> HTMLResponse:
     return page(request, "error.html", status, message=message, title=title)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from errors import BusyError, QueryError
-from evaluation import QueryRanking, RunRecord, Variant, rank_query, store_records
+from evaluation import Comparisons, QueryRanking, RunRecord, Variant, compare_records, rank_query, store_records
 from evaluation.ranking.rerankers import stage_of
 from media.images import BadImage, load_rgb
 from media.roots import resolve_image_root
@@ -185,6 +185,11 @@ class Backend:
         with self._cache_lock:
             self._reports = (key, records)
         return records
+
+    def comparisons(self) -> Comparisons:
+        """The orderings and paired comparisons of every record `evaluations` reads, by the evaluation's own entry
+        point (the pages show them, computing nothing)."""
+        return compare_records(self.evaluations())
 
     def evaluation(self, name: str, slug: str | None = None) -> RunRecord | None:
         """The record of collection `name` of variant `slug` (None: its full ranking's, else its first), if any.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -12,10 +13,11 @@ from PIL import Image
 from errors import QueryError
 from evaluation.records.variant import FULL
 from media.thumbnails import file_thumbnail, file_under
+from presentation.environment import STATIC
 from search.query import checked_id
 from web.backend import MAX_UPLOAD_BYTES
 from web.pages import Hits, backend, explorer, results_page
-from web.templating import HERE, page
+from web.templating import page
 
 router = APIRouter()
 PREVIEW = 360  # an upload's picture on its results page
@@ -23,7 +25,7 @@ PREVIEW = 360  # an upload's picture on its results page
 
 @router.get("/favicon.ico", include_in_schema=False)
 def favicon():
-    return FileResponse(HERE / "static" / "favicon.png", media_type="image/png")
+    return FileResponse(STATIC / "favicon.png", media_type="image/png")
 
 
 @router.get("/c/{name}/compare/{point_id}", response_class=HTMLResponse)
@@ -31,6 +33,7 @@ def compare(
     request: Request,
     name: str,
     point_id: str,
+    *,
     other: Annotated[list[str] | None, Query(alias="with")] = None,
     k: Hits = 12,
 ):
@@ -73,6 +76,7 @@ def viewer(request: Request, name: str, point_id: str):
         request,
         "viewer.html",
         name=name,
+        info=found.store.info(name),
         point_id=pid,
         payload=payload,
         size=size,
@@ -95,7 +99,7 @@ def image(request: Request, name: str, point_id: str):
 
 
 @router.get("/c/{name}/upload/{digest}", response_class=HTMLResponse)
-def upload_results(request: Request, name: str, digest: str, k: Hits = 12, file: str = ""):
+def upload_results(request: Request, name: str, digest: str, *, k: Hits = 12, file: str = ""):
     """The results of a kept upload: a URL that can be reloaded and shared while the server runs."""
     found = explorer(request)
     data = found.upload(digest)
@@ -122,6 +126,7 @@ def upload_preview(request: Request, name: str, digest: str):
 def upload(
     request: Request,
     name: str,
+    *,
     file: Annotated[UploadFile | None, File()] = None,
     k: Annotated[int, Form(ge=1, le=200)] = 12,
 ):
@@ -131,7 +136,6 @@ def upload(
         raise QueryError(f"the upload is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
     backend(request).store.require(name)
     digest = explorer(request).keep_upload(data)
-    url = request.url_for("upload_results", name=name, digest=digest).include_query_params(
-        k=k, file=(file.filename or "") if file else ""
-    )
-    return RedirectResponse(str(url), status_code=303)
+    query = urlencode({"k": k, "file": (file.filename or "") if file else ""})
+    path = request.app.url_path_for("upload_results", name=name, digest=digest)
+    return RedirectResponse(f"{path}?{query}", status_code=303)  # a path: no Host header reflected

@@ -16,9 +16,8 @@ from fastapi.responses import HTMLResponse
 
 from errors import EvaluationError
 from evaluation import RunRecord, study_figure, study_table
-from evaluation.metrics.comparisons import rank_records
 from evaluation.records.study_grid import cell_text
-from web.charts import pr_curves
+from presentation.charts import pr_curves
 from web.pages import backend
 from web.templating import page
 
@@ -29,7 +28,8 @@ Page = Annotated[int, Query(alias="page", ge=1)]
 
 @router.get("/eval", response_class=HTMLResponse)
 def evaluations(request: Request):
-    records = backend(request).evaluations()
+    found = backend(request)
+    records = found.evaluations()
     rows, datasets, cells = study_table(records)
     study = {(row, d): study_figure(row.encoder, d) if row.full else None for row in rows for d in datasets}
     full = [row for row in rows if row.full]
@@ -54,7 +54,7 @@ def evaluations(request: Request):
         study=study,
         curves=curves,
         heatmaps=heatmaps,
-        rankings=rank_records(records),
+        rankings=found.comparisons().rankings,
         href=_href,
         kinds={record.kind for record in records},
     )
@@ -70,10 +70,11 @@ def _heatmap(rows: list, dataset: str, cells: dict) -> dict:
 
 
 def _href(request: Request, record: RunRecord) -> str:
-    """The page of `record`: /eval/<collection> for the full ranking, /eval/<collection>/v/<slug> otherwise."""
+    """The page of `record`: /eval/<collection> for the full ranking, /eval/<collection>/v/<slug> otherwise; a
+    path without scheme or host, so no Host header is ever reflected into a link."""
     if record.variant.is_full:
-        return str(request.url_for("evaluation", name=record.collection))
-    return str(request.url_for("evaluation_variant", name=record.collection, slug=record.variant.slug))
+        return request.app.url_path_for("evaluation", name=record.collection)
+    return request.app.url_path_for("evaluation_variant", name=record.collection, slug=record.variant.slug)
 
 
 def _record_page(request: Request, record: RunRecord | None, name: str) -> HTMLResponse:
@@ -104,16 +105,16 @@ def evaluation_variant(request: Request, name: str, slug: str):
 
 
 @router.get("/eval/{name}/q/{point_id}", response_class=HTMLResponse)
-def drill_down(request: Request, name: str, point_id: str, page_number: Page = 1):
-    return _drill_down(request, name, point_id, None, page_number)
+def drill_down(request: Request, name: str, point_id: str, *, page_number: Page = 1):
+    return _drill_down(request, name, point_id, slug=None, page_number=page_number)
 
 
 @router.get("/eval/{name}/v/{slug}/q/{point_id}", response_class=HTMLResponse)
-def drill_down_variant(request: Request, name: str, slug: str, point_id: str, page_number: Page = 1):
-    return _drill_down(request, name, point_id, slug, page_number)
+def drill_down_variant(request: Request, name: str, slug: str, *, point_id: str, page_number: Page = 1):
+    return _drill_down(request, name, point_id, slug=slug, page_number=page_number)
 
 
-def _drill_down(request: Request, name: str, point_id: str, slug: str | None, page_number: int) -> HTMLResponse:
+def _drill_down(request: Request, name: str, point_id: str, *, slug: str | None, page_number: int) -> HTMLResponse:
     """One query ranked as the record of variant `slug` ranked it (the full ranking without one), DRILL_HITS
     ranks a page."""
     found = backend(request)
@@ -132,6 +133,7 @@ def _drill_down(request: Request, name: str, point_id: str, slug: str | None, pa
         request,
         "drilldown.html",
         ranking=ranking,
+        info=found.store.info(collection),
         hits=list(zip(ranking.hits[shown], ranking.relevant[shown], strict=True)),
         first_rank=(page_number - 1) * DRILL_HITS + 1,
         page=page_number,

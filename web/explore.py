@@ -36,6 +36,7 @@ class Column:
 
     collection: str
     encoder: str
+    random_weights: bool  # made with random weights: its title says so
     result: SearchResult | None  # None: the point is not in this collection
     ap: tuple[str, float, str] | None  # (metric, AP, variant) in the collection's full leave-one-out record
 
@@ -113,7 +114,7 @@ class Explorer:
             present = self.backend.store.payload(name, pid) is not None
             result = self.backend.neighbours(name, pid, k) if present else None
             ap = self.backend.query_ap(name, pid, FULL) if present else None
-            columns.append(Column(name, info.encoder, result, ap))
+            columns.append(Column(name, info.encoder, info.random_weights, result, ap))
         return columns
 
     # the grid

@@ -39,11 +39,9 @@ class BodyTooLarge(Exception):
 
 
 class Guard:
-    """The middleware (see the module); `page(request, status, title, message)` draws the error pages."""
+    """The middleware (see the module); `page(request, status, title=..., message=...)` draws the error pages."""
 
-    def __init__(
-        self, app: ASGIApp, max_body: int, hosts: tuple[str, ...] | None, page: Callable[[Request, int, str, str], Any]
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, max_body: int, hosts: tuple[str, ...] | None, page: Callable[..., Any]) -> None:
         self.app = app
         self.max_body = max_body
         self.hosts = None if hosts is None else {host.lower().strip("[]") for host in (*LOCAL_HOSTS, *hosts)}
@@ -65,11 +63,11 @@ class Guard:
         host = request_host(request.headers.get("host", ""))
         if self.hosts is not None and host not in self.hosts:
             message = f"this server answers to {', '.join(sorted(self.hosts))}, not to '{host}'"
-            await self.page(request, 400, "Unknown host", message)(scope, receive, send_secured)
+            await self.page(request, 400, title="Unknown host", message=message)(scope, receive, send_secured)
             return
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) > self.max_body:
-            await self._too_large(request, scope, receive, send_secured)
+            await self._too_large(request, scope, receive=receive, send=send_secured)
             return
         received = 0
         refused = False
@@ -97,11 +95,11 @@ class Guard:
         except BodyTooLarge:
             refused = True
         if refused and not started:
-            await self._too_large(request, scope, receive, send_secured)
+            await self._too_large(request, scope, receive=receive, send=send_secured)
 
-    async def _too_large(self, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _too_large(self, request: Request, scope: Scope, *, receive: Receive, send: Send) -> None:
         megabytes = self.max_body // (1024 * 1024)
-        response = self.page(request, 413, "Too large", f"the upload is larger than {megabytes} MB")
+        response = self.page(request, 413, title="Too large", message=f"the upload is larger than {megabytes} MB")
         response.headers["Connection"] = "close"
         await response(scope, receive, send)
 

@@ -53,6 +53,7 @@ def class_confusion(request: Request, name: str, k: K = DEFAULT_K):
 def confusion_pairs(
     request: Request,
     name: str,
+    *,
     row: str,
     column: str,
     k: K = DEFAULT_K,
@@ -75,6 +76,7 @@ def confusion_pairs(
         request,
         "pairs.html",
         name=name,
+        info=backend(request).store.info(name),
         row=row,
         column=column,
         k=k,

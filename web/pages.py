@@ -56,6 +56,7 @@ def collections(request: Request):
 def collection(
     request: Request,
     name: str,
+    *,
     label: str | None = None,
     sort: str = "dataset",
     to: str | None = None,
@@ -92,7 +93,7 @@ def collection(
 
 
 @router.get("/c/{name}/thumb/{point_id}")
-def thumb(request: Request, name: str, point_id: str, size: str = "grid"):
+def thumb(request: Request, name: str, point_id: str, *, size: str = "grid"):
     """A stored point's thumbnail, found by id alone, cached by the image's content and validated by ETag;
     404 when the point or its image is missing."""
     found = backend(request)
@@ -109,7 +110,7 @@ def thumb(request: Request, name: str, point_id: str, size: str = "grid"):
     headers = {"ETag": etag(key, SIZES[size]), "Cache-Control": "no-cache"}
     if headers["ETag"] in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
-    file = ThumbnailCache(found.options.reports / ".thumbnails").get(key, SIZES[size], root, payload.path)
+    file = ThumbnailCache(found.options.reports / ".thumbnails").get(key, SIZES[size], root=root, relative=payload.path)
     if file is None:
         return Response(status_code=404)
     if isinstance(file, bytes):  # the cache could not be written: served, not cached
@@ -118,7 +119,7 @@ def thumb(request: Request, name: str, point_id: str, size: str = "grid"):
 
 
 @router.get("/c/{name}/p/{point_id}", response_class=HTMLResponse)
-def neighbours(request: Request, name: str, point_id: str, k: Hits = 12):
+def neighbours(request: Request, name: str, point_id: str, *, k: Hits = 12):
     found = backend(request)
     result = found.neighbours(name, point_id, k)
     ap = found.query_ap(name, result.source_id)
@@ -132,19 +133,11 @@ def query_form(request: Request, name: str):
 
 
 @router.get("/c/{name}/text", response_class=HTMLResponse)
-def text(request: Request, name: str, q: str = "", k: Hits = 12):
+def text(request: Request, name: str, *, q: str = "", k: Hits = 12):
     return results_page(request, backend(request).by_text(name, q, k))
 
 
 def results_page(request: Request, result: SearchResult, **context) -> HTMLResponse:
-    """Hits framed by whether they share the stored query point's class, with a k control."""
-    source = result.source
-    frames = [
-        "neutral"
-        if source is None or source.label is None
-        else "same"
-        if hit.relevant_to(source.label_set)
-        else "other"
-        for hit in result.hits
-    ]
-    return page(request, "results.html", result=result, hits=list(zip(result.hits, frames, strict=True)), **context)
+    """Hits framed by whether they share the stored query point's class (the template's `relevance`), with a k
+    control."""
+    return page(request, "results.html", result=result, **context)

@@ -1,20 +1,14 @@
-"""The Jinja2 environment of every page: templates from web/templates, autoescape always on."""
+"""The web app's pages from the one presentation environment (`presentation.environment`), with its links."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, pass_context
+from jinja2 import pass_context
 
-from web.charts import HEIGHT, MARGIN, WIDTH, ap_colour
+from presentation.environment import environment
 
-HERE = Path(__file__).resolve().parent
-environment = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
-environment.globals.update(ap_colour=ap_colour, chart={"width": WIDTH, "height": HEIGHT, "margin": MARGIN})
-environment.filters["figure"] = lambda value: "n/a" if value is None else f"{value:.4f}"
 environment.globals["url_for"] = pass_context(
     lambda context, name, /, **params: context["request"].app.url_path_for(name, **params)
 )  # relative URLs: the Host header is never reflected into a page

@@ -49,7 +49,7 @@ class ThumbnailCache:
         """Where the thumbnail of content `key` (hex digits) is cached."""
         return self.folder / str(size) / key[:2] / f"{key}.jpg"
 
-    def get(self, key: str, size: int, root: Path | None, relative: str) -> Path | bytes | None:
+    def get(self, key: str, size: int, *, root: Path | None, relative: str) -> Path | bytes | None:
         """The cached file, made first if needed; the JPEG bytes themselves when the cache cannot be written
         (a full disk, a read-only folder); None when the image is missing, unreadable or outside `root`."""
         cached = self.path(key, size)

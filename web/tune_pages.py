@@ -30,7 +30,8 @@ def tune_page(request: Request, name: str):
     reports = backend(request).options.reports
     result = read_tune(reports, name)
     figure = result is not None and tune_paths(reports, name)[1].is_file()
-    return page(request, "tune.html", name=name, result=result, figure=figure)
+    info = backend(request).store.info(name)
+    return page(request, "tune.html", name=name, info=info, result=result, figure=figure)
 
 
 @router.get("/c/{name}/tune.png")

@@ -1,4 +1,8 @@
-"""Orderings and paired comparisons, computed from the records a table shows, when it is drawn.
+"""Orderings and paired comparisons of evaluation records: `compare_records`, the one entry point.
+
+The evaluation run returns those of the records it wrote (`EvaluationRun.comparisons`); reports/index.html and
+the web app's backend ask for those of the records they show. The terminal, the report and the pages only
+show them.
 
 Records are grouped by dataset and by what they measured (`Variant.comparable`:
 the metric and the queries; a re-ranked row joins the plain rows measured the
@@ -13,7 +17,7 @@ records measured the same way (`member_comparisons`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -106,6 +110,21 @@ class MemberComparison:
     member: str
     difference: PairedDifference | None
     unmatched: str | None = None  # why there is no difference, when there is none
+
+
+@dataclass(frozen=True)
+class Comparisons:
+    """What every table of records shows beside their figures: the orderings with their paired tests, and each
+    fused row against its members."""
+
+    rankings: list[Ranking] = field(default_factory=list)
+    members: list[MemberComparison] = field(default_factory=list)
+
+
+def compare_records(records: list[RunRecord]) -> Comparisons:
+    """The orderings and paired comparisons of `records`: the one entry point of the terminal, index.html and
+    the web app, which show them and compute nothing."""
+    return Comparisons(rank_records(records), member_comparisons(records))
 
 
 def member_comparisons(records: list[RunRecord]) -> list[MemberComparison]:

@@ -132,6 +132,8 @@ def _write_fused(fused: FusedEvaluation, reports_dir: Path, options: EvalOptions
     if root is not None:
         for which, rows in (("best", evaluation.best()), ("worst", evaluation.worst())):
             files.append(
-                draw_gallery(rows, root, folder / f"{which}.png", f"{fused.title}: the {len(rows)} {which} queries")
+                draw_gallery(
+                    rows, root, folder / f"{which}.png", title=f"{fused.title}: the {len(rows)} {which} queries"
+                )
             )
     return files

@@ -16,7 +16,7 @@ from media.thumbnails import thumbnail
 NO_ROWS = "no query has an AP (every class has a single member)"
 
 
-def draw_gallery(rows: list[GalleryRow], image_root: Path | None, out: Path, title: str) -> Path:
+def draw_gallery(rows: list[GalleryRow], image_root: Path | None, out: Path, *, title: str) -> Path:
     """One sheet row per query: the query framed blue, then its first hits, green when relevant, red when not."""
     return draw_sheet([_row(row, image_root) for row in rows] or [Row(NO_ROWS, [])], title, out)
 

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Column, Table
 
 from redaction import redact
-from render.text import safe
+from render.cells import safe
 
 
 class Base:

@@ -1,4 +1,4 @@
-"""Text as the command line shows it: made inert, figures, sizes, and columns that never cut names."""
+"""Text as the command line shows it, cell by cell: made inert, figures, sizes, and columns that never cut names."""
 
 from __future__ import annotations
 

@@ -45,7 +45,7 @@ def built(tmp_path_factory) -> Path:
     ingest_dataset(dataset, build_encoder("colorhist", "cpu"), store, IngestOptions(workers=0))
     add_noisy_copy(store)
     evaluate_collections(
-        store, ["shapes_colorhist", "shapes_noisy"], tmp / "reports", EvalOptions(data_root=tmp / "data")
+        store, ["shapes_colorhist", "shapes_noisy"], tmp / "reports", options=EvalOptions(data_root=tmp / "data")
     )
     store.close()
     return tmp

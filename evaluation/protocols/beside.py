@@ -19,7 +19,8 @@ from pathlib import Path
 from errors import EvaluationError
 from evaluation.options import EvalOptions
 from evaluation.protocols.fused_encoders import FusedEvaluation, Fusion, evaluate_fused
-from evaluation.protocols.text_to_image import TextEvaluation, draw_text_gallery, evaluate_text_queries, text_capable
+from evaluation.protocols.text_to_image import TextEvaluation, draw_text_gallery, evaluate_text_queries
+from evaluation.query_encoders import QueryEncoders
 from evaluation.records.run_records import write_record
 from evaluation.records.study_grid import figure_text
 from evaluation.records.variant import Variant
@@ -47,6 +48,7 @@ def evaluate_beside(
     store: VectorStore,
     names: list[str],
     reports_dir: Path,
+    *,
     options: EvalOptions,
     progress: Callable[[str], AbstractContextManager],
 ) -> BesideRun:
@@ -56,12 +58,14 @@ def evaluate_beside(
     if beside is None:
         return run
     if beside.text_queries:
-        capable = text_collections(store, names)
+        capable = text_collections(store, names, options.encoders)
         for name in sorted(set(names) - set(capable)):
             run.notes.append(f"{name}: its encoder has no text tower; no text->image figures")
         for name in capable:
             with progress(f"eval {name} text->image") as advance:
-                text = evaluate_text_queries(store, name, list(beside.templates), options.k, beside.device)
+                text = evaluate_text_queries(
+                    store, name, templates=list(beside.templates), k=options.k, encoders=options.encoders
+                )
                 advance(1, 1)
             _written(run, _write_text(text, reports_dir, options))
     for members in beside.fuse:
@@ -73,10 +77,10 @@ def evaluate_beside(
     return run
 
 
-def text_collections(store: VectorStore, names: list[str]) -> list[str]:
-    """The collections among `names` whose encoder has a text tower; an error when none has (asked before
-    any evaluation runs)."""
-    capable = [name for name in names if text_capable(store.info(name).encoder)]
+def text_collections(store: VectorStore, names: list[str], encoders: QueryEncoders) -> list[str]:
+    """The collections among `names` whose encoder has a text tower (as `encoders` knows them); an error when
+    none has (asked before any evaluation runs)."""
+    capable = [name for name in names if encoders.has_text(store.info(name).encoder)]
     if not capable:
         raise EvaluationError(f"none of {', '.join(names)} has a text tower (clip, siglip); --text-queries needs one")
     return capable

@@ -25,6 +25,7 @@ from evaluation.metrics.per_query import PR_LEVELS, PRECISION_RANKS, QueryFigure
 from evaluation.metrics.relevance import label_sets, shown_labels
 from evaluation.metrics.statistics import bootstrap_interval
 from evaluation.metrics.text_figures import class_relevance, prompt_vectors, prompts, rank_scores, text_query_figures
+from evaluation.query_encoders import QueryEncoders, TextTower
 from evaluation.records.variant import TEXT_TO_IMAGE, Variant
 from media.gallery import OTHER_CLASS, QUERY, SAME_CLASS, TILE, Row, Tile, draw_sheet, text_tile
 from media.thumbnails import thumbnail
@@ -148,18 +149,11 @@ def _number(value: float) -> float | None:
     return None if math.isnan(value) else float(value)
 
 
-def text_capable(encoder: str) -> bool:
-    """Whether a collection's vectors can be matched by text: its encoder has a text tower."""
-    from encoders import SPECS
-
-    spec = SPECS.get(encoder)
-    return spec is not None and spec.text
-
-
 def evaluate_text_queries(
-    store: VectorStore, collection: str, templates: list[str], k: int | None = None, device: str = "auto"
+    store: VectorStore, collection: str, *, templates: list[str], k: int | None = None, encoders: QueryEncoders
 ) -> TextEvaluation:
-    """Embed one query per class with the collection's text tower and measure the rankings of the images."""
+    """Embed one query per class with the collection's text tower (built by `encoders`) and measure the rankings
+    of the images."""
     started = time.perf_counter()
     provenance = store.provenance(collection)
     points = store.points(collection, with_vectors=True)
@@ -171,7 +165,7 @@ def evaluate_text_queries(
     every = sets if sets is not None else [(label,) for label in labels]
     classes = sorted({label for labels_of in every for label in labels_of})
     encoder_name = provenance.encoder if provenance else payloads[0].encoder
-    encoder = _text_encoder(collection, provenance, encoder_name, device)
+    encoder = _text_tower(collection, provenance, encoder_name, encoders=encoders)
     queries = prompt_vectors([encoder.embed_texts(prompts(template, classes)) for template in templates])
     if queries.shape[1] != points.vectors.shape[1]:
         raise EvaluationError(
@@ -201,11 +195,9 @@ def evaluate_text_queries(
     )
 
 
-def _text_encoder(collection: str, provenance: Provenance | None, name: str, device: str):
+def _text_tower(collection: str, provenance: Provenance | None, name: str, *, encoders: QueryEncoders) -> TextTower:
     """The text tower of the weights that made the collection, or an error saying why there is none."""
-    from encoders import build_text_encoder
-
-    if not text_capable(name):
+    if not encoders.has_text(name) or encoders.text_tower is None:
         raise EvaluationError(
             f"collection '{collection}' uses encoder '{name}', which has no text tower; text queries need "
             f"a collection made with clip or siglip"
@@ -222,7 +214,7 @@ def _text_encoder(collection: str, provenance: Provenance | None, name: str, dev
             f"is known to match them (import again with --same-as if encoder '{name}' made them)"
         )
     init = identity.kind if identity.random else "pretrained"
-    encoder = build_text_encoder(name, device, None, init, provenance.precision)
+    encoder = encoders.text_tower(name, init, provenance.precision)
     if identity.kind != "imported" and (encoder.weights is None or encoder.weights.to_dict() != identity.to_dict()):
         made = encoder.weights.describe() if encoder.weights else "unknown weights"
         raise EvaluationError(

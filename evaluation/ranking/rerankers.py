@@ -39,7 +39,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evaluation.ranking.ranker import VectorStage, top_neighbours
+from evaluation.ranking.ranker import top_neighbours
+from evaluation.ranking.request import VectorStage
 from evaluation.records.variant import Variant
 
 METHODS = ("aqe", "dba", "dba+aqe")
@@ -66,7 +67,7 @@ def augment(vectors: np.ndarray, among: np.ndarray, k: int, alpha: float) -> np.
 
 @dataclass(frozen=True)
 class Rerank:
-    """A re-ranking stage (`evaluation.ranking.ranker.VectorStage`): `method` with `k` neighbours and `alpha`."""
+    """A re-ranking stage (`evaluation.ranking.request.VectorStage`): `method` with `k` neighbours and `alpha`."""
 
     method: str
     k: int = DEFAULT_K

@@ -13,6 +13,7 @@ escaped, control and bidi characters included.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from evaluation.metrics.comparisons import member_comparisons, rank_records
@@ -76,17 +77,18 @@ def write_evaluation_record(
     return write_record(report_folder(reports_dir, evaluation.collection), evaluation.variant, record)
 
 
-def write_index(reports_dir: Path, location: str, collections: set[str], command: str) -> Path:
+def write_index(reports_dir: Path, location: str, collections: set[str], *, command: str, order: Sequence[str]) -> Path:
     """reports/index.html for the store at `location` and one reports/pr_<dataset>.png per dataset.
 
-    `collections` are the store's collections now; `command` is what made the report.
+    `collections` are the store's collections now; `command` is what made the report; `order` orders the
+    encoders of the study table (`evaluation.records.study_grid.study_table`).
     """
     records = store_records(reports_dir, location, collections)
     summaries = []
     for record in records:
         drawn = (reports_dir / record.folder / name for name in FIGURES)
         summaries.append({**record.data, "figures": [path.name for path in drawn if path.is_file()]})
-    encoders, datasets, cells = study_table(records)
+    encoders, datasets, cells = study_table(records, order)
     plots = {}
     for dataset in datasets:
         curves = {

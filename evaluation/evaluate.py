@@ -181,7 +181,7 @@ def _estimate(store: VectorStore, name: str, request: RankingRequest) -> Estimat
     except RetrievalError:  # a collection that cannot be described fails in leave_one_out, with its reason
         return None
     queries = None if request.sample is None else min(request.sample.size, info.points)
-    return estimate(info.points, info.dim, queries, request.k)
+    return estimate(info.points, info.dim, queries, k=request.k)
 
 
 def _landmarks(session: _Session, run: EvaluationRun, name: str, *, truth: Path) -> None:

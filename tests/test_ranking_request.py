@@ -91,12 +91,12 @@ def test_a_drill_down_is_the_same_on_both_methods_and_refuses_batch_query_withou
 
     _, labels = add_tied_collection(store)
     pid = point_id("tied", f"{labels[7]}/007.jpg")
-    block = rank_query(store, "tied", pid, RankingRequest(k=5, method=Method.BLOCK))
-    batch = rank_query(store, "tied", pid, RankingRequest(k=5, method=Method.BATCH_QUERY))
+    block = rank_query(store, "tied", pid, request=RankingRequest(k=5, method=Method.BLOCK))
+    batch = rank_query(store, "tied", pid, request=RankingRequest(k=5, method=Method.BATCH_QUERY))
     assert [hit.id for hit in batch.hits] == [hit.id for hit in block.hits] and batch.ap == block.ap
-    assert rank_query(store, "tied", pid, RankingRequest(k=5, exclude_duplicates=True)).k == 5
+    assert rank_query(store, "tied", pid, request=RankingRequest(k=5, exclude_duplicates=True)).k == 5
     with pytest.raises(ValueError, match="near-duplicates.*block method"):
-        rank_query(store, "tied", pid, RankingRequest(method=Method.BATCH_QUERY, exclude_duplicates=True))
+        rank_query(store, "tied", pid, request=RankingRequest(method=Method.BATCH_QUERY, exclude_duplicates=True))
 
 
 def test_the_method_is_a_closed_set_whose_strings_stay_the_same():

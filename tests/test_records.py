@@ -271,7 +271,7 @@ def test_a_variant_drill_down_gives_every_query_the_ap_of_its_record(store, vari
         assert len(evaluation.query_ids) == len(vectors) - 3
     for q, pid in enumerate(evaluation.query_ids):
         ranking = rank_query(
-            store, "dup_toy", pid, RankingRequest(k=variant.get("k"), stage=stage, exclude_duplicates=dedup)
+            store, "dup_toy", pid, request=RankingRequest(k=variant.get("k"), stage=stage, exclude_duplicates=dedup)
         )
         expected = evaluation.figures.ap[q]
         assert (ranking.ap is None and np.isnan(expected)) or ranking.ap == pytest.approx(expected, abs=1e-12)

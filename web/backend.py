@@ -213,7 +213,7 @@ class Backend:
         self.store.require(name)
         variant = variant or Variant()
         request = RankingRequest(k=variant.k, stage=stage_of(variant), exclude_duplicates=variant.duplicates_excluded)
-        return rank_query(self.store, name, checked_id(point_id), request)
+        return rank_query(self.store, name, checked_id(point_id), request=request)
 
 
 def _row_names(record: RunRecord) -> tuple[str, ...]:

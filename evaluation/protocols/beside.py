@@ -15,10 +15,12 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from errors import EvaluationError
 from evaluation.options import EvalOptions
 from evaluation.protocols.fused_encoders import FusedEvaluation, Fusion, evaluate_fused
+from evaluation.protocols.leave_one_out import Evaluation
 from evaluation.protocols.text_to_image import TextEvaluation, draw_text_gallery, evaluate_text_queries
 from evaluation.query_encoders import QueryEncoders
 from evaluation.records.run_records import write_record
@@ -72,7 +74,7 @@ def evaluate_beside(
         for method in beside.fusions:
             fusion = Fusion(method, beside.rrf_k)
             with progress(f"eval fused {'+'.join(members)} ({method})") as advance:
-                fused = evaluate_fused(store, list(members), fusion, options.k, advance)
+                fused = evaluate_fused(store, list(members), fusion, k=options.k, progress=advance)
             _written(run, _write_fused(fused, reports_dir, options))
     return run
 
@@ -91,48 +93,51 @@ def _written(run: BesideRun, files: list[Path]) -> None:
     run.files.append(files)
 
 
-def _record(record: dict, collection: str, variant: Variant, reports_dir: Path, options: EvalOptions) -> Path:
-    """The record of `variant` of `collection` (the one writer, `evaluation.records.run_records`), with command and time."""
-    written = {**record, "variant": variant.to_json(), "command": options.command, "made": now()}
-    return write_record(report_folder(reports_dir, collection), variant, written)
+class _Measured(Protocol):
+    """What `_record_and_curve` writes: a text-to-image or fused evaluation, its record and its names."""
+
+    collection: str
+    variant: Variant
+    title: str
+    metric: str
+
+    def to_json(self) -> dict: ...
 
 
-def _image_root(recorded: str | None, data_root: Path | None, dataset: str, paths: list[str]) -> Path | None:
-    return resolve_image_root(recorded, data_root, dataset, paths[:ROOT_SAMPLE])
-
-
-def _record_and_curve(
-    record: dict, collection: str, variant: Variant, title: str, metric: str, reports_dir: Path, options: EvalOptions
-) -> tuple[Path, list[Path]]:
-    """The record written and its PR curve drawn: the variant's folder, and those two files."""
-    folder = variant_folder(reports_dir, collection, variant)
-    files = [_record(record, collection, variant, reports_dir, options)]
-    name = f"{title}: {metric} {figure_text(record['map'])}"
+def _record_and_curve(measured: _Measured, reports_dir: Path, command: str) -> tuple[Path, list[Path]]:
+    """The record written (the one writer, `evaluation.records.run_records`, with command and time) and its PR
+    curve drawn: the variant's folder, and those two files."""
+    record, variant = measured.to_json(), measured.variant
+    written = {**record, "variant": variant.to_json(), "command": command, "made": now()}
+    folder = variant_folder(reports_dir, measured.collection, variant)
+    files = [write_record(report_folder(reports_dir, measured.collection), variant, written)]
+    name = f"{measured.title}: {measured.metric} {figure_text(record['map'])}"
     folder.mkdir(parents=True, exist_ok=True)
     files.append(pr_plot({name: record["pr_curve"]["precision"]}, folder / "pr.png", f"{name}: mean PR curve"))
     return folder, files
 
 
+def _image_root(recorded: str | None, data_root: Path | None, shown: TextEvaluation | Evaluation) -> Path | None:
+    """The folder of the images `shown` draws: the recorded one, or under `data_root` (see `resolve_image_root`)."""
+    return resolve_image_root(recorded, data_root, shown.dataset, shown.paths[:ROOT_SAMPLE])
+
+
 def _write_text(text: TextEvaluation, reports_dir: Path, options: EvalOptions) -> list[Path]:
     """The text-to-image record, its PR curve and (when the images are found) its best and worst classes."""
-    folder, files = _record_and_curve(
-        text.to_json(), text.collection, text.variant, text.title, text.metric, reports_dir, options
-    )
+    folder, files = _record_and_curve(text, reports_dir, options.command)
     recorded = text.provenance.image_root if text.provenance else None
-    root = _image_root(recorded, options.data_root, text.dataset, text.paths)
+    root = _image_root(recorded, options.data_root, text)
     if root is not None:
         for which in ("best", "worst"):
-            files.append(draw_text_gallery(text, which, root, folder / f"{which}.png"))
+            files.append(draw_text_gallery(text, which, root, out=folder / f"{which}.png"))
     return files
 
 
 def _write_fused(fused: FusedEvaluation, reports_dir: Path, options: EvalOptions) -> list[Path]:
     """The fused record, its PR curve and (when the images are found) its best and worst queries."""
     evaluation = fused.evaluation
-    folder, files = _record_and_curve(
-        fused.to_json(), fused.collection, fused.variant, fused.title, evaluation.metric, reports_dir, options
-    )
-    root = _image_root(fused.image_root, options.data_root, evaluation.dataset, evaluation.paths)
+    folder, files = _record_and_curve(fused, reports_dir, options.command)
+    root = _image_root(fused.image_root, options.data_root, evaluation)
     if root is not None:
         for which, rows in (("best", evaluation.best()), ("worst", evaluation.worst())):
             files.append(

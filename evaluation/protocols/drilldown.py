@@ -53,7 +53,7 @@ class QueryRanking:
 
 
 def rank_query(
-    store: VectorStore, collection: str, point_id: str, request: RankingRequest | None = None
+    store: VectorStore, collection: str, point_id: str, *, request: RankingRequest | None = None
 ) -> QueryRanking:
     """The ranking and figures of the stored point `point_id` in `collection` as `leave_one_out` measures them
     with `request`: cut at `request.k`, re-ranked by its stage, and with `exclude_duplicates` among the points

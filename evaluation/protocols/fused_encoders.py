@@ -80,6 +80,11 @@ class FusedEvaluation:
         return f"{self.collection} {self.variant.label}"
 
     @property
+    def metric(self) -> str:
+        """'mAP', or 'mAP@k' when the rankings were cut at k."""
+        return self.evaluation.metric
+
+    @property
     def title(self) -> str:
         return f"{self.name} (random weights)" if self.random_weights else self.name
 
@@ -104,6 +109,7 @@ def evaluate_fused(
     store: VectorStore,
     members: list[str],
     fusion: Fusion,
+    *,
     k: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> FusedEvaluation:
@@ -137,7 +143,7 @@ def evaluate_fused(
     report = progress or (lambda done, total: None)
     for start in range(0, n, rows):
         chosen = np.arange(start, min(start + rows, n))
-        fused = fuse([v[chosen] @ v.T for v in vectors], fusion.method, chosen, fusion.k)
+        fused = fuse([v[chosen] @ v.T for v in vectors], fusion.method, chosen, k=fusion.k)
         order, scores = fused_order(fused, width)
         del fused
         sums.add(order)

@@ -72,7 +72,7 @@ class Evaluation:
     @property
     def variant(self) -> Variant:
         """What these figures measured: the full ranking, a cut at k, a sample, re-ranked, without duplicates."""
-        return Variant.of(self.k, self.sample, self.stage, self.duplicates_excluded)
+        return Variant.of(self.k, self.sample, self.stage, duplicates_excluded=self.duplicates_excluded)
 
     @property
     def name(self) -> str:
@@ -167,7 +167,7 @@ class Evaluation:
             "map": json_number(figures.mean_ap),
             "map_interval": self.interval.to_json(),
             "study": beside_study(
-                self.encoder, self.dataset, json_number(figures.mean_ap), self.k, self.stage is not None
+                self.encoder, self.dataset, json_number(figures.mean_ap), k=self.k, reranked=self.stage is not None
             ),
             "duplicates": self._duplicates_json(),
             "precision_at": {str(k): json_number(figures.mean_precision(k)) for k in PRECISION_RANKS},
@@ -282,7 +282,9 @@ def leave_one_out(
     deduplicated = None
     if request.exclude_duplicates and duplicates is not None:
         deduplicated = (
-            figures if duplicates.removed == 0 else _deduplicated(store, collection, points, request, duplicates)
+            figures
+            if duplicates.removed == 0
+            else _deduplicated(store, collection, points, request=request, duplicates=duplicates)
         )
     return Evaluation(
         collection=collection,
@@ -344,7 +346,7 @@ def _measure(
 
 
 def _deduplicated(
-    store: VectorStore, collection: str, points: Points, request: RankingRequest, duplicates: Duplicates
+    store: VectorStore, collection: str, points: Points, *, request: RankingRequest, duplicates: Duplicates
 ) -> QueryFigures:
     """The figures of the points each duplicate group keeps, ranked among themselves (the vectors are here)."""
     kept = np.flatnonzero(duplicates.keep)

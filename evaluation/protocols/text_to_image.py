@@ -224,7 +224,7 @@ def _text_tower(collection: str, provenance: Provenance | None, name: str, *, en
     return encoder
 
 
-def draw_text_gallery(evaluation: TextEvaluation, which: str, image_root: Path | None, out: Path) -> Path:
+def draw_text_gallery(evaluation: TextEvaluation, which: str, image_root: Path | None, *, out: Path) -> Path:
     """The best or worst classes: the query's text framed blue, then its first images, green when of the class."""
     rows = []
     for c in evaluation.ranked_classes(which == "best")[:GALLERY_ROWS]:

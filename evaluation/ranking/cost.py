@@ -53,7 +53,7 @@ class Estimate:
         }
 
 
-def estimate(points: int, dim: int, queries: int | None = None, k: int | None = None) -> Estimate | None:
+def estimate(points: int, dim: int, queries: int | None = None, *, k: int | None = None) -> Estimate | None:
     """The cost of ranking `queries` (default every point) against `points` vectors of `dim`; None when it is small.
 
     Time: one block of CALIBRATION_QUERIES random queries is ranked against

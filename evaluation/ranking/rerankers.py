@@ -48,7 +48,7 @@ DEFAULT_K = 2
 DEFAULT_ALPHA = 3.0
 
 
-def augment(vectors: np.ndarray, among: np.ndarray, k: int, alpha: float) -> np.ndarray:
+def augment(vectors: np.ndarray, among: np.ndarray, k: int, *, alpha: float) -> np.ndarray:
     """Each row of `vectors` expanded with its `k` nearest rows of `among` (row i itself excluded).
 
     Row i of `vectors` and of `among` belong to the same point, so its own row
@@ -85,8 +85,8 @@ class Rerank:
         return self.method
 
     def __call__(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        database = augment(vectors, vectors, self.k, self.alpha) if "dba" in self.method else vectors
-        queries = augment(vectors, database, self.k, self.alpha) if "aqe" in self.method else vectors
+        database = augment(vectors, vectors, self.k, alpha=self.alpha) if "dba" in self.method else vectors
+        queries = augment(vectors, database, self.k, alpha=self.alpha) if "aqe" in self.method else vectors
         return queries, database
 
     def to_json(self) -> dict:

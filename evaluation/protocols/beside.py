@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -70,11 +70,12 @@ def evaluate_beside(
                 )
                 advance(1, 1)
             _written(run, _write_text(text, reports_dir, options))
+    request = replace(options.ranking(), exclude_duplicates=False)  # --exclude-duplicates is leave-one-out's
     for members in beside.fuse:
         for method in beside.fusions:
             fusion = Fusion(method, beside.rrf_k)
             with progress(f"eval fused {'+'.join(members)} ({method})") as advance:
-                fused = evaluate_fused(store, list(members), fusion, k=options.k, progress=advance)
+                fused = evaluate_fused(store, list(members), fusion, request=request, progress=advance)
             _written(run, _write_fused(fused, reports_dir, options))
     return run
 

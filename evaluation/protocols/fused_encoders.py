@@ -28,6 +28,7 @@ from evaluation.metrics.relevance import label_sets, metric_labels, shown_labels
 from evaluation.protocols.leave_one_out import GALLERY_HITS, Evaluation
 from evaluation.ranking.fusion_rules import FUSIONS, RRF_K, fuse, fused_order
 from evaluation.ranking.ranker import block_rows
+from evaluation.ranking.request import Method, RankingRequest
 from evaluation.records.variant import FUSED, Variant
 from store import VectorStore
 
@@ -110,10 +111,20 @@ def evaluate_fused(
     members: list[str],
     fusion: Fusion,
     *,
-    k: int | None = None,
+    request: RankingRequest | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> FusedEvaluation:
-    """Rank every point against the others by the fused rankings of `members` and measure the rankings."""
+    """Rank every point against the others by the fused rankings of `members` and measure the rankings.
+
+    `request.k` cuts the fused rankings at k. The members' vectors are scored
+    here, every point a query, unchanged: a request for the batch-query method,
+    a re-ranking stage, a sample or duplicates excluded is refused in one line.
+    """
+    request = request or RankingRequest()
+    problem = _refused(request)
+    if problem is not None:
+        raise ValueError(f"fused rankings {problem}")
+    k = request.k
     started = time.perf_counter()
     if len(members) < 2 or len(set(members)) != len(members):
         raise EvaluationError(f"--fuse needs two or more different collections, got {', '.join(members)}")
@@ -172,3 +183,16 @@ def evaluate_fused(
     random = any(p is not None and p.random_weights for p in provenances)
     root = provenances[0].image_root if provenances[0] is not None else None
     return FusedEvaluation(list(members), fusion, evaluation, random, len(first.ids) - n, root)
+
+
+def _refused(request: RankingRequest) -> str | None:
+    """What of `request` a fused ranking cannot honour, as the end of a sentence; None when it honours all."""
+    if request.method is Method.BATCH_QUERY:
+        return "score the members' vectors here: use the block method"
+    if request.stage is not None:
+        return "are not re-ranked: leave out the stage"
+    if request.sample is not None:
+        return "rank every point of the fused collections: leave out the sample"
+    if request.exclude_duplicates:
+        return "keep every point: leave out duplicates excluded"
+    return None

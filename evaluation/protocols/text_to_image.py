@@ -13,7 +13,6 @@ by class label.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from evaluation.metrics.relevance import label_sets, shown_labels
 from evaluation.metrics.statistics import bootstrap_interval
 from evaluation.metrics.text_figures import class_relevance, prompt_vectors, prompts, rank_scores, text_query_figures
 from evaluation.query_encoders import QueryEncoders, TextTower
+from evaluation.records.gallery_rows import json_number
 from evaluation.records.variant import TEXT_TO_IMAGE, Variant
 from media.gallery import OTHER_CLASS, QUERY, SAME_CLASS, TILE, Row, Tile, draw_sheet, text_tile
 from media.thumbnails import thumbnail
@@ -103,7 +103,7 @@ class TextEvaluation:
         ]
         return {
             "label": self.classes[c],
-            "ap": _number(self.figures.ap[c]),
+            "ap": json_number(self.figures.ap[c]),
             "images": int(self.figures.n_relevant[c]),
             "hits": hits,
         }
@@ -129,24 +129,24 @@ class TextEvaluation:
             "points": len(self.ids),
             "queries": len(self.classes),
             "queries_evaluated": len(self.classes) - figures.skipped,
-            "map": _number(figures.mean_ap),
+            "map": json_number(figures.mean_ap),
             "map_interval": bootstrap_interval(figures.ap).to_json(),
-            "precision_at": {str(k): _number(figures.mean_precision(k)) for k in PRECISION_RANKS},
-            "r_precision": _number(figures.mean_r_precision),
-            "per_class_ap": {label: _number(ap) for label, ap in zip(self.classes, figures.ap.tolist(), strict=True)},
-            "ap_per_query": {label: _number(ap) for label, ap in zip(self.classes, figures.ap.tolist(), strict=True)},
+            "precision_at": {str(k): json_number(figures.mean_precision(k)) for k in PRECISION_RANKS},
+            "r_precision": json_number(figures.mean_r_precision),
+            "per_class_ap": {
+                label: json_number(ap) for label, ap in zip(self.classes, figures.ap.tolist(), strict=True)
+            },
+            "ap_per_query": {
+                label: json_number(ap) for label, ap in zip(self.classes, figures.ap.tolist(), strict=True)
+            },
             "pr_curve": {
                 "recall": [round(i / (PR_LEVELS - 1), 2) for i in range(PR_LEVELS)],
-                "precision": [_number(p) for p in figures.pr_curve],
+                "precision": [json_number(p) for p in figures.pr_curve],
             },
             "best": [self._row_json(c) for c in self.ranked_classes(True)[:GALLERY_ROWS]],
             "worst": [self._row_json(c) for c in self.ranked_classes(False)[:GALLERY_ROWS]],
             "seconds": {"total": round(self.seconds, 4)},
         }
-
-
-def _number(value: float) -> float | None:
-    return None if math.isnan(value) else float(value)
 
 
 def evaluate_text_queries(

@@ -18,6 +18,11 @@ A re-ranking stage that changes vectors (query expansion, database-side
 augmentation) plugs in as `stage`: it maps the stored vectors to the query
 and database vectors the ranking then uses, so it needs the vectors here and
 always takes the block path.
+
+What to rank arrives as one `RankingRequest` (`evaluation.ranking.request`:
+the cut, the method, the stage, ...), the same record on both paths; what a
+caller keeps of each block (which queries, how many hits, where the relevant
+points rank) as a `BlockOutput`, honoured alike on both paths.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evaluation import leave_one_out  # noqa: E402
+from evaluation import RankingRequest, leave_one_out  # noqa: E402
 from evaluation.ranking.ranker import block_rows  # noqa: E402
 from store import ImagePayload, open_store, point_id  # noqa: E402
 
@@ -153,7 +153,7 @@ def side(which: str, folder: Path, name: str, *, points: Points, url: str | None
     else:
         store = open_store(path=folder, create=False)
     started = time.perf_counter()
-    evaluation = leave_one_out(store, name, method=SERVER_SIDES.get(which, "auto"))
+    evaluation = leave_one_out(store, name, RankingRequest(method=SERVER_SIDES.get(which, "auto")))
     seconds = time.perf_counter() - started
     return {
         "seconds": seconds,

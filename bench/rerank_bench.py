@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.eval_bench import synthetic, write_collection  # noqa: E402
-from evaluation import Rerank, leave_one_out  # noqa: E402
+from evaluation import RankingRequest, Rerank, leave_one_out  # noqa: E402
 from store import open_store  # noqa: E402
 
 METHODS = ("aqe", "dba", "dba+aqe")
@@ -43,7 +43,7 @@ def main() -> None:
             for name in seconds:
                 stage = None if name == "plain" else Rerank(name)
                 started = time.perf_counter()
-                evaluation = leave_one_out(store, "synthetic_bench", stage=stage)
+                evaluation = leave_one_out(store, "synthetic_bench", RankingRequest(stage=stage))
                 seconds[name].append(time.perf_counter() - started)
                 maps[name] = evaluation.mean_ap
         store.close()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from commands.context import Context, command_line, images_moved_option, store_options
+from evaluation.query_encoders import QueryEncoders
+from evaluation.ranking.request import Method
 from evaluation.ranking.rerankers import RERANKERS, parameter
 
 
@@ -20,7 +22,9 @@ from evaluation.ranking.rerankers import RERANKERS, parameter
     show_default=True,
     help="Tables, or the records on stdout, each naming its variant (a list unless one -c).",
 )
-@click.option("--method", type=click.Choice(["auto", "block", "batch-query"]), default="auto", hidden=True)
+@click.option(
+    "--method", type=click.Choice([method.value for method in Method]), default=Method.AUTO.value, hidden=True
+)
 @click.option("--ann", is_flag=True, help="recall@K (default 10) of approximate vs exact search.")
 @click.option(
     "--rerank",
@@ -110,11 +114,12 @@ def eval_(
         sample=Sample(sample, seed) if sample else None,
         rerank=RERANKERS[rerank].stage(k=rerank_k, alpha=alpha) if rerank else None,
         exclude_duplicates=exclude_duplicates,
-        method=method,
+        method=Method(method),
         data_root=data_root,
         explicit=bool(named),
         command=command_line(),
         beside=beside,
+        encoders=query_encoders(device),
     )
     single = len(collections) == 1 and options.rerank is None and not exclude_duplicates and beside is None
     evaluate(obj, names, options, as_json, single)
@@ -141,7 +146,20 @@ def _beside_options(text_queries, templates, fuse, fusions, rrf_k, device):
         fuse=groups,
         fusions=tuple(dict.fromkeys(fusions)) or defaults.fusions,
         rrf_k=rrf_k,
-        device=device,
+    )
+
+
+def query_encoders(text_device: str = "auto") -> QueryEncoders:
+    """The registry's side of an evaluation (`evaluation.query_encoders`): its order, its text towers, and builders
+    of the encoder that made a collection, each built only when a protocol asks. Text towers run on
+    `text_device` (`eval --device`); the Revisited queries on the automatic choice, as before."""
+    from encoders import SPECS, build_encoder, build_text_encoder
+
+    return QueryEncoders(
+        order=tuple(SPECS),
+        text=frozenset(name for name, spec in SPECS.items() if spec.text),
+        text_tower=lambda name, init, precision: build_text_encoder(name, text_device, init=init, precision=precision),
+        image_encoder=lambda name, init: build_encoder(name, "auto", init=init),
     )
 
 
@@ -152,8 +170,10 @@ def evaluate(obj: Context, names: list[str], options, as_json: bool = False, sin
     from presentation.static_report import write_index
 
     store = obj.store()
-    run = evaluate_collections(store, names, obj.reports, options, obj.screen.progress)
-    index = write_index(obj.reports, store.location, set(store.collection_names()), command=options.command)
+    run = evaluate_collections(store, names, obj.reports, options=options, progress=obj.screen.progress)
+    index = write_index(
+        obj.reports, store.location, set(store.collection_names()), command=options.command, order=run.order
+    )
     if as_json:
         obj.screen.evaluation_notes(run)
         obj.screen.json(run.to_json()[0] if single else run.to_json())

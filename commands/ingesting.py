@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from commands.context import Context, command_line, data_root_option, format_option, model_options, store_options
-from commands.evaluating import evaluate
+from commands.evaluating import evaluate, query_encoders
 from errors import DatasetError, WeightsMissingError
 from ingest.parts import parse_part
 from media.images import DEFAULT_MAX_PIXELS
@@ -166,7 +166,7 @@ def demo(obj: Context, data_root):
     from evaluation import EvalOptions
 
     names = [collection_name(DEMO_DATASET, model.spec.name) for model in models]
-    evaluate(obj, names, EvalOptions(command=command_line()))
+    evaluate(obj, names, EvalOptions(command=command_line(), encoders=query_encoders()))
 
 
 @click.command("import")

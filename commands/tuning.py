@@ -32,7 +32,9 @@ def tune(obj: Context, collection, sample, seed, k, grid, output):
     from tune.tuner import TuneOptions
 
     options = TuneOptions(k=k, sample=sample, seed=seed, grid=grid, quality=top_k_quality)
-    result, files = run_tune(obj.store(), collection, options, obj.reports, obj.screen.progress, command_line())
+    result, files = run_tune(
+        obj.store(), collection, options, reports_dir=obj.reports, progress=obj.screen.progress, command=command_line()
+    )
     if output == "json":
         obj.screen.json(result)
     else:

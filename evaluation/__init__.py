@@ -6,7 +6,9 @@ from evaluation.metrics.comparisons import Comparisons, compare_records
 from evaluation.options import EvalOptions
 from evaluation.protocols.drilldown import QueryRanking, rank_query
 from evaluation.protocols.leave_one_out import Evaluation, GalleryRow, leave_one_out
-from evaluation.ranking.ranker import Neighbours, VectorStage, rank_all
+from evaluation.query_encoders import QueryEncoders
+from evaluation.ranking.ranker import Neighbours, rank_all
+from evaluation.ranking.request import Method, RankingRequest, VectorStage
 from evaluation.ranking.rerankers import RERANKERS, Rerank
 from evaluation.records.run_records import RunRecord, read_records, store_records
 from evaluation.records.study import study_figure
@@ -22,8 +24,11 @@ __all__ = [
     "Evaluation",
     "EvaluationRun",
     "GalleryRow",
+    "Method",
     "Neighbours",
+    "QueryEncoders",
     "QueryRanking",
+    "RankingRequest",
     "Rerank",
     "RunRecord",
     "Sample",

@@ -31,7 +31,7 @@ class AnnRecall:
         return asdict(self)
 
 
-def ann_recall(store: VectorStore, name: str, k: int = 10, sample: int = 200, seed: int = 0) -> AnnRecall:
+def ann_recall(store: VectorStore, name: str, k: int = 10, *, sample: int = 200, seed: int = 0) -> AnnRecall:
     """recall@k of the collection's approximate search against exact search.
 
     For `sample` stored points drawn with `seed`, each queried by id (itself

@@ -15,9 +15,10 @@ from evaluation.protocols.beside import evaluate_beside, text_collections
 from evaluation.protocols.landmarks import LandmarkEvaluation, evaluate_landmarks, revisited_truth
 from evaluation.protocols.leave_one_out import Evaluation, Progress, leave_one_out
 from evaluation.ranking.cost import Estimate, estimate
+from evaluation.ranking.request import RankingRequest
 from evaluation.records.run_records import RunRecord, read_record, record_path
 from evaluation.records.study_grid import StudyGrid, study_grid
-from evaluation.records.variant import Sample, Variant
+from evaluation.records.variant import Variant
 from evaluation.report.report_files import write_collection_report
 from evaluation.report.revisited_section import write_landmark_metrics
 from media.folders import report_folder, writable_folder
@@ -43,6 +44,7 @@ class EvaluationRun:
     comparisons: Comparisons = field(default_factory=Comparisons)  # of `records`: orderings, paired tests, members
     landmarks: list[LandmarkEvaluation] = field(default_factory=list)  # Revisited Oxford/Paris collections
     landmark_files: list[Path] = field(default_factory=list)
+    order: tuple[str, ...] = ()  # the registry's encoder names, the study table's row order
 
     def to_json(self) -> list[dict]:
         """Each record as written (its variant named), then the revisited protocols' figures."""
@@ -50,13 +52,24 @@ class EvaluationRun:
 
     def grid(self) -> StudyGrid:
         """The evaluated collections as the study's encoders x datasets table."""
-        return study_grid(self.records)
+        return study_grid(self.records, self.order)
+
+
+@dataclass(frozen=True)
+class _Session:
+    """What every collection of one `evaluate_collections` shares: the store, where reports go, the options."""
+
+    store: VectorStore
+    reports_dir: Path
+    options: EvalOptions
+    progress: ProgressFactory
 
 
 def evaluate_collections(
     store: VectorStore,
     names: list[str],
     reports_dir: Path,
+    *,
     options: EvalOptions | None = None,
     progress: ProgressFactory | None = None,
 ) -> EvaluationRun:
@@ -93,10 +106,10 @@ def evaluate_collections(
     """
     options = options or EvalOptions()
     writable_folder(reports_dir)
-    progress = progress or (lambda title: nullcontext(lambda done, total: None))
-    run = EvaluationRun(store.location)
+    session = _Session(store, reports_dir, options, progress or (lambda title: nullcontext(lambda done, total: None)))
+    run = EvaluationRun(store.location, order=options.encoders.order)
     if options.beside is not None and options.beside.text_queries:
-        text_collections(store, names)  # none with a text tower: say so before any ranking
+        text_collections(store, names, options.encoders)  # none with a text tower: say so before any ranking
     for name in names:
         problem = unfinished(name, store.provenance(name))
         if problem is not None:
@@ -109,40 +122,30 @@ def evaluate_collections(
             run.notes.append(note)
         truth = revisited_truth(store.provenance(name))
         if truth is not None:
-            _landmarks(run, store, name, truth, reports_dir, progress, options.explicit)
+            _landmarks(session, run, name, truth=truth)
             continue
         evaluations = []
-        for stage in _stages(store, name, reports_dir, options):
+        for stage in _stages(session, name):
+            request = options.ranking(stage)
             title = name if stage is None else f"{name} +{stage.name}"
-            cost = _estimate(store, name, options.k, options.sample)
+            cost = _estimate(store, name, request)
             if cost is not None:
                 title = f"{title} ({cost.text()})"
                 run.notes.append(f"{name}: {cost.points:,} points, estimated {cost.text()}")
-            with progress(f"eval {title}") as advance:
+            with session.progress(f"eval {title}") as advance:
                 try:
-                    evaluations.append(
-                        leave_one_out(
-                            store,
-                            name,
-                            options.k,
-                            advance,
-                            options.method,
-                            stage,
-                            options.exclude_duplicates,
-                            options.sample,
-                        )
-                    )
+                    evaluations.append(leave_one_out(store, name, request, progress=advance))
                 except EvaluationError as error:
                     if options.explicit:
                         raise
                     run.skipped.append(str(error))
                     break
         for evaluation in evaluations:
-            _report(run, evaluation, reports_dir, options)
+            _report(session, run, evaluation)
     if not run.evaluations and not run.landmarks:
         raise EvaluationError(f"none of the {len(names)} collections could be evaluated")
     if options.beside is not None:
-        beside = evaluate_beside(store, names, reports_dir, options, progress)
+        beside = evaluate_beside(store, names, reports_dir, options=options, progress=session.progress)
         run.files += beside.files
         run.notes += beside.notes
         run.records += [read_record(path, reports_dir) for path in beside.records]
@@ -150,56 +153,51 @@ def evaluate_collections(
     return run
 
 
-def _stages(store: VectorStore, name: str, reports_dir: Path, options: EvalOptions) -> list:
+def _stages(session: _Session, name: str) -> list:
     """What to evaluate: the plain ranking; with a re-ranker, the re-ranked one, and the plain one too unless
     this store's collection has a record of it already (a re-ranked eval leaves the plain record as it is)."""
+    options = session.options
     if options.rerank is None:
         return [None]
     plain = Variant.of(options.k, options.sample, None)
-    path = record_path(report_folder(reports_dir, name), plain)
+    path = record_path(report_folder(session.reports_dir, name), plain)
     try:
-        recorded = read_record(path, reports_dir).store == store.location
+        recorded = read_record(path, session.reports_dir).store == session.store.location
     except (OSError, ValueError):
         recorded = False
     return [options.rerank] if recorded else [None, options.rerank]
 
 
-def _estimate(store: VectorStore, name: str, k: int | None, sample: Sample | None) -> Estimate | None:
-    """The estimated cost of evaluating `name`; None when it is quick or the collection cannot say."""
+def _estimate(store: VectorStore, name: str, request: RankingRequest) -> Estimate | None:
+    """The estimated cost of evaluating `name` as `request` asks; None when it is quick or the collection cannot
+    say."""
     try:
         info = store.info(name)
     except RetrievalError:  # a collection that cannot be described fails in leave_one_out, with its reason
         return None
-    queries = None if sample is None else min(sample.size, info.points)
-    return estimate(info.points, info.dim, queries, k)
+    queries = None if request.sample is None else min(request.sample.size, info.points)
+    return estimate(info.points, info.dim, queries, k=request.k)
 
 
-def _landmarks(
-    run: EvaluationRun,
-    store: VectorStore,
-    name: str,
-    truth: Path,
-    reports_dir: Path,
-    progress: ProgressFactory,
-    explicit: bool,
-) -> None:
+def _landmarks(session: _Session, run: EvaluationRun, name: str, *, truth: Path) -> None:
     """The revisited protocol over one collection, and its metrics.json."""
-    with progress(f"eval {name} (revisited: queries embedded)") as advance:
+    store, options = session.store, session.options
+    with session.progress(f"eval {name} (revisited: queries embedded)") as advance:
         try:
-            landmark = evaluate_landmarks(store, name, store.provenance(name), truth)
+            landmark = evaluate_landmarks(store, name, store.provenance(name), file=truth, encoders=options.encoders)
         except EvaluationError as error:
-            if explicit:
+            if options.explicit:
                 raise
             run.skipped.append(str(error))
             return
         advance(1, 1)
     run.landmarks.append(landmark)
-    run.landmark_files.append(write_landmark_metrics(landmark, report_folder(reports_dir, name)))
+    run.landmark_files.append(write_landmark_metrics(landmark, report_folder(session.reports_dir, name)))
 
 
-def _report(run: EvaluationRun, evaluation: Evaluation, reports_dir: Path, options: EvalOptions) -> None:
+def _report(session: _Session, run: EvaluationRun, evaluation: Evaluation) -> None:
     """Add `evaluation` to `run` and write its record and figures, its galleries from the collection's images."""
-    data_root = options.data_root
+    data_root = session.options.data_root
     recorded = evaluation.provenance.image_root if evaluation.provenance else None
     root = resolve_image_root(recorded, data_root, evaluation.dataset, paths=evaluation.paths[:ROOT_SAMPLE])
     if root is None and evaluation.stage is None:
@@ -209,9 +207,9 @@ def _report(run: EvaluationRun, evaluation: Evaluation, reports_dir: Path, optio
             f"not drawn (pass --data-root with the folder that holds them)"
         )
     run.evaluations.append(evaluation)
-    files = write_collection_report(evaluation, reports_dir, root, command=options.command)
+    files = write_collection_report(evaluation, session.reports_dir, root, command=session.options.command)
     run.files.append(files)
-    run.records.extend(read_record(path, reports_dir) for path in files if path.suffix == ".json")
+    run.records.extend(read_record(path, session.reports_dir) for path in files if path.suffix == ".json")
 
 
 def measure_ann(store: VectorStore, names: list[str], k: int) -> list[AnnRecall]:

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evaluation.metrics.text_figures import DEFAULT_TEMPLATE
-from evaluation.ranking.ranker import VectorStage
+from evaluation.query_encoders import QueryEncoders
+from evaluation.ranking.request import Method, RankingRequest, VectorStage
 from evaluation.records.variant import Sample
 
 
@@ -20,7 +21,6 @@ class BesideOptions:
     fuse: tuple[tuple[str, ...], ...] = ()
     fusions: tuple[str, ...] = ("rrf", "sum")
     rrf_k: int = 60
-    device: str = "auto"
 
     @property
     def members(self) -> list[str]:
@@ -39,15 +39,25 @@ class EvalOptions:
     collection that cannot be evaluated an error instead of a skip. `data_root`
     is where the images moved to; `command` is recorded with every record.
     `beside` adds text-to-image and fused figures, records of their own kind.
+    `encoders` builds the query encoders the text and Revisited protocols need,
+    and orders the study table (handed in by the command: evaluation never
+    imports `encoders`).
     """
 
     k: int | None = None
     sample: Sample | None = None
     rerank: VectorStage | None = None
     exclude_duplicates: bool = False
-    method: str = "auto"
+    method: Method = Method.AUTO
     data_root: Path | None = None
     explicit: bool = True
     command: str = ""
     embedded_limit: int | None = None  # points past which a note is due (None: the engine's own limit)
     beside: BesideOptions | None = None
+    encoders: QueryEncoders = QueryEncoders()
+
+    def ranking(self, stage: VectorStage | None = None) -> RankingRequest:
+        """The ranking these options ask for, re-ranked by `stage` (`rerank` or none: both are evaluated)."""
+        return RankingRequest(
+            k=self.k, method=self.method, stage=stage, exclude_duplicates=self.exclude_duplicates, sample=self.sample
+        )

@@ -13,6 +13,7 @@ control and bidi characters included (`presentation.environment`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from evaluation import compare_records, store_records, study_table
@@ -40,10 +41,11 @@ from store.provenance import now, versions
 INDEX_FILE = "index.html"
 
 
-def write_index(reports_dir: Path, location: str, collections: set[str], *, command: str) -> Path:
+def write_index(reports_dir: Path, location: str, collections: set[str], *, command: str, order: Sequence[str]) -> Path:
     """reports/index.html for the store at `location` and one reports/pr_<dataset>.png per dataset.
 
-    `collections` are the store's collections now; `command` is what made the report.
+    `collections` are the store's collections now; `command` is what made the report; `order` orders the
+    encoders of the study table (the registry's order, handed in by the command).
     """
     records = store_records(reports_dir, location, collections)
     summaries = [record.data for record in records]
@@ -51,7 +53,7 @@ def write_index(reports_dir: Path, location: str, collections: set[str], *, comm
         section(record.data, [name for name in FIGURES if (reports_dir / record.folder / name).is_file()])
         for record in records
     ]
-    table = Table(*study_table(records))
+    table = Table(*study_table(records, order))
     plots = []
     for dataset in table.datasets:
         curves = {

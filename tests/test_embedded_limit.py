@@ -38,7 +38,9 @@ def test_default_limit_gives_no_note_to_a_small_collection(data_root, store, tmp
     dataset = read_dataset(discover(data_root)["shapes"], "shapes")
     report = ingest_dataset(dataset, build_encoder("colorhist"), store, options=IngestOptions(workers=0))
     assert report.notes == []
-    run = evaluate_collections(store, ["shapes_colorhist"], tmp_path / "reports", EvalOptions(data_root=data_root))
+    run = evaluate_collections(
+        store, ["shapes_colorhist"], tmp_path / "reports", options=EvalOptions(data_root=data_root)
+    )
     assert not any("embedded store" in note for note in run.notes)
 
 
@@ -48,7 +50,7 @@ def test_eval_notes_a_collection_past_the_limit_once(data_root, store, tmp_path)
         store,
         ["shapes_colorhist"],
         tmp_path / "reports",
-        EvalOptions(data_root=data_root, embedded_limit=SHAPES_POINTS - 1),
+        options=EvalOptions(data_root=data_root, embedded_limit=SHAPES_POINTS - 1),
     )
     notes = [note for note in run.notes if "in the embedded store" in note]
     assert len(notes) == 1

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from errors import EvaluationError
-from evaluation import leave_one_out, rank_all, write_collection_report
+from evaluation import RankingRequest, leave_one_out, rank_all, write_collection_report
 from evaluation.metrics.per_query import evaluate_rankings
 from presentation.static_report import write_index
 from store import ImagePayload, VectorStore, open_store, point_id
@@ -55,7 +55,7 @@ def test_leave_one_out_matches_a_numpy_reference_that_excludes_the_query(store):
 def test_the_query_never_appears_in_its_own_ranking(store):
     add_collection(store, "toy", LABELS)
     for method in ("block", "batch-query"):
-        order = rank_all(store, "toy", method=method).order
+        order = rank_all(store, "toy", RankingRequest(method=method)).order
         n = len(LABELS)
         assert order.shape == (n, n - 1)
         for q, row in enumerate(order):
@@ -74,7 +74,7 @@ def test_a_singleton_class_is_counted_and_left_out(store):
 
 def test_k_cuts_the_rankings_and_labels_the_figure_ap_at_k(store):
     add_collection(store, "toy", LABELS)
-    evaluation = leave_one_out(store, "toy", k=5)
+    evaluation = leave_one_out(store, "toy", RankingRequest(k=5))
     summary = evaluation.to_json()
     assert (summary["metric"], summary["k"], summary["ap_denominator"]) == ("mAP@5", 5, "min(R, k)")
     assert evaluation.top.shape == (61, 5)
@@ -96,11 +96,13 @@ def _assert_same_rankings(first, second) -> None:
 def test_block_and_batch_query_paths_give_the_same_rankings_and_map(store):
     labels = [c for c in "abcdefg" for _ in range(30)]
     add_collection(store, "toy", labels, dim=24, seed=4)
-    block = rank_all(store, "toy", method="block")
-    batch = rank_all(store, "toy", method="batch-query")
+    block = rank_all(store, "toy", RankingRequest(method="block"))
+    batch = rank_all(store, "toy", RankingRequest(method="batch-query"))
     _assert_same_rankings(block, batch)
-    block_map = leave_one_out(store, "toy", method="block").mean_ap
-    assert leave_one_out(store, "toy", method="batch-query").mean_ap == pytest.approx(block_map, abs=1e-6)
+    block_map = leave_one_out(store, "toy", RankingRequest(method="block")).mean_ap
+    assert leave_one_out(store, "toy", RankingRequest(method="batch-query")).mean_ap == pytest.approx(
+        block_map, abs=1e-6
+    )
 
 
 @pytest.fixture
@@ -121,7 +123,7 @@ def test_server_batch_queries_rank_like_the_embedded_blocks(store, server_store)
     assert np.array_equal(points.vectors, vectors)
     server_store.upsert(name, points.ids, points.vectors, points.payloads)
     try:
-        _assert_same_rankings(rank_all(store, "toy", method="block"), rank_all(server_store, name))
+        _assert_same_rankings(rank_all(store, "toy", RankingRequest(method="block")), rank_all(server_store, name))
         assert leave_one_out(server_store, name).mean_ap == pytest.approx(leave_one_out(store, "toy").mean_ap, abs=1e-6)
     finally:
         server_store.drop(name)
@@ -143,7 +145,7 @@ def test_report_files_escape_labels_and_draw_no_galleries_without_images(store, 
     assert [f.name for f in files] == ["full.json", "pr.png"]
     assert all(f.stat().st_size > 0 for f in files)
     assert (reports / "toy" / "best.png").read_bytes() == b"an earlier gallery"  # not replaced by placeholders
-    page = write_index(reports, store.location, {"toy"}, command="python cli.py eval").read_text()
+    page = write_index(reports, store.location, {"toy"}, command="python cli.py eval", order=()).read_text()
     assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page
     assert '"y"&' not in page and "&#34;y&#34;&amp;" in page
     assert (reports / "pr_synthetic.png").is_file()
@@ -277,7 +279,12 @@ def test_a_collection_where_no_class_has_two_members_reports_no_map(store, tmp_p
     assert summary["map"] is None and summary["queries_skipped"] == 3 and summary["best"] == []
     files = write_collection_report(evaluation, tmp_path / "reports", image_root=None)
     assert all(f.is_file() for f in files)
-    assert "n/a" in write_index(tmp_path / "reports", store.location, {"toy"}, command="python cli.py eval").read_text()
+    assert (
+        "n/a"
+        in write_index(
+            tmp_path / "reports", store.location, {"toy"}, command="python cli.py eval", order=()
+        ).read_text()
+    )
 
 
 def test_cli_eval_sample_measures_the_drawn_queries_against_every_point(store, data_root, tmp_path, monkeypatch):

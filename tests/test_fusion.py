@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 import cli
 from errors import QueryError
+from evaluation import RankingRequest, Rerank, Sample
 from evaluation.metrics.comparisons import member_comparisons
 from evaluation.protocols.fused_encoders import Fusion, evaluate_fused
 from evaluation.ranking.fusion_rules import fuse, member_ranks, min_max
@@ -232,3 +233,27 @@ def test_search_fuse_on_a_server_gives_the_evaluations_fused_top_k(server, tmp_p
             if store.exists(name):
                 store.drop(name)
         store.close()
+
+
+@pytest.mark.parametrize(
+    ("request_", "refusal"),
+    [
+        (RankingRequest(method="batch-query"), "use the block method"),
+        (RankingRequest(stage=Rerank("aqe")), "leave out the stage"),
+        (RankingRequest(sample=Sample(5, 0)), "leave out the sample"),
+        (RankingRequest(exclude_duplicates=True), "leave out duplicates excluded"),
+    ],
+)
+def test_a_fused_ranking_refuses_what_it_cannot_honour_in_one_line(store, request_, refusal):
+    with pytest.raises(ValueError, match=refusal) as refused:
+        evaluate_fused(store, ["toy_encx", "toy_ency"], Fusion("rrf"), request=request_)
+    assert "\n" not in str(refused.value)
+
+
+def test_eval_fuse_beside_duplicates_excluded_keeps_every_point_in_the_fused_figures(tmp_path):
+    members = {name: vectors_of(angles) for name, angles in ANGLES.items()}
+    import_members(tmp_path, members, LABELS, PATHS)
+    done = run(tmp_path, "eval", "--fuse", "toy_enca,toy_encb", "--fusion", "rrf", "--exclude-duplicates")
+    assert done.exit_code == 0 and "toy_enca+toy_encb fused rrf (k=60)" in done.stdout
+    [fused] = [r for r in read_records(tmp_path / "reports") if r.variant.kind == "fused"]
+    assert fused.points == len(PATHS) and not fused.variant.duplicates_excluded

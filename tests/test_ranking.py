@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from errors import EvaluationError
-from evaluation import leave_one_out, rank_all
+from evaluation import RankingRequest, leave_one_out, rank_all
 from evaluation.metrics.per_query import evaluate_rankings
 from evaluation.ranking.ranker import TIE_MARGIN
 from store import ImagePayload, VectorStore, point_id
@@ -88,17 +88,19 @@ def test_the_collection_has_ties_across_labels_that_change_ap(store):
 def test_ties_are_broken_by_dataset_order_with_and_without_k(store, method, k):
     vectors, labels = add_tied_collection(store)
     reference = stable_reference(vectors)[:, :k]
-    neighbours = rank_all(store, "tied", limit=k, method=method)
+    neighbours = rank_all(store, "tied", RankingRequest(k=k, method=method))
     np.testing.assert_array_equal(neighbours.order, reference)
     expected = evaluate_rankings(reference, labels, k)
-    assert leave_one_out(store, "tied", k, method=method).mean_ap == pytest.approx(expected.mean_ap, abs=1e-12)
+    assert leave_one_out(store, "tied", RankingRequest(k=k, method=method)).mean_ap == pytest.approx(
+        expected.mean_ap, abs=1e-12
+    )
 
 
 def test_block_top_k_equals_the_stable_full_ranking_cut_at_every_k(store):
     vectors, _ = add_tied_collection(store)
     reference = stable_reference(vectors)
     for k in range(len(vectors) + 1):
-        neighbours = rank_all(store, "tied", limit=k, method="block")
+        neighbours = rank_all(store, "tied", RankingRequest(k=k, method="block"))
         np.testing.assert_array_equal(neighbours.order, reference[:, :k], err_msg=f"k={k}")
         similarity = vectors @ vectors.T
         np.testing.assert_array_equal(neighbours.scores, np.take_along_axis(similarity, reference[:, :k], 1))
@@ -107,10 +109,10 @@ def test_block_top_k_equals_the_stable_full_ranking_cut_at_every_k(store):
 def test_batch_query_asks_past_the_cut_by_the_margin(store, monkeypatch):
     vectors, _ = add_tied_collection(store)
     requested = record_query_limits(store, monkeypatch)
-    rank_all(store, "tied", limit=4, method="batch-query")
+    rank_all(store, "tied", RankingRequest(k=4, method="batch-query"))
     assert set(requested) == {4 + TIE_MARGIN}
     requested.clear()
-    rank_all(store, "tied", limit=len(vectors) - 3, method="batch-query")
+    rank_all(store, "tied", RankingRequest(k=len(vectors) - 3, method="batch-query"))
     assert set(requested) == {len(vectors) - 1}  # never more than the other points
 
 
@@ -127,7 +129,7 @@ def test_a_point_written_during_a_batch_query_evaluation_is_one_clear_error(stor
             )
 
     with pytest.raises(EvaluationError, match="changed during the evaluation.*run the evaluation again"):
-        leave_one_out(store, "tied", k=5, progress=write_one, method="batch-query")
+        leave_one_out(store, "tied", RankingRequest(k=5, method="batch-query"), progress=write_one)
 
 
 def test_labels_are_checked_before_any_ranking(store, monkeypatch):
@@ -148,12 +150,12 @@ def test_labels_are_checked_before_any_ranking(store, monkeypatch):
 @pytest.mark.parametrize("method", ["block", "batch-query"])
 def test_keep_scores_keeps_the_first_scores_and_the_same_order(store, method):
     add_tied_collection(store)
-    full = rank_all(store, "tied", method=method)
-    kept = rank_all(store, "tied", method=method, keep_scores=5)
+    full = rank_all(store, "tied", RankingRequest(method=method))
+    kept = rank_all(store, "tied", RankingRequest(method=method), keep_scores=5)
     np.testing.assert_array_equal(kept.order, full.order)
     assert kept.scores.shape == (len(full.order), 5)
     np.testing.assert_array_equal(kept.scores, full.scores[:, :5])
-    evaluation = leave_one_out(store, "tied", method=method)
+    evaluation = leave_one_out(store, "tied", RankingRequest(method=method))
     np.testing.assert_array_equal(evaluation.top_scores, full.scores[:, :5])
 
 
@@ -171,7 +173,7 @@ def test_a_tie_running_past_the_margin_is_asked_again_in_full(store, monkeypatch
         [ImagePayload(str(label), str(i), "long", "toy", i) for i, label in enumerate(labels)],
     )
     requested = record_query_limits(store, monkeypatch)
-    neighbours = rank_all(store, "long_tie", limit=4, method="batch-query")
+    neighbours = rank_all(store, "long_tie", RankingRequest(k=4, method="batch-query"))
     np.testing.assert_array_equal(neighbours.order, stable_reference(vectors)[:, :4])
     assert requested.count(len(vectors) - 1) == copies  # the rows inside the long tie, asked again
 
@@ -198,7 +200,9 @@ def test_leave_one_out_measures_block_by_block_without_the_full_ranking(store, m
     )  # 16 rows (MIN_BLOCK_ROWS) a block
     monkeypatch.setattr(evaluation.ranking.ranker, "rank_all", None)  # never asked for every ranking at once
     seen = []
-    evaluation_ = leave_one_out(store, "tied", method=method, progress=lambda done, total: seen.append(done))
+    evaluation_ = leave_one_out(
+        store, "tied", RankingRequest(method=method), progress=lambda done, total: seen.append(done)
+    )
     expected = evaluate_rankings(stable_reference(vectors), labels)
     np.testing.assert_allclose(evaluation_.figures.ap, expected.ap, atol=1e-12)
     np.testing.assert_allclose(evaluation_.figures.pr_curve, expected.pr_curve, atol=1e-12)
@@ -213,7 +217,7 @@ def test_a_sample_ranks_its_queries_against_the_whole_collection(store, method):
     vectors, labels = add_tied_collection(store)
     sample = Sample(size=17, seed=5)
     drawn = np.sort(np.random.default_rng(5).choice(len(vectors), 17, replace=False))
-    sampled = leave_one_out(store, "tied", method=method, sample=sample)
+    sampled = leave_one_out(store, "tied", RankingRequest(method=method, sample=sample))
     full = evaluate_rankings(stable_reference(vectors), labels)
     np.testing.assert_allclose(sampled.figures.ap, full.ap[drawn], atol=1e-12)
     assert sampled.mean_ap == pytest.approx(np.nanmean(full.ap[drawn]), abs=1e-12)

@@ -18,6 +18,8 @@ import pytest
 from evaluation.metrics.per_query import FigureSums, pack_membership
 from evaluation.protocols.leave_one_out import GALLERY_HITS, _measure
 from evaluation.ranking.bins import rank_rows
+from evaluation.ranking.ranker import BlockOutput
+from evaluation.ranking.request import RankingRequest
 from evaluation.ranking.rerankers import Rerank
 from store import ImagePayload, Points
 from tests.ranking_reference import full_ranking
@@ -75,7 +77,14 @@ def test_figures_equal_the_full_sort(store, seed, exact, multi):
     stage = [None, None, Rerank("aqe", k=2), Rerank("dba", k=1)][seed % 4]
     for k in [None, 1, 3, 7, n - 1, n + 5]:
         expected, top, top_scores = reference(vectors, labels, k, queries, stage)
-        got, got_top, got_scores = _measure(store, "unused", points_of(vectors), labels, k, "block", stage, queries)
+        got, got_top, got_scores = _measure(
+            store,
+            "unused",
+            points_of(vectors),
+            request=RankingRequest(k=k, method="block", stage=stage),
+            labels=labels,
+            output=BlockOutput(queries=queries),
+        )
         for name in ("ap", "r_precision", "n_relevant"):
             np.testing.assert_allclose(getattr(got, name), getattr(expected, name), atol=1e-9, err_msg=f"{name} k={k}")
         for rank, values in expected.precision.items():
@@ -150,7 +159,7 @@ def test_near_duplicates_from_the_ranking_scores_equal_their_own_search(store, s
         for i, (label, path) in enumerate(zip(labels, paths, strict=True))
     ]
     store.upsert("dups", [point_id("dups", p) for p in paths], vectors, payloads)
-    found = leave_one_out(store, "dups", method="block").duplicates
+    found = leave_one_out(store, "dups", RankingRequest(method="block")).duplicates
     expected = find_duplicates(store.points("dups", with_vectors=True).vectors)
     assert expected.pairs > 0
     assert (found.pairs, found.groups, found.examples) == (expected.pairs, expected.groups, expected.examples)

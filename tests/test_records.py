@@ -256,18 +256,22 @@ def test_the_label_filter_matches_any_of_a_points_labels_ignoring_case(store):
 
 @pytest.mark.parametrize("variant", [{"k": 5}, {"stage": "dba+aqe"}, {"duplicates_excluded": True}])
 def test_a_variant_drill_down_gives_every_query_the_ap_of_its_record(store, variant):
-    from evaluation import RERANKERS, leave_one_out, rank_query
+    from evaluation import RERANKERS, RankingRequest, leave_one_out, rank_query
 
     vectors, labels = clustered(n_per_class=6, classes=3, seed=9)
     vectors = np.concatenate([vectors, vectors[:3]])  # three exact duplicates: a group each
     store_vectors(store, "dup_toy", vectors, labels + labels[:3])
     stage = RERANKERS[variant["stage"]].stage() if "stage" in variant else None
     dedup = variant.get("duplicates_excluded", False)
-    evaluation = leave_one_out(store, "dup_toy", variant.get("k"), stage=stage, exclude_duplicates=dedup)
+    evaluation = leave_one_out(
+        store, "dup_toy", RankingRequest(k=variant.get("k"), stage=stage, exclude_duplicates=dedup)
+    )
     if dedup:
         evaluation = evaluation.without_duplicates()
         assert len(evaluation.query_ids) == len(vectors) - 3
     for q, pid in enumerate(evaluation.query_ids):
-        ranking = rank_query(store, "dup_toy", pid, variant.get("k"), stage, dedup)
+        ranking = rank_query(
+            store, "dup_toy", pid, request=RankingRequest(k=variant.get("k"), stage=stage, exclude_duplicates=dedup)
+        )
         expected = evaluation.figures.ap[q]
         assert (ranking.ap is None and np.isnan(expected)) or ranking.ap == pytest.approx(expected, abs=1e-12)

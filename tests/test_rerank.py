@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 import evaluation.ranking.ranker
-from evaluation import Rerank, RunRecord, leave_one_out, rank_all, read_records
+from evaluation import RankingRequest, Rerank, RunRecord, leave_one_out, rank_all, read_records
 from evaluation.metrics.comparisons import rank_records
 from evaluation.metrics.per_query import evaluate_rankings
 from evaluation.ranking.near_duplicates import find_duplicates
@@ -70,7 +70,7 @@ def test_rerank_matches_the_numpy_reference(store, monkeypatch, method, k, alpha
     vectors, labels = clustered()
     store_vectors(store, "toy", vectors, labels)
     monkeypatch.setattr(evaluation.ranking.ranker, "BLOCK_ROWS", 7)  # several blocks, one of them short
-    reranked = leave_one_out(store, "toy", stage=Rerank(method, k, alpha))
+    reranked = leave_one_out(store, "toy", RankingRequest(stage=Rerank(method, k, alpha)))
     plain = reference_map(vectors, labels, method, 0, alpha)
     expected = reference_map(vectors, labels, method, k, alpha)
     assert expected != pytest.approx(plain, abs=1e-3)  # the re-ranking changes the figure: a no-op cannot pass
@@ -84,14 +84,14 @@ def test_k_zero_gives_the_plain_ranking_exactly(store):
     store_vectors(store, "toy", vectors, labels)
     plain = rank_all(store, "toy").order
     for method in ("aqe", "dba", "dba+aqe"):
-        assert np.array_equal(rank_all(store, "toy", stage=Rerank(method, k=0)).order, plain)
+        assert np.array_equal(rank_all(store, "toy", RankingRequest(stage=Rerank(method, k=0))).order, plain)
 
 
 def test_rerank_on_the_batch_query_method_is_refused(store):
     vectors, labels = clustered()
     store_vectors(store, "toy", vectors, labels)
     with pytest.raises(ValueError, match="block"):
-        rank_all(store, "toy", method="batch-query", stage=Rerank("aqe"))
+        rank_all(store, "toy", RankingRequest(method="batch-query", stage=Rerank("aqe")))
 
 
 def test_duplicates_are_grouped_and_excluded_like_a_numpy_reference(store):
@@ -102,7 +102,7 @@ def test_duplicates_are_grouped_and_excluded_like_a_numpy_reference(store):
         nudged = vectors[source] + rng.normal(scale=1e-3, size=vectors.shape[1])
         vectors[target] = nudged / np.linalg.norm(nudged)
     store_vectors(store, "toy", vectors, labels)
-    evaluated = leave_one_out(store, "toy", exclude_duplicates=True)
+    evaluated = leave_one_out(store, "toy", RankingRequest(exclude_duplicates=True))
     cosine = vectors.astype(np.float64) @ vectors.T.astype(np.float64)
     pairs = [(i, j) for i in range(len(labels)) for j in range(i + 1, len(labels)) if cosine[i, j] >= 0.995]
     assert evaluated.duplicates.pairs == len(pairs) >= 4

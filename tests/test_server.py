@@ -21,7 +21,7 @@ import pytest
 
 from encoders import build_encoder
 from errors import StoreError
-from evaluation import ann_recall, leave_one_out, rank_all
+from evaluation import RankingRequest, ann_recall, leave_one_out, rank_all
 from ingest import Dataset, IngestOptions, ingest_dataset, read_dataset
 from store import IndexSettings, VectorStore, collection_name, open_store
 from tests.conftest import write_list_dataset
@@ -73,8 +73,8 @@ def test_server_holds_the_same_points_as_the_embedded_store(pair):
 
 
 def test_server_and_embedded_rankings_agree_up_to_near_ties(pair):
-    server = rank_all(pair.remote, pair.name, method="batch-query")
-    embedded = rank_all(pair.local, pair.name, method="block")
+    server = rank_all(pair.remote, pair.name, RankingRequest(method="batch-query"))
+    embedded = rank_all(pair.local, pair.name, RankingRequest(method="block"))
     vectors = embedded.points.vectors
     similarity = vectors @ vectors.T
     rows = np.arange(len(vectors))[:, None]
@@ -86,8 +86,8 @@ def test_server_and_embedded_rankings_agree_up_to_near_ties(pair):
 
 @pytest.mark.parametrize("k", [None, 10])
 def test_server_and_embedded_give_the_same_map(pair, k):
-    server = leave_one_out(pair.remote, pair.name, k, method="batch-query")
-    embedded = leave_one_out(pair.local, pair.name, k, method="block")
+    server = leave_one_out(pair.remote, pair.name, RankingRequest(k=k, method="batch-query"))
+    embedded = leave_one_out(pair.local, pair.name, RankingRequest(k=k, method="block"))
     assert server.figures.mean_ap == pytest.approx(embedded.figures.mean_ap, abs=1e-6)
     assert 0.0 < server.figures.mean_ap <= 1.0
 

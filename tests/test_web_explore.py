@@ -49,7 +49,7 @@ def built(tmp_path_factory) -> Path:
     made = store.provenance("shapes_colorhist")  # shapes_noisy: as if embedded with random weights
     store.set_provenance("shapes_noisy", replace(made, encoder="noisy", weights={"kind": "random-tiny", "seed": 0}))
     evaluate_collections(
-        store, ["shapes_colorhist", "shapes_noisy"], tmp / "reports", EvalOptions(data_root=tmp / "data")
+        store, ["shapes_colorhist", "shapes_noisy"], tmp / "reports", options=EvalOptions(data_root=tmp / "data")
     )
     store.close()
     return tmp
@@ -215,7 +215,9 @@ def test_the_static_report_marks_titles_and_frames_hits_as_the_web_pages_do(clie
     from presentation.static_report import write_index
 
     reports = built / "reports"
-    index = write_index(reports, opened.location, set(opened.collection_names()), command="pytest").read_text()
+    index = write_index(
+        reports, opened.location, set(opened.collection_names()), command="pytest", order=()
+    ).read_text()
     mark = '<span class="random">(random weights: not a result)</span>'
     for name in ("shapes_colorhist", "shapes_noisy"):
         section = re.search(rf'<section id="{name}"><h2>(.*?)</h2>(.*?)</section>', index, re.S)

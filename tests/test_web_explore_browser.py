@@ -42,7 +42,7 @@ def server(tmp_path_factory) -> Iterator[str]:
         options=IngestOptions(workers=0),
     )
     add_noisy_copy(store)
-    evaluate_collections(store, [NAME, "shapes_noisy"], tmp / "reports", EvalOptions(data_root=tmp / "data"))
+    evaluate_collections(store, [NAME, "shapes_noisy"], tmp / "reports", options=EvalOptions(data_root=tmp / "data"))
     store.close()
     yield from serving(tmp)
 

@@ -43,7 +43,7 @@ class Recommendation:
 
 
 def recommend(
-    quality: np.ndarray, latency: np.ndarray, memory: np.ndarray, tolerance: float = TOLERANCE
+    quality: np.ndarray, latency: np.ndarray, memory: np.ndarray, *, tolerance: float = TOLERANCE
 ) -> Recommendation:
     """The least memory among the settings within `tolerance` of the best quality; ties by latency, then quality."""
     q, t, m = (np.asarray(values, dtype=float) for values in (quality, latency, memory))

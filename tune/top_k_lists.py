@@ -13,7 +13,7 @@ import numpy as np
 MISSING = -1
 
 
-def positions_of(hits: list[list[str]], position: dict[str, int], k: int, leave_out: list[str]) -> np.ndarray:
+def positions_of(hits: list[list[str]], position: dict[str, int], k: int, *, leave_out: list[str]) -> np.ndarray:
     """The top-k positions of each query's hits (ids), the query's own id `leave_out[i]` removed."""
     order = np.full((len(hits), k), MISSING, dtype=np.int64)
     for row, (ids, own) in enumerate(zip(hits, leave_out, strict=True)):

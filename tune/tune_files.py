@@ -26,6 +26,7 @@ def run_tune(
     store: VectorStore,
     name: str,
     options: TuneOptions,
+    *,
     reports_dir: Path,
     progress: Callable[[str], AbstractContextManager[Progress]] | None = None,
     command: str = "",
@@ -34,7 +35,7 @@ def run_tune(
     check_tunable(store, name)
     writable_folder(reports_dir)
     with progress(f"tune {name}") if progress else nullcontext(None) as advance:
-        result = tune_collection(store, name, options, advance, command)
+        result = tune_collection(store, name, options, progress=advance, command=command)
     return result, write_tune_report(result, reports_dir)
 
 

@@ -68,7 +68,7 @@ def check_tunable(store: VectorStore, name: str) -> None:
 
 
 def tune_collection(
-    store: VectorStore, name: str, options: TuneOptions, progress: Progress | None = None, command: str = ""
+    store: VectorStore, name: str, options: TuneOptions, *, progress: Progress | None = None, command: str = ""
 ) -> TuneResult:
     """Measure every setting of `options.grid` on collection `name`; see the module's docstring."""
     started = time.perf_counter()
@@ -86,16 +86,18 @@ def tune_collection(
         if progress:
             progress(next(steps), 1 + len(builds) + len(settings))
 
-    measure = _Measure(points, queries, options.k, options.quality)
-    exact = measure.row(store, name, None, exact=True, memory=_exact_memory(store, name, info.dim, len(points.ids)))
+    measure = _Measure(points, queries, options.k, quality=options.quality)
+    exact = measure.row(
+        store, name, None, exact=True, memory=_exact_memory(store, name, info.dim, points=len(points.ids))
+    )
     step()
     rows: list[TuneRow] = []
     server = not store.capabilities.local_vectors
     with _scratch(store, name) as (target, prefix):
         for number, build in enumerate(builds):
             scratch = f"{prefix}{number}"
-            build_s, indexed = _build(target, scratch, build, points, info, options.settle_s)
-            memory = _memory(target, scratch, info.dim, len(points.ids), build)
+            build_s, indexed = _build(target, scratch, build, points=points, info=info, settle_s=options.settle_s)
+            memory = _memory(target, scratch, info.dim, points=len(points.ids), build=build)
             step()
             for setting in (s for s in settings if s.build == build):
                 row = measure.row(target, scratch, setting, exact=False, memory=memory)
@@ -119,7 +121,7 @@ def tune_collection(
         options.grid,
         exact,
         rows,
-        recommend(quality, latency, ram, options.tolerance),
+        recommend(quality, latency, ram, tolerance=options.tolerance),
         server,
         timed=min(len(queries), TIMED),
         command=command,
@@ -140,7 +142,7 @@ def _queries(n: int, options: TuneOptions) -> np.ndarray:
 class _Measure:
     """The queries, the exact top k they are compared with, and the labels AP@k uses."""
 
-    def __init__(self, points: Points, queries: np.ndarray, k: int, quality: Quality | None) -> None:
+    def __init__(self, points: Points, queries: np.ndarray, k: int, *, quality: Quality | None) -> None:
         self.points, self.queries, self.k = points, queries, k
         self.vectors = points.vectors[queries]
         self.own = [points.ids[q] for q in queries]
@@ -148,7 +150,9 @@ class _Measure:
         self.scorer = quality(points.payloads) if quality else None
         self.exact_order: np.ndarray | None = None
 
-    def row(self, store: VectorStore, name: str, setting: TuneSetting | None, exact: bool, memory: Memory) -> TuneRow:
+    def row(
+        self, store: VectorStore, name: str, setting: TuneSetting | None, *, exact: bool, memory: Memory
+    ) -> TuneRow:
         """Every query in batches for the figures; up to TIMED of them one at a time (after a few untimed)
         for the latency."""
         search = setting.search if setting else None
@@ -163,7 +167,7 @@ class _Measure:
             start = time.perf_counter()
             store.query_many(name, [vector], self.k + 1, exact, search)
             seconds.append(time.perf_counter() - start)
-        order = positions_of(hits, self.position, self.k, self.own)
+        order = positions_of(hits, self.position, self.k, leave_out=self.own)
         if self.exact_order is None:
             self.exact_order = order
         recall = float(np.nanmean(recall_at_k(self.exact_order, order)))
@@ -197,7 +201,9 @@ def _scratch(store: VectorStore, name: str) -> Iterator[tuple[VectorStore, str]]
             store.drop(left)
 
 
-def _build(target: VectorStore, scratch: str, build: Build, points: Points, info, settle_s: float) -> tuple[float, int]:
+def _build(
+    target: VectorStore, scratch: str, build: Build, *, points: Points, info, settle_s: float
+) -> tuple[float, int]:
     """Load the points into a new collection built with `build` and wait for its index: (seconds, points indexed)."""
     settings = build.index_settings()
     target.ensure_collection(scratch, info.dim, recreate=True, settings=settings, provenance=info.provenance)
@@ -207,11 +213,11 @@ def _build(target: VectorStore, scratch: str, build: Build, points: Points, info
             end = first + PAGE
             loader.add(points.ids[first:end], points.vectors[first:end], points.payloads[first:end])
     target.build_index(scratch, force=True)
-    indexed = _settled(target, scratch, len(points.ids), settle_s)
+    indexed = _settled(target, scratch, len(points.ids), settle_s=settle_s)
     return time.perf_counter() - start, indexed
 
 
-def _settled(target: VectorStore, scratch: str, points: int, settle_s: float) -> int:
+def _settled(target: VectorStore, scratch: str, points: int, *, settle_s: float) -> int:
     """Points in the graph once it covers them all, or once `settle_s` passed without progress (a server
     indexes in the background; an engine that builds on request is done already)."""
     indexed, last_change = target.index_status(scratch).indexed, time.monotonic()
@@ -223,7 +229,7 @@ def _settled(target: VectorStore, scratch: str, points: int, settle_s: float) ->
     return indexed
 
 
-def _memory(target: VectorStore, scratch: str, dim: int, points: int, build: Build) -> Memory:
+def _memory(target: VectorStore, scratch: str, dim: int, *, points: int, build: Build) -> Memory:
     """Bytes a point from the scratch collection's files where readable, else Qdrant's formula."""
     footprint = target.footprint(scratch)
     if footprint is None:
@@ -233,7 +239,7 @@ def _memory(target: VectorStore, scratch: str, dim: int, points: int, build: Bui
     )
 
 
-def _exact_memory(store: VectorStore, name: str, dim: int, points: int) -> Memory:
+def _exact_memory(store: VectorStore, name: str, dim: int, *, points: int) -> Memory:
     """Exact search keeps only the vectors: the collection's own vector files, else 4 bytes a dimension."""
     footprint = store.footprint(name)
     if footprint is None:

@@ -16,7 +16,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from errors import BusyError, QueryError
-from evaluation import Comparisons, QueryRanking, RunRecord, Variant, compare_records, rank_query, store_records
+from evaluation import (
+    Comparisons,
+    QueryRanking,
+    RankingRequest,
+    RunRecord,
+    Variant,
+    compare_records,
+    rank_query,
+    store_records,
+)
 from evaluation.ranking.rerankers import stage_of
 from media.images import BadImage, load_rgb
 from media.roots import resolve_image_root
@@ -217,9 +226,8 @@ class Backend:
         """One query's leave-one-out ranking and figures as `variant` measures them (cut, re-ranked), computed now."""
         self.store.require(name)
         variant = variant or Variant()
-        return rank_query(
-            self.store, name, checked_id(point_id), variant.k, stage_of(variant), variant.duplicates_excluded
-        )
+        request = RankingRequest(k=variant.k, stage=stage_of(variant), exclude_duplicates=variant.duplicates_excluded)
+        return rank_query(self.store, name, checked_id(point_id), request=request)
 
 
 def _row_names(record: RunRecord) -> tuple[str, ...]:

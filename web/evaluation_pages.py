@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from encoders import SPECS
 from errors import EvaluationError
 from evaluation import RunRecord, study_figure, study_table
 from evaluation.records.study_grid import cell_text
@@ -30,7 +31,7 @@ Page = Annotated[int, Query(alias="page", ge=1)]
 def evaluations(request: Request):
     found = backend(request)
     records = found.evaluations()
-    rows, datasets, cells = study_table(records)
+    rows, datasets, cells = study_table(records, tuple(SPECS))
     study = {(row, d): study_figure(row.encoder, d) if row.full else None for row in rows for d in datasets}
     full = [row for row in rows if row.full]
     curves = {

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from errors import QueryError
-from evaluation import rank_all
+from evaluation import RankingRequest, rank_all
 from evaluation.records.variant import FULL
 from search import SearchResult
 from search.query import checked_id
@@ -84,7 +84,7 @@ class Explorer:
             cached = self._confusions.get(name)
             if cached is not None and cached[0] == state:
                 return cached[1]
-            found = confusion(rank_all(store, name, limit=k, keep_scores=0))
+            found = confusion(rank_all(store, name, RankingRequest(k=k), keep_scores=0))
             self._confusions[name] = (state, found)
             return found
 

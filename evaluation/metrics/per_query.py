@@ -126,6 +126,7 @@ def hit_figures(
     relevant: np.ndarray | Hits,
     denominators: np.ndarray,
     n_relevant: np.ndarray,
+    *,
     ranks: tuple[int, ...] = PRECISION_RANKS,
     levels: int = PR_LEVELS,
 ) -> HitFigures:
@@ -159,7 +160,7 @@ def hit_figures(
 
 
 @numba.njit(nogil=True, cache=True)
-def _measure_hits(
+def _measure_hits(  # noqa: PLR0913, PLR0917 - a numba kernel: compiled code takes no keyword-only parameters or records
     width: int,
     row: np.ndarray,
     h: int,
@@ -211,23 +212,23 @@ def _measure_hits(
 
 def average_precision(relevant: np.ndarray | Hits, denominators: np.ndarray) -> np.ndarray:
     """AP per query (see `HitFigures.ap`): NaN where D = 0."""
-    return hit_figures(relevant, denominators, denominators, (), 0).ap
+    return hit_figures(relevant, denominators, denominators, ranks=(), levels=0).ap
 
 
 def precision_at(relevant: np.ndarray | Hits, k: int) -> np.ndarray:
     """P@k per query (see `HitFigures.precision`)."""
     queries = Hits.of(relevant).queries
-    return hit_figures(relevant, np.zeros(queries), np.zeros(queries), (k,), 0).precision[k]
+    return hit_figures(relevant, np.zeros(queries), np.zeros(queries), ranks=(k,), levels=0).precision[k]
 
 
 def r_precision(relevant: np.ndarray | Hits, n_relevant: np.ndarray) -> np.ndarray:
     """R-precision per query (see `HitFigures.r_precision`)."""
-    return hit_figures(relevant, n_relevant, n_relevant, (), 0).r_precision
+    return hit_figures(relevant, n_relevant, n_relevant, ranks=(), levels=0).r_precision
 
 
 def interpolated_precision(relevant: np.ndarray | Hits, n_relevant: np.ndarray, levels: int = PR_LEVELS) -> np.ndarray:
     """Interpolated precision per query at recall levels t = i / (levels - 1) (see `HitFigures.curves`)."""
-    return hit_figures(relevant, n_relevant, n_relevant, (), levels).curves
+    return hit_figures(relevant, n_relevant, n_relevant, ranks=(), levels=levels).curves
 
 
 @dataclass
@@ -336,7 +337,7 @@ class FigureSums:
 
 
 def evaluate_rankings(
-    order: np.ndarray, labels: np.ndarray, k: int | None = None, block: int = BLOCK_ROWS
+    order: np.ndarray, labels: np.ndarray, k: int | None = None, *, block: int = BLOCK_ROWS
 ) -> QueryFigures:
     """All figures of rankings `order` (queries x ranks, positions into `labels`).
 

@@ -106,7 +106,7 @@ class SetupFigures:
         }
 
 
-def evaluate_setup(order: np.ndarray, truths: list[QueryTruth], setup: str, kappas=KAPPAS) -> SetupFigures:
+def evaluate_setup(order: np.ndarray, truths: list[QueryTruth], setup: str, *, kappas=KAPPAS) -> SetupFigures:
     """The figures of rankings `order` (queries x database, positions best first) in one setup."""
     ap = np.full(len(truths), np.nan)
     precision = {k: np.full(len(truths), np.nan) for k in kappas}
@@ -123,7 +123,7 @@ def evaluate_setup(order: np.ndarray, truths: list[QueryTruth], setup: str, kapp
 
 def evaluate_revisited(order: np.ndarray, truths: list[QueryTruth], kappas=KAPPAS) -> dict[str, SetupFigures]:
     """Easy, Medium and Hard figures of the same rankings."""
-    return {setup: evaluate_setup(order, truths, setup, kappas) for setup in SETUPS}
+    return {setup: evaluate_setup(order, truths, setup, kappas=kappas) for setup in SETUPS}
 
 
 def _mean(values: np.ndarray) -> float:

@@ -39,7 +39,7 @@ class Interval:
 
 
 def bootstrap_interval(
-    values: np.ndarray, resamples: int = RESAMPLES, seed: int = SEED, level: float = LEVEL
+    values: np.ndarray, resamples: int = RESAMPLES, seed: int = SEED, *, level: float = LEVEL
 ) -> Interval:
     """Percentile bootstrap interval of mean(values) over the non-NaN values.
 
@@ -84,7 +84,9 @@ class PairedDifference:
         }
 
 
-def paired_difference(a: np.ndarray, b: np.ndarray, resamples: int = RESAMPLES, seed: int = SEED) -> PairedDifference:
+def paired_difference(
+    a: np.ndarray, b: np.ndarray, resamples: int = RESAMPLES, *, seed: int = SEED
+) -> PairedDifference:
     """Compare two per-query figures of the same queries (row i of `a` and `b` is the same query).
 
     d_i = a_i - b_i over the queries where both are known; the difference is

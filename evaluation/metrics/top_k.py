@@ -29,7 +29,7 @@ def encode_labels(labels: np.ndarray) -> np.ndarray:
     return np.unique(labels, return_inverse=True)[1].ravel().astype(np.int32)
 
 
-def ap_at_k(order: np.ndarray, codes: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
+def ap_at_k(order: np.ndarray, codes: np.ndarray, queries: np.ndarray, *, k: int) -> np.ndarray:
     """AP@k of each query's top-k positions (NaN where its class has no other member)."""
     relevant = shares_label(codes, np.where(order == MISSING, 0, order), queries) & (order != MISSING)
     denominators = np.minimum(other_members(codes)[queries], k)
@@ -42,4 +42,4 @@ def top_k_quality(payloads: list[ImagePayload]) -> TopKScorer | None:
         return None
     sets = label_sets(payloads)
     codes = encode_labels(metric_labels(shown_labels(payloads, sets), sets))
-    return lambda order, queries, k: ap_at_k(order, codes, queries, k)
+    return lambda order, queries, k: ap_at_k(order, codes, queries, k=k)

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Protocol
 
 from errors import EvaluationError
 from evaluation.options import EvalOptions
 from evaluation.protocols.fused_encoders import FusedEvaluation, Fusion, evaluate_fused
-from evaluation.protocols.text_to_image import TextEvaluation, draw_text_gallery, evaluate_text_queries, text_capable
+from evaluation.protocols.leave_one_out import Evaluation
+from evaluation.protocols.text_to_image import TextEvaluation, draw_text_gallery, evaluate_text_queries
+from evaluation.query_encoders import QueryEncoders
 from evaluation.records.run_records import write_record
 from evaluation.records.study_grid import figure_text
 from evaluation.records.variant import Variant
@@ -47,6 +50,7 @@ def evaluate_beside(
     store: VectorStore,
     names: list[str],
     reports_dir: Path,
+    *,
     options: EvalOptions,
     progress: Callable[[str], AbstractContextManager],
 ) -> BesideRun:
@@ -56,27 +60,30 @@ def evaluate_beside(
     if beside is None:
         return run
     if beside.text_queries:
-        capable = text_collections(store, names)
+        capable = text_collections(store, names, options.encoders)
         for name in sorted(set(names) - set(capable)):
             run.notes.append(f"{name}: its encoder has no text tower; no text->image figures")
         for name in capable:
             with progress(f"eval {name} text->image") as advance:
-                text = evaluate_text_queries(store, name, list(beside.templates), options.k, beside.device)
+                text = evaluate_text_queries(
+                    store, name, templates=list(beside.templates), k=options.k, encoders=options.encoders
+                )
                 advance(1, 1)
             _written(run, _write_text(text, reports_dir, options))
+    request = replace(options.ranking(), exclude_duplicates=False)  # --exclude-duplicates is leave-one-out's
     for members in beside.fuse:
         for method in beside.fusions:
             fusion = Fusion(method, beside.rrf_k)
             with progress(f"eval fused {'+'.join(members)} ({method})") as advance:
-                fused = evaluate_fused(store, list(members), fusion, options.k, advance)
+                fused = evaluate_fused(store, list(members), fusion, request=request, progress=advance)
             _written(run, _write_fused(fused, reports_dir, options))
     return run
 
 
-def text_collections(store: VectorStore, names: list[str]) -> list[str]:
-    """The collections among `names` whose encoder has a text tower; an error when none has (asked before
-    any evaluation runs)."""
-    capable = [name for name in names if text_capable(store.info(name).encoder)]
+def text_collections(store: VectorStore, names: list[str], encoders: QueryEncoders) -> list[str]:
+    """The collections among `names` whose encoder has a text tower (as `encoders` knows them); an error when
+    none has (asked before any evaluation runs)."""
+    capable = [name for name in names if encoders.has_text(store.info(name).encoder)]
     if not capable:
         raise EvaluationError(f"none of {', '.join(names)} has a text tower (clip, siglip); --text-queries needs one")
     return capable
@@ -87,48 +94,51 @@ def _written(run: BesideRun, files: list[Path]) -> None:
     run.files.append(files)
 
 
-def _record(record: dict, collection: str, variant: Variant, reports_dir: Path, options: EvalOptions) -> Path:
-    """The record of `variant` of `collection` (the one writer, `evaluation.records.run_records`), with command and time."""
-    written = {**record, "variant": variant.to_json(), "command": options.command, "made": now()}
-    return write_record(report_folder(reports_dir, collection), variant, written)
+class _Measured(Protocol):
+    """What `_record_and_curve` writes: a text-to-image or fused evaluation, its record and its names."""
+
+    collection: str
+    variant: Variant
+    title: str
+    metric: str
+
+    def to_json(self) -> dict: ...
 
 
-def _image_root(recorded: str | None, data_root: Path | None, dataset: str, paths: list[str]) -> Path | None:
-    return resolve_image_root(recorded, data_root, dataset, paths=paths[:ROOT_SAMPLE])
-
-
-def _record_and_curve(
-    record: dict, collection: str, variant: Variant, title: str, metric: str, reports_dir: Path, options: EvalOptions
-) -> tuple[Path, list[Path]]:
-    """The record written and its PR curve drawn: the variant's folder, and those two files."""
-    folder = variant_folder(reports_dir, collection, variant)
-    files = [_record(record, collection, variant, reports_dir, options)]
-    name = f"{title}: {metric} {figure_text(record['map'])}"
+def _record_and_curve(measured: _Measured, reports_dir: Path, command: str) -> tuple[Path, list[Path]]:
+    """The record written (the one writer, `evaluation.records.run_records`, with command and time) and its PR
+    curve drawn: the variant's folder, and those two files."""
+    record, variant = measured.to_json(), measured.variant
+    written = {**record, "variant": variant.to_json(), "command": command, "made": now()}
+    folder = variant_folder(reports_dir, measured.collection, variant)
+    files = [write_record(report_folder(reports_dir, measured.collection), variant, written)]
+    name = f"{measured.title}: {measured.metric} {figure_text(record['map'])}"
     folder.mkdir(parents=True, exist_ok=True)
     files.append(pr_plot({name: record["pr_curve"]["precision"]}, folder / "pr.png", f"{name}: mean PR curve"))
     return folder, files
 
 
+def _image_root(recorded: str | None, data_root: Path | None, shown: TextEvaluation | Evaluation) -> Path | None:
+    """The folder of the images `shown` draws: the recorded one, or under `data_root` (see `resolve_image_root`)."""
+    return resolve_image_root(recorded, data_root, shown.dataset, paths=shown.paths[:ROOT_SAMPLE])
+
+
 def _write_text(text: TextEvaluation, reports_dir: Path, options: EvalOptions) -> list[Path]:
     """The text-to-image record, its PR curve and (when the images are found) its best and worst classes."""
-    folder, files = _record_and_curve(
-        text.to_json(), text.collection, text.variant, text.title, text.metric, reports_dir, options
-    )
+    folder, files = _record_and_curve(text, reports_dir, options.command)
     recorded = text.provenance.image_root if text.provenance else None
-    root = _image_root(recorded, options.data_root, text.dataset, text.paths)
+    root = _image_root(recorded, options.data_root, text)
     if root is not None:
         for which in ("best", "worst"):
-            files.append(draw_text_gallery(text, which, root, folder / f"{which}.png"))
+            files.append(draw_text_gallery(text, which, root, out=folder / f"{which}.png"))
     return files
 
 
 def _write_fused(fused: FusedEvaluation, reports_dir: Path, options: EvalOptions) -> list[Path]:
     """The fused record, its PR curve and (when the images are found) its best and worst queries."""
     evaluation = fused.evaluation
-    folder, files = _record_and_curve(
-        fused.to_json(), fused.collection, fused.variant, fused.title, evaluation.metric, reports_dir, options
-    )
-    root = _image_root(fused.image_root, options.data_root, evaluation.dataset, evaluation.paths)
+    folder, files = _record_and_curve(fused, reports_dir, options.command)
+    root = _image_root(fused.image_root, options.data_root, evaluation)
     if root is not None:
         for which, rows in (("best", evaluation.best()), ("worst", evaluation.worst())):
             files.append(

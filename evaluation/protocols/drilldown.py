@@ -10,7 +10,7 @@ figures count by.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -18,7 +18,8 @@ from errors import EvaluationError
 from evaluation.metrics.per_query import PR_LEVELS, FigureSums
 from evaluation.metrics.relevance import label_sets, metric_labels, shown_labels
 from evaluation.ranking.near_duplicates import find_duplicates
-from evaluation.ranking.ranker import VectorStage, ranked_blocks, resolve_method
+from evaluation.ranking.ranker import BlockOutput, ranked_blocks
+from evaluation.ranking.request import Method, RankingRequest
 from store import Hit, ImagePayload, Points, VectorStore
 
 
@@ -52,23 +53,25 @@ class QueryRanking:
 
 
 def rank_query(
-    store: VectorStore,
-    collection: str,
-    point_id: str,
-    k: int | None = None,
-    stage: VectorStage | None = None,
-    duplicates_excluded: bool = False,
+    store: VectorStore, collection: str, point_id: str, *, request: RankingRequest | None = None
 ) -> QueryRanking:
-    """The ranking and figures of the stored point `point_id` in `collection`, cut at `k`, re-ranked by `stage`,
-    among the points each near-duplicate group keeps with `duplicates_excluded` (as `leave_one_out` measures them)."""
+    """The ranking and figures of the stored point `point_id` in `collection` as `leave_one_out` measures them
+    with `request`: cut at `request.k`, re-ranked by its stage, and with `exclude_duplicates` among the points
+    each near-duplicate group keeps (found from the vectors here: the block method). A request's sample draws
+    queries; this point is the one query whatever the draw."""
+    request = request or RankingRequest()
+    if request.exclude_duplicates:
+        if request.method is Method.BATCH_QUERY:
+            raise ValueError("excluding near-duplicates reads the vectors here: use the block method")
+        request = replace(request, method=Method.BLOCK)
+    request = request.resolved(store)
     payload = store.payload(collection, point_id)
     if payload is None:
         raise EvaluationError(f"no point in '{collection}' has id '{point_id}'")
     if payload.label is None:
         raise EvaluationError(f"point '{point_id}' of '{collection}' has no label, so no relevant hits")
-    method = "block" if duplicates_excluded else resolve_method(store, "auto", stage)
-    points = store.points(collection, with_vectors=method == "block")
-    if duplicates_excluded:
+    points = store.points(collection, with_vectors=request.method is Method.BLOCK)
+    if request.exclude_duplicates:
         kept = np.flatnonzero(find_duplicates(points.vectors).keep)
         points = Points([points.ids[i] for i in kept], [points.payloads[i] for i in kept], points.vectors[kept])
         if point_id not in points.ids:
@@ -76,8 +79,8 @@ def rank_query(
     position = points.ids.index(point_id)
     sets = label_sets(points.payloads)
     labels = metric_labels(shown_labels(points.payloads, sets), sets)
-    sums = FigureSums(labels, k, np.array([position]))
-    [block] = list(ranked_blocks(store, collection, points, k, method, None, stage, None, np.array([position])))
+    sums = FigureSums(labels, request.k, np.array([position]))
+    [block] = list(ranked_blocks(store, collection, points, request=request, output=BlockOutput(queries=[position])))
     sums.add(block.order)
     figures = sums.figures()
     hits = [
@@ -94,5 +97,5 @@ def rank_query(
         None if np.isnan(ap) else ap,
         [None if np.isnan(p) else float(p) for p in figures.pr_curve],
         int(figures.n_relevant[0]),
-        k,
+        request.k,
     )

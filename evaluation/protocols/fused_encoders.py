@@ -28,6 +28,7 @@ from evaluation.metrics.relevance import label_sets, metric_labels, shown_labels
 from evaluation.protocols.leave_one_out import GALLERY_HITS, Evaluation
 from evaluation.ranking.fusion_rules import FUSIONS, RRF_K, fuse, fused_order
 from evaluation.ranking.ranker import block_rows
+from evaluation.ranking.request import Method, RankingRequest
 from evaluation.records.variant import FUSED, Variant
 from store import VectorStore
 
@@ -80,6 +81,11 @@ class FusedEvaluation:
         return f"{self.collection} {self.variant.label}"
 
     @property
+    def metric(self) -> str:
+        """'mAP', or 'mAP@k' when the rankings were cut at k."""
+        return self.evaluation.metric
+
+    @property
     def title(self) -> str:
         return f"{self.name} (random weights)" if self.random_weights else self.name
 
@@ -104,10 +110,21 @@ def evaluate_fused(
     store: VectorStore,
     members: list[str],
     fusion: Fusion,
-    k: int | None = None,
+    *,
+    request: RankingRequest | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> FusedEvaluation:
-    """Rank every point against the others by the fused rankings of `members` and measure the rankings."""
+    """Rank every point against the others by the fused rankings of `members` and measure the rankings.
+
+    `request.k` cuts the fused rankings at k. The members' vectors are scored
+    here, every point a query, unchanged: a request for the batch-query method,
+    a re-ranking stage, a sample or duplicates excluded is refused in one line.
+    """
+    request = request or RankingRequest()
+    problem = _refused(request)
+    if problem is not None:
+        raise ValueError(f"fused rankings {problem}")
+    k = request.k
     started = time.perf_counter()
     if len(members) < 2 or len(set(members)) != len(members):
         raise EvaluationError(f"--fuse needs two or more different collections, got {', '.join(members)}")
@@ -137,7 +154,7 @@ def evaluate_fused(
     report = progress or (lambda done, total: None)
     for start in range(0, n, rows):
         chosen = np.arange(start, min(start + rows, n))
-        fused = fuse([v[chosen] @ v.T for v in vectors], fusion.method, chosen, fusion.k)
+        fused = fuse([v[chosen] @ v.T for v in vectors], fusion.method, chosen, k=fusion.k)
         order, scores = fused_order(fused, width)
         del fused
         sums.add(order)
@@ -166,3 +183,16 @@ def evaluate_fused(
     random = any(p is not None and p.random_weights for p in provenances)
     root = provenances[0].image_root if provenances[0] is not None else None
     return FusedEvaluation(list(members), fusion, evaluation, random, len(first.ids) - n, root)
+
+
+def _refused(request: RankingRequest) -> str | None:
+    """What of `request` a fused ranking cannot honour, as the end of a sentence; None when it honours all."""
+    if request.method is Method.BATCH_QUERY:
+        return "score the members' vectors here: use the block method"
+    if request.stage is not None:
+        return "are not re-ranked: leave out the stage"
+    if request.sample is not None:
+        return "rank every point of the fused collections: leave out the sample"
+    if request.exclude_duplicates:
+        return "keep every point: leave out duplicates excluded"
+    return None

@@ -20,6 +20,7 @@ import numpy as np
 
 from errors import EvaluationError
 from evaluation.metrics.revisitop import KAPPAS, SetupFigures, evaluate_revisited
+from evaluation.query_encoders import QueryEncoders
 from evaluation.records.published_revisited import reference
 from media.containment import containment_problem
 from media.groundtruth import IMAGE_FOLDER, GroundTruth, QueryTruth, read_ground_truth, truth_file
@@ -81,13 +82,14 @@ def revisited_truth(provenance: Provenance | None) -> Path | None:
 
 
 def evaluate_landmarks(
-    store: VectorStore, collection: str, provenance: Provenance, file: Path, device: str = "auto"
+    store: VectorStore, collection: str, provenance: Provenance, *, file: Path, encoders: QueryEncoders
 ) -> LandmarkEvaluation:
-    """Embed the cropped queries with the collection's encoder, rank the database, measure the three setups."""
+    """Embed the cropped queries with the collection's encoder (built by `encoders`), rank the database, measure
+    the three setups."""
     started = time.perf_counter()
     truth = read_ground_truth(file, provenance.dataset)
     database = _database_vectors(store, collection, truth)
-    queries = _embed_queries(truth, Path(provenance.image_root), provenance, device)
+    queries = _embed_queries(truth, provenance, encoders)
     order = np.argsort(-(queries @ database.T), axis=1, kind="stable")  # ties by database order
     figures = evaluate_revisited(order, truth.queries)
     return LandmarkEvaluation(
@@ -123,18 +125,24 @@ def crop_box(size: tuple[int, int], bbx: tuple[float, float, float, float]) -> t
     return max(0, x0), max(0, y0), min(width, x1), min(height, y1)
 
 
-def _embed_queries(truth: GroundTruth, image_root: Path, provenance: Provenance, device: str) -> np.ndarray:
-    from encoders import build_encoder
-
+def _embed_queries(truth: GroundTruth, provenance: Provenance, encoders: QueryEncoders) -> np.ndarray:
+    """The cropped queries embedded with the encoder and weights that made the database, or an error saying why
+    they cannot be."""
+    if encoders.image_encoder is None:
+        raise EvaluationError(
+            f"the queries of '{truth.dataset}' need the encoder '{provenance.encoder}', and none was handed to the "
+            f"evaluation; evaluate with `python cli.py eval`"
+        )
     identity = provenance.weights_identity
     init = identity.kind if identity.random else "pretrained"
-    encoder = build_encoder(provenance.encoder, device, init=init)
+    encoder = encoders.image_encoder(provenance.encoder, init)
     if encoder.weights is None or encoder.weights.to_dict() != identity.to_dict():
         made = encoder.weights.describe() if encoder.weights else "unknown weights"
         raise EvaluationError(
             f"the queries of '{truth.dataset}' would be embedded with {made}, the database was made with "
             f"{identity.describe()}; evaluate with the weights that made the collection"
         )
+    image_root = Path(provenance.image_root)
     return encoder.embed_pil([_query_image(query, image_root, truth.file) for query in truth.queries])
 
 

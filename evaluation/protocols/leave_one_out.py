@@ -23,7 +23,8 @@ from evaluation.metrics.per_query import PR_LEVELS, PRECISION_RANKS, FigureSums,
 from evaluation.metrics.relevance import label_sets, metric_labels, shown_labels
 from evaluation.metrics.statistics import Interval, bootstrap_interval
 from evaluation.ranking.near_duplicates import Duplicates, close_pairs, duplicates_of, find_duplicates
-from evaluation.ranking.ranker import Inspect, VectorStage, ranked_blocks, resolve_method
+from evaluation.ranking.ranker import BlockOutput, ranked_blocks
+from evaluation.ranking.request import Method, RankingRequest, VectorStage
 from evaluation.records.gallery_rows import GalleryRow, json_number
 from evaluation.records.study import beside_study
 from evaluation.records.variant import Sample, Variant
@@ -71,7 +72,7 @@ class Evaluation:
     @property
     def variant(self) -> Variant:
         """What these figures measured: the full ranking, a cut at k, a sample, re-ranked, without duplicates."""
-        return Variant.of(self.k, self.sample, self.stage, self.duplicates_excluded)
+        return Variant.of(self.k, self.sample, self.stage, duplicates_excluded=self.duplicates_excluded)
 
     @property
     def name(self) -> str:
@@ -166,7 +167,7 @@ class Evaluation:
             "map": json_number(figures.mean_ap),
             "map_interval": self.interval.to_json(),
             "study": beside_study(
-                self.encoder, self.dataset, json_number(figures.mean_ap), self.k, self.stage is not None
+                self.encoder, self.dataset, json_number(figures.mean_ap), k=self.k, reranked=self.stage is not None
             ),
             "duplicates": self._duplicates_json(),
             "precision_at": {str(k): json_number(figures.mean_precision(k)) for k in PRECISION_RANKS},
@@ -217,32 +218,28 @@ class Evaluation:
 
 
 def leave_one_out(
-    store: VectorStore,
-    collection: str,
-    k: int | None = None,
-    progress: Progress | None = None,
-    method: str = "auto",
-    stage: VectorStage | None = None,
-    exclude_duplicates: bool = False,
-    sample: Sample | None = None,
+    store: VectorStore, collection: str, request: RankingRequest | None = None, *, progress: Progress | None = None
 ) -> Evaluation:
-    """Rank every point of `collection` against the others and measure the rankings.
+    """Rank every point of `collection` against the others as `request` asks and measure the rankings.
 
-    `k` cuts each ranking at the top k (AP@k); None keeps the full ranking.
+    `request.k` cuts each ranking at the top k (AP@k); None keeps the full
+    ranking; no request is the full ranking by the method the store suits.
     `progress(done, total)` is called as queries finish. The points are read
     and checked (at least 2, every payload with a label) before the ranking,
     so that a collection that cannot be evaluated fails before the costly part.
     Each block of rankings is measured and dropped; only the first
-    GALLERY_HITS hits of each query are kept, for the galleries. `stage`
+    GALLERY_HITS hits of each query are kept, for the galleries. `request.stage`
     re-ranks through the vectors before the metrics (see
-    `evaluation.ranking.ranker.VectorStage`). `sample` makes only its drawn points
-    queries, each ranked against the whole collection.
+    `evaluation.ranking.request.VectorStage`). `request.sample` makes only its
+    drawn points queries, each ranked against the whole collection.
     Pairs of points with cosine >= 0.995 are found wherever the vectors are read
-    (the block path, or `exclude_duplicates`, which reads them on a server too);
-    `exclude_duplicates` also measures the collection with each group of them
-    reduced to its first point in dataset order, ranked again (with `stage`).
+    (the block path, or `request.exclude_duplicates`, which reads them on a
+    server too); `exclude_duplicates` also measures the collection with each
+    group of them reduced to its first point in dataset order, ranked again
+    (with the stage).
     """
-    method = resolve_method(store, method, stage)
+    request = (request or RankingRequest()).resolved(store)
+    block = request.method is Method.BLOCK
     started = time.perf_counter()
     provenance = store.provenance(collection)
     if provenance is not None and provenance.stale:
@@ -251,7 +248,7 @@ def leave_one_out(
             f"'{provenance.dataset}'; delete them with `python cli.py ingest -d {provenance.dataset} "
             f"-e {provenance.encoder} --prune`, then evaluate again"
         )
-    points = store.points(collection, with_vectors=method == "block" or exclude_duplicates)
+    points = store.points(collection, with_vectors=block or request.exclude_duplicates)
     total = len(points.ids)
     if total < 2:
         raise EvaluationError(f"collection '{collection}' has {total} point(s); leave-one-out needs at least 2")
@@ -265,39 +262,37 @@ def leave_one_out(
     report = progress or (lambda done, total: None)
     sets = label_sets(payloads)
     labels = shown_labels(payloads, sets)
+    sample = request.sample
     queries = None if sample is None else sample.positions(total)
     asked = total if queries is None else len(queries)
-    measured = metric_labels(labels, sets)
     pairs: list[tuple] = []  # near-duplicate pairs, from the ranking's own scores where they are the stored vectors'
-    same_scores = method == "block" and stage is None and queries is None
-    figures, top, top_scores = _measure(
-        store,
-        collection,
-        points,
-        measured,
-        k,
-        method,
-        stage,
-        queries,
-        progress=lambda done: report(done, asked),
+    same_scores = block and request.stage is None and queries is None
+    output = BlockOutput(
+        queries=queries,
         inspect=(lambda chosen, scores: pairs.append(close_pairs(chosen, scores))) if same_scores else None,
+        progress=lambda done: report(done, asked),
+    )
+    figures, top, top_scores = _measure(
+        store, collection, points, request=request, labels=metric_labels(labels, sets), output=output
     )
     ranked = time.perf_counter()
     duplicates = None
     if points.vectors is not None and sample is None:
         duplicates = duplicates_of(total, pairs) if same_scores else find_duplicates(points.vectors)
     deduplicated = None
-    if exclude_duplicates and duplicates is not None:
+    if request.exclude_duplicates and duplicates is not None:
         deduplicated = (
-            figures if duplicates.removed == 0 else _deduplicated(store, collection, points, duplicates, k, stage)
+            figures
+            if duplicates.removed == 0
+            else _deduplicated(store, collection, points, request=request, duplicates=duplicates)
         )
     return Evaluation(
         collection=collection,
         dataset=payloads[0].dataset,
         encoder=payloads[0].encoder,
         location=store.location,
-        method=method,
-        k=k,
+        method=request.method,
+        k=request.k,
         ids=points.ids,
         labels=labels,
         paths=points.paths,
@@ -308,7 +303,7 @@ def leave_one_out(
         seconds_metrics=time.perf_counter() - ranked,
         provenance=provenance,
         identical=identical_groups((p.path, p.sha256) for p in payloads),
-        stage=stage,
+        stage=request.stage,
         duplicates=duplicates,
         deduplicated=deduplicated,
         queries=queries,
@@ -321,59 +316,42 @@ def _measure(
     store: VectorStore,
     collection: str,
     points: Points,
+    *,
+    request: RankingRequest,
     labels: np.ndarray,
-    k: int | None,
-    method: str,
-    stage: VectorStage | None,
-    queries: np.ndarray | None = None,
-    progress: Callable[[int], None] | None = None,
-    inspect: Inspect | None = None,
+    output: BlockOutput,
 ) -> tuple[QueryFigures, np.ndarray, np.ndarray]:
-    """The figures of `queries` (None: every point) and each one's first GALLERY_HITS hits (positions, scores).
+    """The figures of `output.queries` (None: every point) and each one's first GALLERY_HITS hits (positions,
+    scores), ranked as `request` asks; `output` names the queries and who inspects or counts the blocks.
 
     `labels` are what `FigureSums` takes: one per point, or a membership matrix (multi-label).
-    `inspect` sees each block's scores on the block path (see `ranked_blocks`).
-
-    Each block of rankings is measured as it comes and then dropped; on the block
-    path only the first GALLERY_HITS of each ranking are ordered.
+    Each block of rankings is measured as it comes and then dropped; only the
+    first GALLERY_HITS of each ranking are ordered, and the figures come from
+    where the relevant points rank (`RankedBlock.hit_rank`), on either method.
     """
-    sums = FigureSums(labels, k, queries)
+    sums = FigureSums(labels, request.k, output.queries)
     tops, top_scores = [], []
     blocks = ranked_blocks(
         store,
         collection,
         points,
-        k,
-        method,
-        keep_scores=GALLERY_HITS,
-        stage=stage,
-        progress=progress,
-        queries=queries,
-        shown=GALLERY_HITS,
-        relevance=sums.relevant_to,
-        inspect=inspect,
+        request=request,
+        output=replace(output, keep_scores=GALLERY_HITS, shown=GALLERY_HITS, relevance=sums.relevant_to),
     )
     for block in blocks:
-        if block.hit_rank is not None:  # the block path: where the relevant points rank, no row sorted whole
-            sums.add_ranks(len(block.queries), block.hit_row, block.hit_rank)
-        else:
-            sums.add(block.order)
+        sums.add_ranks(len(block.queries), block.hit_row, block.hit_rank)
         tops.append(block.order[:, :GALLERY_HITS].copy())
         top_scores.append(block.scores)
     return sums.figures(), np.concatenate(tops), np.concatenate(top_scores)
 
 
 def _deduplicated(
-    store: VectorStore,
-    collection: str,
-    points: Points,
-    duplicates: Duplicates,
-    k: int | None,
-    stage: VectorStage | None,
+    store: VectorStore, collection: str, points: Points, *, request: RankingRequest, duplicates: Duplicates
 ) -> QueryFigures:
-    """The figures of the points each duplicate group keeps, ranked among themselves."""
+    """The figures of the points each duplicate group keeps, ranked among themselves (the vectors are here)."""
     kept = np.flatnonzero(duplicates.keep)
     subset = Points([points.ids[i] for i in kept], [points.payloads[i] for i in kept], points.vectors[kept])
     sets = label_sets(subset.payloads)
     labels = metric_labels(shown_labels(subset.payloads, sets), sets)
-    return _measure(store, collection, subset, labels, k, "block", stage)[0]
+    among = replace(request, method=Method.BLOCK, exclude_duplicates=False)
+    return _measure(store, collection, subset, request=among, labels=labels, output=BlockOutput())[0]

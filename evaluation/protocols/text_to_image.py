@@ -13,7 +13,6 @@ by class label.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,8 @@ from evaluation.metrics.per_query import PR_LEVELS, PRECISION_RANKS, QueryFigure
 from evaluation.metrics.relevance import label_sets, shown_labels
 from evaluation.metrics.statistics import bootstrap_interval
 from evaluation.metrics.text_figures import class_relevance, prompt_vectors, prompts, rank_scores, text_query_figures
+from evaluation.query_encoders import QueryEncoders, TextTower
+from evaluation.records.gallery_rows import json_number
 from evaluation.records.variant import TEXT_TO_IMAGE, Variant
 from media.sheets import OTHER_CLASS, QUERY, SAME_CLASS, TILE, Row, Tile, draw_sheet, text_tile
 from media.thumbnails import thumbnail
@@ -102,7 +103,7 @@ class TextEvaluation:
         ]
         return {
             "label": self.classes[c],
-            "ap": _number(self.figures.ap[c]),
+            "ap": json_number(self.figures.ap[c]),
             "images": int(self.figures.n_relevant[c]),
             "hits": hits,
         }
@@ -128,15 +129,19 @@ class TextEvaluation:
             "points": len(self.ids),
             "queries": len(self.classes),
             "queries_evaluated": len(self.classes) - figures.skipped,
-            "map": _number(figures.mean_ap),
+            "map": json_number(figures.mean_ap),
             "map_interval": bootstrap_interval(figures.ap).to_json(),
-            "precision_at": {str(k): _number(figures.mean_precision(k)) for k in PRECISION_RANKS},
-            "r_precision": _number(figures.mean_r_precision),
-            "per_class_ap": {label: _number(ap) for label, ap in zip(self.classes, figures.ap.tolist(), strict=True)},
-            "ap_per_query": {label: _number(ap) for label, ap in zip(self.classes, figures.ap.tolist(), strict=True)},
+            "precision_at": {str(k): json_number(figures.mean_precision(k)) for k in PRECISION_RANKS},
+            "r_precision": json_number(figures.mean_r_precision),
+            "per_class_ap": {
+                label: json_number(ap) for label, ap in zip(self.classes, figures.ap.tolist(), strict=True)
+            },
+            "ap_per_query": {
+                label: json_number(ap) for label, ap in zip(self.classes, figures.ap.tolist(), strict=True)
+            },
             "pr_curve": {
                 "recall": [round(i / (PR_LEVELS - 1), 2) for i in range(PR_LEVELS)],
-                "precision": [_number(p) for p in figures.pr_curve],
+                "precision": [json_number(p) for p in figures.pr_curve],
             },
             "best": [self._row_json(c) for c in self.ranked_classes(True)[:GALLERY_ROWS]],
             "worst": [self._row_json(c) for c in self.ranked_classes(False)[:GALLERY_ROWS]],
@@ -144,22 +149,11 @@ class TextEvaluation:
         }
 
 
-def _number(value: float) -> float | None:
-    return None if math.isnan(value) else float(value)
-
-
-def text_capable(encoder: str) -> bool:
-    """Whether a collection's vectors can be matched by text: its encoder has a text tower."""
-    from encoders import SPECS
-
-    spec = SPECS.get(encoder)
-    return spec is not None and spec.text
-
-
 def evaluate_text_queries(
-    store: VectorStore, collection: str, templates: list[str], k: int | None = None, device: str = "auto"
+    store: VectorStore, collection: str, *, templates: list[str], k: int | None = None, encoders: QueryEncoders
 ) -> TextEvaluation:
-    """Embed one query per class with the collection's text tower and measure the rankings of the images."""
+    """Embed one query per class with the collection's text tower (built by `encoders`) and measure the rankings
+    of the images."""
     started = time.perf_counter()
     provenance = store.provenance(collection)
     points = store.points(collection, with_vectors=True)
@@ -171,7 +165,7 @@ def evaluate_text_queries(
     every = sets if sets is not None else [(label,) for label in labels]
     classes = sorted({label for labels_of in every for label in labels_of})
     encoder_name = provenance.encoder if provenance else payloads[0].encoder
-    encoder = _text_encoder(collection, provenance, encoder_name, device)
+    encoder = _text_tower(collection, provenance, encoder_name, encoders=encoders)
     queries = prompt_vectors([encoder.embed_texts(prompts(template, classes)) for template in templates])
     if queries.shape[1] != points.vectors.shape[1]:
         raise EvaluationError(
@@ -201,11 +195,9 @@ def evaluate_text_queries(
     )
 
 
-def _text_encoder(collection: str, provenance: Provenance | None, name: str, device: str):
+def _text_tower(collection: str, provenance: Provenance | None, name: str, *, encoders: QueryEncoders) -> TextTower:
     """The text tower of the weights that made the collection, or an error saying why there is none."""
-    from encoders import build_text_encoder
-
-    if not text_capable(name):
+    if not encoders.has_text(name) or encoders.text_tower is None:
         raise EvaluationError(
             f"collection '{collection}' uses encoder '{name}', which has no text tower; text queries need "
             f"a collection made with clip or siglip"
@@ -222,7 +214,7 @@ def _text_encoder(collection: str, provenance: Provenance | None, name: str, dev
             f"is known to match them (import again with --same-as if encoder '{name}' made them)"
         )
     init = identity.kind if identity.random else "pretrained"
-    encoder = build_text_encoder(name, device, init=init, precision=provenance.precision)
+    encoder = encoders.text_tower(name, init, provenance.precision)
     if identity.kind != "imported" and (encoder.weights is None or encoder.weights.to_dict() != identity.to_dict()):
         made = encoder.weights.describe() if encoder.weights else "unknown weights"
         raise EvaluationError(
@@ -232,7 +224,7 @@ def _text_encoder(collection: str, provenance: Provenance | None, name: str, dev
     return encoder
 
 
-def draw_text_gallery(evaluation: TextEvaluation, which: str, image_root: Path | None, out: Path) -> Path:
+def draw_text_gallery(evaluation: TextEvaluation, which: str, image_root: Path | None, *, out: Path) -> Path:
     """The best or worst classes: the query's text framed blue, then its first images, green when of the class."""
     rows = []
     for c in evaluation.ranked_classes(which == "best")[:GALLERY_ROWS]:

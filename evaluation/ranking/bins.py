@@ -83,7 +83,7 @@ def _precedes(scores: np.ndarray, a: int, b: int) -> bool:
 
 
 @numba.njit(nogil=True, cache=True)
-def _rank_range(
+def _rank_range(  # noqa: PLR0913, PLR0917 - a numba kernel: compiled code takes no keyword-only parameters or records
     scores: np.ndarray,
     relevant: np.ndarray,
     first: int,
@@ -191,7 +191,7 @@ def _in_order(row: np.ndarray, points: np.ndarray) -> None:
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
-def _bin(value: float, low: float, scale: float, bins: int) -> int:
+def _bin(value: float, low: float, scale: float, bins: int) -> int:  # noqa: PLR0917 - a numba kernel, inlined
     """The bin of a score: 1 + (score - low) x scale, truncated, in 1..bins; 0 below `low` (and for -inf).
 
     Each step is monotone in the score, so equal scores share a bin and a higher score never lands lower.

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evaluation.ranking.ranker import _rank_blocks, block_rows
+from evaluation.ranking.ranker import BlockOutput, block_rows, rank_vector_blocks
 
 CALIBRATION_POINTS = 8192  # database rows of the timed trial block
 CALIBRATION_QUERIES = 64
@@ -53,7 +53,7 @@ class Estimate:
         }
 
 
-def estimate(points: int, dim: int, queries: int | None = None, k: int | None = None) -> Estimate | None:
+def estimate(points: int, dim: int, queries: int | None = None, *, k: int | None = None) -> Estimate | None:
     """The cost of ranking `queries` (default every point) against `points` vectors of `dim`; None when it is small.
 
     Time: one block of CALIBRATION_QUERIES random queries is ranked against
@@ -78,7 +78,9 @@ def estimate(points: int, dim: int, queries: int | None = None, k: int | None = 
         return relevant
 
     started = time.perf_counter()
-    for _ in _rank_blocks(database, database, positions, SHOWN, 0, relevance):
+    for _ in rank_vector_blocks(
+        (database, database), positions, first=SHOWN, kept=0, output=BlockOutput(relevance=relevance)
+    ):
         pass
     per_pair = (time.perf_counter() - started) / (len(positions) * trial)
     seconds = per_pair * points * queries

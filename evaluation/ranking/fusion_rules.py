@@ -57,7 +57,7 @@ def min_max(scores: np.ndarray, queries: np.ndarray | None) -> np.ndarray:
     return np.where(spread > 0, (values - low) / np.where(spread > 0, spread, 1), 0.0)
 
 
-def fuse(member_scores: list[np.ndarray], method: str, queries: np.ndarray | None, k: int = RRF_K) -> np.ndarray:
+def fuse(member_scores: list[np.ndarray], method: str, queries: np.ndarray | None, *, k: int = RRF_K) -> np.ndarray:
     """The fused scores (rows x points) of the members' score blocks; the query's own column -inf."""
     if method not in FUSIONS:
         raise ValueError(f"unknown fusion '{method}'; choose one of {FUSIONS}")

@@ -18,23 +18,27 @@ A re-ranking stage that changes vectors (query expansion, database-side
 augmentation) plugs in as `stage`: it maps the stored vectors to the query
 and database vectors the ranking then uses, so it needs the vectors here and
 always takes the block path.
+
+What to rank arrives as one `RankingRequest` (`evaluation.ranking.request`:
+the cut, the method, the stage, ...), the same record on both paths; what a
+caller keeps of each block (which queries, how many hits, where the relevant
+points rank) as a `BlockOutput`, honoured alike on both paths.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from errors import EvaluationError
 from evaluation.ranking.bins import rank_rows
+from evaluation.ranking.request import Method, RankingRequest
 from evaluation.ranking.threads import THREADS, in_parts
 from store import Points, VectorStore
 
-METHODS = ("auto", "block", "batch-query")
 BLOCK_ROWS = 512
 MIN_BLOCK_ROWS = 16
 BLOCK_ELEMENTS = 1 << 24  # scores per block: rows x n, so that memory stays near 16M x (4 B score + 1 B relevance)
@@ -44,23 +48,6 @@ TIE_MARGIN = 16  # extra hits each batch query asks for, so that ties at the cut
 Progress = Callable[[int], None]
 Relevance = Callable[[np.ndarray], np.ndarray]  # query positions -> (queries x n) bool: relevant, the query excluded
 Inspect = Callable[[np.ndarray, np.ndarray], None]  # (query positions, their scores against every point)
-
-
-class VectorStage(Protocol):
-    """A re-ranking stage on vectors: stored vectors (n, d) -> (query vectors, database vectors).
-
-    Row i of both belongs to point i; the ranking of point i compares its query
-    vector with every other point's database vector, itself still excluded.
-    `name` names the re-ranked figures (`paris_dinov2 +dba+aqe`); `to_json()`
-    records the stage's settings with them.
-    """
-
-    @property
-    def name(self) -> str: ...
-
-    def __call__(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
-
-    def to_json(self) -> dict: ...
 
 
 @dataclass
@@ -77,46 +64,59 @@ class Neighbours:
     scores: np.ndarray = field(repr=False)
 
 
-def resolve_method(store: VectorStore, method: str, stage: VectorStage | None = None) -> str:
-    """The ranking method `method` stands for: "auto" is "block" where the engine keeps the
-    vectors on this machine (or a stage needs them), else "batch-query"."""
-    if method not in METHODS:
-        raise ValueError(f"unknown ranking method '{method}'; choose one of {METHODS}")
-    if stage is not None and method == "batch-query":
-        raise ValueError("a re-ranking stage needs the vectors: use the block method")
-    if method == "auto":
-        return "block" if store.capabilities.local_vectors or stage is not None else "batch-query"
-    return method
-
-
 def rank_all(
     store: VectorStore,
     name: str,
-    limit: int | None = None,
-    method: str = "auto",
-    progress: Progress | None = None,
+    request: RankingRequest | None = None,
+    *,
     points: Points | None = None,
     keep_scores: int | None = None,
-    stage: VectorStage | None = None,
+    progress: Progress | None = None,
 ) -> Neighbours:
-    """Neighbours of every point: the full ranking, or the top `limit`, held whole (n x width).
+    """Neighbours of every point: the full ranking, or the top `request.k`, held whole (n x width).
 
     A convenience for small collections and tests: `ranked_blocks` gives the
     same rows block by block, in memory that grows with block x n, which is
     what the leave-one-out evaluation uses. `points` are the collection's points
-    when the caller has read them already (with vectors for "block").
+    when the caller has read them already (with vectors for the block method).
     `keep_scores` keeps the scores of only the first that many hits of each
-    point (None: all of them). `stage` re-ranks through the vectors (see `VectorStage`).
+    point (None: all of them); no request is the full ranking. `request.stage` re-ranks through the vectors (see
+    `VectorStage`). Every point is a row: a request with a sample or duplicates
+    excluded is refused (`leave_one_out` and `rank_query` measure those).
     """
-    method = resolve_method(store, method, stage)
+    request = (request or RankingRequest()).resolved(store)
+    if request.sample is not None or request.exclude_duplicates:
+        raise ValueError("rank_all ranks every point: leave_one_out measures a sample or duplicates excluded")
     if points is None:
-        points = store.points(name, with_vectors=method == "block")
-    blocks = list(ranked_blocks(store, name, points, limit, method, keep_scores, stage, progress))
-    width = _width(len(points.ids), limit)
+        points = store.points(name, with_vectors=request.method is Method.BLOCK)
+    output = BlockOutput(keep_scores=keep_scores, progress=progress)
+    blocks = list(ranked_blocks(store, name, points, request=request, output=output))
+    width = _width(len(points.ids), request.k)
     kept = width if keep_scores is None else max(0, min(keep_scores, width))
     order = np.concatenate([b.order for b in blocks]) if blocks else np.empty((0, width), np.int32)
     scores = np.concatenate([b.scores for b in blocks]) if blocks else np.empty((0, kept), np.float32)
     return Neighbours(points, order, scores)
+
+
+@dataclass(frozen=True)
+class BlockOutput:
+    """What a caller takes from each block of rankings, beside the request: which queries, how much of each row.
+
+    `queries`: positions of the queries (None: every point). `keep_scores`: the
+    scores of only the first that many hits (None: all). `shown`: only the first
+    that many hits in `order` (None: all). `relevance`: which points are
+    relevant to each query, so that each block also says where they rank in
+    its full ranking (`RankedBlock.hit_rank`). `inspect(queries, scores)` sees
+    each block's scores against every point first (the query's own -inf): the
+    block method only. `progress(done)` counts queries.
+    """
+
+    queries: np.ndarray | None = None
+    keep_scores: int | None = None
+    shown: int | None = None
+    relevance: Relevance | None = None
+    inspect: Inspect | None = None
+    progress: Progress | None = None
 
 
 @dataclass(frozen=True)
@@ -136,49 +136,52 @@ class RankedBlock:
 
 
 def ranked_blocks(
-    store: VectorStore,
-    name: str,
-    points: Points,
-    limit: int | None = None,
-    method: str = "auto",
-    keep_scores: int | None = None,
-    stage: VectorStage | None = None,
-    progress: Progress | None = None,
-    queries: np.ndarray | None = None,
-    shown: int | None = None,
-    relevance: Relevance | None = None,
-    inspect: Inspect | None = None,
+    store: VectorStore, name: str, points: Points, *, request: RankingRequest, output: BlockOutput = BlockOutput()
 ) -> Iterator[RankedBlock]:
-    """The rankings of `queries` (positions; None: every point) against all `points`, block by block.
+    """The rankings of `output.queries` (positions; None: every point) against all `points`, block by block.
 
-    Each ranking is the full one, or its top `limit`, sorted by score with ties
-    by dataset order, the query itself excluded; `shown` keeps only its first
-    that many hits in `order` (None: all). A block holds at most
-    `block_rows(n)` queries, so that a caller that measures each block and drops
-    it needs memory of block x n, never n x n. `progress(done)` counts queries.
-    With `relevance`, the block path also gives where each query's relevant
-    points rank in its full ranking (`RankedBlock.hit_rank`), without sorting it;
-    `inspect(queries, scores)` sees each block's scores first (the query's own -inf).
+    Each ranking is the full one, or its top `request.k`, sorted by score with
+    ties by dataset order, the query itself excluded, re-ranked by
+    `request.stage`; `output` says what each block keeps (see `BlockOutput`).
+    A block holds at most `block_rows(n)` queries, so that a caller that
+    measures each block and drops it needs memory of block x n, never n x n.
+    Both methods honour every field of `output` but `inspect`, which needs
+    every score and is refused on the batch-query method in one line.
     """
-    method = resolve_method(store, method, stage)
-    if method == "block" and points.vectors is None:
+    request = request.resolved(store)
+    block = request.method is Method.BLOCK
+    if block and points.vectors is None:
         raise ValueError("the block method needs the points' vectors")
+    if not block and output.inspect is not None:
+        raise ValueError("inspecting every score of a block needs the vectors here: use the block method")
     n = len(points.ids)
-    queries = np.arange(n) if queries is None else np.asarray(queries, dtype=np.int64)
-    width = _width(n, limit)
-    kept = width if keep_scores is None else max(0, min(keep_scores, width))
-    progress = progress or (lambda done: None)
-    if method == "block":
-        query_vectors, database = stage(points.vectors) if stage is not None else (points.vectors, points.vectors)
-        first = width if shown is None else max(kept, min(shown, width))
-        blocks = _rank_blocks(query_vectors, database, queries, first, kept, relevance, inspect)
+    queries = np.arange(n) if output.queries is None else np.asarray(output.queries, dtype=np.int64)
+    width = _width(n, request.k)
+    kept = width if output.keep_scores is None else max(0, min(output.keep_scores, width))
+    first = width if output.shown is None else max(kept, min(output.shown, width))
+    progress = output.progress or (lambda done: None)
+    if block:
+        stage = request.stage
+        vectors = stage(points.vectors) if stage is not None else (points.vectors, points.vectors)
+        blocks = rank_vector_blocks(vectors, queries, first=first, kept=kept, output=output)
     else:
-        blocks = _rank_batch_query(store, name, points.ids, queries, width, kept)
+        asked = _rank_batch_query(store, name, points.ids, queries=queries, width=width, kept=kept)
+        blocks = (_as_output(answer, first, output.relevance) for answer in asked)
     done = 0
-    for block in blocks:
-        done += len(block.queries)
-        yield block
+    for ranked in blocks:
+        done += len(ranked.queries)
+        yield ranked
         progress(done)
+
+
+def _as_output(block: RankedBlock, first: int, relevance: Relevance | None) -> RankedBlock:
+    """A batch query's block as the block method gives it: its first `first` hits, and with `relevance` where
+    the relevant points rank among the hits returned (those past a cut at k are not counted either way)."""
+    if relevance is None:
+        return replace(block, order=block.order[:, :first])
+    relevant = relevance(block.queries)[np.arange(len(block.queries))[:, None], block.order]
+    row, column = np.divmod(np.flatnonzero(relevant), relevant.shape[1])
+    return replace(block, order=block.order[:, :first], hit_row=row, hit_rank=column + 1)
 
 
 def block_rows(n: int) -> int:
@@ -197,30 +200,34 @@ def top_neighbours(queries: np.ndarray, database: np.ndarray, k: int) -> tuple[n
     blocks of `block_rows(n)` queries, so memory stays block x n.
     """
     width = _width(len(database), k)
-    blocks = list(_rank_blocks(queries, database, np.arange(len(queries)), width, width))
+    blocks = list(rank_vector_blocks((queries, database), np.arange(len(queries)), first=width, kept=width))
     if not blocks:
         return np.empty((0, width), np.int32), np.empty((0, width), np.float32)
     return np.concatenate([b.order for b in blocks]), np.concatenate([b.scores for b in blocks])
 
 
-def _rank_blocks(
-    queries: np.ndarray,
-    database: np.ndarray,
+def rank_vector_blocks(
+    vectors: tuple[np.ndarray, np.ndarray],
     positions: np.ndarray,
-    shown: int,
+    *,
+    first: int,
     kept: int,
-    relevance: Relevance | None = None,
-    inspect: Inspect | None = None,
+    output: BlockOutput = BlockOutput(),
 ) -> Iterator[RankedBlock]:
-    """Query vectors `queries[positions]` scored against `database` with one matrix product per block.
+    """Query vectors `queries[positions]` scored against `database` ((queries, database) = `vectors`) with one
+    matrix product per block.
 
-    Each block's first `shown` hits, and with `relevance` where the relevant
-    points rank (`evaluation.ranking.bins.rank_rows`); no row is sorted whole.
+    Each block's first `first` hits and the scores of the first `kept`, and
+    with `output.relevance` where the relevant points rank
+    (`evaluation.ranking.bins.rank_rows`); `output.inspect` sees each block's
+    scores first. No row is sorted whole.
     The BLAS runs one thread per call, and the rows of each product are shared
     among THREADS threads here: a BLAS thread pool spins on its cores for a
     while after each product, which slowed the ranking that follows by a third
     (BENCHMARKS.md, "Evaluation at scale").
     """
+    queries, database = vectors
+    relevance, inspect = output.relevance, output.inspect
     n = len(database)
     rows = block_rows(n)
     with threadpool_limits(1, user_api="blas"):
@@ -231,7 +238,7 @@ def _rank_blocks(
             if inspect is not None:
                 inspect(chosen, scores)
             relevant = None if relevance is None else relevance(chosen)
-            ranked = rank_rows(scores, relevant, shown)
+            ranked = rank_rows(scores, relevant, first)
             del scores, relevant
             hit_row, hit_rank = (None, None) if relevance is None else (ranked.row, ranked.rank)
             yield RankedBlock(chosen, ranked.top.astype(np.int32), ranked.top_scores[:, :kept], hit_row, hit_rank)
@@ -250,7 +257,7 @@ def _scores(queries: np.ndarray, database: np.ndarray, chosen: np.ndarray) -> np
 
 
 def _rank_batch_query(
-    store: VectorStore, name: str, ids: list[str], queries: np.ndarray, width: int, kept: int
+    store: VectorStore, name: str, ids: list[str], *, queries: np.ndarray, width: int, kept: int
 ) -> Iterator[RankedBlock]:
     """The top `width` of each query through Qdrant's batch query API, exact search, BATCH_QUERIES at a time.
 

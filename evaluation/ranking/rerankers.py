@@ -39,7 +39,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evaluation.ranking.ranker import VectorStage, top_neighbours
+from evaluation.ranking.ranker import top_neighbours
+from evaluation.ranking.request import VectorStage
 from evaluation.records.variant import Variant
 
 METHODS = ("aqe", "dba", "dba+aqe")
@@ -47,7 +48,7 @@ DEFAULT_K = 2
 DEFAULT_ALPHA = 3.0
 
 
-def augment(vectors: np.ndarray, among: np.ndarray, k: int, alpha: float) -> np.ndarray:
+def augment(vectors: np.ndarray, among: np.ndarray, k: int, *, alpha: float) -> np.ndarray:
     """Each row of `vectors` expanded with its `k` nearest rows of `among` (row i itself excluded).
 
     Row i of `vectors` and of `among` belong to the same point, so its own row
@@ -66,7 +67,7 @@ def augment(vectors: np.ndarray, among: np.ndarray, k: int, alpha: float) -> np.
 
 @dataclass(frozen=True)
 class Rerank:
-    """A re-ranking stage (`evaluation.ranking.ranker.VectorStage`): `method` with `k` neighbours and `alpha`."""
+    """A re-ranking stage (`evaluation.ranking.request.VectorStage`): `method` with `k` neighbours and `alpha`."""
 
     method: str
     k: int = DEFAULT_K
@@ -84,8 +85,8 @@ class Rerank:
         return self.method
 
     def __call__(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        database = augment(vectors, vectors, self.k, self.alpha) if "dba" in self.method else vectors
-        queries = augment(vectors, database, self.k, self.alpha) if "aqe" in self.method else vectors
+        database = augment(vectors, vectors, self.k, alpha=self.alpha) if "dba" in self.method else vectors
+        queries = augment(vectors, database, self.k, alpha=self.alpha) if "aqe" in self.method else vectors
         return queries, database
 
     def to_json(self) -> dict:

@@ -152,7 +152,7 @@ def store_records(reports_dir: Path, location: str, collections: set[str]) -> li
     return [r for r in read_records(reports_dir) if r.store == location and set(r.sources) <= collections]
 
 
-def read_protocol_records(reports_dir: Path, protocol: str, location: str, collections: set[str]) -> list[dict]:
+def read_protocol_records(reports_dir: Path, protocol: str, location: str, *, collections: set[str]) -> list[dict]:
     """The reports/<collection>/metrics.json records of another protocol (`protocol`: e.g. the revisited
     Oxford/Paris one, which has no leave-one-out `map`) of `location`'s collections that still exist."""
     found = []

@@ -27,7 +27,7 @@ def study_figure(encoder: str, dataset: str) -> float | None:
     return PUBLISHED.get((encoder, dataset))
 
 
-def beside_study(encoder: str, dataset: str, mean_ap: float | None, k: int | None, reranked: bool) -> dict | None:
+def beside_study(encoder: str, dataset: str, mean_ap: float | None, *, k: int | None, reranked: bool) -> dict | None:
     """{'map', 'difference' (ours - the study's), 'source'} where the study published this pair and ours compares."""
     published = study_figure(encoder, dataset)
     if published is None or k is not None or reranked:

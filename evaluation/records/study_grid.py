@@ -8,6 +8,7 @@ excluded) is a row of its own named by its variant (`colorhist @10`,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from evaluation.records.run_records import RunRecord
@@ -33,16 +34,17 @@ class TableRow:
         return self.label
 
 
-def study_table(records: list[RunRecord]) -> tuple[list[TableRow], list[str], dict[tuple[TableRow, str], RunRecord]]:
+def study_table(
+    records: list[RunRecord], order: Sequence[str]
+) -> tuple[list[TableRow], list[str], dict[tuple[TableRow, str], RunRecord]]:
     """(rows, datasets, cells): encoders as rows and datasets as columns, as in the study.
 
-    The full-ranking rows come first, encoders in the registry's order (unknown
-    ones after); then each other variant's rows, by encoder and variant.
-    Datasets are sorted. A cell holds the record of that row and dataset.
+    The full-ranking rows come first, encoders in `order` (the registry's,
+    handed in by the caller; unknown ones after, by name); then each other
+    variant's rows, by encoder and variant. Datasets are sorted. A cell holds
+    the record of that row and dataset.
     """
-    from encoders import SPECS
-
-    known = list(SPECS)
+    known = list(order)
     cells: dict[tuple[TableRow, str], RunRecord] = {}
     for record in records:
         cells.setdefault((TableRow(record.encoder, record.variant.label), record.dataset), record)
@@ -69,9 +71,9 @@ class StudyGrid:
     cells: dict[tuple[TableRow, str], str]
 
 
-def study_grid(records: list[RunRecord]) -> StudyGrid:
-    """The grid of `records`, '-' where a pair was not evaluated."""
-    rows, datasets, cells = study_table(records)
+def study_grid(records: list[RunRecord], order: Sequence[str]) -> StudyGrid:
+    """The grid of `records` (encoders in `order`, see `study_table`), '-' where a pair was not evaluated."""
+    rows, datasets, cells = study_table(records, order)
     metrics = sorted({r.metric for r in records}) or ["mAP"]
     text = {(r, d): with_study(cells.get((r, d)), interval=False) for r in rows for d in datasets}
     return StudyGrid(" / ".join(metrics), rows, datasets, text)

@@ -57,7 +57,7 @@ class Variant:
     fusion: tuple[str, int | None] | None = None  # a fused kind's rule: ('rrf', k) or ('sum', None)
 
     @classmethod
-    def of(cls, k: int | None, sample: Sample | None, stage, duplicates_excluded: bool = False) -> Variant:
+    def of(cls, k: int | None, sample: Sample | None, stage, *, duplicates_excluded: bool = False) -> Variant:
         """The variant of figures cut at `k`, on `sample`, re-ranked by `stage` (a `VectorStage`, its settings
         read from its `to_json()`)."""
         rerank = None if stage is None else stage.to_json()

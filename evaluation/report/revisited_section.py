@@ -25,4 +25,4 @@ def write_landmark_metrics(evaluation: LandmarkEvaluation, folder: Path) -> Path
 
 def revisited_records(reports_dir: Path, location: str, collections: set[str]) -> list[dict]:
     """The revisited records of `location`'s collections that still exist (read by `evaluation.records.run_records`)."""
-    return read_protocol_records(reports_dir, PROTOCOL, location, collections)
+    return read_protocol_records(reports_dir, PROTOCOL, location, collections=collections)

@@ -37,7 +37,7 @@ def built(tmp_path_factory) -> Path:
     store = open_store(path=tmp / "qdrant")
     dataset = read_dataset(discover(tmp / "data")["shapes"], "shapes")
     ingest_dataset(dataset, build_encoder("colorhist", "cpu"), store, options=IngestOptions(workers=0))
-    evaluate_collections(store, ["shapes_colorhist"], tmp / "reports", EvalOptions(data_root=tmp / "data"))
+    evaluate_collections(store, ["shapes_colorhist"], tmp / "reports", options=EvalOptions(data_root=tmp / "data"))
     paths = ["red/00.jpg", "red/01.jpg", "green/00.jpg", f"{HOSTILE}.jpg", *ESCAPE_PATHS]
     paths = [str(tmp / "data" / "secret.jpg") if p == "/ABSOLUTE" else p for p in paths]
     labels = ["red", "red", "green", HOSTILE, "red", "red", "red"]

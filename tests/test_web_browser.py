@@ -63,7 +63,7 @@ def server(tmp_path_factory) -> Iterator[str]:
     store = open_store(path=tmp / "qdrant")
     dataset = read_dataset(discover(tmp / "data")["shapes"], "shapes")
     ingest_dataset(dataset, build_encoder("colorhist", "cpu"), store, options=IngestOptions(workers=0))
-    evaluate_collections(store, ["shapes_colorhist"], tmp / "reports", EvalOptions(data_root=tmp / "data"))
+    evaluate_collections(store, ["shapes_colorhist"], tmp / "reports", options=EvalOptions(data_root=tmp / "data"))
     store.close()  # the embedded store allows one opener: from here on, the server
     yield from serving(tmp)
 

@@ -38,3 +38,8 @@ def ap_colour(ap: float | None) -> str:
     if ap is None:
         return "#eeeeee"
     return f"hsl({120 * max(0.0, min(ap, 1.0)):.0f}, 70%, 78%)"
+
+
+def share_class(share: float) -> str:
+    """A CSS class for a share's cell colour, in tenths (h0 .. h10): no inline style, so the CSP stays 'self'."""
+    return f"h{round(max(0.0, min(share, 1.0)) * 10)}"

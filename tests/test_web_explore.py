@@ -19,10 +19,10 @@ from sklearn.decomposition import PCA
 from encoders import build_encoder
 from errors import RetrievalError
 from evaluation import EvalOptions, evaluate_collections, read_records
+from evaluation.metrics.confusion import confusion
 from ingest import IngestOptions, discover, ingest_dataset, read_dataset
 from store import open_store, point_id
 from tests.conftest import write_list_dataset
-from web.confusion import confusion
 from web.explore import dashboard_url
 from web.layout import GRID, UMAP_MAX_POINTS, choose_method, compute_layout, state_key, umap_available
 

@@ -18,12 +18,12 @@ from pathlib import Path
 
 from errors import QueryError
 from evaluation import RankingRequest, rank_all
+from evaluation.metrics.confusion import Confusion, confusion
 from evaluation.records.variant import FULL
 from search import SearchResult
 from search.query import checked_id
 from store import ImagePayload
 from web.backend import Backend
-from web.confusion import Confusion, confusion
 from web.layout import LayoutCache, compute_layout, state_key
 
 SORTS = ("dataset", "class", "ap", "similar")

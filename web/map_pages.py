@@ -9,10 +9,12 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from errors import QueryError
 from evaluation.records.variant import FULL
-from web.confusion import DEFAULT_K, share_class
+from presentation.charts import share_class
 from web.layout import METHODS
 from web.pages import backend, explorer
 from web.templating import page
+
+DEFAULT_K = 10  # top hits a confusion counts
 
 router = APIRouter()
 PAIRS_PAGE = 60

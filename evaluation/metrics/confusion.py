@@ -1,7 +1,8 @@
 """Which classes a collection confuses with which: for each class, where its queries' top-k hits fall.
 
 The evaluation records keep each query's AP but not its hits, so the top k
-are ranked here from the stored vectors as the leave-one-out evaluation ranks
+are ranked from the stored vectors (by the caller: the web app's map page) as the
+leave-one-out evaluation ranks
 them (`evaluation.rank_all`: exact cosine, ties by dataset order, the query
 itself excluded). A point counts in every class among its labels
 (`ImagePayload.label_set`; "?" for a point without one): a query of classes a
@@ -17,10 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evaluation import Neighbours
 from evaluation.metrics.per_query import membership
+from evaluation.ranking.ranker import Neighbours
 
-DEFAULT_K = 10
 NO_LABEL = "?"
 
 
@@ -68,8 +68,3 @@ def confusion(neighbours: Neighbours) -> Confusion:
         hit_classes += matrix[neighbours.order[:, rank]]
     counts = matrix.T @ hit_classes
     return Confusion(k, classes, counts, matrix.sum(axis=0), members, neighbours)
-
-
-def share_class(share: float) -> str:
-    """A CSS class for a share's cell colour, in tenths (h0 .. h10): no inline style, so the CSP stays 'self'."""
-    return f"h{round(max(0.0, min(share, 1.0)) * 10)}"

@@ -1,9 +1,8 @@
 """Which classes a collection confuses with which: for each class, where its queries' top-k hits fall.
 
 The evaluation records keep each query's AP but not its hits, so the top k
-are ranked from the stored vectors (by the caller: the web app's map page) as the
-leave-one-out evaluation ranks
-them (`evaluation.rank_all`: exact cosine, ties by dataset order, the query
+are ranked from the stored vectors (by the caller: the web app's map page) as
+the leave-one-out evaluation ranks them (`evaluation.rank_all`: exact cosine, ties by dataset order, the query
 itself excluded). A point counts in every class among its labels
 (`ImagePayload.label_set`; "?" for a point without one): a query of classes a
 and b is a row-a and a row-b query, a hit of classes b and c a column-b and a

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 
 import numpy as np
@@ -24,6 +25,7 @@ from store.payload import ImagePayload
 from store.provenance import Provenance
 from store.types import CollectionInfo, Footprint, Hit, IndexSettings, IndexStatus, Points, SearchSettings
 
+SCROLL_PAGE = 2048  # the most points one page of `VectorStore.scroll` holds
 Query = np.ndarray | str  # a vector, or the id of a stored point (which is then left out of its hits)
 
 
@@ -107,13 +109,11 @@ class VectorStore(ABC):
         `name` gets when it is copied (the one `staging` was made with).
         """
         self.require(staging)
-        staged = self.points(staging, with_vectors=True)
         info = self.info(staging)
         self.ensure_collection(name, info.dim, recreate=True, settings=settings, provenance=info.provenance)
         with self.bulk_load(name, settings) as loader:
-            for start in range(0, len(staged.ids), 1024):
-                end = start + 1024
-                loader.add(staged.ids[start:end], staged.vectors[start:end], staged.payloads[start:end])
+            for page in self.scroll(staging, with_vectors=True):
+                loader.add(page.ids, page.vectors, page.payloads)
         self.drop(staging)
 
     @abstractmethod
@@ -159,8 +159,33 @@ class VectorStore(ABC):
     def point_ids(self, name: str) -> set[str]: ...
 
     @abstractmethod
+    def scroll(self, name: str, with_vectors: bool = False) -> Iterator[Points]:
+        """Every point, in pages of at most `SCROLL_PAGE` points in the engine's order (not dataset order),
+        with payloads: what reads a whole collection in bounded memory (export, copy, replace)."""
+
     def points(self, name: str, with_vectors: bool = False) -> Points:
-        """Every point in dataset order, read in one scroll."""
+        """Every point in dataset order, read in one scroll.
+
+        Pages fill a preallocated array (grown only for points added while reading), so the vectors are
+        held once plus the reordered copy: at 100,000 384-d points this peaks at 0.8 GB, not 3 GB."""
+        self.require(name)
+        dim = self.info(name).dim if with_vectors else 0
+        vectors = np.empty((self.count(name), dim), np.float32) if with_vectors else None
+        ids: list[str] = []
+        payloads: list[ImagePayload] = []
+        for page in self.scroll(name, with_vectors):
+            if vectors is not None:
+                if len(ids) + len(page.ids) > len(vectors):
+                    vectors = np.concatenate([vectors, np.empty((len(page.ids), dim), np.float32)])
+                vectors[len(ids) : len(ids) + len(page.ids)] = page.vectors
+            ids += page.ids
+            payloads += page.payloads
+        order = sorted(range(len(ids)), key=lambda i: payloads[i].index)
+        return Points(
+            [ids[i] for i in order],
+            [payloads[i] for i in order],
+            vectors[: len(ids)][order] if vectors is not None else None,
+        )
 
     @abstractmethod
     def find_by_path(self, name: str, path: str) -> str | None:

@@ -14,12 +14,10 @@ import numpy as np
 from qdrant_client import QdrantClient, models
 
 from errors import StoreError
-from store.base import Loader, Query, VectorStore
+from store.base import SCROLL_PAGE, Loader, Query, VectorStore
 from store.payload import PAYLOAD_SCHEMA, SCHEMA_KEY, ImagePayload
 from store.provenance import Provenance
 from store.types import ANY_SIZE_KB, CollectionInfo, Hit, IndexSettings, IndexStatus, Points, SearchSettings
-
-PAGE = 1024
 
 
 class QdrantStore(VectorStore):
@@ -152,26 +150,26 @@ class QdrantStore(VectorStore):
     def delete(self, name: str, ids: list[str]) -> None:
         self._client.delete(name, points_selector=models.PointIdsList(points=ids), wait=True)
 
-    def _scroll(self, name: str, with_payload: bool, with_vectors: bool) -> Iterator:
+    def _pages(self, name: str, with_payload: bool, with_vectors: bool) -> Iterator[list]:
         offset = None
         while True:
             records, offset = self._client.scroll(
-                name, limit=PAGE, offset=offset, with_payload=with_payload, with_vectors=with_vectors
+                name, limit=SCROLL_PAGE, offset=offset, with_payload=with_payload, with_vectors=with_vectors
             )
-            yield from records
+            if records:
+                yield records
             if offset is None:
                 return
 
     def point_ids(self, name: str) -> set[str]:
         self.require(name)
-        return {str(r.id) for r in self._scroll(name, with_payload=False, with_vectors=False)}
+        return {str(r.id) for page in self._pages(name, False, False) for r in page}
 
-    def points(self, name: str, with_vectors: bool = False) -> Points:
+    def scroll(self, name: str, with_vectors: bool = False) -> Iterator[Points]:
         self.require(name)
-        read = [(str(r.id), ImagePayload.read(r.payload), r.vector) for r in self._scroll(name, True, with_vectors)]
-        read.sort(key=lambda record: record[1].index)
-        vectors = np.asarray([vector for _, _, vector in read], dtype=np.float32) if with_vectors else None
-        return Points([pid for pid, _, _ in read], [payload for _, payload, _ in read], vectors)
+        for page in self._pages(name, True, with_vectors):
+            vectors = np.asarray([r.vector for r in page], np.float32) if with_vectors else None
+            yield Points([str(r.id) for r in page], [ImagePayload.read(r.payload) for r in page], vectors)
 
     def find_by_path(self, name: str, path: str) -> str | None:
         self.require(name)

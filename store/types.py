@@ -142,7 +142,8 @@ class IndexStatus:
 
 @dataclass
 class Points:
-    """Every point of a collection, in dataset order (payload `index`)."""
+    """Points of a collection: every one in dataset order (payload `index`) from `VectorStore.points`, or one
+    page in the engine's order from `VectorStore.scroll`."""
 
     ids: list[str]
     payloads: list[ImagePayload]

@@ -15,8 +15,10 @@ from qdrant_client import QdrantClient
 
 from errors import CollectionNotFoundError, StoreError
 from store import ImagePayload, IndexSettings, Provenance, VectorStore, WeightsIdentity, open_store, point_id
+from store.base import SCROLL_PAGE
 from store.naming import staging_name
 from store.server import ServerStore
+from store.transfer import export_collection
 
 ENGINES = ("edge", "local", "server")
 DIM = 8
@@ -109,6 +111,34 @@ def test_points_come_back_in_dataset_order_with_their_payloads_and_unit_vectors(
     assert read.payloads == payloads  # integer mtimes, multi-labels and all, exactly
     np.testing.assert_allclose(read.vectors, vectors, atol=1e-6)
     assert engine_store.count("toy_enc") == N and engine_store.point_ids("toy_enc") == set(ids)
+
+
+def test_scroll_pages_every_point_once_in_pages_of_bounded_size(engine_store):
+    ids, vectors, payloads = _filled(engine_store, n=SCROLL_PAGE + 5)
+    pages = list(engine_store.scroll("toy_enc", with_vectors=True))
+    assert len(pages) >= 2 and all(0 < len(page.ids) <= SCROLL_PAGE for page in pages)
+    read = {
+        point: (payload, vector)
+        for page in pages
+        for point, payload, vector in zip(page.ids, page.payloads, page.vectors, strict=True)
+    }
+    assert sorted(read) == sorted(ids) and sum(len(page.ids) for page in pages) == len(ids)
+    for row in (0, 5, SCROLL_PAGE + 4):
+        assert read[ids[row]][0] == payloads[row]
+        np.testing.assert_allclose(read[ids[row]][1], vectors[row], atol=1e-6)
+    assert all(page.vectors is None for page in engine_store.scroll("toy_enc"))
+
+
+def test_an_export_writes_what_numpy_save_writes_in_dataset_order(engine_store, tmp_path):
+    ids, vectors, payloads = _filled(engine_store)
+    report = export_collection(engine_store, "toy_enc", vectors_file=tmp_path / "v.npy", list_file=tmp_path / "l.txt")
+    stored = engine_store.points("toy_enc", with_vectors=True).vectors
+    np.save(tmp_path / "reference.npy", stored)
+    assert (tmp_path / "v.npy").read_bytes() == (tmp_path / "reference.npy").read_bytes()
+    np.testing.assert_allclose(np.load(tmp_path / "v.npy"), vectors, atol=1e-6)
+    lines = (tmp_path / "l.txt").read_text().splitlines()
+    assert lines == [f"{p.path}\t{','.join(p.label_set)}" for p in payloads] and lines[5] == "5.jpg\tc,b"
+    assert (report.points, report.dim) == (N, DIM)
 
 
 def test_vector_and_stored_point_queries_agree_with_exact_numpy(engine_store):

@@ -21,7 +21,7 @@ import numpy as np
 from errors import CollectionNotFoundError, StoreError
 from store.capabilities import Capabilities
 from store.naming import name_problem
-from store.payload import ImagePayload
+from store.payload import ImagePayload, refuse_newer_schema
 from store.provenance import Provenance
 from store.types import CollectionInfo, Footprint, Hit, IndexSettings, IndexStatus, Points, SearchSettings
 
@@ -93,6 +93,11 @@ class VectorStore(ABC):
     def provenance(self, name: str) -> Provenance | None:
         """Where the collection's vectors came from; None for a collection that does not say."""
         return Provenance.read(self.metadata(name))
+
+    def check_schema(self, name: str) -> None:
+        """Refuse to read `name` when a newer release wrote its points (`store.payload.refuse_newer_schema`);
+        every engine calls it where it opens a collection's points for reading (scroll, queries, payloads)."""
+        refuse_newer_schema(name, self.metadata(name))
 
     @abstractmethod
     def set_provenance(self, name: str, provenance: Provenance) -> None: ...

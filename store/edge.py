@@ -295,18 +295,21 @@ class EdgeStore(HeldShards, VectorStore):
         return {str(r.id) for page in self._pages(name, False, False) for r in page}
 
     def scroll(self, name: str, with_vectors: bool = False) -> Iterator[Points]:
+        self.check_schema(name)
         for page in self._pages(name, True, with_vectors):
             if page:
                 vectors = np.asarray([dense(r.vector) for r in page], np.float32) if with_vectors else None
                 yield Points([str(r.id) for r in page], [ImagePayload.read(r.payload) for r in page], vectors)
 
     def find_by_path(self, name: str, path: str) -> str | None:
+        self.check_schema(name)
         with self._shard(name) as shard:
             records, _ = shard.scroll(edge.ScrollRequest(limit=1, filter=match("path", path), with_payload=False))
         return str(records[0].id) if records else None
 
     def payload(self, name: str, point_id: str) -> ImagePayload | None:
         key = point_key(point_id)
+        self.check_schema(name)
         if key is None:
             return None
         with self._shard(name) as shard:
@@ -354,6 +357,7 @@ class EdgeStore(HeldShards, VectorStore):
         return edge.SearchParams(hnsw_ef=search.hnsw_ef, quantization=quantization)
 
     def query(self, name: str, query: Query, limit: int, label: str | None = None, exact: bool = False) -> list[Hit]:
+        self.check_schema(name)
         with self._shard(name) as shard:
             found = shard.query(self._request(shard, name, query, limit, self._params(name, exact), True, label))
         return [Hit.of(str(p.id), p.score, ImagePayload.read(p.payload)) for p in found]
@@ -361,6 +365,7 @@ class EdgeStore(HeldShards, VectorStore):
     def query_many(
         self, name: str, queries: list[Query], limit: int, exact: bool, search: SearchSettings | None = None
     ) -> list[tuple[list[str], np.ndarray]]:
+        self.check_schema(name)
         with self._shard(name) as shard:
             params = self._params(name, exact, search)
             requests = [self._request(shard, name, q, limit, params, False, None) for q in queries]

@@ -26,6 +26,7 @@ class QdrantStore(VectorStore):
     def __init__(self, client: QdrantClient, location: str) -> None:
         self._client = client
         self.location = location
+        self._schema_read: set[str] = set()  # collections whose payload schema this release reads (one look each)
 
     def close(self) -> None:
         self._client.close()
@@ -62,6 +63,7 @@ class QdrantStore(VectorStore):
                 self._check_vectors(name, dim)
                 return False
             self._client.delete_collection(name)
+            self._schema_read.discard(name)
         config = collection_config(dim, settings or IndexSettings())
         metadata = provenance.to_metadata() if provenance else {SCHEMA_KEY: PAYLOAD_SCHEMA}
         try:
@@ -89,11 +91,19 @@ class QdrantStore(VectorStore):
         self.require(name)
         return dict(self._client.get_collection(name).config.metadata or {})
 
+    def check_schema(self, name: str) -> None:
+        """Looked up once per collection (a server answers each look with a request)."""
+        if name not in self._schema_read:
+            super().check_schema(name)
+            self._schema_read.add(name)
+
     def set_provenance(self, name: str, provenance: Provenance) -> None:
+        self._schema_read.discard(name)
         self._client.update_collection(name, metadata=provenance.to_metadata())
 
     def drop(self, name: str) -> None:
         self.require(name)
+        self._schema_read.discard(name)
         self._client.delete_collection(name)
 
     def info(self, name: str) -> CollectionInfo:
@@ -166,24 +176,25 @@ class QdrantStore(VectorStore):
         return {str(r.id) for page in self._pages(name, False, False) for r in page}
 
     def scroll(self, name: str, with_vectors: bool = False) -> Iterator[Points]:
-        self.require(name)
+        self.check_schema(name)
         for page in self._pages(name, True, with_vectors):
             vectors = np.asarray([r.vector for r in page], np.float32) if with_vectors else None
             yield Points([str(r.id) for r in page], [ImagePayload.read(r.payload) for r in page], vectors)
 
     def find_by_path(self, name: str, path: str) -> str | None:
-        self.require(name)
+        self.check_schema(name)
         records, _ = self._client.scroll(name, limit=1, scroll_filter=_match("path", path), with_payload=False)
         return str(records[0].id) if records else None
 
     def payload(self, name: str, point_id: str) -> ImagePayload | None:
+        self.check_schema(name)
         records = self._client.retrieve(name, [point_id], with_payload=True)
         return ImagePayload.read(records[0].payload) if records else None
 
     # queries
 
     def query(self, name: str, query: Query, limit: int, label: str | None = None, exact: bool = False) -> list[Hit]:
-        self.require(name)
+        self.check_schema(name)
         result = self._client.query_points(
             name,
             query=_plain(query),
@@ -210,12 +221,13 @@ class QdrantStore(VectorStore):
         Qdrant leaves equal fused scores in no defined order.
         """
         for name in members:
-            self.require(name)
+            self.check_schema(name)
         return _fused(self._client, members, point_id, limit, rank_constant, depth, self._search_params(True))
 
     def query_many(
         self, name: str, queries: list[Query], limit: int, exact: bool, search: SearchSettings | None = None
     ) -> list[tuple[list[str], np.ndarray]]:
+        self.check_schema(name)
         params = self._search_params(exact, search)
         requests = [
             models.QueryRequest(query=_plain(q), limit=limit, params=params, with_payload=False) for q in queries

@@ -14,7 +14,16 @@ import pytest
 from qdrant_client import QdrantClient
 
 from errors import CollectionNotFoundError, StoreError
-from store import ImagePayload, IndexSettings, Provenance, VectorStore, WeightsIdentity, open_store, point_id
+from store import (
+    PAYLOAD_SCHEMA,
+    ImagePayload,
+    IndexSettings,
+    Provenance,
+    VectorStore,
+    WeightsIdentity,
+    open_store,
+    point_id,
+)
 from store.base import SCROLL_PAGE
 from store.naming import staging_name
 from store.server import ServerStore
@@ -198,6 +207,30 @@ def test_provenance_is_kept_and_read_back(engine_store):
     assert engine_store.provenance("toy_enc").stale == 3
     info = engine_store.info("toy_enc")
     assert (info.points, info.dim, info.distance, info.dataset, info.encoder) == (0, DIM, "Cosine", "toy", "enc")
+
+
+def test_a_collection_of_a_newer_payload_schema_is_refused_and_older_ones_read(engine_store):
+    ids, vectors, payloads = _filled(engine_store)
+    provenance = Provenance(
+        "toy", "/data/toy", "enc", "model/x", WeightsIdentity("random", None, 0).to_dict(), None, DIM
+    )
+    engine_store.set_provenance("toy_enc", replace(provenance, schema=PAYLOAD_SCHEMA - 1))
+    assert engine_store.points("toy_enc").payloads == payloads  # an older schema reads
+    engine_store.set_provenance("toy_enc", replace(provenance, schema=PAYLOAD_SCHEMA + 1))
+    refused = rf"collection 'toy_enc' was written with payload schema {PAYLOAD_SCHEMA + 1}, newer .* upgrade"
+    reads = (
+        lambda: engine_store.points("toy_enc"),
+        lambda: list(engine_store.scroll("toy_enc", with_vectors=True)),
+        lambda: engine_store.query("toy_enc", vectors[0], 3, exact=True),
+        lambda: engine_store.query_many("toy_enc", [ids[0]], 3, exact=True),
+        lambda: engine_store.payload("toy_enc", ids[0]),
+        lambda: engine_store.find_by_path("toy_enc", "0.jpg"),
+    )
+    for read in reads:
+        with pytest.raises(StoreError, match=refused):
+            read()
+    assert engine_store.info("toy_enc").points == N  # still listed, and can be dropped
+    engine_store.drop("toy_enc")
 
 
 def test_drop_removes_and_replace_swaps_a_staging_collection_in(engine_store):

@@ -1,10 +1,12 @@
-"""One contract, every engine: Qdrant Edge, qdrant-client's local mode, and the server engine over
-qdrant-client's in-memory client (the server code path, without Docker). Each test runs on all three;
+"""One contract, every engine: Qdrant Edge, qdrant-client's local mode, the server engine over
+qdrant-client's in-memory client (the server code path, without Docker), and the web app's
+serialized wrapper (`store/serialized.py`) of local mode. Each test runs on all four;
 the congruence tests check that the same calls give the same records on every engine, and the
 rankings are checked against exact numpy."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -26,10 +28,11 @@ from store import (
 )
 from store.base import SCROLL_PAGE
 from store.naming import staging_name
+from store.serialized import SerializedStore
 from store.server import ServerStore
 from store.transfer import export_collection
 
-ENGINES = ("edge", "local", "server")
+ENGINES = ("edge", "local", "server", "serialized")
 DIM = 8
 N = 60
 
@@ -37,6 +40,8 @@ N = 60
 def _open(engine: str, tmp_path) -> VectorStore:
     if engine == "server":
         return ServerStore(QdrantClient(":memory:"), "memory")
+    if engine == "serialized":  # the web app's wrapper of an engine made for one thread
+        return SerializedStore(open_store(path=tmp_path / engine, engine="local"))
     return open_store(path=tmp_path / engine, engine=engine)
 
 
@@ -295,6 +300,41 @@ def test_a_fused_query_is_answered_by_rrf_where_the_engine_says_so_and_refused_e
         assert hit.score == pytest.approx(fused[ids.index(hit.id)], rel=1e-6)
 
 
+def test_the_serialized_store_calls_its_engine_under_its_lock_and_reports_its_capabilities(tmp_path):
+    engine = open_store(path=tmp_path / "local", engine="local")
+    wrapped = SerializedStore(engine)
+    try:
+        ids, vectors, _ = _filled(wrapped)
+        assert wrapped.capabilities == engine.capabilities and wrapped.location == engine.location
+        free = []
+
+        def other_thread_can_take_the_lock() -> None:
+            taken = wrapped._lock.acquire(blocking=False)
+            free.append(taken)
+            if taken:
+                wrapped._lock.release()
+
+        def watched(call):
+            def run(*args, **kwargs):
+                thread = threading.Thread(target=other_thread_can_take_the_lock)
+                thread.start()
+                thread.join()
+                return call(*args, **kwargs)
+
+            return run
+
+        for method in ("count", "query", "scroll", "info"):
+            setattr(engine, method, watched(getattr(engine, method)))
+        assert wrapped.count("toy_enc") == N
+        assert wrapped.query("toy_enc", vectors[0], 3, exact=True)[0].id in ids[:2]
+        assert sum(len(page.ids) for page in wrapped.scroll("toy_enc")) == N
+        assert free == [False, False, False]
+        other_thread_can_take_the_lock()
+        assert free[-1] is True  # and free between calls
+    finally:
+        wrapped.close()
+
+
 # congruence: the same calls, the same records on every engine
 
 
@@ -317,4 +357,4 @@ def test_every_engine_gives_the_same_records(tmp_path):
             results[engine] = _results(opened)
         finally:
             opened.close()
-    assert results["edge"] == results["local"] == results["server"]
+    assert results["edge"] == results["local"] == results["server"] == results["serialized"]

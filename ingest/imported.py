@@ -20,7 +20,7 @@ from errors import DatasetError
 from ingest.datasets import read_list
 from media.files import file_sha256
 from store import ImagePayload, Provenance, VectorStore, WeightsIdentity, collection_name, point_id
-from store.naming import MAX_DIM, staging_name
+from store.naming import MAX_DIM
 from store.provenance import now, versions
 
 WRITE_BATCH = 1024
@@ -184,16 +184,8 @@ def import_vectors(
         rows = [row for row in rows if ids[row] not in stored]
         _write(store, name, ids, vectors, payloads, rows)
     elif store.exists(name):
-        staging = staging_name(name)
-        if store.exists(staging):  # left by a rebuild that was killed
-            store.drop(staging)
-        store.ensure_collection(staging, vectors.shape[1], recreate=True, provenance=provenance)
-        try:
-            _write(store, staging, ids, vectors, payloads, rows)
-        except BaseException:
-            store.drop(staging)
-            raise
-        store.replace(name, staging)
+        with store.rebuilding(name, vectors.shape[1], provenance=provenance) as rebuild:
+            _write(store, rebuild.target, ids, vectors, payloads, rows)
     else:
         store.ensure_collection(name, vectors.shape[1], provenance=provenance)
         _write(store, name, ids, vectors, payloads, rows)

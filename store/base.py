@@ -14,16 +14,16 @@ from __future__ import annotations
 import difflib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager, suppress
 
 import numpy as np
 
 from errors import CollectionNotFoundError, StoreError
 from store.capabilities import Capabilities
-from store.naming import name_problem
+from store.naming import name_problem, staging_name
 from store.payload import ImagePayload, refuse_newer_schema
 from store.provenance import Provenance
-from store.types import CollectionInfo, Footprint, Hit, IndexSettings, IndexStatus, Points, SearchSettings
+from store.types import CollectionInfo, Footprint, Hit, IndexSettings, IndexStatus, Points, Rebuild, SearchSettings
 
 SCROLL_PAGE = 2048  # the most points one page of `VectorStore.scroll` holds
 Query = np.ndarray | str  # a vector, or the id of a stored point (which is then left out of its hits)
@@ -120,6 +120,33 @@ class VectorStore(ABC):
             for page in self.scroll(staging, with_vectors=True):
                 loader.add(page.ids, page.vectors, page.payloads)
         self.drop(staging)
+
+    @contextmanager
+    def rebuilding(
+        self, name: str, dim: int, *, settings: IndexSettings | None = None, provenance: Provenance | None = None
+    ) -> Iterator[Rebuild]:
+        """A new collection `name` built beside the old one: the one rebuild of ingest and import.
+
+        The block writes into `Rebuild.target`, a staging collection made here
+        with `dim`, `settings` and `provenance` (one a killed rebuild left is
+        dropped first). When the block ends, the staging collection replaces
+        `name` (`replace`); when it raises, Ctrl-C included, or calls
+        `Rebuild.abandon`, it is dropped. Until the swap `name` stays exactly as
+        it was."""
+        rebuild = Rebuild(name, staging_name(name))
+        if self.exists(rebuild.target):
+            self.drop(rebuild.target)
+        self.ensure_collection(rebuild.target, dim, recreate=True, settings=settings, provenance=provenance)
+        try:
+            yield rebuild
+        except BaseException:
+            with suppress(Exception):  # the rebuild's own error is the one to report; a next rebuild drops it
+                self.drop(rebuild.target)
+            raise
+        if rebuild.abandoned:
+            self.drop(rebuild.target)
+        else:
+            self.replace(name, rebuild.target, settings)
 
     @abstractmethod
     def info(self, name: str) -> CollectionInfo:

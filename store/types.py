@@ -141,6 +141,20 @@ class IndexStatus:
 
 
 @dataclass
+class Rebuild:
+    """A rebuild under way (`VectorStore.rebuilding`): its points go into `target`, which replaces `name`
+    when the rebuild ends, unless `abandon` was called (nothing worth keeping was written)."""
+
+    name: str
+    target: str
+    abandoned: bool = False
+
+    def abandon(self) -> None:
+        """Drop the staging collection at the end of the block and keep `name` as it was."""
+        self.abandoned = True
+
+
+@dataclass
 class Points:
     """Points of a collection: every one in dataset order (payload `index`) from `VectorStore.points`, or one
     page in the engine's order from `VectorStore.scroll`."""

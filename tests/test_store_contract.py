@@ -6,6 +6,7 @@ rankings are checked against exact numpy."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 from collections.abc import Iterator
@@ -269,6 +270,39 @@ def test_a_held_collection_is_replaced_by_its_rebuild_made_with_settings(engine_
     assert stored.ids == ids and np.allclose(stored.vectors, vectors, atol=1e-6)
     hits = engine_store.query("toy_enc", ids[3], 3, exact=True)
     assert {hit.id for hit in hits} >= {ids[i] for i in _clear_winners(vectors, vectors[3], 3, leave_out=3)}
+
+
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, StoreError, "abandon"])
+def test_a_rebuild_that_fails_or_is_abandoned_leaves_the_old_collection_as_it_was(engine_store, failure):
+    old_ids, old_vectors, _ = _filled(engine_store)
+    _filled(engine_store, staging_name("toy_enc"), n=3, seed=9)  # what a killed rebuild left
+    ids, vectors, payloads = _points(n=12, seed=5)
+    with contextlib.suppress(KeyboardInterrupt, StoreError):
+        with engine_store.rebuilding("toy_enc", DIM) as rebuild:
+            assert rebuild.target == staging_name("toy_enc") and engine_store.count(rebuild.target) == 0
+            with engine_store.bulk_load(rebuild.target) as loader:
+                loader.add(ids, vectors, payloads)
+            assert engine_store.point_ids("toy_enc") == set(old_ids)  # the old one untouched until the swap
+            if failure == "abandon":
+                rebuild.abandon()
+            else:
+                raise failure("stopped")
+    assert engine_store.collection_names() == ["toy_enc"]
+    stored = engine_store.points("toy_enc", with_vectors=True)
+    assert stored.ids == old_ids and np.allclose(stored.vectors, old_vectors, atol=1e-6)
+
+
+def test_a_rebuild_that_ends_replaces_the_collection_with_its_provenance(engine_store):
+    _filled(engine_store)
+    provenance = Provenance(
+        "toy", "/data/toy", "enc", "model/x", WeightsIdentity("random", None, 2).to_dict(), None, DIM
+    )
+    ids, vectors, payloads = _points(n=12, seed=5)
+    with engine_store.rebuilding("toy_enc", DIM, provenance=provenance) as rebuild:
+        with engine_store.bulk_load(rebuild.target) as loader:
+            loader.add(ids, vectors, payloads)
+    assert engine_store.collection_names() == ["toy_enc"] and not rebuild.abandoned
+    assert engine_store.points("toy_enc").ids == ids and engine_store.provenance("toy_enc") == provenance
 
 
 def test_capabilities_say_what_the_engine_is(engine_store):

@@ -35,9 +35,9 @@ BATCH = 4096
 NAME = collection_name("synthetic", "random")
 
 
-def build(folder: Path, points: int, dim: int, seed: int = 0) -> None:
-    """A new Edge store in `folder` holding `points` random unit vectors as collection NAME."""
-    rng = np.random.default_rng(seed)
+def build(folder: Path, points: int, dim: int) -> None:
+    """A new Edge store in `folder` holding `points` random unit vectors (seed 0) as collection NAME."""
+    rng = np.random.default_rng(0)
     store = open_store(path=folder, engine="edge")
     try:
         store.ensure_collection(NAME, dim)

@@ -91,7 +91,7 @@ def measure(name: str, folder: Path, images: int, batch_size: int, workers: int,
         t0 = time.perf_counter()
         for start in range(0, len(ids), batch_size):
             stop = start + batch_size
-            store.upsert("upsert_only", ids[start:stop], vectors[start:stop], payloads[start:stop])
+            store.upsert("upsert_only", ids[start:stop], vectors[start:stop], payloads=payloads[start:stop])
         upsert = time.perf_counter() - t0
         store.close()
     raw_after = _raw_rate(encoder, arrays, batch_size)

@@ -72,6 +72,7 @@ class VectorStore(ABC):
         self,
         name: str,
         dim: int,
+        *,
         recreate: bool = False,
         settings: IndexSettings | None = None,
         provenance: Provenance | None = None,
@@ -173,7 +174,7 @@ class VectorStore(ABC):
     # points
 
     @abstractmethod
-    def upsert(self, name: str, ids: list[str], vectors: np.ndarray, payloads: list[ImagePayload]) -> None:
+    def upsert(self, name: str, ids: list[str], vectors: np.ndarray, *, payloads: list[ImagePayload]) -> None:
         """Write points; an existing id is overwritten, never duplicated."""
 
     @abstractmethod
@@ -230,18 +231,20 @@ class VectorStore(ABC):
     # queries
 
     @abstractmethod
-    def query(self, name: str, query: Query, limit: int, label: str | None = None, exact: bool = False) -> list[Hit]:
+    def query(self, name: str, query: Query, limit: int, *, label: str | None = None, exact: bool = False) -> list[Hit]:
         """Nearest points to a vector or a stored point, best first, with their payloads; with `label`, only
         points that carry it among their labels (exactly; `search` resolves case)."""
 
     @abstractmethod
     def query_many(
-        self, name: str, queries: list[Query], limit: int, exact: bool, search: SearchSettings | None = None
+        self, name: str, queries: list[Query], limit: int, *, exact: bool, search: SearchSettings | None = None
     ) -> list[tuple[list[str], np.ndarray]]:
         """(ids, scores) of the nearest points of each query, in the engine's order, without payloads;
         `search` sets an approximate query's beam and quantization (ignored where `exact`)."""
 
-    def fused_query(self, members: list[str], point_id: str, limit: int, rank_constant: int, depth: int) -> list[Hit]:
+    def fused_query(
+        self, members: list[str], point_id: str, limit: int, *, rank_constant: int, depth: int
+    ) -> list[Hit]:
         """The stored point's nearest points by reciprocal rank fusion of the `members` collections' rankings.
 
         Each member ranks the point's `depth` nearest other points (exact); a
@@ -282,5 +285,5 @@ class Loader:
         stop = len(self._ids) if everything else len(self._ids) - len(self._ids) % step
         for start in range(0, stop, step):
             end = min(start + step, stop)
-            self.store.upsert(self.name, self._ids[start:end], vectors[start:end], self._payloads[start:end])
+            self.store.upsert(self.name, self._ids[start:end], vectors[start:end], payloads=self._payloads[start:end])
         self._ids, self._vectors, self._payloads = self._ids[stop:], [vectors[stop:]], self._payloads[stop:]

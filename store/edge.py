@@ -91,6 +91,7 @@ class EdgeStore(HeldShards, VectorStore):
         self,
         name: str,
         dim: int,
+        *,
         recreate: bool = False,
         settings: IndexSettings | None = None,
         provenance: Provenance | None = None,
@@ -225,7 +226,7 @@ class EdgeStore(HeldShards, VectorStore):
 
     # points
 
-    def upsert(self, name: str, ids: list[str], vectors: np.ndarray, payloads: list[ImagePayload]) -> None:
+    def upsert(self, name: str, ids: list[str], vectors: np.ndarray, *, payloads: list[ImagePayload]) -> None:
         points = [
             edge.Point(id=point, vector=vector.astype(np.float32, copy=False), payload=payload.to_dict())
             for point, vector, payload in zip(ids, vectors, payloads, strict=True)
@@ -356,14 +357,14 @@ class EdgeStore(HeldShards, VectorStore):
             quantization = edge.QuantizationSearchParams(rescore=search.rescore, oversampling=search.oversampling)
         return edge.SearchParams(hnsw_ef=search.hnsw_ef, quantization=quantization)
 
-    def query(self, name: str, query: Query, limit: int, label: str | None = None, exact: bool = False) -> list[Hit]:
+    def query(self, name: str, query: Query, limit: int, *, label: str | None = None, exact: bool = False) -> list[Hit]:
         self.check_schema(name)
         with self._shard(name) as shard:
             found = shard.query(self._request(shard, name, query, limit, self._params(name, exact), True, label))
         return [Hit.of(str(p.id), p.score, ImagePayload.read(p.payload)) for p in found]
 
     def query_many(
-        self, name: str, queries: list[Query], limit: int, exact: bool, search: SearchSettings | None = None
+        self, name: str, queries: list[Query], limit: int, *, exact: bool, search: SearchSettings | None = None
     ) -> list[tuple[list[str], np.ndarray]]:
         self.check_schema(name)
         with self._shard(name) as shard:

@@ -54,6 +54,7 @@ class QdrantStore(VectorStore):
         self,
         name: str,
         dim: int,
+        *,
         recreate: bool = False,
         settings: IndexSettings | None = None,
         provenance: Provenance | None = None,
@@ -137,7 +138,7 @@ class QdrantStore(VectorStore):
 
     # points
 
-    def upsert(self, name: str, ids: list[str], vectors: np.ndarray, payloads: list[ImagePayload]) -> None:
+    def upsert(self, name: str, ids: list[str], vectors: np.ndarray, *, payloads: list[ImagePayload]) -> None:
         batch = models.Batch(ids=ids, vectors=vectors.tolist(), payloads=[p.to_dict() for p in payloads])
         self._write(name, batch)
 
@@ -193,7 +194,7 @@ class QdrantStore(VectorStore):
 
     # queries
 
-    def query(self, name: str, query: Query, limit: int, label: str | None = None, exact: bool = False) -> list[Hit]:
+    def query(self, name: str, query: Query, limit: int, *, label: str | None = None, exact: bool = False) -> list[Hit]:
         self.check_schema(name)
         result = self._client.query_points(
             name,
@@ -205,7 +206,9 @@ class QdrantStore(VectorStore):
         )
         return [Hit.of(str(p.id), p.score, ImagePayload.read(p.payload)) for p in result.points]
 
-    def fused_query(self, members: list[str], point_id: str, limit: int, rank_constant: int, depth: int) -> list[Hit]:
+    def fused_query(
+        self, members: list[str], point_id: str, limit: int, *, rank_constant: int, depth: int
+    ) -> list[Hit]:
         """Qdrant's prefetch + RRF fusion query.
 
         Qdrant fuses the prefetches of one collection (one named vector each);
@@ -222,10 +225,10 @@ class QdrantStore(VectorStore):
         """
         for name in members:
             self.check_schema(name)
-        return _fused(self._client, members, point_id, limit, rank_constant, depth, self._search_params(True))
+        return _fused(self._client, members, point_id, limit=limit, rank_constant=rank_constant, depth=depth)
 
     def query_many(
-        self, name: str, queries: list[Query], limit: int, exact: bool, search: SearchSettings | None = None
+        self, name: str, queries: list[Query], limit: int, *, exact: bool, search: SearchSettings | None = None
     ) -> list[tuple[list[str], np.ndarray]]:
         self.check_schema(name)
         params = self._search_params(exact, search)
@@ -239,15 +242,10 @@ class QdrantStore(VectorStore):
 
 
 def _fused(
-    client: QdrantClient,
-    members: list[str],
-    point_id: str,
-    limit: int,
-    rank_constant: int,
-    depth: int,
-    exact: models.SearchParams | None,
+    client: QdrantClient, members: list[str], point_id: str, *, limit: int, rank_constant: int, depth: int
 ) -> list[Hit]:
     """`QdrantStore.fused_query` over the member collections of `client`."""
+    exact = models.SearchParams(exact=True)
     wanted: dict[str, None] = {}
     for name in members:
         for p in client.query_points(name, query=point_id, limit=depth, search_params=exact).points:

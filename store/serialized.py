@@ -56,12 +56,13 @@ class SerializedStore(VectorStore):
         self,
         name: str,
         dim: int,
+        *,
         recreate: bool = False,
         settings: IndexSettings | None = None,
         provenance: Provenance | None = None,
     ) -> bool:
         with self._lock:
-            return self._store.ensure_collection(name, dim, recreate, settings, provenance)
+            return self._store.ensure_collection(name, dim, recreate=recreate, settings=settings, provenance=provenance)
 
     def hold(self, name: str) -> None:
         with self._lock:
@@ -113,9 +114,9 @@ class SerializedStore(VectorStore):
 
     # points
 
-    def upsert(self, name: str, ids: list[str], vectors: np.ndarray, payloads: list[ImagePayload]) -> None:
+    def upsert(self, name: str, ids: list[str], vectors: np.ndarray, *, payloads: list[ImagePayload]) -> None:
         with self._lock:
-            self._store.upsert(name, ids, vectors, payloads)
+            self._store.upsert(name, ids, vectors, payloads=payloads)
 
     @contextmanager
     def bulk_load(self, name: str, settings: IndexSettings | None = None) -> Iterator[Loader]:
@@ -162,16 +163,18 @@ class SerializedStore(VectorStore):
 
     # queries
 
-    def query(self, name: str, query: Query, limit: int, label: str | None = None, exact: bool = False) -> list[Hit]:
+    def query(self, name: str, query: Query, limit: int, *, label: str | None = None, exact: bool = False) -> list[Hit]:
         with self._lock:
-            return self._store.query(name, query, limit, label, exact)
+            return self._store.query(name, query, limit, label=label, exact=exact)
 
     def query_many(
-        self, name: str, queries: list[Query], limit: int, exact: bool, search: SearchSettings | None = None
+        self, name: str, queries: list[Query], limit: int, *, exact: bool, search: SearchSettings | None = None
     ) -> list[tuple[list[str], np.ndarray]]:
         with self._lock:
-            return self._store.query_many(name, queries, limit, exact, search)
+            return self._store.query_many(name, queries, limit, exact=exact, search=search)
 
-    def fused_query(self, members: list[str], point_id: str, limit: int, rank_constant: int, depth: int) -> list[Hit]:
+    def fused_query(
+        self, members: list[str], point_id: str, limit: int, *, rank_constant: int, depth: int
+    ) -> list[Hit]:
         with self._lock:
-            return self._store.fused_query(members, point_id, limit, rank_constant, depth)
+            return self._store.fused_query(members, point_id, limit, rank_constant=rank_constant, depth=depth)

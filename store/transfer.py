@@ -46,7 +46,7 @@ def copy_collection(
     return done
 
 
-def same_neighbours(first: VectorStore, second: VectorStore, name: str, samples: int = VERIFIED_QUERIES) -> int:
+def same_neighbours(first: VectorStore, second: VectorStore, name: str, *, samples: int = VERIFIED_QUERIES) -> int:
     """Check that `samples` evenly spread stored points have the same exact top 10 in both stores
     (ids, or scores where ties may order them differently); the number checked."""
     ids = first.points(name).ids

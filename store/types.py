@@ -123,6 +123,17 @@ class SearchSettings:
 
 
 @dataclass(frozen=True)
+class OpenOptions:
+    """How a store is opened, past where it is: a server's protocol and timeout, and how an embedded
+    store waits for collections other processes hold and lets go of its own."""
+
+    prefer_grpc: bool = False
+    timeout: int = 60  # seconds a server request may take
+    wait: float = 0.0  # seconds to wait for a collection another process holds
+    idle_release: float | None = None  # let go of collections unused that long (a long-running server)
+
+
+@dataclass(frozen=True)
 class Footprint:
     """Bytes a collection's parts take on disk, read from its files (what a memory estimate starts from)."""
 

@@ -241,7 +241,9 @@ class Flaky:
 
 
 def _upsert(client: Flaky) -> None:
-    ServerStore(client, "flaky", timeout=30).upsert("c", ["a"], np.ones((1, 2)), [ImagePayload("x", "a", "d", "e", 0)])
+    ServerStore(client, "flaky", timeout=30).upsert(
+        "c", ["a"], np.ones((1, 2)), payloads=[ImagePayload("x", "a", "d", "e", 0)]
+    )
 
 
 def test_transient_write_failures_are_retried_with_a_longer_timeout(monkeypatch):

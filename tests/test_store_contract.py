@@ -317,9 +317,9 @@ def test_a_fused_query_is_answered_by_rrf_where_the_engine_says_so_and_refused_e
     q, k, limit = 7, 60, 10
     if not engine_store.capabilities.fused_query:
         with pytest.raises(StoreError, match="no fusion query"):
-            engine_store.fused_query(["toy_one", "toy_two"], ids[q], limit, k, N - 1)
+            engine_store.fused_query(["toy_one", "toy_two"], ids[q], limit, rank_constant=k, depth=N - 1)
         return
-    hits = engine_store.fused_query(["toy_one", "toy_two"], ids[q], limit, k, N - 1)
+    hits = engine_store.fused_query(["toy_one", "toy_two"], ids[q], limit, rank_constant=k, depth=N - 1)
     fused = np.zeros(N)
     for vectors in (first, second):  # numpy: each member's 1-based rank of the other points, 1 / (k + rank)
         cosine = vectors @ vectors[q]

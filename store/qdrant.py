@@ -93,10 +93,13 @@ class QdrantStore(VectorStore):
         return dict(self._client.get_collection(name).config.metadata or {})
 
     def check_schema(self, name: str) -> None:
-        """Looked up once per collection (a server answers each look with a request)."""
-        if name not in self._schema_read:
-            super().check_schema(name)
-            self._schema_read.add(name)
+        """The metadata is looked up once per collection (a server answers each look with a request); later
+        calls only check that the collection exists."""
+        if name in self._schema_read:
+            self.require(name)
+            return
+        super().check_schema(name)
+        self._schema_read.add(name)
 
     def set_provenance(self, name: str, provenance: Provenance) -> None:
         self._schema_read.discard(name)

@@ -70,6 +70,7 @@ class EdgeStore(HeldShards, VectorStore):
                     f"cannot create the embedded store in '{path}': {error.strerror or error}; pass --storage "
                     f"with a folder you can write to"
                 ) from None
+        folders.finish_swaps(folder / "collections")
         return cls(folder, wait, idle_release)
 
     @property
@@ -82,7 +83,11 @@ class EdgeStore(HeldShards, VectorStore):
         base = self.path / "collections"
         if not base.is_dir():
             return []
-        return sorted(folders.collection_of(f.name) for f in base.iterdir() if (f / folders.SIDECAR).is_file())
+        return sorted(
+            folders.collection_of(f.name)
+            for f in base.iterdir()
+            if (f / folders.SIDECAR).is_file() and not f.name.startswith(folders.ASIDE)
+        )
 
     def exists(self, name: str) -> bool:
         return name_problem(name) is None and (self._folder(name) / folders.SIDECAR).is_file()
@@ -169,8 +174,10 @@ class EdgeStore(HeldShards, VectorStore):
             shutil.rmtree(folder, ignore_errors=True)
 
     def replace(self, name: str, staging: str, settings: IndexSettings | None = None) -> None:
-        """Swap folders: the staging collection's folder takes the old one's place at once (`settings`
-        are not needed: the staging collection was made with them and keeps them)."""
+        """Swap folders: the old collection's folder is set aside (held), the staging collection's takes its
+        place, then the old one is removed, so a kill at any moment leaves the old collection or the new one,
+        which the next open settles (`edge_folders.finish_swaps`). `settings` are not needed: the staging
+        collection was made with them and keeps them."""
         self.require(staging)
         with self._lock:
             for held in (name, staging):
@@ -181,10 +188,7 @@ class EdgeStore(HeldShards, VectorStore):
             try:
                 sidecar = self._sidecar(staging)
                 self._write_sidecar(staging, {**sidecar, "name": name})
-                old = self._folder(name)
-                if self.exists(name):
-                    self.drop(name)
-                self._folder(staging).rename(old)
+                folders.swap_in(self._folder(staging), self._folder(name), name, self.wait)
             finally:
                 staged_holder.release()
 

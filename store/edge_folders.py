@@ -27,6 +27,7 @@ import datetime
 import fcntl
 import json
 import os
+import shutil
 import sys
 import time
 import weakref
@@ -42,6 +43,7 @@ SIDECAR = "collection.json"
 HOLDER = "holder"
 SHARD = "shard"
 POLL = 0.1  # seconds between tries on a held collection
+ASIDE = "."  # prefix of an old collection folder a swap set aside (no collection's folder starts with '.')
 
 _HELD: weakref.WeakSet[Holder] = weakref.WeakSet()  # holders whose locks a forked child must let go of
 
@@ -94,6 +96,47 @@ def mark_edge_store(folder: Path, version: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     if not (folder / FORMAT_FILE).is_file():
         write_json(folder / FORMAT_FILE, {"format": FORMAT, "qdrant_edge": version, "created": _now()})
+
+
+def swap_in(new: Path, old: Path, name: str, wait: float) -> None:
+    """Make folder `new` collection `name`'s folder `old`, in three renames a kill cannot break: the old
+    folder set aside (held all the while, so no process opens it), the new one in, the old one removed."""
+    aside = old.with_name(ASIDE + old.name)
+    holder = None
+    if (old / SIDECAR).is_file():
+        holder = Holder(old, name)
+        holder.acquire(wait)
+        shutil.rmtree(aside, ignore_errors=True)  # the removal a killed swap did not finish
+        old.rename(aside)
+    try:
+        new.rename(old)
+    finally:
+        if holder is not None:
+            holder.release()
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def finish_swaps(base: Path) -> None:
+    """Settle what a killed `swap_in` left in `base` (a store's collections folder): an old folder set
+    aside is removed when the new one is in its place, else put back; one a running swap holds is left."""
+    if not base.is_dir():
+        return
+    for aside in base.iterdir():
+        if not aside.name.startswith(ASIDE) or not aside.is_dir():
+            continue
+        holder = Holder(aside, collection_of(aside.name[len(ASIDE) :]))
+        try:
+            holder.acquire(0)
+        except CollectionBusyError:
+            continue
+        try:
+            place = aside.with_name(aside.name[len(ASIDE) :])
+            if (place / SIDECAR).is_file():
+                shutil.rmtree(aside, ignore_errors=True)
+            elif not place.exists():
+                aside.rename(place)
+        finally:
+            holder.release()
 
 
 class Holder:

@@ -85,6 +85,8 @@ def export_collection(store: VectorStore, name: str, *, vectors_file: Path, list
     point's row (dataset order) and its list line; the second writes each page's vectors at their rows
     of the .npy file, whose header is written first (the format `numpy.save` writes)."""
     info = store.info(name)
+    if not info.dim:
+        raise StoreError(f"collection '{name}' has named vectors (written by another tool); it cannot be exported")
     rows, lines = _rows_and_lines(store, name)
     vectors_file.parent.mkdir(parents=True, exist_ok=True)
     list_file.parent.mkdir(parents=True, exist_ok=True)

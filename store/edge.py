@@ -188,7 +188,7 @@ class EdgeStore(HeldShards, VectorStore):
             try:
                 sidecar = self._sidecar(staging)
                 self._write_sidecar(staging, {**sidecar, "name": name})
-                folders.swap_in(self._folder(staging), self._folder(name), name, self.wait)
+                folders.swap_in(self._folder(staging), self._folder(name), name, wait=self.wait)
             finally:
                 staged_holder.release()
 

@@ -98,7 +98,7 @@ def mark_edge_store(folder: Path, version: str) -> None:
         write_json(folder / FORMAT_FILE, {"format": FORMAT, "qdrant_edge": version, "created": _now()})
 
 
-def swap_in(new: Path, old: Path, name: str, wait: float) -> None:
+def swap_in(new: Path, old: Path, name: str, *, wait: float) -> None:
     """Make folder `new` collection `name`'s folder `old`, in three renames a kill cannot break: the old
     folder set aside (held all the while, so no process opens it), the new one in, the old one removed."""
     aside = old.with_name(ASIDE + old.name)

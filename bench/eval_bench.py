@@ -52,7 +52,7 @@ def write_collection(folder: Path, name: str, *, vectors: np.ndarray, labels: np
         rows = range(start, min(start + 500, len(vectors)))
         paths = [f"c{labels[i]}/{i:05d}.jpg" for i in rows]
         payloads = [ImagePayload(f"c{labels[i]}", p, "synthetic", "bench", i) for i, p in zip(rows, paths, strict=True)]
-        store.upsert(name, [point_id("synthetic", p) for p in paths], unit[rows.start : rows.stop], payloads)
+        store.upsert(name, [point_id("synthetic", p) for p in paths], unit[rows.start : rows.stop], payloads=payloads)
     store.close()
     return time.perf_counter() - started
 

@@ -105,7 +105,7 @@ def measure(name: str, run: Run) -> dict:
         t0 = time.perf_counter()
         for start in range(0, len(ids), run.batch_size):
             stop = start + run.batch_size
-            store.upsert("upsert_only", ids[start:stop], vectors[start:stop], payloads[start:stop])
+            store.upsert("upsert_only", ids[start:stop], vectors[start:stop], payloads=payloads[start:stop])
         upsert = time.perf_counter() - t0
         store.close()
     raw_after = _raw_rate(encoder, arrays, run.batch_size)

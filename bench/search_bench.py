@@ -72,7 +72,7 @@ def write_collection(folder: Path, name: str, encoder: str, *, dim: int, points:
         rows = range(start, min(start + 500, points))
         paths = [f"c{i % CLASSES}/{i:05d}.jpg" for i in rows]
         payloads = [ImagePayload(f"c{i % CLASSES}", p, "bench", encoder, i) for i, p in zip(rows, paths, strict=True)]
-        store.upsert(name, [point_id("bench", p) for p in paths], vectors[rows.start : rows.stop], payloads)
+        store.upsert(name, [point_id("bench", p) for p in paths], vectors[rows.start : rows.stop], payloads=payloads)
     store.close()
 
 

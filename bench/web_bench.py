@@ -82,7 +82,7 @@ def build(folder: Path, points: int) -> list[str]:
     for start in range(0, points, 500):
         rows = slice(start, start + 500)
         payloads = [ImagePayload(f"c{labels[i]}", paths[i], "bench", "colorhist", i) for i in range(points)[rows]]
-        store.upsert(NAME, ids[rows], vectors[rows], payloads)
+        store.upsert(NAME, ids[rows], vectors[rows], payloads=payloads)
     store.close()
     return ids
 
@@ -98,7 +98,7 @@ def build_map_collection(folder: Path, points: int) -> str:
     for start in range(0, points, 1000):
         rows = range(points)[start : start + 1000]
         payloads = [ImagePayload(f"c{labels[i]}", paths[i], "bench", "colorhist", i) for i in rows]
-        store.upsert(name, ids[start : start + 1000], vectors[start : start + 1000], payloads)
+        store.upsert(name, ids[start : start + 1000], vectors[start : start + 1000], payloads=payloads)
     store.close()
     return name
 

@@ -29,17 +29,11 @@ class Context:
     def store(self, create: bool = False):
         """The store, opened on first use (embedded unless a URL is given); only ingest creates one."""
         if self._store is None:
-            from store import open_store
+            from store import OpenOptions, open_store
 
+            options = OpenOptions(prefer_grpc=self.prefer_grpc, wait=self.wait, idle_release=self.idle_release)
             self._store = open_store(
-                self.qdrant_url,
-                self.api_key,
-                self.storage,
-                self.prefer_grpc,
-                create=create,
-                engine=self.engine,
-                wait=self.wait,
-                idle_release=self.idle_release,
+                self.qdrant_url, self.api_key, self.storage, create=create, engine=self.engine, options=options
             )
         return self._store
 
@@ -47,10 +41,11 @@ class Context:
         """Before any model loads: open the store if it exists (a locked, damaged or unreachable one
         fails now), else check that it can be created; nothing is created yet. The store, or None."""
         if self._store is None:
-            from store import open_existing_store
+            from store import OpenOptions, open_existing_store
 
+            options = OpenOptions(prefer_grpc=self.prefer_grpc, wait=self.wait)
             self._store = open_existing_store(
-                self.qdrant_url, self.api_key, self.storage, self.prefer_grpc, self.engine, self.wait
+                self.qdrant_url, self.api_key, self.storage, engine=self.engine, options=options
             )
         return self._store
 

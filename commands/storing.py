@@ -49,7 +49,7 @@ def collections_export(obj: Context, name, vectors_file, list_file, output):
     """Write a collection's vectors (dataset order) and list (path, labels) in the format `import` reads."""
     from store.transfer import export_collection
 
-    report = export_collection(obj.store(), name, vectors_file, list_file)
+    report = export_collection(obj.store(), name, vectors_file=vectors_file, list_file=list_file)
     if output == "json":
         obj.screen.json(report)
         return

@@ -20,7 +20,7 @@ from errors import DatasetError
 from ingest.datasets import read_list
 from media.files import file_sha256
 from store import ImagePayload, Provenance, VectorStore, WeightsIdentity, collection_name, point_id
-from store.naming import MAX_DIM, staging_name
+from store.naming import MAX_DIM
 from store.provenance import now, versions
 
 WRITE_BATCH = 1024
@@ -190,21 +190,13 @@ def import_vectors(
         provenance = _resumable(store, name, provenance)
         stored = store.point_ids(name)
         rows = [row for row in rows if ids[row] not in stored]
-        _write(store, name, ids, vectors, payloads, rows)
+        _write(store, name, rows, ids=ids, vectors=vectors, payloads=payloads)
     elif store.exists(name):
-        staging = staging_name(name)
-        if store.exists(staging):  # left by a rebuild that was killed
-            store.drop(staging)
-        store.ensure_collection(staging, vectors.shape[1], recreate=True, provenance=provenance)
-        try:
-            _write(store, staging, ids, vectors, payloads, rows)
-        except BaseException:
-            store.drop(staging)
-            raise
-        store.replace(name, staging)
+        with store.rebuilding(name, vectors.shape[1], provenance=provenance) as rebuild:
+            _write(store, rebuild.target, rows, ids=ids, vectors=vectors, payloads=payloads)
     else:
         store.ensure_collection(name, vectors.shape[1], provenance=provenance)
-        _write(store, name, ids, vectors, payloads, rows)
+        _write(store, name, rows, ids=ids, vectors=vectors, payloads=payloads)
     store.set_provenance(name, provenance.touched(complete=True))
     return ImportReport(
         name, dataset, encoder, len(items), vectors.shape[1], str(vectors_file), sha256, same_as, written=len(rows)
@@ -225,7 +217,9 @@ def _resumable(store: VectorStore, name: str, provenance: Provenance) -> Provena
     return replace(provenance, created=recorded.created)
 
 
-def _write(store: VectorStore, name: str, ids: list[str], vectors: np.ndarray, payloads: list, rows: list[int]) -> None:
+def _write(
+    store: VectorStore, name: str, rows: list[int], *, ids: list[str], vectors: np.ndarray, payloads: list
+) -> None:
     with store.bulk_load(name) as loader:
         for start in range(0, len(rows), WRITE_BATCH):
             chunk = rows[start : start + WRITE_BATCH]

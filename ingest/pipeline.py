@@ -10,9 +10,9 @@ at the same time or one after another make the collection one run makes.
 Writes go through a one-thread writer, so upserting batch k overlaps the
 forward pass of batch k+1. The collection is marked incomplete while it is
 written (eval and search refuse it until a rerun completes it); `--recreate`
-writes a staging collection beside the old one and swaps it in only when the
-rebuild stored an image and ended without error, so a failed rebuild leaves
-the old collection exactly as it was.
+writes a staging collection beside the old one (`VectorStore.rebuilding`) and
+swaps it in only when the rebuild stored an image and ended without error, so
+a failed rebuild leaves the old collection exactly as it was.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ from media.files import identical_groups, write_text_atomic
 from media.images import DEFAULT_MAX_PIXELS
 from store import IndexSettings, Provenance, VectorStore, collection_name, point_id
 from store.limits import size_note
-from store.naming import staging_name
 from store.provenance import now, versions
 
 
@@ -129,36 +128,89 @@ def ingest(
     started = time.perf_counter()
     ids = [point_id(dataset.name, item.path) for item in dataset.items]
     share = [p for p, point in enumerate(ids) if part.holds(point)] if part else list(range(len(ids)))
+    job = _Job(dataset, encoder, store, options, progress, name, ids, share)
     provenance = _provenance(dataset, encoder)
-    existed = store.exists(name) and not options.recreate
-    if existed:
-        provenance = _same_weights(store, name, provenance)
-    if part is not None and not share:  # an empty share touches nothing, and creates no collection
-        return IngestReport(name, dataset.name, encoder.name, 0, 0, part=str(part), skipped=list(dataset.problems))
-    target = name
     if options.recreate and store.exists(name):  # the rebuild goes beside the old collection until it is whole
-        target = staging_name(name)
-        if store.exists(target):  # left by a rebuild that was killed
-            store.drop(target)
-    writing = provenance.touched(complete=False)
-    created = store.ensure_collection(
-        target, encoder.dim, recreate=options.recreate, settings=options.settings, provenance=writing
-    )
-    if not created and not existed:  # another part created it since: its weights must be these too
-        provenance = _same_weights(store, name, provenance)
-    if not created:
-        store.set_provenance(name, provenance.touched(complete=False))
-    stored = {} if created else dict(zip(*_ids_and_payloads(store, name), strict=True))
-    work = plan(dataset, encoder.name, ids, stored=stored, share=share)
+        writing = provenance.touched(complete=False)
+        with store.rebuilding(name, encoder.dim, settings=options.settings, provenance=writing) as rebuild:
+            report = _write(job, rebuild.target, {})
+            if report.written == 0 or report.interrupted:
+                rebuild.abandon()  # the rebuild did not finish: the old collection stays as it was
+        if rebuild.abandoned:
+            if not report.interrupted:
+                report.failed = (
+                    f"none of the {len(dataset.items)} listed images of '{dataset.name}' could be stored; "
+                    f"'{name}' was kept as it was"
+                )
+            report.seconds = time.perf_counter() - started
+            return report
+    else:
+        existed = store.exists(name)
+        if existed:
+            provenance = _same_weights(store, name, provenance)
+        if part is not None and not share:  # an empty share touches nothing, and creates no collection
+            return IngestReport(name, dataset.name, encoder.name, 0, 0, part=str(part), skipped=list(dataset.problems))
+        created = store.ensure_collection(
+            name,
+            encoder.dim,
+            recreate=options.recreate,
+            settings=options.settings,
+            provenance=provenance.touched(complete=False),
+        )
+        if not created and not existed:  # another part created it since: its weights must be these too
+            provenance = _same_weights(store, name, provenance)
+        if not created:
+            store.set_provenance(name, provenance.touched(complete=False))
+        report = _write(job, name, {} if created else dict(zip(*_ids_and_payloads(store, name), strict=True)))
+        if part is not None and report.already_stored == report.written == 0 and not report.interrupted:
+            # other parts may be writing into the collection, so it stays whatever this part could store
+            report.failed = f"none of the {len(share)} images of part {part} of '{dataset.name}' could be stored"
+        elif part is None and created and report.written == 0 and not report.interrupted:
+            store.drop(name)  # nothing could be stored: no empty collection is left behind
+            report.failed = f"none of the {len(dataset.items)} listed images of '{dataset.name}' could be stored"
+            report.seconds = time.perf_counter() - started
+            return report
+    stale = 0 if options.prune else report.not_in_dataset
+    store.set_provenance(name, provenance.touched(stale=stale, complete=not report.interrupted))
+    if report.written and not report.interrupted and store.build_index(name):
+        report.notes.append(f"{name}: the HNSW index was built for approximate search")
+    note = size_note(store, name, options.embedded_limit)
+    if note is not None:
+        report.notes.append(note)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One ingest: what it embeds, with what, into which store and collection, and its share of the list."""
+
+    dataset: Dataset
+    encoder: Encoder
+    store: VectorStore
+    options: IngestOptions
+    progress: Progress | None
+    name: str
+    ids: list[str]
+    share: list[int]
+
+
+def _write(job: _Job, target: str, stored: dict) -> IngestReport:
+    """Bring collection `target` (the collection, or its rebuild) to what `plan` says, given the points of
+    `job.name` already `stored` (id -> payload): payloads rewritten, stale points pruned if asked, new and
+    changed images embedded and written."""
+    dataset, encoder, store, options = job.dataset, job.encoder, job.store, job.options
+    part = options.part
+    work = plan(dataset, encoder.name, job.ids, stored=stored, share=job.share)
     store.overwrite_payloads(target, work.rewrites)
     if options.prune and work.stale:
         store.delete(target, work.stale)
     report = IngestReport(
-        name,
+        job.name,
         dataset.name,
         encoder.name,
-        len(share),
-        len(share) - len(work.todo),
+        len(job.share),
+        len(job.share) - len(work.todo),
         part=str(part) if part else None,
         skipped=list(dataset.problems),
         relabelled=work.relabelled,
@@ -168,40 +220,12 @@ def ingest(
         weights=encoder.weights.describe() if encoder.weights else "",
         random_weights=bool(encoder.weights and encoder.weights.random),
     )
-    hashes = {item.path: (work.rewrites.get(ids[i]) or stored.get(ids[i])) for i, item in enumerate(dataset.items)}
+    hashes = {
+        item.path: (work.rewrites.get(job.ids[i]) or stored.get(job.ids[i])) for i, item in enumerate(dataset.items)
+    }
     hashes = {path: payload.sha256 for path, payload in hashes.items() if payload is not None}
-    try:
-        job = _EmbedJob(target, ids, work.todo, report, hashes)
-        _embed(dataset, encoder, store, job=job, options=options, progress=progress)
-    except BaseException:
-        if target != name:
-            store.drop(target)  # a failed rebuild leaves the old collection exactly as it was
-        raise
+    _embed(job, _EmbedJob(target, job.ids, work.todo, report, hashes))
     report.identical = identical_groups(hashes.items())
-    if part is not None and report.already_stored == report.written == 0 and not report.interrupted:
-        # other parts may be writing into the collection, so it stays whatever this part could store
-        report.failed = f"none of the {len(share)} images of part {part} of '{dataset.name}' could be stored"
-    if target != name and (report.written == 0 or report.interrupted):
-        store.drop(target)  # the rebuild did not finish: the old collection stays as it was
-        if not report.interrupted:
-            report.failed = (
-                f"none of the {len(dataset.items)} listed images of '{dataset.name}' could be stored; "
-                f"'{name}' was kept as it was"
-            )
-    elif part is None and created and report.written == 0 and not report.interrupted:
-        store.drop(name)  # nothing could be stored: no empty collection is left behind
-        report.failed = f"none of the {len(dataset.items)} listed images of '{dataset.name}' could be stored"
-    else:
-        if target != name:
-            store.replace(name, target, options.settings)
-        stale = 0 if options.prune else len(work.stale)
-        store.set_provenance(name, provenance.touched(stale=stale, complete=not report.interrupted))
-        if report.written and not report.interrupted and store.build_index(name):
-            report.notes.append(f"{name}: the HNSW index was built for approximate search")
-        note = size_note(store, name, options.embedded_limit)
-        if note is not None:
-            report.notes.append(note)
-    report.seconds = time.perf_counter() - started
     return report
 
 
@@ -266,17 +290,10 @@ class _EmbedJob:
     hashes: dict[str, str]
 
 
-def _embed(
-    dataset: Dataset,
-    encoder: Encoder,
-    store: VectorStore,
-    *,
-    job: _EmbedJob,
-    options: IngestOptions,
-    progress: Progress | None,
-) -> None:
-    """Decode, embed and write the images of `job.todo`, filling its report and hashes as batches finish."""
-    name, ids, todo, report, hashes = job.collection, job.ids, job.todo, job.report, job.hashes
+def _embed(job: _Job, task: _EmbedJob) -> None:
+    """Decode, embed and write the images of `task.todo`, filling its report and hashes as batches finish."""
+    dataset, encoder, store, options, progress = job.dataset, job.encoder, job.store, job.options, job.progress
+    name, ids, todo, report, hashes = task.collection, task.ids, task.todo, task.report, task.hashes
     preprocess = encoder.spec.preprocess
     files = ImageFiles(
         dataset.image_root,

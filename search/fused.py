@@ -72,7 +72,9 @@ def fused_search(store: VectorStore, query: FusedQuery) -> FusedResult:
     point = _point(store, members[0], query)
     points = infos[0].points
     depth = query.depth or (points - 1 if points <= EXACT_DEPTH else DEPTH)
-    asked = store.fused_query(members, point, query.limit + TIE_MARGIN, query.rank_constant, max(depth, 1))
+    asked = store.fused_query(
+        members, point, query.limit + TIE_MARGIN, rank_constant=query.rank_constant, depth=max(depth, 1)
+    )
     ordered = sorted(asked, key=lambda hit: (-hit.score, hit.index))
     return FusedResult(query, point, depth, ordered[: query.limit])
 

@@ -224,7 +224,7 @@ class Searcher:
             found = [
                 h
                 for spelled in self._spellings(info, query.label)
-                for h in self.store.query(info.name, vector, query.limit, spelled)
+                for h in self.store.query(info.name, vector, query.limit, label=spelled)
             ]
             hits = sorted({h.id: h for h in found}.values(), key=lambda h: (-h.score, h.index))[: query.limit]
         seconds = time.perf_counter() - started

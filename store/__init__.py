@@ -16,7 +16,7 @@ from store.capabilities import Capabilities
 from store.naming import DEFAULT_STORAGE, collection_name, point_id, slug
 from store.payload import PAYLOAD_SCHEMA, ImagePayload, share_label
 from store.provenance import Provenance, WeightsIdentity
-from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, Points, SearchSettings
+from store.types import CollectionInfo, Hit, IndexSettings, IndexStatus, OpenOptions, Points, SearchSettings
 
 __all__ = [
     "Capabilities",
@@ -28,6 +28,7 @@ __all__ = [
     "IndexSettings",
     "IndexStatus",
     "Loader",
+    "OpenOptions",
     "Points",
     "SearchSettings",
     "Provenance",
@@ -46,34 +47,32 @@ def open_store(
     url: str | None = None,
     api_key: str | None = None,
     path: str | Path = DEFAULT_STORAGE,
-    prefer_grpc: bool = False,
-    timeout: int = 60,
+    *,
     create: bool = True,
     engine: str | None = None,
-    wait: float = 0.0,
-    idle_release: float | None = None,
+    options: OpenOptions | None = None,
 ) -> VectorStore:
     """A server when `url` is given, else the embedded store in `path`, read by the engine its
     folder records (a new folder: `engine`, by default Qdrant Edge). With `create` False a missing
     store is an error, not a new empty one (a misspelled --storage would otherwise look empty).
-    `wait`: seconds to wait for a collection another process holds; `idle_release`: let go of
-    collections unused that long (a long-running server)."""
+    `options`: the server's protocol and timeout, the embedded store's waits (`OpenOptions`)."""
+    options = options or OpenOptions()
     if url:
         from store.server import ServerStore
 
-        return ServerStore.open(url, api_key, prefer_grpc, timeout)
+        return ServerStore.open(url, api_key, prefer_grpc=options.prefer_grpc, timeout=options.timeout)
     from store.engines import choose
 
-    return choose(Path(path), engine).open(Path(path), create, wait=wait, idle_release=idle_release)
+    return choose(Path(path), engine).open(Path(path), create, wait=options.wait, idle_release=options.idle_release)
 
 
 def open_existing_store(
     url: str | None = None,
     api_key: str | None = None,
     path: str | Path = DEFAULT_STORAGE,
-    prefer_grpc: bool = False,
+    *,
     engine: str | None = None,
-    wait: float = 0.0,
+    options: OpenOptions | None = None,
 ) -> VectorStore | None:
     """The store if there is one (a server, or an embedded store in `path`), opened; else None once
     `path` is known to be a place where one can be created. Nothing is created: a command checks its
@@ -81,7 +80,7 @@ def open_existing_store(
     from store.engines import choose, has_store
 
     if url or has_store(Path(path)):
-        return open_store(url, api_key, path, prefer_grpc, create=False, engine=engine, wait=wait)
+        return open_store(url, api_key, path, create=False, engine=engine, options=options)
     choose(Path(path), engine)  # an unknown engine fails now
     check_creatable(Path(path))
     return None

@@ -24,6 +24,8 @@ import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
+from errors import StoreError
+
 PAYLOAD_SCHEMA = 3
 SCHEMA_KEY = "payload_schema"  # the collection-metadata key holding PAYLOAD_SCHEMA
 UNKNOWN = "?"
@@ -76,6 +78,18 @@ class ImagePayload:
             mtime_ns=_mtime_ns(payload),
             sha256=payload.get("sha256") if isinstance(payload.get("sha256"), str) else None,
             labels=_labels(payload.get("labels")),
+        )
+
+
+def refuse_newer_schema(name: str, metadata: dict) -> None:
+    """Refuse collection `name` when its metadata says a newer release wrote its points (a payload schema
+    above PAYLOAD_SCHEMA, whose fields this release could misread); older schemas, and collections that name
+    none (earlier releases, other tools), read as the defaults above."""
+    schema = metadata.get(SCHEMA_KEY)
+    if isinstance(schema, int) and not isinstance(schema, bool) and schema > PAYLOAD_SCHEMA:
+        raise StoreError(
+            f"collection '{name}' was written with payload schema {schema}, newer than this release reads "
+            f"(schema {PAYLOAD_SCHEMA}); upgrade this tool (git pull, then pip install -r requirements.txt) to read it"
         )
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from qdrant_client import QdrantClient, models
 
 from errors import StoreError
-from store.base import Loader, Query, VectorStore
+from store.base import SCROLL_PAGE, Loader, Query, VectorStore
 from store.payload import PAYLOAD_SCHEMA, SCHEMA_KEY, ImagePayload
 from store.provenance import Provenance
 from store.types import (
@@ -28,8 +28,6 @@ from store.types import (
     SearchSettings,
 )
 
-PAGE = 1024
-
 
 class QdrantStore(VectorStore):
     """The contract over a qdrant-client connection."""
@@ -37,6 +35,7 @@ class QdrantStore(VectorStore):
     def __init__(self, client: QdrantClient, location: str) -> None:
         self._client = client
         self.location = location
+        self._schema_read: set[str] = set()  # collections whose payload schema this release reads (one look each)
 
     def close(self) -> None:
         self._client.close()
@@ -64,6 +63,7 @@ class QdrantStore(VectorStore):
         self,
         name: str,
         dim: int,
+        *,
         recreate: bool = False,
         settings: IndexSettings | None = None,
         provenance: Provenance | None = None,
@@ -73,6 +73,7 @@ class QdrantStore(VectorStore):
                 self._check_vectors(name, dim)
                 return False
             self._client.delete_collection(name)
+            self._schema_read.discard(name)
         config = collection_config(dim, settings or IndexSettings())
         metadata = provenance.to_metadata() if provenance else {SCHEMA_KEY: PAYLOAD_SCHEMA}
         try:
@@ -100,11 +101,22 @@ class QdrantStore(VectorStore):
         self.require(name)
         return dict(self._client.get_collection(name).config.metadata or {})
 
+    def check_schema(self, name: str) -> None:
+        """The metadata is looked up once per collection (a server answers each look with a request); later
+        calls only check that the collection exists."""
+        if name in self._schema_read:
+            self.require(name)
+            return
+        super().check_schema(name)
+        self._schema_read.add(name)
+
     def set_provenance(self, name: str, provenance: Provenance) -> None:
+        self._schema_read.discard(name)
         self._client.update_collection(name, metadata=provenance.to_metadata())
 
     def drop(self, name: str) -> None:
         self.require(name)
+        self._schema_read.discard(name)
         self._client.delete_collection(name)
 
     def info(self, name: str) -> CollectionInfo:
@@ -138,7 +150,7 @@ class QdrantStore(VectorStore):
 
     # points
 
-    def upsert(self, name: str, ids: list[str], vectors: np.ndarray, payloads: list[ImagePayload]) -> None:
+    def upsert(self, name: str, ids: list[str], vectors: np.ndarray, *, payloads: list[ImagePayload]) -> None:
         batch = models.Batch(ids=ids, vectors=vectors.tolist(), payloads=[p.to_dict() for p in payloads])
         self._write(name, batch)
 
@@ -161,40 +173,41 @@ class QdrantStore(VectorStore):
     def delete(self, name: str, ids: list[str]) -> None:
         self._client.delete(name, points_selector=models.PointIdsList(points=ids), wait=True)
 
-    def _scroll(self, name: str, with_payload: bool, with_vectors: bool) -> Iterator:
+    def _pages(self, name: str, with_payload: bool, with_vectors: bool) -> Iterator[list]:
         offset = None
         while True:
             records, offset = self._client.scroll(
-                name, limit=PAGE, offset=offset, with_payload=with_payload, with_vectors=with_vectors
+                name, limit=SCROLL_PAGE, offset=offset, with_payload=with_payload, with_vectors=with_vectors
             )
-            yield from records
+            if records:
+                yield records
             if offset is None:
                 return
 
     def point_ids(self, name: str) -> set[str]:
         self.require(name)
-        return {str(r.id) for r in self._scroll(name, with_payload=False, with_vectors=False)}
+        return {str(r.id) for page in self._pages(name, False, False) for r in page}
 
-    def points(self, name: str, with_vectors: bool = False) -> Points:
-        self.require(name)
-        read = [(str(r.id), ImagePayload.read(r.payload), r.vector) for r in self._scroll(name, True, with_vectors)]
-        read.sort(key=lambda record: record[1].index)
-        vectors = np.asarray([vector for _, _, vector in read], dtype=np.float32) if with_vectors else None
-        return Points([pid for pid, _, _ in read], [payload for _, payload, _ in read], vectors)
+    def scroll(self, name: str, with_vectors: bool = False) -> Iterator[Points]:
+        self.check_schema(name)
+        for page in self._pages(name, True, with_vectors):
+            vectors = np.asarray([r.vector for r in page], np.float32) if with_vectors else None
+            yield Points([str(r.id) for r in page], [ImagePayload.read(r.payload) for r in page], vectors)
 
     def find_by_path(self, name: str, path: str) -> str | None:
-        self.require(name)
+        self.check_schema(name)
         records, _ = self._client.scroll(name, limit=1, scroll_filter=_match("path", path), with_payload=False)
         return str(records[0].id) if records else None
 
     def payload(self, name: str, point_id: str) -> ImagePayload | None:
+        self.check_schema(name)
         records = self._client.retrieve(name, [point_id], with_payload=True)
         return ImagePayload.read(records[0].payload) if records else None
 
     # queries
 
-    def query(self, name: str, query: Query, limit: int, label: str | None = None, exact: bool = False) -> list[Hit]:
-        self.require(name)
+    def query(self, name: str, query: Query, limit: int, *, label: str | None = None, exact: bool = False) -> list[Hit]:
+        self.check_schema(name)
         result = self._client.query_points(
             name,
             query=_plain(query),
@@ -205,7 +218,9 @@ class QdrantStore(VectorStore):
         )
         return [Hit.of(str(p.id), p.score, ImagePayload.read(p.payload)) for p in result.points]
 
-    def fused_query(self, members: list[str], point_id: str, limit: int, rank_constant: int, depth: int) -> list[Hit]:
+    def fused_query(
+        self, members: list[str], point_id: str, limit: int, *, rank_constant: int, depth: int
+    ) -> list[Hit]:
         """Qdrant's prefetch + RRF fusion query.
 
         Qdrant fuses the prefetches of one collection (one named vector each);
@@ -221,12 +236,13 @@ class QdrantStore(VectorStore):
         Qdrant leaves equal fused scores in no defined order.
         """
         for name in members:
-            self.require(name)
-        return _fused(self._client, members, point_id, limit, rank_constant, depth, self._search_params(True))
+            self.check_schema(name)
+        return _fused(self._client, members, point_id, limit=limit, rank_constant=rank_constant, depth=depth)
 
     def query_many(
-        self, name: str, queries: list[Query], limit: int, exact: bool, search: SearchSettings | None = None
+        self, name: str, queries: list[Query], limit: int, *, exact: bool, search: SearchSettings | None = None
     ) -> list[tuple[list[str], np.ndarray]]:
+        self.check_schema(name)
         params = self._search_params(exact, search)
         requests = [
             models.QueryRequest(query=_plain(q), limit=limit, params=params, with_payload=False) for q in queries
@@ -238,15 +254,10 @@ class QdrantStore(VectorStore):
 
 
 def _fused(
-    client: QdrantClient,
-    members: list[str],
-    point_id: str,
-    limit: int,
-    rank_constant: int,
-    depth: int,
-    exact: models.SearchParams | None,
+    client: QdrantClient, members: list[str], point_id: str, *, limit: int, rank_constant: int, depth: int
 ) -> list[Hit]:
     """`QdrantStore.fused_query` over the member collections of `client`."""
+    exact = models.SearchParams(exact=True)
     wanted: dict[str, None] = {}
     for name in members:
         for p in client.query_points(name, query=point_id, limit=depth, search_params=exact).points:

@@ -39,7 +39,7 @@ class ServerStore(QdrantStore):
         self.timeout = timeout
 
     @classmethod
-    def open(cls, url: str, api_key: str | None = None, prefer_grpc: bool = False, timeout: int = 60) -> ServerStore:
+    def open(cls, url: str, api_key: str | None = None, *, prefer_grpc: bool = False, timeout: int = 60) -> ServerStore:
         """Connect and check that the server answers and takes the key; `location` is `url` without
         credentials, and the key is never shown."""
         location = redact(url)

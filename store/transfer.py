@@ -26,25 +26,27 @@ VERIFY_K = 10
 
 
 def copy_collection(
-    source: VectorStore, name: str, target: VectorStore, as_name: str | None = None, progress: Progress | None = None
+    source: VectorStore, name: str, target: VectorStore, *, as_name: str | None = None, progress: Progress | None = None
 ) -> int:
-    """Write collection `name` of `source` into `target` (as `as_name`), with its provenance; the points copied."""
+    """Write collection `name` of `source` into `target` (as `as_name`), with its provenance, one scroll page
+    at a time (memory bounded by a page, whatever the collection's size); the points copied."""
     as_name = as_name or name
     info = source.info(name)
     if not info.dim:
         raise StoreError(f"collection '{name}' has named vectors (written by another tool); it cannot be copied")
-    points = source.points(name, with_vectors=True)
+    total = source.count(name)
     target.ensure_collection(as_name, info.dim, provenance=info.provenance)
+    done = 0
     with target.bulk_load(as_name) as loader:
-        for start in range(0, len(points.ids), PAGE):
-            end = start + PAGE
-            loader.add(points.ids[start:end], points.vectors[start:end], points.payloads[start:end])
+        for page in source.scroll(name, with_vectors=True):
+            loader.add(page.ids, page.vectors, page.payloads)
+            done += len(page.ids)
             if progress:
-                progress(name, min(end, len(points.ids)), len(points.ids))
-    return len(points.ids)
+                progress(name, done, max(done, total))
+    return done
 
 
-def same_neighbours(first: VectorStore, second: VectorStore, name: str, samples: int = VERIFIED_QUERIES) -> int:
+def same_neighbours(first: VectorStore, second: VectorStore, name: str, *, samples: int = VERIFIED_QUERIES) -> int:
     """Check that `samples` evenly spread stored points have the same exact top 10 in both stores
     (ids, or scores where ties may order them differently); the number checked."""
     ids = first.points(name).ids
@@ -75,24 +77,53 @@ class ExportReport:
         return asdict(self)
 
 
-def export_collection(store: VectorStore, name: str, vectors_file: Path, list_file: Path) -> ExportReport:
+def export_collection(store: VectorStore, name: str, *, vectors_file: Path, list_file: Path) -> ExportReport:
     """The vectors (float32, dataset order) and the list (`path<TAB>label[,label...]`) that
-    `python cli.py import` reads back into the same collection."""
+    `python cli.py import` reads back into the same collection.
+
+    Two scrolls keep memory bounded by a page of vectors: the first reads the payloads, which fix each
+    point's row (dataset order) and its list line; the second writes each page's vectors at their rows
+    of the .npy file, whose header is written first (the format `numpy.save` writes)."""
     info = store.info(name)
-    points = store.points(name, with_vectors=True)
-    lines = []
-    for point, payload in zip(points.ids, points.payloads, strict=True):
-        if not payload.label_set:
-            raise StoreError(f"point {point} of '{name}' has no label; a list file needs one for every line")
-        text = payload.path + "".join(payload.label_set)
-        if any(character in text for character in "\t\n\r") or any("," in label for label in payload.label_set):
-            raise StoreError(f"point {point} of '{name}' has a path or label a list line cannot hold: {text!r}")
-        lines.append(f"{payload.path}\t{','.join(payload.label_set)}")
+    if not info.dim:
+        raise StoreError(f"collection '{name}' has named vectors (written by another tool); it cannot be exported")
+    rows, lines = _rows_and_lines(store, name)
     vectors_file.parent.mkdir(parents=True, exist_ok=True)
     list_file.parent.mkdir(parents=True, exist_ok=True)
-    np.save(vectors_file, points.vectors if points.vectors is not None else np.empty((0, info.dim), np.float32))
+    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)), "fortran_order": False}
+    row_bytes = info.dim * np.dtype(np.float32).itemsize
+    with vectors_file.open("wb") as out:
+        np.lib.format.write_array_header_1_0(out, {**header, "shape": (len(lines), info.dim)})
+        start = out.tell()
+        out.truncate(start + len(lines) * row_bytes)
+        written = 0
+        for page in store.scroll(name, with_vectors=True):
+            for point, vector in zip(page.ids, page.vectors, strict=True):
+                if point not in rows:
+                    raise StoreError(f"collection '{name}' changed while it was exported; export it again")
+                out.seek(start + rows[point] * row_bytes)
+                out.write(np.ascontiguousarray(vector, np.float32).tobytes())
+                written += 1
+    if written != len(lines):
+        raise StoreError(f"collection '{name}' changed while it was exported; export it again")
     list_file.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
     return ExportReport(name, len(lines), info.dim, str(vectors_file), str(list_file), info.dataset, info.encoder)
+
+
+def _rows_and_lines(store: VectorStore, name: str) -> tuple[dict[str, int], list[str]]:
+    """Each point's row in dataset order (payload `index`, ties in scroll order) and the list lines in
+    that order; a point a list line cannot hold is refused."""
+    keyed: list[tuple[int, str, str]] = []
+    for page in store.scroll(name):
+        for point, payload in zip(page.ids, page.payloads, strict=True):
+            if not payload.label_set:
+                raise StoreError(f"point {point} of '{name}' has no label; a list file needs one for every line")
+            text = payload.path + "".join(payload.label_set)
+            if any(character in text for character in "\t\n\r") or any("," in label for label in payload.label_set):
+                raise StoreError(f"point {point} of '{name}' has a path or label a list line cannot hold: {text!r}")
+            keyed.append((payload.index, point, f"{payload.path}\t{','.join(payload.label_set)}"))
+    keyed.sort(key=lambda entry: entry[0])
+    return {point: row for row, (_, point, _) in enumerate(keyed)}, [line for _, _, line in keyed]
 
 
 @dataclass

@@ -137,6 +137,17 @@ class SearchSettings:
 
 
 @dataclass(frozen=True)
+class OpenOptions:
+    """How a store is opened, past where it is: a server's protocol and timeout, and how an embedded
+    store waits for collections other processes hold and lets go of its own."""
+
+    prefer_grpc: bool = False
+    timeout: int = 60  # seconds a server request may take
+    wait: float = 0.0  # seconds to wait for a collection another process holds
+    idle_release: float | None = None  # let go of collections unused that long (a long-running server)
+
+
+@dataclass(frozen=True)
 class Footprint:
     """Bytes a collection's parts take on disk, read from its files (what a memory estimate starts from)."""
 
@@ -155,8 +166,23 @@ class IndexStatus:
 
 
 @dataclass
+class Rebuild:
+    """A rebuild under way (`VectorStore.rebuilding`): its points go into `target`, which replaces `name`
+    when the rebuild ends, unless `abandon` was called (nothing worth keeping was written)."""
+
+    name: str
+    target: str
+    abandoned: bool = False
+
+    def abandon(self) -> None:
+        """Drop the staging collection at the end of the block and keep `name` as it was."""
+        self.abandoned = True
+
+
+@dataclass
 class Points:
-    """Every point of a collection, in dataset order (payload `index`)."""
+    """Points of a collection: every one in dataset order (payload `index`) from `VectorStore.points`, or one
+    page in the engine's order from `VectorStore.scroll`."""
 
     ids: list[str]
     payloads: list[ImagePayload]

@@ -27,6 +27,10 @@ RUNS = {
         r"local / edge: insert [\d.]+x, open [\d.]+x, memory added by open [\d.]+x, stored-point query p50",
     ),
     "eval_bench.py": (["--sizes", "200", "--repeat", "1"], r"^\s+200\s+[\d.]+\s+[\d.]+"),
+    "export_memory.py": (
+        ["--points", "300", "--dim", "8", "--repeat", "1"],
+        r"export added peak: -?\d+ MiB = -?[\d.]+x the vectors' bytes",
+    ),
     "eval_scale.py": (["--sizes", "300", "--repeat", "1"], r"^\s+300(\s+[\d.]+){7}"),
     "ingest_bench.py": (
         ["--data", DATASET, "--encoders", "resnet18", "--init", "random-tiny", "--images", "6", "--batch-size", "4"]

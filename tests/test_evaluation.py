@@ -29,7 +29,7 @@ def add_collection(store: VectorStore, name: str, labels: list[str], dim: int = 
         name,
         [point_id("synthetic", p) for p in paths],
         vectors,
-        [
+        payloads=[
             ImagePayload(label, path, "synthetic", "toy", i)
             for i, (label, path) in enumerate(zip(labels, paths, strict=True))
         ],
@@ -121,7 +121,7 @@ def test_server_batch_queries_rank_like_the_embedded_blocks(store, server_store)
     server_store.ensure_collection(name, 24, recreate=True)
     points = store.points("toy", with_vectors=True)
     assert np.array_equal(points.vectors, vectors)
-    server_store.upsert(name, points.ids, points.vectors, points.payloads)
+    server_store.upsert(name, points.ids, points.vectors, payloads=points.payloads)
     try:
         _assert_same_rankings(rank_all(store, "toy", RankingRequest(method="block")), rank_all(server_store, name))
         assert leave_one_out(server_store, name).mean_ap == pytest.approx(leave_one_out(store, "toy").mean_ap, abs=1e-6)

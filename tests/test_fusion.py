@@ -223,7 +223,7 @@ def test_search_fuse_on_a_server_gives_the_evaluations_fused_top_k(server, tmp_p
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
             payloads = [ImagePayload("ab"[i % 2], f"{i:02d}.jpg", dataset, name, i) for i in range(30)]
             store.ensure_collection(name, dim)
-            store.upsert(name, [point_id(dataset, p.path) for p in payloads], vectors, payloads)
+            store.upsert(name, [point_id(dataset, p.path) for p in payloads], vectors, payloads=payloads)
         evaluation = evaluate_fused(store, members, Fusion("rrf")).evaluation
         for q in range(30):
             hits = fused_search(store, FusedQuery(tuple(members), evaluation.ids[q], limit=5)).hits

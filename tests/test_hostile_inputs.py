@@ -87,7 +87,7 @@ def test_collections_whose_names_differ_only_in_case_get_their_own_report_folder
         vectors = rng.normal(size=(4, 4)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         payloads = [ImagePayload("ab"[i % 2], f"{i}.jpg", "pets", "x", i) for i in range(4)]
-        store.upsert(name, [f"00000000-0000-0000-0000-00000000000{i}" for i in range(4)], vectors, payloads)
+        store.upsert(name, [f"00000000-0000-0000-0000-00000000000{i}" for i in range(4)], vectors, payloads=payloads)
     store.close()
     result = run_cli("--storage", "q", "eval", "--format", "json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

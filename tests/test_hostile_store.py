@@ -185,7 +185,7 @@ def test_a_full_disk_while_ingesting_is_one_line_and_a_rerun_resumes(shapes):
 
 def test_a_server_that_never_answers_names_the_timeout(tmp_path):
     from errors import StoreError
-    from store import open_store
+    from store import OpenOptions, open_store
 
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
@@ -194,7 +194,7 @@ def test_a_server_that_never_answers_names_the_timeout(tmp_path):
     threading.Thread(target=lambda: accepted.append(silent.accept()), daemon=True).start()
     try:
         with pytest.raises(StoreError, match="did not answer within the 1 s timeout"):
-            open_store(f"http://127.0.0.1:{silent.getsockname()[1]}", timeout=1)
+            open_store(f"http://127.0.0.1:{silent.getsockname()[1]}", options=OpenOptions(timeout=1))
     finally:
         silent.close()
 

@@ -38,7 +38,10 @@ def built(tmp_path_factory) -> Path:
     unfinished = Provenance("half", str(tmp), "colorhist", "x", {"kind": "none"}, None, 4, complete=False)
     store.ensure_collection("half_colorhist", 4, provenance=unfinished)
     store.upsert(
-        "half_colorhist", [point_id("half", "a.jpg")], np.eye(1, 4), [ImagePayload("a", "a.jpg", "half", "x", 0)]
+        "half_colorhist",
+        [point_id("half", "a.jpg")],
+        np.eye(1, 4),
+        payloads=[ImagePayload("a", "a.jpg", "half", "x", 0)],
     )
     store.close()
     return tmp

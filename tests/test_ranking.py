@@ -39,7 +39,7 @@ def add_tied_collection(store: VectorStore, name: str = "tied", seed: int = 0) -
         name,
         [point_id("tied", p) for p in paths],
         vectors,
-        [
+        payloads=[
             ImagePayload(str(label), path, "tied", "toy", i)
             for i, (label, path) in enumerate(zip(labels, paths, strict=True))
         ],
@@ -52,9 +52,9 @@ def record_query_limits(store: VectorStore, monkeypatch) -> list[int]:
     requested: list[int] = []
     real = store.query_many
 
-    def spy(name, queries, limit, exact):
+    def spy(name, queries, limit, *, exact):
         requested.extend([limit] * len(queries))
-        return real(name, queries, limit, exact)
+        return real(name, queries, limit, exact=exact)
 
     monkeypatch.setattr(store, "query_many", spy)
     return requested
@@ -125,7 +125,7 @@ def test_a_point_written_during_a_batch_query_evaluation_is_one_clear_error(stor
                 "tied",
                 [point_id("tied", "late.jpg")],
                 vectors[40:41],
-                [ImagePayload("a", "late.jpg", "tied", "toy", 999)],
+                payloads=[ImagePayload("a", "late.jpg", "tied", "toy", 999)],
             )
 
     with pytest.raises(EvaluationError, match="changed during the evaluation.*run the evaluation again"):
@@ -170,7 +170,7 @@ def test_a_tie_running_past_the_margin_is_asked_again_in_full(store, monkeypatch
         "long_tie",
         [point_id("long", str(i)) for i in range(len(vectors))],
         vectors,
-        [ImagePayload(str(label), str(i), "long", "toy", i) for i, label in enumerate(labels)],
+        payloads=[ImagePayload(str(label), str(i), "long", "toy", i) for i, label in enumerate(labels)],
     )
     requested = record_query_limits(store, monkeypatch)
     neighbours = rank_all(store, "long_tie", RankingRequest(k=4, method="batch-query"))

@@ -158,7 +158,7 @@ def test_near_duplicates_from_the_ranking_scores_equal_their_own_search(store, s
         ImagePayload(str(label), path, "dups", "toy", i)
         for i, (label, path) in enumerate(zip(labels, paths, strict=True))
     ]
-    store.upsert("dups", [point_id("dups", p) for p in paths], vectors, payloads)
+    store.upsert("dups", [point_id("dups", p) for p in paths], vectors, payloads=payloads)
     found = leave_one_out(store, "dups", RankingRequest(method="block")).duplicates
     expected = find_duplicates(store.points("dups", with_vectors=True).vectors)
     assert expected.pairs > 0

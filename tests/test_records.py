@@ -218,7 +218,7 @@ def test_a_multi_label_drill_down_gives_every_query_the_evaluation_ap(store):
     ]
     ids = [point_id("multi", path) for path in paths]
     store.ensure_collection("multi_toy", 6)
-    store.upsert("multi_toy", ids, vectors, payloads)
+    store.upsert("multi_toy", ids, vectors, payloads=payloads)
     evaluation = leave_one_out(store, "multi_toy")
     differs_from_first_label = 0
     for q, pid in enumerate(ids):
@@ -248,7 +248,7 @@ def test_the_label_filter_matches_any_of_a_points_labels_ignoring_case(store):
         for i, labels in enumerate(sets)
     ]
     store.ensure_collection("pets_toy", 4)
-    store.upsert("pets_toy", [point_id("pets", f"{i}.jpg") for i in range(len(sets))], vectors, payloads)
+    store.upsert("pets_toy", [point_id("pets", f"{i}.jpg") for i in range(len(sets))], vectors, payloads=payloads)
     result = Searcher(lambda: store).search(Query("pets_toy", path="4.jpg", limit=10, label="DOG"))
     assert sorted(hit.path for hit in result.hits) == ["0.jpg", "1.jpg", "3.jpg"]  # first label or not, any case
     assert [hit.score for hit in result.hits] == sorted((hit.score for hit in result.hits), reverse=True)

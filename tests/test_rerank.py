@@ -31,7 +31,9 @@ def store_vectors(
         name,
         [point_id(dataset, p) for p in paths],
         vectors.astype(np.float32),
-        [ImagePayload(label, p, dataset, encoder, i) for i, (label, p) in enumerate(zip(labels, paths, strict=True))],
+        payloads=[
+            ImagePayload(label, p, dataset, encoder, i) for i, (label, p) in enumerate(zip(labels, paths, strict=True))
+        ],
     )
 
 

@@ -35,7 +35,7 @@ def built(tmp_path_factory) -> Path:
         collection = f"{dataset_name}_{encoder}"
         store.ensure_collection(collection, 4)
         payload = ImagePayload("a", "a.jpg", dataset_name, encoder, 0)
-        store.upsert(collection, [point_id(dataset_name, "a.jpg")], np.eye(1, 4, dtype=np.float32), [payload])
+        store.upsert(collection, [point_id(dataset_name, "a.jpg")], np.eye(1, 4, dtype=np.float32), payloads=[payload])
     store.ensure_collection("empty_clip", 512)
     store.close()
     return tmp

@@ -241,7 +241,9 @@ class Flaky:
 
 
 def _upsert(client: Flaky) -> None:
-    ServerStore(client, "flaky", timeout=30).upsert("c", ["a"], np.ones((1, 2)), [ImagePayload("x", "a", "d", "e", 0)])
+    ServerStore(client, "flaky", timeout=30).upsert(
+        "c", ["a"], np.ones((1, 2)), payloads=[ImagePayload("x", "a", "d", "e", 0)]
+    )
 
 
 def test_transient_write_failures_are_retried_with_a_longer_timeout(monkeypatch):
@@ -379,3 +381,45 @@ def test_a_failed_load_reports_its_own_error_and_still_restores_the_graph():
     with pytest.raises(ValueError, match="encoder broke"), store.bulk_load("bulk"):
         raise ValueError("encoder broke")
     assert [kwargs["hnsw_config"].m for _, kwargs in recorder.named("update_collection")] == [0, 16]
+
+
+def _edge_with_rebuild(folder: Path) -> None:
+    """An Edge store holding 'toy' (4 points) and its finished rebuild 'toy.rebuild' (2 points)."""
+    store = open_store(path=folder)
+    try:
+        for name, n in (("toy", 4), ("toy.rebuild", 2)):
+            store.ensure_collection(name, 2)
+            payloads = [ImagePayload("a", f"{i}.jpg", "toy", "e", i) for i in range(n)]
+            store.upsert(name, [str(uuid.uuid4()) for _ in range(n)], np.ones((n, 2)), payloads=payloads)
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("killed_after", ["set aside", "swapped in"])
+def test_an_edge_swap_killed_midway_leaves_one_whole_collection_on_the_next_open(tmp_path, killed_after):
+    """The renames of `StoreFolder.swap_in` (and the removal after), stopped after the first or the second as a kill would."""
+    _edge_with_rebuild(tmp_path / "q")
+    collections = tmp_path / "q" / "collections"
+    (collections / "toy").rename(collections / ".toy")
+    if killed_after == "swapped in":
+        (collections / "toy.rebuild").rename(collections / "toy")
+    store = open_store(path=tmp_path / "q", create=False)
+    try:
+        expected = {"set aside": (["toy", "toy.rebuild"], 4), "swapped in": (["toy"], 2)}[killed_after]
+        assert (store.collection_names(), store.count("toy")) == expected
+        assert not (collections / ".toy").exists()
+    finally:
+        store.close()
+
+
+def test_an_edge_swap_leaves_no_folder_aside_and_a_set_aside_folder_is_never_listed(tmp_path):
+    _edge_with_rebuild(tmp_path / "q")
+    store = open_store(path=tmp_path / "q")
+    try:
+        store.replace("toy", "toy.rebuild")
+        assert store.collection_names() == ["toy"] and store.count("toy") == 2
+        assert sorted(p.name for p in (tmp_path / "q" / "collections").iterdir()) == ["toy"]
+        (tmp_path / "q" / "collections" / "toy").rename(tmp_path / "q" / "collections" / ".toy")
+        assert store.collection_names() == []
+    finally:
+        store.close()

@@ -1,10 +1,13 @@
-"""One contract, every engine: Qdrant Edge, qdrant-client's local mode, and the server engine over
-qdrant-client's in-memory client (the server code path, without Docker). Each test runs on all three;
+"""One contract, every engine: Qdrant Edge, qdrant-client's local mode, the server engine over
+qdrant-client's in-memory client (the server code path, without Docker), and the web app's
+serialized wrapper (`store/serialized.py`) of local mode. Each test runs on all four;
 the congruence tests check that the same calls give the same records on every engine, and the
 rankings are checked against exact numpy."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -14,11 +17,23 @@ import pytest
 from qdrant_client import QdrantClient
 
 from errors import CollectionNotFoundError, StoreError
-from store import ImagePayload, IndexSettings, Provenance, VectorStore, WeightsIdentity, open_store, point_id
+from store import (
+    PAYLOAD_SCHEMA,
+    ImagePayload,
+    IndexSettings,
+    Provenance,
+    VectorStore,
+    WeightsIdentity,
+    open_store,
+    point_id,
+)
+from store.base import SCROLL_PAGE
 from store.naming import staging_name
+from store.serialized import SerializedStore
 from store.server import ServerStore
+from store.transfer import export_collection
 
-ENGINES = ("edge", "local", "server")
+ENGINES = ("edge", "local", "server", "serialized")
 DIM = 8
 N = 60
 
@@ -26,6 +41,8 @@ N = 60
 def _open(engine: str, tmp_path) -> VectorStore:
     if engine == "server":
         return ServerStore(QdrantClient(":memory:"), "memory")
+    if engine == "serialized":  # the web app's wrapper of an engine made for one thread
+        return SerializedStore(open_store(path=tmp_path / engine, engine="local"))
     return open_store(path=tmp_path / engine, engine=engine)
 
 
@@ -111,6 +128,34 @@ def test_points_come_back_in_dataset_order_with_their_payloads_and_unit_vectors(
     assert engine_store.count("toy_enc") == N and engine_store.point_ids("toy_enc") == set(ids)
 
 
+def test_scroll_pages_every_point_once_in_pages_of_bounded_size(engine_store):
+    ids, vectors, payloads = _filled(engine_store, n=SCROLL_PAGE + 5)
+    pages = list(engine_store.scroll("toy_enc", with_vectors=True))
+    assert len(pages) >= 2 and all(0 < len(page.ids) <= SCROLL_PAGE for page in pages)
+    read = {
+        point: (payload, vector)
+        for page in pages
+        for point, payload, vector in zip(page.ids, page.payloads, page.vectors, strict=True)
+    }
+    assert sorted(read) == sorted(ids) and sum(len(page.ids) for page in pages) == len(ids)
+    for row in (0, 5, SCROLL_PAGE + 4):
+        assert read[ids[row]][0] == payloads[row]
+        np.testing.assert_allclose(read[ids[row]][1], vectors[row], atol=1e-6)
+    assert all(page.vectors is None for page in engine_store.scroll("toy_enc"))
+
+
+def test_an_export_writes_what_numpy_save_writes_in_dataset_order(engine_store, tmp_path):
+    ids, vectors, payloads = _filled(engine_store)
+    report = export_collection(engine_store, "toy_enc", vectors_file=tmp_path / "v.npy", list_file=tmp_path / "l.txt")
+    stored = engine_store.points("toy_enc", with_vectors=True).vectors
+    np.save(tmp_path / "reference.npy", stored)
+    assert (tmp_path / "v.npy").read_bytes() == (tmp_path / "reference.npy").read_bytes()
+    np.testing.assert_allclose(np.load(tmp_path / "v.npy"), vectors, atol=1e-6)
+    lines = (tmp_path / "l.txt").read_text().splitlines()
+    assert lines == [f"{p.path}\t{','.join(p.label_set)}" for p in payloads] and lines[5] == "5.jpg\tc,b"
+    assert (report.points, report.dim) == (N, DIM)
+
+
 def test_vector_and_stored_point_queries_agree_with_exact_numpy(engine_store):
     ids, vectors, _ = _filled(engine_store)
     for row in (3, 17, 42):
@@ -170,6 +215,30 @@ def test_provenance_is_kept_and_read_back(engine_store):
     assert (info.points, info.dim, info.distance, info.dataset, info.encoder) == (0, DIM, "Cosine", "toy", "enc")
 
 
+def test_a_collection_of_a_newer_payload_schema_is_refused_and_older_ones_read(engine_store):
+    ids, vectors, payloads = _filled(engine_store)
+    provenance = Provenance(
+        "toy", "/data/toy", "enc", "model/x", WeightsIdentity("random", None, 0).to_dict(), None, DIM
+    )
+    engine_store.set_provenance("toy_enc", replace(provenance, schema=PAYLOAD_SCHEMA - 1))
+    assert engine_store.points("toy_enc").payloads == payloads  # an older schema reads
+    engine_store.set_provenance("toy_enc", replace(provenance, schema=PAYLOAD_SCHEMA + 1))
+    refused = rf"collection 'toy_enc' was written with payload schema {PAYLOAD_SCHEMA + 1}, newer .* upgrade"
+    reads = (
+        lambda: engine_store.points("toy_enc"),
+        lambda: list(engine_store.scroll("toy_enc", with_vectors=True)),
+        lambda: engine_store.query("toy_enc", vectors[0], 3, exact=True),
+        lambda: engine_store.query_many("toy_enc", [ids[0]], 3, exact=True),
+        lambda: engine_store.payload("toy_enc", ids[0]),
+        lambda: engine_store.find_by_path("toy_enc", "0.jpg"),
+    )
+    for read in reads:
+        with pytest.raises(StoreError, match=refused):
+            read()
+    assert engine_store.info("toy_enc").points == N  # still listed, and can be dropped
+    engine_store.drop("toy_enc")
+
+
 def test_drop_removes_and_replace_swaps_a_staging_collection_in(engine_store):
     _filled(engine_store)
     ids, _, _ = _filled(engine_store, "staging", n=12, seed=5)
@@ -203,6 +272,39 @@ def test_a_held_collection_is_replaced_by_its_rebuild_made_with_settings(engine_
     assert {hit.id for hit in hits} >= {ids[i] for i in _clear_winners(vectors, vectors[3], 3, leave_out=3)}
 
 
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, StoreError, "abandon"])
+def test_a_rebuild_that_fails_or_is_abandoned_leaves_the_old_collection_as_it_was(engine_store, failure):
+    old_ids, old_vectors, _ = _filled(engine_store)
+    _filled(engine_store, staging_name("toy_enc"), n=3, seed=9)  # what a killed rebuild left
+    ids, vectors, payloads = _points(n=12, seed=5)
+    with contextlib.suppress(KeyboardInterrupt, StoreError):
+        with engine_store.rebuilding("toy_enc", DIM) as rebuild:
+            assert rebuild.target == staging_name("toy_enc") and engine_store.count(rebuild.target) == 0
+            with engine_store.bulk_load(rebuild.target) as loader:
+                loader.add(ids, vectors, payloads)
+            assert engine_store.point_ids("toy_enc") == set(old_ids)  # the old one untouched until the swap
+            if failure == "abandon":
+                rebuild.abandon()
+            else:
+                raise failure("stopped")
+    assert engine_store.collection_names() == ["toy_enc"]
+    stored = engine_store.points("toy_enc", with_vectors=True)
+    assert stored.ids == old_ids and np.allclose(stored.vectors, old_vectors, atol=1e-6)
+
+
+def test_a_rebuild_that_ends_replaces_the_collection_with_its_provenance(engine_store):
+    _filled(engine_store)
+    provenance = Provenance(
+        "toy", "/data/toy", "enc", "model/x", WeightsIdentity("random", None, 2).to_dict(), None, DIM
+    )
+    ids, vectors, payloads = _points(n=12, seed=5)
+    with engine_store.rebuilding("toy_enc", DIM, provenance=provenance) as rebuild:
+        with engine_store.bulk_load(rebuild.target) as loader:
+            loader.add(ids, vectors, payloads)
+    assert engine_store.collection_names() == ["toy_enc"] and not rebuild.abandoned
+    assert engine_store.points("toy_enc").ids == ids and engine_store.provenance("toy_enc") == provenance
+
+
 def test_capabilities_say_what_the_engine_is(engine_store):
     capabilities = engine_store.capabilities
     assert capabilities.exact_only == (not capabilities.index_settings)
@@ -215,9 +317,9 @@ def test_a_fused_query_is_answered_by_rrf_where_the_engine_says_so_and_refused_e
     q, k, limit = 7, 60, 10
     if not engine_store.capabilities.fused_query:
         with pytest.raises(StoreError, match="no fusion query"):
-            engine_store.fused_query(["toy_one", "toy_two"], ids[q], limit, k, N - 1)
+            engine_store.fused_query(["toy_one", "toy_two"], ids[q], limit, rank_constant=k, depth=N - 1)
         return
-    hits = engine_store.fused_query(["toy_one", "toy_two"], ids[q], limit, k, N - 1)
+    hits = engine_store.fused_query(["toy_one", "toy_two"], ids[q], limit, rank_constant=k, depth=N - 1)
     fused = np.zeros(N)
     for vectors in (first, second):  # numpy: each member's 1-based rank of the other points, 1 / (k + rank)
         cosine = vectors @ vectors[q]
@@ -230,6 +332,41 @@ def test_a_fused_query_is_answered_by_rrf_where_the_engine_says_so_and_refused_e
     np.testing.assert_allclose([hit.score for hit in hits], np.sort(fused)[::-1][:limit], rtol=1e-6)
     for hit in hits:
         assert hit.score == pytest.approx(fused[ids.index(hit.id)], rel=1e-6)
+
+
+def test_the_serialized_store_calls_its_engine_under_its_lock_and_reports_its_capabilities(tmp_path):
+    engine = open_store(path=tmp_path / "local", engine="local")
+    wrapped = SerializedStore(engine)
+    try:
+        ids, vectors, _ = _filled(wrapped)
+        assert wrapped.capabilities == engine.capabilities and wrapped.location == engine.location
+        free = []
+
+        def other_thread_can_take_the_lock() -> None:
+            taken = wrapped._lock.acquire(blocking=False)
+            free.append(taken)
+            if taken:
+                wrapped._lock.release()
+
+        def watched(call):
+            def run(*args, **kwargs):
+                thread = threading.Thread(target=other_thread_can_take_the_lock)
+                thread.start()
+                thread.join()
+                return call(*args, **kwargs)
+
+            return run
+
+        for method in ("count", "query", "scroll", "info"):
+            setattr(engine, method, watched(getattr(engine, method)))
+        assert wrapped.count("toy_enc") == N
+        assert wrapped.query("toy_enc", vectors[0], 3, exact=True)[0].id in ids[:2]
+        assert sum(len(page.ids) for page in wrapped.scroll("toy_enc")) == N
+        assert free == [False, False, False]
+        other_thread_can_take_the_lock()
+        assert free[-1] is True  # and free between calls
+    finally:
+        wrapped.close()
 
 
 # congruence: the same calls, the same records on every engine
@@ -254,4 +391,4 @@ def test_every_engine_gives_the_same_records(tmp_path):
             results[engine] = _results(opened)
         finally:
             opened.close()
-    assert results["edge"] == results["local"] == results["server"]
+    assert results["edge"] == results["local"] == results["server"] == results["serialized"]

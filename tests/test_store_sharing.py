@@ -95,7 +95,10 @@ def test_drop_replace_and_close_let_go_of_what_they_held(tmp_path):
     assert second.ensure_collection("toy_enc", 4) is True  # nothing of it held any more
     second.ensure_collection("toy_enc_next", 4)
     second.upsert(
-        "toy_enc_next", [point_id("toy", "a")], np.ones((1, 4), np.float32), [ImagePayload("a", "a", "toy", "enc", 0)]
+        "toy_enc_next",
+        [point_id("toy", "a")],
+        np.ones((1, 4), np.float32),
+        payloads=[ImagePayload("a", "a", "toy", "enc", 0)],
     )
     second.replace("toy_enc", "toy_enc_next")
     assert first.count("toy_enc") == 1 and not first.exists("toy_enc_next")  # replace let go of both

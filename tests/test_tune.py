@@ -32,6 +32,7 @@ from tune.tuner import TuneOptions, check_tunable, tune_collection
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
+from eval_scale import Points  # noqa: E402
 from tune_synthetic import write_set  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:Payload indexes have no effect")
@@ -116,8 +117,8 @@ def test_recall_and_map_equal_numpy_on_the_answers_the_engine_gave(tmp_path, mon
     asked: list[tuple[str, bool, SearchSettings | None, list[str]]] = []
     original = EdgeStore.query_many
 
-    def recording(self, name, queries, limit, exact, search=None):
-        answers = original(self, name, queries, limit, exact, search)
+    def recording(self, name, queries, limit, *, exact, search=None):
+        answers = original(self, name, queries, limit, exact=exact, search=search)
         asked.extend((name, exact, search, found) for found, _ in answers)
         return answers
 
@@ -170,7 +171,7 @@ def test_edge_search_settings_change_the_approximate_answer_only(tmp_path):
     truth = np.argsort(-(unit[:50] @ unit.T), axis=1)[:, :10]  # each query's own point first
 
     def recall(search: SearchSettings | None, exact: bool = False) -> float:
-        found = store.query_many("toy_net", queries, 10, exact, search)
+        found = store.query_many("toy_net", queries, 10, exact=exact, search=search)
         return np.mean([len({ids[i] for i in t} & set(f)) / 10 for (f, _), t in zip(found, truth, strict=True)])
 
     plain, rescored = recall(SearchSettings(8, False)), recall(SearchSettings(8, True, 4.0))
@@ -208,9 +209,9 @@ def test_server_search_params_carry_beam_rescore_and_oversampling():
     store = ServerStore(Recording(":memory:"), "recorder")
     fill(store, "toy_net", 30)
     vector = np.ones(24, np.float32)
-    store.query_many("toy_net", [vector], 5, False, SearchSettings(64, True, 2.5))
-    store.query_many("toy_net", [vector], 5, True, SearchSettings(64, True, 2.5))
-    store.query_many("toy_net", [vector], 5, False)
+    store.query_many("toy_net", [vector], 5, exact=False, search=SearchSettings(64, True, 2.5))
+    store.query_many("toy_net", [vector], 5, exact=True, search=SearchSettings(64, True, 2.5))
+    store.query_many("toy_net", [vector], 5, exact=False)
     assert seen == [
         models.SearchParams(hnsw_ef=64, quantization=models.QuantizationSearchParams(rescore=True, oversampling=2.5)),
         models.SearchParams(exact=True),
@@ -260,7 +261,7 @@ def test_on_a_server_scratch_collections_are_dropped_and_memory_is_qdrants_formu
 
 
 def test_tune_command_writes_its_record_and_figure(tmp_path):
-    vectors, listing = write_set(tmp_path / "set", points=300, dim=32, classes=5)
+    vectors, listing = write_set(tmp_path / "set", Points(300, 32, 5))
     base = ["--storage", str(tmp_path / "q"), "--reports", str(tmp_path / "reports")]
     runner = CliRunner(env={"COLUMNS": "200"})
     arguments = ["import", "--vectors", str(vectors), "--list", str(listing), "-d", "syn", "-e", "rand"]
@@ -341,7 +342,7 @@ def test_unlabelled_points_give_recall_without_map(monkeypatch):
     store = ServerStore(QdrantClient(":memory:"), "recorder")
     ids, vectors, _, _ = labelled_points(40, 8, 2)
     store.ensure_collection("toy_net", 8)
-    store.upsert("toy_net", ids, vectors, [ImagePayload(None, f"{i}.jpg", "toy", "net", i) for i in range(40)])
+    store.upsert("toy_net", ids, vectors, payloads=[ImagePayload(None, f"{i}.jpg", "toy", "net", i) for i in range(40)])
     monkeypatch.setitem(tune_grid.GRIDS, "one", lambda: LOW_RECALL[:1])
     result = tune_collection(store, "toy_net", TuneOptions(k=5, grid="one", settle_s=0, quality=top_k_quality))
     assert result.exact.map_k is None and result.rows[0].map_k is None

@@ -47,7 +47,7 @@ def built(tmp_path_factory) -> Path:
         for i, (label, path) in enumerate(zip(labels, paths, strict=True))
     ]
     store.ensure_collection("hostile_colorhist", 8)
-    store.upsert("hostile_colorhist", [point_id("hostile", p) for p in paths], vectors, payloads)
+    store.upsert("hostile_colorhist", [point_id("hostile", p) for p in paths], vectors, payloads=payloads)
     store.close()
     return tmp
 

@@ -35,7 +35,7 @@ def add_noisy_copy(store) -> None:
     noisy = (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(np.float32)
     payloads = [p.__class__(p.label, p.path, p.dataset, "noisy", p.index) for p in stored.payloads]
     store.ensure_collection("shapes_noisy", dim)
-    store.upsert("shapes_noisy", stored.ids, noisy, payloads)
+    store.upsert("shapes_noisy", stored.ids, noisy, payloads=payloads)
 
 
 @pytest.fixture(scope="module")
@@ -293,7 +293,7 @@ def test_the_label_filter_matches_any_label_of_a_multi_label_point(client, opene
     ids = [point_id("tags", p.path) for p in payloads]
     opened.ensure_collection("tags_colorhist", 2)
     try:
-        opened.upsert("tags_colorhist", ids, np.eye(3, 2, dtype=np.float32) + 0.1, payloads)
+        opened.upsert("tags_colorhist", ids, np.eye(3, 2, dtype=np.float32) + 0.1, payloads=payloads)
         assert grid_ids(client.get("/c/tags_colorhist", params={"label": "ROUND"}).text) == [ids[0], ids[2]]
         assert grid_ids(client.get("/c/tags_colorhist", params={"label": "green"}).text) == [ids[2]]
     finally:

@@ -21,6 +21,7 @@ from tune.findings import read_tune
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
+from eval_scale import Points  # noqa: E402
 from tune_synthetic import write_set  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:Payload indexes have no effect")
@@ -34,9 +35,7 @@ def built(tmp_path_factory) -> Path:
     base = ["--storage", str(tmp / "q"), "--reports", str(tmp / "reports")]
     runner = CliRunner(env={"COLUMNS": "200"})
     for dataset, seed in (("syn", 0), ("plain", 1)):
-        vectors, listing = write_set(
-            tmp / dataset, points=300 if dataset == "syn" else 40, dim=32, classes=5, seed=seed
-        )
+        vectors, listing = write_set(tmp / dataset, Points(300 if dataset == "syn" else 40, 32, 5), seed=seed)
         arguments = ["import", "--vectors", str(vectors), "--list", str(listing), "-d", dataset, "-e", "rand"]
         done = runner.invoke(cli.cli, [*base, *arguments])
         assert done.exit_code == 0, done.output

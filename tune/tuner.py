@@ -159,13 +159,13 @@ class _Measure:
         hits = []
         for first in range(0, len(self.vectors), BATCH):
             batch = list(self.vectors[first : first + BATCH])
-            hits += [ids for ids, _ in store.query_many(name, batch, self.k + 1, exact, search)]
+            hits += [ids for ids, _ in store.query_many(name, batch, self.k + 1, exact=exact, search=search)]
         for vector in self.vectors[:WARM_UP]:
-            store.query_many(name, [vector], self.k + 1, exact, search)
+            store.query_many(name, [vector], self.k + 1, exact=exact, search=search)
         seconds = []
         for vector in self.vectors[:TIMED]:
             start = time.perf_counter()
-            store.query_many(name, [vector], self.k + 1, exact, search)
+            store.query_many(name, [vector], self.k + 1, exact=exact, search=search)
             seconds.append(time.perf_counter() - start)
         order = positions_of(hits, self.position, self.k, leave_out=self.own)
         if self.exact_order is None:

@@ -32,6 +32,7 @@ from media.roots import resolve_image_root
 from search import CollectionSummary, Query, Searcher, SearchResult, list_collections, summarize
 from search.query import checked_id
 from store.provenance import unfinished
+from store.serialized import SerializedStore
 
 if TYPE_CHECKING:
     from store import CollectionInfo, VectorStore
@@ -55,25 +56,6 @@ class Options:
     max_decodes: int = 2  # uploads decoded at once; others wait, then get 503
 
 
-class LockedStore:
-    """The store with every call under one lock: the embedded engine is not made for threads."""
-
-    def __init__(self, store: VectorStore) -> None:
-        self._store = store
-        self._lock = threading.RLock()
-
-    def __getattr__(self, name: str):
-        attribute = getattr(self._store, name)
-        if not callable(attribute):
-            return attribute
-
-        def locked(*args, **kwargs):
-            with self._lock:
-                return attribute(*args, **kwargs)
-
-        return locked
-
-
 class Backend:
     """The library calls behind the pages; `open_store` is called once, on first need."""
 
@@ -95,7 +77,7 @@ class Backend:
         with self._opening:
             if self._store is None:
                 opened = self._open_store()
-                self._store = opened if opened.capabilities.threads else LockedStore(opened)
+                self._store = opened if opened.capabilities.threads else SerializedStore(opened)
             return self._store
 
     # collections

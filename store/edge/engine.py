@@ -58,6 +58,7 @@ class EdgeStore(VectorStore):
         self._folder = folder
         self.location = folder.location
         self._shards = OpenShards(folder, wait=wait, idle_release=idle_release)
+        self._shards.settle_swaps()
 
     @classmethod
     def open(
@@ -107,6 +108,7 @@ class EdgeStore(VectorStore):
         self,
         name: str,
         dim: int,
+        *,
         recreate: bool = False,
         settings: IndexSettings | None = None,
         provenance: Provenance | None = None,
@@ -164,14 +166,19 @@ class EdgeStore(VectorStore):
         shutil.rmtree(folder, ignore_errors=True)
 
     def replace(self, name: str, staging: str, settings: IndexSettings | None = None) -> None:
-        """Swap folders: the staging collection's folder takes the old one's place at once (`settings`
-        are not needed: the staging collection was made with them and keeps them)."""
+        """Swap folders: the old collection's folder is set aside (held), the staging collection's takes its
+        place, then the old one is removed, so a kill at any moment leaves the old collection or the new one,
+        which the next open settles (`OpenShards.settle_swaps`). `settings` are not needed: the staging
+        collection was made with them and keeps them."""
         self.require(staging)
         with self._shards.alone(staging, "replace it") as staged:
             self._folder.write_sidecar(staging, {**self._folder.sidecar(staging), "name": name})
-            if self.exists(name):
-                self.drop(name)
-            staged.rename(self._folder.collection(name))
+            if not self.exists(name):
+                staged.rename(self._folder.collection(name))
+                return
+            with self._shards.alone(name, "replace it") as old:
+                self._folder.swap_in(staged, old)
+        self._folder.remove_set_aside(name)
 
     def info(self, name: str) -> CollectionInfo:
         """Never waits: a collection another process holds shows its sidecar's facts, its count as
@@ -211,7 +218,7 @@ class EdgeStore(VectorStore):
 
     # points
 
-    def upsert(self, name: str, ids: list[str], vectors: np.ndarray, payloads: list[ImagePayload]) -> None:
+    def upsert(self, name: str, ids: list[str], vectors: np.ndarray, *, payloads: list[ImagePayload]) -> None:
         points = [
             edge.Point(id=point, vector=vector.astype(np.float32, copy=False), payload=payload.to_dict())
             for point, vector, payload in zip(ids, vectors, payloads, strict=True)
@@ -272,34 +279,22 @@ class EdgeStore(VectorStore):
     def point_ids(self, name: str) -> set[str]:
         return {str(r.id) for page in self._pages(name, False, False) for r in page}
 
-    def points(self, name: str, with_vectors: bool = False) -> Points:
-        """Pages fill preallocated arrays: at 100,000 384-d points this peaks at 0.8 GB, not 3 GB."""
-        self.require(name)
-        size = self.count(name)
-        dim = int(self._folder.sidecar(name).get("dim") or 0)
-        vectors = np.empty((size, dim), np.float32) if with_vectors else None
-        ids: list[str] = []
-        payloads: list[ImagePayload] = []
+    def scroll(self, name: str, with_vectors: bool = False) -> Iterator[Points]:
+        self.check_schema(name)
         for page in self._pages(name, True, with_vectors):
-            if with_vectors and len(ids) + len(page) > size:  # points added while reading: grow
-                vectors = np.concatenate([vectors, np.empty((len(page), dim), np.float32)])
-            for record in page:
-                if with_vectors:
-                    vectors[len(ids)] = dense(record.vector)
-                ids.append(str(record.id))
-                payloads.append(ImagePayload.read(record.payload))
-        order = sorted(range(len(ids)), key=lambda i: payloads[i].index)
-        return Points(
-            [ids[i] for i in order], [payloads[i] for i in order], vectors[: len(ids)][order] if with_vectors else None
-        )
+            if page:
+                vectors = np.asarray([dense(r.vector) for r in page], np.float32) if with_vectors else None
+                yield Points([str(r.id) for r in page], [ImagePayload.read(r.payload) for r in page], vectors)
 
     def find_by_path(self, name: str, path: str) -> str | None:
+        self.check_schema(name)
         with self._shard(name) as shard:
             records, _ = shard.scroll(edge.ScrollRequest(limit=1, filter=match("path", path), with_payload=False))
         return str(records[0].id) if records else None
 
     def payload(self, name: str, point_id: str) -> ImagePayload | None:
         key = point_key(point_id)
+        self.check_schema(name)
         if key is None:
             return None
         with self._shard(name) as shard:
@@ -315,15 +310,17 @@ class EdgeStore(VectorStore):
             return edge.SearchParams(exact=True)
         return approximate_params(search, self.settings(name).search)
 
-    def query(self, name: str, query: Query, limit: int, label: str | None = None, exact: bool = False) -> list[Hit]:
+    def query(self, name: str, query: Query, limit: int, *, label: str | None = None, exact: bool = False) -> list[Hit]:
+        self.check_schema(name)
         with self._shard(name) as shard:
             asked = Asked(name, limit, self._params(name, exact), with_payload=True, label=label)
             found = shard.query(nearest(shard, query, asked))
         return [Hit.of(str(p.id), p.score, ImagePayload.read(p.payload)) for p in found]
 
     def query_many(
-        self, name: str, queries: list[Query], limit: int, exact: bool, search: SearchSettings | None = None
+        self, name: str, queries: list[Query], limit: int, *, exact: bool, search: SearchSettings | None = None
     ) -> list[tuple[list[str], np.ndarray]]:
+        self.check_schema(name)
         with self._shard(name) as shard:
             asked = Asked(name, limit, self._params(name, exact, search=search))
             requests = [nearest(shard, query, asked) for query in queries]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import qdrant_edge as edge
 
-from errors import StoreError
+from errors import CollectionBusyError, StoreError
 from store.edge.engine_errors import engine_errors
 from store.edge.holders import Holder
 from store.edge.store_folder import StoreFolder
@@ -107,6 +107,20 @@ class OpenShards:
             holder = self._hold(name, None)
             try:
                 yield self.folder.collection(name)
+            finally:
+                holder.release()
+
+    def settle_swaps(self) -> None:
+        """Settle what a killed swap left (`StoreFolder.settle`), each folder set aside held while it is settled;
+        one a running swap holds is left to it."""
+        for name, aside in self.folder.set_aside():
+            holder = Holder(aside, name)
+            try:
+                holder.acquire(0)
+            except CollectionBusyError:
+                continue
+            try:
+                self.folder.settle(name, aside)
             finally:
                 holder.release()
 

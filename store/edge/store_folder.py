@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import shutil
 from pathlib import Path
 from urllib.parse import quote, unquote
 
@@ -28,6 +29,7 @@ FORMAT = "qdrant-edge"
 SIDECAR = "collection.json"
 HOLDER = "holder"
 SHARD = "shard"
+ASIDE = "."  # prefix of an old collection folder a swap set aside (no collection's folder starts with '.')
 
 
 def folder_name(name: str) -> str:
@@ -81,7 +83,9 @@ class StoreFolder:
         base = self.path / "collections"
         if not base.is_dir():
             return []
-        return sorted(unquote(f.name) for f in base.iterdir() if (f / SIDECAR).is_file())
+        return sorted(
+            unquote(f.name) for f in base.iterdir() if (f / SIDECAR).is_file() and not f.name.startswith(ASIDE)
+        )
 
     def collection(self, name: str) -> Path:
         return self.path / "collections" / folder_name(name)
@@ -103,3 +107,31 @@ class StoreFolder:
     def unmark(self, name: str) -> None:
         """Remove the sidecar: `name` is no longer a collection, whatever happens to its folder next."""
         (self.collection(name) / SIDECAR).unlink()
+
+    def swap_in(self, new: Path, old: Path) -> None:
+        """Folder `new` takes the place of `old` in two renames a kill cannot break: `old` set aside, `new` in.
+        The caller holds both; the folder set aside is removed after (`remove_set_aside`)."""
+        aside = old.with_name(ASIDE + old.name)
+        shutil.rmtree(aside, ignore_errors=True)  # the removal a killed swap did not finish
+        old.rename(aside)
+        new.rename(old)
+
+    def remove_set_aside(self, name: str) -> None:
+        collection = self.collection(name)
+        shutil.rmtree(collection.with_name(ASIDE + collection.name), ignore_errors=True)
+
+    def set_aside(self) -> list[tuple[str, Path]]:
+        """(collection name, folder) of every old folder a swap set aside and did not remove."""
+        base = self.path / "collections"
+        if not base.is_dir():
+            return []
+        found = (f for f in base.iterdir() if f.name.startswith(ASIDE) and f.is_dir())
+        return [(unquote(f.name[len(ASIDE) :]), f) for f in found]
+
+    def settle(self, name: str, aside: Path) -> None:
+        """What a killed swap left of `name`: the old folder removed when the new one is in place, else put back."""
+        place = self.collection(name)
+        if (place / SIDECAR).is_file():
+            shutil.rmtree(aside, ignore_errors=True)
+        elif not place.exists():
+            aside.rename(place)

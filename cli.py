@@ -72,7 +72,8 @@ def cli(ctx, storage, qdrant_url, api_key, prefer_grpc, reports, engine, wait, d
     if ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())
         ctx.exit(0)
-    ctx.obj = Context(storage, qdrant_url, api_key, prefer_grpc, reports, Screen(), engine, wait)
+    handed = ctx.obj.handed if isinstance(ctx.obj, Context) else None  # CliRunner().invoke(..., obj=Context(...))
+    ctx.obj = Context(storage, qdrant_url, api_key, prefer_grpc, reports, Screen(), engine, wait, handed=handed)
     ctx.call_on_close(ctx.obj.close)
 
 

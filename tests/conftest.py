@@ -143,14 +143,6 @@ def server() -> Iterator[Server]:
         yield Server(f"http://{container.rest_host_address}", key)
 
 
-def share_store(monkeypatch, store) -> None:
-    """Make the CLI use `store` (already open) and leave it open when a command ends."""
-    import store as store_module
-
-    monkeypatch.setattr(store_module, "open_store", lambda *args, **kwargs: store)
-    monkeypatch.setattr(store, "close", lambda: None)
-
-
 @pytest.fixture(scope="module")
 def opened(built: Path):
     """The embedded store of a module's `built` folder, open for the module's web tests."""

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 import cli
-import store
+from commands.context import Context
 from tests.conftest import run_cli, write_list_dataset
 from tests.hostile import one_line_error, small_file_system
 
@@ -27,13 +27,10 @@ def every_output(folder: Path) -> dict[str, bytes]:
 # 6. credentials out of every output
 
 
-def test_a_planted_password_and_key_appear_in_no_output_of_a_run(tmp_path, monkeypatch):
+def test_a_planted_password_and_key_appear_in_no_output_of_a_run(tmp_path, monkeypatch, store):
     """ingest and eval run with a server URL holding a password and an API key on the command line; the
-    store behind them is an embedded one (no server here), so every file written is checked."""
+    store handed to them is an embedded one (no server here), so every file written is checked."""
     write_list_dataset(tmp_path / "data" / "shapes", per_class=2)
-    real = store.open_store
-    monkeypatch.setattr(store, "open_store", lambda *args, create=True, **kwargs: real(path=tmp_path / "q"))
-    monkeypatch.setattr(store, "open_existing_store", lambda *args, **kwargs: real(path=tmp_path / "q"))
     common = ["--qdrant-url", URL, "--api-key", KEY, "--reports", str(tmp_path / "reports")]
     outputs = []
     for command in (
@@ -42,7 +39,7 @@ def test_a_planted_password_and_key_appear_in_no_output_of_a_run(tmp_path, monke
         ["eval", "-c", "nothing_here"],
     ):
         monkeypatch.setattr(sys, "argv", ["cli.py", *common, *command])
-        result = CliRunner().invoke(cli.cli, [*common, *command])
+        result = CliRunner().invoke(cli.cli, [*common, *command], obj=Context(handed=store))
         outputs.append(result.output)
     assert (tmp_path / "reports" / "index.html").is_file()
     assert "--qdrant-url http://***@127.0.0.1:6333" in (tmp_path / "reports" / "index.html").read_text()

@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from commands.context import Context
 from encoders import build_encoder
 from errors import CollectionNotFoundError, QueryError
 from ingest import IngestOptions, discover, ingest_dataset, read_dataset
 from search import Query, Searcher
 from store import ImagePayload, VectorStore, open_store, point_id
-from tests.conftest import share_store, write_list_dataset
+from tests.conftest import write_list_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -166,36 +167,34 @@ def test_text_only_loading_gives_the_full_models_text_vectors(tmp_path):
     assert np.allclose(full.embed_texts(texts), text.embed_texts(texts), atol=1e-5)
 
 
-def cli(opened: VectorStore, monkeypatch, *args: str):
+def cli(opened: VectorStore, *args: str):
     """The CLI in this process on the open store (the embedded store allows one opener)."""
     from cli import cli as group
 
-    share_store(monkeypatch, opened)
-    return CliRunner().invoke(group, list(args), catch_exceptions=False)
+    return CliRunner().invoke(group, list(args), catch_exceptions=False, obj=Context(handed=opened))
 
 
-def test_cli_formats_paths_json_and_table(built, opened, monkeypatch):
+def test_cli_formats_paths_json_and_table(built, opened):
     base = ["search", "-c", "shapes_colorhist", "--path", "red/00.jpg", "-k", "3"]
-    paths = cli(opened, monkeypatch, *base, "--format", "paths")
+    paths = cli(opened, *base, "--format", "paths")
     assert paths.exit_code == 0
     root = built / "data" / "Shapes" / "images"  # where ingest found the images, recorded by the collection
     assert sorted(paths.stdout.splitlines()) == [str(root / f"red/0{i}.jpg") for i in (1, 2, 3)]
-    data = json.loads(cli(opened, monkeypatch, *base, "--format", "json").stdout)
+    data = json.loads(cli(opened, *base, "--format", "json").stdout)
     assert [hit["rank"] for hit in data["hits"]] == [1, 2, 3]
     assert data["query"]["id"] == point_id("shapes", "red/00.jpg")
     assert [hit["file"] for hit in data["hits"]] == paths.stdout.splitlines()
-    table = cli(opened, monkeypatch, *base).stdout
+    table = cli(opened, *base).stdout
     assert "shapes_colorhist (colorhist, no weights, 12 points): path red/00.jpg (red, excluded" in table
     assert all(hit["path"] in table for hit in data["hits"])
 
 
-def test_cli_gallery_draws_the_query_and_its_hits(built, opened, monkeypatch, tmp_path):
+def test_cli_gallery_draws_the_query_and_its_hits(built, opened, tmp_path):
     from PIL import Image
 
     picture = tmp_path / "out" / "gallery.png"
     result = cli(
         opened,
-        monkeypatch,
         "search",
         "-c",
         "shapes_clip",

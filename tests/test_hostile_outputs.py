@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 import cli
 from commands.context import Context
-from tests.conftest import run_cli, write_list_dataset
+from tests.conftest import run_cli, spawn_cli, write_list_dataset
 from tests.hostile import one_line_error, small_file_system
 
 PASSWORD, KEY = "S3cretPW", "K3yS3cretV4lue"
@@ -51,7 +51,7 @@ def test_a_planted_password_and_key_appear_in_no_output_of_a_run(tmp_path, monke
 
 
 def test_a_server_that_cannot_be_reached_is_named_without_its_password(tmp_path):
-    result = run_cli("--qdrant-url", f"http://alice:{PASSWORD}@127.0.0.1:9", "collections", cwd=tmp_path)
+    result = spawn_cli("--qdrant-url", f"http://alice:{PASSWORD}@127.0.0.1:9", "collections", cwd=tmp_path)
     assert result.returncode != 0
     assert PASSWORD not in result.stdout + result.stderr and "127.0.0.1" in result.stderr
 

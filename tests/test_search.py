@@ -17,7 +17,7 @@ from errors import CollectionNotFoundError, QueryError
 from ingest import IngestOptions, discover, ingest_dataset, read_dataset
 from search import Query, Searcher
 from store import ImagePayload, VectorStore, open_store, point_id
-from tests.conftest import write_list_dataset
+from tests.conftest import run_cli, write_list_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -218,6 +218,7 @@ def test_cli_gallery_draws_the_query_and_its_hits(built, opened, tmp_path):
 
 
 def run(built: Path, *args: str, importtime: bool = False) -> subprocess.CompletedProcess:
+    """`search ARGS` in a fresh interpreter: what it imports, and the child it forks to embed ahead."""
     flags = ["-X", "importtime"] if importtime else []
     return subprocess.run(
         [sys.executable, *flags, str(ROOT / "cli.py"), "--storage", str(built / "qdrant"), "search", *args],
@@ -250,7 +251,7 @@ def test_a_stored_point_query_prints_paths_without_importing_torch(built):
     ],
 )
 def test_the_user_sees_one_line_and_exit_code_2(built, args, message):
-    done = run(built, *args)
+    done = run_cli("--storage", str(built / "qdrant"), "search", *args, cwd=built)
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.count("\n") == 1 and done.stderr.startswith(message)
@@ -297,6 +298,8 @@ def test_an_image_query_on_a_colour_histogram_collection_imports_no_torch(built)
 
 
 def test_a_random_weight_collection_is_searched_with_the_weights_it_recorded_without_init(built):
-    done = run(built, "-c", "shapes_clip", "--image", str(image(built, "green/01.jpg")), "-k", "2", "--format", "paths")
+    query = str(image(built, "green/01.jpg"))
+    done = run_cli("--storage", str(built / "qdrant"), "search", "-c", "shapes_clip", "--image", query, "-k", "2",
+                   "--format", "paths", cwd=built)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0].endswith("green/01.jpg")  # its own image first: the same random weights

@@ -72,8 +72,18 @@ def cli(ctx, storage, qdrant_url, api_key, prefer_grpc, reports, engine, wait, d
     if ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())
         ctx.exit(0)
-    handed = ctx.obj.handed if isinstance(ctx.obj, Context) else None  # CliRunner().invoke(..., obj=Context(...))
-    ctx.obj = Context(storage, qdrant_url, api_key, prefer_grpc, reports, Screen(), engine, wait, handed=handed)
+    handed = ctx.obj.handed if isinstance(ctx.obj, Context) else None  # CliRunner().invoke(..., obj=Context(handed=))
+    ctx.obj = Context(
+        storage=storage,
+        qdrant_url=qdrant_url,
+        api_key=api_key,
+        prefer_grpc=prefer_grpc,
+        reports=reports,
+        screen=Screen(),
+        engine=engine,
+        wait=wait,
+        handed=handed,
+    )
     ctx.call_on_close(ctx.obj.close)
 
 

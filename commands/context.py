@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from store import VectorStore
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Context:
     """The options every command shares and the store they name, opened once per command.
 
@@ -34,11 +34,10 @@ class Context:
     wait: float = 0.0
     idle_release: float | None = None  # a long-running command lets go of collections unused this long
     handed: VectorStore | None = None
-    _store: VectorStore | None = None
+    _store: VectorStore | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self._store is None:
-            self._store = self.handed
+        self._store = self.handed
 
     def store(self, create: bool = False) -> VectorStore:
         """The store, opened on first use (embedded unless a URL is given); only ingest creates one."""

@@ -86,3 +86,12 @@ def test_drop_yes_removes_it_and_says_what_went(storage):
     assert "no collections" in cli(storage, "collections").stdout
     with pytest.raises(CollectionNotFoundError):
         cli(storage, "collections", "drop", "shapes_colorhist", "--yes")
+
+
+def test_a_command_handed_a_store_uses_it_and_leaves_it_open(storage, tmp_path, monkeypatch):
+    closed = []
+    monkeypatch.setattr(storage, "close", lambda: closed.append(True))
+    listed = cli(storage, "--storage", str(tmp_path / "no_store_here"), "collections", "--format", "json")
+    assert [entry["name"] for entry in json.loads(listed.stdout)] == ["shapes_colorhist"]
+    assert not (tmp_path / "no_store_here").exists()
+    assert closed == []  # its owner closes it

@@ -73,7 +73,9 @@ def cli(ctx: click.Context, debug: bool, **store: Any) -> None:
     if ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())
         ctx.exit(0)
-    ctx.obj = Context(**store, screen=Screen())  # storage, qdrant_url, api_key, prefer_grpc, reports, engine, wait
+    handed = ctx.obj.handed if isinstance(ctx.obj, Context) else None  # CliRunner().invoke(..., obj=Context(handed=))
+    # store: storage, qdrant_url, api_key, prefer_grpc, reports, engine, wait
+    ctx.obj = Context(**store, screen=Screen(), handed=handed)
     ctx.call_on_close(ctx.obj.close)
 
 

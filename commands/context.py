@@ -3,30 +3,44 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from encoders import INITS
 from render import Screen
 from store.engines import EngineKind
+from store.naming import DEFAULT_STORAGE
+
+if TYPE_CHECKING:
+    from store import VectorStore
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Context:
-    storage: str
-    qdrant_url: str | None
-    api_key: str | None
-    prefer_grpc: bool
-    reports: Path
-    screen: Screen
+    """The options every command shares and the store they name, opened once per command.
+
+    `handed`: a store already open (a test, a program running commands in-process) that every
+    command uses instead of opening one; its owner closes it, so `close` leaves it open."""
+
+    storage: str = DEFAULT_STORAGE
+    qdrant_url: str | None = None
+    api_key: str | None = None
+    prefer_grpc: bool = False
+    reports: Path = Path("reports")
+    screen: Screen = field(default_factory=Screen)
     engine: str | None = None  # an EngineKind value (--engine)
     wait: float = 0.0
     idle_release: float | None = None  # a long-running command lets go of collections unused this long
-    _store: object = None
+    handed: VectorStore | None = None
+    _store: VectorStore | None = field(default=None, init=False, repr=False)
 
-    def store(self, create: bool = False):
+    def __post_init__(self) -> None:
+        self._store = self.handed
+
+    def store(self, create: bool = False) -> VectorStore:
         """The store, opened on first use (embedded unless a URL is given); only ingest creates one."""
         if self._store is None:
             from store import OpenOptions, open_store
@@ -37,7 +51,7 @@ class Context:
             )
         return self._store
 
-    def check_store(self):
+    def check_store(self) -> VectorStore | None:
         """Before any model loads: open the store if it exists (a locked, damaged or unreachable one
         fails now), else check that it can be created; nothing is created yet. The store, or None."""
         if self._store is None:
@@ -51,7 +65,7 @@ class Context:
 
     def close(self) -> None:
         """Release the store when the command ends (an embedded store holds the collections it used)."""
-        if self._store is not None:
+        if self._store is not None and self._store is not self.handed:
             self._store.close()
 
 

@@ -7,12 +7,14 @@ import os
 import secrets
 import subprocess
 import sys
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from PIL import Image
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -61,8 +63,52 @@ def expected_payload(dataset, position: int, encoder: str) -> dict:
     }
 
 
-def run_cli(*args: str, cwd: Path, **kwargs) -> subprocess.CompletedProcess:
-    """`python cli.py ARGS` in a fresh interpreter, offline, with its output captured."""
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """`python cli.py ARGS` in this process: `cli.main` itself (its one-line errors and exit codes), run in
+    `cwd` with a fresh interpreter's environment (CLI_ENV), its stdout, stderr and exit code captured. What
+    needs a process of its own (a signal, kill -9, another process holding the store, the warnings and
+    log lines a fresh interpreter prints, how it starts) is `spawn_cli`'s."""
+    import cli
+
+    env = {name: None for name in os.environ if name not in KEPT_ENV and not name.startswith("PYTEST_")}
+    argv, where = sys.argv, Path.cwd()
+    with CliRunner().isolation(env={**env, **CLI_ENV}) as (stdout, stderr, _):
+        sys.argv = [str(ROOT / "cli.py"), *args]
+        os.chdir(cwd)
+        try:
+            cli.main()
+            code = 0
+        except SystemExit as stop:
+            code = _exit_code(stop.code)
+        except Exception:  # what a fresh interpreter prints for an exception cli.main lets through (--debug)
+            traceback.print_exc()
+            code = 1
+        finally:
+            sys.argv = argv
+            os.chdir(where)
+        sys.stderr.flush()
+        sys.stdout.flush()
+        return subprocess.CompletedProcess(
+            ["cli.py", *args], code, stdout.getvalue().decode(), stderr.getvalue().decode(errors="backslashreplace")
+        )
+
+
+KEPT_ENV = ("HOME", "TMPDIR")  # run_cli's environment: CLI_ENV and these; pytest's own PYTEST_ variables stay
+
+
+def _exit_code(code: object) -> int:
+    """The exit status a fresh interpreter gives `sys.exit(code)`: a message is printed and means 1."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+def spawn_cli(*args: str, cwd: Path, **kwargs) -> subprocess.CompletedProcess:
+    """`python cli.py ARGS` in a fresh interpreter, offline, with its output captured: for the promises only a
+    process of its own can show (exit on a signal, a store held by another process, what starts up)."""
     return subprocess.run(
         [sys.executable, str(ROOT / "cli.py"), *args],
         cwd=cwd,
@@ -141,14 +187,6 @@ def server() -> Iterator[Server]:
     key = secrets.token_hex(16)
     with QdrantContainer(image=qdrant_image(), api_key=key) as container:
         yield Server(f"http://{container.rest_host_address}", key)
-
-
-def share_store(monkeypatch, store) -> None:
-    """Make the CLI use `store` (already open) and leave it open when a command ends."""
-    import store as store_module
-
-    monkeypatch.setattr(store_module, "open_store", lambda *args, **kwargs: store)
-    monkeypatch.setattr(store, "close", lambda: None)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,8 @@ from tests.conftest import run_cli
 
 
 def one_line_error(result: subprocess.CompletedProcess) -> str:
-    """The single stderr line of a command that failed with exit code 2 (no traceback, no warning)."""
+    """The single stderr line of a command that failed with exit code 2 (no traceback; no warning, which only
+    a fresh interpreter, `spawn_cli`, prints)."""
     lines = [line for line in result.stderr.splitlines() if line.strip() and "━" not in line]
     assert result.returncode == 2, result.stderr
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from PIL import Image
 from cli import cli
 from encoders import SPECS
 from errors import RetrievalError
-from tests.conftest import make_image
+from tests.conftest import make_image, run_cli
 from tests.test_missing_weights import ROOT, _empty_cache_env
 
 
@@ -258,16 +257,9 @@ def test_no_arguments_shows_the_help_and_exits_0():
     assert done.returncode == 0 and "Usage:" in done.stdout and "ingest" in done.stdout
 
 
-def test_drop_without_a_terminal_needs_yes(ingested):
+def test_drop_without_a_terminal_needs_yes(ingested, tmp_path):
     storage, _ = ingested
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), "collections", "drop", "shapes_colorhist", "--storage", str(storage)],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    done = run_cli("collections", "drop", "shapes_colorhist", "--storage", str(storage), cwd=tmp_path)  # stdin: no tty
     assert done.returncode == 2 and "--yes needed" in done.stderr
     listed = run("collections", "--format", "json", "--storage", str(storage))
     assert [c["name"] for c in json.loads(listed.stdout)] == ["shapes_colorhist"]

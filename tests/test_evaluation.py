@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from commands.context import Context
 from errors import EvaluationError
 from evaluation import RankingRequest, leave_one_out, rank_all, write_collection_report
 from evaluation.metrics.per_query import evaluate_rankings
 from presentation.static_report import write_index
 from store import ImagePayload, VectorStore, open_store, point_id
-from tests.conftest import share_store
 
 
 def add_collection(store: VectorStore, name: str, labels: list[str], dim: int = 16, seed: int = 0) -> np.ndarray:
@@ -151,31 +151,20 @@ def test_report_files_escape_labels_and_draw_no_galleries_without_images(store, 
     assert (reports / "pr_synthetic.png").is_file()
 
 
-def _cli(store: VectorStore, monkeypatch, *args: str):
+def _cli(store: VectorStore, *args: str):
     """Run the CLI in this process on the already open store (the embedded store allows one opener)."""
     import cli
 
-    share_store(monkeypatch, store)
-    return CliRunner().invoke(cli.cli, list(args), catch_exceptions=False)
+    return CliRunner().invoke(cli.cli, list(args), catch_exceptions=False, obj=Context(handed=store))
 
 
-def test_cli_eval_writes_every_report_file_and_the_study_table(store, data_root, tmp_path, monkeypatch):
+def test_cli_eval_writes_every_report_file_and_the_study_table(store, data_root, tmp_path):
     reports = tmp_path / "reports"
     ingest = _cli(
-        store,
-        monkeypatch,
-        "--reports",
-        str(reports),
-        "ingest",
-        "--data-root",
-        str(data_root),
-        "-e",
-        "colorhist",
-        "--workers",
-        "0",
+        store, "--reports", str(reports), "ingest", "--data-root", str(data_root), "-e", "colorhist", "--workers", "0"
     )
     assert ingest.exit_code == 0, ingest.output
-    result = _cli(store, monkeypatch, "--reports", str(reports), "eval", "--data-root", str(data_root))
+    result = _cli(store, "--reports", str(reports), "eval", "--data-root", str(data_root))
     assert result.exit_code == 0, result.output
     assert "shapes_colorhist" in result.output and "encoders x datasets" in result.output
     folder = reports / "shapes_colorhist"
@@ -186,7 +175,6 @@ def test_cli_eval_writes_every_report_file_and_the_study_table(store, data_root,
     assert metrics["map"] > 0.9 and metrics["queries"] == 12 and metrics["encoder"] == "colorhist"
     as_json = _cli(
         store,
-        monkeypatch,
         "--reports",
         str(reports),
         "eval",
@@ -208,17 +196,7 @@ def test_cli_eval_writes_every_report_file_and_the_study_table(store, data_root,
     full = json.loads((folder / "runs" / "full.json").read_text())  # the full ranking's figures stay beside the cut's
     assert full["metric"] == "mAP" and full["map"] == metrics["map"] and full["precision_at"]["10"] is not None
     table = _cli(
-        store,
-        monkeypatch,
-        "--reports",
-        str(reports),
-        "eval",
-        "-c",
-        "shapes_colorhist",
-        "--k",
-        "2",
-        "--data-root",
-        str(data_root),
+        store, "--reports", str(reports), "eval", "-c", "shapes_colorhist", "--k", "2", "--data-root", str(data_root)
     )
     lines = table.stdout.splitlines()
     header = next(line for line in lines if line.strip().startswith("collection"))
@@ -233,7 +211,7 @@ def test_cli_eval_writes_every_report_file_and_the_study_table(store, data_root,
     assert [row["P@5"], row["P@10"], row["R-prec"]] == ["n/a", "n/a", "n/a"]  # R = 3 > 2
 
 
-def test_corel1k_colorhist_reaches_the_measured_map(corel, store, tmp_path, monkeypatch):
+def test_corel1k_colorhist_reaches_the_measured_map(corel, store, tmp_path):
     from encoders import build_encoder
     from ingest import IngestOptions, ingest_dataset, read_dataset
 
@@ -241,7 +219,6 @@ def test_corel1k_colorhist_reaches_the_measured_map(corel, store, tmp_path, monk
     reports = tmp_path / "reports"
     result = _cli(
         store,
-        monkeypatch,
         "--reports",
         str(reports),
         "eval",
@@ -259,17 +236,17 @@ def test_corel1k_colorhist_reaches_the_measured_map(corel, store, tmp_path, monk
         assert (reports / "corel1k_colorhist" / name).stat().st_size > 100_000  # real photos, not placeholders
 
 
-def test_cli_eval_of_every_collection_skips_one_that_cannot_be_evaluated(store, tmp_path, monkeypatch):
+def test_cli_eval_of_every_collection_skips_one_that_cannot_be_evaluated(store, tmp_path):
     add_collection(store, "toy", LABELS)
     add_collection(store, "tiny", ["a", "a"])
     store.delete("tiny", [point_id("synthetic", "a/001.jpg")])
     reports = tmp_path / "reports"
-    result = _cli(store, monkeypatch, "--reports", str(reports), "eval", "--data-root", str(tmp_path))
+    result = _cli(store, "--reports", str(reports), "eval", "--data-root", str(tmp_path))
     assert result.exit_code == 0, result.output
     assert "skipped: collection 'tiny' has 1 point(s)" in result.stderr
     assert (reports / "toy" / "runs" / "full.json").is_file() and not (reports / "tiny").exists()
     with pytest.raises(EvaluationError):
-        _cli(store, monkeypatch, "--reports", str(reports), "eval", "-c", "tiny")
+        _cli(store, "--reports", str(reports), "eval", "-c", "tiny")
 
 
 def test_a_collection_where_no_class_has_two_members_reports_no_map(store, tmp_path):
@@ -287,17 +264,13 @@ def test_a_collection_where_no_class_has_two_members_reports_no_map(store, tmp_p
     )
 
 
-def test_cli_eval_sample_measures_the_drawn_queries_against_every_point(store, data_root, tmp_path, monkeypatch):
+def test_cli_eval_sample_measures_the_drawn_queries_against_every_point(store, data_root, tmp_path):
     reports = tmp_path / "reports"
     args = ("--reports", str(reports))
-    ingest = _cli(
-        store, monkeypatch, *args, "ingest", "--data-root", str(data_root), "-e", "colorhist", "--workers", "0"
-    )
+    ingest = _cli(store, *args, "ingest", "--data-root", str(data_root), "-e", "colorhist", "--workers", "0")
     assert ingest.exit_code == 0, ingest.output
-    full = json.loads(_cli(store, monkeypatch, *args, "eval", "-c", "shapes_colorhist", "--format", "json").stdout)
-    result = _cli(
-        store, monkeypatch, *args, "eval", "-c", "shapes_colorhist", "--format", "json", "--sample", "5", "--seed", "7"
-    )
+    full = json.loads(_cli(store, *args, "eval", "-c", "shapes_colorhist", "--format", "json").stdout)
+    result = _cli(store, *args, "eval", "-c", "shapes_colorhist", "--format", "json", "--sample", "5", "--seed", "7")
     sampled = json.loads(result.stdout)
     drawn = np.sort(np.random.default_rng(7).choice(12, 5, replace=False))
     ids = list(full["ap_per_query"])

@@ -146,10 +146,8 @@ def test_paths_on_a_terminal_are_escaped_and_print0_gives_them_raw(tmp_path):
     os.close(main)
     assert b"\x1b" not in shown
     assert b"k/esc\\x1b[2Jname.jpg" in shown and b"k/new\\x0aline.jpg" in shown
-    piped = subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), *args, "--print0"], cwd=tmp_path, capture_output=True, env=CLI_ENV
-    )
+    piped = run_cli(*args, "--print0", cwd=tmp_path)  # stdout is not a terminal
     assert piped.returncode == 0, piped.stderr
     root = (tmp_path / "data" / "odd").resolve()  # the image folder the collection recorded
     expected = sorted(str(root / p) for p in paths if p != "k/plain.jpg")
-    assert sorted(piped.stdout.decode().split("\0")[:-1]) == expected
+    assert sorted(piped.stdout.split("\0")[:-1]) == expected

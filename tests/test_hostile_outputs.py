@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 import cli
-import store
-from tests.conftest import run_cli, write_list_dataset
+from commands.context import Context
+from tests.conftest import run_cli, spawn_cli, write_list_dataset
 from tests.hostile import one_line_error, small_file_system
 
 PASSWORD, KEY = "S3cretPW", "K3yS3cretV4lue"
@@ -27,13 +27,10 @@ def every_output(folder: Path) -> dict[str, bytes]:
 # 6. credentials out of every output
 
 
-def test_a_planted_password_and_key_appear_in_no_output_of_a_run(tmp_path, monkeypatch):
+def test_a_planted_password_and_key_appear_in_no_output_of_a_run(tmp_path, monkeypatch, store):
     """ingest and eval run with a server URL holding a password and an API key on the command line; the
-    store behind them is an embedded one (no server here), so every file written is checked."""
+    store handed to them is an embedded one (no server here), so every file written is checked."""
     write_list_dataset(tmp_path / "data" / "shapes", per_class=2)
-    real = store.open_store
-    monkeypatch.setattr(store, "open_store", lambda *args, create=True, **kwargs: real(path=tmp_path / "q"))
-    monkeypatch.setattr(store, "open_existing_store", lambda *args, **kwargs: real(path=tmp_path / "q"))
     common = ["--qdrant-url", URL, "--api-key", KEY, "--reports", str(tmp_path / "reports")]
     outputs = []
     for command in (
@@ -42,7 +39,7 @@ def test_a_planted_password_and_key_appear_in_no_output_of_a_run(tmp_path, monke
         ["eval", "-c", "nothing_here"],
     ):
         monkeypatch.setattr(sys, "argv", ["cli.py", *common, *command])
-        result = CliRunner().invoke(cli.cli, [*common, *command])
+        result = CliRunner().invoke(cli.cli, [*common, *command], obj=Context(handed=store))
         outputs.append(result.output)
     assert (tmp_path / "reports" / "index.html").is_file()
     assert "--qdrant-url http://***@127.0.0.1:6333" in (tmp_path / "reports" / "index.html").read_text()
@@ -54,7 +51,7 @@ def test_a_planted_password_and_key_appear_in_no_output_of_a_run(tmp_path, monke
 
 
 def test_a_server_that_cannot_be_reached_is_named_without_its_password(tmp_path):
-    result = run_cli("--qdrant-url", f"http://alice:{PASSWORD}@127.0.0.1:9", "collections", cwd=tmp_path)
+    result = spawn_cli("--qdrant-url", f"http://alice:{PASSWORD}@127.0.0.1:9", "collections", cwd=tmp_path)
     assert result.returncode != 0
     assert PASSWORD not in result.stdout + result.stderr and "127.0.0.1" in result.stderr
 

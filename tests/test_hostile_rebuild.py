@@ -8,7 +8,6 @@ import json
 import shutil
 import subprocess
 import sys
-import textwrap
 import zipfile
 from pathlib import Path
 
@@ -37,20 +36,15 @@ def import_cli(cwd: Path, vectors: Path, listing: Path, *extra: str) -> subproce
 
 
 def stored_vectors(cwd: Path, collection: str) -> dict[str, list[float]]:
-    """path -> stored vector, read through the store in a fresh process."""
-    script = textwrap.dedent(
-        f"""
-        import json
-        from store import open_store
-        store = open_store(path="q")
-        points = store.points({collection!r}, with_vectors=True)
-        print(json.dumps({{p: v.tolist() for p, v in zip(points.paths, points.vectors)}}))
+    """path -> stored vector, read through the store as a new opener (the command before closed it)."""
+    from store import open_store
+
+    store = open_store(path=cwd / "q")
+    try:
+        points = store.points(collection, with_vectors=True)
+        return {p: v.tolist() for p, v in zip(points.paths, points.vectors, strict=True)}
+    finally:
         store.close()
-        """
-    )
-    done = subprocess.run([sys.executable, "-c", script], cwd=cwd, capture_output=True, text=True, env=CLI_ENV)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
 
 
 def unit(vectors: np.ndarray) -> np.ndarray:

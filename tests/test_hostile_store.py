@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CLASS_COLOURS, CLI_ENV, ROOT, make_image, run_cli, write_list_dataset
+from tests.conftest import CLASS_COLOURS, CLI_ENV, ROOT, make_image, run_cli, spawn_cli, write_list_dataset
 from tests.hostile import ingest, one_line_error, stored_paths
 
 # 6. DataLoader workers never keep the embedded store's lock
@@ -173,7 +173,7 @@ def test_a_full_disk_while_ingesting_is_one_line_and_a_rerun_resumes(shapes):
         resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
 
     write_list_dataset(shapes / "data" / "shapes", per_class=20)
-    full = run_cli(
+    full = spawn_cli(
         "--storage", "q", "ingest", "--data-root", "data", "-e", "colorhist", "--workers", "0", "--batch-size", "4",
         cwd=shapes,
         preexec_fn=file_size_limit,
@@ -220,7 +220,7 @@ def test_grpc_errors_are_shown_by_status_not_class_name(tmp_path):
 
 def test_credentials_in_the_url_and_the_api_key_are_never_shown(tmp_path, monkeypatch):
     url = f"http://admin:s3cret-pw@127.0.0.1:{_closed_port()}"
-    result = run_cli("--qdrant-url", url, "--api-key", "k3y-value", "collections", cwd=tmp_path)
+    result = spawn_cli("--qdrant-url", url, "--api-key", "k3y-value", "collections", cwd=tmp_path)
     line = one_line_error(result)
     assert "s3cret-pw" not in result.stderr + result.stdout and "k3y-value" not in result.stderr + result.stdout
     assert "http://***@127.0.0.1" in line
@@ -265,7 +265,7 @@ def test_gallery_text_is_inert_and_long_text_is_cut():
 
 
 def test_qdrant_client_warnings_never_precede_the_error(tmp_path):
-    result = run_cli("--qdrant-url", f"http://127.0.0.1:{_closed_port()}", "collections", cwd=tmp_path)
+    result = spawn_cli("--qdrant-url", f"http://127.0.0.1:{_closed_port()}", "collections", cwd=tmp_path)
     one_line_error(result)
     shown = subprocess.run(
         [

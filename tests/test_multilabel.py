@@ -8,6 +8,7 @@ import numpy as np
 from click.testing import CliRunner
 from sklearn.metrics import average_precision_score
 
+from commands.context import Context
 from evaluation.metrics.per_query import evaluate_rankings, membership, per_class_ap
 from ingest.datasets import read_dataset
 from store import ImagePayload
@@ -89,16 +90,15 @@ def test_payload_keeps_every_label_and_single_label_payloads_are_unchanged():
     assert ImagePayload.read(older).label_set == ("car",)
 
 
-def test_multi_label_collection_is_ingested_and_evaluated(tmp_path, monkeypatch, store):
+def test_multi_label_collection_is_ingested_and_evaluated(tmp_path, store):
     from cli import cli
-    from tests.conftest import share_store
 
     root = tmp_path / "data"
     folder = write_list_dataset(root / "Multi")
     lines = (folder / "list_of_images.txt").read_text().splitlines()
     lines[0] = lines[0] + ",green"  # red/00.jpg is also green
     (folder / "list_of_images.txt").write_text("\n".join(lines) + "\n")
-    share_store(monkeypatch, store)
+    handed = Context(handed=store)  # the CLI in this process, on the open store
     runner = CliRunner()
     reports = tmp_path / "reports"
     common = ["--reports", str(reports)]
@@ -106,11 +106,14 @@ def test_multi_label_collection_is_ingested_and_evaluated(tmp_path, monkeypatch,
         cli,
         [*common, "ingest", "--data-root", str(root), "-e", "colorhist", "--init", "random"],
         catch_exceptions=False,
+        obj=handed,
     )
     assert result.exit_code == 0, result.output
     points = store.points("multi_colorhist", with_vectors=True)
     assert points.payloads[0].labels == ("red", "green")
-    result = runner.invoke(cli, [*common, "eval", "-c", "multi_colorhist", "--format", "json"], catch_exceptions=False)
+    result = runner.invoke(
+        cli, [*common, "eval", "-c", "multi_colorhist", "--format", "json"], catch_exceptions=False, obj=handed
+    )
     assert result.exit_code == 0, result.output
     metrics = json.loads(result.output[result.output.index("{") :])
     assert metrics["multi_label"] is True

@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
+from commands.context import Context
 from evaluation import Variant, read_records
 from media.files import write_text_atomic
 from store import ImagePayload, point_id
-from tests.conftest import share_store
 from tests.test_rerank import clustered, store_vectors
 
 VARIANTS = {  # the eval options of each variant, its slug and the label every table prints
@@ -26,11 +26,10 @@ VARIANTS = {  # the eval options of each variant, its slug and the label every t
 }
 
 
-def _cli(store, monkeypatch, *args: str):
+def _cli(store, *args: str):
     import cli
 
-    share_store(monkeypatch, store)
-    return CliRunner().invoke(cli.cli, list(args), catch_exceptions=False)
+    return CliRunner().invoke(cli.cli, list(args), catch_exceptions=False, obj=Context(handed=store))
 
 
 def _index_rows(page: str) -> dict[str, str]:
@@ -43,25 +42,23 @@ def _index_rows(page: str) -> dict[str, str]:
 
 
 def test_sampled_cut_and_reranked_evals_leave_the_full_record_and_each_is_labelled_everywhere(
-    store, data_root, tmp_path, monkeypatch
+    store, data_root, tmp_path
 ):
     reports = tmp_path / "reports"
     base = ["--reports", str(reports)]
-    ingest = _cli(
-        store, monkeypatch, *base, "ingest", "--data-root", str(data_root), "-e", "colorhist", "--workers", "0"
-    )
+    ingest = _cli(store, *base, "ingest", "--data-root", str(data_root), "-e", "colorhist", "--workers", "0")
     assert ingest.exit_code == 0, ingest.output
     eval_args = [*base, "eval", "-c", "shapes_colorhist", "--data-root", str(data_root)]
-    assert _cli(store, monkeypatch, *eval_args).exit_code == 0
+    assert _cli(store, *eval_args).exit_code == 0
     full_file = reports / "shapes_colorhist" / "runs" / "full.json"
     full_bytes = full_file.read_bytes()
     for slug, (options, label) in VARIANTS.items():
         if slug == "full":
             continue
-        table = _cli(store, monkeypatch, *eval_args, *options)
+        table = _cli(store, *eval_args, *options)
         assert table.exit_code == 0, table.output
         assert label in table.output  # the terminal names the variant
-        as_json = json.loads(_cli(store, monkeypatch, *eval_args, *options, "--format", "json").stdout)
+        as_json = json.loads(_cli(store, *eval_args, *options, "--format", "json").stdout)
         records = as_json if isinstance(as_json, list) else [as_json]
         assert label in [record["variant"]["label"] for record in records]
         assert full_file.read_bytes() == full_bytes  # the full record is untouched
@@ -116,13 +113,13 @@ def _comparisons(page: str) -> str:
     return re.search(r'<h2 id="comparisons">.*?(?=<h2 )', page, re.S).group(0)
 
 
-def test_one_at_a_time_and_all_at_once_give_the_same_orderings_and_differences(store, tmp_path, monkeypatch):
+def test_one_at_a_time_and_all_at_once_give_the_same_orderings_and_differences(store, tmp_path):
     _two_encoders(store)
     names = ["paris_resnet18", "paris_clip", "paris_dinov2"]
     apart, together = tmp_path / "apart", tmp_path / "together"
     for name in names:
-        assert _cli(store, monkeypatch, "--reports", str(apart), "eval", "-c", name).exit_code == 0
-    assert _cli(store, monkeypatch, "--reports", str(together), "eval").exit_code == 0
+        assert _cli(store, "--reports", str(apart), "eval", "-c", name).exit_code == 0
+    assert _cli(store, "--reports", str(together), "eval").exit_code == 0
     one, all_ = (_comparisons((folder / "index.html").read_text()) for folder in (apart, together))
     assert one == all_
     rows = re.findall(r"<tr><td>([^<]+)</td><td>(\d\.\d{4})</td><td>([^<]+)</td><td>([^<]+)</td>", one)
@@ -132,12 +129,12 @@ def test_one_at_a_time_and_all_at_once_give_the_same_orderings_and_differences(s
         assert float(difference) == pytest.approx(maps[name] - maps[after], abs=1.5e-4)  # both rounded to 4 places
 
 
-def test_a_pair_measured_on_other_queries_says_why_instead_of_a_number(store, tmp_path, monkeypatch):
+def test_a_pair_measured_on_other_queries_says_why_instead_of_a_number(store, tmp_path):
     _two_encoders(store)
     reports = tmp_path / "reports"
-    assert _cli(store, monkeypatch, "--reports", str(reports), "eval", "-c", "paris_clip").exit_code == 0
+    assert _cli(store, "--reports", str(reports), "eval", "-c", "paris_clip").exit_code == 0
     store.delete("paris_dinov2", [point_id("paris", "c0/000.jpg")])  # one point fewer: other queries
-    assert _cli(store, monkeypatch, "--reports", str(reports), "eval", "-c", "paris_dinov2").exit_code == 0
+    assert _cli(store, "--reports", str(reports), "eval", "-c", "paris_dinov2").exit_code == 0
     page = _comparisons((reports / "index.html").read_text())
     assert "not compared: different queries (79 shared of 80 and 79)" in page
 
@@ -145,7 +142,7 @@ def test_a_pair_measured_on_other_queries_says_why_instead_of_a_number(store, tm
 def test_a_write_cut_short_never_hides_a_record(store, tmp_path, monkeypatch):
     _two_encoders(store)
     reports = tmp_path / "reports"
-    assert _cli(store, monkeypatch, "--reports", str(reports), "eval", "-c", "paris_clip").exit_code == 0
+    assert _cli(store, "--reports", str(reports), "eval", "-c", "paris_clip").exit_code == 0
     record = reports / "paris_clip" / "runs" / "full.json"
     before = record.read_bytes()
     (record.parent / ".full.json.killed.part").write_text(before.decode()[:100])  # a writer killed mid-file

@@ -14,12 +14,12 @@ import pytest
 from click.testing import CliRunner
 
 import evaluation.ranking.ranker
+from commands.context import Context
 from evaluation import RankingRequest, Rerank, RunRecord, leave_one_out, rank_all, read_records
 from evaluation.metrics.comparisons import rank_records
 from evaluation.metrics.per_query import evaluate_rankings
 from evaluation.ranking.near_duplicates import find_duplicates
 from store import ImagePayload, VectorStore, point_id
-from tests.conftest import share_store
 
 
 def store_vectors(
@@ -124,21 +124,20 @@ def test_find_duplicates_on_a_hand_made_set():
     assert found.keep.tolist() == [True, True, False, True, False, False]
 
 
-def _cli(store, monkeypatch, *args: str):
+def _cli(store, *args: str):
     import cli
 
-    share_store(monkeypatch, store)
-    return CliRunner().invoke(cli.cli, list(args), catch_exceptions=False)
+    return CliRunner().invoke(cli.cli, list(args), catch_exceptions=False, obj=Context(handed=store))
 
 
-def test_cli_eval_rerank_writes_its_own_rows_and_the_study_side_by_side(store, tmp_path, monkeypatch):
+def test_cli_eval_rerank_writes_its_own_rows_and_the_study_side_by_side(store, tmp_path):
     vectors, labels = clustered(seed=4)
     store_vectors(store, "paris_clip", vectors, labels, dataset="paris", encoder="clip")
     shuffled = np.random.default_rng(5).permutation(vectors)  # the same points with another encoder's vectors
     store_vectors(store, "paris_dinov2", shuffled, labels, dataset="paris", encoder="dinov2")
     reports = tmp_path / "reports"
     args = ["--reports", str(reports), "eval", "--data-root", str(tmp_path), "--rerank", "aqe", "--rerank-k", "3"]
-    result = _cli(store, monkeypatch, *args, "--alpha", "2")
+    result = _cli(store, *args, "--alpha", "2")
     assert result.exit_code == 0, result.output
     assert "paris_clip +aqe" in result.output and "not comparable with the study" in result.output
     plain = json.loads((reports / "paris_clip" / "runs" / "full.json").read_text())

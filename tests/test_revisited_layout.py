@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
+from commands.context import Context
 from errors import DatasetError
 from ingest.datasets import discover, read_dataset
 from media.groundtruth import read_ground_truth
@@ -61,18 +62,17 @@ def test_a_pickle_that_would_run_code_is_refused(tmp_path):
         read_ground_truth(file, "roxford5k")
 
 
-def test_eval_measures_easy_medium_hard_with_the_published_figures_beside(tmp_path, monkeypatch, store):
+def test_eval_measures_easy_medium_hard_with_the_published_figures_beside(tmp_path, store):
     from cli import cli
     from encoders import build_encoder
-    from tests.conftest import share_store
 
     folder = write_revisited(tmp_path / "data")
-    share_store(monkeypatch, store)
+    handed = Context(handed=store)  # the CLI in this process, on the open store
     runner = CliRunner()
     common = ["--reports", str(tmp_path / "reports")]
     ingest = [*common, "ingest", "--data-root", str(tmp_path / "data"), "-e", "colorhist"]
-    assert runner.invoke(cli, ingest, catch_exceptions=False).exit_code == 0
-    result = runner.invoke(cli, [*common, "eval", "-c", "roxford5k_colorhist"], catch_exceptions=False)
+    assert runner.invoke(cli, ingest, catch_exceptions=False, obj=handed).exit_code == 0
+    result = runner.invoke(cli, [*common, "eval", "-c", "roxford5k_colorhist"], catch_exceptions=False, obj=handed)
     assert result.exit_code == 0, result.output
     assert "68.8" in result.output and "43.2" in result.output and "Table 9" in result.output
     metrics = json.loads((tmp_path / "reports" / "roxford5k_colorhist" / "metrics.json").read_text())

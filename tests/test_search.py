@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from commands.context import Context
 from encoders import build_encoder
 from errors import CollectionNotFoundError, QueryError
 from ingest import IngestOptions, discover, ingest_dataset, read_dataset
 from search import Query, Searcher
 from store import ImagePayload, VectorStore, open_store, point_id
-from tests.conftest import share_store, write_list_dataset
+from tests.conftest import run_cli, write_list_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -166,36 +167,34 @@ def test_text_only_loading_gives_the_full_models_text_vectors(tmp_path):
     assert np.allclose(full.embed_texts(texts), text.embed_texts(texts), atol=1e-5)
 
 
-def cli(opened: VectorStore, monkeypatch, *args: str):
+def cli(opened: VectorStore, *args: str):
     """The CLI in this process on the open store (the embedded store allows one opener)."""
     from cli import cli as group
 
-    share_store(monkeypatch, opened)
-    return CliRunner().invoke(group, list(args), catch_exceptions=False)
+    return CliRunner().invoke(group, list(args), catch_exceptions=False, obj=Context(handed=opened))
 
 
-def test_cli_formats_paths_json_and_table(built, opened, monkeypatch):
+def test_cli_formats_paths_json_and_table(built, opened):
     base = ["search", "-c", "shapes_colorhist", "--path", "red/00.jpg", "-k", "3"]
-    paths = cli(opened, monkeypatch, *base, "--format", "paths")
+    paths = cli(opened, *base, "--format", "paths")
     assert paths.exit_code == 0
     root = built / "data" / "Shapes" / "images"  # where ingest found the images, recorded by the collection
     assert sorted(paths.stdout.splitlines()) == [str(root / f"red/0{i}.jpg") for i in (1, 2, 3)]
-    data = json.loads(cli(opened, monkeypatch, *base, "--format", "json").stdout)
+    data = json.loads(cli(opened, *base, "--format", "json").stdout)
     assert [hit["rank"] for hit in data["hits"]] == [1, 2, 3]
     assert data["query"]["id"] == point_id("shapes", "red/00.jpg")
     assert [hit["file"] for hit in data["hits"]] == paths.stdout.splitlines()
-    table = cli(opened, monkeypatch, *base).stdout
+    table = cli(opened, *base).stdout
     assert "shapes_colorhist (colorhist, no weights, 12 points): path red/00.jpg (red, excluded" in table
     assert all(hit["path"] in table for hit in data["hits"])
 
 
-def test_cli_gallery_draws_the_query_and_its_hits(built, opened, monkeypatch, tmp_path):
+def test_cli_gallery_draws_the_query_and_its_hits(built, opened, tmp_path):
     from PIL import Image
 
     picture = tmp_path / "out" / "gallery.png"
     result = cli(
         opened,
-        monkeypatch,
         "search",
         "-c",
         "shapes_clip",
@@ -219,6 +218,7 @@ def test_cli_gallery_draws_the_query_and_its_hits(built, opened, monkeypatch, tm
 
 
 def run(built: Path, *args: str, importtime: bool = False) -> subprocess.CompletedProcess:
+    """`search ARGS` in a fresh interpreter: what it imports, and the child it forks to embed ahead."""
     flags = ["-X", "importtime"] if importtime else []
     return subprocess.run(
         [sys.executable, *flags, str(ROOT / "cli.py"), "--storage", str(built / "qdrant"), "search", *args],
@@ -251,7 +251,7 @@ def test_a_stored_point_query_prints_paths_without_importing_torch(built):
     ],
 )
 def test_the_user_sees_one_line_and_exit_code_2(built, args, message):
-    done = run(built, *args)
+    done = run_cli("--storage", str(built / "qdrant"), "search", *args, cwd=built)
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.count("\n") == 1 and done.stderr.startswith(message)
@@ -298,6 +298,8 @@ def test_an_image_query_on_a_colour_histogram_collection_imports_no_torch(built)
 
 
 def test_a_random_weight_collection_is_searched_with_the_weights_it_recorded_without_init(built):
-    done = run(built, "-c", "shapes_clip", "--image", str(image(built, "green/01.jpg")), "-k", "2", "--format", "paths")
+    query = str(image(built, "green/01.jpg"))
+    done = run_cli("--storage", str(built / "qdrant"), "search", "-c", "shapes_clip", "--image", query, "-k", "2",
+                   "--format", "paths", cwd=built)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0].endswith("green/01.jpg")  # its own image first: the same random weights

@@ -24,7 +24,7 @@ from qdrant_client import QdrantClient, models
 from qdrant_client.conversions.conversion import RestToGrpc
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
-import store as store_module
+from commands.context import Context
 from errors import StoreError
 from evaluation import ann_recall
 from store import PAYLOAD_SCHEMA, ImagePayload, IndexSettings, VectorStore, open_store
@@ -145,11 +145,10 @@ def test_server_options_survive_the_grpc_conversion():
     assert RestToGrpc.convert_quantization_config(config["quantization_config"]).HasField("scalar")
 
 
-def test_cli_ingest_options_reach_the_new_collection(data_root, tmp_path, monkeypatch):
+def test_cli_ingest_options_reach_the_new_collection(data_root, tmp_path):
     import cli
 
     standin, recorder = server_standin()
-    monkeypatch.setattr(store_module, "open_store", lambda *args, **kwargs: standin)
     result = CliRunner().invoke(
         cli.cli,
         [
@@ -178,6 +177,7 @@ def test_cli_ingest_options_reach_the_new_collection(data_root, tmp_path, monkey
             "--quantization",
             "int8",
         ],
+        obj=Context(handed=standin),
     )
     assert result.exit_code == 0, result.output
     [(args, kwargs)] = recorder.named("create_collection")
@@ -349,12 +349,11 @@ def test_ann_recall_compares_approximate_with_exact_top_k_on_sampled_points():
     assert (measured.recall, measured.exact_only, measured.queries, measured.points) == (0.5, False, 40, 100)
 
 
-def test_eval_ann_reports_recall_per_collection(monkeypatch, tmp_path):
+def test_eval_ann_reports_recall_per_collection(tmp_path):
     import cli
 
     half = ServerStore(HalfRecall(), "half")
     _load(half, adds=1)
-    monkeypatch.setattr(store_module, "open_store", lambda *args, **kwargs: half)
     result = CliRunner().invoke(
         cli.cli,
         [
@@ -369,6 +368,7 @@ def test_eval_ann_reports_recall_per_collection(monkeypatch, tmp_path):
             "--format",
             "json",
         ],
+        obj=Context(handed=half),
     )
     assert result.exit_code == 0, result.output
     measured = json.loads(result.output)

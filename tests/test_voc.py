@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from commands.context import Context
 from errors import DatasetError
 from ingest.datasets import discover, read_dataset
 from ingest.voc import VocOptions
@@ -84,20 +85,19 @@ def test_bad_annotation_and_missing_split(tmp_path):
         read_dataset(folder, "voc2007", VocOptions(split="test"))
 
 
-def test_ingest_voc_single_label_through_the_cli(tmp_path, monkeypatch, store):
+def test_ingest_voc_single_label_through_the_cli(tmp_path, store):
     from cli import cli
-    from tests.conftest import share_store
 
     write_voc(tmp_path / "data")
     write_voc(tmp_path / "data", "VOC2012")
-    share_store(monkeypatch, store)
+    handed = Context(handed=store)  # the CLI in this process, on the open store
     runner = CliRunner()
-    listing = runner.invoke(cli, ["datasets", "--data-root", str(tmp_path / "data"), "--format", "json"])
+    listing = runner.invoke(cli, ["datasets", "--data-root", str(tmp_path / "data"), "--format", "json"], obj=handed)
     assert [d["name"] for d in json.loads(listing.output)] == ["voc2007", "voc2012"]
     args = ["--reports", str(tmp_path / "reports"), "ingest", "--data-root", str(tmp_path / "data"), "-d", "voc2007"]
-    result = runner.invoke(cli, [*args, "-e", "colorhist", "--voc-single-label"], catch_exceptions=False)
+    result = runner.invoke(cli, [*args, "-e", "colorhist", "--voc-single-label"], catch_exceptions=False, obj=handed)
     assert result.exit_code == 0, result.output
     points = store.points("voc2007-single_colorhist")  # the collection name slugs "_"
     assert [(p.path, p.label, p.labels) for p in points.payloads][:1] == [("000001.jpg", "person", None)]
-    result = runner.invoke(cli, [*args, "-e", "colorhist"], catch_exceptions=False)
+    result = runner.invoke(cli, [*args, "-e", "colorhist"], catch_exceptions=False, obj=handed)
     assert store.points("voc2007_colorhist").payloads[0].labels == ("person", "car")

@@ -16,11 +16,12 @@ from click.testing import CliRunner
 from PIL import Image
 from sklearn.metrics import average_precision_score
 
+from commands.context import Context
 from encoders import build_encoder
 from evaluation import EvalOptions, evaluate_collections
 from ingest import IngestOptions, discover, ingest_dataset, read_dataset
 from store import ImagePayload, open_store, point_id
-from tests.conftest import make_image, share_store, write_list_dataset
+from tests.conftest import make_image, write_list_dataset
 
 HOSTILE = "<script>alert('x')</script>&\""
 ESCAPE_PATHS = ["../secret.jpg", "/ABSOLUTE", "red/link.jpg"]  # /ABSOLUTE is replaced by the secret's absolute path
@@ -324,10 +325,10 @@ def test_serve_warns_on_a_non_local_host_and_builds_the_app(monkeypatch, opened,
 
     served = []
     monkeypatch.setattr("web.app.serve", lambda app, host, port: served.append((host, port)))
-    share_store(monkeypatch, opened)
+    handed = Context(handed=opened)  # the CLI in this process, on the open store
     runner = CliRunner()
-    local = runner.invoke(cli.cli, ["serve", "--port", "8123", "--data-root", str(built / "data")])
-    public = runner.invoke(cli.cli, ["serve", "--host", "0.0.0.0", "--port", "8124"])
+    local = runner.invoke(cli.cli, ["serve", "--port", "8123", "--data-root", str(built / "data")], obj=handed)
+    public = runner.invoke(cli.cli, ["serve", "--host", "0.0.0.0", "--port", "8124"], obj=handed)
     assert local.exit_code == 0 and public.exit_code == 0, local.output + public.output
     assert served == [("127.0.0.1", 8123), ("0.0.0.0", 8124)]
     assert "warning" not in local.output and "warning: listening on 0.0.0.0" in public.output

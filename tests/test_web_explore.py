@@ -364,16 +364,15 @@ def test_serve_on_a_port_in_use_says_so_in_one_line_before_serving(monkeypatch, 
     from click.testing import CliRunner
 
     import cli
-    from tests.conftest import share_store
+    from commands.context import Context
 
     served = []
     monkeypatch.setattr("web.app.serve", lambda app, host, port: served.append(port))
-    share_store(monkeypatch, opened)
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = CliRunner().invoke(cli.cli, ["serve", "--port", str(port)])
+        result = CliRunner().invoke(cli.cli, ["serve", "--port", str(port)], obj=Context(handed=opened))
     assert served == [] and "serving" not in result.output
     assert isinstance(result.exception, RetrievalError) and result.exception.exit_code == 2  # cli.main prints it
     assert str(result.exception) == (

@@ -32,6 +32,11 @@ PARALLEL_HITS = 1 << 16  # hits from which `hit_figures` shares the queries amon
 BLOCK_ROWS = 1024
 
 
+def metric_name(k: int | None) -> str:
+    """What a table calls the mean of the APs: 'mAP' for full rankings, 'mAP@k' for rankings cut at k."""
+    return "mAP" if k is None else f"mAP@{k}"
+
+
 def shares_label(labels: np.ndarray, order: np.ndarray, queries: np.ndarray) -> np.ndarray:
     """relevant[i, j]: point order[i, j] has the label of point queries[i].
 

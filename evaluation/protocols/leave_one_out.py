@@ -19,7 +19,7 @@ from functools import cached_property
 import numpy as np
 
 from errors import EvaluationError
-from evaluation.metrics.per_query import PR_LEVELS, PRECISION_RANKS, FigureSums, QueryFigures, per_class_ap
+from evaluation.metrics.per_query import PR_LEVELS, PRECISION_RANKS, FigureSums, QueryFigures, metric_name, per_class_ap
 from evaluation.metrics.relevance import label_sets, metric_labels, shown_labels
 from evaluation.metrics.statistics import Interval, bootstrap_interval
 from evaluation.ranking.near_duplicates import Duplicates, close_pairs, duplicates_of, find_duplicates
@@ -93,7 +93,7 @@ class Evaluation:
     @property
     def metric(self) -> str:
         """'mAP' for full rankings, 'mAP@k' when the rankings were cut at k."""
-        return "mAP" if self.k is None else f"mAP@{self.k}"
+        return metric_name(self.k)
 
     @property
     def mean_ap(self) -> float:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from errors import EvaluationError
-from evaluation.metrics.per_query import PR_LEVELS, PRECISION_RANKS, QueryFigures
+from evaluation.metrics.per_query import PR_LEVELS, PRECISION_RANKS, QueryFigures, metric_name
 from evaluation.metrics.relevance import label_sets, shown_labels
 from evaluation.metrics.statistics import bootstrap_interval
 from evaluation.metrics.text_figures import class_relevance, prompt_vectors, prompts, rank_scores, text_query_figures
@@ -72,7 +72,7 @@ class TextEvaluation:
 
     @property
     def metric(self) -> str:
-        return "mAP" if self.k is None else f"mAP@{self.k}"
+        return metric_name(self.k)
 
     @property
     def mean_ap(self) -> float:

@@ -107,7 +107,7 @@ class SearchViews(Base):
             return
         facts = [
             ("weights", info.weights_text()),
-            ("model", provenance.model_id),
+            ("model", _model(info)),
             ("image root", provenance.image_root),
             ("preprocessing", provenance.preprocessing or "none"),
             ("precision", provenance.precision),
@@ -119,3 +119,12 @@ class SearchViews(Base):
             facts.append(("stale points", f"{provenance.stale} (images no longer listed; ingest --prune)"))
         for name, value in facts:
             self.out.print(f"  {name}: {safe(value)}")
+
+
+def _model(info) -> str:
+    """The model a collection's vectors came from; a random-weight one names the architecture, not the
+    published weights it never loaded."""
+    provenance = info.provenance
+    if info.random_weights:
+        return f"none loaded: {provenance.encoder}'s architecture with random weights (not {provenance.model_id})"
+    return provenance.model_id

@@ -209,6 +209,11 @@ def _report(session: _Session, run: EvaluationRun, evaluation: Evaluation) -> No
     run.evaluations.append(evaluation)
     files = write_collection_report(evaluation, session.reports_dir, root, command=session.options.command)
     run.files.append(files)
+    if evaluation.identical:
+        run.notes.append(
+            f"{evaluation.collection}: {len(evaluation.identical)} group(s) of stored images have identical content "
+            f"(they inflate leave-one-out mAP; listed as identical_images in {files[0]})"
+        )
     run.records.extend(read_record(path, session.reports_dir) for path in files if path.suffix == ".json")
 
 

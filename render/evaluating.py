@@ -68,11 +68,6 @@ class EvaluationViews(Base):
                 "they are not comparable with the study's numbers"
             )
         for evaluation in run.evaluations:
-            if evaluation.identical:
-                self.out.print(
-                    f"{safe(evaluation.collection)}: {len(evaluation.identical)} group(s) of stored images have "
-                    f"identical content (they inflate leave-one-out mAP; listed in metrics.json)"
-                )
             if evaluation.figures.skipped:
                 self.out.print(
                     f"{safe(evaluation.name)}: {evaluation.figures.skipped} queries have no other "

@@ -154,7 +154,7 @@ def images_moved_option(command):
         envvar=ENV_DATA_ROOT,
         show_envvar=True,
         type=click.Path(path_type=Path),
-        help="Find the images under this folder instead of where each collection recorded them (the data moved).",
+        help="Where to look for the images when they are not where each collection recorded them (the data moved).",
     )(command)
 
 

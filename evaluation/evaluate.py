@@ -22,7 +22,7 @@ from evaluation.records.variant import Variant
 from evaluation.report.report_files import write_collection_report
 from evaluation.report.revisited_section import write_landmark_metrics
 from media.folders import report_folder, writable_folder
-from media.roots import resolve_image_root
+from media.roots import looked_in, resolve_image_root
 from store import VectorStore
 from store.limits import size_note
 from store.provenance import unfinished
@@ -201,10 +201,9 @@ def _report(session: _Session, run: EvaluationRun, evaluation: Evaluation) -> No
     recorded = evaluation.provenance.image_root if evaluation.provenance else None
     root = resolve_image_root(recorded, data_root, evaluation.dataset, paths=evaluation.paths[:ROOT_SAMPLE])
     if root is None and evaluation.stage is None:
-        where = f"under {data_root}" if data_root is not None else f"in {recorded or 'data'}"
         run.notes.append(
-            f"{evaluation.collection}: the images of dataset '{evaluation.dataset}' are not {where}; galleries "
-            f"not drawn (pass --data-root with the folder that holds them)"
+            f"{evaluation.collection}: the images of dataset '{evaluation.dataset}' are not "
+            f"{looked_in(recorded, data_root)}; galleries not drawn (pass --data-root with the folder that holds them)"
         )
     run.evaluations.append(evaluation)
     files = write_collection_report(evaluation, session.reports_dir, root, command=session.options.command)

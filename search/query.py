@@ -27,7 +27,7 @@ from encoders import SPECS, BuildSettings, Encoder, build_encoder, build_text_en
 from encoders.interface import resolve_device
 from encoders.precision import precision_problem
 from errors import QueryError
-from media.roots import candidate_roots, resolve_image_root
+from media.roots import image_root_candidates, looked_in, resolve_image_root
 from search.embedding import EmbedAhead, Embedded, can_fork, embed_query
 from store.provenance import unfinished
 
@@ -76,6 +76,7 @@ class SearchResult:
     store_seconds: float = 0.0
     embedded_ahead: bool = False  # the query vector came from the forked child (see search/embedding.py)
     image_root: Path | None = None  # the folder the hits' paths are relative to, where found
+    looked_in: str = ""  # where that folder was looked for (`media.roots.looked_in`)
 
     def hit_files(self) -> list[str]:
         """The hits' files: absolute where the image folder is known, else the stored relative paths."""
@@ -210,9 +211,9 @@ class Searcher:
         return result
 
     def _image_roots(self, info: CollectionInfo) -> list[Path]:
-        """Where a collection's images may be: its recorded folder, and the folders under --data-root."""
-        recorded = [Path(info.provenance.image_root)] if info.provenance else []
-        return recorded + (candidate_roots(self.data_root, info.dataset) if self.data_root is not None else [])
+        """Where a collection's images may be: its recorded folder, then the folders under --data-root."""
+        recorded = info.provenance.image_root if info.provenance else None
+        return image_root_candidates(recorded, self.data_root, info.dataset)
 
     def _query(
         self, query: Query, info: CollectionInfo, vector: np.ndarray | str, *, encode_seconds: float = 0.0
@@ -230,7 +231,15 @@ class Searcher:
         seconds = time.perf_counter() - started
         recorded = info.provenance.image_root if info.provenance else None
         root = resolve_image_root(recorded, self.data_root, info.dataset, paths=[hit.path for hit in hits[:3]])
-        return SearchResult(query, info, hits, encode_seconds=encode_seconds, store_seconds=seconds, image_root=root)
+        return SearchResult(
+            query,
+            info,
+            hits,
+            encode_seconds=encode_seconds,
+            store_seconds=seconds,
+            image_root=root,
+            looked_in=looked_in(recorded, self.data_root),
+        )
 
     def _spellings(self, info: CollectionInfo, label: str) -> list[str]:
         """The collection's labels equal to `label` when case is ignored; a label it lacks is a mistake, not

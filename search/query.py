@@ -17,7 +17,7 @@ import difflib
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +72,7 @@ class SearchResult:
     hits: list[Hit]
     source_id: str | None = None  # the stored point of an id or path query
     source: ImagePayload | None = None  # and its payload
+    load_seconds: float = 0.0  # loading the model (0 without one, or with one loaded already)
     encode_seconds: float = 0.0  # decode, preprocess and embed (0 without a model)
     store_seconds: float = 0.0
     embedded_ahead: bool = False  # the query vector came from the forked child (see search/embedding.py)
@@ -104,7 +105,7 @@ class SearchResult:
                 {"rank": rank, **hit.to_json(), "file": file}
                 for rank, (hit, file) in enumerate(zip(self.hits, self.hit_files(), strict=True), start=1)
             ],
-            "seconds": {"encode": self.encode_seconds, "store": self.store_seconds},
+            "seconds": {"load": self.load_seconds, "encode": self.encode_seconds, "store": self.store_seconds},
             "embedded_ahead": self.embedded_ahead,
         }
 
@@ -153,6 +154,8 @@ class Searcher:
             problem = unfinished(info.name, info.provenance)
             if problem is not None:
                 raise QueryError(problem)
+            if query.label is not None:  # checked against the store before any model loads
+                self._spellings(info, query.label)
             if kind in ("id", "path"):
                 return self._by_point(query, info)
             if info.points == 0:
@@ -170,15 +173,14 @@ class Searcher:
             if embedded_ahead:
                 embedded = ahead.result()
             else:
-                embedded = embed_query(
-                    self._encoder(info.encoder, text_only=kind == "text", precision=precision, init=init), query
-                )
+                encoder, loaded = self._encoder(info.encoder, text_only=kind == "text", precision=precision, init=init)
+                embedded = replace(embed_query(encoder, query), load_seconds=loaded)
         finally:
             if ahead is not None:
                 ahead.cancel()
         _check_same_weights(info, embedded)
         result = self._query(query, info, embedded.vector, encode_seconds=embedded.seconds)
-        result.embedded_ahead = embedded_ahead
+        result.embedded_ahead, result.load_seconds = embedded_ahead, embedded.load_seconds
         return result
 
     def _start_ahead(self, query: Query) -> EmbedAhead | None:
@@ -259,16 +261,17 @@ class Searcher:
             )
         return spelled
 
-    def _encoder(self, name: str, *, text_only: bool, precision: str, init: str) -> Encoder:
-        """The encoder, built on first use; a full one also serves text."""
+    def _encoder(self, name: str, *, text_only: bool, precision: str, init: str) -> tuple[Encoder, float]:
+        """The encoder, built on first use (a full one also serves text), and the seconds its load took now."""
         full, text = (name, False, precision, init), (name, True, precision, init)
         for key in (full, text) if text_only else (full,):
             if key in self._models:
-                return self._models[key]
+                return self._models[key], 0.0
         build = build_text_encoder if text_only else build_encoder
+        started = time.perf_counter()
         encoder = build(name, self.device, weights=self.weights.get(name), init=init, precision=precision)
         self._models[text if text_only else full] = encoder
-        return encoder
+        return encoder, time.perf_counter() - started
 
     def _no_text_tower(self, info: CollectionInfo) -> str:
         capable = [name for name, spec in SPECS.items() if spec.text]

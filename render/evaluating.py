@@ -67,6 +67,11 @@ class EvaluationViews(Base):
                 "rows marked +aqe/+dba/+dba+aqe are re-ranked (Radenovic, Tolias and Chum 2018); "
                 "they are not comparable with the study's numbers"
             )
+        for gain in run.rerank_gains():
+            self.out.print(
+                f"{safe(gain.name)}: mAP {figure(gain.plain)} plain, {figure(gain.reranked)} re-ranked "
+                f"({gain.gain:+.4f})"
+            )
         for evaluation in run.evaluations:
             if evaluation.figures.skipped:
                 self.out.print(

@@ -1,6 +1,6 @@
 """Every command the tool prints, pasted as printed (shlex-split, run in this process on the same store):
-the export's `import`, tune's `collections reindex` (the CLI, tune.json and the /c/<name>/tune page), and
-eval's note on identical images naming the record that lists them."""
+the export's `import`, the tune page's `tune` and tune's `collections reindex` (the CLI, tune.json and the
+/c/<name>/tune page), and eval's note on identical images naming the record that lists them."""
 
 from __future__ import annotations
 
@@ -86,14 +86,17 @@ def test_tunes_reindex_applies_the_recommended_setting_when_pasted_from_the_cli_
     from web import create_app
     from web.backend import Options
 
+    monkeypatch.chdir(tmp_path)  # the pasted commands write ./reports, as a user's would
     reports = tmp_path / "reports"
     two = [TuneSetting(Build(8, 32), 16), TuneSetting(Build(8, 32, Quantization.INT8), 16, True, 2)]
     monkeypatch.setitem(settings_grid.GRIDS, "small", lambda: two)  # two builds keep it short
-    printed = invoke(shapes, ["--reports", str(reports), "tune", "-c", NAME]).stdout
+    client = TestClient(create_app(lambda: shapes, Options(data_root, reports, "cpu")))
+    untuned = client.get(f"/c/{NAME}/tune").text
+    [tune] = re.findall(r'<p id="no-tune">.*?<code>(.*?)</code>', untuned)
+    printed = paste(html.unescape(tune), shapes).stdout
     from_cli = [line.strip() for line in printed.splitlines() if line.strip().startswith("python cli.py")]
     record = json.loads((reports / NAME / "tune.json").read_text())
-    page = TestClient(create_app(lambda: shapes, Options(data_root, reports, "cpu"))).get(f"/c/{NAME}/tune")
-    [block] = re.findall(r'<pre id="apply">(.*?)</pre>', page.text, re.S)
+    [block] = re.findall(r'<pre id="apply">(.*?)</pre>', client.get(f"/c/{NAME}/tune").text, re.S)
     from_page = [line for line in html.unescape(block).splitlines() if line]
     assert from_cli == record["apply"] == from_page and len(from_cli) == 1
     assert "collections reindex" in from_cli[0]

@@ -29,8 +29,12 @@ class SearchViews(Base):
             long("label"),
             long("path"),
             title=safe(title),
-            caption=f"model load {result.load_seconds:.3f} s, encode {result.encode_seconds:.3f} s, "
-            f"store {result.store_seconds:.3f} s",
+            caption=(
+                f"model load {result.load_seconds:.3f} s, encode {result.encode_seconds:.3f} s, "
+                if result.query.kind in ("image", "text")
+                else "a stored point: no model, "
+            )
+            + f"store {result.store_seconds:.3f} s",
         )
         for rank, hit in enumerate(result.hits, start=1):
             table.add_row(str(rank), f"{hit.score:.4f}", safe(", ".join(hit.label_set)), safe(hit.path))

@@ -17,7 +17,7 @@ from commands.ingesting import demo, import_, ingest
 from commands.listings import datasets, encoders
 from commands.searching import collections_group, search_command
 from commands.serving import serve
-from commands.storing import collections_export, collections_push, store_group
+from commands.storing import collections_export, collections_push, collections_reindex, store_group
 from commands.tuning import tune
 from errors import RetrievalError
 from render import Screen
@@ -93,7 +93,7 @@ for command in (
     store_group,
 ):
     cli.add_command(command)
-for command in (collections_export, collections_push):
+for command in (collections_export, collections_push, collections_reindex):
     collections_group.add_command(command)
 
 

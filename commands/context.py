@@ -13,6 +13,7 @@ from encoders import INITS
 from render import Screen
 from store.engines import EngineKind
 from store.naming import DEFAULT_STORAGE
+from store.types import Quantization
 
 if TYPE_CHECKING:
     from store import VectorStore
@@ -153,7 +154,7 @@ def images_moved_option(command):
         envvar=ENV_DATA_ROOT,
         show_envvar=True,
         type=click.Path(path_type=Path),
-        help="Find the images under this folder instead of where each collection recorded them (the data moved).",
+        help="Where to look for the images when they are not where each collection recorded them (the data moved).",
     )(command)
 
 
@@ -189,3 +190,33 @@ def format_option(command):
     return click.option(
         "--format", "output", type=choice, default="table", show_default=True, help="A table, or JSON on stdout."
     )(command)
+
+
+def index_options(command):
+    """A collection's index settings (`store.IndexSettings`): what `ingest` builds and `collections reindex`
+    gives a stored collection."""
+    options = [
+        click.option("--on-disk", is_flag=True, help="Keep vectors on disk (memory-mapped)."),
+        click.option("--hnsw-m", type=click.IntRange(0), help="HNSW edges per node (Qdrant: 16)."),
+        click.option("--hnsw-ef-construct", type=click.IntRange(4), help="HNSW build beam (Qdrant: 100)."),
+        click.option("--hnsw-ef", type=click.IntRange(1), help="Embedded store: the beam of approximate queries."),
+        click.option(
+            "--rescore/--no-rescore",
+            default=None,
+            help="Embedded store, quantized: rescore approximate hits with the original vectors (Edge: off).",
+        ),
+        click.option(
+            "--oversampling",
+            type=click.FloatRange(1),
+            help="Embedded store, quantized: gather this many times the hits asked for before rescoring.",
+        ),
+        click.option(
+            "--quantization",
+            type=click.Choice([kind.value for kind in Quantization]),
+            default="none",
+            help="Quantized copy of the vectors for approximate search.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command

@@ -7,13 +7,20 @@ from pathlib import Path
 
 import click
 
-from commands.context import Context, command_line, data_root_option, format_option, model_options, store_options
+from commands.context import (
+    Context,
+    command_line,
+    data_root_option,
+    format_option,
+    index_options,
+    model_options,
+    store_options,
+)
 from commands.evaluating import evaluate, query_encoders
 from errors import DatasetError, WeightsMissingError
 from ingest.parts import parse_part
 from media.images import DEFAULT_MAX_PIXELS
 from render import safe
-from store.types import Quantization
 
 
 @click.command()
@@ -59,26 +66,7 @@ from store.types import Quantization
 )
 @click.option("--shards", type=click.IntRange(1), help="Server: shards per new collection.")
 @click.option("--replicas", type=click.IntRange(1), help="Server: replication factor.")
-@click.option("--on-disk", is_flag=True, help="Keep vectors on disk (memory-mapped).")
-@click.option("--hnsw-m", type=click.IntRange(0), help="HNSW edges per node (Qdrant: 16).")
-@click.option("--hnsw-ef-construct", type=click.IntRange(4), help="HNSW build beam (Qdrant: 100).")
-@click.option("--hnsw-ef", type=click.IntRange(1), help="Embedded store: the beam of approximate queries.")
-@click.option(
-    "--rescore/--no-rescore",
-    default=None,
-    help="Embedded store, quantized: rescore approximate hits with the original vectors (Edge: off).",
-)
-@click.option(
-    "--oversampling",
-    type=click.FloatRange(1),
-    help="Embedded store, quantized: gather this many times the hits asked for before rescoring.",
-)
-@click.option(
-    "--quantization",
-    type=click.Choice([kind.value for kind in Quantization]),
-    default="none",
-    help="Quantized copy of the vectors for approximate search.",
-)
+@index_options
 @format_option
 @store_options
 @click.pass_obj

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from commands.context import Context, data_root_option, format_option
+from render import safe
 
 
 @click.command()
@@ -42,10 +43,13 @@ def datasets(ctx, data_root, output):
     if ctx.invoked_subcommand is not None:
         return
     from ingest import discover, read_dataset
+    from ingest.datasets import not_a_dataset
 
     found = [read_dataset(folder, name) for name, folder in discover(data_root).items()]
     if output == "json":
         ctx.obj.screen.json(found)
+    elif not found:
+        ctx.obj.screen.note(f"no dataset under '{safe(data_root)}': {safe(not_a_dataset(data_root))}")
     else:
         ctx.obj.screen.datasets(found)
 

@@ -52,6 +52,11 @@ def search_command(obj: Context, output, print0, gallery, data_root, device, wei
     from encoders import parse_weights
     from search import Query, Searcher
 
+    if gallery:  # checked with the store, before any model loads
+        from media.folders import writable_folder
+
+        writable_folder(gallery.parent, "--gallery", create=False)
+
     searcher = Searcher(
         obj.store, device, weights=parse_weights(weights), init=init, embed_ahead=True, data_root=data_root
     )

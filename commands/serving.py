@@ -21,11 +21,12 @@ IDLE_RELEASE = 2.0  # seconds a collection stays held after a request, so other 
     multiple=True,
     help="Host name the app also answers to (repeatable); 127.0.0.1, localhost and --host always are.",
 )
+@click.option("--quiet", is_flag=True, help="No line per request (method, path, status, milliseconds) on stderr.")
 @images_moved_option
 @model_options
 @store_options
 @click.pass_obj
-def serve(obj: Context, host, port, allowed_hosts, data_root, device, weights, init):
+def serve(obj: Context, host, port, allowed_hosts, quiet, data_root, device, weights, init):
     """Browse collections, neighbours, queries and evaluations in a local web app."""
     from encoders import parse_weights
     from web import create_app
@@ -39,7 +40,10 @@ def serve(obj: Context, host, port, allowed_hosts, data_root, device, weights, i
             f"names given with --allowed-host)"
         )
     check_port(host, port)
-    options = Options(data_root, obj.reports, device, parse_weights(weights), init, (host, *allowed_hosts))
+    access = None if quiet else (lambda line: obj.screen.note(safe(line)))
+    options = Options(
+        data_root, obj.reports, device, parse_weights(weights), init, (host, *allowed_hosts), access=access
+    )
     obj.idle_release = IDLE_RELEASE
     app = create_app(obj.store, options)
     obj.screen.line(f"serving {safe(obj.store().location)} on http://{safe(host)}:{port}/ (Ctrl-C stops)")
@@ -48,4 +52,4 @@ def serve(obj: Context, host, port, allowed_hosts, data_root, device, weights, i
             "note: this store's engine is held by one process at a time, so other commands cannot use it while "
             "serve runs; `python cli.py store migrate` moves it to Qdrant Edge, which they can share"
         )
-    serve(app, host, port)
+    serve(app, host, port, stopped=lambda line: obj.screen.note(safe(line)))

@@ -1,4 +1,5 @@
-"""`store migrate` and `collections export|push`: collections moved between engines and files."""
+"""`store migrate` and `collections export|push|reindex`: collections moved between engines and files, or
+re-indexed in place."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from commands.context import Context, format_option, store_options
+from commands.context import Context, format_option, index_options, store_options
 from render import safe
 
 
@@ -55,8 +56,7 @@ def collections_export(obj: Context, name, vectors_file, list_file, output):
         return
     obj.screen.line(
         f"{safe(name)}: {report.points:,} {report.dim}-d vectors to {safe(report.vectors)}, the list to "
-        f"{safe(report.list_file)}; read back with `python cli.py import {safe(report.vectors)} "
-        f"{safe(report.list_file)} --dataset {safe(report.dataset)} --encoder {safe(report.encoder)}`"
+        f"{safe(report.list_file)}; read back with `{safe(report.import_command())}`"
     )
 
 
@@ -84,4 +84,25 @@ def collections_push(obj: Context, name, url, to_api_key):
     obj.screen.line(
         f"{safe(name)}: {points:,} points and its provenance copied to {safe(target.location)} ({checked} sample "
         f"queries gave the same top 10)"
+    )
+
+
+@click.command("reindex")
+@click.argument("name")
+@index_options
+@store_options
+@click.pass_obj
+def collections_reindex(obj: Context, name, **options):
+    """Give a collection new HNSW and quantization settings from its own stored vectors (no image is read).
+
+    The collection gets exactly the settings given (those left out: Qdrant's defaults, no quantization).
+    """
+    from store import IndexSettings
+
+    store = obj.store()
+    settings = IndexSettings(**options)
+    store.reindex(name, settings)
+    obj.screen.line(
+        f"{safe(name)}: re-indexed from its {store.count(name):,} stored vectors in {safe(store.location)} "
+        f"({safe(settings.describe())})"
     )

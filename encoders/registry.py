@@ -9,6 +9,7 @@ imported inside builders and methods, never at module level.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import pkgutil
 from collections.abc import Callable
@@ -206,4 +207,7 @@ def _lookup(name: str) -> tuple[EncoderSpec, Builder, Builder | None]:
         if name.startswith(prefix) and name != prefix:
             return dynamic.make_spec(name), dynamic.build, None
     usages = "".join(f", or {dynamic.usage}" for dynamic in _PREFIXES.values())
-    raise RetrievalError(f"unknown encoder '{name}'; known encoders: {', '.join(SPECS)}{usages}")
+    starting = [known for known in SPECS if known.lower().startswith(name.lower())]
+    close = starting or difflib.get_close_matches(name.lower(), [known.lower() for known in SPECS], n=1)
+    hint = f"did you mean '{canonical_name(close[0])}'? " if close else ""
+    raise RetrievalError(f"unknown encoder '{name}'; {hint}known encoders: {', '.join(SPECS)}{usages}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from errors import EvaluationError, RetrievalError
@@ -22,13 +22,26 @@ from evaluation.records.variant import Variant
 from evaluation.report.report_files import write_collection_report
 from evaluation.report.revisited_section import write_landmark_metrics
 from media.folders import report_folder, writable_folder
-from media.roots import resolve_image_root
+from media.roots import looked_in, resolve_image_root
 from store import VectorStore
 from store.limits import size_note
 from store.provenance import unfinished
 
 ProgressFactory = Callable[[str], AbstractContextManager[Progress]]
 ROOT_SAMPLE = 3  # stored paths that must all exist under a folder for it to be the image root
+
+
+@dataclass(frozen=True)
+class RerankGain:
+    """A re-ranked record's mAP against the plain ranking's of the same collection."""
+
+    name: str  # the re-ranked row's name
+    plain: float
+    reranked: float
+
+    @property
+    def gain(self) -> float:
+        return self.reranked - self.plain
 
 
 @dataclass
@@ -40,7 +53,7 @@ class EvaluationRun:
     files: list[list[Path]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # collections that could not be evaluated, with the reason
     notes: list[str] = field(default_factory=list)  # what a reader of the report should know
-    records: list[RunRecord] = field(default_factory=list)  # what this run recorded, as the reader reads it
+    records: list[RunRecord] = field(default_factory=list)  # what this run recorded (and a re-ranked row's plain one)
     comparisons: Comparisons = field(default_factory=Comparisons)  # of `records`: orderings, paired tests, members
     landmarks: list[LandmarkEvaluation] = field(default_factory=list)  # Revisited Oxford/Paris collections
     landmark_files: list[Path] = field(default_factory=list)
@@ -49,6 +62,19 @@ class EvaluationRun:
     def to_json(self) -> list[dict]:
         """Each record as written (its variant named), then the revisited protocols' figures."""
         return [record.to_json() for record in self.records] + [landmark.to_json() for landmark in self.landmarks]
+
+    def rerank_gains(self) -> list[RerankGain]:
+        """Each re-ranked record beside the plain record of the same collection measured the same way (this
+        run's, or the one recorded before): the mAP gain re-ranking gives."""
+        gains = []
+        for reranked in (r for r in self.records if r.variant.rerank is not None):
+            plain_variant = replace(reranked.variant, rerank=None, parameters=())
+            plain = next(
+                (r for r in self.records if r.collection == reranked.collection and r.variant == plain_variant), None
+            )
+            if plain is not None and plain.map is not None and reranked.map is not None:
+                gains.append(RerankGain(reranked.name, plain.map, reranked.map))
+        return gains
 
     def grid(self) -> StudyGrid:
         """The evaluated collections as the study's encoders x datasets table."""
@@ -125,7 +151,10 @@ def evaluate_collections(
             _landmarks(session, run, name, truth=truth)
             continue
         evaluations = []
-        for stage in _stages(session, name):
+        stages, recorded = _stages(session, name)
+        if recorded is not None:  # the plain row this run did not measure again, shown beside the re-ranked one
+            run.records.append(recorded)
+        for stage in stages:
             request = options.ranking(stage)
             title = name if stage is None else f"{name} +{stage.name}"
             cost = _estimate(store, name, request)
@@ -153,19 +182,22 @@ def evaluate_collections(
     return run
 
 
-def _stages(session: _Session, name: str) -> list:
+def _stages(session: _Session, name: str) -> tuple[list, RunRecord | None]:
     """What to evaluate: the plain ranking; with a re-ranker, the re-ranked one, and the plain one too unless
-    this store's collection has a record of it already (a re-ranked eval leaves the plain record as it is)."""
+    this store's collection has a record of it already (a re-ranked eval leaves the plain record as it is),
+    which is then returned to be shown beside it."""
     options = session.options
     if options.rerank is None:
-        return [None]
+        return [None], None
     plain = Variant.of(options.k, options.sample, None)
     path = record_path(report_folder(session.reports_dir, name), plain)
     try:
-        recorded = read_record(path, session.reports_dir).store == session.store.location
+        recorded = read_record(path, session.reports_dir)
     except (OSError, ValueError):
-        recorded = False
-    return [options.rerank] if recorded else [None, options.rerank]
+        return [None, options.rerank], None
+    if recorded.store != session.store.location:
+        return [None, options.rerank], None
+    return [options.rerank], recorded
 
 
 def _estimate(store: VectorStore, name: str, request: RankingRequest) -> Estimate | None:
@@ -201,14 +233,18 @@ def _report(session: _Session, run: EvaluationRun, evaluation: Evaluation) -> No
     recorded = evaluation.provenance.image_root if evaluation.provenance else None
     root = resolve_image_root(recorded, data_root, evaluation.dataset, paths=evaluation.paths[:ROOT_SAMPLE])
     if root is None and evaluation.stage is None:
-        where = f"under {data_root}" if data_root is not None else f"in {recorded or 'data'}"
         run.notes.append(
-            f"{evaluation.collection}: the images of dataset '{evaluation.dataset}' are not {where}; galleries "
-            f"not drawn (pass --data-root with the folder that holds them)"
+            f"{evaluation.collection}: the images of dataset '{evaluation.dataset}' are not "
+            f"{looked_in(recorded, data_root)}; galleries not drawn (pass --data-root with the folder that holds them)"
         )
     run.evaluations.append(evaluation)
     files = write_collection_report(evaluation, session.reports_dir, root, command=session.options.command)
     run.files.append(files)
+    if evaluation.identical:
+        run.notes.append(
+            f"{evaluation.collection}: {len(evaluation.identical)} group(s) of stored images have identical content "
+            f"(they inflate leave-one-out mAP; listed as identical_images in {files[0]})"
+        )
     run.records.extend(read_record(path, session.reports_dir) for path in files if path.suffix == ".json")
 
 

@@ -107,10 +107,23 @@ def is_dataset(folder: Path) -> bool:
     return folder.is_dir() and any(child.is_dir() and any(_image_files(child)) for child in folder.iterdir())
 
 
+LAYOUTS = (
+    "a dataset is a folder holding images/ and list_of_images.txt (lines path<TAB>label), or one subfolder of "
+    "images per class; Pascal VOC (VOCdevkit/VOC2007) and Revisited Oxford/Paris (roxford5k/, rparis6k/) are "
+    "read from their own layouts"
+)
+SHOWN_FOLDERS = 6  # the subfolders an error describes, at most
+
+
 def discover(data_root: Path) -> dict[str, Path]:
-    """Dataset name -> folder for every dataset directly under `data_root`."""
+    """Dataset name -> folder for every dataset directly under `data_root`; `data_root` pointed at a dataset
+    folder itself (a list file, a VOC year, a Revisited set, or class subfolders with nothing under them that
+    is a dataset) is that one dataset, named after its folder."""
     if not data_root.is_dir():
         raise DatasetError(f"data root '{data_root}' is not a folder; pass --data-root")
+    itself = {dataset_name(data_root.resolve().name): data_root}
+    if (data_root / LIST_FILE).is_file() or is_voc_year(data_root) or is_revisited(data_root):
+        return itself
     found: dict[str, Path] = {}
     for child in sorted(p for p in data_root.iterdir() if p.is_dir()):
         for folder in voc_years(child) or ([child] if is_dataset(child) else []):  # a VOCdevkit holds years
@@ -118,7 +131,26 @@ def discover(data_root: Path) -> dict[str, Path]:
             if name in found:
                 raise DatasetError(f"'{found[name]}' and '{folder}' both map to dataset '{name}'; rename or move one")
             found[name] = folder
-    return found
+    classes = [child for child in data_root.iterdir() if child.is_dir() and any(_image_files(child))]
+    return found or (itself if len(classes) > 1 else {})
+
+
+def not_a_dataset(data_root: Path) -> str:
+    """Which layouts are read and what `data_root` holds, for the line saying no dataset was found there."""
+    loose = sum(1 for path in data_root.iterdir() if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file())
+    parts = [f"{loose} image(s) directly in it"] if loose else []
+    folders = sorted(path for path in data_root.iterdir() if path.is_dir())
+    for folder in folders[:SHOWN_FOLDERS]:
+        images = sum(1 for _ in _image_files(folder))
+        nested = any(child.is_dir() for child in folder.iterdir())
+        parts.append(
+            f"{folder.name}/ ({images} image(s){'' if nested else ', no class subfolders'}, no {LIST_FILE})"
+            if images
+            else f"{folder.name}/ (no images)"
+        )
+    if len(folders) > SHOWN_FOLDERS:
+        parts.append(f"{len(folders) - SHOWN_FOLDERS} more folder(s)")
+    return f"{LAYOUTS}; '{data_root}' holds {', '.join(parts) or 'nothing'}"
 
 
 def select_datasets(
@@ -131,7 +163,9 @@ def select_datasets(
     chosen = list(names) or list(found)
     missing = [name for name in chosen if name not in found]
     if missing or not chosen:
-        raise DatasetError(f"no dataset {', '.join(missing)} under '{data_root}' (found: {', '.join(found) or 'none'})")
+        what = f"no dataset {', '.join(repr(name) for name in missing)}" if missing else "no dataset"
+        hint = f"; {not_a_dataset(data_root)}" if not found else " (--data-root names the folder that holds them)"
+        raise DatasetError(f"{what} under '{data_root}' (found: {', '.join(found) or 'none'}){hint}")
     return {name: read_dataset(found[name], name, voc) for name in chosen}
 
 

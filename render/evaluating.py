@@ -67,12 +67,12 @@ class EvaluationViews(Base):
                 "rows marked +aqe/+dba/+dba+aqe are re-ranked (Radenovic, Tolias and Chum 2018); "
                 "they are not comparable with the study's numbers"
             )
+        for gain in run.rerank_gains():
+            self.out.print(
+                f"{safe(gain.name)}: mAP {figure(gain.plain)} plain, {figure(gain.reranked)} re-ranked "
+                f"({gain.gain:+.4f})"
+            )
         for evaluation in run.evaluations:
-            if evaluation.identical:
-                self.out.print(
-                    f"{safe(evaluation.collection)}: {len(evaluation.identical)} group(s) of stored images have "
-                    f"identical content (they inflate leave-one-out mAP; listed in metrics.json)"
-                )
             if evaluation.figures.skipped:
                 self.out.print(
                     f"{safe(evaluation.name)}: {evaluation.figures.skipped} queries have no other "

@@ -29,7 +29,12 @@ class SearchViews(Base):
             long("label"),
             long("path"),
             title=safe(title),
-            caption=f"encode {result.encode_seconds:.3f} s, store {result.store_seconds:.3f} s",
+            caption=(
+                f"model load {result.load_seconds:.3f} s, encode {result.encode_seconds:.3f} s, "
+                if result.query.kind in ("image", "text")
+                else "a stored point: no model, "
+            )
+            + f"store {result.store_seconds:.3f} s",
         )
         for rank, hit in enumerate(result.hits, start=1):
             table.add_row(str(rank), f"{hit.score:.4f}", safe(", ".join(hit.label_set)), safe(hit.path))
@@ -107,7 +112,7 @@ class SearchViews(Base):
             return
         facts = [
             ("weights", info.weights_text()),
-            ("model", provenance.model_id),
+            ("model", _model(info)),
             ("image root", provenance.image_root),
             ("preprocessing", provenance.preprocessing or "none"),
             ("precision", provenance.precision),
@@ -119,3 +124,12 @@ class SearchViews(Base):
             facts.append(("stale points", f"{provenance.stale} (images no longer listed; ingest --prune)"))
         for name, value in facts:
             self.out.print(f"  {name}: {safe(value)}")
+
+
+def _model(info) -> str:
+    """The model a collection's vectors came from; a random-weight one names the architecture, not the
+    published weights it never loaded."""
+    provenance = info.provenance
+    if info.random_weights:
+        return f"none loaded: {provenance.encoder}'s architecture with random weights (not {provenance.model_id})"
+    return provenance.model_id

@@ -15,7 +15,7 @@ import multiprocessing
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,13 +35,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Embedded:
-    """A query's unit vector, the weights and precision that made it, and the seconds spent (decode,
-    preprocess, forward)."""
+    """A query's unit vector, the weights and precision that made it, the seconds spent embedding it
+    (decode, preprocess, forward) and, apart, loading the model (0 when it was loaded already)."""
 
     vector: np.ndarray
     weights: WeightsIdentity | None
     seconds: float
     precision: str = "fp32"
+    load_seconds: float = 0.0
 
 
 def embed_query(encoder: Encoder, query: Query) -> Embedded:
@@ -110,10 +111,12 @@ class EmbedAhead:
 def _child(send: Connection, encoder: str, query: Query, *, settings: BuildSettings) -> None:
     try:
         build = build_text_encoder if query.kind == "text" else build_encoder
+        started = time.perf_counter()
         model = build(
             encoder, settings.device, weights=settings.weights, init=settings.init, precision=settings.precision
         )
-        outcome = ("ok", embed_query(model, query))
+        loaded = time.perf_counter() - started
+        outcome = ("ok", replace(embed_query(model, query), load_seconds=loaded))
     except BaseException as error:  # raised again in the parent
         outcome = ("error", error)
     try:

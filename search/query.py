@@ -17,7 +17,7 @@ import difflib
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +27,7 @@ from encoders import SPECS, BuildSettings, Encoder, build_encoder, build_text_en
 from encoders.interface import resolve_device
 from encoders.precision import precision_problem
 from errors import QueryError
-from media.roots import candidate_roots, resolve_image_root
+from media.roots import image_root_candidates, looked_in, resolve_image_root
 from search.embedding import EmbedAhead, Embedded, can_fork, embed_query
 from store.provenance import unfinished
 
@@ -72,10 +72,12 @@ class SearchResult:
     hits: list[Hit]
     source_id: str | None = None  # the stored point of an id or path query
     source: ImagePayload | None = None  # and its payload
+    load_seconds: float = 0.0  # loading the model (0 without one, or with one loaded already)
     encode_seconds: float = 0.0  # decode, preprocess and embed (0 without a model)
     store_seconds: float = 0.0
     embedded_ahead: bool = False  # the query vector came from the forked child (see search/embedding.py)
     image_root: Path | None = None  # the folder the hits' paths are relative to, where found
+    looked_in: str = ""  # where that folder was looked for (`media.roots.looked_in`)
 
     def hit_files(self) -> list[str]:
         """The hits' files: absolute where the image folder is known, else the stored relative paths."""
@@ -103,7 +105,7 @@ class SearchResult:
                 {"rank": rank, **hit.to_json(), "file": file}
                 for rank, (hit, file) in enumerate(zip(self.hits, self.hit_files(), strict=True), start=1)
             ],
-            "seconds": {"encode": self.encode_seconds, "store": self.store_seconds},
+            "seconds": {"load": self.load_seconds, "encode": self.encode_seconds, "store": self.store_seconds},
             "embedded_ahead": self.embedded_ahead,
         }
 
@@ -152,6 +154,8 @@ class Searcher:
             problem = unfinished(info.name, info.provenance)
             if problem is not None:
                 raise QueryError(problem)
+            if query.label is not None:  # checked against the store before any model loads
+                self._spellings(info, query.label)
             if kind in ("id", "path"):
                 return self._by_point(query, info)
             if info.points == 0:
@@ -169,15 +173,14 @@ class Searcher:
             if embedded_ahead:
                 embedded = ahead.result()
             else:
-                embedded = embed_query(
-                    self._encoder(info.encoder, text_only=kind == "text", precision=precision, init=init), query
-                )
+                encoder, loaded = self._encoder(info.encoder, text_only=kind == "text", precision=precision, init=init)
+                embedded = replace(embed_query(encoder, query), load_seconds=loaded)
         finally:
             if ahead is not None:
                 ahead.cancel()
         _check_same_weights(info, embedded)
         result = self._query(query, info, embedded.vector, encode_seconds=embedded.seconds)
-        result.embedded_ahead = embedded_ahead
+        result.embedded_ahead, result.load_seconds = embedded_ahead, embedded.load_seconds
         return result
 
     def _start_ahead(self, query: Query) -> EmbedAhead | None:
@@ -210,9 +213,9 @@ class Searcher:
         return result
 
     def _image_roots(self, info: CollectionInfo) -> list[Path]:
-        """Where a collection's images may be: its recorded folder, and the folders under --data-root."""
-        recorded = [Path(info.provenance.image_root)] if info.provenance else []
-        return recorded + (candidate_roots(self.data_root, info.dataset) if self.data_root is not None else [])
+        """Where a collection's images may be: its recorded folder, then the folders under --data-root."""
+        recorded = info.provenance.image_root if info.provenance else None
+        return image_root_candidates(recorded, self.data_root, info.dataset)
 
     def _query(
         self, query: Query, info: CollectionInfo, vector: np.ndarray | str, *, encode_seconds: float = 0.0
@@ -230,7 +233,15 @@ class Searcher:
         seconds = time.perf_counter() - started
         recorded = info.provenance.image_root if info.provenance else None
         root = resolve_image_root(recorded, self.data_root, info.dataset, paths=[hit.path for hit in hits[:3]])
-        return SearchResult(query, info, hits, encode_seconds=encode_seconds, store_seconds=seconds, image_root=root)
+        return SearchResult(
+            query,
+            info,
+            hits,
+            encode_seconds=encode_seconds,
+            store_seconds=seconds,
+            image_root=root,
+            looked_in=looked_in(recorded, self.data_root),
+        )
 
     def _spellings(self, info: CollectionInfo, label: str) -> list[str]:
         """The collection's labels equal to `label` when case is ignored; a label it lacks is a mistake, not
@@ -250,16 +261,17 @@ class Searcher:
             )
         return spelled
 
-    def _encoder(self, name: str, *, text_only: bool, precision: str, init: str) -> Encoder:
-        """The encoder, built on first use; a full one also serves text."""
+    def _encoder(self, name: str, *, text_only: bool, precision: str, init: str) -> tuple[Encoder, float]:
+        """The encoder, built on first use (a full one also serves text), and the seconds its load took now."""
         full, text = (name, False, precision, init), (name, True, precision, init)
         for key in (full, text) if text_only else (full,):
             if key in self._models:
-                return self._models[key]
+                return self._models[key], 0.0
         build = build_text_encoder if text_only else build_encoder
+        started = time.perf_counter()
         encoder = build(name, self.device, weights=self.weights.get(name), init=init, precision=precision)
         self._models[text if text_only else full] = encoder
-        return encoder
+        return encoder, time.perf_counter() - started
 
     def _no_text_tower(self, info: CollectionInfo) -> str:
         capable = [name for name, spec in SPECS.items() if spec.text]

@@ -27,9 +27,8 @@ def write_gallery(result: SearchResult, out: Path) -> int:
     """
     root = result.image_root
     if root is None and result.hits:
-        recorded = result.info.provenance.image_root if result.info.provenance else "./data"
         raise QueryError(
-            f"the images of '{result.info.name}' are not in {recorded}; pass --data-root with the folder "
+            f"the images of '{result.info.name}' are not {result.looked_in}; pass --data-root with the folder "
             f"that holds its dataset to draw the gallery"
         )
     query_labels = result.source.label_set if result.source else ()

@@ -149,6 +149,25 @@ class VectorStore(ABC):
         else:
             self.replace(name, rebuild.target, settings)
 
+    def reindex(self, name: str, settings: IndexSettings) -> None:
+        """Give collection `name` new index settings (HNSW, quantization, on disk, and where the engine records
+        them the query-time ones) in place, from its own stored vectors: no image is read again.
+
+        This default rebuilds through `rebuilding` from the collection's own pages, so until the swap (and
+        after a failure, Ctrl-C included) the collection is as it was; a server updates its configuration."""
+        if not self.capabilities.index_settings:
+            raise StoreError(
+                f"collection '{name}' is in {self.location}, whose engine searches exactly and takes no index "
+                f"settings; `python cli.py store migrate` moves it to Qdrant Edge"
+            )
+        self.require(name)
+        info = self.info(name)
+        with self.rebuilding(name, info.dim, settings=settings, provenance=info.provenance) as rebuild:
+            with self.bulk_load(rebuild.target, settings) as loader:
+                for page in self.scroll(name, with_vectors=True):
+                    loader.add(page.ids, page.vectors, page.payloads)
+        self.build_index(name)
+
     @abstractmethod
     def info(self, name: str) -> CollectionInfo:
         """Size, vectors, dataset and encoder; a collection this tool did not write shows '?' or 0."""

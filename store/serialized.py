@@ -92,6 +92,10 @@ class SerializedStore(VectorStore):
         with self._lock:
             self._store.replace(name, staging, settings)
 
+    def reindex(self, name: str, settings: IndexSettings) -> None:
+        with self._lock:
+            self._store.reindex(name, settings)
+
     def info(self, name: str) -> CollectionInfo:
         with self._lock:
             return self._store.info(name)

@@ -18,8 +18,8 @@ from errors import StoreError
 from redaction import redact
 from store.base import Loader
 from store.capabilities import Capabilities
-from store.qdrant import QdrantStore
-from store.types import IndexSettings
+from store.qdrant import QdrantStore, collection_config
+from store.types import IndexSettings, SearchSettings
 
 BULK_BATCH = 256  # points per upsert request on a server; Qdrant advises 64 to 256
 DEFAULT_HNSW_M = 16  # Qdrant's default HNSW edges per node
@@ -127,6 +127,23 @@ class ServerStore(QdrantStore):
             raise
         if restore is not None:
             self._set_hnsw_m(name, restore)
+
+    def reindex(self, name: str, settings: IndexSettings) -> None:
+        """Update the collection's HNSW, quantization and on-disk settings in place; the server rebuilds its
+        index in the background. The query-time settings travel with each query on a server: refused here."""
+        self.require(name)
+        if settings.search != SearchSettings():
+            raise StoreError(
+                f"collection '{name}' is on {self.location}, which takes hnsw_ef, rescore and oversampling with "
+                f"each query, not with the collection; leave out --hnsw-ef, --rescore and --oversampling"
+            )
+        config = collection_config(self.info(name).dim, settings)
+        self._client.update_collection(
+            name,
+            hnsw_config=config["hnsw_config"],
+            quantization_config=config["quantization_config"] or models.Disabled.DISABLED,
+            vectors_config={"": models.VectorParamsDiff(on_disk=settings.on_disk)},
+        )
 
     def _defer_hnsw(self, name: str, settings: IndexSettings) -> int | None:
         """Stop graph building for a load into an empty collection; the m to set after, if any."""

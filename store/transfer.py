@@ -9,6 +9,7 @@ collections are verified before the old folder is set aside.
 
 from __future__ import annotations
 
+import shlex
 import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -72,9 +73,18 @@ class ExportReport:
     list_file: str
     dataset: str
     encoder: str
+    images: str | None  # the image folder the collection recorded, which the list's paths are relative to
+
+    def import_command(self) -> str:
+        """The `import` that reads this export back into a collection of the same name, pasteable as printed."""
+        images = f" --images {shlex.quote(self.images)}" if self.images else ""
+        return (
+            f"python cli.py import --vectors {shlex.quote(self.vectors)} --list {shlex.quote(self.list_file)} "
+            f"--dataset {shlex.quote(self.dataset)} --encoder {shlex.quote(self.encoder)}{images}"
+        )
 
     def to_json(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "import_command": self.import_command()}
 
 
 def export_collection(store: VectorStore, name: str, *, vectors_file: Path, list_file: Path) -> ExportReport:
@@ -107,7 +117,10 @@ def export_collection(store: VectorStore, name: str, *, vectors_file: Path, list
     if written != len(lines):
         raise StoreError(f"collection '{name}' changed while it was exported; export it again")
     list_file.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
-    return ExportReport(name, len(lines), info.dim, str(vectors_file), str(list_file), info.dataset, info.encoder)
+    images = info.provenance.image_root if info.provenance else None
+    return ExportReport(
+        name, len(lines), info.dim, str(vectors_file), str(list_file), info.dataset, info.encoder, images
+    )
 
 
 def _rows_and_lines(store: VectorStore, name: str) -> tuple[dict[str, int], list[str]]:

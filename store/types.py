@@ -110,6 +110,19 @@ class IndexSettings:
     def __post_init__(self) -> None:
         object.__setattr__(self, "quantization", Quantization(self.quantization))  # as read from a sidecar
 
+    def describe(self) -> str:
+        """The settings given, one line: 'hnsw m=16, ef_construct=100, quantization int8, hnsw_ef 64'."""
+        parts = [
+            f"hnsw m={'default' if self.hnsw_m is None else self.hnsw_m}, ef_construct="
+            f"{'default' if self.hnsw_ef_construct is None else self.hnsw_ef_construct}",
+            f"quantization {self.quantization}",
+        ]
+        parts += ["vectors on disk"] if self.on_disk else []
+        parts += [] if self.hnsw_ef is None else [f"hnsw_ef {self.hnsw_ef}"]
+        parts += [] if self.rescore is None else ["rescored" if self.rescore else "not rescored"]
+        parts += [] if self.oversampling is None else [f"oversampling {self.oversampling:g}"]
+        return ", ".join(parts)
+
     @property
     def search(self) -> SearchSettings:
         """The query-time settings recorded with the collection."""

@@ -95,3 +95,20 @@ def test_a_command_handed_a_store_uses_it_and_leaves_it_open(storage, tmp_path, 
     assert [entry["name"] for entry in json.loads(listed.stdout)] == ["shapes_colorhist"]
     assert not (tmp_path / "no_store_here").exists()
     assert closed == []  # its owner closes it
+
+
+def test_collections_show_names_no_published_model_for_random_weights(storage):
+    from dataclasses import replace
+
+    from store.provenance import WeightsIdentity
+
+    provenance = storage.provenance("shapes_colorhist")
+    storage.set_provenance(
+        "shapes_colorhist",
+        replace(
+            provenance, model_id="ResNet18_Weights.IMAGENET1K_V1", weights=WeightsIdentity("random", seed=0).to_dict()
+        ),
+    )
+    shown = cli(storage, "collections", "show", "shapes_colorhist", columns=200).stdout
+    model = next(line for line in shown.splitlines() if line.strip().startswith("model:"))
+    assert "random weights" in model and "none loaded" in model, model

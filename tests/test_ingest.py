@@ -84,3 +84,40 @@ def test_rerun_rewrites_changed_labels_and_reports_images_no_longer_listed(data_
     assert by_path[changed.items[0].path].label == "crimson"
     assert len(points.ids) == 12  # nothing stored is lost
     assert ingest_dataset(changed, encoder, store, options=IngestOptions(workers=0)).relabelled == 0
+
+
+def test_a_folder_that_is_no_dataset_says_which_layouts_are_read_and_what_it_holds(tmp_path):
+    from click.testing import CliRunner
+
+    import cli
+    from errors import DatasetError
+    from ingest import select_datasets
+    from tests.conftest import make_image
+
+    flat = tmp_path / "data" / "flat"
+    flat.mkdir(parents=True)
+    for i in range(3):
+        make_image((200, 0, 0), i).save(flat / f"{i}.jpg")
+    (tmp_path / "data" / "notes").mkdir()
+    for names in (["flat"], []):
+        with pytest.raises(DatasetError) as caught:
+            select_datasets(tmp_path / "data", names)
+        message = str(caught.value)
+        assert message.startswith("no dataset 'flat' under" if names else "no dataset under"), message
+        assert "list_of_images.txt" in message and "one subfolder of images per class" in message
+        assert "flat/ (3 image(s), no class subfolders" in message and "notes/ (no images)" in message
+        assert "\n" not in message and "  " not in message
+    listed = CliRunner().invoke(cli.cli, ["datasets", "--data-root", str(tmp_path / "data")])
+    assert listed.exit_code == 0 and "flat/ (3 image(s)" in listed.stderr and "one subfolder" in listed.stderr
+
+
+def test_a_data_root_pointed_at_a_dataset_folder_is_that_dataset(data_root, tmp_path):
+    from tests.conftest import CLASS_COLOURS, make_image
+
+    assert list(discover(data_root / "Shapes")) == ["shapes"]  # list layout: not its images/ folder
+    tints = tmp_path / "Tints"
+    for label, colour in CLASS_COLOURS.items():
+        (tints / label).mkdir(parents=True)
+        make_image(colour, 1).save(tints / label / "0.png")
+    assert discover(tints) == {"tints": tints}  # class subfolders, nothing under them a dataset
+    assert read_dataset(tints, "tints").classes == sorted(CLASS_COLOURS)

@@ -13,7 +13,7 @@ import media.thumbnails
 from errors import MediaError
 from evaluation.records.gallery_rows import GalleryRow
 from evaluation.report.galleries import draw_gallery
-from media.roots import find_image_root
+from media.roots import find_image_root, looked_in, resolve_image_root
 from media.sheets import (
     CAPTION_LINES,
     HEADING_HEIGHT,
@@ -65,6 +65,19 @@ def test_the_resolver_gives_none_without_the_paths_or_the_data_root(data_root, t
     assert find_image_root(data_root, "shapes", ["red/00.jpg", "red/99.jpg"]) is None
     assert find_image_root(data_root, "shapes", []) is None
     assert find_image_root(tmp_path / "nowhere", "shapes", SAMPLES) is None
+
+
+def test_the_recorded_folder_comes_first_and_the_data_root_is_the_fallback(data_root, tmp_path):
+    images = data_root / "Shapes" / "images"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert resolve_image_root(str(images), elsewhere, "shapes", paths=SAMPLES) == images  # a data root, unused
+    assert resolve_image_root(str(tmp_path / "moved"), data_root, "shapes", paths=SAMPLES) == images
+    assert resolve_image_root(str(tmp_path / "moved"), elsewhere, "shapes", paths=SAMPLES) is None
+    where = looked_in(str(tmp_path / "moved"), elsewhere)
+    assert f"in {tmp_path / 'moved'} (the folder the collection recorded)" in where
+    assert f"nor under {elsewhere}" in where and "\n" not in where
+    assert looked_in(str(images), None) == f"in {images} (the folder the collection recorded)"
 
 
 def test_thumbnails_decode_like_ingest_and_give_none_when_they_cannot_be_shown(tmp_path):

@@ -44,7 +44,8 @@ def test_provenance_is_written_and_shown(data_root, tmp_path):
     assert colorhist["random_weights"] is False and colorhist["weights"] == "no weights"
     shown = run(storage, "collections", "show", "shapes_clip").stdout
     assert "weights: random weights (random-tiny, seed 0)" in shown
-    assert "image root: " in shown and "model: openai/clip-vit-base-patch32" in shown
+    assert "image root: " in shown
+    assert "model: none loaded: clip's architecture with random weights (not openai/clip-vit-base-patch32)" in shown
     table = run(storage, "collections").stdout
     assert "random weights" in table and "no weights" in table
 
@@ -119,6 +120,37 @@ def test_galleries_of_two_data_roots_come_from_each_collections_own_images(tmp_p
     image = str(moved / "Tints" / "red" / "0.png")
     with pytest.raises(QueryError, match="images of 'tints_colorhist' are not in .*pass --data-root"):
         run(storage, "search", "-c", "tints_colorhist", "--image", image, "--gallery", str(tmp_path / "g.png"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with pytest.raises(QueryError, match=f"not in {re.escape(str(other))} .*, nor under {re.escape(str(elsewhere))}"):
+        run(
+            storage,
+            "search",
+            "-c",
+            "tints_colorhist",
+            "--image",
+            image,
+            "--data-root",
+            str(elsewhere),
+            "--gallery",
+            str(tmp_path / "g.png"),
+        )
+    # the recorded folder first, --data-root the fallback: a data root without the images changes nothing
+    shown = run(
+        storage,
+        "search",
+        "-c",
+        "shapes_colorhist",
+        "--path",
+        "red/00.jpg",
+        "--data-root",
+        str(elsewhere),
+        "--gallery",
+        str(tmp_path / "shapes.png"),
+    )
+    assert shown.exit_code == 0 and (tmp_path / "shapes.png").is_file()
+    drawn = run(storage, "eval", "-c", "shapes_colorhist", "--data-root", str(elsewhere), reports=tmp_path / "r2")
+    assert "not drawn" not in drawn.stderr and (tmp_path / "r2" / "shapes_colorhist" / "best.png").is_file()
     found = run(storage, "search", "-c", "tints_colorhist", "--image", image, "--data-root", str(moved), "-k", "2")
     assert found.exit_code == 0
 

@@ -123,3 +123,12 @@ def test_register_takes_a_text_builder_and_refuses_a_taken_name():
     finally:
         registry.unregister("two-towers")
     assert "two-towers" not in SPECS
+
+
+@pytest.mark.parametrize("typed, meant", [("resnet", "resnet18"), ("clp", "clip"), ("ColorHst", "colorhist")])
+def test_an_unknown_encoder_suggests_the_registered_name_meant(typed, meant):
+    from encoders import get_spec
+    from errors import RetrievalError
+
+    with pytest.raises(RetrievalError, match=f"unknown encoder '{typed}'; did you mean '{meant}'\\? known encoders"):
+        get_spec(typed)

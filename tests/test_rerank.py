@@ -19,6 +19,7 @@ from evaluation import RankingRequest, Rerank, RunRecord, leave_one_out, rank_al
 from evaluation.metrics.comparisons import rank_records
 from evaluation.metrics.per_query import evaluate_rankings
 from evaluation.ranking.near_duplicates import find_duplicates
+from render.cells import figure
 from store import ImagePayload, VectorStore, point_id
 
 
@@ -178,3 +179,21 @@ def test_two_collections_of_the_same_points_and_vectors_compare_as_equal(store):
     assert (first.name, first.next, last.next) == ("same_a", "same_b", None)  # equal mAP: by name
     assert first.difference.difference == 0 and first.difference.p_value == 1
     assert first.difference.significant is False
+
+
+def test_a_rerank_shows_the_plain_row_and_the_gain_when_the_plain_one_was_recorded_before(store, tmp_path):
+    vectors, labels = clustered(seed=4)
+    store_vectors(store, "paris_clip", vectors, labels, dataset="paris", encoder="clip")
+    reports = tmp_path / "reports"
+    assert _cli(store, "--reports", str(reports), "eval", "-c", "paris_clip").exit_code == 0
+    plain = json.loads((reports / "paris_clip" / "runs" / "full.json").read_text())["map"]
+    args = ["--reports", str(reports), "eval", "-c", "paris_clip", "--rerank", "aqe", "--rerank-k", "3"]
+    result = _cli(store, *args, "--alpha", "2", "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = {row["name"]: row["map"] for row in json.loads(result.stdout)}
+    assert rows["paris_clip"] == plain and rows["paris_clip +aqe (k=3, alpha=2)"] != plain  # the plain row too
+    reranked = rows["paris_clip +aqe (k=3, alpha=2)"]
+    table = _cli(store, *args, "--alpha", "2")
+    line = next(line for line in table.output.splitlines() if "plain," in line)
+    gain = f"({reranked - plain:+.4f})"
+    assert line == f"paris_clip +aqe (k=3, alpha=2): mAP {figure(plain)} plain, {figure(reranked)} re-ranked {gain}"

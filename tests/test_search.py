@@ -109,6 +109,29 @@ def test_label_filter_keeps_only_that_class(built, searcher, query):
     assert {hit.label for hit in result.hits} == {"green"}
 
 
+@pytest.mark.parametrize("query", [{"text": "a red bus"}, {"image": "blue/03.jpg"}])
+def test_a_label_is_checked_against_the_store_before_any_model_loads(built, opened, query, monkeypatch):
+    def no_model(*args, **kwargs):
+        raise AssertionError("a model loaded before the label was checked")
+
+    monkeypatch.setattr("search.query.build_encoder", no_model)
+    monkeypatch.setattr("search.query.build_text_encoder", no_model)
+    if "image" in query:
+        query = {"image": image(built, query["image"])}
+    fresh = Searcher(lambda: opened, device="cpu", init="random-tiny")  # no model loaded yet, none embedded ahead
+    with pytest.raises(QueryError, match="no label 'gren' .*did you mean 'green'"):
+        fresh.search(Query("shapes_clip", label="gren", **query))
+
+
+def test_search_reports_model_load_encode_and_store_seconds_apart(built, opened):
+    fresh = Searcher(lambda: opened, device="cpu", init="random-tiny")
+    first = fresh.search(Query("shapes_clip", image=image(built, "blue/03.jpg")))
+    again = fresh.search(Query("shapes_clip", image=image(built, "red/00.jpg")))
+    assert first.load_seconds > 0 and again.load_seconds == 0  # loaded once, then kept
+    assert first.encode_seconds > 0 and first.store_seconds > 0
+    assert set(first.to_json()["seconds"]) == {"load", "encode", "store"}
+
+
 def test_text_on_an_image_only_collection_names_the_text_collections_of_its_dataset(searcher):
     with pytest.raises(QueryError, match="no text tower") as caught:
         searcher.search(Query("shapes_resnet18", text="a red bus"))
@@ -172,6 +195,15 @@ def cli(opened: VectorStore, *args: str):
     from cli import cli as group
 
     return CliRunner().invoke(group, list(args), catch_exceptions=False, obj=Context(handed=opened))
+
+
+def test_cli_refuses_a_gallery_it_cannot_write_before_any_model_loads(built, opened, tmp_path, monkeypatch):
+    from errors import MediaError
+
+    monkeypatch.setattr("search.query.build_text_encoder", lambda *a, **k: pytest.fail("a model loaded"))
+    (tmp_path / "file").write_text("")
+    with pytest.raises(MediaError, match="--gallery .* is a file"):
+        cli(opened, "search", "-c", "shapes_clip", "--text", "red", "--gallery", str(tmp_path / "file" / "g.png"))
 
 
 def test_cli_formats_paths_json_and_table(built, opened):

@@ -32,6 +32,7 @@ from store.naming import staging_name
 from store.serialized import SerializedStore
 from store.server import ServerStore
 from store.transfer import export_collection
+from store.types import Quantization
 
 ENGINES = ("edge", "local", "server", "serialized")
 DIM = 8
@@ -392,3 +393,32 @@ def test_every_engine_gives_the_same_records(tmp_path):
         finally:
             opened.close()
     assert results["edge"] == results["local"] == results["server"] == results["serialized"]
+
+
+def test_reindex_gives_a_collection_new_settings_from_its_own_vectors_or_is_refused(engine_store, monkeypatch):
+    ids, vectors, payloads = _filled(engine_store)
+    provenance = Provenance(
+        "toy", "/data/toy", "enc", "model/x", WeightsIdentity("random", None, 3).to_dict(), None, DIM
+    )
+    engine_store.set_provenance("toy_enc", provenance)
+    settings = IndexSettings(hnsw_m=8, hnsw_ef_construct=50, quantization=Quantization.INT8)
+    updates = []  # a server's update of its configuration (qdrant-client's local mode stands in and ignores it)
+    if isinstance(engine_store, ServerStore):
+        monkeypatch.setattr(engine_store._client, "update_collection", lambda name, **changes: updates.append(changes))
+    if not engine_store.capabilities.index_settings:
+        with pytest.raises(StoreError, match="store migrate"):
+            engine_store.reindex("toy_enc", settings)
+    else:
+        engine_store.reindex("toy_enc", settings)
+    assert engine_store.collection_names() == ["toy_enc"]
+    stored = engine_store.points("toy_enc", with_vectors=True)
+    assert stored.ids == ids and np.allclose(stored.vectors, vectors, atol=1e-6)
+    assert stored.payloads == payloads and engine_store.provenance("toy_enc") == provenance
+    if hasattr(engine_store, "settings"):  # an engine that records the layout it made
+        assert engine_store.settings("toy_enc") == settings
+    if isinstance(engine_store, ServerStore):
+        [update] = updates
+        assert (update["hnsw_config"].m, update["hnsw_config"].ef_construct) == (8, 50)
+        assert update["quantization_config"].scalar.type == "int8"
+        with pytest.raises(StoreError, match="with each query"):
+            engine_store.reindex("toy_enc", IndexSettings(hnsw_ef=64))

@@ -253,7 +253,8 @@ def test_on_a_server_scratch_collections_are_dropped_and_memory_is_qdrants_formu
     assert (binary.memory.quantized, binary.memory.ram) == (2, 32 + 2)  # d/8 bytes; originals on disk
     commands = result.commands()
     assert result.recommended is binary  # recall 1 in both (the stand-in searches exactly): the least memory
-    assert any(command.startswith("curl -X PATCH") and '"binary"' in command for command in commands), commands
+    reindex = "python cli.py collections reindex toy_net --qdrant-url recorder --hnsw-m 4 --hnsw-ef-construct 8"
+    assert commands[0] == f"{reindex} --quantization binary --on-disk", commands
     assert json.loads(json.dumps(result.to_json()))["kind"] == "tune"
 
 
@@ -269,7 +270,10 @@ def test_tune_command_writes_its_record_and_figure(tmp_path):
     assert imported.exit_code == 0, imported.output
     done = runner.invoke(cli.cli, [*base, "tune", "-c", "syn_rand", "--sample", "50"], catch_exceptions=False)
     assert done.exit_code == 0, done.output
-    assert "recommended:" in done.output and "python cli.py ingest -d syn -e rand --recreate" in done.output
+    assert (
+        "recommended:" in done.output
+        and f"python cli.py collections reindex syn_rand --storage {tmp_path / 'q'} --hnsw-m" in done.output
+    )
     record = json.loads((tmp_path / "reports" / "syn_rand" / "tune.json").read_text())
     assert (record["kind"], record["queries"], record["points"], record["memory_source"]) == ("tune", 50, 300, "disk")
     assert record["timed_queries"] == 50
@@ -296,26 +300,22 @@ def test_tune_module_queries_are_seeded_and_sorted():
     assert tune_module._queries(8, TuneOptions(sample=10)).tolist() == list(range(8))
 
 
-def test_apply_commands_reproduce_the_setting_on_each_engine():
-    info = CollectionInfo("pets_net", 10, 8, "Cosine", "pets", "net", "embedded:/tmp/q")
+def test_apply_commands_reindex_the_collection_from_its_own_vectors_on_each_engine():
+    info = CollectionInfo("pets_net", 10, 8, "Cosine", "pets", "net", "embedded:/tmp/my store")
     rescored = TuneSetting(Build(16, 100, "int8"), 128, True, 2)
+    reindex = "python cli.py collections reindex pets_net --storage '/tmp/my store'"
     assert apply_commands(info, rescored, server=False) == [
-        "python cli.py ingest -d pets -e net --recreate --hnsw-m 16 --hnsw-ef-construct 100 --quantization int8 "
-        "--on-disk --hnsw-ef 128 --rescore --oversampling 2"
+        f"{reindex} --hnsw-m 16 --hnsw-ef-construct 100 --quantization int8 --on-disk --hnsw-ef 128 --rescore "
+        "--oversampling 2"
     ]
     plain = apply_commands(info, TuneSetting(Build(8, 64), 64), server=False)
-    assert plain == [
-        "python cli.py ingest -d pets -e net --recreate --hnsw-m 8 --hnsw-ef-construct 64 --quantization none "
-        "--hnsw-ef 64"
-    ]
-    ingest, update, params = apply_commands(info, TuneSetting(Build(16, 100, "binary"), 128, False), server=True)
-    assert ingest.endswith("--quantization binary --on-disk --qdrant-url $QDRANT_URL")
-    body = json.loads(update.split(" -d ", 1)[1].strip("'"))
-    assert body == {
-        "hnsw_config": {"m": 16, "ef_construct": 100},
-        "quantization_config": {"binary": {"always_ram": True}},
-        "vectors": {"": {"on_disk": True}},
-    }
+    assert plain == [f"{reindex} --hnsw-m 8 --hnsw-ef-construct 64 --quantization none --hnsw-ef 64"]
+    served = CollectionInfo("pets_net", 10, 8, "Cosine", "pets", "net", "http://qdrant:6333")
+    update, params = apply_commands(served, TuneSetting(Build(16, 100, "binary"), 128, False), server=True)
+    assert update == (
+        "python cli.py collections reindex pets_net --qdrant-url http://qdrant:6333 --hnsw-m 16 "
+        "--hnsw-ef-construct 100 --quantization binary --on-disk"
+    )
     assert json.loads(params.split('"params": ', 1)[1]) == {
         "hnsw_ef": 128,
         "quantization": {"rescore": False, "oversampling": 1},

@@ -367,7 +367,7 @@ def test_serve_on_a_port_in_use_says_so_in_one_line_before_serving(monkeypatch, 
     from commands.context import Context
 
     served = []
-    monkeypatch.setattr("web.app.serve", lambda app, host, port: served.append(port))
+    monkeypatch.setattr("web.app.serve", lambda app, host, port, **_: served.append(port))
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()

@@ -249,37 +249,28 @@ def _setting(setting: dict) -> TuneSetting:
 
 
 def apply_commands(info: CollectionInfo, setting: TuneSetting, server: bool) -> list[str]:
-    """The `ingest` that builds the collection with `setting` (recreating it; the embedded store records
-    the query-time settings with it); for a server also the collection update that changes it in place,
-    and the search params each query then passes."""
+    """The `collections reindex` that gives the collection `setting` from its own stored vectors (no image
+    read again; the embedded store records the query-time settings with it); on a server, where those travel
+    with each query, also the search params each query then passes."""
     b = setting.build
-    ingest = (
-        f"python cli.py ingest -d {shlex.quote(info.dataset)} -e {shlex.quote(info.encoder)} --recreate "
-        f"--hnsw-m {b.hnsw_m} --hnsw-ef-construct {b.hnsw_ef_construct} --quantization {b.quantization}"
-        f"{' --on-disk' if b.quantized else ''}"
+    store = f"--qdrant-url {shlex.quote(info.location)}" if server else f"--storage {shlex.quote(_folder(info))}"
+    reindex = (
+        f"python cli.py collections reindex {shlex.quote(info.name)} {store} --hnsw-m {b.hnsw_m} "
+        f"--hnsw-ef-construct {b.hnsw_ef_construct} --quantization {b.quantization}{' --on-disk' if b.quantized else ''}"
     )
     if not server:
-        ingest += f" --hnsw-ef {setting.hnsw_ef}"
+        reindex += f" --hnsw-ef {setting.hnsw_ef}"
         if b.quantized:
-            ingest += f" --rescore --oversampling {setting.oversampling or 1:g}" if setting.rescore else " --no-rescore"
-        return [ingest]
-    update = {"hnsw_config": {"m": b.hnsw_m, "ef_construct": b.hnsw_ef_construct}}
+            reindex += (
+                f" --rescore --oversampling {setting.oversampling or 1:g}" if setting.rescore else " --no-rescore"
+            )
+        return [reindex]
     params: dict = {"hnsw_ef": setting.hnsw_ef}
     if b.quantized:
-        update["quantization_config"] = _server_quantization(b.quantization)
-        update["vectors"] = {"": {"on_disk": True}}
         params["quantization"] = {"rescore": bool(setting.rescore), "oversampling": setting.oversampling or 1}
-    return [
-        f"{ingest} --qdrant-url $QDRANT_URL",
-        f"curl -X PATCH \"$QDRANT_URL/collections/{info.name}\" -H 'Content-Type: application/json' "
-        f"-d '{json.dumps(update)}'",
-        f'# and in each query: "params": {json.dumps(params)}',
-    ]
+    return [reindex, f'# and in each query: "params": {json.dumps(params)}']
 
 
-def _server_quantization(quantization: Quantization) -> dict:
-    return {
-        Quantization.INT8: {"scalar": {"type": "int8", "always_ram": True}},
-        Quantization.BINARY: {"binary": {"always_ram": True}},
-        Quantization.PRODUCT: {"product": {"compression": "x16", "always_ram": True}},
-    }[quantization]
+def _folder(info: CollectionInfo) -> str:
+    """The embedded store's folder, from its location ('embedded:/path')."""
+    return info.location.removeprefix("embedded:")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import socket
 import time
 from collections.abc import Callable
@@ -50,7 +51,11 @@ def create_app(open_store: Callable[[], VectorStore], options: Options) -> FastA
     async def timed(request: Request, call_next):
         started = time.perf_counter()
         response = await call_next(request)
-        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
+        milliseconds = (time.perf_counter() - started) * 1000
+        response.headers["Server-Timing"] = f"app;dur={milliseconds:.2f}"
+        if options.access is not None:
+            query = f"?{request.url.query}" if request.url.query else ""
+            options.access(f"{request.method} {request.url.path}{query} {response.status_code} {milliseconds:.0f} ms")
         return response
 
     @app.exception_handler(RetrievalError)
@@ -104,8 +109,24 @@ def check_port(host: str, port: int) -> None:
             ) from None
 
 
-def serve(app: FastAPI, host: str, port: int) -> None:
-    """Run the app with uvicorn until Ctrl-C."""
+def serve(app: FastAPI, host: str, port: int, *, stopped: Callable[[str], None]) -> None:
+    """Run the app with uvicorn until Ctrl-C or SIGTERM; `stopped` is given the line saying it stopped and why.
+    Ctrl-C then goes on as KeyboardInterrupt, SIGTERM as exit status 143."""
     import uvicorn
 
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    def terminated(signum: int, _frame) -> None:  # uvicorn raises the signal it caught again once it has stopped
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    reason = "its server returned"
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    except KeyboardInterrupt:
+        reason = "Ctrl-C (SIGINT)"
+        raise
+    except SystemExit as stop:
+        reason = "SIGTERM" if stop.code == 128 + signal.SIGTERM else f"it could not go on (exit status {stop.code})"
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        stopped(f"serve stopped: {reason}")

@@ -54,6 +54,7 @@ class Options:
     init: str | None = None  # None: each collection's own (what its provenance recorded)
     allowed_hosts: tuple[str, ...] | None = None  # Host names answered besides the local ones; None: any (library use)
     max_decodes: int = 2  # uploads decoded at once; others wait, then get 503
+    access: Callable[[str], None] | None = None  # given a line per request answered (`serve`, unless --quiet)
 
 
 class Backend:

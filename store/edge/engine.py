@@ -239,8 +239,8 @@ class EdgeStore(VectorStore):
         HNSW_MIN_POINTS points (below that exact search is as fast) or when forced; True if built."""
         if not force and self.count(name) < HNSW_MIN_POINTS:
             return False
-        with self._shards.alone(name, "build its index"):
-            build_index(self._folder.shard(name), name)
+        with self._shards.alone_held(name, "build its index") as holder:
+            build_index(self._folder.shard(name), name, holder.descriptor)
         return True
 
     def footprint(self, name: str) -> Footprint:

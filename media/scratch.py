@@ -19,6 +19,7 @@ import logging
 import os
 import shutil
 import tempfile
+import weakref
 from pathlib import Path
 from types import TracebackType
 
@@ -33,19 +34,16 @@ class ScratchFolder:
         self.base = Path(base or tempfile.gettempdir())
         sweep_scratch(prefix, self.base)
         making = Path(tempfile.mkdtemp(prefix=f".{prefix}", dir=self.base))
-        self._fd: int | None = os.open(making / OWNER, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
-        os.write(self._fd, json.dumps({"pid": os.getpid()}).encode())
+        fd = os.open(making / OWNER, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(fd, json.dumps({"pid": os.getpid()}).encode())
         self.path = making.with_name(making.name[1:])
         making.rename(self.path)
+        self._remove = weakref.finalize(self, _remove, self.path, fd)  # at `close`, or when dropped or at exit
 
     def close(self) -> None:
         """Remove the folder and everything in it, then let go of its lock."""
-        if self._fd is None:
-            return
-        shutil.rmtree(self.path, ignore_errors=True)
-        os.close(self._fd)
-        self._fd = None
+        self._remove()
 
     def __enter__(self) -> ScratchFolder:
         return self
@@ -54,6 +52,11 @@ class ScratchFolder:
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self.close()
+
+
+def _remove(folder: Path, fd: int) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    os.close(fd)
 
 
 def sweep_scratch(prefix: str, base: Path | None = None) -> list[Path]:

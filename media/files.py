@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -81,17 +82,16 @@ def written_atomically(*paths: Path) -> Iterator[list[BinaryIO]]:
         try:
             yield [out for _, out, _ in staged]
         except OSError as error:
-            named = " and ".join(f"'{path}'" for path in paths)
-            raise MediaError(
-                f"cannot write {named} ({error.strerror or error}); nothing was left half-written: free space and rerun"
-            ) from None
+            raise _failed(" and ".join(f"'{path}'" for path in paths), error) from None
         for path, out, _ in staged:
             _flushed(path, out)
         for path, _, temporary in staged:
             _renamed(path, temporary)
     finally:
         for _, out, temporary in staged:
-            out.close()
+            # a full disk fails the close's flush again; the error raised above is the one to report
+            with contextlib.suppress(OSError):
+                out.close()
             Path(temporary).unlink(missing_ok=True)
 
 
@@ -100,15 +100,17 @@ def _flushed(path: Path, out: BinaryIO) -> None:
         out.flush()
         os.fsync(out.fileno())
     except OSError as error:
-        raise MediaError(
-            f"cannot write '{path}' ({error.strerror or error}); nothing was left half-written: free space and rerun"
-        ) from None
+        raise _failed(f"'{path}'", error) from None
 
 
 def _renamed(path: Path, temporary: str) -> None:
     try:
         os.replace(temporary, path)
     except OSError as error:
-        raise MediaError(
-            f"cannot write '{path}' ({error.strerror or error}); nothing was left half-written: free space and rerun"
-        ) from None
+        raise _failed(f"'{path}'", error) from None
+
+
+def _failed(named: str, error: OSError) -> MediaError:
+    return MediaError(
+        f"cannot write {named} ({error.strerror or error}); nothing was left half-written: free space and rerun"
+    )

@@ -39,7 +39,7 @@ class ScratchFolder:
         os.write(fd, json.dumps({"pid": os.getpid()}).encode())
         self.path = making.with_name(making.name[1:])
         making.rename(self.path)
-        self._remove = weakref.finalize(self, _remove, self.path, fd)  # at `close`, or when dropped or at exit
+        self._remove = weakref.finalize(self, _remove, self.path, fd, os.getpid())  # at `close`, dropped, or exit
 
     def close(self) -> None:
         """Remove the folder and everything in it, then let go of its lock."""
@@ -54,8 +54,10 @@ class ScratchFolder:
         self.close()
 
 
-def _remove(folder: Path, fd: int) -> None:
-    shutil.rmtree(folder, ignore_errors=True)
+def _remove(folder: Path, fd: int, owner: int) -> None:
+    """The folder removed by the process that made it (a forked child exiting leaves it to its parent)."""
+    if os.getpid() == owner:
+        shutil.rmtree(folder, ignore_errors=True)
     os.close(fd)
 
 

@@ -5,6 +5,7 @@ the listings, a leftover staging collection never listed, a device as --vectors,
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -39,13 +40,26 @@ def test_a_removed_vector_storage_says_the_vectors_are_missing_and_what_to_do(tm
     assert "collection 'toy_enc' has points without their vectors" in line and "ingest it again" in line
 
 
-def test_a_sidecar_of_the_wrong_types_names_the_file_and_the_field(tmp_path):
+@pytest.mark.parametrize(
+    "field, value, expected",
+    [
+        ("dim", "4x", "'dim' is '4x', not a whole number; move the"),
+        ("provenance.stale", "x", "provenance 'stale' is 'x', which does not parse; move the"),
+        ("provenance.versions", 3, "provenance 'versions' is 3, which does not parse; move the"),
+    ],
+)
+def test_a_sidecar_of_the_wrong_types_names_the_file_and_the_field(tmp_path, field, value, expected):
     _toy(tmp_path / "q")
     sidecar = tmp_path / "q" / "collections" / "toy_enc" / "collection.json"
-    sidecar.write_text(json.dumps({**json.loads(sidecar.read_text()), "dim": "4x"}))
+    record = json.loads(sidecar.read_text())
+    if field.startswith("provenance."):
+        record["metadata"]["provenance"][field.split(".")[1]] = value
+    else:
+        record[field] = value
+    sidecar.write_text(json.dumps(record))
     store = open_store(path=tmp_path / "q")
     try:
-        with pytest.raises(StoreError, match=rf"^{sidecar}: 'dim' is '4x', not a whole number; move the"):
+        with pytest.raises(StoreError, match=f"^{re.escape(f'{sidecar}: {expected}')}"):
             store.info("toy_enc")
     finally:
         store.close()

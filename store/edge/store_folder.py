@@ -23,6 +23,7 @@ from urllib.parse import quote, unquote
 
 from errors import StoreError
 from media.files import write_text_atomic
+from store.provenance import provenance_problem
 
 FORMAT_FILE = "store.json"
 FORMAT = "qdrant-edge"
@@ -112,6 +113,9 @@ class StoreFolder:
             value = record.get(key)
             if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
                 raise StoreError(f"{path}: '{key}' is {value!r}, not {TYPE_WORDS[kind]}; {COLLECTION_ADVICE}")
+        problem = provenance_problem(record.get("metadata") or {})
+        if problem:
+            raise StoreError(f"{path}: {problem}, which does not parse; {COLLECTION_ADVICE}")
         return record
 
     def write_sidecar(self, name: str, record: dict) -> None:

@@ -148,6 +148,11 @@ def import_vectors(
     one that replaces it only once whole, so a failure leaves the old collection as it was."""
     vectors_file, list_file, dataset, encoder = source.vectors_file, source.list_file, source.dataset, source.encoder
     image_root = source.image_root
+    for option, path in (("--vectors", vectors_file), ("--list", list_file)):
+        if path.exists() and not path.is_file():  # a device or a pipe would be read without end
+            raise DatasetError(
+                f"{option} '{path}' is not a regular file; pass the file `python cli.py collections export` wrote"
+            )
     items, problems = read_list(list_file, image_root, require_files=False)
     if problems:
         raise DatasetError(f"{problems[0].where}: {problems[0].reason}; every line must name one row of vectors")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from errors import MediaError
 
@@ -53,28 +56,61 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """`data` into `path` (its folder made if missing) through a file beside it, flushed to disk and renamed
-    only once whole: readers see the old file or the new one, never a part (the temporary name ends in .part,
-    which no reader opens); a full disk or a crash leaves the previous file (or none), never a truncated one;
-    a write that fails is one line naming the file."""
+    """`data` into `path` (its folder made if missing), as `written_atomically` writes one file."""
+    with written_atomically(path) as (out,):
+        out.write(data)
+
+
+@contextmanager
+def written_atomically(*paths: Path) -> Iterator[list[BinaryIO]]:
+    """Files to write (binary, seekable) beside each of `paths` (their folders made if missing), flushed to
+    disk and renamed into place together once the block ends: readers see the old files or the new ones,
+    never a part (the temporary names end in .part, which no reader opens); a full disk, an error or a kill
+    in the block leaves the previous files (or none), never a truncated one; a write that fails is one line
+    naming the file."""
+    staged: list[tuple[Path, BinaryIO, str]] = []
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:200]}.", suffix=".part")
+        for path in paths:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:200]}.", suffix=".part")
+            except OSError as error:
+                raise MediaError(
+                    f"cannot write '{path}' ({error.strerror or error}); free space or fix the folder, and rerun"
+                ) from None
+            staged.append((path, os.fdopen(handle, "wb"), temporary))
+        try:
+            yield [out for _, out, _ in staged]
+        except OSError as error:
+            raise _failed(" and ".join(f"'{path}'" for path in paths), error) from None
+        for path, out, _ in staged:
+            _flushed(path, out)
+        for path, _, temporary in staged:
+            _renamed(path, temporary)
+    finally:
+        for _, out, temporary in staged:
+            # a full disk fails the close's flush again; the error raised above is the one to report
+            with contextlib.suppress(OSError):
+                out.close()
+            Path(temporary).unlink(missing_ok=True)
+
+
+def _flushed(path: Path, out: BinaryIO) -> None:
+    try:
+        out.flush()
+        os.fsync(out.fileno())
     except OSError as error:
-        raise MediaError(
-            f"cannot write '{path}' ({error.strerror or error}); free space or fix the folder, and rerun"
-        ) from None
+        raise _failed(f"'{path}'", error) from None
+
+
+def _renamed(path: Path, temporary: str) -> None:
     try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
         os.replace(temporary, path)
     except OSError as error:
-        Path(temporary).unlink(missing_ok=True)
-        raise MediaError(
-            f"cannot write '{path}' ({error.strerror or error}); nothing was left half-written: free space and rerun"
-        ) from None
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        raise _failed(f"'{path}'", error) from None
+
+
+def _failed(named: str, error: OSError) -> MediaError:
+    return MediaError(
+        f"cannot write {named} ({error.strerror or error}); nothing was left half-written: free space and rerun"
+    )

@@ -76,7 +76,7 @@ class SearchViews(Base):
             rows.append(
                 [
                     safe(info.name),
-                    str(info.points),
+                    f"[yellow]{info.points} incomplete[/]" if info.incomplete else str(info.points),
                     str(info.dim),
                     info.distance,
                     safe(info.dataset),
@@ -88,6 +88,8 @@ class SearchViews(Base):
         for info in infos:
             if info.busy:
                 self.note(f"{safe(info.name)}: {safe(info.busy)}; its points are counted as of its last write")
+            if info.incomplete:
+                self.note(safe(info.incomplete))
 
     def collection(self, summary) -> None:
         """Class counts and sample payloads of one collection."""
@@ -96,6 +98,8 @@ class SearchViews(Base):
             f"{safe(info.name)}: {info.points} points, {info.dim}-d {info.distance}, dataset "
             f"{safe(info.dataset)}, encoder {safe(info.encoder)}, in {safe(info.location)}"
         )
+        if info.incomplete:
+            self.out.print(f"[yellow]{safe(info.incomplete)}[/]")
         self._provenance(info)
         classes = Table(long("label"), "points", title=f"{len(summary.classes)} classes")
         for label, count in summary.classes.items():

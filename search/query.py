@@ -53,6 +53,8 @@ class Query:
         given = [kind for kind, value in self._values() if value is not None]
         if len(given) != 1:
             raise QueryError("give exactly one of --image, --text, --id, --path")
+        if given[0] == "text" and not str(self.text).strip():
+            raise QueryError('the text to search for is empty; type one (--text "a red bus")')
         return given[0]
 
     @property

@@ -43,6 +43,12 @@ def staging_name(name: str) -> str:
     return f"{name[: MAX_NAME - len(STAGING_SUFFIX)]}{STAGING_SUFFIX}"
 
 
+def is_staging(name: str) -> bool:
+    """Whether `name` is a rebuild's staging collection (one a killed rebuild left is no collection of the
+    user's: never listed, dropped by the next rebuild of its collection)."""
+    return name.endswith(STAGING_SUFFIX)
+
+
 def point_id(dataset: str, path: str) -> str:
     """The UUIDv5 of a dataset image: the same image always gets the same id."""
     return str(uuid.uuid5(POINT_NAMESPACE, f"{dataset}/{path}"))

@@ -106,12 +106,47 @@ class Provenance:
     def read(cls, metadata: dict) -> Provenance | None:
         """The provenance in a collection's metadata; None when it has none or it does not parse."""
         record = metadata.get(PROVENANCE_KEY)
-        if not isinstance(record, dict):
+        if not isinstance(record, dict) or provenance_problem(metadata):
             return None
         try:
             return cls(**{key: record[key] for key in cls.__dataclass_fields__ if key in record})
         except TypeError:
             return None
+
+
+FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "dataset": (str,),
+    "image_root": (str,),
+    "encoder": (str,),
+    "model_id": (str,),
+    "weights": (dict,),
+    "preprocessing": (str, type(None)),
+    "dim": (int,),
+    "versions": (dict,),
+    "created": (str,),
+    "updated": (str,),
+    "stale": (int,),
+    "imported_from": (str, type(None)),
+    "same_as": (bool,),
+    "precision": (str,),
+    "complete": (bool,),
+    "schema": (int,),
+}
+
+
+def provenance_problem(metadata: dict) -> str | None:
+    """Why the provenance recorded in `metadata` does not parse ('dim' is '4x', ...); None when it does or
+    when there is none."""
+    record = metadata.get(PROVENANCE_KEY)
+    if record is None:
+        return None
+    if not isinstance(record, dict):
+        return f"its provenance is {type(record).__name__}, not a JSON object"
+    for key, kinds in FIELD_TYPES.items():
+        value = record.get(key)
+        if key in record and (not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)):
+            return f"provenance '{key}' is {value!r}"
+    return None
 
 
 def unfinished(name: str, provenance: Provenance | None) -> str | None:

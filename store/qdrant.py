@@ -15,6 +15,7 @@ from qdrant_client import QdrantClient, models
 
 from errors import StoreError
 from store.base import SCROLL_PAGE, Loader, Query, VectorStore
+from store.naming import is_staging
 from store.payload import PAYLOAD_SCHEMA, SCHEMA_KEY, ImagePayload
 from store.provenance import Provenance
 from store.types import (
@@ -54,7 +55,7 @@ class QdrantStore(VectorStore):
     # collections
 
     def collection_names(self) -> list[str]:
-        return sorted(c.name for c in self._client.get_collections().collections)
+        return sorted(c.name for c in self._client.get_collections().collections if not is_staging(c.name))
 
     def exists(self, name: str) -> bool:
         return self._client.collection_exists(name)

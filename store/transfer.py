@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from errors import StoreError
+from media.files import written_atomically
 from store.base import VectorStore
 
 Progress = Callable[[str, int, int], None]  # (collection, points done, points in all)
@@ -93,16 +94,16 @@ def export_collection(store: VectorStore, name: str, *, vectors_file: Path, list
 
     Two scrolls keep memory bounded by a page of vectors: the first reads the payloads, which fix each
     point's row (dataset order) and its list line; the second writes each page's vectors at their rows
-    of the .npy file, whose header is written first (the format `numpy.save` writes)."""
+    of the .npy file, whose header is written first (the format `numpy.save` writes). Both files are
+    written beside their targets and renamed in at the end: an export killed or refused midway leaves
+    an earlier export as it was."""
     info = store.info(name)
     if not info.dim:
         raise StoreError(f"collection '{name}' has named vectors (written by another tool); it cannot be exported")
     rows, lines = _rows_and_lines(store, name)
-    vectors_file.parent.mkdir(parents=True, exist_ok=True)
-    list_file.parent.mkdir(parents=True, exist_ok=True)
     header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)), "fortran_order": False}
     row_bytes = info.dim * np.dtype(np.float32).itemsize
-    with vectors_file.open("wb") as out:
+    with written_atomically(vectors_file, list_file) as (out, listing):
         np.lib.format.write_array_header_1_0(out, {**header, "shape": (len(lines), info.dim)})
         start = out.tell()
         out.truncate(start + len(lines) * row_bytes)
@@ -114,9 +115,9 @@ def export_collection(store: VectorStore, name: str, *, vectors_file: Path, list
                 out.seek(start + rows[point] * row_bytes)
                 out.write(np.ascontiguousarray(vector, np.float32).tobytes())
                 written += 1
-    if written != len(lines):
-        raise StoreError(f"collection '{name}' changed while it was exported; export it again")
-    list_file.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+        if written != len(lines):
+            raise StoreError(f"collection '{name}' changed while it was exported; export it again")
+        listing.write("".join(f"{line}\n" for line in lines).encode("utf-8"))
     images = info.provenance.image_root if info.provenance else None
     return ExportReport(
         name, len(lines), info.dim, str(vectors_file), str(list_file), info.dataset, info.encoder, images

@@ -9,7 +9,7 @@ from enum import StrEnum
 import numpy as np
 
 from store.payload import ImagePayload, share_label
-from store.provenance import Provenance
+from store.provenance import Provenance, unfinished
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,11 @@ class CollectionInfo:
     @property
     def random_weights(self) -> bool:
         return self.provenance is not None and self.provenance.random_weights
+
+    @property
+    def incomplete(self) -> str | None:
+        """One line when its last write did not finish (`store.provenance.unfinished`), else None."""
+        return unfinished(self.name, self.provenance)
 
     def weights_text(self) -> str:
         """'random weights (...)', the weights identity, or 'provenance unknown'."""

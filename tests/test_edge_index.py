@@ -1,12 +1,16 @@
 """The HNSW index of an Edge collection: built in a child process, approximate search close to exact,
-and a build stopped by Ctrl-C leaves the collection as it was, without leftovers."""
+a build stopped by Ctrl-C leaves the collection as it was, without leftovers, and a build whose parent
+is killed dies with it, named in the holder file, its leftovers removed by the next run."""
 
 from __future__ import annotations
 
+import json
+import logging
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -80,3 +84,43 @@ def test_ctrl_c_during_the_build_stops_it_and_leaves_the_collection_exact_and_wh
         assert hit.label == "7" and isinstance(store.payload("big", hit.id), ImagePayload)
     finally:
         store.close()
+
+
+def _gone(pid: int) -> bool:
+    """Whether process `pid` has ended (a zombie waiting for its new parent to reap it has)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] in ("Z", "X")
+    except OSError:
+        return True
+
+
+def test_a_build_whose_parent_is_killed_dies_with_it_and_the_next_run_removes_what_it_left(tmp_path, caplog):
+    then = "store.build_index('big', force=True)\nprint('built', flush=True)\n"
+    building = _load(tmp_path, 20_000, 64, then=then)
+    assert building.stdout.readline().strip() == "loaded"
+    collection = tmp_path / "q" / "collections" / "big"
+    deadline, owner = time.monotonic() + 60, {}
+    while time.monotonic() < deadline and not (
+        owner.get("pid") not in (None, building.pid) and list(collection.glob("shard/temp_segments/segment_builder_*"))
+    ):
+        time.sleep(0.02)
+        text = (collection / "holder").read_text()
+        owner = json.loads(text) if text.startswith("{") and text.endswith("}") else {}
+    assert owner["command"] == f"HNSW index build of 'big' for process {building.pid}"  # the child says who it is
+    building.kill()  # SIGKILL while the child builds
+    out, _ = building.communicate(timeout=60)
+    assert "built" not in out, "the build ended before the kill: make the collection bigger"
+    deadline = time.monotonic() + 10
+    while not _gone(owner["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _gone(owner["pid"])  # it died with its parent instead of building on as an orphan
+    left = sorted(collection.glob("shard/temp_segments/segment_builder_*"))
+    assert left
+    store = open_store(path=tmp_path / "q")
+    try:
+        with caplog.at_level(logging.WARNING):
+            assert store.count("big") == 20_000 and store.index_status("big").indexed == 0
+    finally:
+        store.close()
+    assert not list(collection.glob("shard/temp_segments/segment_builder_*"))
+    assert all(f"removed {path}, left by a killed index build of collection 'big'" in caplog.text for path in left)

@@ -1,6 +1,7 @@
 """A hostile user's third round (issue 23), the web app: the body counted as it arrives (chunked too),
 decodes bounded in number, the Host header checked and never reflected, security headers on every
-answer, a thumbnail served when it cannot be cached, an incomplete collection flagged."""
+answer, a thumbnail served when it cannot be cached, an incomplete collection flagged; uploads checked
+before they are kept, kept within bounds and removed when the server stops (issue 33)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import io
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -199,6 +201,41 @@ def test_an_upload_that_cannot_get_a_decoding_slot_is_told_to_retry(opened, buil
     first.join()
     assert busy.status_code == 503 and busy.headers["retry-after"]
     assert "retry in a moment" in busy.text
+
+
+# uploads kept within bounds, checked first, removed when the server stops (issue 33)
+
+
+def _uploaded(temp: Path) -> list[Path]:
+    return [file for folder in temp.glob("web-uploads-*") for file in folder.iterdir() if file.name != ".owner"]
+
+
+def test_an_upload_is_checked_before_it_is_kept_the_oldest_go_first_and_all_go_when_the_server_stops(
+    opened, built, tmp_path, monkeypatch
+):
+    import web.explore
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(web.explore, "KEPT_UPLOADS", 2, raising=False)
+    with client_for(opened, built) as client:
+        noise = {"file": ("noise.jpg", np.random.default_rng(0).bytes(50_000), "image/jpeg")}
+        refused = client.post("/c/shapes_colorhist/upload", files=noise, follow_redirects=False)
+        assert refused.status_code == 400 and "not an image" in refused.text
+        assert _uploaded(tmp_path) == []  # refused before it was kept, redirect followed or not
+        urls = []
+        for size in ((40, 30), (41, 30), (42, 30)):
+            files = {"file": ("a.png", png(size), "image/png")}
+            answer = client.post("/c/shapes_colorhist/upload", files=files, follow_redirects=False)
+            assert answer.status_code == 303
+            urls.append(answer.headers["location"])
+        assert len(_uploaded(tmp_path)) == 2  # the newest two
+        assert "upload it again" in client.get(urls[0]).text
+        assert all(client.get(url).status_code == 200 for url in urls[1:])
+        monkeypatch.setattr(web.explore, "KEPT_UPLOAD_BYTES", len(png((42, 30))), raising=False)
+        client.post("/c/shapes_colorhist/upload", files={"file": ("b.png", png((43, 30)), "image/png")})
+        assert len(_uploaded(tmp_path)) == 1  # past the bytes, only the newest
+        assert list(tmp_path.glob("web-uploads-*"))
+    assert not list(tmp_path.glob("web-uploads-*"))  # the server stopped
 
 
 # 7. Host checked and never reflected; headers on every answer

@@ -1,10 +1,13 @@
 """Collections moved between engines and files: a previous release's store migrated, a collection
-exported and imported back, pushed to a server engine, and a rerun of ingest that writes nothing."""
+exported and imported back (an export killed midway leaves an earlier one whole), pushed to a server engine, and a rerun of ingest that writes nothing."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +20,7 @@ from errors import StoreError
 from store import open_store, point_id
 from store.server import ServerStore
 from store.transfer import copy_collection, same_neighbours
+from tests.conftest import CLI_ENV
 
 
 def run(storage: Path, *args: str):
@@ -88,6 +92,40 @@ def test_an_exported_collection_imports_back_to_the_same_vectors_and_figures(dat
     np.testing.assert_allclose(copy.vectors, original.vectors, atol=1e-7)
     assert copy.labels == original.labels and copy.paths == original.paths
     assert evaluated_map(storage, "copy_colorhist") == pytest.approx(evaluated_map(storage, "shapes_colorhist"))
+
+
+KILLED_EXPORT = """
+import os, signal, sys
+from pathlib import Path
+from store import open_store
+from store.transfer import export_collection
+store = open_store(path=sys.argv[1])
+scroll = type(store).scroll
+def killed_at_the_vectors(self, name, with_vectors=False):
+    if with_vectors:  # the .npy header is written: the moment a kill left a 0-byte or zeroed file
+        os.kill(os.getpid(), signal.SIGKILL)
+    yield from scroll(self, name, with_vectors)
+type(store).scroll = killed_at_the_vectors
+export_collection(store, "shapes_colorhist", vectors_file=Path(sys.argv[2]), list_file=Path(sys.argv[3]))
+"""
+
+
+def test_an_export_killed_while_overwriting_an_earlier_one_leaves_the_earlier_one_whole(data_root, tmp_path):
+    storage = tmp_path / "q"
+    ingest(storage, data_root)
+    out = tmp_path / "out"
+    vectors, listing = out / "v.npy", out / "list.txt"
+    arguments = ["collections", "export", "shapes_colorhist", "--vectors", str(vectors), "--list", str(listing)]
+    assert run(storage, *arguments).exit_code == 0
+    before = vectors.read_bytes(), listing.read_bytes()
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_EXPORT, str(storage), str(vectors), str(listing)], env=CLI_ENV, timeout=120
+    )
+    assert killed.returncode == -signal.SIGKILL
+    assert (vectors.read_bytes(), listing.read_bytes()) == before
+    assert sorted(p.name for p in out.iterdir() if not p.name.endswith(".part")) == ["list.txt", "v.npy"]
+    assert run(storage, *arguments).exit_code == 0  # the next export writes over the parts the kill left
+    assert (vectors.read_bytes(), listing.read_bytes()) == before
 
 
 def test_a_collection_pushed_to_a_server_engine_keeps_points_provenance_and_rankings(data_root, tmp_path):

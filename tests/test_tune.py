@@ -1,11 +1,15 @@
 """`tune`: the frontier on a hand-made table, recall and mAP@k against numpy's exact ranking of the very
 answers the engine gave, query-time settings reaching both engines, the footprint on disk, the refusal of
-exact-only engines, the server path (scratch collections dropped, Qdrant's formula), and the CLI."""
+exact-only engines, the server path (scratch collections dropped, Qdrant's formula), the CLI, and the
+scratch copy a killed tune left removed by the next."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
+import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -17,12 +21,14 @@ from qdrant_client import QdrantClient, models
 import cli
 from errors import EvaluationError
 from evaluation.metrics.top_k import top_k_quality
+from media.scratch import ScratchFolder
 from store import CollectionInfo, ImagePayload, IndexSettings, open_store
 from store.edge import EdgeStore
 from store.edge.indexing import FULL_SCAN_KB, edge_config
 from store.qdrant import collection_config
 from store.server import ServerStore
 from store.types import Quantization, SearchSettings
+from tests.conftest import CLI_ENV, ROOT
 from tune import settings_grid as tune_grid
 from tune import tuner as tune_module
 from tune.findings import apply_commands
@@ -348,3 +354,31 @@ def test_unlabelled_points_give_recall_without_map(monkeypatch):
     assert result.exact.map_k is None and result.rows[0].map_k is None
     assert result.rows[0].recall == 1.0  # the stand-in searches exactly
     assert json.loads(json.dumps(result.to_json()))["settings"][0]["map_k"] is None
+
+
+def test_a_killed_tunes_scratch_copy_is_removed_by_the_next_tune_and_a_live_ones_kept(tmp_path, monkeypatch, caplog):
+    vectors, listing = write_set(tmp_path / "set", Points(300, 32, 5))
+    base = ["--storage", str(tmp_path / "q"), "--reports", str(tmp_path / "reports")]
+    arguments = ["import", "--vectors", str(vectors), "--list", str(listing), "-d", "syn", "-e", "rand"]
+    assert CliRunner().invoke(cli.cli, [*base, *arguments]).exit_code == 0
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    tuning = subprocess.Popen(
+        [sys.executable, str(ROOT / "cli.py"), *base, "tune", "-c", "syn_rand", "--sample", "50"],
+        env={**CLI_ENV, "TMPDIR": str(temp)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not list(temp.glob("tune-*/store")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    tuning.kill()  # SIGKILL once its scratch copy exists
+    tuning.wait()
+    left = list(temp.glob("tune-*"))
+    assert len(left) == 1 and (left[0] / "store").is_dir()  # what the kill left
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    monkeypatch.setitem(tune_grid.GRIDS, "small", lambda: tune_grid.small_grid()[:1])  # one build is enough here
+    with ScratchFolder("tune-") as live:  # another tune, running
+        done = CliRunner().invoke(cli.cli, [*base, "tune", "-c", "syn_rand", "--sample", "10"])
+        assert done.exit_code == 0, done.output
+        assert sorted(temp.glob("tune-*")) == [live.path]
+    assert f"removed {left[0]}, a scratch folder left by a killed process" in caplog.text
+    assert not list(temp.iterdir())

@@ -2,7 +2,7 @@
 
 The collection is copied into scratch collections, one per build (HNSW m,
 ef_construct, quantization), each built at once whatever its size: in a
-scratch store in a temporary folder where the engine keeps its vectors on this
+scratch store in a scratch folder (`media/scratch.py`) where the engine keeps its vectors on this
 machine (Qdrant Edge), else beside the collection on its server, dropped
 after. Every setting answers the same queries (every point, or a seeded sample
 of them), each a stored vector asked for k + 1 hits with itself then left out:
@@ -15,16 +15,15 @@ exact top k's. The frontier and the recommendation are `tune.frontier`'s.
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from errors import EvaluationError
+from media.scratch import ScratchFolder
 from store import ImagePayload, Points, VectorStore, open_store
 from store.provenance import now
 from tune.findings import Memory, TuneResult, TuneRow
@@ -183,11 +182,12 @@ def _mean(values: np.ndarray) -> float | None:
 
 @contextmanager
 def _scratch(store: VectorStore, name: str) -> Iterator[tuple[VectorStore, str]]:
-    """Where scratch collections go, and their name prefix: a store in a temporary folder when the
-    vectors are on this machine, else the collection's own server (scratch collections dropped after)."""
+    """Where scratch collections go, and their name prefix: a store in a scratch folder when the vectors
+    are on this machine (one a killed tune left is removed by the next), else the collection's own server
+    (scratch collections dropped after)."""
     if store.capabilities.local_vectors:
-        with tempfile.TemporaryDirectory(prefix="tune-") as folder:
-            scratch = open_store(path=Path(folder) / "store")
+        with ScratchFolder("tune-") as folder:
+            scratch = open_store(path=folder.path / "store")
             try:
                 yield scratch, "tune-"
             finally:

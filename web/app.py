@@ -6,7 +6,8 @@ import logging
 import signal
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
@@ -35,7 +36,19 @@ def create_app(open_store: Callable[[], VectorStore], options: Options) -> FastA
     from web import browse_pages, evaluation_pages, map_pages, pages, tune_pages
     from web.explore import Explorer
 
-    app = FastAPI(title="Image retrieval", docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.explorer.close()  # the kept uploads go when the server stops
+
+    app = FastAPI(
+        title="Image retrieval",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        redirect_slashes=False,
+        lifespan=lifespan,
+    )
     app.state.backend = Backend(open_store, options)
     app.state.explorer = Explorer(app.state.backend)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

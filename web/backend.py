@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -137,8 +138,20 @@ class Backend:
         with self._model_lock:
             return self.searcher.search(Query(name, text=text, limit=limit))
 
+    def check_upload(self, data: bytes) -> None:
+        """Refuse, before an upload is kept, what is not an image this app reads within the limits."""
+        with self._decoded(data):
+            pass
+
     def by_upload(self, name: str, data: bytes, limit: int) -> SearchResult:
         """An uploaded image file as a query: size and pixel limits first, then the same search as `--image`."""
+        with self._decoded(data) as path, self._model_lock:
+            return self.searcher.search(Query(name, image=path, limit=limit))
+
+    @contextmanager
+    def _decoded(self, data: bytes) -> Iterator[Path]:
+        """The upload in a temporary file once it is known to decode (size and pixel limits first), with a
+        decoding slot held while the block runs."""
         if not data:
             raise QueryError("choose an image file to upload")
         if len(data) > MAX_UPLOAD_BYTES:
@@ -146,20 +159,18 @@ class Backend:
         if not self._decoding.acquire(timeout=DECODE_WAIT):
             raise BusyError(f"{self.options.max_decodes} uploads are being decoded already; retry in a moment")
         try:
-            return self._decoded_search(name, data, limit)
+            with tempfile.TemporaryDirectory(prefix="upload-") as folder:
+                path = Path(folder) / "upload"
+                path.write_bytes(data)
+                try:
+                    load_rgb(path, max_pixels=MAX_UPLOAD_PIXELS)
+                except BadImage as error:
+                    raise QueryError(
+                        f"the upload is not an image this app can read: {_readable(error, path)}"
+                    ) from None
+                yield path
         finally:
             self._decoding.release()
-
-    def _decoded_search(self, name: str, data: bytes, limit: int) -> SearchResult:
-        with tempfile.TemporaryDirectory(prefix="upload-") as folder:
-            path = Path(folder) / "upload"
-            path.write_bytes(data)
-            try:
-                load_rgb(path, max_pixels=MAX_UPLOAD_PIXELS)
-            except BadImage as error:
-                raise QueryError(f"the upload is not an image this app can read: {_readable(error, path)}") from None
-            with self._model_lock:
-                return self.searcher.search(Query(name, image=path, limit=limit))
 
     # evaluation
 

@@ -4,15 +4,18 @@ Beside `web.backend.Backend` (which it uses for the store, summaries and
 evaluation records), with the state of its own: a lock per collection so
 that a map or a confusion is computed once even when requests arrive
 together, the last confusion of each collection in memory, and the uploaded
-images under their content hash in a temporary folder that lives as long as
-the server.
+images under their content hash in a scratch folder (`media/scratch.py`) that
+lives as long as the server: an upload is checked before it is kept, the
+newest KEPT_UPLOADS (KEPT_UPLOAD_BYTES in all) are kept, the oldest going
+first, and the folder is removed when the server stops (or, after a kill, by
+the next server).
 """
 
 from __future__ import annotations
 
 import hashlib
-import tempfile
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +23,8 @@ from errors import QueryError
 from evaluation import RankingRequest, rank_all
 from evaluation.metrics.confusion import Confusion, confusion
 from evaluation.records.variant import FULL
+from media.files import write_bytes_atomic
+from media.scratch import ScratchFolder
 from search import SearchResult
 from search.query import checked_id
 from store import ImagePayload
@@ -28,6 +33,8 @@ from web.layout import LayoutCache, compute_layout, state_key
 
 SORTS = ("dataset", "class", "ap", "similar")
 UPLOAD_HASH = 64  # hex digits of a sha256
+KEPT_UPLOADS = 50  # uploads kept at most (the newest)...
+KEPT_UPLOAD_BYTES = 100 * 1024 * 1024  # ...and their bytes at most, the newest always kept
 
 
 @dataclass(frozen=True)
@@ -51,7 +58,13 @@ class Explorer:
         self._locks_lock = threading.Lock()
         self._confusions: dict[str, tuple[tuple, Confusion]] = {}
         self._datasets: dict[str, str] = {}  # collection -> its dataset
-        self._uploads = tempfile.TemporaryDirectory(prefix="web-uploads-")
+        self._uploads = ScratchFolder("web-uploads-")
+        self._kept: OrderedDict[str, int] = OrderedDict()  # digest -> bytes, oldest first
+        self._kept_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Remove the kept uploads (the server stops)."""
+        self._uploads.close()
 
     def _lock(self, key: str) -> threading.Lock:
         with self._locks_lock:
@@ -150,31 +163,42 @@ class Explorer:
     # uploads
 
     def keep_upload(self, data: bytes) -> str:
-        """Keep an uploaded file under its sha256 for the server's life; returns the hash."""
-        if not data:
-            raise QueryError("choose an image file to upload")
+        """Keep an uploaded image under its sha256 once it is known to be one this app reads, the oldest kept
+        ones removed past KEPT_UPLOADS or KEPT_UPLOAD_BYTES; returns the hash."""
+        self.backend.check_upload(data)
         digest = hashlib.sha256(data).hexdigest()
-        file = self.upload_path(digest)
-        if not file.is_file():
-            file.write_bytes(data)
+        with self._kept_lock:
+            file = self.upload_path(digest)
+            if not file.is_file():
+                write_bytes_atomic(file, data)
+            self._kept.pop(digest, None)
+            self._kept[digest] = len(data)
+            while len(self._kept) > 1 and (
+                len(self._kept) > KEPT_UPLOADS or sum(self._kept.values()) > KEPT_UPLOAD_BYTES
+            ):
+                oldest, _ = self._kept.popitem(last=False)
+                self.upload_path(oldest).unlink(missing_ok=True)
         return digest
 
     def upload_path(self, digest: str) -> Path:
         if len(digest) != UPLOAD_HASH or any(c not in "0123456789abcdef" for c in digest):
             raise QueryError(f"'{digest}' is not an upload's hash")
-        return Path(self._uploads.name) / digest
+        return self._uploads.path / digest
 
     def upload(self, digest: str) -> bytes:
         """The kept upload; a readable error when this server never received it (or was restarted since)."""
         file = self.upload_path(digest)
         if not file.is_file():
             raise QueryError(
-                "this upload is not on this server any more (it keeps uploads until it stops): upload it again"
+                "this upload is not on this server any more (it keeps the newest uploads until it stops): upload "
+                "it again"
             )
         return file.read_bytes()
 
     def forget_upload(self, digest: str) -> None:
-        self.upload_path(digest).unlink(missing_ok=True)
+        with self._kept_lock:
+            self._kept.pop(digest, None)
+            self.upload_path(digest).unlink(missing_ok=True)
 
 
 def dashboard_url(location: str, name: str) -> str | None:

@@ -33,7 +33,7 @@ from store.edge.indexing import HNSW_MIN_POINTS, build_index, check_settings, ed
 from store.edge.queries import Asked, approximate_params, dense, match, nearest, point_key
 from store.edge.shards import OpenShards
 from store.edge.store_folder import StoreFolder, is_edge_store
-from store.naming import name_problem
+from store.naming import is_staging, name_problem
 from store.payload import PAYLOAD_SCHEMA, SCHEMA_KEY, ImagePayload
 from store.provenance import Provenance
 from store.types import CollectionInfo, Footprint, Hit, IndexSettings, IndexStatus, Points, SearchSettings
@@ -99,7 +99,7 @@ class EdgeStore(VectorStore):
     # collections
 
     def collection_names(self) -> list[str]:
-        return self._folder.names()
+        return [name for name in self._folder.names() if not is_staging(name)]
 
     def exists(self, name: str) -> bool:
         return name_problem(name) is None and self._folder.has(name)
@@ -239,8 +239,8 @@ class EdgeStore(VectorStore):
         HNSW_MIN_POINTS points (below that exact search is as fast) or when forced; True if built."""
         if not force and self.count(name) < HNSW_MIN_POINTS:
             return False
-        with self._shards.alone(name, "build its index"):
-            build_index(self._folder.shard(name), name)
+        with self._shards.alone_held(name, "build its index") as holder:
+            build_index(self._folder.shard(name), name, holder.descriptor)
         return True
 
     def footprint(self, name: str) -> Footprint:
@@ -283,7 +283,7 @@ class EdgeStore(VectorStore):
         self.check_schema(name)
         for page in self._pages(name, True, with_vectors):
             if page:
-                vectors = np.asarray([dense(r.vector) for r in page], np.float32) if with_vectors else None
+                vectors = np.asarray([dense(r.vector, name) for r in page], np.float32) if with_vectors else None
                 yield Points([str(r.id) for r in page], [ImagePayload.read(r.payload) for r in page], vectors)
 
     def find_by_path(self, name: str, path: str) -> str | None:

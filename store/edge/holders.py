@@ -61,6 +61,13 @@ class Holder:
         self._fd = fd
         _HELD.add(self)
 
+    @property
+    def descriptor(self) -> int:
+        """The holder file's descriptor while held: a child process given it shares the hold."""
+        if self._fd is None:
+            raise RuntimeError(f"collection '{self.name}' is not held")
+        return self._fd
+
     def release(self) -> None:
         _HELD.discard(self)
         if self._fd is not None:

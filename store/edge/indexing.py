@@ -5,13 +5,20 @@ SIGINT only when it returns (7 minutes at 1,000,000 points here), and a
 `kill -9` during it leaves `temp_segments/` behind. So the build runs in a
 child process that opens the shard alone: Ctrl-C in the parent kills the
 child, removes its leftovers and leaves the collection as it was (exact
-search). Collections under HNSW_MIN_POINTS get no index: exact search over
+search). The child dies with its parent (Linux's parent-death signal; it also
+exits at once if the parent is gone before it starts) and shares the parent's
+hold on the collection, writing itself into the holder file, so a build that
+outlives its parent is named, never "a process that does not say which". What
+a killed build left (`temp_segments/segment_builder_*`) the next process to
+hold the collection removes (`sweep_leftovers`). Collections under HNSW_MIN_POINTS get no index: exact search over
 them is about as fast (1.2 ms a stored-point query at 10,000 points here).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -28,7 +35,22 @@ DEFAULT_EF_CONSTRUCT = 100
 FULL_SCAN_KB = 10_000
 INDEXING_KB = 1_000  # segments past this size are indexed when the build runs
 LEFTOVERS = ("temp_segments",)
-_BUILD = "import sys, qdrant_edge as e; s = e.EdgeShard.load(sys.argv[1]); s.optimize(); s.flush(); s.close()"
+BUILDER_GLOB = "temp_segments/segment_builder_*"  # what a killed build leaves in the shard folder
+_BUILD = """
+import ctypes, datetime, json, os, signal, sys
+shard, name, parent, holder = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+if sys.platform == "linux":
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the parent
+if os.getppid() != parent:
+    sys.exit("the process that started the build is gone")
+since = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+me = {"pid": os.getpid(), "command": f"HNSW index build of '{name}' for process {parent}", "since": since}
+os.ftruncate(holder, 0)
+os.pwrite(holder, json.dumps(me).encode(), 0)
+import qdrant_edge as e
+s = e.EdgeShard.load(shard); s.optimize(); s.flush(); s.close()
+"""
+log = logging.getLogger(__name__)
 
 
 def edge_config(dim: int, settings: IndexSettings) -> edge.EdgeConfig:
@@ -53,9 +75,15 @@ def edge_config(dim: int, settings: IndexSettings) -> edge.EdgeConfig:
     )
 
 
-def build_index(shard: Path, name: str) -> None:
-    """Run Edge's optimizer on `shard` (closed by the caller) in a child process."""
-    child = subprocess.Popen([sys.executable, "-c", _BUILD, str(shard)], stderr=subprocess.PIPE, text=True)
+def build_index(shard: Path, name: str, holder: int) -> None:
+    """Run Edge's optimizer on `shard` (closed by the caller) in a child process that shares the caller's hold
+    (`holder`: the holder file's descriptor) and dies with it."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", _BUILD, str(shard), name, str(os.getpid()), str(holder)],
+        stderr=subprocess.PIPE,
+        text=True,
+        pass_fds=(holder,),
+    )
     try:
         _, error = child.communicate()
     except BaseException:
@@ -74,6 +102,17 @@ def remove_leftovers(shard: Path) -> None:
     for leftover in LEFTOVERS:
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(shard / leftover)
+
+
+def sweep_leftovers(shard: Path, name: str) -> list[Path]:
+    """Remove what a killed build left in `shard`, whose collection this process holds now (so no build that
+    is still running owns it: a build shares its parent's hold); each removal is named in a warning."""
+    removed = []
+    for leftover in sorted(shard.glob(BUILDER_GLOB)):
+        shutil.rmtree(leftover, ignore_errors=True)
+        removed.append(leftover)
+        log.warning("removed %s, left by a killed index build of collection '%s'", leftover, name)
+    return removed
 
 
 def check_settings(settings: IndexSettings) -> None:

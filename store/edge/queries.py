@@ -47,9 +47,16 @@ def point_key(point_id: str) -> str | int | None:
         return int(point_id) if point_id.isdigit() else None
 
 
-def dense(vector) -> list[float]:
-    """The unnamed dense vector of a record (Edge may return it as {'': [...]})."""
-    return vector[""] if isinstance(vector, dict) else vector
+def dense(vector, collection: str) -> list[float]:
+    """The unnamed dense vector of a record of `collection` (Edge may return it as {'': [...]}); a record
+    without one (the shard's vector storage removed or damaged) is one line saying what to do."""
+    found = vector.get("") if isinstance(vector, dict) else vector
+    if found is None:
+        raise StoreError(
+            f"collection '{collection}' has points without their vectors (its shard's vector_storage is missing "
+            f"or damaged); move the collection's folder aside and ingest it again"
+        )
+    return found
 
 
 def approximate_params(asked: SearchSettings | None, recorded: SearchSettings) -> edge.SearchParams:
@@ -72,7 +79,7 @@ def nearest(shard: edge.EdgeShard, query: Query, asked: Asked) -> edge.QueryRequ
         if not records:
             raise StoreError(f"no point with id '{query}' in collection '{asked.collection}'")
         excluded = [edge.HasIdCondition({key})]
-        query = np.asarray(dense(records[0].vector), np.float32)
+        query = np.asarray(dense(records[0].vector, asked.collection), np.float32)
     return edge.QueryRequest(
         limit=asked.limit,
         query=edge.Query.Nearest(np.asarray(query, np.float32).tolist()),

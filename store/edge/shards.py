@@ -6,7 +6,8 @@ flock). `OpenShards` is the only place a collection's holder lock is taken
 created, closed and let go: it counts the calls using each shard, lets go of
 all of them on `close`, and with `idle_release` of each unused that long (a
 long-running server). What needs a collection's folder to itself (the HNSW
-build in a child process, a drop, a rename) asks for it with `alone`.
+build in a child process, a drop, a rename) asks for it with `alone`; taking a hold
+removes what a killed index build left in the shard (`sweep_leftovers`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import qdrant_edge as edge
 from errors import CollectionBusyError, StoreError
 from store.edge.engine_errors import engine_errors
 from store.edge.holders import Holder
+from store.edge.indexing import sweep_leftovers
 from store.edge.store_folder import StoreFolder
 
 
@@ -99,6 +101,12 @@ class OpenShards:
         """The folder of `name`, held by this process with its shard closed while the block runs (for a
         child process that opens the shard, or the folder's removal or rename); `doing` says what, for
         the error when a call of this process is using the shard."""
+        with self.alone_held(name, doing):
+            yield self.folder.collection(name)
+
+    @contextmanager
+    def alone_held(self, name: str, doing: str) -> Iterator[Holder]:
+        """As `alone`, the block given the hold itself (a child process shares its descriptor)."""
         with self._lock:
             entry = self._open.get(name)
             if entry is not None and entry.users:
@@ -106,7 +114,7 @@ class OpenShards:
             self._let_go(name)
             holder = self._hold(name, None)
             try:
-                yield self.folder.collection(name)
+                yield holder
             finally:
                 holder.release()
 
@@ -128,6 +136,7 @@ class OpenShards:
         """Take `name`'s holder lock, waiting up to `wait` seconds (default the store's): the only place it is taken."""
         holder = Holder(self.folder.collection(name), name)
         holder.acquire(self.wait if wait is None else wait)
+        sweep_leftovers(self.folder.shard(name), name)  # held now: no build that is still running owns them
         return holder
 
     def _take(self, name: str, holder: Holder, config: edge.EdgeConfig | None = None) -> _Open:

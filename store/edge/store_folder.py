@@ -23,6 +23,7 @@ from urllib.parse import quote, unquote
 
 from errors import StoreError
 from media.files import write_text_atomic
+from store.provenance import provenance_problem
 
 FORMAT_FILE = "store.json"
 FORMAT = "qdrant-edge"
@@ -38,23 +39,30 @@ def folder_name(name: str) -> str:
     return "%2E" + encoded[1:] if encoded.startswith(".") else encoded
 
 
-def read_json(path: Path) -> dict:
-    """A JSON object from `path`; a damaged file is one line naming it."""
+COLLECTION_ADVICE = "move the collection's folder aside and ingest again"
+FORMAT_ADVICE = (
+    'write {"format": "qdrant-edge"} into it (the collections beside it are untouched), or pass --storage with '
+    "another folder"
+)
+SIDECAR_TYPES = {"name": str, "dim": int, "points": int, "distance": str, "settings": dict, "metadata": dict}
+TYPE_WORDS = {str: "a text", int: "a whole number", dict: "a JSON object"}
+
+
+def read_json(path: Path, advice: str = COLLECTION_ADVICE) -> dict:
+    """A JSON object from `path`; a damaged file is one line naming it and saying what to do (`advice`)."""
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        raise StoreError(
-            f"{path} cannot be read ({error}); move the collection's folder aside and ingest again"
-        ) from None
+        raise StoreError(f"{path} cannot be read ({error}); {advice}") from None
     if not isinstance(record, dict):
-        raise StoreError(f"{path} does not hold a JSON object; move the collection's folder aside and ingest again")
+        raise StoreError(f"{path} does not hold a JSON object; {advice}")
     return record
 
 
 def is_edge_store(folder: Path) -> bool:
     """Whether `folder` holds a store written by this engine."""
     format_file = folder / FORMAT_FILE
-    return format_file.is_file() and read_json(format_file).get("format") == FORMAT
+    return format_file.is_file() and read_json(format_file, FORMAT_ADVICE).get("format") == FORMAT
 
 
 def now() -> str:
@@ -98,7 +106,17 @@ class StoreFolder:
         return (self.collection(name) / SIDECAR).is_file()
 
     def sidecar(self, name: str) -> dict:
-        return read_json(self.collection(name) / SIDECAR)
+        """The collection's sidecar; one whose fields have the wrong types is one line naming the file."""
+        path = self.collection(name) / SIDECAR
+        record = read_json(path)
+        for key, kind in SIDECAR_TYPES.items():
+            value = record.get(key)
+            if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+                raise StoreError(f"{path}: '{key}' is {value!r}, not {TYPE_WORDS[kind]}; {COLLECTION_ADVICE}")
+        problem = provenance_problem(record.get("metadata") or {})
+        if problem:
+            raise StoreError(f"{path}: {problem}, which does not parse; {COLLECTION_ADVICE}")
+        return record
 
     def write_sidecar(self, name: str, record: dict) -> None:
         """Replace the sidecar whole: readers see the old one or the new one."""

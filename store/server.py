@@ -87,6 +87,7 @@ class ServerStore(QdrantStore):
             raise StoreError(
                 f"cannot reach Qdrant at {self.location} ({describe(error)}); is the server running and the URL right?"
             ) from None
+        self.settle()  # a --recreate killed mid-swap is finished before anything reads
 
     def _write(self, name: str, batch: models.Batch) -> None:
         """A transient failure (timeout, lost connection, 429, 5xx) is retried with a longer

@@ -15,7 +15,7 @@ from qdrant_client.common.client_exceptions import ResourceExhaustedResponse
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from errors import StoreError
-from redaction import redact
+from redaction import redact, remember
 from store.base import Loader
 from store.capabilities import Capabilities
 from store.qdrant import QdrantStore
@@ -42,6 +42,8 @@ class ServerStore(QdrantStore):
     def open(cls, url: str, api_key: str | None = None, *, prefer_grpc: bool = False, timeout: int = 60) -> ServerStore:
         """Connect and check that the server answers and takes the key; `location` is `url` without
         credentials, and the key is never shown."""
+        remember(url)  # the URL's password and the key are hidden in every line shown from now on
+        remember(api_key)
         location = redact(url)
         problem = _port_problem(url)
         if problem:

@@ -71,18 +71,24 @@ class SearchViews(Base):
             rows.append(
                 [
                     safe(info.name),
-                    str(info.points),
+                    "?" if info.broken else str(info.points),
                     str(info.dim),
                     info.distance,
                     safe(info.dataset),
                     safe(info.encoder),
-                    f"[yellow]{weights}[/]" if info.random_weights or info.provenance is None else weights,
+                    "[red]broken[/]"
+                    if info.broken
+                    else f"[yellow]{weights}[/]"
+                    if info.random_weights or info.provenance is None
+                    else weights,
                 ]
             )
         self.out.print(self.fitted(columns, rows, droppable=[3, 2], title=f"collections in {safe(location)}"))
         for info in infos:
             if info.busy:
                 self.note(f"{safe(info.name)}: {safe(info.busy)}; its points are counted as of its last write")
+            if info.broken:
+                self.note(f"{safe(info.name)} is broken: {safe(info.broken)}")
 
     def collection(self, summary) -> None:
         """Class counts and sample payloads of one collection."""

@@ -39,6 +39,9 @@ def collections(request: Request):
     found = backend(request)
     rows = []
     for info in found.collections():
+        if info.broken:  # listed with why, its pages not linked: nothing of it can be read
+            rows.append({"info": info})
+            continue
         rows.append(
             {
                 "info": info,

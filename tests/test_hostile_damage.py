@@ -26,9 +26,12 @@ def two_collections(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def copied(two_collections, tmp_path) -> Path:
-    """A copy of the store, data and reports to damage."""
+    """A copy of the store, data and reports (its records say the copy's store) to damage."""
     for part in ("q", "data", "reports"):
         shutil.copytree(two_collections / part, tmp_path / part, symlinks=True)
+    for record in (tmp_path / "reports").glob("*/runs/*.json"):  # the copy's records are its store's
+        data = json.loads(record.read_text())
+        record.write_text(json.dumps({**data, "store": f"embedded:{(tmp_path / 'q').resolve()}"}))
     return tmp_path
 
 
@@ -89,3 +92,39 @@ def test_a_damaged_collection_is_listed_as_broken_and_the_others_listed_evaluate
         dropped = run_cli("--storage", "q", *command, cwd=copied)
         assert dropped.returncode == 0, dropped.stderr
         assert "broken" not in run_cli("--storage", "q", "collections", cwd=copied).stdout
+
+
+# 4. a record with wrong types, lengths or a newer schema is skipped and named, never fatal
+
+
+BAD_RECORDS = {
+    "map as text": lambda record: {**record, "map": "0.5x"},
+    "ap as text": lambda record: {**record, "ap_per_query": {k: str(v) for k, v in record["ap_per_query"].items()}},
+    "curve lengths": lambda record: {**record, "pr_curve": {**record["pr_curve"], "precision": [0.5]}},
+    "newer schema": lambda record: {**record, "schema": 99},
+}
+
+
+@pytest.mark.parametrize("bad", list(BAD_RECORDS))
+def test_a_bad_record_is_skipped_and_named_and_every_page_and_other_collection_still_answers(copied, bad):
+    path = copied / "reports" / "other_colorhist" / "runs" / "full.json"
+    path.write_text(json.dumps(BAD_RECORDS[bad](json.loads(path.read_text()))))
+    named = "reports/other_colorhist/runs/full.json is skipped"
+
+    evaluated = run_cli("--storage", "q", "eval", "-c", "shapes_colorhist", cwd=copied)
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert named in evaluated.stderr and "evaluate its collection again" in evaluated.stderr
+    assert "other_colorhist" not in (copied / "reports" / "index.html").read_text()
+
+    store, client = web(copied)
+    try:
+        some = store.points("other_colorhist").ids[0]
+        pages = ["/", "/eval", "/eval/other_colorhist", "/eval/shapes_colorhist", "/c/other_colorhist?sort=ap",
+                 f"/c/other_colorhist/p/{some}", f"/c/other_colorhist/v/{some}",
+                 f"/c/other_colorhist/compare/{some}?with=other_colorhist", f"/eval/other_colorhist/q/{some}"]  # fmt: skip
+        answers = {url: client.get(url) for url in pages}
+        assert {url: a.status_code for url, a in answers.items() if a.status_code >= 500} == {}
+        assert "other_colorhist/runs/full.json is skipped" in answers["/eval"].text
+        assert "mAP 1.0000" in answers["/"].text  # shapes_colorhist's own record still shown
+    finally:
+        store.close()

@@ -52,7 +52,7 @@ def collections(request: Request):
                 "dashboard": dashboard_url(found.store.location, info.name),
             }
         )
-    return page(request, "collections.html", rows=rows, location=found.store.location)
+    return page(request, "collections.html", rows=rows, location=found.store.location, skipped=found.skipped_records())
 
 
 @router.get("/c/{name}", response_class=HTMLResponse)

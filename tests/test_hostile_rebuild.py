@@ -306,3 +306,31 @@ def stored_vectors_of(vectors: Path, labels: list[str]) -> dict[str, list[float]
 def same(stored: dict[str, list[float]], expected: dict[str, list[float]]) -> bool:
     """The same paths with the same vectors (to float32 precision)."""
     return stored.keys() == expected.keys() and all(np.allclose(stored[p], expected[p], atol=1e-6) for p in stored)
+
+
+def test_a_server_swap_cut_after_its_marker_is_finished_when_the_store_is_checked():
+    """The server engine (over qdrant-client's in-memory mode, as in the contract suite): killed after the old
+    collection was deleted, the marker alias names the whole new generation and the next open switches to it."""
+    from qdrant_client import QdrantClient, models
+
+    from store import ImagePayload, point_id
+    from store.server import ServerStore
+
+    store = ServerStore(QdrantClient(":memory:"), "memory")
+    rows = np.eye(3, 4, dtype=np.float32)
+    store.ensure_collection("toy", 4)
+    store.upsert("toy", [point_id("t", "a")], rows[:1], payloads=[ImagePayload("x", "a", "t", "e", 0)])
+    staging = store.fresh_staging("toy")
+    store.ensure_collection(staging, 4)
+    paths = ["a", "b", "c"]
+    ids = [point_id("t", p) for p in paths]
+    store.upsert(staging, ids, rows, payloads=[ImagePayload("x", p, "t", "e", i) for i, p in enumerate(paths)])
+    client = store._client  # the two steps `replace` takes before the kill
+    create = models.CreateAlias(collection_name=staging, alias_name="toy.swap")
+    client.update_collection_aliases(change_aliases_operations=[models.CreateAliasOperation(create_alias=create)])
+    client.delete_collection("toy")
+    assert not store.exists("toy")
+
+    store._check()  # what ServerStore.open does
+    assert store.collection_names() == ["toy"] and store.point_ids("toy") == set(ids)
+    store.close()

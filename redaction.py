@@ -22,21 +22,20 @@ _KEY_PARAMETER = re.compile(r"([?&](?:api[-_]?key|token|password)=)[^&#\s]*", re
 _SECRETS: set[str] = set()  # every key and password this process was given
 
 
-def remember(value: str | None) -> str | None:
-    """Hide `value` (an API key, or a URL whose user and password are secret) in everything `redact` sees
-    from now on; returns it unchanged, so it can serve as a click callback's value."""
+def remember(value: str | None, *, url: bool = False) -> str | None:
+    """Hide `value`, an API key (or with `url`, the user and password of a URL, never the rest of it), in
+    everything `redact` sees from now on; returns it unchanged, so it can serve as a click callback's value."""
     if not value:
         return value
-    if "://" in value:
-        try:
-            parts = urlsplit(value)
-        except ValueError:
-            return value
-        for secret in (parts.username, parts.password):
-            if secret:
-                _SECRETS.update({secret, unquote(secret)})
+    if not url:
+        _SECRETS.add(value)
         return value
-    _SECRETS.add(value)
+    try:
+        parts = urlsplit(value if "//" in value else f"//{value}")
+        secrets = (parts.username, parts.password)
+    except ValueError:
+        secrets = ()
+    _SECRETS.update(part for secret in secrets if secret for part in (secret, unquote(secret)))
     return value
 
 

@@ -92,10 +92,13 @@ def _override(field: str):
 SECRET_FIELDS = ("api_key", "qdrant_url")  # options whose value (or URL password) is hidden wherever it is shown
 
 
+URL_OPTIONS = ("qdrant_url", "url")  # options holding a URL: only its user and password are secret
+
+
 def secret(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """A callback for an option holding a key or a URL with credentials: `redact` hides it from then on
-    (terminal, reports, holder files), whatever form the text shows it in."""
-    return remember(value)
+    """A callback for an option holding a key or a URL with credentials: `redact` hides the key, or the URL's
+    user and password, from then on (terminal, reports, holder files), whatever form the text shows it in."""
+    return remember(value, url=param.name in URL_OPTIONS)
 
 
 def store_options(command):

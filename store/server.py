@@ -42,7 +42,7 @@ class ServerStore(QdrantStore):
     def open(cls, url: str, api_key: str | None = None, *, prefer_grpc: bool = False, timeout: int = 60) -> ServerStore:
         """Connect and check that the server answers and takes the key; `location` is `url` without
         credentials, and the key is never shown."""
-        remember(url)  # the URL's password and the key are hidden in every line shown from now on
+        remember(url, url=True)  # the URL's user and password and the key are hidden in every line shown from now on
         remember(api_key)
         location = redact(url)
         problem = _port_problem(url)

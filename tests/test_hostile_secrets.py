@@ -21,7 +21,9 @@ def test_a_key_given_to_this_process_is_hidden_in_any_text_and_the_hint_is_left_
     assert redact("cli.py collections push c --to http://h:6333 --to-api-key abc") == (
         "cli.py collections push c --to http://h:6333 --to-api-key ***"
     )
-    remember("http://alice:pa55word-9@host:6333")
+    remember("http://alice:pa55word-9@host:6333", url=True)
+    remember("http://localhost:6333", url=True)  # a URL without credentials hides nothing of itself
+    assert redact("Qdrant at http://localhost:6333") == "Qdrant at http://localhost:6333"
     remember("Zq9-remembered-key")
     echoed = 'b\'{"api-key": "Zq9-remembered-key", "authorization": "Basic pa55word-9"}\''
     assert "Zq9-remembered-key" not in redact(echoed) and "pa55word-9" not in redact(echoed)

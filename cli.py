@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from commands.context import DEFAULT_WAIT, ENGINE_NAMES, ENV_ENGINE, ENV_REPORTS, ENV_STORAGE, ENV_WAIT, Context
+from commands.context import DEFAULT_WAIT, ENGINE_NAMES, ENV_ENGINE, ENV_REPORTS, ENV_STORAGE, ENV_WAIT, Context, secret
 from commands.evaluating import eval_
 from commands.ingesting import demo, import_, ingest
 from commands.listings import datasets, encoders
@@ -20,6 +20,7 @@ from commands.serving import serve
 from commands.storing import collections_export, collections_push, collections_reindex, store_group
 from commands.tuning import tune
 from errors import RetrievalError
+from redaction import redact
 from render import Screen
 from store import DEFAULT_STORAGE
 
@@ -34,9 +35,13 @@ from store import DEFAULT_STORAGE
     help="Folder of the embedded Qdrant store (used when no URL is given).",
 )
 @click.option(
-    "--qdrant-url", envvar="QDRANT_URL", show_envvar=True, help="Qdrant server URL, e.g. http://localhost:6333."
+    "--qdrant-url",
+    envvar="QDRANT_URL",
+    show_envvar=True,
+    callback=secret,
+    help="Qdrant server URL, e.g. http://localhost:6333.",
 )
-@click.option("--api-key", envvar="QDRANT_API_KEY", show_envvar=True, help="Qdrant API key.")
+@click.option("--api-key", envvar="QDRANT_API_KEY", show_envvar=True, callback=secret, help="Qdrant API key.")
 @click.option("--prefer-grpc", is_flag=True, help="Talk to the server over gRPC (port 6334).")
 @click.option(
     "--reports",
@@ -106,6 +111,7 @@ def main() -> None:
         screen.note("aborted")
         sys.exit(130)
     except click.ClickException as error:
+        error.message = redact(error.message)  # a usage error may quote the value of an option
         error.show()
         sys.exit(error.exit_code)
     except RetrievalError as error:

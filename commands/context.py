@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from encoders import INITS
+from redaction import remember
 from render import Screen
 from store.engines import EngineKind
 from store.naming import DEFAULT_STORAGE
@@ -84,9 +85,21 @@ def _override(field: str):
 
     def callback(ctx: click.Context, param: click.Parameter, value):
         if value is not None and value is not False:
-            setattr(ctx.find_object(Context), field, value)
+            setattr(ctx.find_object(Context), field, secret(ctx, param, value) if field in SECRET_FIELDS else value)
 
     return callback
+
+
+SECRET_FIELDS = ("api_key", "qdrant_url")  # options whose value (or URL password) is hidden wherever it is shown
+
+
+URL_OPTIONS = ("qdrant_url", "url")  # options holding a URL: only its user and password are secret
+
+
+def secret(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A callback for an option holding a key or a URL with credentials: `redact` hides the key, or the URL's
+    user and password, from then on (terminal, reports, holder files), whatever form the text shows it in."""
+    return remember(value, url=param.name in URL_OPTIONS)
 
 
 def store_options(command):

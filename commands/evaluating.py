@@ -171,9 +171,16 @@ def evaluate(obj: Context, names: list[str], options, as_json: bool = False, sin
 
     store = obj.store()
     run = evaluate_collections(store, names, obj.reports, options=options, progress=obj.screen.progress)
+    skipped: list[str] = []
     index = write_index(
-        obj.reports, store.location, set(store.collection_names()), command=options.command, order=run.order
+        obj.reports,
+        store.location,
+        set(store.collection_names()),
+        command=options.command,
+        order=run.order,
+        skipped=skipped,
     )
+    run.notes += skipped
     if as_json:
         obj.screen.evaluation_notes(run)
         obj.screen.json(run.to_json()[0] if single else run.to_json())

@@ -135,14 +135,15 @@ def collections_show(obj: Context, name, samples, output):
 @click.pass_obj
 def collections_drop(obj: Context, name, yes):
     """Delete a collection and its points (asks first unless --yes)."""
+    from search import collection_info
+
     store = obj.store()
-    info = store.info(name)
+    info = collection_info(store, name)  # a broken one can be dropped too
+    what = "broken" if info.broken else f"{info.points} points"
     if not yes:
         if not interactive():
             raise click.UsageError(f"--yes needed to drop '{name}': there is no terminal to ask on")
-        click.confirm(f"drop '{name}' ({info.points} points) from {store.location}?", abort=True, err=True)
+        click.confirm(f"drop '{name}' ({what}) from {store.location}?", abort=True, err=True)
     store.drop(name)
-    obj.screen.line(
-        f"dropped {safe(name)} ({info.points} points, dataset {safe(info.dataset)}, encoder "
-        f"{safe(info.encoder)}) from {safe(store.location)}"
-    )
+    kept = "" if info.broken else f", dataset {safe(info.dataset)}, encoder {safe(info.encoder)}"
+    obj.screen.line(f"dropped {safe(name)} ({what}{kept}) from {safe(store.location)}")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from commands.context import Context, format_option, index_options, store_options
+from commands.context import Context, format_option, index_options, secret, store_options
 from render import safe
 
 
@@ -62,8 +62,16 @@ def collections_export(obj: Context, name, vectors_file, list_file, output):
 
 @click.command("push")
 @click.argument("name")
-@click.option("--to", "url", required=True, help="The Qdrant server (or cluster) URL to copy the collection into.")
-@click.option("--to-api-key", envvar="QDRANT_TARGET_API_KEY", help="Its API key [QDRANT_TARGET_API_KEY].")
+@click.option(
+    "--to",
+    "url",
+    required=True,
+    callback=secret,
+    help="The Qdrant server (or cluster) URL to copy the collection into.",
+)
+@click.option(
+    "--to-api-key", envvar="QDRANT_TARGET_API_KEY", callback=secret, help="Its API key [QDRANT_TARGET_API_KEY]."
+)
 @store_options
 @click.pass_obj
 def collections_push(obj: Context, name, url, to_api_key):

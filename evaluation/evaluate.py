@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from errors import EvaluationError, RetrievalError
+from errors import EvaluationError, RetrievalError, StoreError
 from evaluation.ann_recall import AnnRecall, ann_recall
 from evaluation.metrics.comparisons import Comparisons, compare_records
 from evaluation.options import EvalOptions
@@ -136,50 +136,64 @@ def evaluate_collections(
     run = EvaluationRun(store.location, order=options.encoders.order)
     if options.beside is not None and options.beside.text_queries:
         text_collections(store, names, options.encoders)  # none with a text tower: say so before any ranking
+    broken = []
     for name in names:
-        problem = unfinished(name, store.provenance(name))
-        if problem is not None:
+        try:
+            _evaluate_one(session, run, name)
+        except StoreError as error:  # a damaged collection (its files, its sidecar), held, or gone meanwhile
             if options.explicit:
-                raise EvaluationError(problem)
-            run.skipped.append(problem)
-            continue
-        note = size_note(store, name, options.embedded_limit)
-        if note is not None:
-            run.notes.append(note)
-        truth = revisited_truth(store.provenance(name))
-        if truth is not None:
-            _landmarks(session, run, name, truth=truth)
-            continue
-        evaluations = []
-        stages, recorded = _stages(session, name)
-        if recorded is not None:  # the plain row this run did not measure again, shown beside the re-ranked one
-            run.records.append(recorded)
-        for stage in stages:
-            request = options.ranking(stage)
-            title = name if stage is None else f"{name} +{stage.name}"
-            cost = _estimate(store, name, request)
-            if cost is not None:
-                title = f"{title} ({cost.text()})"
-                run.notes.append(f"{name}: {cost.points:,} points, estimated {cost.text()}")
-            with session.progress(f"eval {title}") as advance:
-                try:
-                    evaluations.append(leave_one_out(store, name, request, progress=advance))
-                except EvaluationError as error:
-                    if options.explicit:
-                        raise
-                    run.skipped.append(str(error))
-                    break
-        for evaluation in evaluations:
-            _report(session, run, evaluation)
+                raise
+            run.skipped.append(str(error))
+            broken.append(name)
     if not run.evaluations and not run.landmarks:
         raise EvaluationError(f"none of the {len(names)} collections could be evaluated")
     if options.beside is not None:
-        beside = evaluate_beside(store, names, reports_dir, options=options, progress=session.progress)
+        kept = [name for name in names if name not in broken]
+        beside = evaluate_beside(store, kept, reports_dir, options=options, progress=session.progress)
         run.files += beside.files
         run.notes += beside.notes
         run.records += [read_record(path, reports_dir) for path in beside.records]
     run.comparisons = compare_records(run.records)
     return run
+
+
+def _evaluate_one(session: _Session, run: EvaluationRun, name: str) -> None:
+    """Evaluate the collection `name` into `run` (a collection that cannot be is skipped and named, or raises)."""
+    store, options = session.store, session.options
+    problem = unfinished(name, store.provenance(name))
+    if problem is not None:
+        if options.explicit:
+            raise EvaluationError(problem)
+        run.skipped.append(problem)
+        return
+    note = size_note(store, name, options.embedded_limit)
+    if note is not None:
+        run.notes.append(note)
+    truth = revisited_truth(store.provenance(name))
+    if truth is not None:
+        _landmarks(session, run, name, truth=truth)
+        return
+    evaluations = []
+    stages, recorded = _stages(session, name)
+    if recorded is not None:  # the plain row this run did not measure again, shown beside the re-ranked one
+        run.records.append(recorded)
+    for stage in stages:
+        request = options.ranking(stage)
+        title = name if stage is None else f"{name} +{stage.name}"
+        cost = _estimate(store, name, request)
+        if cost is not None:
+            title = f"{title} ({cost.text()})"
+            run.notes.append(f"{name}: {cost.points:,} points, estimated {cost.text()}")
+        with session.progress(f"eval {title}") as advance:
+            try:
+                evaluations.append(leave_one_out(store, name, request, progress=advance))
+            except EvaluationError as error:
+                if options.explicit:
+                    raise
+                run.skipped.append(str(error))
+                break
+    for evaluation in evaluations:
+        _report(session, run, evaluation)
 
 
 def _stages(session: _Session, name: str) -> tuple[list, RunRecord | None]:

@@ -41,13 +41,22 @@ from store.provenance import now, versions
 INDEX_FILE = "index.html"
 
 
-def write_index(reports_dir: Path, location: str, collections: set[str], *, command: str, order: Sequence[str]) -> Path:
+def write_index(
+    reports_dir: Path,
+    location: str,
+    collections: set[str],
+    *,
+    command: str,
+    order: Sequence[str],
+    skipped: list[str] | None = None,
+) -> Path:
     """reports/index.html for the store at `location` and one reports/pr_<dataset>.png per dataset.
 
     `collections` are the store's collections now; `command` is what made the report; `order` orders the
-    encoders of the study table (the registry's order, handed in by the command).
+    encoders of the study table (the registry's order, handed in by the command); a record that is not valid is
+    left out and named in `skipped`.
     """
-    records = store_records(reports_dir, location, collections)
+    records = store_records(reports_dir, location, collections, skipped=skipped)
     summaries = [record.data for record in records]
     sections = [
         section(record.data, [name for name in FIGURES if (reports_dir / record.folder / name).is_file()])

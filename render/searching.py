@@ -76,12 +76,20 @@ class SearchViews(Base):
             rows.append(
                 [
                     safe(info.name),
-                    f"[yellow]{info.points} incomplete[/]" if info.incomplete else str(info.points),
+                    "?"
+                    if info.broken
+                    else f"[yellow]{info.points} incomplete[/]"
+                    if info.incomplete
+                    else str(info.points),
                     str(info.dim),
                     info.distance,
                     safe(info.dataset),
                     safe(info.encoder),
-                    f"[yellow]{weights}[/]" if info.random_weights or info.provenance is None else weights,
+                    "[red]broken[/]"
+                    if info.broken
+                    else f"[yellow]{weights}[/]"
+                    if info.random_weights or info.provenance is None
+                    else weights,
                 ]
             )
         self.out.print(self.fitted(columns, rows, droppable=[3, 2], title=f"collections in {safe(location)}"))
@@ -90,6 +98,8 @@ class SearchViews(Base):
                 self.note(f"{safe(info.name)}: {safe(info.busy)}; its points are counted as of its last write")
             if info.incomplete:
                 self.note(safe(info.incomplete))
+            if info.broken:
+                self.note(f"{safe(info.name)} is broken: {safe(info.broken)}")
 
     def collection(self, summary) -> None:
         """Class counts and sample payloads of one collection."""

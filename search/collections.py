@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from errors import StoreError
+
 if TYPE_CHECKING:
     from store import CollectionInfo, ImagePayload, VectorStore
 
@@ -27,8 +29,20 @@ class CollectionSummary:
 
 
 def list_collections(store: VectorStore) -> list[CollectionInfo]:
-    """Facts of every collection in the store, by name."""
-    return [store.info(name) for name in store.collection_names()]
+    """Facts of every collection in the store, by name; one that cannot be read is listed as broken, with why
+    (`CollectionInfo.broken`), so it never hides the others."""
+    return [collection_info(store, name) for name in store.collection_names()]
+
+
+def collection_info(store: VectorStore, name: str) -> CollectionInfo:
+    """The facts of collection `name`, or, where its files or sidecar cannot be read, a record that says why."""
+    from store import CollectionInfo
+
+    store.require(name)
+    try:
+        return store.info(name)
+    except StoreError as error:
+        return CollectionInfo.unreadable(name, store.location, str(error))
 
 
 def summarize(store: VectorStore, name: str, samples: int = 3) -> CollectionSummary:

@@ -107,7 +107,7 @@ class VectorStore(ABC):
     def drop(self, name: str) -> None: ...
 
     def replace(self, name: str, staging: str, settings: IndexSettings | None = None) -> None:
-        """Make the finished collection `staging` the collection `name`, then drop `staging`.
+        """Make the finished collection `staging` (named by `fresh_staging`) the collection `name`.
 
         A rebuild writes into `staging` beside the old collection, so a failure
         before this call leaves `name` exactly as it was. Engines that can swap
@@ -122,6 +122,13 @@ class VectorStore(ABC):
                 loader.add(page.ids, page.vectors, page.payloads)
         self.drop(staging)
 
+    def fresh_staging(self, name: str) -> str:
+        """The name of a new staging collection for a rebuild of `name`; one a killed rebuild left is dropped."""
+        target = staging_name(name)
+        if self.exists(target):
+            self.drop(target)
+        return target
+
     @contextmanager
     def rebuilding(
         self, name: str, dim: int, *, settings: IndexSettings | None = None, provenance: Provenance | None = None
@@ -129,14 +136,11 @@ class VectorStore(ABC):
         """A new collection `name` built beside the old one: the one rebuild of ingest and import.
 
         The block writes into `Rebuild.target`, a staging collection made here
-        with `dim`, `settings` and `provenance` (one a killed rebuild left is
-        dropped first). When the block ends, the staging collection replaces
+        with `dim`, `settings` and `provenance` (`fresh_staging`). When the block ends, the staging collection replaces
         `name` (`replace`); when it raises, Ctrl-C included, or calls
         `Rebuild.abandon`, it is dropped. Until the swap `name` stays exactly as
         it was."""
-        rebuild = Rebuild(name, staging_name(name))
-        if self.exists(rebuild.target):
-            self.drop(rebuild.target)
+        rebuild = Rebuild(name, self.fresh_staging(name))
         self.ensure_collection(rebuild.target, dim, recreate=True, settings=settings, provenance=provenance)
         try:
             yield rebuild

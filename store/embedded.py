@@ -86,6 +86,7 @@ class EmbeddedStore(QdrantStore):
             ) from None
         store = cls(client, f"embedded:{folder.resolve()}")
         _OPEN.add(store)
+        store.settle()
         return store
 
     @property
@@ -190,6 +191,8 @@ def _damaged_file(folder: Path) -> Path | None:
 
 def _sqlite_connection(client: QdrantClient, name: str) -> sqlite3.Connection | None:
     """The SQLite connection qdrant-client's local mode keeps for collection `name`; None where its internals differ."""
-    collection = getattr(getattr(client, "_client", None), "collections", {}).get(name)
+    local = getattr(client, "_client", None)
+    collections = getattr(local, "collections", {})
+    collection = collections.get(name) or collections.get(getattr(local, "aliases", {}).get(name))
     persistence = getattr(collection, "storage", None)
     return getattr(persistence, "storage", None)

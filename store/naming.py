@@ -10,6 +10,8 @@ MAX_NAME = 255  # Qdrant's longest collection name
 FORBIDDEN = set('<>:"/\\|?*')  # characters Qdrant refuses in a collection name
 MAX_DIM = 65_536  # Qdrant's largest vector size
 STAGING_SUFFIX = ".rebuild"
+GENERATION = ".gen-"  # a collection behind an alias: '<name>.gen-<8 hex digits>' (local mode and servers)
+SWAP_SUFFIX = ".swap"  # the alias that marks a whole new generation of '<name>' as the one to swap in
 
 # Namespace of every point id: uuid5(POINT_NAMESPACE, "<dataset>/<relative path>").
 POINT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "qdrant-image-retrieval/points")
@@ -47,6 +49,27 @@ def is_staging(name: str) -> bool:
     """Whether `name` is a rebuild's staging collection (one a killed rebuild left is no collection of the
     user's: never listed, dropped by the next rebuild of its collection)."""
     return name.endswith(STAGING_SUFFIX)
+
+
+def generation_name(name: str) -> str:
+    """A new collection for a rebuild of `name` on an engine with aliases: '<name>.gen-<8 hex digits>'."""
+    return f"{name[: MAX_NAME - len(GENERATION) - 8]}{GENERATION}{uuid.uuid4().hex[:8]}"
+
+
+def generation_of(collection: str) -> str | None:
+    """The name whose generation `collection` is ('a.gen-0123abcd' -> 'a'), or None."""
+    base, found, token = collection.rpartition(GENERATION)
+    return base if found and re.fullmatch(r"[0-9a-f]{8}", token) else None
+
+
+def swap_alias(name: str) -> str:
+    """The alias marking the generation a swap of `name` puts in place (`QdrantStore.replace`)."""
+    return f"{name}{SWAP_SUFFIX}"
+
+
+def swapped(alias: str) -> str | None:
+    """The name a swap marker `alias` belongs to, or None for any other alias."""
+    return alias.removesuffix(SWAP_SUFFIX) if alias.endswith(SWAP_SUFFIX) else None
 
 
 def point_id(dataset: str, path: str) -> str:

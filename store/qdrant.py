@@ -3,6 +3,14 @@
 `QdrantStore` holds the client privately and implements the contract once;
 `EmbeddedStore` and `ServerStore` override only where the engines differ
 (search parameters, payload indexes, write retries, bulk loads).
+
+A rebuilt collection is an alias: `ingest --recreate` and `import --recreate`
+build a new generation ('<name>.gen-<hex>') and switch the alias `<name>` to it
+in one alias operation, so a kill leaves the old collection or the new one.
+A collection of an earlier release (not an alias) is swapped in three steps: a
+marker alias '<name>.swap' names the whole new generation, the old collection
+is deleted, and one alias operation drops the marker and points `<name>` at the
+new one; `settle` finishes a swap a kill cut short, when the store is opened.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ from qdrant_client import QdrantClient, models
 
 from errors import StoreError
 from store.base import SCROLL_PAGE, Loader, Query, VectorStore
-from store.naming import is_staging
+from store.naming import generation_name, generation_of, is_staging, staging_name, swap_alias, swapped
 from store.payload import PAYLOAD_SCHEMA, SCHEMA_KEY, ImagePayload
 from store.provenance import Provenance
 from store.types import (
@@ -55,10 +63,71 @@ class QdrantStore(VectorStore):
     # collections
 
     def collection_names(self) -> list[str]:
-        return sorted(c.name for c in self._client.get_collections().collections if not is_staging(c.name))
+        """Collections and aliases by the names they are used by; generations, swap markers and a rebuild's
+        staging collection are not listed."""
+        names = {alias for alias in self._aliases() if swapped(alias) is None and not is_staging(alias)}
+        names.update(
+            c.name
+            for c in self._client.get_collections().collections
+            if generation_of(c.name) is None and not is_staging(c.name)
+        )
+        return sorted(names)
 
     def exists(self, name: str) -> bool:
-        return self._client.collection_exists(name)
+        return self._client.collection_exists(name) or name in self._aliases()
+
+    def _aliases(self) -> dict[str, str]:
+        """Every alias and the collection it points at."""
+        return {a.alias_name: a.collection_name for a in self._client.get_aliases().aliases}
+
+    def fresh_staging(self, name: str) -> str:
+        """A new generation of `name`; the ones no alias points at (a rebuild or a drop a kill cut short) are dropped."""
+        live = set(self._aliases().values())
+        for collection in self._client.get_collections().collections:
+            leftover = generation_of(collection.name) == name or collection.name == staging_name(name)
+            if leftover and collection.name not in live:
+                self._client.delete_collection(collection.name)
+        return generation_name(name)
+
+    def replace(self, name: str, staging: str, settings: IndexSettings | None = None) -> None:
+        """Point the alias `name` at `staging` in one alias operation, then drop the generation it pointed at.
+
+        A collection `name` of an earlier release is deleted only after the
+        marker alias says `staging` is whole (`settle` ends the swap after a kill)."""
+        self.require(staging)
+        self._schema_read.discard(name)
+        aliases = self._aliases()
+        if name not in aliases and self._client.collection_exists(name):
+            self._alias_operations([_create_alias(swap_alias(name), staging)])
+            self._client.delete_collection(name)
+            aliases[swap_alias(name)] = staging
+        self._switch(name, staging, aliases)
+
+    def settle(self) -> None:
+        """Finish every swap a kill cut short after its marker alias was made: the new generation is whole."""
+        aliases = self._aliases()
+        for marker, staging in aliases.items():
+            name = swapped(marker)
+            if name is None:
+                continue
+            if name not in aliases and self._client.collection_exists(name):
+                self._client.delete_collection(name)
+            self._switch(name, staging, aliases)
+
+    def _switch(self, name: str, staging: str, aliases: dict[str, str]) -> None:
+        """Point `name` at `staging` (dropping the swap marker if there is one), then drop the old generation."""
+        operations = []
+        if swap_alias(name) in aliases:
+            operations.append(models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=swap_alias(name))))
+        old = aliases.get(name)
+        if old is not None:
+            operations.append(models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=name)))
+        self._alias_operations([*operations, _create_alias(name, staging)])
+        if old is not None and old != staging:
+            self._client.delete_collection(old)
+
+    def _alias_operations(self, operations: list) -> None:
+        self._client.update_collection_aliases(change_aliases_operations=operations)
 
     def ensure_collection(
         self,
@@ -73,8 +142,7 @@ class QdrantStore(VectorStore):
             if not recreate:
                 self._check_vectors(name, dim)
                 return False
-            self._client.delete_collection(name)
-            self._schema_read.discard(name)
+            self.drop(name)
         config = collection_config(dim, settings or IndexSettings())
         metadata = provenance.to_metadata() if provenance else {SCHEMA_KEY: PAYLOAD_SCHEMA}
         try:
@@ -113,11 +181,16 @@ class QdrantStore(VectorStore):
 
     def set_provenance(self, name: str, provenance: Provenance) -> None:
         self._schema_read.discard(name)
-        self._client.update_collection(name, metadata=provenance.to_metadata())
+        self._client.update_collection(self._aliases().get(name, name), metadata=provenance.to_metadata())
 
     def drop(self, name: str) -> None:
+        """Drop the collection `name`, or the alias `name` and the generation it points at."""
         self.require(name)
         self._schema_read.discard(name)
+        target = self._aliases().get(name)
+        if target is not None:
+            self._alias_operations([models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=name))])
+            name = target
         self._client.delete_collection(name)
 
     def info(self, name: str) -> CollectionInfo:
@@ -252,6 +325,10 @@ class QdrantStore(VectorStore):
             ([str(p.id) for p in response.points], np.fromiter((p.score for p in response.points), np.float32))
             for response in self._client.query_batch_points(name, requests)
         ]
+
+
+def _create_alias(alias: str, collection: str) -> models.CreateAliasOperation:
+    return models.CreateAliasOperation(create_alias=models.CreateAlias(collection_name=collection, alias_name=alias))
 
 
 def _fused(

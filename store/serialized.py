@@ -88,6 +88,10 @@ class SerializedStore(VectorStore):
         with self._lock:
             self._store.drop(name)
 
+    def fresh_staging(self, name: str) -> str:
+        with self._lock:
+            return self._store.fresh_staging(name)
+
     def replace(self, name: str, staging: str, settings: IndexSettings | None = None) -> None:
         with self._lock:
             self._store.replace(name, staging, settings)

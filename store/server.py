@@ -15,7 +15,7 @@ from qdrant_client.common.client_exceptions import ResourceExhaustedResponse
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from errors import StoreError
-from redaction import redact
+from redaction import redact, remember
 from store.base import Loader
 from store.capabilities import Capabilities
 from store.qdrant import QdrantStore, collection_config
@@ -42,6 +42,8 @@ class ServerStore(QdrantStore):
     def open(cls, url: str, api_key: str | None = None, *, prefer_grpc: bool = False, timeout: int = 60) -> ServerStore:
         """Connect and check that the server answers and takes the key; `location` is `url` without
         credentials, and the key is never shown."""
+        remember(url, url=True)  # the URL's user and password and the key are hidden in every line shown from now on
+        remember(api_key)
         location = redact(url)
         problem = _port_problem(url)
         if problem:
@@ -87,6 +89,7 @@ class ServerStore(QdrantStore):
             raise StoreError(
                 f"cannot reach Qdrant at {self.location} ({describe(error)}); is the server running and the URL right?"
             ) from None
+        self.settle()  # a --recreate killed mid-swap is finished before anything reads
 
     def _write(self, name: str, batch: models.Batch) -> None:
         """A transient failure (timeout, lost connection, 429, 5xx) is retried with a longer

@@ -57,6 +57,12 @@ class CollectionInfo:
     location: str
     provenance: Provenance | None = None  # None: a collection that does not say (older release, other tool)
     busy: str | None = None  # who holds it when another process does (its points are as of its last write)
+    broken: str | None = None  # why it cannot be read (damaged files or sidecar), one line with what to do
+
+    @classmethod
+    def unreadable(cls, name: str, location: str, reason: str) -> CollectionInfo:
+        """A collection listed by name that cannot be read: nothing known of it but why."""
+        return cls(name, 0, 0, "?", "?", "?", location, broken=reason)
 
     @property
     def random_weights(self) -> bool:

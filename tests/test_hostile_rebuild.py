@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tests.conftest import CLI_ENV, run_cli, write_list_dataset
 from tests.hostile import ingest, one_line_error, skipped, stored_paths
@@ -224,3 +225,112 @@ def test_a_list_line_with_extra_tab_columns_is_named_not_read_as_a_label(tmp_pat
         "--storage", "q", "ingest", "--data-root", "data", "-e", "colorhist", "--strict", "--recreate", cwd=tmp_path
     )  # fmt: skip
     assert "list_of_images.txt:1: more than two tab-separated columns" in one_line_error(strict)
+
+
+# 3. a killed --recreate on local mode (an alias switched in one operation) keeps one whole collection
+
+KILL_AT_SWAP_MOMENT = """
+import os, signal, sys
+moment = sys.argv.pop(1)
+sys.argv = ["cli.py", *sys.argv[1:]]
+from qdrant_client import QdrantClient
+def kill_after(method, when):
+    original = getattr(QdrantClient, method)
+    def call(self, *args, **kwargs):
+        result = original(self, *args, **kwargs)
+        if when(*args, **kwargs):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return result
+    setattr(QdrantClient, method, call)
+aliases = lambda change_aliases_operations: [
+    op.create_alias.alias_name for op in change_aliases_operations if getattr(op, "create_alias", None)]
+upserts = []
+def second_upsert_into_the_collection(name, **kwargs):
+    upserts.extend([name] if name == "pets_ext" else [])
+    return len(upserts) == 2
+when = {
+    "copying": ("upsert", second_upsert_into_the_collection),  # what 9bdb959 did: recreate, then copy
+    "marked": ("update_collection_aliases", lambda **kw: "pets_ext.swap" in aliases(**kw)),
+    "old deleted": ("delete_collection", lambda name, **kw: name == "pets_ext"),
+    "switched": ("update_collection_aliases", lambda **kw: "pets_ext" in aliases(**kw)),
+    "old generation dropped": ("delete_collection", lambda name, **kw: name.startswith("pets_ext.gen-")),
+}[moment]
+kill_after(*when)
+import store.qdrant
+store.qdrant.SCROLL_PAGE = 64  # a copy of several pages, as a large collection's
+import cli
+cli.main()
+"""
+
+
+@pytest.mark.parametrize(
+    ("moment", "first_rebuilt"),
+    [("copying", False), ("marked", False), ("old deleted", False), ("switched", False), ("switched", True),
+     ("old generation dropped", True)],
+)  # fmt: skip
+def test_a_local_mode_recreate_killed_at_any_moment_leaves_the_old_or_the_new_collection_whole(
+    tmp_path, moment, first_rebuilt
+):
+    labels = [label for label in ("cat", "dog", "owl") for _ in range(100)]
+    rng = np.random.default_rng(3)
+    old, old_list = write_vectors(tmp_path / "old", rng.normal(size=(len(labels), 8)), labels)
+    new, new_list = write_vectors(tmp_path / "new", rng.normal(size=(len(labels), 8)), labels)
+    assert run_cli("--engine", "local", "--storage", "q", "import", "--vectors", str(old), "--list", str(old_list),
+                   "-d", "pets", "-e", "ext", cwd=tmp_path).returncode == 0  # fmt: skip
+    if first_rebuilt:  # the collection is an alias already: the swap is one alias operation
+        assert import_cli(tmp_path, old, old_list, "--recreate").returncode == 0
+    before = stored_vectors(tmp_path, "pets_ext")
+    args = ["--storage", "q", "import", "--vectors", str(new), "--list", str(new_list), "-d", "pets", "-e", "ext"]
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_AT_SWAP_MOMENT, moment, *args, "--recreate"],
+        cwd=tmp_path, capture_output=True, text=True, env=CLI_ENV,
+    )  # fmt: skip
+    assert killed.returncode == (0 if moment == "copying" else -9), killed.stderr  # no copy is made any more
+    after = stored_vectors(tmp_path, "pets_ext")
+    assert same(after, before) or same(after, stored_vectors_of(new, labels))
+    if moment != "copying":  # past the marker the new collection is whole and is the one kept
+        assert same(after, stored_vectors_of(new, labels))
+    listed = run_cli("--storage", "q", "collections", "--format", "json", cwd=tmp_path)
+    assert [c["name"] for c in json.loads(listed.stdout)] == ["pets_ext"]
+    again = import_cli(tmp_path, old, old_list, "--recreate")  # a later rebuild drops what the kill left
+    assert again.returncode == 0, again.stderr
+    assert len(list((tmp_path / "q" / "collection").iterdir())) == 1  # one collection's folder, no leftover
+
+
+def stored_vectors_of(vectors: Path, labels: list[str]) -> dict[str, list[float]]:
+    """What an import of `vectors` stores: path -> unit row."""
+    rows = unit(np.load(vectors))
+    return {f"{label}/{i:05d}.jpg": rows[i].tolist() for i, label in enumerate(labels)}
+
+
+def same(stored: dict[str, list[float]], expected: dict[str, list[float]]) -> bool:
+    """The same paths with the same vectors (to float32 precision)."""
+    return stored.keys() == expected.keys() and all(np.allclose(stored[p], expected[p], atol=1e-6) for p in stored)
+
+
+def test_a_server_swap_cut_after_its_marker_is_finished_when_the_store_is_checked():
+    """The server engine (over qdrant-client's in-memory mode, as in the contract suite): killed after the old
+    collection was deleted, the marker alias names the whole new generation and the next open switches to it."""
+    from qdrant_client import QdrantClient, models
+
+    from store import ImagePayload, point_id
+    from store.server import ServerStore
+
+    store = ServerStore(QdrantClient(":memory:"), "memory")
+    rows = np.eye(3, 4, dtype=np.float32)
+    store.ensure_collection("toy", 4)
+    store.upsert("toy", [point_id("t", "a")], rows[:1], payloads=[ImagePayload("x", "a", "t", "e", 0)])
+    staging = store.fresh_staging("toy")
+    store.ensure_collection(staging, 4)
+    paths = ["a", "b", "c"]
+    ids = [point_id("t", p) for p in paths]
+    store.upsert(staging, ids, rows, payloads=[ImagePayload("x", p, "t", "e", i) for i, p in enumerate(paths)])
+    client = store._client  # the two steps `replace` takes before the kill
+    create = models.CreateAlias(collection_name=staging, alias_name="toy.swap")
+    client.update_collection_aliases(change_aliases_operations=[models.CreateAliasOperation(create_alias=create)])
+    client.delete_collection("toy")
+    assert not store.exists("toy")
+
+    store._check()  # what ServerStore.open does
+    assert store.collection_names() == ["toy"] and store.point_ids("toy") == set(ids)
+    store.close()

@@ -147,12 +147,12 @@ def test_a_damaged_local_mode_store_names_the_damaged_file(shapes):
     meta = shapes / "q" / "meta.json"
     good = meta.read_text()
     meta.write_text(good[: len(good) // 2])
-    line = one_line_error(run_cli("--storage", "q", "collections", cwd=shapes))
+    line = one_line_error(run_cli("--storage", "q", "collections", "show", "shapes_colorhist", cwd=shapes))
     assert "damaged: q/meta.json does not parse" in line
     meta.write_text(good)
     database = shapes / "q" / "collection" / "shapes_colorhist" / "storage.sqlite"
     database.write_bytes(database.read_bytes()[:100] + b"\xff" * 5000)
-    line = one_line_error(run_cli("--storage", "q", "collections", cwd=shapes))
+    line = one_line_error(run_cli("--storage", "q", "collections", "show", "shapes_colorhist", cwd=shapes))
     assert "damaged: q/collection/shapes_colorhist/storage.sqlite" in line
 
 
@@ -160,7 +160,7 @@ def test_a_damaged_edge_collection_names_its_file(shapes):
     ingest(shapes)
     sidecar = shapes / "q" / "collections" / "shapes_colorhist" / "collection.json"
     sidecar.write_text(sidecar.read_text()[:40])
-    line = one_line_error(run_cli("--storage", "q", "collections", cwd=shapes))
+    line = one_line_error(run_cli("--storage", "q", "collections", "show", "shapes_colorhist", cwd=shapes))
     assert (
         "q/collections/shapes_colorhist/collection.json cannot be read" in line
         and "move the collection's folder aside" in line

@@ -242,8 +242,9 @@ def test_a_collection_of_a_newer_payload_schema_is_refused_and_older_ones_read(e
 
 def test_drop_removes_and_replace_swaps_a_staging_collection_in(engine_store):
     _filled(engine_store)
-    ids, _, _ = _filled(engine_store, "staging", n=12, seed=5)
-    engine_store.replace("toy_enc", "staging")
+    staging = engine_store.fresh_staging("toy_enc")
+    ids, _, _ = _filled(engine_store, staging, n=12, seed=5)
+    engine_store.replace("toy_enc", staging)
     assert engine_store.collection_names() == ["toy_enc"]
     assert engine_store.point_ids("toy_enc") == set(ids)
     engine_store.drop("toy_enc")
@@ -253,7 +254,7 @@ def test_drop_removes_and_replace_swaps_a_staging_collection_in(engine_store):
 def test_a_held_collection_is_replaced_by_its_rebuild_made_with_settings(engine_store):
     _filled(engine_store)
     engine_store.hold("toy_enc")  # as ingest holds what it will write before a model loads
-    staging = staging_name("toy_enc")
+    staging = engine_store.fresh_staging("toy_enc")
     settings = IndexSettings(hnsw_m=8, hnsw_ef_construct=50) if engine_store.capabilities.index_settings else None
     provenance = Provenance(
         "toy", "/data/toy", "enc", "model/x", WeightsIdentity("random", None, 1).to_dict(), None, DIM
@@ -263,7 +264,7 @@ def test_a_held_collection_is_replaced_by_its_rebuild_made_with_settings(engine_
     with engine_store.bulk_load(staging, settings) as loader:
         loader.add(ids, vectors, payloads)
     engine_store.replace("toy_enc", staging, settings)
-    assert engine_store.collection_names() == ["toy_enc"] and not engine_store.exists(staging)
+    assert engine_store.collection_names() == ["toy_enc"]  # the staging collection is not listed apart
     assert engine_store.provenance("toy_enc") == provenance
     if settings is not None and hasattr(engine_store, "settings"):  # an engine that records the layout it made
         assert engine_store.settings("toy_enc") == settings
@@ -280,7 +281,9 @@ def test_a_rebuild_that_fails_or_is_abandoned_leaves_the_old_collection_as_it_wa
     ids, vectors, payloads = _points(n=12, seed=5)
     with contextlib.suppress(KeyboardInterrupt, StoreError):
         with engine_store.rebuilding("toy_enc", DIM) as rebuild:
-            assert rebuild.target == staging_name("toy_enc") and engine_store.count(rebuild.target) == 0
+            assert rebuild.target != "toy_enc" and engine_store.count(rebuild.target) == 0
+            leftover = staging_name("toy_enc")  # the killed rebuild's leftover is dropped (or emptied, reused)
+            assert rebuild.target == leftover or not engine_store.exists(leftover)
             with engine_store.bulk_load(rebuild.target) as loader:
                 loader.add(ids, vectors, payloads)
             assert engine_store.point_ids("toy_enc") == set(old_ids)  # the old one untouched until the swap

@@ -72,7 +72,7 @@ class Backend:
         self._cache_lock = threading.Lock()
         self._summaries: dict[str, tuple[int, CollectionSummary]] = {}
         self._roots: dict[str, Path | None] = {}
-        self._reports: tuple[tuple, list[dict]] | None = None
+        self._reports: tuple[tuple, list[RunRecord], list[str]] | None = None  # files' state, records, skipped
 
     @property
     def store(self) -> VectorStore:
@@ -184,10 +184,17 @@ class Backend:
         with self._cache_lock:
             if self._reports is not None and self._reports[0] == key:
                 return self._reports[1]
-        records = store_records(reports, self.store.location, set(self.store.collection_names()))
+        skipped: list[str] = []
+        records = store_records(reports, self.store.location, set(self.store.collection_names()), skipped=skipped)
         with self._cache_lock:
-            self._reports = (key, records)
+            self._reports = (key, records, skipped)
         return records
+
+    def skipped_records(self) -> list[str]:
+        """Why each record file `evaluations` left out is not valid, one line each (the pages show them)."""
+        self.evaluations()
+        with self._cache_lock:
+            return list(self._reports[2]) if self._reports is not None else []
 
     def comparisons(self) -> Comparisons:
         """The orderings and paired comparisons of every record `evaluations` reads, by the evaluation's own entry

@@ -58,6 +58,7 @@ def evaluations(request: Request):
         rankings=found.comparisons().rankings,
         href=_href,
         kinds={record.kind for record in records},
+        skipped=found.skipped_records(),
     )
 
 

@@ -39,6 +39,9 @@ def collections(request: Request):
     found = backend(request)
     rows = []
     for info in found.collections():
+        if info.broken:  # listed with why, its pages not linked: nothing of it can be read
+            rows.append({"info": info})
+            continue
         rows.append(
             {
                 "info": info,
@@ -49,7 +52,7 @@ def collections(request: Request):
                 "dashboard": dashboard_url(found.store.location, info.name),
             }
         )
-    return page(request, "collections.html", rows=rows, location=found.store.location)
+    return page(request, "collections.html", rows=rows, location=found.store.location, skipped=found.skipped_records())
 
 
 @router.get("/c/{name}", response_class=HTMLResponse)

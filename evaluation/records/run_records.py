@@ -122,17 +122,18 @@ def write_record(collection_folder: Path, variant: Variant, record: dict) -> Pat
     return path
 
 
-def read_records(reports_dir: Path) -> list[RunRecord]:
-    """Every record under `reports_dir` that parses, newer ones first replacing older metrics.json of the
-    same (store, collection, variant); in a stable order (by folder, then variant)."""
+def read_records(reports_dir: Path, *, skipped: list[str] | None = None) -> list[RunRecord]:
+    """Every valid record under `reports_dir`, newer ones first replacing older metrics.json of the
+    same (store, collection, variant); in a stable order (by folder, then variant). A record that does not
+    parse or fails `record_problem` is left out, and named in `skipped` (one line each) when it is given."""
     found: dict[tuple[str, str, str], RunRecord] = {}
     for path in sorted(reports_dir.glob(f"*/{RUNS}/*.json")):
-        record = _read(path, path.parent.parent.relative_to(reports_dir).as_posix())
+        record = _read(path, path.parent.parent.relative_to(reports_dir).as_posix(), skipped=skipped)
         if record is not None:
             found[record.store, record.collection, record.variant.slug] = record
     legacy = [*reports_dir.glob(f"*/{LEGACY_FILE}"), *reports_dir.glob(f"*/at*/{LEGACY_FILE}")]
     for path in sorted(legacy):
-        record = _read(path, path.parent.relative_to(reports_dir).as_posix(), legacy=True)
+        record = _read(path, path.parent.relative_to(reports_dir).as_posix(), legacy=True, skipped=skipped)
         if record is not None:
             found.setdefault((record.store, record.collection, record.variant.slug), record)
     return sorted(found.values(), key=lambda r: (r.collection, not r.variant.is_full, r.variant.slug))
@@ -140,16 +141,20 @@ def read_records(reports_dir: Path) -> list[RunRecord]:
 
 def read_record(path: Path, reports_dir: Path) -> RunRecord:
     """The record `write_record` wrote at `path` (reports/<collection>/runs/<slug>.json)."""
-    record = _read(path, path.parent.parent.relative_to(reports_dir).as_posix())
+    why: list[str] = []
+    record = _read(path, path.parent.parent.relative_to(reports_dir).as_posix(), skipped=why)
     if record is None:
-        raise ValueError(f"{path} is not an evaluation record")
+        raise ValueError(why[0] if why else f"{path} is not an evaluation record")
     return record
 
 
-def store_records(reports_dir: Path, location: str, collections: set[str]) -> list[RunRecord]:
+def store_records(
+    reports_dir: Path, location: str, collections: set[str], *, skipped: list[str] | None = None
+) -> list[RunRecord]:
     """The records of `location`'s collections that still exist (every source of a fused record): nothing from
-    other stores or dropped ones."""
-    return [r for r in read_records(reports_dir) if r.store == location and set(r.sources) <= collections]
+    other stores or dropped ones. `skipped`: as `read_records`."""
+    records = read_records(reports_dir, skipped=skipped)
+    return [r for r in records if r.store == location and set(r.sources) <= collections]
 
 
 def read_protocol_records(reports_dir: Path, protocol: str, location: str, *, collections: set[str]) -> list[dict]:
@@ -167,20 +172,91 @@ def read_protocol_records(reports_dir: Path, protocol: str, location: str, *, co
     return found
 
 
-def _read(path: Path, collection_folder: str, legacy: bool = False) -> RunRecord | None:
-    """The record in `path`, or None when it does not parse or lacks what a record must say."""
+def _read(
+    path: Path, collection_folder: str, *, legacy: bool = False, skipped: list[str] | None = None
+) -> RunRecord | None:
+    """The record in `path`, or None when it does not parse or is not valid (named in `skipped`). A legacy
+    metrics.json without a `map` is another protocol's record, not a bad one."""
+    problem = None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except OSError as error:
+        data, problem = None, error.strerror or str(error)
+    except ValueError as error:
+        data, problem = None, f"it does not parse: {error}"
+    if isinstance(data, dict) and legacy and "map" not in data:
         return None
-    if not isinstance(data, dict) or not REQUIRED <= data.keys():  # revisited records have no `map`
-        return None
-    if legacy:
+    if problem is None:
+        problem = record_problem(data)
+    if problem is None:
         folder = collection_folder
-    else:
-        slug = path.stem
-        folder = collection_folder if slug == "full" else f"{collection_folder}/{slug}"
-    try:
-        return RunRecord.parse(data, folder, legacy)
-    except (KeyError, TypeError, ValueError):
+        if not legacy and path.stem != "full":
+            folder = f"{collection_folder}/{path.stem}"
+        try:
+            return RunRecord.parse(data, folder, legacy)
+        except (KeyError, TypeError, ValueError) as error:
+            problem = f"its variant cannot be read ({type(error).__name__}: {error})"
+    if skipped is not None:
+        skipped.append(f"{path} is skipped, it is not a valid evaluation record: {problem}; evaluate its collection "
+                       f"again to replace it")  # fmt: skip
+    return None
+
+
+def record_problem(data: object) -> str | None:
+    """What makes `data` no evaluation record this release can show (the first thing found), or None: the keys
+    every record has, the schema version, and the type and length of every figure the tables and pages draw."""
+    if not isinstance(data, dict):
+        return f"it holds a JSON {type(data).__name__}, not an object"
+    missing = sorted(REQUIRED - data.keys())
+    if missing:
+        return f"it lacks {', '.join(missing)}"
+    schema = data.get("schema", SCHEMA)  # records of older releases say none
+    if not _integer(schema):
+        return f"'schema' is {schema!r:.60}"
+    if schema > SCHEMA:
+        return f"its schema {schema} is newer than this release reads ({SCHEMA}); upgrade the tool"
+    for key in ("collection", "dataset", "encoder"):
+        if not isinstance(data[key], str):
+            return f"'{key}' is {data[key]!r:.60}"
+    for key, check in (("map", _figure), ("r_precision", _figure), ("points", _integer), ("queries", _integer)):
+        if data.get(key) is not None and not check(data[key]):
+            return f"'{key}' is {data[key]!r:.60}"
+    for key in ("ap_per_query", "precision_at", "per_class_ap", "map_interval"):
+        figures = data.get(key) or {}
+        if not isinstance(figures, dict):
+            return f"'{key}' is not an object"
+        if key == "map_interval":
+            figures = {bound: figures.get(bound) for bound in ("low", "high")}
+        bad = next((k for k, v in figures.items() if v is not None and not _figure(v)), None)
+        if bad is not None:
+            return f"'{key}' of {bad!r:.60} is {figures[bad]!r:.60}"
+    return _curve_problem(data.get("pr_curve")) or _gallery_problem(data)
+
+
+def _curve_problem(curve: object) -> str | None:
+    if curve is None:
         return None
+    if not isinstance(curve, dict):
+        return "'pr_curve' is not an object"
+    recall, precision = curve.get("recall"), curve.get("precision")
+    if not all(isinstance(c, list) and all(_figure(v) for v in c) for c in (recall, precision)):
+        return "'pr_curve' holds something other than two lists of numbers"
+    if len(recall) != len(precision):
+        return f"'pr_curve' has {len(recall)} recall levels and {len(precision)} precisions"
+    return None
+
+
+def _gallery_problem(data: dict) -> str | None:
+    for key in ("best", "worst"):
+        rows = data.get(key) or []
+        if not isinstance(rows, list) or not all(isinstance(r, dict) and _figure(r.get("ap", 0)) for r in rows):
+            return f"'{key}' is not a list of queries with their AP"
+    return None
+
+
+def _figure(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _integer(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -12,8 +12,9 @@ DISK_FULL = ("StorageFull", "FileTooLarge", "No space left", "code: 28,", "code:
 
 
 @contextmanager
-def engine_errors(folder: StoreFolder, name: str) -> Iterator[None]:
-    """What Edge raises in the block, as one line about collection `name` of the store in `folder`."""
+def engine_errors(folder: StoreFolder, name: str, *, opening: bool = False) -> Iterator[None]:
+    """What Edge raises in the block, as one line about collection `name` of the store in `folder`; `opening`:
+    the block opens the shard, so an error there means its files are damaged."""
     try:
         yield
     except (RetrievalError, KeyboardInterrupt):  # already one line, or the user's Ctrl-C
@@ -34,5 +35,10 @@ def engine_errors(folder: StoreFolder, name: str) -> Iterator[None]:
                 f"writing to the embedded store {folder.path} failed (collection '{name}': the disk is full or "
                 f"a file size limit was reached); free disk space and rerun the same command (what was "
                 f"written is kept)"
+            ) from None
+        if opening:
+            raise StoreError(
+                f"collection '{name}' in {folder.location} cannot be opened, its files are damaged (Qdrant Edge "
+                f"says: {text}); drop it (`python cli.py collections drop {name} --yes`) and ingest it again"
             ) from None
         raise StoreError(f"collection '{name}' in {folder.location}: Qdrant Edge says: {text}") from None

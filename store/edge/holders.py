@@ -39,7 +39,9 @@ class Holder:
 
     def acquire(self, wait: float) -> None:
         """Take the collection, trying for up to `wait` seconds; past that, name who holds it."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        with contextlib.suppress(PermissionError):  # the command line it records is this user's (one made 0644 too)
+            os.fchmod(fd, 0o600)
         deadline = time.monotonic() + wait
         while True:
             try:

@@ -143,7 +143,7 @@ class OpenShards:
         """Open the shard of `name`, which `holder` holds (creating it with `config`); on failure let go."""
         shard_path = str(self.folder.shard(name))
         try:
-            with engine_errors(self.folder, name):
+            with engine_errors(self.folder, name, opening=True):
                 shard = edge.EdgeShard.create(shard_path, config) if config else edge.EdgeShard.load(shard_path)
         except BaseException:
             holder.release()

@@ -239,7 +239,7 @@ def _curve_problem(curve: object) -> str | None:
     if not isinstance(curve, dict):
         return "'pr_curve' is not an object"
     recall, precision = curve.get("recall"), curve.get("precision")
-    if not all(isinstance(c, list) and all(_figure(v) for v in c) for c in (recall, precision)):
+    if not all(isinstance(c, list) and all(v is None or _figure(v) for v in c) for c in (recall, precision)):
         return "'pr_curve' holds something other than two lists of numbers"
     if len(recall) != len(precision):
         return f"'pr_curve' has {len(recall)} recall levels and {len(precision)} precisions"

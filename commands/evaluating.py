@@ -66,6 +66,12 @@ from evaluation.ranking.rerankers import RERANKERS, parameter
     help="How --fuse fuses (repeatable) [default: both]: reciprocal rank fusion, min-max normalised score sum.",
 )
 @click.option("--rrf-k", default=60, show_default=True, type=click.IntRange(1), help="RRF constant: 1/(k + rank).")
+@click.option(
+    "--metric",
+    "metrics",
+    multiple=True,
+    help="Also ndcg@K, recall@K or mrr (repeatable), stored in the record under that name.",
+)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @store_options
 @click.pass_obj
@@ -88,6 +94,7 @@ def eval_(
     fuse,
     fusions,
     rrf_k,
+    metrics,
     device,
 ):
     """Leave-one-out evaluation, one record per variant: mAP, P@k, PR curves, best and worst queries, index.html."""
@@ -120,9 +127,20 @@ def eval_(
         command=command_line(),
         beside=beside,
         encoders=query_encoders(device),
+        metrics=_named_metrics(metrics),
     )
     single = len(collections) == 1 and options.rerank is None and not exclude_duplicates and beside is None
     evaluate(obj, names, options, as_json, single)
+
+
+def _named_metrics(names: tuple[str, ...]):
+    """`--metric` values as `NamedMetric`s, each once; a name not understood is a usage error naming the choices."""
+    from evaluation.metrics.named_metrics import NamedMetric
+
+    try:
+        return tuple(dict.fromkeys(NamedMetric.parse(name) for name in names))
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--metric") from None
 
 
 def _beside_options(text_queries, templates, fuse, fusions, rrf_k, device):

@@ -13,7 +13,7 @@ from evaluation.metrics.comparisons import Comparisons, compare_records
 from evaluation.options import EvalOptions
 from evaluation.protocols.beside import evaluate_beside, text_collections
 from evaluation.protocols.landmarks import LandmarkEvaluation, evaluate_landmarks, revisited_truth
-from evaluation.protocols.leave_one_out import Evaluation, Progress, leave_one_out
+from evaluation.protocols.leave_one_out import Evaluation, Measured, Progress, leave_one_out
 from evaluation.ranking.cost import Estimate, estimate
 from evaluation.ranking.request import RankingRequest
 from evaluation.records.run_records import RunRecord, read_record, record_path
@@ -134,7 +134,8 @@ def evaluate_collections(
                 run.notes.append(f"{name}: {cost.points:,} points, estimated {cost.text()}")
             with session.progress(f"eval {title}") as advance:
                 try:
-                    evaluations.append(leave_one_out(store, name, request, progress=advance))
+                    measured = Measured(metrics=options.metrics)
+                    evaluations.append(leave_one_out(store, name, request, progress=advance, measured=measured))
                 except EvaluationError as error:
                     if options.explicit:
                         raise

@@ -22,7 +22,8 @@ class EvaluationViews(Base):
             return
         metrics = sorted({record.metric for record in run.records})
         columns = [key("collection"), "variant", "queries", " / ".join(metrics), "P@1", "P@5", "P@10"]
-        columns += ["R-prec", "s"]
+        named = list(dict.fromkeys(name for record in run.records for name in record.data.get("metrics") or {}))
+        columns += ["R-prec", *named, "s"]
         rows = []
         for record in run.records:
             data = record.data
@@ -38,6 +39,7 @@ class EvaluationViews(Base):
                     shown,
                     *(figure(data["precision_at"][str(k)]) for k in (1, 5, 10)),
                     figure(data.get("r_precision")),
+                    *(figure((data.get("metrics") or {}).get(name)) for name in named),
                     f"{data['seconds']['total']:.1f}",
                 ]
             )
@@ -47,7 +49,8 @@ class EvaluationViews(Base):
                 "; text->image: a text query per class label, every image ranked; fused: the members' rankings fused"
             )
         options = {"box": box.SIMPLE_HEAD, "pad_edge": False, "title": title}
-        self.out.print(self.fitted(columns, rows, droppable=[8, 7, 2, 5], **options))
+        seconds = len(columns) - 1
+        self.out.print(self.fitted(columns, rows, droppable=[seconds, 7, 2, 5], **options))
         if study:
             grid = run.grid()
             table = Table(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from commands.context import Context, command_line, images_moved_option, store_options
@@ -72,6 +74,14 @@ from evaluation.ranking.rerankers import RERANKERS, parameter
     multiple=True,
     help="Also ndcg@K, recall@K or mrr (repeatable), stored in the record under that name.",
 )
+@click.option(
+    "--trec",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write each record's TREC run (<collection>.<variant>.run) and the qrels into this folder.",
+)
+@click.option(
+    "--trec-depth", default=1000, show_default=True, type=click.IntRange(1), help="Hits per query in a --trec run."
+)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @store_options
 @click.pass_obj
@@ -95,6 +105,8 @@ def eval_(
     fusions,
     rrf_k,
     metrics,
+    trec,
+    trec_depth,
     device,
 ):
     """Leave-one-out evaluation, one record per variant: mAP, P@k, PR curves, best and worst queries, index.html."""
@@ -113,6 +125,7 @@ def eval_(
             obj.screen.ann(results, k or 10, store.location)
         return
     from evaluation import EvalOptions, Sample
+    from evaluation.formats.trec_export import TrecExport
 
     if beside is not None and beside.fuse and sample:
         raise click.UsageError("--fuse ranks every point of the fused collections; leave out --sample")
@@ -128,6 +141,7 @@ def eval_(
         beside=beside,
         encoders=query_encoders(device),
         metrics=_named_metrics(metrics),
+        trec=None if trec is None else TrecExport(trec, trec_depth),
     )
     single = len(collections) == 1 and options.rerank is None and not exclude_duplicates and beside is None
     evaluate(obj, names, options, as_json, single)

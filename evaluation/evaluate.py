@@ -9,6 +9,7 @@ from pathlib import Path
 
 from errors import EvaluationError, RetrievalError
 from evaluation.ann_recall import AnnRecall, ann_recall
+from evaluation.formats.trec_export import write_trec
 from evaluation.metrics.comparisons import Comparisons, compare_records
 from evaluation.options import EvalOptions
 from evaluation.protocols.beside import evaluate_beside, text_collections
@@ -21,7 +22,7 @@ from evaluation.records.study_grid import StudyGrid, study_grid
 from evaluation.records.variant import Variant
 from evaluation.report.report_files import write_collection_report
 from evaluation.report.revisited_section import write_landmark_metrics
-from media.folders import report_folder, writable_folder
+from media.folders import report_folder, safe_name, writable_folder
 from media.roots import resolve_image_root
 from store import VectorStore
 from store.limits import size_note
@@ -45,6 +46,7 @@ class EvaluationRun:
     landmarks: list[LandmarkEvaluation] = field(default_factory=list)  # Revisited Oxford/Paris collections
     landmark_files: list[Path] = field(default_factory=list)
     order: tuple[str, ...] = ()  # the registry's encoder names, the study table's row order
+    trec_files: list[Path] = field(default_factory=list)  # runs, qrels and id lists written for `eval --trec`
 
     def to_json(self) -> list[dict]:
         """Each record as written (its variant named), then the revisited protocols' figures."""
@@ -106,6 +108,8 @@ def evaluate_collections(
     """
     options = options or EvalOptions()
     writable_folder(reports_dir)
+    if options.trec is not None:
+        writable_folder(options.trec.folder, "--trec")
     session = _Session(store, reports_dir, options, progress or (lambda title: nullcontext(lambda done, total: None)))
     run = EvaluationRun(store.location, order=options.encoders.order)
     if options.beside is not None and options.beside.text_queries:
@@ -134,7 +138,8 @@ def evaluate_collections(
                 run.notes.append(f"{name}: {cost.points:,} points, estimated {cost.text()}")
             with session.progress(f"eval {title}") as advance:
                 try:
-                    measured = Measured(metrics=options.metrics)
+                    depth = 0 if options.trec is None else options.trec.depth
+                    measured = Measured(metrics=options.metrics, run_depth=depth)
                     evaluations.append(leave_one_out(store, name, request, progress=advance, measured=measured))
                 except EvaluationError as error:
                     if options.explicit:
@@ -211,6 +216,11 @@ def _report(session: _Session, run: EvaluationRun, evaluation: Evaluation) -> No
     files = write_collection_report(evaluation, session.reports_dir, root, command=session.options.command)
     run.files.append(files)
     run.records.extend(read_record(path, session.reports_dir) for path in files if path.suffix == ".json")
+    export = session.options.trec
+    if export is not None and evaluation.ranked is not None:
+        written = {path.name for path in run.trec_files}
+        truth = f"{safe_name(evaluation.collection)}.qrels" not in written
+        run.trec_files += write_trec(export, evaluation, with_truth=truth)
 
 
 def measure_ann(store: VectorStore, names: list[str], k: int) -> list[AnnRecall]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from evaluation.formats.trec_export import TrecExport
 from evaluation.metrics.named_metrics import NamedMetric
 from evaluation.metrics.text_figures import DEFAULT_TEMPLATE
 from evaluation.query_encoders import QueryEncoders
@@ -43,7 +44,7 @@ class EvalOptions:
     `encoders` builds the query encoders the text and Revisited protocols need,
     and orders the study table (handed in by the command: evaluation never
     imports `encoders`). `metrics` are measured beside mAP, P@k and R-precision and stored under their names
-    (`eval --metric ndcg@10`).
+    (`eval --metric ndcg@10`). `trec` writes each record's run and each collection's qrels (`eval --trec DIR`).
     """
 
     k: int | None = None
@@ -58,6 +59,7 @@ class EvalOptions:
     beside: BesideOptions | None = None
     encoders: QueryEncoders = QueryEncoders()
     metrics: tuple[NamedMetric, ...] = ()
+    trec: TrecExport | None = None
 
     def ranking(self, stage: VectorStage | None = None) -> RankingRequest:
         """The ranking these options ask for, re-ranked by `stage` (`rerank` or none: both are evaluated)."""

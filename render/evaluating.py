@@ -83,6 +83,8 @@ class EvaluationViews(Base):
                 )
         for files in run.files:
             self.out.print(f"wrote {', '.join(safe(path) for path in files)}")
+        if run.trec_files:
+            self.out.print(f"wrote TREC files: {', '.join(safe(path) for path in run.trec_files)}")
         self.out.print(f"report: {safe(index)}")
 
     def _members(self, members: list) -> None:

@@ -1,4 +1,5 @@
-"""nDCG@k, MRR and recall@k (`eval --metric`): hand-worked rankings, ranx as the independent reference, the record."""
+"""nDCG@k, MRR and recall@k (`eval --metric`): hand-worked rankings and the record (ranx, the independent reference,
+scores them in tests/test_trec.py, where its compiled functions are built once)."""
 
 from __future__ import annotations
 
@@ -46,30 +47,6 @@ def test_names_parse_and_an_unknown_one_is_one_line():
         with pytest.raises(ValueError, match="ndcg@K") as error:
             NamedMetric.parse(bad)
         assert "\n" not in str(error.value)
-
-
-@pytest.mark.parametrize("multi_label", [False, True])
-def test_every_named_metric_equals_ranx_on_random_rankings(multi_label):
-    ranx = pytest.importorskip("ranx")
-    rng = np.random.default_rng(7)
-    n = 60
-    if multi_label:
-        labels = rng.random((n, 4)) < 0.3
-        relevant = (labels.astype(int) @ labels.T.astype(int)) > 0
-    else:
-        labels = rng.integers(0, 6, n)
-        relevant = labels[:, None] == labels[None, :]
-    order = np.array([[j for j in rng.permutation(n) if j != q] for q in range(n)])
-    names = ("ndcg@10", "ndcg@59", "recall@5", "recall@20", "mrr", "mrr@3")
-    figures = evaluate_rankings(order, labels, metrics=tuple(NamedMetric.parse(name) for name in names))
-    qrels = {f"q{q}": {f"d{j}": 1 for j in range(n) if j != q and relevant[q, j]} for q in range(n)}
-    qrels = {q: docs for q, docs in qrels.items() if docs}
-    run = {f"q{q}": {f"d{j}": float(n - i) for i, j in enumerate(order[q])} for q in range(n) if f"q{q}" in qrels}
-    expected = ranx.evaluate(ranx.Qrels(qrels), ranx.Run(run), [*names, "map", "precision@5", "r-precision"])
-    assert figures.mean_named() == pytest.approx({name: expected[name] for name in names}, abs=1e-9)
-    assert figures.mean_ap == pytest.approx(expected["map"], abs=1e-9)
-    assert figures.mean_precision(5) == pytest.approx(expected["precision@5"], abs=1e-9)
-    assert figures.mean_r_precision == pytest.approx(expected["r-precision"], abs=1e-9)
 
 
 def test_eval_metric_is_stored_in_the_record_under_its_name_and_shown(store, tmp_path):

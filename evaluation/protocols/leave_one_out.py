@@ -218,6 +218,8 @@ class Evaluation:
             queries=kept,
             deduplicated=None,
             duplicates_excluded=True,
+            ranked=None,
+            ranked_scores=None,
         )
 
     def _duplicates_json(self) -> dict | None:
@@ -247,7 +249,7 @@ def leave_one_out(
     and checked (at least 2, every payload with a label) before the ranking,
     so that a collection that cannot be evaluated fails before the costly part.
     Each block of rankings is measured and dropped; only the first
-    GALLERY_HITS hits of each query are kept, for the galleries. `request.stage`
+    GALLERY_HITS hits of each query are kept, for the galleries (`measured.run_depth` for a run). `request.stage`
     re-ranks through the vectors before the metrics (see
     `evaluation.ranking.request.VectorStage`). `request.sample` makes only its
     drawn points queries, each ranked against the whole collection.
@@ -360,7 +362,7 @@ def _measure(
     )
     for block in blocks:
         sums.add_ranks(len(block.queries), block.hit_row, block.hit_rank)
-        tops.append(block.order[:, :GALLERY_HITS].copy())
+        tops.append(block.order.copy())
         top_scores.append(block.scores)
     return sums.figures(), np.concatenate(tops), np.concatenate(top_scores)
 

@@ -82,6 +82,12 @@ from evaluation.ranking.rerankers import RERANKERS, parameter
 @click.option(
     "--trec-depth", default=1000, show_default=True, type=click.IntRange(1), help="Hits per query in a --trec run."
 )
+@click.option(
+    "--run",
+    "run_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also score this TREC run made elsewhere against the collection (-c, one) as a row of its own.",
+)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @store_options
 @click.pass_obj
@@ -107,6 +113,7 @@ def eval_(
     metrics,
     trec,
     trec_depth,
+    run_file,
     device,
 ):
     """Leave-one-out evaluation, one record per variant: mAP, P@k, PR curves, best and worst queries, index.html."""
@@ -127,6 +134,8 @@ def eval_(
     from evaluation import EvalOptions, Sample
     from evaluation.formats.trec_export import TrecExport
 
+    if run_file is not None and len(set(collections)) != 1:
+        raise click.UsageError("--run scores a run against one collection's ground truth: name it with -c")
     if beside is not None and beside.fuse and sample:
         raise click.UsageError("--fuse ranks every point of the fused collections; leave out --sample")
     options = EvalOptions(
@@ -142,8 +151,9 @@ def eval_(
         encoders=query_encoders(device),
         metrics=_named_metrics(metrics),
         trec=None if trec is None else TrecExport(trec, trec_depth),
+        run=run_file,
     )
-    single = len(collections) == 1 and options.rerank is None and not exclude_duplicates and beside is None
+    single = len(collections) == 1 and not (options.rerank or exclude_duplicates or beside or run_file)
     evaluate(obj, names, options, as_json, single)
 
 

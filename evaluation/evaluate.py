@@ -10,9 +10,11 @@ from pathlib import Path
 from errors import EvaluationError, RetrievalError
 from evaluation.ann_recall import AnnRecall, ann_recall
 from evaluation.formats.trec_export import write_trec
+from evaluation.formats.trec_run import read_run
 from evaluation.metrics.comparisons import Comparisons, compare_records
 from evaluation.options import EvalOptions
 from evaluation.protocols.beside import evaluate_beside, text_collections
+from evaluation.protocols.external_run import refuse_unknown, score_run
 from evaluation.protocols.landmarks import LandmarkEvaluation, evaluate_landmarks, revisited_truth
 from evaluation.protocols.leave_one_out import Evaluation, Measured, Progress, leave_one_out
 from evaluation.ranking.cost import Estimate, estimate
@@ -102,6 +104,10 @@ def evaluate_collections(
     (`evaluation.protocols.beside`), measured after the collections, each recorded as a
     variant of its own kind (text-to-image, fused) and read back like the others.
 
+    `options.run` (a TREC run made elsewhere) is scored on the first named
+    collection's queries and ground truth (`evaluation.protocols.external_run`)
+    and recorded as a row of its own kind, named by its tag.
+
     A collection ingested from a Revisited Oxford/Paris layout (its ground
     truth beside its images) is measured by that protocol instead
     (`evaluation.protocols.landmarks`: Easy/Medium/Hard, the published figures beside).
@@ -110,6 +116,9 @@ def evaluate_collections(
     writable_folder(reports_dir)
     if options.trec is not None:
         writable_folder(options.trec.folder, "--trec")
+    external = None if options.run is None else read_run(options.run)
+    if external is not None:  # a malformed run or one naming unknown ids fails before any ranking
+        refuse_unknown(external, names[0], set(store.points(names[0]).ids))
     session = _Session(store, reports_dir, options, progress or (lambda title: nullcontext(lambda done, total: None)))
     run = EvaluationRun(store.location, order=options.encoders.order)
     if options.beside is not None and options.beside.text_queries:
@@ -148,6 +157,10 @@ def evaluate_collections(
                     break
         for evaluation in evaluations:
             _report(session, run, evaluation)
+    if external is not None:
+        with session.progress(f"eval run {external.tag} on {names[0]}") as advance:
+            _report(session, run, score_run(store, names[0], external, metrics=options.metrics))
+            advance(1, 1)
     if not run.evaluations and not run.landmarks:
         raise EvaluationError(f"none of the {len(names)} collections could be evaluated")
     if options.beside is not None:

@@ -44,7 +44,8 @@ class EvalOptions:
     `encoders` builds the query encoders the text and Revisited protocols need,
     and orders the study table (handed in by the command: evaluation never
     imports `encoders`). `metrics` are measured beside mAP, P@k and R-precision and stored under their names
-    (`eval --metric ndcg@10`). `trec` writes each record's run and each collection's qrels (`eval --trec DIR`).
+    (`eval --metric ndcg@10`). `trec` writes each record's run and each collection's qrels (`eval --trec DIR`); `run` is another system's
+    run file scored on the collection's queries as a row of its own (`eval --run FILE`).
     """
 
     k: int | None = None
@@ -60,6 +61,7 @@ class EvalOptions:
     encoders: QueryEncoders = QueryEncoders()
     metrics: tuple[NamedMetric, ...] = ()
     trec: TrecExport | None = None
+    run: Path | None = None  # a TREC run made elsewhere, scored against the one collection's ground truth
 
     def ranking(self, stage: VectorStage | None = None) -> RankingRequest:
         """The ranking these options ask for, re-ranked by `stage` (`rerank` or none: both are evaluated)."""

@@ -44,10 +44,13 @@ class EvaluationViews(Base):
                 ]
             )
         title = "leave-one-out, exact cosine, query excluded"
-        if any(record.kind != "leave-one-out" for record in run.records):
+        kinds = {record.kind for record in run.records}
+        if kinds & {"text-to-image", "fused"}:
             title += (
                 "; text->image: a text query per class label, every image ranked; fused: the members' rankings fused"
             )
+        if "run" in kinds:
+            title += "; run: a TREC run made elsewhere, scored on the same ground truth"
         options = {"box": box.SIMPLE_HEAD, "pad_edge": False, "title": title}
         seconds = len(columns) - 1
         self.out.print(self.fitted(columns, rows, droppable=[seconds, 7, 2, 5], **options))

@@ -185,3 +185,57 @@ def test_a_read_run_is_ordered_by_score_then_document_id_descending_as_trec_eval
     path = tmp_path / "tied.run"
     path.write_text("q Q0 a 1 0.5 t\nq Q0 b 2 0.5 t\nq Q0 c 3 0.9 t\n")
     assert read_run(path).rankings == {"q": ["c", "b", "a"]}
+
+
+def _write_external(path: Path, rankings: dict[str, list[str]], tag: str = "faiss-flat") -> Path:
+    """A run as another system writes one: its own scores, ties included, lines in no particular order."""
+    lines = [
+        f"{q} Q0 {doc} {rank} {1 - rank / 100:.2f} {tag}"
+        for q, docs in rankings.items()
+        for rank, doc in enumerate(docs, start=1)
+    ]
+    path.write_text("\n".join(reversed(lines)) + "\n")
+    return path
+
+
+def test_eval_run_scores_an_external_run_as_a_row_beside_the_collections_records(store, tmp_path):
+    add_collection(store, "toy", LABELS)
+    neighbours = rank_all(store, "toy")
+    ids = neighbours.points.ids
+    rng = np.random.default_rng(3)
+    rankings = {}
+    for q, pid in enumerate(ids):  # the query itself first (a self-match), then a shuffled top 20
+        order = neighbours.order[q][:20].copy()
+        rng.shuffle(order)
+        rankings[pid] = [pid, *(ids[p] for p in order)]
+    run = _write_external(tmp_path / "faiss.run", rankings)
+    result = _eval(store, tmp_path, "-c", "toy", "--run", str(run))
+    assert "run faiss-flat" in result.output  # its row, labelled by its kind and tag
+    record = json.loads((tmp_path / "reports" / "toy" / "runs" / "run-faiss-flat.json").read_text())
+    assert record["variant"]["kind"] == "run" and record["variant"]["run_tag"] == "faiss-flat"
+    # the same figures as the file scored by ranx against the collection's qrels, the self-match removed
+    stripped = tmp_path / "stripped.run"
+    lines = [line for line in run.read_text().splitlines() if line.split()[0] != line.split()[2]]
+    stripped.write_text("\n".join(lines) + "\n")
+    _assert_ranx_agrees(record, stripped, tmp_path / "trec" / "toy.qrels")
+    full = json.loads((tmp_path / "reports" / "toy" / "runs" / "full.json").read_text())
+    assert record["map"] < full["map"]  # a top 20 shuffled: fewer relevant points, ranked worse
+    assert "toy run faiss-flat" in result.output.split("by mAP, each against the next")[1]  # compared, paired
+
+
+def test_a_run_naming_unknown_ids_is_one_line_naming_them(store, tmp_path):
+    import cli
+
+    add_collection(store, "toy", LABELS)
+    ids = store.points("toy").ids
+    run = _write_external(tmp_path / "bad.run", {ids[0]: [ids[1], "ghost-1", "ghost-2"], "nobody": [ids[2]]})
+    args = ["--reports", str(tmp_path / "reports"), "eval", "-c", "toy", "--run", str(run)]
+    result = CliRunner().invoke(cli.cli, args, obj=Context(handed=store))
+    assert isinstance(result.exception, EvaluationError)  # cli.main prints it as one line
+    line = str(result.exception)
+    assert "\n" not in line and str(run) in line
+    assert "1 query id(s) not in collection 'toy' (nobody)" in line
+    assert "2 document id(s) not in collection 'toy' (ghost-1, ghost-2)" in line
+    assert not (tmp_path / "reports" / "toy").exists()  # refused before any ranking
+    two = CliRunner().invoke(cli.cli, [*args[:3], "--run", str(run)], obj=Context(handed=store))
+    assert two.exit_code == 2 and "name it with -c" in two.output

@@ -60,11 +60,13 @@ def write_run(path: Path, rows: RunRows, *, tag: str) -> Path:
 
 @dataclass(frozen=True)
 class TrecRun:
-    """A run read from a file: its tag and each query's document ids in the order trec_eval ranks them."""
+    """A run read from a file: its tag and each query's document ids in the order trec_eval ranks them, with
+    their scores."""
 
     tag: str
     rankings: dict[str, list[str]]
     file: Path
+    scores: dict[str, list[float]]
 
 
 def read_run(path: Path) -> TrecRun:
@@ -99,8 +101,8 @@ def read_run(path: Path) -> TrecRun:
         docs[doc] = score
     if tag is None:
         raise EvaluationError(f"run file '{path}' holds no ranked document")
-    rankings = {
-        query: [doc for doc, _ in sorted(docs.items(), key=lambda item: (item[1], item[0]), reverse=True)]
-        for query, docs in found.items()
+    ordered = {
+        query: sorted(docs.items(), key=lambda item: (item[1], item[0]), reverse=True) for query, docs in found.items()
     }
-    return TrecRun(tag, rankings, path)
+    rankings = {query: [doc for doc, _ in docs] for query, docs in ordered.items()}
+    return TrecRun(tag, rankings, path, {query: [score for _, score in docs] for query, docs in ordered.items()})

@@ -77,6 +77,7 @@ class Evaluation:
     duplicates_excluded: bool = False  # the figures of the points each duplicate group keeps (see without_duplicates)
     ranked: np.ndarray | None = None  # (queries, <= run depth) positions of each query's top hits, for a run file
     ranked_scores: np.ndarray | None = None  # their scores
+    run_tag: str | None = None  # the tag of the external run these figures score (`eval --run`), if any
 
     @property
     def random_weights(self) -> bool:
@@ -85,7 +86,9 @@ class Evaluation:
     @property
     def variant(self) -> Variant:
         """What these figures measured: the full ranking, a cut at k, a sample, re-ranked, without duplicates."""
-        return Variant.of(self.k, self.sample, self.stage, duplicates_excluded=self.duplicates_excluded)
+        return Variant.of(
+            self.k, self.sample, self.stage, duplicates_excluded=self.duplicates_excluded, run_tag=self.run_tag
+        )
 
     @property
     def name(self) -> str:

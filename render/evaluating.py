@@ -153,7 +153,7 @@ class EvaluationViews(Base):
         or why a pair is not compared."""
         for ranking in (ranking for ranking in rankings if len(ranking.rows) > 1):
             columns = [key("row"), ranking.metric, "95% interval", long("next"), "difference", "95% interval", "p"]
-            columns.append("p < 0.05")
+            columns += ["Holm p", "survives"]
             rows = []
             for row in ranking.rows:
                 d = row.difference
@@ -162,15 +162,16 @@ class EvaluationViews(Base):
                         f"{d.difference:+.4f}",
                         f"[{d.interval.low:+.4f}, {d.interval.high:+.4f}]",
                         f"{d.p_value:.4f}",
-                        "yes" if d.significant else "no",
+                        f"{row.holm_p:.4f}",
+                        "yes" if row.survives else "no",
                     ]
                 else:
-                    compared = [safe(row.unmatched or "-"), "-", "-", "-"]
+                    compared = [safe(row.unmatched or "-"), "-", "-", "-", "-"]
                 interval = f"[{figure(row.low)}, {figure(row.high)}]"
                 rows.append([safe(row.name), figure(row.mean_ap), interval, safe(row.next or "-"), *compared])
             title = (
                 f"{safe(ranking.dataset)}, {safe(ranking.measured)}: by mAP, each against the next "
-                "(paired, same queries)"
+                "(paired, same queries; survives: Holm p < 0.05 over the table's comparisons)"
             )
             options = {"box": box.SIMPLE_HEAD, "pad_edge": False, "title": title}
             self.out.print(self.fitted(columns, rows, droppable=[7, 2, 5], **options))

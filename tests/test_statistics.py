@@ -75,3 +75,54 @@ def test_two_draws_of_the_same_quality_are_usually_not_significant():
 def test_paired_figures_need_the_same_queries():
     with pytest.raises(ValueError, match="same queries"):
         paired_difference(np.zeros(3), np.zeros(4))
+
+
+def test_holm_adjusts_step_down_on_a_hand_worked_family():
+    from evaluation.metrics.statistics import holm
+
+    # sorted: 0.01 (x3 = 0.03), 0.02 (x2 = 0.04), 0.04 (x1, but never below the step before: 0.04); NaN: no test
+    assert holm([0.04, 0.01, float("nan"), 0.02]) == pytest.approx([0.04, 0.03, float("nan"), 0.04], nan_ok=True)
+    assert holm([0.03, 0.5]) == pytest.approx([0.06, 0.5])
+    assert holm([0.2]) == [0.2]  # one comparison: the p-value itself
+    assert holm([0.4, 0.45, 0.5]) == pytest.approx([1.0, 1.0, 1.0])  # capped at 1, monotone
+
+
+def test_three_rows_are_holm_corrected_and_the_table_says_which_differences_survive():
+    from evaluation import RunRecord
+    from evaluation.metrics.comparisons import rank_records
+
+    rng = np.random.default_rng(2)
+    ids = [f"q{i}" for i in range(40)]
+    base = rng.uniform(0.3, 0.6, 40)
+    aps = {"c": base, "b": base + 0.02 * rng.standard_normal(40) + 0.006}
+    aps["a"] = aps["b"] + 0.02 * rng.standard_normal(40) + 0.007
+
+    def record(name: str) -> RunRecord:
+        values = dict(zip(ids, aps[name].tolist(), strict=True))
+        data = {"collection": name, "dataset": "d", "encoder": name, "map": float(aps[name].mean())}
+        return RunRecord.parse({**data, "ap_per_query": values}, name)
+
+    [ranking] = rank_records([record("c"), record("a"), record("b")])
+    first, second, last = ranking.rows
+    raw = [first.difference.p_value, second.difference.p_value]
+    assert [first.holm_p, second.holm_p] == pytest.approx(holm_reference(raw))
+    assert raw == pytest.approx([0.036, 0.040], abs=0.001)  # each significant alone ...
+    assert first.difference.significant and second.difference.significant
+    assert first.holm_p == pytest.approx(2 * raw[0]) and second.holm_p == first.holm_p  # ... neither of the two
+    assert not first.survives and not second.survives
+    assert last.holm_p is None and not last.survives
+    assert ranking.to_json()["rows"][1]["against_next"]["significant_after_holm"] is False
+    [pair] = rank_records([record("c"), record("b")])
+    assert pair.rows[0].holm_p == pair.rows[0].difference.p_value and pair.rows[0].survives  # two rows: as before
+
+
+def holm_reference(p_values: list[float]) -> list[float]:
+    """Holm by its definition, written independently: reject in ascending order while p_(j) < alpha / (m - j + 1);
+    the adjusted p-value is the smallest alpha at which each is rejected."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted, running = [0.0] * m, 0.0
+    for step, i in enumerate(order):
+        running = max(running, min(1.0, (m - step) * p_values[i]))
+        adjusted[i] = running
+    return adjusted

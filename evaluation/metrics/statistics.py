@@ -114,5 +114,26 @@ def paired_difference(
     )
 
 
+def holm(p_values: list[float]) -> list[float]:
+    """Holm's step-down adjusted p-values of a family of m tests (NaN ones are not tests: left NaN, not counted).
+
+    With the m p-values sorted ascending, p_(1) <= ... <= p_(m), the adjusted
+    p_(i) = max over j <= i of min(1, (m - j + 1) p_(j)); a test survives at
+    level alpha when its adjusted p-value is below alpha. This holds the chance
+    of any false claim in the family at alpha, whatever the tests' dependence
+    (Holm 1979), and rejects at least what Bonferroni's m p would.
+    """
+    values = np.asarray(p_values, dtype=np.float64)
+    adjusted = np.full(len(values), np.nan)
+    tested = np.flatnonzero(~np.isnan(values))
+    order = tested[np.argsort(values[tested], kind="stable")]
+    m = len(order)
+    running = 0.0
+    for j, index in enumerate(order):
+        running = max(running, min(1.0, (m - j) * values[index]))
+        adjusted[index] = running
+    return adjusted.tolist()
+
+
 def _number(value: float) -> float | None:
     return None if np.isnan(value) else float(value)

@@ -239,3 +239,17 @@ def test_a_run_naming_unknown_ids_is_one_line_naming_them(store, tmp_path):
     assert not (tmp_path / "reports" / "toy").exists()  # refused before any ranking
     two = CliRunner().invoke(cli.cli, [*args[:3], "--run", str(run)], obj=Context(handed=store))
     assert two.exit_code == 2 and "name it with -c" in two.output
+
+
+def test_round_trip_a_written_run_read_back_scores_as_its_record(store, tmp_path):
+    """README's round trip: `eval --trec` writes, ranx scores the files, `eval --run` reads the run back."""
+    add_collection(store, "toy", LABELS)
+    _eval(store, tmp_path, "-c", "toy")
+    written = tmp_path / "trec" / "toy.full.run"
+    _eval(store, tmp_path, "-c", "toy", "--run", str(written))
+    runs = tmp_path / "reports" / "toy" / "runs"
+    full, back = (json.loads((runs / name).read_text()) for name in ("full.json", "run-toy.full.json"))
+    assert back["ap_per_query"] == pytest.approx(full["ap_per_query"], abs=1e-12)
+    for name in ("map", "r_precision", "metrics", "precision_at"):
+        assert back[name] == pytest.approx(full[name], abs=1e-12)
+    _assert_ranx_agrees(back, written, tmp_path / "trec" / "toy.qrels")

@@ -134,6 +134,8 @@ def eval_(
     from evaluation import EvalOptions, Sample
     from evaluation.formats.trec_export import TrecExport
 
+    if trec is None and click.get_current_context().get_parameter_source("trec_depth").name != "DEFAULT":
+        raise click.UsageError("--trec-depth needs --trec DIR")
     if run_file is not None and len(set(collections)) != 1:
         raise click.UsageError("--run scores a run against one collection's ground truth: name it with -c")
     if beside is not None and beside.fuse and sample:

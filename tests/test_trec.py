@@ -239,6 +239,8 @@ def test_a_run_naming_unknown_ids_is_one_line_naming_them(store, tmp_path):
     assert not (tmp_path / "reports" / "toy").exists()  # refused before any ranking
     two = CliRunner().invoke(cli.cli, [*args[:3], "--run", str(run)], obj=Context(handed=store))
     assert two.exit_code == 2 and "name it with -c" in two.output
+    depth = CliRunner().invoke(cli.cli, [*args[:5], "--trec-depth", "5"], obj=Context(handed=store))
+    assert depth.exit_code == 2 and "--trec-depth needs --trec DIR" in depth.output
 
 
 def test_round_trip_a_written_run_read_back_scores_as_its_record(store, tmp_path):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from errors import EvaluationError, RetrievalError
 from evaluation.ann_recall import AnnRecall, ann_recall
-from evaluation.formats.trec_export import write_trec
+from evaluation.formats.trec_export import write_landmark_trec, write_trec
 from evaluation.formats.trec_run import read_run
 from evaluation.metrics.comparisons import Comparisons, compare_records
 from evaluation.options import EvalOptions
@@ -212,6 +212,8 @@ def _landmarks(session: _Session, run: EvaluationRun, name: str, *, truth: Path)
         advance(1, 1)
     run.landmarks.append(landmark)
     run.landmark_files.append(write_landmark_metrics(landmark, report_folder(session.reports_dir, name)))
+    if options.trec is not None:
+        run.trec_files += write_landmark_trec(options.trec, landmark)
 
 
 def _report(session: _Session, run: EvaluationRun, evaluation: Evaluation) -> None:

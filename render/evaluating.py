@@ -18,6 +18,7 @@ class EvaluationViews(Base):
         self.evaluation_notes(run)
         self._landmarks(run.landmarks, run.landmark_files)
         if not run.evaluations:
+            self._trec_files(run)
             self.out.print(f"report: {safe(index)}")
             return
         metrics = sorted({record.metric for record in run.records})
@@ -86,9 +87,13 @@ class EvaluationViews(Base):
                 )
         for files in run.files:
             self.out.print(f"wrote {', '.join(safe(path) for path in files)}")
+        self._trec_files(run)
+        self.out.print(f"report: {safe(index)}")
+
+    def _trec_files(self, run) -> None:
+        """The TREC runs, qrels and id lists `eval --trec` wrote."""
         if run.trec_files:
             self.out.print(f"wrote TREC files: {', '.join(safe(path) for path in run.trec_files)}")
-        self.out.print(f"report: {safe(index)}")
 
     def _members(self, members: list) -> None:
         """Each fused row against each of its members, as the run compared them (paired, same point ids)."""

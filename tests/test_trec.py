@@ -255,3 +255,48 @@ def test_round_trip_a_written_run_read_back_scores_as_its_record(store, tmp_path
     for name in ("map", "r_precision", "metrics", "precision_at"):
         assert back[name] == pytest.approx(full[name], abs=1e-12)
     _assert_ranx_agrees(back, written, tmp_path / "trec" / "toy.qrels")
+
+
+def test_a_revisited_layout_writes_each_setup_with_its_junk_removed_and_ranx_agrees(store, tmp_path):
+    import cli
+    from media.groundtruth import read_ground_truth
+    from tests.test_revisited_layout import write_revisited
+
+    folder = write_revisited(tmp_path / "data")
+    common = ["--reports", str(tmp_path / "reports")]
+    ingest = [*common, "ingest", "--data-root", str(tmp_path / "data"), "-e", "colorhist"]
+    assert CliRunner().invoke(cli.cli, ingest, obj=Context(handed=store)).exit_code == 0
+    trec = tmp_path / "trec"
+    args = [*common, "eval", "-c", "roxford5k_colorhist", "--trec", str(trec)]
+    result = CliRunner().invoke(cli.cli, args, obj=Context(handed=store))
+    assert result.exit_code == 0, result.output
+    assert "wrote TREC files" in result.output
+    metrics = json.loads((tmp_path / "reports" / "roxford5k_colorhist" / "metrics.json").read_text())
+    truth = read_ground_truth(folder / "gnd_roxford5k.pkl", "roxford5k")
+    points = store.points("roxford5k_colorhist")
+    pid = {path: point for point, path in zip(points.ids, points.paths, strict=True)}
+    database = [pid[f"{name}.jpg"] for name in truth.database]
+    ranx = pytest.importorskip("ranx")
+    lists = {"easy": (("easy",), ("junk", "hard")), "medium": (("easy", "hard"), ("junk",))}
+    lists["hard"] = (("hard",), ("junk", "easy"))
+    for setup, (ok, ignored) in lists.items():
+        run, qrels = (
+            read_run(trec / f"roxford5k_colorhist.{setup}.run"),
+            read_qrels(trec / f"roxford5k_colorhist.{setup}.qrels"),
+        )
+        judged = [q for q in truth.queries if any(getattr(q, name) for name in ok)]
+        assert list(run.rankings) == list(qrels) == [q.name for q in judged]  # the blue query has no hard positive
+        for query in judged:
+            junk = {database[i] for name in ignored for i in getattr(query, name)}
+            assert not junk & set(run.rankings[query.name])  # junk is ignored: not in the ranking
+            assert len(run.rankings[query.name]) == len(database) - len(junk)
+            assert set(qrels[query.name]) == {database[i] for name in ok for i in getattr(query, name)}
+        expected = ranx.evaluate(
+            ranx.Qrels.from_file(str(trec / f"roxford5k_colorhist.{setup}.qrels"), kind="trec"),
+            ranx.Run.from_file(str(trec / f"roxford5k_colorhist.{setup}.run"), kind="trec"),
+            ["map", "precision@1", "precision@5", "precision@10"],
+        )
+        ours = metrics["setups"][setup]["trec_eval"]
+        assert ours["map"] == pytest.approx(expected["map"], abs=1e-9)
+        for k in (1, 5, 10):
+            assert ours["p_at"][str(k)] == pytest.approx(expected[f"precision@{k}"], abs=1e-9)

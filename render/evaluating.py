@@ -180,6 +180,11 @@ class EvaluationViews(Base):
             )
             options = {"box": box.SIMPLE_HEAD, "pad_edge": False, "title": title}
             self.out.print(self.fitted(columns, rows, droppable=[7, 2, 5], **options))
+            if ranking.all_equal_p is not None:
+                self.out.print(
+                    f"all {len(ranking.rows)} rows equally good? randomization test (rows permuted per query): "
+                    f"p = {ranking.all_equal_p:.4f}"
+                )
 
     def _duplicates(self, evaluations: list) -> None:
         """Pairs of near-identical points, and the mAP without them where it was measured."""

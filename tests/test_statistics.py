@@ -126,3 +126,40 @@ def holm_reference(p_values: list[float]) -> list[float]:
         running = max(running, min(1.0, (m - step) * p_values[i]))
         adjusted[i] = running
     return adjusted
+
+
+def test_the_randomization_test_of_several_rows_approaches_its_exact_value():
+    import itertools
+
+    from evaluation.metrics.statistics import permutation_range
+
+    values = np.array([[0.9, 0.5, 0.4], [0.8, 0.6, 0.3], [0.7, 0.7, 0.5], [0.6, 0.2, 0.1]])
+    observed = np.ptp(values.mean(axis=0))
+    # every assignment of each query's values to the rows, counted exactly: 6^4 = 1296 equally likely tables
+    per_query = [list(itertools.permutations(row)) for row in values]
+    as_large = sum(np.ptp(np.array(table).mean(axis=0)) >= observed - 1e-12 for table in itertools.product(*per_query))
+    exact = as_large / 6 ** len(values)
+    assert permutation_range(values, resamples=20_000) == pytest.approx(exact, abs=0.01)
+    assert permutation_range(np.repeat(values[:, :1], 3, axis=1)) == 1.0  # identical rows: nothing to find
+    assert np.isnan(permutation_range(values[:, :1]))
+
+
+def test_three_rows_on_the_same_queries_get_the_all_equal_test_and_two_do_not():
+    from evaluation import RunRecord
+    from evaluation.metrics.comparisons import rank_records
+
+    rng = np.random.default_rng(4)
+    ids = [f"q{i}" for i in range(30)]
+    base = rng.uniform(0.2, 0.7, 30)
+
+    def record(name: str, shift: float) -> RunRecord:
+        values = base + shift + 0.01 * rng.standard_normal(30)
+        data = {"collection": name, "dataset": "d", "encoder": name, "map": float(values.mean())}
+        return RunRecord.parse({**data, "ap_per_query": dict(zip(ids, values.tolist(), strict=True))}, name)
+
+    far = [record("a", 0.2), record("b", 0.0), record("c", 0.0)]
+    [ranking] = rank_records(far)
+    assert ranking.all_equal_p is not None and ranking.all_equal_p < 0.01
+    assert ranking.to_json()["all_equal"]["p_value"] == ranking.all_equal_p
+    [pair] = rank_records(far[:2])
+    assert pair.all_equal_p is None and pair.to_json()["all_equal"] is None

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from evaluation.metrics.statistics import SIGNIFICANT, PairedDifference, holm, paired_difference
+from evaluation.metrics.statistics import SIGNIFICANT, PairedDifference, holm, paired_difference, permutation_range
 from evaluation.records.run_records import RunRecord
 from evaluation.records.variant import FUSED, LEAVE_ONE_OUT
 
@@ -67,6 +67,7 @@ class Ranking:
     measured: str
     metric: str
     rows: list[RankedRow]
+    all_equal_p: float | None = None  # three rows or more on the same queries: the randomization test of them all
 
     def to_json(self) -> dict:
         return {
@@ -74,6 +75,12 @@ class Ranking:
             "measured": self.measured,
             "metric": self.metric,
             "rows": [row.to_json() for row in self.rows],
+            "all_equal": None
+            if self.all_equal_p is None
+            else {
+                "p_value": self.all_equal_p,
+                "test": "randomization (permutation) test of the range of the rows' means, rows permuted per query",
+            },
         }
 
 
@@ -91,7 +98,8 @@ def rank_records(records: list[RunRecord]) -> list[Ranking]:
             low, high = this.interval
             ranked.append(RankedRow(this.name, this.map, low, high, after and after.name, difference, reason))
         first = rows[0]
-        rankings.append(Ranking(dataset, first.variant.measured, first.metric, _holm_corrected(ranked)))
+        ranking = Ranking(dataset, first.variant.measured, first.metric, _holm_corrected(ranked), _all_equal(rows))
+        rankings.append(ranking)
     return rankings
 
 
@@ -103,6 +111,16 @@ def _holm_corrected(rows: list[RankedRow]) -> list[RankedRow]:
     ]
     adjusted = holm(p_values)
     return [replace(row, holm_p=None if math.isnan(p) else p) for row, p in zip(rows, adjusted, strict=True)]
+
+
+def _all_equal(rows: list[RunRecord]) -> float | None:
+    """The p-value of the randomization test that all `rows` are equally good (`statistics.permutation_range`),
+    where there are three or more, each with the same queries; None otherwise."""
+    if len(rows) < 3 or any(not r.ap_per_query or r.ap_per_query.keys() != rows[0].ap_per_query.keys() for r in rows):
+        return None
+    ids = list(rows[0].ap_per_query)
+    p = permutation_range(np.column_stack([_aps(record, ids) for record in rows]))
+    return None if math.isnan(p) else p
 
 
 def compare(a: RunRecord, b: RunRecord) -> tuple[PairedDifference | None, str | None]:

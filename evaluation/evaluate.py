@@ -221,7 +221,7 @@ def _report(session: _Session, run: EvaluationRun, evaluation: Evaluation) -> No
     data_root = session.options.data_root
     recorded = evaluation.provenance.image_root if evaluation.provenance else None
     root = resolve_image_root(recorded, data_root, evaluation.dataset, paths=evaluation.paths[:ROOT_SAMPLE])
-    if root is None and evaluation.stage is None:
+    if root is None and evaluation.stage is None and evaluation.run_tag is None:  # said once per collection
         where = f"under {data_root}" if data_root is not None else f"in {recorded or 'data'}"
         run.notes.append(
             f"{evaluation.collection}: the images of dataset '{evaluation.dataset}' are not {where}; galleries "

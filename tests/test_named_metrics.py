@@ -61,5 +61,6 @@ def test_eval_metric_is_stored_in_the_record_under_its_name_and_shown(store, tmp
     record = json.loads((reports / "toy" / "runs" / "full.json").read_text())
     assert set(record["metrics"]) == {"ndcg@10", "mrr"}
     assert 0 < record["metrics"]["ndcg@10"] <= 1 and 0 < record["metrics"]["mrr"] <= 1
+    assert "<th>ndcg@10</th>" in (reports / "index.html").read_text()  # the report's facts of the record
     bad = CliRunner().invoke(cli.cli, [*args[:5], "--metric", "ndgc@10"], obj=Context(handed=store))
     assert bad.exit_code == 2 and "unknown metric 'ndgc@10'" in bad.output

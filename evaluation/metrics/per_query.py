@@ -207,6 +207,7 @@ def _measure_hits(  # noqa: PLR0913, PLR0917 - a numba kernel: compiled code tak
     levels = curves.shape[1]
     found_at = np.empty(len(rank) + 1)  # precision at the j-th hit of the query at hand, then the best from j on
     within = np.empty(len(ranks), np.int64)  # hits of the query at hand within each of `ranks`
+    deepest = ranks.max() if len(ranks) else 0
     for q in range(first, last):
         total = 0.0
         within[:] = 0
@@ -225,11 +226,12 @@ def _measure_hits(  # noqa: PLR0913, PLR0917 - a numba kernel: compiled code tak
             total += nth / at
             if nth == 1:
                 first_hit[q] = at
-            gain = 1.0 / np.log2(at + 1.0)
-            for i in range(len(ranks)):
-                if at <= ranks[i]:
-                    within[i] += 1
-                    dcg[q, i] += gain
+            if at <= deepest:  # past every cut-off a hit adds to no count and no gain
+                gain = 1.0 / np.log2(at + 1.0)
+                for i in range(len(ranks)):
+                    if at <= ranks[i]:
+                        within[i] += 1
+                        dcg[q, i] += gain
             first_r += at <= known
         ap[q] = total / denominators[q] if denominators[q] > 0 else np.nan
         counts[q, :] = within

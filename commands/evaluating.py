@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from commands.context import Context, command_line, images_moved_option, store_options
@@ -66,6 +68,26 @@ from evaluation.ranking.rerankers import RERANKERS, parameter
     help="How --fuse fuses (repeatable) [default: both]: reciprocal rank fusion, min-max normalised score sum.",
 )
 @click.option("--rrf-k", default=60, show_default=True, type=click.IntRange(1), help="RRF constant: 1/(k + rank).")
+@click.option(
+    "--metric",
+    "metrics",
+    multiple=True,
+    help="Also ndcg@K, recall@K or mrr (repeatable), stored in the record under that name.",
+)
+@click.option(
+    "--trec",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write each record's TREC run (<collection>.<variant>.run) and the qrels into this folder.",
+)
+@click.option(
+    "--trec-depth", default=1000, show_default=True, type=click.IntRange(1), help="Hits per query in a --trec run."
+)
+@click.option(
+    "--run",
+    "run_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also score this TREC run made elsewhere against the collection (-c, one) as a row of its own.",
+)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @store_options
 @click.pass_obj
@@ -88,6 +110,10 @@ def eval_(
     fuse,
     fusions,
     rrf_k,
+    metrics,
+    trec,
+    trec_depth,
+    run_file,
     device,
 ):
     """Leave-one-out evaluation, one record per variant: mAP, P@k, PR curves, best and worst queries, index.html."""
@@ -106,7 +132,12 @@ def eval_(
             obj.screen.ann(results, k or 10, store.location)
         return
     from evaluation import EvalOptions, Sample
+    from evaluation.formats.trec_export import TrecExport
 
+    if trec is None and click.get_current_context().get_parameter_source("trec_depth").name != "DEFAULT":
+        raise click.UsageError("--trec-depth needs --trec DIR")
+    if run_file is not None and len(set(collections)) != 1:
+        raise click.UsageError("--run scores a run against one collection's ground truth: name it with -c")
     if beside is not None and beside.fuse and sample:
         raise click.UsageError("--fuse ranks every point of the fused collections; leave out --sample")
     options = EvalOptions(
@@ -120,9 +151,22 @@ def eval_(
         command=command_line(),
         beside=beside,
         encoders=query_encoders(device),
+        metrics=_named_metrics(metrics),
+        trec=None if trec is None else TrecExport(trec, trec_depth),
+        run=run_file,
     )
-    single = len(collections) == 1 and options.rerank is None and not exclude_duplicates and beside is None
+    single = len(collections) == 1 and not (options.rerank or exclude_duplicates or beside or run_file)
     evaluate(obj, names, options, as_json, single)
+
+
+def _named_metrics(names: tuple[str, ...]):
+    """`--metric` values as `NamedMetric`s, each once; a name not understood is a usage error naming the choices."""
+    from evaluation.metrics.named_metrics import NamedMetric
+
+    try:
+        return tuple(dict.fromkeys(NamedMetric.parse(name) for name in names))
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--metric") from None
 
 
 def _beside_options(text_queries, templates, fuse, fusions, rrf_k, device):

@@ -9,11 +9,14 @@ from pathlib import Path
 
 from errors import EvaluationError, RetrievalError, StoreError
 from evaluation.ann_recall import AnnRecall, ann_recall
+from evaluation.formats.trec_export import write_landmark_trec, write_trec
+from evaluation.formats.trec_run import read_run
 from evaluation.metrics.comparisons import Comparisons, compare_records
 from evaluation.options import EvalOptions
 from evaluation.protocols.beside import evaluate_beside, text_collections
+from evaluation.protocols.external_run import refuse_unknown, score_run
 from evaluation.protocols.landmarks import LandmarkEvaluation, evaluate_landmarks, revisited_truth
-from evaluation.protocols.leave_one_out import Evaluation, Progress, leave_one_out
+from evaluation.protocols.leave_one_out import Evaluation, Measured, Progress, leave_one_out
 from evaluation.ranking.cost import Estimate, estimate
 from evaluation.ranking.request import RankingRequest
 from evaluation.records.run_records import RunRecord, read_record, record_path
@@ -21,7 +24,7 @@ from evaluation.records.study_grid import StudyGrid, study_grid
 from evaluation.records.variant import Variant
 from evaluation.report.report_files import write_collection_report
 from evaluation.report.revisited_section import write_landmark_metrics
-from media.folders import report_folder, writable_folder
+from media.folders import report_folder, safe_name, writable_folder
 from media.roots import looked_in, resolve_image_root
 from store import VectorStore
 from store.limits import size_note
@@ -58,6 +61,7 @@ class EvaluationRun:
     landmarks: list[LandmarkEvaluation] = field(default_factory=list)  # Revisited Oxford/Paris collections
     landmark_files: list[Path] = field(default_factory=list)
     order: tuple[str, ...] = ()  # the registry's encoder names, the study table's row order
+    trec_files: list[Path] = field(default_factory=list)  # runs, qrels and id lists written for `eval --trec`
 
     def to_json(self) -> list[dict]:
         """Each record as written (its variant named), then the revisited protocols' figures."""
@@ -126,12 +130,21 @@ def evaluate_collections(
     (`evaluation.protocols.beside`), measured after the collections, each recorded as a
     variant of its own kind (text-to-image, fused) and read back like the others.
 
+    `options.run` (a TREC run made elsewhere) is scored on the first named
+    collection's queries and ground truth (`evaluation.protocols.external_run`)
+    and recorded as a row of its own kind, named by its tag.
+
     A collection ingested from a Revisited Oxford/Paris layout (its ground
     truth beside its images) is measured by that protocol instead
     (`evaluation.protocols.landmarks`: Easy/Medium/Hard, the published figures beside).
     """
     options = options or EvalOptions()
     writable_folder(reports_dir)
+    if options.trec is not None:
+        writable_folder(options.trec.folder, "--trec")
+    external = None if options.run is None else read_run(options.run)
+    if external is not None:  # a malformed run or one naming unknown ids fails before any ranking
+        refuse_unknown(external, names[0], set(store.points(names[0]).ids))
     session = _Session(store, reports_dir, options, progress or (lambda title: nullcontext(lambda done, total: None)))
     run = EvaluationRun(store.location, order=options.encoders.order)
     if options.beside is not None and options.beside.text_queries:
@@ -145,6 +158,10 @@ def evaluate_collections(
                 raise
             run.skipped.append(str(error))
             broken.append(name)
+    if external is not None:
+        with session.progress(f"eval run {external.tag} on {names[0]}") as advance:
+            _report(session, run, score_run(store, names[0], external, metrics=options.metrics))
+            advance(1, 1)
     if not run.evaluations and not run.landmarks:
         raise EvaluationError(f"none of the {len(names)} collections could be evaluated")
     if options.beside is not None:
@@ -186,7 +203,9 @@ def _evaluate_one(session: _Session, run: EvaluationRun, name: str) -> None:
             run.notes.append(f"{name}: {cost.points:,} points, estimated {cost.text()}")
         with session.progress(f"eval {title}") as advance:
             try:
-                evaluations.append(leave_one_out(store, name, request, progress=advance))
+                depth = 0 if options.trec is None else options.trec.depth
+                measured = Measured(metrics=options.metrics, run_depth=depth)
+                evaluations.append(leave_one_out(store, name, request, progress=advance, measured=measured))
             except EvaluationError as error:
                 if options.explicit:
                     raise
@@ -239,6 +258,8 @@ def _landmarks(session: _Session, run: EvaluationRun, name: str, *, truth: Path)
         advance(1, 1)
     run.landmarks.append(landmark)
     run.landmark_files.append(write_landmark_metrics(landmark, report_folder(session.reports_dir, name)))
+    if options.trec is not None:
+        run.trec_files += write_landmark_trec(options.trec, landmark)
 
 
 def _report(session: _Session, run: EvaluationRun, evaluation: Evaluation) -> None:
@@ -246,7 +267,7 @@ def _report(session: _Session, run: EvaluationRun, evaluation: Evaluation) -> No
     data_root = session.options.data_root
     recorded = evaluation.provenance.image_root if evaluation.provenance else None
     root = resolve_image_root(recorded, data_root, evaluation.dataset, paths=evaluation.paths[:ROOT_SAMPLE])
-    if root is None and evaluation.stage is None:
+    if root is None and evaluation.stage is None and evaluation.run_tag is None:  # said once per collection
         run.notes.append(
             f"{evaluation.collection}: the images of dataset '{evaluation.dataset}' are not "
             f"{looked_in(recorded, data_root)}; galleries not drawn (pass --data-root with the folder that holds them)"
@@ -260,6 +281,11 @@ def _report(session: _Session, run: EvaluationRun, evaluation: Evaluation) -> No
             f"(they inflate leave-one-out mAP; listed as identical_images in {files[0]})"
         )
     run.records.extend(read_record(path, session.reports_dir) for path in files if path.suffix == ".json")
+    export = session.options.trec
+    if export is not None and evaluation.ranked is not None:
+        written = {path.name for path in run.trec_files}
+        truth = f"{safe_name(evaluation.collection)}.qrels" not in written
+        run.trec_files += write_trec(export, evaluation, with_truth=truth)
 
 
 def measure_ann(store: VectorStore, names: list[str], k: int) -> list[AnnRecall]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from evaluation.formats.trec_export import TrecExport
+from evaluation.metrics.named_metrics import NamedMetric
 from evaluation.metrics.text_figures import DEFAULT_TEMPLATE
 from evaluation.query_encoders import QueryEncoders
 from evaluation.ranking.request import Method, RankingRequest, VectorStage
@@ -41,7 +43,9 @@ class EvalOptions:
     `beside` adds text-to-image and fused figures, records of their own kind.
     `encoders` builds the query encoders the text and Revisited protocols need,
     and orders the study table (handed in by the command: evaluation never
-    imports `encoders`).
+    imports `encoders`). `metrics` are measured beside mAP, P@k and R-precision and stored under their names
+    (`eval --metric ndcg@10`). `trec` writes each record's run and each collection's qrels (`eval --trec DIR`); `run` is another system's
+    run file scored on the collection's queries as a row of its own (`eval --run FILE`).
     """
 
     k: int | None = None
@@ -55,6 +59,9 @@ class EvalOptions:
     embedded_limit: int | None = None  # points past which a note is due (None: the engine's own limit)
     beside: BesideOptions | None = None
     encoders: QueryEncoders = QueryEncoders()
+    metrics: tuple[NamedMetric, ...] = ()
+    trec: TrecExport | None = None
+    run: Path | None = None  # a TREC run made elsewhere, scored against the one collection's ground truth
 
     def ranking(self, stage: VectorStage | None = None) -> RankingRequest:
         """The ranking these options ask for, re-ranked by `stage` (`rerank` or none: both are evaluated)."""

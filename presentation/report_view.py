@@ -223,6 +223,7 @@ def _facts(summary: dict) -> list[tuple[str, object]]:
         (summary.get("metric", "mAP"), figure_text(summary["map"])),
         *((f"P@{k}", figure_text(v)) for k, v in summary.get("precision_at", {}).items()),
         ("R-precision", figure_text(summary.get("r_precision"))),
+        *((name, figure_text(value)) for name, value in (summary.get("metrics") or {}).items()),
         *_extra_facts(summary),
         ("queries", summary.get("queries")),
         ("skipped (no other member)", summary.get("queries_skipped")),

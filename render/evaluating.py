@@ -18,11 +18,13 @@ class EvaluationViews(Base):
         self.evaluation_notes(run)
         self._landmarks(run.landmarks, run.landmark_files)
         if not run.evaluations:
+            self._trec_files(run)
             self.out.print(f"report: {safe(index)}")
             return
         metrics = sorted({record.metric for record in run.records})
         columns = [key("collection"), "variant", "queries", " / ".join(metrics), "P@1", "P@5", "P@10"]
-        columns += ["R-prec", "s"]
+        named = list(dict.fromkeys(name for record in run.records for name in record.data.get("metrics") or {}))
+        columns += ["R-prec", *named, "s"]
         rows = []
         for record in run.records:
             data = record.data
@@ -38,16 +40,21 @@ class EvaluationViews(Base):
                     shown,
                     *(figure(data["precision_at"][str(k)]) for k in (1, 5, 10)),
                     figure(data.get("r_precision")),
+                    *(figure((data.get("metrics") or {}).get(name)) for name in named),
                     f"{data['seconds']['total']:.1f}",
                 ]
             )
         title = "leave-one-out, exact cosine, query excluded"
-        if any(record.kind != "leave-one-out" for record in run.records):
+        kinds = {record.kind for record in run.records}
+        if kinds & {"text-to-image", "fused"}:
             title += (
                 "; text->image: a text query per class label, every image ranked; fused: the members' rankings fused"
             )
+        if "run" in kinds:
+            title += "; run: a TREC run made elsewhere, scored on the same ground truth"
         options = {"box": box.SIMPLE_HEAD, "pad_edge": False, "title": title}
-        self.out.print(self.fitted(columns, rows, droppable=[8, 7, 2, 5], **options))
+        seconds = len(columns) - 1
+        self.out.print(self.fitted(columns, rows, droppable=[seconds, 7, 2, 5], **options))
         if study:
             grid = run.grid()
             table = Table(
@@ -80,7 +87,13 @@ class EvaluationViews(Base):
                 )
         for files in run.files:
             self.out.print(f"wrote {', '.join(safe(path) for path in files)}")
+        self._trec_files(run)
         self.out.print(f"report: {safe(index)}")
+
+    def _trec_files(self, run) -> None:
+        """The TREC runs, qrels and id lists `eval --trec` wrote."""
+        if run.trec_files:
+            self.out.print(f"wrote TREC files: {', '.join(safe(path) for path in run.trec_files)}")
 
     def _members(self, members: list) -> None:
         """Each fused row against each of its members, as the run compared them (paired, same point ids)."""
@@ -145,7 +158,7 @@ class EvaluationViews(Base):
         or why a pair is not compared."""
         for ranking in (ranking for ranking in rankings if len(ranking.rows) > 1):
             columns = [key("row"), ranking.metric, "95% interval", long("next"), "difference", "95% interval", "p"]
-            columns.append("p < 0.05")
+            columns += ["Holm p", "survives"]
             rows = []
             for row in ranking.rows:
                 d = row.difference
@@ -154,18 +167,24 @@ class EvaluationViews(Base):
                         f"{d.difference:+.4f}",
                         f"[{d.interval.low:+.4f}, {d.interval.high:+.4f}]",
                         f"{d.p_value:.4f}",
-                        "yes" if d.significant else "no",
+                        f"{row.holm_p:.4f}",
+                        "yes" if row.survives else "no",
                     ]
                 else:
-                    compared = [safe(row.unmatched or "-"), "-", "-", "-"]
+                    compared = [safe(row.unmatched or "-"), "-", "-", "-", "-"]
                 interval = f"[{figure(row.low)}, {figure(row.high)}]"
                 rows.append([safe(row.name), figure(row.mean_ap), interval, safe(row.next or "-"), *compared])
             title = (
                 f"{safe(ranking.dataset)}, {safe(ranking.measured)}: by mAP, each against the next "
-                "(paired, same queries)"
+                "(paired, same queries; survives: Holm p < 0.05 over the table's comparisons)"
             )
             options = {"box": box.SIMPLE_HEAD, "pad_edge": False, "title": title}
             self.out.print(self.fitted(columns, rows, droppable=[7, 2, 5], **options))
+            if ranking.all_equal_p is not None:
+                self.out.print(
+                    f"all {len(ranking.rows)} rows equally good? randomization test (rows permuted per query): "
+                    f"p = {ranking.all_equal_p:.4f}"
+                )
 
     def _duplicates(self, evaluations: list) -> None:
         """Pairs of near-identical points, and the mAP without them where it was measured."""

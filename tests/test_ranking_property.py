@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from evaluation.metrics.named_metrics import NamedMetric
 from evaluation.metrics.per_query import FigureSums, pack_membership
 from evaluation.protocols.leave_one_out import GALLERY_HITS, _measure
 from evaluation.ranking.bins import rank_rows
@@ -58,12 +59,13 @@ def reference(vectors, labels, k, queries, stage):
     width = n - 1 if k is None else min(k, n - 1)
     positions = np.arange(n) if queries is None else queries
     order, scores = full_ranking(query_vectors, database, positions, width)
-    sums = FigureSums(labels, k, queries)
+    sums = FigureSums(labels, k, queries, metrics=METRICS)
     sums.add(order)
     shown = min(GALLERY_HITS, width)
     return sums.figures(), order[:, :shown], scores[:, :shown]
 
 
+METRICS = tuple(NamedMetric.parse(name) for name in ("ndcg@3", "recall@5", "mrr", "mrr@2"))
 CASES = [(seed, exact, multi) for seed in range(40) for exact in (True, False) for multi in (False, True)]
 
 
@@ -82,14 +84,16 @@ def test_figures_equal_the_full_sort(store, seed, exact, multi):
             "unused",
             points_of(vectors),
             request=RankingRequest(k=k, method="block", stage=stage),
-            labels=labels,
-            output=BlockOutput(queries=queries),
+            sums=FigureSums(labels, k, queries, metrics=METRICS),
+            output=BlockOutput(queries=queries, keep_scores=GALLERY_HITS, shown=GALLERY_HITS),
         )
         for name in ("ap", "r_precision", "n_relevant"):
             np.testing.assert_allclose(getattr(got, name), getattr(expected, name), atol=1e-9, err_msg=f"{name} k={k}")
         for rank, values in expected.precision.items():
             np.testing.assert_allclose(got.precision[rank], values, atol=1e-9, err_msg=f"P@{rank} k={k}")
         np.testing.assert_allclose(got.pr_curve, expected.pr_curve, atol=1e-9, err_msg=f"PR k={k}")
+        for name, values in expected.named.items():
+            np.testing.assert_allclose(got.named[name], values, atol=1e-9, err_msg=f"{name} k={k}")
         np.testing.assert_array_equal(got_top, top, err_msg=f"galleries k={k}")
         np.testing.assert_array_equal(got_scores, top_scores, err_msg=f"gallery scores k={k}")
 

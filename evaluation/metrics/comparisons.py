@@ -8,7 +8,9 @@ Records are grouped by dataset and by what they measured (`Variant.comparable`:
 the metric and the queries; a re-ranked row joins the plain rows measured the
 same way). Within a group the rows are ordered by the mAP shown (ties by
 name), and each is compared with the next on the per-query APs of both
-records, matched by point id. A pair whose queries differ (another sample,
+records, matched by point id; the p-values of a group are Holm-corrected
+over its comparisons, so that with three rows or more the table says which
+differences survive the multiplicity. A pair whose queries differ (another sample,
 points added or removed since) is not compared: the row says why. A fused
 record (`Variant.kind` fused) is also compared with each of its members'
 records measured the same way (`member_comparisons`).
@@ -17,11 +19,11 @@ records measured the same way (`member_comparisons`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from evaluation.metrics.statistics import PairedDifference, paired_difference
+from evaluation.metrics.statistics import SIGNIFICANT, PairedDifference, holm, paired_difference, permutation_range
 from evaluation.records.run_records import RunRecord
 from evaluation.records.variant import FUSED, LEAVE_ONE_OUT
 
@@ -37,13 +39,22 @@ class RankedRow:
     next: str | None
     difference: PairedDifference | None
     unmatched: str | None = None  # why the row is not compared with the next, when it is not
+    holm_p: float | None = None  # the p-value Holm-adjusted over the ordering's comparisons (None: not compared)
+
+    @property
+    def survives(self) -> bool:
+        """The difference to the next stays significant once the ordering's comparisons are Holm-corrected."""
+        return self.holm_p is not None and self.holm_p < SIGNIFICANT
 
     def to_json(self) -> dict:
+        against = None if self.difference is None else self.difference.to_json()
+        if against is not None:
+            against.update({"holm_p": self.holm_p, "significant_after_holm": self.survives})
         return {
             "row": self.name,
             "map": self.mean_ap,
             "next": self.next,
-            "against_next": None if self.difference is None else self.difference.to_json(),
+            "against_next": against,
             "not_compared": self.unmatched,
         }
 
@@ -56,6 +67,7 @@ class Ranking:
     measured: str
     metric: str
     rows: list[RankedRow]
+    all_equal_p: float | None = None  # three rows or more on the same queries: the randomization test of them all
 
     def to_json(self) -> dict:
         return {
@@ -63,6 +75,12 @@ class Ranking:
             "measured": self.measured,
             "metric": self.metric,
             "rows": [row.to_json() for row in self.rows],
+            "all_equal": None
+            if self.all_equal_p is None
+            else {
+                "p_value": self.all_equal_p,
+                "test": "randomization (permutation) test of the range of the rows' means, rows permuted per query",
+            },
         }
 
 
@@ -80,8 +98,29 @@ def rank_records(records: list[RunRecord]) -> list[Ranking]:
             low, high = this.interval
             ranked.append(RankedRow(this.name, this.map, low, high, after and after.name, difference, reason))
         first = rows[0]
-        rankings.append(Ranking(dataset, first.variant.measured, first.metric, ranked))
+        ranking = Ranking(dataset, first.variant.measured, first.metric, _holm_corrected(ranked), _all_equal(rows))
+        rankings.append(ranking)
     return rankings
+
+
+def _holm_corrected(rows: list[RankedRow]) -> list[RankedRow]:
+    """`rows` with each comparison's p-value Holm-adjusted over the ordering's comparisons (`statistics.holm`):
+    with more than two rows, which differences survive the multiplicity; with two, the p-value itself."""
+    p_values = [
+        row.difference.p_value if row.difference is not None and row.difference.queries else math.nan for row in rows
+    ]
+    adjusted = holm(p_values)
+    return [replace(row, holm_p=None if math.isnan(p) else p) for row, p in zip(rows, adjusted, strict=True)]
+
+
+def _all_equal(rows: list[RunRecord]) -> float | None:
+    """The p-value of the randomization test that all `rows` are equally good (`statistics.permutation_range`),
+    where there are three or more, each with the same queries; None otherwise."""
+    if len(rows) < 3 or any(not r.ap_per_query or r.ap_per_query.keys() != rows[0].ap_per_query.keys() for r in rows):
+        return None
+    ids = list(rows[0].ap_per_query)
+    p = permutation_range(np.column_stack([_aps(record, ids) for record in rows]))
+    return None if math.isnan(p) else p
 
 
 def compare(a: RunRecord, b: RunRecord) -> tuple[PairedDifference | None, str | None]:

@@ -19,11 +19,12 @@ No I/O, no store, no plotting: the definitions are in docs/design.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numba
 import numpy as np
 
+from evaluation.metrics.named_metrics import NamedMetric, named_figure
 from evaluation.ranking.threads import THREADS, in_parts
 
 PR_LEVELS = 101
@@ -118,13 +119,22 @@ class HitFigures:
     >= t. The maximum is reached at a relevant rank, and recall >= t first
     holds at the m-th relevant hit, m = ceil(t x R), so p_interp(t) = max over
     j >= max(m, 1) of j / rank_j; levels a cut ranking never reaches get 0;
-    rows with R = 0 are NaN.
+    rows with R = 0 are NaN. `counts` (queries x len(ranks)): relevant hits
+    in the first k of each k of `ranks`; `dcg` (the same shape): sum over
+    relevant ranks r <= k of 1 / log2(r + 1); `first_hit`: the rank of the
+    first relevant hit within the width, 0 where there is none (what nDCG@k,
+    recall@k and MRR take, `named_figure`).
     """
 
     ap: np.ndarray
     precision: dict[int, np.ndarray]
     r_precision: np.ndarray
     curves: np.ndarray
+    counts: np.ndarray
+    dcg: np.ndarray
+    first_hit: np.ndarray
+    ranks: tuple[int, ...]
+    width: int
 
 
 def hit_figures(
@@ -143,7 +153,9 @@ def hit_figures(
     hits = Hits.of(relevant)
     queries = hits.queries
     ap, r_prec = np.empty(queries), np.empty(queries)
-    precision = np.empty((queries, len(ranks)))
+    counts = np.empty((queries, len(ranks)), dtype=np.int64)
+    dcg = np.empty((queries, len(ranks)))
+    first_hit = np.empty(queries, dtype=np.int64)
     curves = np.empty((queries, levels))
     row = np.ascontiguousarray(hits.row, dtype=np.int64)
     arguments = (
@@ -152,7 +164,9 @@ def hit_figures(
         np.asarray(n_relevant, dtype=np.int64).reshape(queries),
         np.asarray(ranks, dtype=np.int64),
         ap,
-        precision,
+        counts,
+        dcg,
+        first_hit,
         r_prec,
         curves,
     )
@@ -161,7 +175,19 @@ def hit_figures(
         THREADS if len(row) >= PARALLEL_HITS else 1,
         lambda first, last: _measure_hits(hits.width, row, np.searchsorted(row, first), first, last, *arguments),
     )
-    return HitFigures(ap, {k: precision[:, i] for i, k in enumerate(ranks)}, r_prec, curves)
+    known = np.array([k <= hits.width for k in ranks])
+    precision = np.where(known, counts / np.maximum(np.asarray(ranks, dtype=np.float64), 1), np.nan)
+    return HitFigures(
+        ap,
+        {k: precision[:, i] for i, k in enumerate(ranks)},
+        r_prec,
+        curves,
+        counts=counts,
+        dcg=dcg,
+        first_hit=first_hit,
+        ranks=tuple(ranks),
+        width=hits.width,
+    )
 
 
 @numba.njit(nogil=True, cache=True)
@@ -176,7 +202,9 @@ def _measure_hits(  # noqa: PLR0913, PLR0917 - a numba kernel: compiled code tak
     n_relevant: np.ndarray,
     ranks: np.ndarray,
     ap: np.ndarray,
-    precision: np.ndarray,
+    counts: np.ndarray,
+    dcg: np.ndarray,
+    first_hit: np.ndarray,
     r_prec: np.ndarray,
     curves: np.ndarray,
 ) -> None:
@@ -184,9 +212,12 @@ def _measure_hits(  # noqa: PLR0913, PLR0917 - a numba kernel: compiled code tak
     levels = curves.shape[1]
     found_at = np.empty(len(rank) + 1)  # precision at the j-th hit of the query at hand, then the best from j on
     within = np.empty(len(ranks), np.int64)  # hits of the query at hand within each of `ranks`
+    deepest = ranks.max() if len(ranks) else 0
     for q in range(first, last):
         total = 0.0
         within[:] = 0
+        dcg[q, :] = 0.0
+        first_hit[q] = 0
         known = n_relevant[q] if n_relevant[q] <= width else 0
         first_r = 0
         nth = 0
@@ -198,12 +229,17 @@ def _measure_hits(  # noqa: PLR0913, PLR0917 - a numba kernel: compiled code tak
             nth += 1
             found_at[nth - 1] = nth / at
             total += nth / at
-            for i in range(len(ranks)):
-                within[i] += at <= ranks[i]
+            if nth == 1:
+                first_hit[q] = at
+            if at <= deepest:  # past every cut-off a hit adds to no count and no gain
+                gain = 1.0 / np.log2(at + 1.0)
+                for i in range(len(ranks)):
+                    if at <= ranks[i]:
+                        within[i] += 1
+                        dcg[q, i] += gain
             first_r += at <= known
         ap[q] = total / denominators[q] if denominators[q] > 0 else np.nan
-        for i in range(len(ranks)):
-            precision[q, i] = within[i] / ranks[i] if ranks[i] <= width else np.nan
+        counts[q, :] = within
         r_prec[q] = first_r / known if known > 0 else np.nan
         if n_relevant[q] == 0:
             curves[q, :] = np.nan
@@ -241,6 +277,7 @@ class QueryFigures:
     """Every per-query figure of one leave-one-out run, plus the mean PR curve.
 
     Per-query arrays are NaN for queries whose class has no other member.
+    `named`: the metrics asked by name (`named_metrics`: 'ndcg@10', 'mrr', ...) per query.
     """
 
     ap: np.ndarray
@@ -248,6 +285,7 @@ class QueryFigures:
     r_precision: np.ndarray
     pr_curve: np.ndarray
     n_relevant: np.ndarray
+    named: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def skipped(self) -> int:
@@ -265,6 +303,10 @@ class QueryFigures:
     def mean_r_precision(self) -> float:
         return _nanmean(self.r_precision)
 
+    def mean_named(self) -> dict[str, float]:
+        """The mean of each metric asked by name, under its name."""
+        return {name: _nanmean(values) for name, values in self.named.items()}
+
 
 def _nanmean(values: np.ndarray) -> float:
     kept = values[~np.isnan(values)]
@@ -278,10 +320,17 @@ class FigureSums:
     will be added, in that order (None: every point). R counts the other
     points of each query's label among all `labels`. With `k` the rankings are
     (at most) the top k and AP is AP@k with denominator min(R, k); without it
-    they are full and the denominator is R.
+    they are full and the denominator is R. `metrics` are measured too, under their names (`QueryFigures.named`).
     """
 
-    def __init__(self, labels: np.ndarray, k: int | None = None, queries: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        labels: np.ndarray,
+        k: int | None = None,
+        queries: np.ndarray | None = None,
+        *,
+        metrics: tuple[NamedMetric, ...] = (),
+    ) -> None:
         labels = np.asarray(labels)
         if labels.ndim == 2:  # a membership matrix (points x classes): relevant when sharing any class
             self._labels = pack_membership(labels)
@@ -296,6 +345,9 @@ class FigureSums:
         self._ap = np.full(m, np.nan)
         self._r_precision = np.full(m, np.nan)
         self._precision = {rank: np.full(m, np.nan) for rank in PRECISION_RANKS}
+        self._metrics = tuple(dict.fromkeys(metrics))
+        self._ranks = tuple(sorted({*PRECISION_RANKS, *(metric.k for metric in self._metrics if metric.k)}))
+        self._named = {metric.name: np.full(m, np.nan) for metric in self._metrics}
         self._curve_sum = np.zeros(PR_LEVELS)
         self._done = 0
 
@@ -324,7 +376,9 @@ class FigureSums:
         """Every figure of the next `relevant.queries` queries, from where their relevant hits are."""
         rows = slice(self._done, self._done + relevant.queries)
         n_relevant = self._n_relevant[rows]
-        measured = hit_figures(relevant, self._denominators[rows], n_relevant)
+        measured = hit_figures(relevant, self._denominators[rows], n_relevant, ranks=self._ranks)
+        for metric in self._metrics:
+            self._named[metric.name][rows] = named_figure(metric, measured, n_relevant)
         self._ap[rows] = measured.ap
         self._r_precision[rows] = measured.r_precision
         for rank in PRECISION_RANKS:
@@ -338,11 +392,16 @@ class FigureSums:
             raise ValueError(f"rankings of {self._done} of {len(self._queries)} queries were added")
         counted = int((self._n_relevant > 0).sum())
         pr_curve = self._curve_sum / counted if counted else np.full(PR_LEVELS, np.nan)
-        return QueryFigures(self._ap, self._precision, self._r_precision, pr_curve, self._n_relevant)
+        return QueryFigures(self._ap, self._precision, self._r_precision, pr_curve, self._n_relevant, self._named)
 
 
 def evaluate_rankings(
-    order: np.ndarray, labels: np.ndarray, k: int | None = None, *, block: int = BLOCK_ROWS
+    order: np.ndarray,
+    labels: np.ndarray,
+    k: int | None = None,
+    *,
+    block: int = BLOCK_ROWS,
+    metrics: tuple[NamedMetric, ...] = (),
 ) -> QueryFigures:
     """All figures of rankings `order` (queries x ranks, positions into `labels`).
 
@@ -351,9 +410,10 @@ def evaluate_rankings(
     without it they are full and the denominator is R. P@j for j past the
     rankings' width, and R-precision where R is past it, are NaN (not known).
     Rows are processed in blocks of `block` (see `FigureSums`). `labels` may be
-    a boolean membership matrix (points x classes) for multi-label relevance.
+    a boolean membership matrix (points x classes) for multi-label relevance;
+    `metrics` are measured too (`QueryFigures.named`).
     """
-    sums = FigureSums(labels, k)
+    sums = FigureSums(labels, k, metrics=metrics)
     sums.add(order, block)
     return sums.figures()
 

@@ -25,6 +25,12 @@ having fewer than k. A query with no positive in a setup has no figures and
 is left out of that setup's means. These are the definitions of `compute_ap`
 and `compute_map` in the authors' evaluation code (revisitop,
 python/evaluate.py, github.com/filipradenovic/revisitop), written anew here.
+
+Beside them, each setup also has trec_eval's figures of the same rankings,
+junk removed (`SetupFigures.standard`): non-interpolated AP (the precision at
+each positive's rank, summed, over n_ok) and P@k = positives in the first k /
+k, the figures a TREC run and qrels written for the setup (`eval --trec`) give
+in trec_eval or ranx.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from evaluation.metrics.per_query import HitFigures, Hits, hit_figures
 from evaluation.records.gallery_rows import json_number
 from media.groundtruth import QueryTruth
 
@@ -83,6 +90,7 @@ class SetupFigures:
     setup: str
     ap: np.ndarray
     precision: dict[int, np.ndarray]
+    standard: HitFigures | None = None  # trec_eval's AP and P@k of the rankings with junk removed
 
     @property
     def queries(self) -> int:
@@ -103,6 +111,16 @@ class SetupFigures:
             "queries": self.queries,
             "queries_without_positives": len(self.ap) - self.queries,
             "ap_per_query": [json_number(ap) for ap in self.ap.tolist()],
+            "trec_eval": None if self.standard is None else self._standard_json(),
+        }
+
+    def _standard_json(self) -> dict:
+        """trec_eval's map and P@k over the queries with a positive, junk removed (what `eval --trec`'s files give)."""
+        with_positive = ~np.isnan(self.ap)
+        return {
+            "map": json_number(_mean(self.standard.ap[with_positive])),
+            "p_at": {str(k): json_number(_mean(p[with_positive])) for k, p in self.standard.precision.items()},
+            "definition": "non-interpolated AP and P@k = hits in the first k / k, junk removed (trec_eval, ranx)",
         }
 
 
@@ -110,6 +128,7 @@ def evaluate_setup(order: np.ndarray, truths: list[QueryTruth], setup: str, *, k
     """The figures of rankings `order` (queries x database, positions best first) in one setup."""
     ap = np.full(len(truths), np.nan)
     precision = {k: np.full(len(truths), np.nan) for k in kappas}
+    rows, hit_ranks, n_ok = [], [], np.zeros(len(truths), dtype=np.int64)
     for q, truth in enumerate(truths):
         positives, junk = setup_lists(truth, setup)
         if len(positives) == 0:
@@ -118,7 +137,14 @@ def evaluate_setup(order: np.ndarray, truths: list[QueryTruth], setup: str, *, k
         ap[q] = average_precision(ranks, len(positives))
         for k in kappas:
             precision[k][q] = precision_at(ranks, k)
-    return SetupFigures(setup, ap, precision)
+        rows.append(np.full(len(ranks), q))
+        hit_ranks.append(np.sort(ranks) + 1)
+        n_ok[q] = len(positives)
+    row = np.concatenate(rows) if rows else np.empty(0, np.int64)
+    rank = np.concatenate(hit_ranks) if hit_ranks else np.empty(0, np.int64)
+    hits = Hits(len(truths), order.shape[1], row.astype(np.int64), rank.astype(np.int64))
+    standard = hit_figures(hits, n_ok, n_ok, ranks=tuple(kappas), levels=0)
+    return SetupFigures(setup, ap, precision, standard)
 
 
 def evaluate_revisited(order: np.ndarray, truths: list[QueryTruth], kappas=KAPPAS) -> dict[str, SetupFigures]:

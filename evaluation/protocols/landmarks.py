@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +43,10 @@ class LandmarkEvaluation:
     database: int
     figures: dict[str, SetupFigures]
     seconds: float
+    truth: GroundTruth | None = None
+    database_ids: list[str] = field(default_factory=list)  # the stored point id of each database image, in order
+    order: np.ndarray | None = None  # (queries, database) database positions, best first, ties by database order
+    scores: np.ndarray | None = None  # the cosine of each, in the same order
 
     @property
     def reference(self) -> dict | None:
@@ -88,9 +92,10 @@ def evaluate_landmarks(
     the three setups."""
     started = time.perf_counter()
     truth = read_ground_truth(file, provenance.dataset)
-    database = _database_vectors(store, collection, truth)
+    database, ids = _database_vectors(store, collection, truth)
     queries = _embed_queries(truth, provenance, encoders)
-    order = np.argsort(-(queries @ database.T), axis=1, kind="stable")  # ties by database order
+    similarity = queries @ database.T
+    order = np.argsort(-similarity, axis=1, kind="stable")  # ties by database order
     figures = evaluate_revisited(order, truth.queries)
     return LandmarkEvaluation(
         collection,
@@ -102,11 +107,16 @@ def evaluate_landmarks(
         len(truth.database),
         figures,
         time.perf_counter() - started,
+        truth=truth,
+        database_ids=ids,
+        order=order,
+        scores=np.take_along_axis(similarity, order, axis=1),
     )
 
 
-def _database_vectors(store: VectorStore, collection: str, truth: GroundTruth) -> np.ndarray:
-    """The stored vectors in the ground truth's database order; every database image must be stored."""
+def _database_vectors(store: VectorStore, collection: str, truth: GroundTruth) -> tuple[np.ndarray, list[str]]:
+    """The stored vectors and point ids in the ground truth's database order; every database image must be
+    stored."""
     points = store.points(collection, with_vectors=True)
     row = {path: i for i, path in enumerate(points.paths)}
     missing = [name for name in truth.database if f"{name}.jpg" not in row]
@@ -115,7 +125,8 @@ def _database_vectors(store: VectorStore, collection: str, truth: GroundTruth) -
             f"collection '{collection}' lacks {len(missing)} of the {len(truth.database)} database images of "
             f"{truth.dataset} (first: {missing[0]}.jpg); the protocol ranks all of them: ingest them again"
         )
-    return points.vectors[[row[f"{name}.jpg"] for name in truth.database]]
+    rows = [row[f"{name}.jpg"] for name in truth.database]
+    return points.vectors[rows], [points.ids[i] for i in rows]
 
 
 def crop_box(size: tuple[int, int], bbx: tuple[float, float, float, float]) -> tuple[int, int, int, int]:

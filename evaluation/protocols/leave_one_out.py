@@ -19,6 +19,7 @@ from functools import cached_property
 import numpy as np
 
 from errors import EvaluationError
+from evaluation.metrics.named_metrics import NamedMetric
 from evaluation.metrics.per_query import PR_LEVELS, PRECISION_RANKS, FigureSums, QueryFigures, metric_name, per_class_ap
 from evaluation.metrics.relevance import label_sets, metric_labels, shown_labels
 from evaluation.metrics.statistics import Interval, bootstrap_interval
@@ -35,6 +36,16 @@ GALLERY_ROWS = 5
 GALLERY_HITS = 5
 
 Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What a leave-one-out keeps beside its fixed figures: the metrics asked by name (nDCG@k, MRR, recall@k)
+    and how deep each query's ranking is kept for a run file (`eval --trec`: its top `run_depth`; 0: only
+    the galleries' first hits)."""
+
+    metrics: tuple[NamedMetric, ...] = ()
+    run_depth: int = 0
 
 
 @dataclass
@@ -64,6 +75,9 @@ class Evaluation:
     sample: Sample | None = None  # how `queries` were drawn, when they are a sample
     label_sets: list[tuple[str, ...]] | None = None  # every point's labels, in a multi-label collection
     duplicates_excluded: bool = False  # the figures of the points each duplicate group keeps (see without_duplicates)
+    ranked: np.ndarray | None = None  # (queries, <= run depth) positions of each query's top hits, for a run file
+    ranked_scores: np.ndarray | None = None  # their scores
+    run_tag: str | None = None  # the tag of the external run these figures score (`eval --run`), if any
 
     @property
     def random_weights(self) -> bool:
@@ -72,7 +86,9 @@ class Evaluation:
     @property
     def variant(self) -> Variant:
         """What these figures measured: the full ranking, a cut at k, a sample, re-ranked, without duplicates."""
-        return Variant.of(self.k, self.sample, self.stage, duplicates_excluded=self.duplicates_excluded)
+        return Variant.of(
+            self.k, self.sample, self.stage, duplicates_excluded=self.duplicates_excluded, run_tag=self.run_tag
+        )
 
     @property
     def name(self) -> str:
@@ -172,6 +188,7 @@ class Evaluation:
             "duplicates": self._duplicates_json(),
             "precision_at": {str(k): json_number(figures.mean_precision(k)) for k in PRECISION_RANKS},
             "r_precision": json_number(figures.mean_r_precision),
+            "metrics": {name: json_number(value) for name, value in figures.mean_named().items()},
             "multi_label": self.label_sets is not None,
             "per_class_ap": {
                 label: json_number(ap) for label, ap in per_class_ap(figures.ap, self._query_labels(positions)).items()
@@ -204,6 +221,8 @@ class Evaluation:
             queries=kept,
             deduplicated=None,
             duplicates_excluded=True,
+            ranked=None,
+            ranked_scores=None,
         )
 
     def _duplicates_json(self) -> dict | None:
@@ -218,7 +237,12 @@ class Evaluation:
 
 
 def leave_one_out(
-    store: VectorStore, collection: str, request: RankingRequest | None = None, *, progress: Progress | None = None
+    store: VectorStore,
+    collection: str,
+    request: RankingRequest | None = None,
+    *,
+    progress: Progress | None = None,
+    measured: Measured = Measured(),
 ) -> Evaluation:
     """Rank every point of `collection` against the others as `request` asks and measure the rankings.
 
@@ -228,7 +252,7 @@ def leave_one_out(
     and checked (at least 2, every payload with a label) before the ranking,
     so that a collection that cannot be evaluated fails before the costly part.
     Each block of rankings is measured and dropped; only the first
-    GALLERY_HITS hits of each query are kept, for the galleries. `request.stage`
+    GALLERY_HITS hits of each query are kept, for the galleries (`measured.run_depth` for a run). `request.stage`
     re-ranks through the vectors before the metrics (see
     `evaluation.ranking.request.VectorStage`). `request.sample` makes only its
     drawn points queries, each ranked against the whole collection.
@@ -236,7 +260,8 @@ def leave_one_out(
     (the block path, or `request.exclude_duplicates`, which reads them on a
     server too); `exclude_duplicates` also measures the collection with each
     group of them reduced to its first point in dataset order, ranked again
-    (with the stage).
+    (with the stage). `measured` adds the metrics asked by name and keeps each
+    query's top `run_depth` hits (`Evaluation.ranked`) for a run file.
     """
     request = (request or RankingRequest()).resolved(store)
     block = request.method is Method.BLOCK
@@ -272,8 +297,10 @@ def leave_one_out(
         inspect=(lambda chosen, scores: pairs.append(close_pairs(chosen, scores))) if same_scores else None,
         progress=lambda done: report(done, asked),
     )
+    sums = FigureSums(metric_labels(labels, sets), request.k, queries, metrics=measured.metrics)
+    depth = max(GALLERY_HITS, measured.run_depth)
     figures, top, top_scores = _measure(
-        store, collection, points, request=request, labels=metric_labels(labels, sets), output=output
+        store, collection, points, request=request, sums=sums, output=replace(output, keep_scores=depth, shown=depth)
     )
     ranked = time.perf_counter()
     duplicates = None
@@ -297,8 +324,10 @@ def leave_one_out(
         labels=labels,
         paths=points.paths,
         figures=figures,
-        top=top,
-        top_scores=top_scores,
+        top=top[:, :GALLERY_HITS],
+        top_scores=top_scores[:, :GALLERY_HITS],
+        ranked=top if measured.run_depth else None,
+        ranked_scores=top_scores if measured.run_depth else None,
         seconds_ranking=ranked - started,
         seconds_metrics=time.perf_counter() - ranked,
         provenance=provenance,
@@ -318,29 +347,25 @@ def _measure(
     points: Points,
     *,
     request: RankingRequest,
-    labels: np.ndarray,
+    sums: FigureSums,
     output: BlockOutput,
 ) -> tuple[QueryFigures, np.ndarray, np.ndarray]:
-    """The figures of `output.queries` (None: every point) and each one's first GALLERY_HITS hits (positions,
-    scores), ranked as `request` asks; `output` names the queries and who inspects or counts the blocks.
+    """The figures of `output.queries` (None: every point) and each one's first `output.shown` hits
+    (positions, scores), ranked as `request` asks; `output` names the queries, how many hits each keeps and who
+    inspects or counts the blocks.
 
-    `labels` are what `FigureSums` takes: one per point, or a membership matrix (multi-label).
+    `sums` measures the rankings (its labels: one per point, or a membership matrix, multi-label).
     Each block of rankings is measured as it comes and then dropped; only the
-    first GALLERY_HITS of each ranking are ordered, and the figures come from
+    first hits of each ranking are ordered, and the figures come from
     where the relevant points rank (`RankedBlock.hit_rank`), on either method.
     """
-    sums = FigureSums(labels, request.k, output.queries)
     tops, top_scores = [], []
     blocks = ranked_blocks(
-        store,
-        collection,
-        points,
-        request=request,
-        output=replace(output, keep_scores=GALLERY_HITS, shown=GALLERY_HITS, relevance=sums.relevant_to),
+        store, collection, points, request=request, output=replace(output, relevance=sums.relevant_to)
     )
     for block in blocks:
         sums.add_ranks(len(block.queries), block.hit_row, block.hit_rank)
-        tops.append(block.order[:, :GALLERY_HITS].copy())
+        tops.append(block.order.copy())
         top_scores.append(block.scores)
     return sums.figures(), np.concatenate(tops), np.concatenate(top_scores)
 
@@ -354,4 +379,5 @@ def _deduplicated(
     sets = label_sets(subset.payloads)
     labels = metric_labels(shown_labels(subset.payloads, sets), sets)
     among = replace(request, method=Method.BLOCK, exclude_duplicates=False)
-    return _measure(store, collection, subset, request=among, labels=labels, output=BlockOutput())[0]
+    output = BlockOutput(keep_scores=GALLERY_HITS, shown=GALLERY_HITS)
+    return _measure(store, collection, subset, request=among, sums=FigureSums(labels, request.k), output=output)[0]

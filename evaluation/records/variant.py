@@ -13,7 +13,10 @@ Its `kind` says what the queries were: each stored point against the others
 (text-to-image: compared only with other text-to-image rows, whose queries
 are the classes), or each point against the others by several collections'
 rankings fused (`fusion`: 'rrf' with its constant, or 'sum'; compared with
-the leave-one-out rows measured the same way, on the same point ids).
+the leave-one-out rows measured the same way, on the same point ids), or a
+run made by another system (`run`, named by the run file's tag: `eval --run`;
+its rankings scored against the collection's leave-one-out ground truth and
+compared with the collection's full rows on the same point ids).
 """
 
 from __future__ import annotations
@@ -22,11 +25,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from media.folders import safe_name
+
 FULL = "full"
 LEAVE_ONE_OUT = "leave-one-out"
 TEXT_TO_IMAGE = "text-to-image"
 FUSED = "fused"
-KIND_LABELS = {TEXT_TO_IMAGE: "text->image", FUSED: "fused"}
+EXTERNAL_RUN = "run"
+KIND_LABELS = {TEXT_TO_IMAGE: "text->image", FUSED: "fused", EXTERNAL_RUN: "run"}
 
 
 @dataclass(frozen=True)
@@ -55,13 +61,24 @@ class Variant:
     duplicates_excluded: bool = False
     kind: str = LEAVE_ONE_OUT
     fusion: tuple[str, int | None] | None = None  # a fused kind's rule: ('rrf', k) or ('sum', None)
+    run_tag: str | None = None  # an external run's tag (kind 'run')
 
     @classmethod
-    def of(cls, k: int | None, sample: Sample | None, stage, *, duplicates_excluded: bool = False) -> Variant:
+    def of(
+        cls,
+        k: int | None,
+        sample: Sample | None,
+        stage,
+        *,
+        duplicates_excluded: bool = False,
+        run_tag: str | None = None,
+    ) -> Variant:
         """The variant of figures cut at `k`, on `sample`, re-ranked by `stage` (a `VectorStage`, its settings
-        read from its `to_json()`)."""
+        read from its `to_json()`), or of the external run tagged `run_tag`."""
         rerank = None if stage is None else stage.to_json()
         plain = cls.from_json({"k": k, "sample": None if sample is None else sample.to_json(), "rerank": rerank})
+        if run_tag is not None:
+            plain = replace(plain, kind=EXTERNAL_RUN, run_tag=run_tag)
         return replace(plain, duplicates_excluded=duplicates_excluded)
 
     @property
@@ -73,7 +90,7 @@ class Variant:
     def slug(self) -> str:
         """The record's file name without .json: 'full', 'at10', 'sample100-seed0', 'dba+aqe-k2-alpha3', or
         several of them joined by '_'."""
-        parts = [] if self.kind == LEAVE_ONE_OUT else [self.kind + self._fusion_text("-", "-k")]
+        parts = [] if self.kind == LEAVE_ONE_OUT else [self.kind + self._fusion_text("-", "-k") + self._tag("-")]
         if self.rerank is not None:
             parts.append("-".join([self.rerank, *(f"{name}{value:g}" for name, value in self.parameters)]))
         if self.k is not None:
@@ -87,7 +104,11 @@ class Variant:
     @property
     def label(self) -> str:
         """What a table prints beside the figure: 'full', '+dba+aqe (k=2, alpha=3), @10, sample 100 seed 0'."""
-        parts = [] if self.kind == LEAVE_ONE_OUT else [KIND_LABELS[self.kind] + self._fusion_text(" ", " (k=", ")")]
+        parts = (
+            []
+            if self.kind == LEAVE_ONE_OUT
+            else [KIND_LABELS[self.kind] + self._fusion_text(" ", " (k=", ")") + self._tag(" ")]
+        )
         if self.rerank is not None:
             settings = ", ".join(f"{name}={value:g}" for name, value in self.parameters)
             parts.append(f"+{self.rerank}" + (f" ({settings})" if settings else ""))
@@ -98,6 +119,12 @@ class Variant:
         if self.duplicates_excluded:
             parts.append("duplicates excluded")
         return ", ".join(parts) or FULL
+
+    def _tag(self, before: str) -> str:
+        """An external run's tag as a slug or label part ('-bm25', ' bm25'); '' for other kinds."""
+        if self.run_tag is None:
+            return ""
+        return before + (safe_name(self.run_tag) if before == "-" else self.run_tag)
 
     def _fusion_text(self, before: str, before_k: str, after_k: str = "") -> str:
         """The fusion rule as a slug or label part ('-rrf-k60', ' rrf (k=60)'); '' for other kinds."""
@@ -130,6 +157,7 @@ class Variant:
             "duplicates_excluded": self.duplicates_excluded,
             "kind": self.kind,
             "fusion": None if self.fusion is None else {"method": self.fusion[0], "k": self.fusion[1]},
+            "run_tag": self.run_tag,
         }
 
     @classmethod
@@ -148,6 +176,7 @@ class Variant:
         return cls(
             kind=str(data.get("kind") or LEAVE_ONE_OUT),
             fusion=(str(fusion["method"]), fusion.get("k")) if isinstance(fusion, dict) else None,
+            run_tag=str(data["run_tag"]) if data.get("kind") == EXTERNAL_RUN and data.get("run_tag") else None,
             k=data.get("k"),
             sample=Sample(int(sample["size"]), int(sample["seed"])) if sample else None,
             rerank=method,

@@ -33,9 +33,9 @@ class QdrantStore(VectorStore):
     """The contract over a qdrant-client connection."""
 
     def __init__(self, client: QdrantClient, location: str) -> None:
+        super().__init__()
         self._client = client
         self.location = location
-        self._schema_read: set[str] = set()  # collections whose payload schema this release reads (one look each)
 
     def close(self) -> None:
         self._client.close()
@@ -73,7 +73,7 @@ class QdrantStore(VectorStore):
                 self._check_vectors(name, dim)
                 return False
             self._client.delete_collection(name)
-            self._schema_read.discard(name)
+            self.forget_schema(name)
         config = collection_config(dim, settings or IndexSettings())
         metadata = provenance.to_metadata() if provenance else {SCHEMA_KEY: PAYLOAD_SCHEMA}
         try:
@@ -101,22 +101,13 @@ class QdrantStore(VectorStore):
         self.require(name)
         return dict(self._client.get_collection(name).config.metadata or {})
 
-    def check_schema(self, name: str) -> None:
-        """The metadata is looked up once per collection (a server answers each look with a request); later
-        calls only check that the collection exists."""
-        if name in self._schema_read:
-            self.require(name)
-            return
-        super().check_schema(name)
-        self._schema_read.add(name)
-
     def set_provenance(self, name: str, provenance: Provenance) -> None:
-        self._schema_read.discard(name)
+        self.forget_schema(name)
         self._client.update_collection(name, metadata=provenance.to_metadata())
 
     def drop(self, name: str) -> None:
         self.require(name)
-        self._schema_read.discard(name)
+        self.forget_schema(name)
         self._client.delete_collection(name)
 
     def info(self, name: str) -> CollectionInfo:

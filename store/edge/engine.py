@@ -55,6 +55,7 @@ class EdgeStore(VectorStore):
     """The Edge store in `folder`; opened by `store.open_store` (`wait` and `idle_release`: `OpenShards`)."""
 
     def __init__(self, folder: StoreFolder, *, wait: float = 0.0, idle_release: float | None = None) -> None:
+        super().__init__()
         self._folder = folder
         self.location = folder.location
         self._shards = OpenShards(folder, wait=wait, idle_release=idle_release)
@@ -151,6 +152,7 @@ class EdgeStore(VectorStore):
 
     def set_provenance(self, name: str, provenance: Provenance) -> None:
         self.require(name)
+        self.forget_schema(name)
         self._folder.write_sidecar(name, {**self._folder.sidecar(name), "metadata": provenance.to_metadata()})
 
     def settings(self, name: str) -> IndexSettings:
@@ -160,6 +162,7 @@ class EdgeStore(VectorStore):
 
     def drop(self, name: str) -> None:
         self.require(name)
+        self.forget_schema(name)
         with self._shards.alone(name, "drop it") as folder:
             self._folder.unmark(name)  # no longer a collection, whatever happens next
             shutil.rmtree(self._folder.shard(name), ignore_errors=True)
@@ -171,6 +174,8 @@ class EdgeStore(VectorStore):
         which the next open settles (`OpenShards.settle_swaps`). `settings` are not needed: the staging
         collection was made with them and keeps them."""
         self.require(staging)
+        self.forget_schema(name)
+        self.forget_schema(staging)
         with self._shards.alone(staging, "replace it") as staged:
             self._folder.write_sidecar(staging, {**self._folder.sidecar(staging), "name": name})
             if not self.exists(name):

@@ -434,3 +434,11 @@ def test_opening_an_edge_store_leaves_other_hidden_folders_alone(tmp_path):
     open_store(path=tmp_path / "q", create=False).close()
     for hidden in (".ipynb_checkpoints", ".toy", ".aside-gone"):
         assert sorted(p.name for p in (collections / hidden).iterdir()) == ["notes.txt"]
+
+
+def test_an_edge_store_that_cannot_be_written_says_pass_another_storage(tmp_path):
+    (tmp_path / "q" / "store.json").mkdir(parents=True)  # the format file cannot be written (root writes anywhere)
+    with pytest.raises(StoreError) as refused:
+        open_store(path=tmp_path / "q", engine="edge")
+    assert str(refused.value).startswith(f"cannot create the embedded store in '{tmp_path / 'q'}': cannot write")
+    assert str(refused.value).endswith("; pass --storage with a folder you can write to")

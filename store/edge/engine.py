@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import qdrant_edge as edge
 
-from errors import CollectionBusyError, StoreError
+from errors import CollectionBusyError, MediaError, StoreError
 from store.base import Loader, Query, VectorStore
 from store.capabilities import Capabilities
 from store.edge.footprint import shard_footprint
@@ -76,10 +76,10 @@ class EdgeStore(VectorStore):
                 )
             try:
                 folder.mark(importlib.metadata.version("qdrant-edge-py"))  # a failed write is one line naming the file
-            except OSError as error:
+            except (OSError, MediaError) as error:  # the folder cannot be made, or the format file written
                 raise StoreError(
-                    f"cannot create the embedded store in '{path}': {error.strerror or error}; pass --storage "
-                    f"with a folder you can write to"
+                    f"cannot create the embedded store in '{path}': {getattr(error, 'strerror', None) or error}; "
+                    f"pass --storage with a folder you can write to"
                 ) from None
         return cls(folder, wait=wait, idle_release=idle_release)
 

@@ -19,6 +19,7 @@ from sklearn.metrics import average_precision_score
 from commands.context import Context
 from encoders import build_encoder
 from evaluation import EvalOptions, evaluate_collections
+from evaluation.metrics import comparisons
 from ingest import IngestOptions, discover, ingest_dataset, read_dataset
 from store import ImagePayload, open_store, point_id
 from tests.conftest import make_image, write_list_dataset
@@ -134,6 +135,14 @@ def test_evaluation_pages_show_the_table_study_figures_heatmap_and_best_worst(cl
     one = client.get("/eval/shapes_colorhist").text
     for row in recorded["best"] + recorded["worst"]:
         assert f"/eval/shapes_colorhist/q/{row['id']}" in one
+
+
+def test_the_evaluation_page_computes_no_member_comparisons_it_does_not_show(client, monkeypatch):
+    def refused(records):
+        raise AssertionError("member comparisons computed for a page that does not show them")
+
+    monkeypatch.setattr(comparisons, "member_comparisons", refused)
+    assert client.get("/eval").status_code == 200
 
 
 def test_evaluation_links_are_paths_whatever_the_host_header(client):

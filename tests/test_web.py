@@ -21,8 +21,10 @@ from encoders import build_encoder
 from evaluation import EvalOptions, evaluate_collections
 from evaluation.metrics import comparisons
 from ingest import IngestOptions, discover, ingest_dataset, read_dataset
+from presentation.environment import environment
 from store import ImagePayload, open_store, point_id
 from tests.conftest import make_image, write_list_dataset
+from web.templating import templates
 
 HOSTILE = "<script>alert('x')</script>&\""
 ESCAPE_PATHS = ["../secret.jpg", "/ABSOLUTE", "red/link.jpg"]  # /ABSOLUTE is replaced by the secret's absolute path
@@ -352,6 +354,10 @@ def test_every_page_shows_control_and_bidi_characters_as_escapes_then_html_escap
     assert shown.render(x="nul\x00<\u202eevil>&'\"", n=None) == (
         "nul\\x00&lt;\\u202eevil&gt;&amp;&#39;&#34;|None|<b>nul\\x00&lt;\\u202eevil&gt;&amp;&#39;&#34;</b>"
     )
+
+
+def test_the_static_report_environment_has_none_of_the_apps_globals(client):
+    assert "url_for" in templates.env.globals and "url_for" not in environment.globals
 
 
 def test_no_python_module_holds_html():

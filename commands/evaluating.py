@@ -107,8 +107,11 @@ def eval_(
         return
     from evaluation import EvalOptions, Sample
 
-    if beside is not None and beside.fuse and sample:
-        raise click.UsageError("--fuse ranks every point of the fused collections; leave out --sample")
+    if beside is not None and beside.fuse:  # refused before any collection is ranked, not after the members'
+        if sample:
+            raise click.UsageError("--fuse ranks every point of the fused collections; leave out --sample")
+        if Method(method) is Method.BATCH_QUERY:
+            raise click.UsageError("--fuse scores the members' vectors in this process; leave out --method batch-query")
     options = EvalOptions(
         k=k,
         sample=Sample(sample, seed) if sample else None,

@@ -26,7 +26,7 @@ import numpy as np
 import qdrant_edge as edge
 
 from errors import CollectionBusyError, MediaError, StoreError
-from store.base import Loader, Query, VectorStore
+from store.base import SCROLL_PAGE, Loader, Query, VectorStore
 from store.capabilities import Capabilities
 from store.edge.footprint import shard_footprint
 from store.edge.indexing import HNSW_MIN_POINTS, build_index, check_settings, edge_config
@@ -38,7 +38,6 @@ from store.payload import PAYLOAD_SCHEMA, SCHEMA_KEY, ImagePayload
 from store.provenance import Provenance
 from store.types import CollectionInfo, Footprint, Hit, IndexSettings, IndexStatus, Points, SearchSettings
 
-PAGE = 2048  # points per scroll page and per upsert
 INDEXED_FIELDS = ("label", "labels", "path")  # the payload fields queries filter on
 EDGE = Capabilities(
     exact_only=False,
@@ -234,8 +233,8 @@ class EdgeStore(VectorStore):
 
     @contextmanager
     def bulk_load(self, name: str, settings: IndexSettings | None = None) -> Iterator[Loader]:
-        """Upserts of PAGE points (Edge takes large batches best)."""
-        loader = Loader(self, name, PAGE)
+        """Upserts of SCROLL_PAGE points (Edge takes large batches best)."""
+        loader = Loader(self, name, SCROLL_PAGE)
         yield loader
         loader.flush()
 
@@ -266,8 +265,8 @@ class EdgeStore(VectorStore):
         if not ids:
             return
         with self._shard(name, writes=True) as shard:
-            for start in range(0, len(ids), PAGE):
-                shard.update(edge.UpdateOperation.delete_points(list(ids[start : start + PAGE])))
+            for start in range(0, len(ids), SCROLL_PAGE):
+                shard.update(edge.UpdateOperation.delete_points(list(ids[start : start + SCROLL_PAGE])))
             shard.flush()
 
     def _pages(self, name: str, with_payload: bool, with_vectors: bool) -> Iterator[list]:
@@ -275,7 +274,9 @@ class EdgeStore(VectorStore):
             offset = None
             while True:
                 records, offset = shard.scroll(
-                    edge.ScrollRequest(offset=offset, limit=PAGE, with_payload=with_payload, with_vector=with_vectors)
+                    edge.ScrollRequest(
+                        offset=offset, limit=SCROLL_PAGE, with_payload=with_payload, with_vector=with_vectors
+                    )
                 )
                 yield records
                 if offset is None:

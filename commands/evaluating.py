@@ -94,7 +94,7 @@ def eval_(
     from evaluation import collections_to_evaluate, measure_ann
 
     store = obj.store()
-    beside = _beside_options(text_queries, templates, fuse, fusions, rrf_k, device)
+    beside = _beside_options(text_queries, templates, fuse, fusions, rrf_k)
     named = list(dict.fromkeys([*collections, *(beside.members if beside else [])]))
     names = collections_to_evaluate(store, named)
     as_json = output == "json"
@@ -128,7 +128,7 @@ def eval_(
     evaluate(obj, names, options, as_json, single)
 
 
-def _beside_options(text_queries, templates, fuse, fusions, rrf_k, device):
+def _beside_options(text_queries, templates, fuse, fusions, rrf_k):
     """The text-to-image and fusion options as one record (`EvalOptions.beside`); None when neither is asked."""
     from evaluation.options import BesideOptions
 

@@ -7,6 +7,7 @@ from rich.table import Table
 
 from render.cells import figure, key, long, percent, safe
 from render.consoles import Base
+from store.provenance import random_marked
 
 
 class EvaluationViews(Base):
@@ -32,7 +33,7 @@ class EvaluationViews(Base):
                 shown += f" [{figure(low)}, {figure(high)}]"
             rows.append(
                 [
-                    safe(record.collection + (" (random weights)" if record.random_weights else "")),
+                    safe(random_marked(record.collection, record.random_weights)),
                     safe(record.variant.label),
                     _queries(record),
                     shown,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from evaluation.records.run_records import RunRecord
 from evaluation.records.study import study_text
+from store.provenance import random_marked
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def cell_text(record: RunRecord | None) -> str:
     text = figure_text(record.map) if record.variant.k is None else f"{record.metric} {figure_text(record.map)}"
     if record.variant.sample is not None:
         text += f" ({record.queries} of {record.points} queries)"
-    return text + (" (random weights)" if record.random_weights else "")
+    return random_marked(text, record.random_weights)
 
 
 def with_study(record: RunRecord | None, interval: bool = True) -> str:

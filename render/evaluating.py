@@ -5,7 +5,8 @@ from __future__ import annotations
 from rich import box
 from rich.table import Table
 
-from render.cells import figure, key, long, percent, safe
+from evaluation.records.study_grid import percent_text
+from render.cells import figure, key, long, safe
 from render.consoles import Base
 from store.provenance import random_marked
 
@@ -131,9 +132,9 @@ class EvaluationViews(Base):
                 table.add_row(
                     safe(landmark.title),
                     setup,
-                    percent(figures.mean_ap),
+                    percent_text(figures.mean_ap),
                     f"{published[setup]:.1f}" if setup in published else "-",
-                    *(percent(figures.mean_precision(k)) for k in figures.precision),
+                    *(percent_text(figures.mean_precision(k)) for k in figures.precision),
                 )
         self.out.print(table)
         for source in sorted(sources):

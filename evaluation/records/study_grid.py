@@ -8,6 +8,7 @@ excluded) is a row of its own named by its variant (`colorhist @10`,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -106,3 +107,8 @@ def with_study(record: RunRecord | None, interval: bool = True) -> str:
 
 def figure_text(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
+
+
+def percent_text(value: float | None) -> str:
+    """A figure as a percentage to one decimal (the Revisited tables); 'n/a' for none or NaN (no relevant point)."""
+    return "n/a" if value is None or math.isnan(value) else f"{100 * value:.1f}"

@@ -22,8 +22,9 @@ from evaluation import EvalOptions, evaluate_collections
 from evaluation.metrics import comparisons
 from ingest import IngestOptions, discover, ingest_dataset, read_dataset
 from presentation.environment import environment
+from presentation.static_report import write_index
 from store import ImagePayload, open_store, point_id
-from tests.conftest import make_image, write_list_dataset
+from tests.conftest import ROOT, make_image, write_list_dataset
 from web.templating import templates
 
 HOSTILE = "<script>alert('x')</script>&\""
@@ -374,3 +375,11 @@ def test_no_python_module_holds_html():
         if tag.search(line)
     ]
     assert found == []
+
+
+def test_the_static_report_carries_the_apps_stylesheets_inline(tmp_path):
+    page = write_index(tmp_path, "memory", set(), command="python cli.py eval", order=[]).read_text()
+    for sheet in ("style.css", "marks.css"):
+        for rule in (ROOT / "presentation" / "static" / sheet).read_text().splitlines():
+            assert rule in page
+    assert "<link" not in page  # nothing to fetch: it opens from disk

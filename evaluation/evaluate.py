@@ -19,6 +19,7 @@ from evaluation.ranking.request import RankingRequest
 from evaluation.records.run_records import RunRecord, read_record, record_path
 from evaluation.records.study_grid import StudyGrid, study_grid
 from evaluation.records.variant import Variant
+from evaluation.report.beside_files import write_beside
 from evaluation.report.report_files import write_collection_report
 from evaluation.report.revisited_section import write_landmark_metrics
 from media.folders import report_folder, writable_folder
@@ -145,7 +146,13 @@ def evaluate_collections(
     if not run.evaluations and not run.landmarks:
         raise EvaluationError(f"none of the {len(names)} collections could be evaluated")
     if options.beside is not None:
-        beside = evaluate_beside(store, names, reports_dir, options=options, progress=session.progress)
+        beside = evaluate_beside(
+            store,
+            names,
+            options=options,
+            progress=session.progress,
+            write=lambda measured: write_beside(measured, reports_dir, options),
+        )
         run.files += beside.files
         run.notes += beside.notes
         run.records += [read_record(path, reports_dir) for path in beside.records]

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from errors import EvaluationError, RetrievalError
-from evaluation.ann_recall import AnnRecall, ann_recall
 from evaluation.metrics.comparisons import Comparisons, compare_records
 from evaluation.options import EvalOptions
 from evaluation.protocols.beside import evaluate_beside, text_collections
@@ -217,11 +216,6 @@ def _report(session: _Session, run: EvaluationRun, evaluation: Evaluation) -> No
     files = write_collection_report(evaluation, session.reports_dir, root, command=session.options.command)
     run.files.append(files)
     run.records.extend(read_record(path, session.reports_dir) for path in files if path.suffix == ".json")
-
-
-def measure_ann(store: VectorStore, names: list[str], k: int) -> list[AnnRecall]:
-    """recall@k of the approximate index of each collection (eval --ann)."""
-    return [ann_recall(store, name, k) for name in names]
 
 
 def collections_to_evaluate(store: VectorStore, names: list[str]) -> list[str]:

@@ -26,11 +26,11 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 
 from commands.context import Context
 from errors import StoreError
-from evaluation import ann_recall
 from store import PAYLOAD_SCHEMA, ImagePayload, IndexSettings, VectorStore, open_store
 from store import server as server_module
 from store.embedded import EmbeddedStore
 from store.server import BULK_BATCH, ServerStore
+from tune.ann_recall import ann_recall
 
 # the in-memory stand-in for a server takes the server's path, payload index included
 pytestmark = pytest.mark.filterwarnings("ignore:Payload indexes have no effect")

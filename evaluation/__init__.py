@@ -1,4 +1,6 @@
-"""Leave-one-out evaluation: ranking, pure metrics, ANN recall, the runner, its records, figures and the report."""
+"""Retrieval quality from exact search: `evaluate_collections` (leave-one-out, the Revisited protocol, text-to-image
+and fused encoders beside), and what it is built of: ranking, pure metrics, protocols, records and report files
+(reports/index.html itself is `presentation`'s)."""
 
 from evaluation.evaluate import EvaluationRun, collections_to_evaluate, evaluate_collections
 from evaluation.metrics.comparisons import Comparisons, compare_records

@@ -117,15 +117,17 @@ def eval_(
     device,
 ):
     """Leave-one-out evaluation, one record per variant: mAP, P@k, PR curves, best and worst queries, index.html."""
-    from evaluation import collections_to_evaluate, measure_ann
+    from evaluation import collections_to_evaluate
 
     store = obj.store()
-    beside = _beside_options(text_queries, templates, fuse, fusions, rrf_k, device)
+    beside = _beside_options(text_queries, templates, fuse, fusions, rrf_k)
     named = list(dict.fromkeys([*collections, *(beside.members if beside else [])]))
     names = collections_to_evaluate(store, named)
     as_json = output == "json"
     if ann:
-        results = measure_ann(store, names, k or 10)
+        from tune.ann_recall import ann_recall  # an index measurement: tune's, asked through eval
+
+        results = [ann_recall(store, name, k or 10) for name in names]
         if as_json:
             obj.screen.json(results[0] if len(collections) == 1 else results)
         else:
@@ -138,8 +140,11 @@ def eval_(
         raise click.UsageError("--trec-depth needs --trec DIR")
     if run_file is not None and len(set(collections)) != 1:
         raise click.UsageError("--run scores a run against one collection's ground truth: name it with -c")
-    if beside is not None and beside.fuse and sample:
-        raise click.UsageError("--fuse ranks every point of the fused collections; leave out --sample")
+    if beside is not None and beside.fuse:  # refused before any collection is ranked, not after the members'
+        if sample:
+            raise click.UsageError("--fuse ranks every point of the fused collections; leave out --sample")
+        if Method(method) is Method.BATCH_QUERY:
+            raise click.UsageError("--fuse scores the members' vectors in this process; leave out --method batch-query")
     options = EvalOptions(
         k=k,
         sample=Sample(sample, seed) if sample else None,
@@ -169,7 +174,7 @@ def _named_metrics(names: tuple[str, ...]):
         raise click.BadParameter(str(error), param_hint="--metric") from None
 
 
-def _beside_options(text_queries, templates, fuse, fusions, rrf_k, device):
+def _beside_options(text_queries, templates, fuse, fusions, rrf_k):
     """The text-to-image and fusion options as one record (`EvalOptions.beside`); None when neither is asked."""
     from evaluation.options import BesideOptions
 

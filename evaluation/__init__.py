@@ -1,7 +1,8 @@
-"""Leave-one-out evaluation: ranking, pure metrics, ANN recall, the runner, its records, figures and the report."""
+"""Retrieval quality from exact search: `evaluate_collections` (leave-one-out, the Revisited protocol, text-to-image
+and fused encoders beside), and what it is built of: ranking, pure metrics, protocols, records and report files
+(reports/index.html itself is `presentation`'s)."""
 
-from evaluation.ann_recall import AnnRecall, ann_recall
-from evaluation.evaluate import EvaluationRun, collections_to_evaluate, evaluate_collections, measure_ann
+from evaluation.evaluate import EvaluationRun, collections_to_evaluate, evaluate_collections
 from evaluation.metrics.comparisons import Comparisons, compare_records
 from evaluation.options import EvalOptions
 from evaluation.protocols.drilldown import QueryRanking, rank_query
@@ -18,7 +19,6 @@ from evaluation.report.report_files import write_collection_report
 
 __all__ = [
     "RERANKERS",
-    "AnnRecall",
     "Comparisons",
     "EvalOptions",
     "Evaluation",
@@ -36,12 +36,10 @@ __all__ = [
     "TableRow",
     "Variant",
     "VectorStage",
-    "ann_recall",
     "collections_to_evaluate",
     "compare_records",
     "evaluate_collections",
     "leave_one_out",
-    "measure_ann",
     "rank_all",
     "rank_query",
     "read_records",

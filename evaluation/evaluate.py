@@ -8,7 +8,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from errors import EvaluationError, RetrievalError, StoreError
-from evaluation.ann_recall import AnnRecall, ann_recall
 from evaluation.formats.trec_export import write_landmark_trec, write_trec
 from evaluation.formats.trec_run import read_run
 from evaluation.metrics.comparisons import Comparisons, compare_records
@@ -22,6 +21,7 @@ from evaluation.ranking.request import RankingRequest
 from evaluation.records.run_records import RunRecord, read_record, record_path
 from evaluation.records.study_grid import StudyGrid, study_grid
 from evaluation.records.variant import Variant
+from evaluation.report.beside_files import write_beside
 from evaluation.report.report_files import write_collection_report
 from evaluation.report.revisited_section import write_landmark_metrics
 from media.folders import report_folder, safe_name, writable_folder
@@ -166,7 +166,13 @@ def evaluate_collections(
         raise EvaluationError(f"none of the {len(names)} collections could be evaluated")
     if options.beside is not None:
         kept = [name for name in names if name not in broken]
-        beside = evaluate_beside(store, kept, reports_dir, options=options, progress=session.progress)
+        beside = evaluate_beside(
+            store,
+            kept,
+            options=options,
+            progress=session.progress,
+            write=lambda measured: write_beside(measured, reports_dir, options),
+        )
         run.files += beside.files
         run.notes += beside.notes
         run.records += [read_record(path, reports_dir) for path in beside.records]
@@ -286,11 +292,6 @@ def _report(session: _Session, run: EvaluationRun, evaluation: Evaluation) -> No
         written = {path.name for path in run.trec_files}
         truth = f"{safe_name(evaluation.collection)}.qrels" not in written
         run.trec_files += write_trec(export, evaluation, with_truth=truth)
-
-
-def measure_ann(store: VectorStore, names: list[str], k: int) -> list[AnnRecall]:
-    """recall@k of the approximate index of each collection (eval --ann)."""
-    return [ann_recall(store, name, k) for name in names]
 
 
 def collections_to_evaluate(store: VectorStore, names: list[str]) -> list[str]:

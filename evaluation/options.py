@@ -1,4 +1,4 @@
-"""How `eval` evaluates: one typed record that travels from the command line to the runner."""
+"""How `eval` evaluates: one typed record that travels from the command line into `evaluate_collections`."""
 
 from __future__ import annotations
 

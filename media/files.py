@@ -1,4 +1,5 @@
-"""What identifies a file's content: its size, modification time and sha256."""
+"""Files: what identifies one's content (its size, modification time and sha256), and the atomic write every
+record and page goes through (`write_bytes_atomic`, `write_text_atomic`: the old file or the new, never a part)."""
 
 from __future__ import annotations
 

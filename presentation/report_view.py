@@ -13,7 +13,7 @@ from urllib.parse import quote
 from evaluation import Comparisons, RunRecord
 from evaluation.metrics.revisitop import SETUPS
 from evaluation.records.study import SOURCE, study_text
-from evaluation.records.study_grid import TableRow, figure_text, with_study
+from evaluation.records.study_grid import TableRow, figure_text, percent_text, with_study
 
 FIGURES = ("pr.png", "best.png", "worst.png")
 CAPTIONS = {  # what each figure of a collection shows, for its caption
@@ -308,10 +308,6 @@ def table_notes(summaries: list[dict]) -> list[str]:
     return notes
 
 
-def percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:.1f}"
-
-
 def revisited(records: list[dict]) -> Revisited | None:
     """Easy/Medium/Hard mAP and mP@k (percent) of the revisited records, the published reference beside them."""
     if not records:
@@ -324,8 +320,8 @@ def revisited(records: list[dict]) -> Revisited | None:
         for setup in SETUPS:
             figures = record["setups"][setup]
             beside = f" (ref. {published[setup]:.1f})" if setup in published else ""
-            precision = "/".join(percent(figures["mp_at"].get(str(k))) for k in record.get("kappas", []))
-            cells.append((percent(figures["map"]) + beside, precision))
+            precision = "/".join(percent_text(figures["mp_at"].get(str(k))) for k in record.get("kappas", []))
+            cells.append((percent_text(figures["map"]) + beside, precision))
         if reference:
             sources.add(reference["source"])
         rows.append(RevisitedRow(record["collection"], cells))

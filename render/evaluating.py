@@ -5,8 +5,10 @@ from __future__ import annotations
 from rich import box
 from rich.table import Table
 
-from render.cells import figure, key, long, percent, safe
+from evaluation.records.study_grid import percent_text
+from render.cells import figure, key, long, safe
 from render.consoles import Base
+from store.provenance import random_marked
 
 
 class EvaluationViews(Base):
@@ -34,7 +36,7 @@ class EvaluationViews(Base):
                 shown += f" [{figure(low)}, {figure(high)}]"
             rows.append(
                 [
-                    safe(record.collection + (" (random weights)" if record.random_weights else "")),
+                    safe(random_marked(record.collection, record.random_weights)),
                     safe(record.variant.label),
                     _queries(record),
                     shown,
@@ -143,9 +145,9 @@ class EvaluationViews(Base):
                 table.add_row(
                     safe(landmark.title),
                     setup,
-                    percent(figures.mean_ap),
+                    percent_text(figures.mean_ap),
                     f"{published[setup]:.1f}" if setup in published else "-",
-                    *(percent(figures.mean_precision(k)) for k in figures.precision),
+                    *(percent_text(figures.mean_precision(k)) for k in figures.precision),
                 )
         self.out.print(table)
         for source in sorted(sources):

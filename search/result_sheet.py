@@ -15,6 +15,7 @@ from errors import QueryError
 from media.sheets import NEUTRAL, OTHER_CLASS, QUERY, SAME_CLASS, TILE, Row, Tile, draw_sheet, text_tile
 from media.thumbnails import file_thumbnail, thumbnail
 from search.query import SearchResult
+from store.provenance import random_marked
 
 COLUMNS = 6
 
@@ -40,8 +41,7 @@ def write_gallery(result: SearchResult, out: Path) -> int:
         colour = NEUTRAL if not query_labels else SAME_CLASS if hit.relevant_to(query_labels) else OTHER_CLASS
         tiles.append(Tile(image, (f"#{rank}  {hit.score:.3f}  {', '.join(hit.label_set)}", hit.path), colour))
     query = result.query
-    random = " (random weights)" if result.info.random_weights else ""
-    title = f"{result.info.name}{random}: query by {query.kind} {query.value}"
+    title = f"{random_marked(result.info.name, result.info.random_weights)}: query by {query.kind} {query.value}"
     heading = f"{len(result.hits)} hits, best first" + (
         f" · only label {query.label} (any of a point's labels, case ignored)" if query.label else ""
     )

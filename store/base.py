@@ -34,6 +34,9 @@ class VectorStore(ABC):
 
     location: str
 
+    def __init__(self) -> None:
+        self._schema_read: set[str] = set()  # collections whose payload schema this store has read (once each)
+
     @property
     @abstractmethod
     def capabilities(self) -> Capabilities:
@@ -97,8 +100,17 @@ class VectorStore(ABC):
 
     def check_schema(self, name: str) -> None:
         """Refuse to read `name` when a newer release wrote its points (`store.payload.refuse_newer_schema`);
-        every engine calls it where it opens a collection's points for reading (scroll, queries, payloads)."""
+        every engine calls it where it opens a collection's points for reading (scroll, queries, payloads).
+        The metadata is read once per collection while the store is open (a server answers each read with a
+        request, Edge with a file read); an engine forgets it (`forget_schema`) wherever the metadata changes."""
+        if name in self._schema_read:
+            return
         refuse_newer_schema(name, self.metadata(name))
+        self._schema_read.add(name)
+
+    def forget_schema(self, name: str) -> None:
+        """Read `name`'s payload schema again at its next read (it was dropped, replaced or described anew)."""
+        self._schema_read.discard(name)
 
     @abstractmethod
     def set_provenance(self, name: str, provenance: Provenance) -> None: ...

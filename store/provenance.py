@@ -161,6 +161,12 @@ def unfinished(name: str, provenance: Provenance | None) -> str | None:
     )
 
 
+def random_marked(name: str, random_weights: bool) -> str:
+    """`name`, with ' (random weights)' after it when its vectors come from random weights: the one mark of every
+    title and table of the terminal and the figures (never a result; pages draw `_macros.html`'s `random_mark`)."""
+    return f"{name} (random weights)" if random_weights else name
+
+
 def now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 

@@ -42,9 +42,9 @@ class QdrantStore(VectorStore):
     """The contract over a qdrant-client connection."""
 
     def __init__(self, client: QdrantClient, location: str) -> None:
+        super().__init__()
         self._client = client
         self.location = location
-        self._schema_read: set[str] = set()  # collections whose payload schema this release reads (one look each)
 
     def close(self) -> None:
         self._client.close()
@@ -170,23 +170,14 @@ class QdrantStore(VectorStore):
         self.require(name)
         return dict(self._client.get_collection(name).config.metadata or {})
 
-    def check_schema(self, name: str) -> None:
-        """The metadata is looked up once per collection (a server answers each look with a request); later
-        calls only check that the collection exists."""
-        if name in self._schema_read:
-            self.require(name)
-            return
-        super().check_schema(name)
-        self._schema_read.add(name)
-
     def set_provenance(self, name: str, provenance: Provenance) -> None:
-        self._schema_read.discard(name)
+        self.forget_schema(name)
         self._client.update_collection(self._aliases().get(name, name), metadata=provenance.to_metadata())
 
     def drop(self, name: str) -> None:
         """Drop the collection `name`, or the alias `name` and the generation it points at."""
         self.require(name)
-        self._schema_read.discard(name)
+        self.forget_schema(name)
         target = self._aliases().get(name)
         if target is not None:
             self._alias_operations([models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=name))])
@@ -311,7 +302,56 @@ class QdrantStore(VectorStore):
         """
         for name in members:
             self.check_schema(name)
-        return _fused(self._client, members, point_id, limit=limit, rank_constant=rank_constant, depth=depth)
+        exact = self._search_params(True)  # None in local mode, where every search is exact
+        wanted: dict[str, None] = {}
+        for name in members:
+            for p in self._client.query_points(name, query=point_id, limit=depth, search_params=exact).points:
+                wanted[str(p.id)] = None
+        vectors = {}
+        for name in members:
+            found = {str(r.id): r.vector for r in self._client.retrieve(name, [point_id, *wanted], with_vectors=True)}
+            if point_id not in found:
+                raise StoreError(
+                    f"no point in '{name}' has id '{point_id}'; fused collections must hold the same points"
+                )
+            vectors[name] = found
+        shared = [pid for pid in wanted if all(pid in vectors[name] for name in members)]
+        payloads = {str(r.id): r.payload for r in self._client.retrieve(members[0], shared, with_payload=True)}
+        fusion = QdrantClient(":memory:")  # Qdrant fuses the prefetches of one collection: the members, named vectors
+        try:
+            named = {f"m{i}": name for i, name in enumerate(members)}
+            fusion.create_collection(
+                "fused",
+                vectors_config={
+                    key: models.VectorParams(size=len(vectors[name][point_id]), distance=models.Distance.COSINE)
+                    for key, name in named.items()
+                },
+            )
+            if shared:
+                fusion.upsert(
+                    "fused",
+                    points=[
+                        models.PointStruct(
+                            id=pid,
+                            vector={key: vectors[name][pid] for key, name in named.items()},
+                            payload=payloads[pid],
+                        )
+                        for pid in shared
+                    ],
+                )
+            result = fusion.query_points(
+                "fused",
+                prefetch=[
+                    models.Prefetch(query=vectors[name][point_id], using=key, limit=depth)
+                    for key, name in named.items()
+                ],
+                query=models.RrfQuery(rrf=models.Rrf(k=rank_constant + 1)),
+                limit=limit,
+                with_payload=True,
+            )
+        finally:
+            fusion.close()
+        return [Hit.of(str(p.id), p.score, ImagePayload.read(p.payload)) for p in result.points]
 
     def query_many(
         self, name: str, queries: list[Query], limit: int, *, exact: bool, search: SearchSettings | None = None
@@ -329,57 +369,6 @@ class QdrantStore(VectorStore):
 
 def _create_alias(alias: str, collection: str) -> models.CreateAliasOperation:
     return models.CreateAliasOperation(create_alias=models.CreateAlias(collection_name=collection, alias_name=alias))
-
-
-def _fused(
-    client: QdrantClient, members: list[str], point_id: str, *, limit: int, rank_constant: int, depth: int
-) -> list[Hit]:
-    """`QdrantStore.fused_query` over the member collections of `client`."""
-    exact = models.SearchParams(exact=True)
-    wanted: dict[str, None] = {}
-    for name in members:
-        for p in client.query_points(name, query=point_id, limit=depth, search_params=exact).points:
-            wanted[str(p.id)] = None
-    vectors = {}
-    for name in members:
-        found = {str(r.id): r.vector for r in client.retrieve(name, [point_id, *wanted], with_vectors=True)}
-        if point_id not in found:
-            raise StoreError(f"no point in '{name}' has id '{point_id}'; fused collections must hold the same points")
-        vectors[name] = found
-    shared = [pid for pid in wanted if all(pid in vectors[name] for name in members)]
-    payloads = {str(r.id): r.payload for r in client.retrieve(members[0], shared, with_payload=True)}
-    fusion = QdrantClient(":memory:")  # Qdrant fuses the prefetches of one collection: the members, named vectors
-    try:
-        named = {f"m{i}": name for i, name in enumerate(members)}
-        fusion.create_collection(
-            "fused",
-            vectors_config={
-                key: models.VectorParams(size=len(vectors[name][point_id]), distance=models.Distance.COSINE)
-                for key, name in named.items()
-            },
-        )
-        if shared:
-            fusion.upsert(
-                "fused",
-                points=[
-                    models.PointStruct(
-                        id=pid, vector={key: vectors[name][pid] for key, name in named.items()}, payload=payloads[pid]
-                    )
-                    for pid in shared
-                ],
-            )
-        result = fusion.query_points(
-            "fused",
-            prefetch=[
-                models.Prefetch(query=vectors[name][point_id], using=key, limit=depth) for key, name in named.items()
-            ],
-            query=models.RrfQuery(rrf=models.Rrf(k=rank_constant + 1)),
-            limit=limit,
-            with_payload=True,
-        )
-    finally:
-        fusion.close()
-    return [Hit.of(str(p.id), p.score, ImagePayload.read(p.payload)) for p in result.points]
 
 
 def _plain(query: Query) -> list[float] | str:

@@ -26,6 +26,7 @@ class SerializedStore(VectorStore):
     """`store` with each call made under one re-entrant lock."""
 
     def __init__(self, store: VectorStore) -> None:
+        super().__init__()
         self._store = store
         self._lock = threading.RLock()
         self.location = store.location
@@ -75,6 +76,10 @@ class SerializedStore(VectorStore):
     def check_schema(self, name: str) -> None:
         with self._lock:
             self._store.check_schema(name)
+
+    def forget_schema(self, name: str) -> None:
+        with self._lock:
+            self._store.forget_schema(name)
 
     def provenance(self, name: str) -> Provenance | None:
         with self._lock:

@@ -22,7 +22,6 @@ from media.files import written_atomically
 from store.base import VectorStore
 
 Progress = Callable[[str, int, int], None]  # (collection, points done, points in all)
-PAGE = 1024
 VERIFIED_QUERIES = 5  # stored points per collection whose top 10 must match after a move
 VERIFY_K = 10
 

@@ -250,6 +250,13 @@ def test_a_fused_ranking_refuses_what_it_cannot_honour_in_one_line(store, reques
     assert "\n" not in str(refused.value)
 
 
+def test_eval_fuse_with_the_batch_query_method_is_refused_before_any_ranking(tmp_path):
+    import_members(tmp_path, {name: vectors_of(angles) for name, angles in ANGLES.items()}, LABELS, PATHS)
+    refused = run(tmp_path, "eval", "-c", "toy_enca", "--fuse", "toy_enca,toy_encb", "--method", "batch-query")
+    assert refused.exit_code == 2 and "leave out --method batch-query" in refused.output
+    assert read_records(tmp_path / "reports") == []  # toy_enca's leave-one-out never ran
+
+
 def test_eval_fuse_beside_duplicates_excluded_keeps_every_point_in_the_fused_figures(tmp_path):
     members = {name: vectors_of(angles) for name, angles in ANGLES.items()}
     import_members(tmp_path, members, LABELS, PATHS)

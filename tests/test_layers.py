@@ -33,6 +33,16 @@ def test_the_scan_sees_imports_inside_functions(tmp_path):
     assert imported(source) == {"numpy", "encoders", "search"}
 
 
+def test_the_evaluations_protocols_never_import_its_report_files():
+    """protocols/ measures, report/ writes what was measured (and imports protocols/): no circle between them."""
+    offenders = []
+    for path in modules("evaluation/protocols"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("evaluation.report"):
+                offenders.append(str(path.relative_to(ROOT)))
+    assert modules("evaluation/protocols") and offenders == []
+
+
 def test_evaluation_never_imports_encoders():
     offenders = [str(path.relative_to(ROOT)) for path in modules("evaluation") if "encoders" in imported(path)]
     assert modules("evaluation") and offenders == []

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from commands.context import Context
 from evaluation import Variant, read_records
+from evaluation.records.study_grid import percent_text
 from media.files import write_text_atomic
 from store import ImagePayload, point_id
 from tests.test_rerank import clustered, store_vectors
@@ -272,3 +273,7 @@ def test_a_variant_drill_down_gives_every_query_the_ap_of_its_record(store, vari
         )
         expected = evaluation.figures.ap[q]
         assert (ranking.ap is None and np.isnan(expected)) or ranking.ap == pytest.approx(expected, abs=1e-12)
+
+
+def test_a_percentage_is_one_decimal_and_none_or_nan_is_n_a_on_the_terminal_and_in_the_report():
+    assert [percent_text(v) for v in (0.4644, None, float("nan"))] == ["46.4", "n/a", "n/a"]

@@ -21,10 +21,11 @@ import pytest
 
 from encoders import build_encoder
 from errors import StoreError
-from evaluation import RankingRequest, ann_recall, leave_one_out, rank_all
+from evaluation import RankingRequest, leave_one_out, rank_all
 from ingest import Dataset, IngestOptions, ingest_dataset, read_dataset
 from store import IndexSettings, VectorStore, collection_name, open_store
 from tests.conftest import write_list_dataset
+from tune.ann_recall import ann_recall
 
 pytestmark = pytest.mark.server
 

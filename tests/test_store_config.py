@@ -26,11 +26,11 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 
 from commands.context import Context
 from errors import StoreError
-from evaluation import ann_recall
 from store import PAYLOAD_SCHEMA, ImagePayload, IndexSettings, VectorStore, open_store
 from store import server as server_module
 from store.embedded import EmbeddedStore
 from store.server import BULK_BATCH, ServerStore
+from tune.ann_recall import ann_recall
 
 # the in-memory stand-in for a server takes the server's path, payload index included
 pytestmark = pytest.mark.filterwarnings("ignore:Payload indexes have no effect")
@@ -402,14 +402,14 @@ def test_an_edge_swap_killed_midway_leaves_one_whole_collection_on_the_next_open
     """The renames of `StoreFolder.swap_in` (and the removal after), stopped after the first or the second as a kill would."""
     _edge_with_rebuild(tmp_path / "q")
     collections = tmp_path / "q" / "collections"
-    (collections / "toy").rename(collections / ".toy")
+    (collections / "toy").rename(collections / ".aside-toy")
     if killed_after == "swapped in":
         (collections / "toy.rebuild").rename(collections / "toy")
     store = open_store(path=tmp_path / "q", create=False)
     try:
         expected = {"set aside": (["toy"], 4), "swapped in": (["toy"], 2)}[killed_after]  # a staging one unlisted
         assert (store.collection_names(), store.count("toy")) == expected
-        assert not (collections / ".toy").exists()
+        assert not (collections / ".aside-toy").exists()
     finally:
         store.close()
 
@@ -421,7 +421,26 @@ def test_an_edge_swap_leaves_no_folder_aside_and_a_set_aside_folder_is_never_lis
         store.replace("toy", "toy.rebuild")
         assert store.collection_names() == ["toy"] and store.count("toy") == 2
         assert sorted(p.name for p in (tmp_path / "q" / "collections").iterdir()) == ["toy"]
-        (tmp_path / "q" / "collections" / "toy").rename(tmp_path / "q" / "collections" / ".toy")
+        (tmp_path / "q" / "collections" / "toy").rename(tmp_path / "q" / "collections" / ".aside-toy")
         assert store.collection_names() == []
     finally:
         store.close()
+
+
+def test_opening_an_edge_store_leaves_other_hidden_folders_alone(tmp_path):
+    _edge_with_rebuild(tmp_path / "q")
+    collections = tmp_path / "q" / "collections"
+    for hidden in (".ipynb_checkpoints", ".toy", ".aside-gone"):  # no sidecar: not a swap's leftover
+        (collections / hidden).mkdir()
+        (collections / hidden / "notes.txt").write_text("mine")
+    open_store(path=tmp_path / "q", create=False).close()
+    for hidden in (".ipynb_checkpoints", ".toy", ".aside-gone"):
+        assert sorted(p.name for p in (collections / hidden).iterdir()) == ["notes.txt"]
+
+
+def test_an_edge_store_that_cannot_be_written_says_pass_another_storage(tmp_path):
+    (tmp_path / "q" / "store.json").mkdir(parents=True)  # the format file cannot be written (root writes anywhere)
+    with pytest.raises(StoreError) as refused:
+        open_store(path=tmp_path / "q", engine="edge")
+    assert str(refused.value).startswith(f"cannot create the embedded store in '{tmp_path / 'q'}': cannot write")
+    assert str(refused.value).endswith("; pass --storage with a folder you can write to")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import uuid
+import warnings
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -240,6 +241,27 @@ def test_a_collection_of_a_newer_payload_schema_is_refused_and_older_ones_read(e
     engine_store.drop("toy_enc")
 
 
+def test_the_payload_schema_is_read_once_per_collection_and_again_after_a_replace(engine_store, monkeypatch):
+    ids, vectors, _ = _filled(engine_store)
+    engine = getattr(engine_store, "_store", engine_store)  # the serialized wrapper's engine does the reading
+    reads = []
+    read_metadata = engine.metadata
+    monkeypatch.setattr(engine, "metadata", lambda name: reads.append(name) or read_metadata(name))
+    for _ in range(3):
+        engine_store.query("toy_enc", vectors[0], 3, exact=True)
+        engine_store.query_many("toy_enc", [ids[0]], 3, exact=True)
+        engine_store.payload("toy_enc", ids[0])
+    assert reads == ["toy_enc"]
+    provenance = Provenance(
+        "toy", "/data/toy", "enc", "model/x", WeightsIdentity("random", None, 0).to_dict(), None, DIM
+    )
+    _filled(engine_store, "staging", n=12, seed=5)
+    engine_store.set_provenance("staging", replace(provenance, schema=PAYLOAD_SCHEMA + 1))
+    with pytest.raises(StoreError, match=rf"payload schema {PAYLOAD_SCHEMA + 1}, newer"):
+        engine_store.replace("toy_enc", "staging")  # a copying replace reads the staging points and refuses
+        engine_store.query("toy_enc", vectors[0], 3, exact=True)  # a swap reads nothing: the query refuses
+
+
 def test_drop_removes_and_replace_swaps_a_staging_collection_in(engine_store):
     _filled(engine_store)
     staging = engine_store.fresh_staging("toy_enc")
@@ -323,7 +345,10 @@ def test_a_fused_query_is_answered_by_rrf_where_the_engine_says_so_and_refused_e
         with pytest.raises(StoreError, match="no fusion query"):
             engine_store.fused_query(["toy_one", "toy_two"], ids[q], limit, rank_constant=k, depth=N - 1)
         return
-    hits = engine_store.fused_query(["toy_one", "toy_two"], ids[q], limit, rank_constant=k, depth=N - 1)
+    with warnings.catch_warnings():
+        if engine_store.capabilities.exact_only:  # local mode warns where a query passes parameters it ignores
+            warnings.simplefilter("error")  # (the server engine here runs on an in-memory client, so it may)
+        hits = engine_store.fused_query(["toy_one", "toy_two"], ids[q], limit, rank_constant=k, depth=N - 1)
     fused = np.zeros(N)
     for vectors in (first, second):  # numpy: each member's 1-based rank of the other points, 1 / (k + rank)
         cosine = vectors @ vectors[q]

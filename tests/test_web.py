@@ -20,9 +20,13 @@ from sklearn.metrics import average_precision_score
 from commands.context import Context
 from encoders import build_encoder
 from evaluation import EvalOptions, evaluate_collections
+from evaluation.metrics import comparisons
 from ingest import IngestOptions, discover, ingest_dataset, read_dataset
+from presentation.environment import environment
+from presentation.static_report import write_index
 from store import ImagePayload, open_store, point_id
-from tests.conftest import make_image, write_list_dataset
+from tests.conftest import ROOT, make_image, write_list_dataset
+from web.templating import templates
 
 HOSTILE = "<script>alert('x')</script>&\""
 ESCAPE_PATHS = ["../secret.jpg", "/ABSOLUTE", "red/link.jpg"]  # /ABSOLUTE is replaced by the secret's absolute path
@@ -135,6 +139,14 @@ def test_evaluation_pages_show_the_table_study_figures_heatmap_and_best_worst(cl
     one = client.get("/eval/shapes_colorhist").text
     for row in recorded["best"] + recorded["worst"]:
         assert f"/eval/shapes_colorhist/q/{row['id']}" in one
+
+
+def test_the_evaluation_page_computes_no_member_comparisons_it_does_not_show(client, monkeypatch):
+    def refused(records):
+        raise AssertionError("member comparisons computed for a page that does not show them")
+
+    monkeypatch.setattr(comparisons, "member_comparisons", refused)
+    assert client.get("/eval").status_code == 200
 
 
 def test_evaluation_links_are_paths_whatever_the_host_header(client):
@@ -346,6 +358,10 @@ def test_every_page_shows_control_and_bidi_characters_as_escapes_then_html_escap
     )
 
 
+def test_the_static_report_environment_has_none_of_the_apps_globals(client):
+    assert "url_for" in templates.env.globals and "url_for" not in environment.globals
+
+
 def test_no_python_module_holds_html():
     """Every page and report is a Jinja2 template (presentation/templates): no markup is built in Python."""
     root = Path(__file__).resolve().parents[1]
@@ -415,3 +431,11 @@ def test_serve_writes_an_access_line_per_request_and_a_line_when_it_stops(tmp_pa
     assert served.returncode == 128 + signal.SIGTERM
     assert err.strip().endswith("serve stopped: SIGTERM"), err
     assert bool(re.search(r"^GET / 200 \d+ ms$", err, re.M)) is not quiet, err
+
+
+def test_the_static_report_carries_the_apps_stylesheets_inline(tmp_path):
+    page = write_index(tmp_path, "memory", set(), command="python cli.py eval", order=[]).read_text()
+    for sheet in ("style.css", "marks.css"):
+        for rule in (ROOT / "presentation" / "static" / sheet).read_text().splitlines():
+            assert rule in page
+    assert "<link" not in page  # nothing to fetch: it opens from disk

@@ -1,7 +1,7 @@
 """What `tune` measures on each setting's top-k lists: pure functions on arrays of positions.
 
-A top-k list is a row of positions (into the collection, dataset order),
-best first, padded with -1 where the engine returned fewer than k hits.
+A top-k list is `store.top_k_positions`' (positions in dataset order, best
+first, padded with `MISSING` where the engine returned fewer than k hits).
 recall@k is |approximate top k & exact top k| / |exact top k|. AP@k is the
 evaluation's, handed in by the command layer (`TuneOptions.quality`).
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-MISSING = -1
+from store.top_k_positions import MISSING
 
 
 def positions_of(hits: list[list[str]], position: dict[str, int], k: int, *, leave_out: list[str]) -> np.ndarray:

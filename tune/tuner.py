@@ -26,13 +26,13 @@ from errors import EvaluationError
 from media.scratch import ScratchFolder
 from store import ImagePayload, Points, VectorStore, open_store
 from store.provenance import now
+from store.top_k_positions import TopKScorer
 from tune.findings import Memory, TuneResult, TuneRow
 from tune.frontier import TOLERANCE, pareto, recommend
 from tune.settings_grid import Build, TuneSetting, grid
 from tune.top_k_lists import percentile_ms, positions_of, recall_at_k
 
 Progress = Callable[[int, int], None]  # (steps done, steps in all)
-TopKScorer = Callable[[np.ndarray, np.ndarray, int], np.ndarray]  # (top-k positions, query positions, k) -> AP@k
 Quality = Callable[[list[ImagePayload]], TopKScorer | None]  # the points' labels -> their scorer, None without
 PAGE = 1024
 BATCH = 256  # queries a call for the figures

@@ -17,16 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from errors import BusyError, QueryError
-from evaluation import (
-    Comparisons,
-    QueryRanking,
-    RankingRequest,
-    RunRecord,
-    Variant,
-    compare_records,
-    rank_query,
-    store_records,
-)
+from evaluation import QueryRanking, RankingRequest, RunRecord, Variant, compare_records, rank_query, store_records
+from evaluation.metrics.comparisons import Ranking
 from evaluation.ranking.rerankers import stage_of
 from media.images import BadImage, load_rgb
 from media.roots import resolve_image_root
@@ -196,10 +188,11 @@ class Backend:
         with self._cache_lock:
             return list(self._reports[2]) if self._reports is not None else []
 
-    def comparisons(self) -> Comparisons:
-        """The orderings and paired comparisons of every record `evaluations` reads, by the evaluation's own entry
-        point (the pages show them, computing nothing)."""
-        return compare_records(self.evaluations())
+    def rankings(self) -> list[Ranking]:
+        """The orderings, with their paired comparisons, of every record `evaluations` reads, by the evaluation's
+        own entry point (the pages show them, computing nothing; no page shows the fused rows' member comparisons,
+        so they are not computed)."""
+        return compare_records(self.evaluations(), members=False).rankings
 
     def evaluation(self, name: str, slug: str | None = None) -> RunRecord | None:
         """The record of collection `name` of variant `slug` (None: its full ranking's, else its first), if any.

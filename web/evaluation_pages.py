@@ -55,7 +55,7 @@ def evaluations(request: Request):
         study=study,
         curves=curves,
         heatmaps=heatmaps,
-        rankings=found.comparisons().rankings,
+        rankings=found.rankings(),
         href=_href,
         kinds={record.kind for record in records},
         skipped=found.skipped_records(),

@@ -1,4 +1,7 @@
-"""The web app's pages from the one presentation environment (`presentation.environment`), with its links."""
+"""The web app's pages from the one presentation environment (`presentation.environment`), with its links.
+
+The app renders through an overlay of that environment with globals of its own (`url_for`), so the static
+report, rendered from the shared environment, never sees the app's links."""
 
 from __future__ import annotations
 
@@ -9,10 +12,12 @@ from jinja2 import pass_context
 
 from presentation.environment import environment
 
-environment.globals["url_for"] = pass_context(
-    lambda context, name, /, **params: context["request"].app.url_path_for(name, **params)
-)  # relative URLs: the Host header is never reflected into a page
-templates = Jinja2Templates(env=environment)
+web_environment = environment.overlay()
+web_environment.globals = {  # an overlay shares its parent's globals dict: the app's are a copy
+    **environment.globals,
+    "url_for": pass_context(lambda context, name, /, **params: context["request"].app.url_path_for(name, **params)),
+}  # relative URLs: the Host header is never reflected into a page
+templates = Jinja2Templates(env=web_environment)
 
 
 def page(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:

@@ -160,10 +160,11 @@ class Comparisons:
     members: list[MemberComparison] = field(default_factory=list)
 
 
-def compare_records(records: list[RunRecord]) -> Comparisons:
+def compare_records(records: list[RunRecord], *, members: bool = True) -> Comparisons:
     """The orderings and paired comparisons of `records`: the one entry point of the terminal, index.html and
-    the web app, which show them and compute nothing."""
-    return Comparisons(rank_records(records), member_comparisons(records))
+    the web app, which show them and compute nothing; `members=False` leaves out the fused rows' comparisons
+    with their members (a bootstrap each) for a page that shows only the orderings."""
+    return Comparisons(rank_records(records), member_comparisons(records) if members else [])
 
 
 def member_comparisons(records: list[RunRecord]) -> list[MemberComparison]:

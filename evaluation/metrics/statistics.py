@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from evaluation.records.gallery_rows import json_number
+
 RESAMPLES = 1000
 SEED = 0
 LEVEL = 0.95
@@ -29,8 +31,8 @@ class Interval:
 
     def to_json(self) -> dict:
         return {
-            "low": _number(self.low),
-            "high": _number(self.high),
+            "low": json_number(self.low),
+            "high": json_number(self.high),
             "level": self.level,
             "resamples": self.resamples,
             "seed": self.seed,
@@ -74,9 +76,9 @@ class PairedDifference:
 
     def to_json(self) -> dict:
         return {
-            "difference": _number(self.difference),
+            "difference": json_number(self.difference),
             "interval": self.interval.to_json(),
-            "p_value": _number(self.p_value),
+            "p_value": json_number(self.p_value),
             "test": "paired sign-flip (randomisation) test, two-sided",
             "significant": self.significant,
             "alpha": SIGNIFICANT,
@@ -164,7 +166,3 @@ def permutation_range(values: np.ndarray, resamples: int = RESAMPLES, *, seed: i
         shuffled = rng.permuted(values, axis=1).mean(axis=0)
         as_large += int(shuffled.max() - shuffled.min() >= observed * (1 - 1e-9))
     return (1 + as_large) / (1 + resamples)
-
-
-def _number(value: float) -> float | None:
-    return None if np.isnan(value) else float(value)

@@ -1,7 +1,7 @@
 """AP@k of top-k position lists: how `tune` scores an index's answers with the evaluation's own definition.
 
-A top-k list is a row of positions (into the collection, dataset order), best
-first, padded with -1 where the engine returned fewer than k hits. AP@k is
+A top-k list is `store.top_k_positions`' (positions in dataset order, best
+first, padded with `MISSING`). AP@k is
 `per_query.average_precision` with denominator min(R, k), so a tuned mAP@k
 compares with the study's. The command layer hands `top_k_quality` to `tune`,
 which never imports this stage.
@@ -9,16 +9,12 @@ which never imports this stage.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from evaluation.metrics.per_query import average_precision, other_members, pack_membership, shares_label
 from evaluation.metrics.relevance import label_sets, metric_labels, shown_labels
 from store import ImagePayload
-
-MISSING = -1
-TopKScorer = Callable[[np.ndarray, np.ndarray, int], np.ndarray]
+from store.top_k_positions import MISSING, TopKScorer
 
 
 def encode_labels(labels: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ from evaluation.metrics.relevance import label_sets, metric_labels, shown_labels
 from evaluation.ranking.near_duplicates import find_duplicates
 from evaluation.ranking.ranker import BlockOutput, ranked_blocks
 from evaluation.ranking.request import Method, RankingRequest
+from evaluation.records.gallery_rows import json_number
 from store import Hit, ImagePayload, Points, VectorStore
 
 
@@ -87,15 +88,14 @@ def rank_query(
         Hit.of(points.ids[p], s, points.payloads[p])
         for p, s in zip(block.order[0].tolist(), block.scores[0].tolist(), strict=True)
     ]
-    ap = float(figures.ap[0])
     return QueryRanking(
         collection,
         point_id,
         payload,
         hits,
         [hit.relevant_to(payload.label_set) for hit in hits],
-        None if np.isnan(ap) else ap,
-        [None if np.isnan(p) else float(p) for p in figures.pr_curve],
+        json_number(figures.ap[0]),
+        [json_number(p) for p in figures.pr_curve],
         int(figures.n_relevant[0]),
         request.k,
     )

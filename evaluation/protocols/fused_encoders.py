@@ -31,6 +31,7 @@ from evaluation.ranking.ranker import block_rows
 from evaluation.ranking.request import Method, RankingRequest
 from evaluation.records.variant import FUSED, Variant
 from store import VectorStore
+from store.provenance import random_marked
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ class FusedEvaluation:
 
     @property
     def title(self) -> str:
-        return f"{self.name} (random weights)" if self.random_weights else self.name
+        return random_marked(self.name, self.random_weights)
 
     def to_json(self) -> dict:
         record = self.evaluation.to_json()

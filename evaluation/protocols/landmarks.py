@@ -26,6 +26,7 @@ from media.containment import containment_problem
 from media.groundtruth import IMAGE_FOLDER, GroundTruth, QueryTruth, read_ground_truth, truth_file
 from media.images import BadImage, load_rgb
 from store import Provenance, VectorStore
+from store.provenance import random_marked
 
 PROTOCOL = "revisited"
 
@@ -54,7 +55,7 @@ class LandmarkEvaluation:
 
     @property
     def title(self) -> str:
-        return f"{self.collection} (random weights)" if self.provenance.random_weights else self.collection
+        return random_marked(self.collection, self.provenance.random_weights)
 
     def to_json(self) -> dict:
         return {

@@ -31,6 +31,7 @@ from evaluation.records.study import beside_study
 from evaluation.records.variant import Sample, Variant
 from media.files import identical_groups
 from store import Hit, Points, Provenance, VectorStore
+from store.provenance import random_marked
 
 GALLERY_ROWS = 5
 GALLERY_HITS = 5
@@ -99,7 +100,7 @@ class Evaluation:
     @property
     def title(self) -> str:
         """The row's name, marked when its vectors come from random weights (never a result)."""
-        return f"{self.name} (random weights)" if self.random_weights else self.name
+        return random_marked(self.name, self.random_weights)
 
     @cached_property
     def interval(self) -> Interval:

@@ -30,6 +30,7 @@ from evaluation.records.variant import TEXT_TO_IMAGE, Variant
 from media.sheets import OTHER_CLASS, QUERY, SAME_CLASS, TILE, Row, Tile, draw_sheet, text_tile
 from media.thumbnails import thumbnail
 from store import Provenance, VectorStore
+from store.provenance import random_marked
 
 GALLERY_ROWS = 5
 GALLERY_HITS = 5
@@ -67,8 +68,7 @@ class TextEvaluation:
 
     @property
     def title(self) -> str:
-        random = self.provenance is not None and self.provenance.random_weights
-        return f"{self.name} (random weights)" if random else self.name
+        return random_marked(self.name, self.provenance is not None and self.provenance.random_weights)
 
     @property
     def metric(self) -> str:

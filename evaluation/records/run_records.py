@@ -28,6 +28,7 @@ from pathlib import Path
 
 from evaluation.records.variant import Variant
 from media.files import write_text_atomic
+from store.provenance import random_marked
 
 SCHEMA = 1
 RUNS = "runs"
@@ -61,7 +62,7 @@ class RunRecord:
     @property
     def title(self) -> str:
         """The name, marked when the vectors come from random weights (never a result)."""
-        return f"{self.name} (random weights)" if self.random_weights else self.name
+        return random_marked(self.name, self.random_weights)
 
     @property
     def interval(self) -> tuple[float | None, float | None]:

@@ -8,11 +8,13 @@ excluded) is a row of its own named by its variant (`colorhist @10`,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from evaluation.records.run_records import RunRecord
 from evaluation.records.study import study_text
+from store.provenance import random_marked
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ def cell_text(record: RunRecord | None) -> str:
     text = figure_text(record.map) if record.variant.k is None else f"{record.metric} {figure_text(record.map)}"
     if record.variant.sample is not None:
         text += f" ({record.queries} of {record.points} queries)"
-    return text + (" (random weights)" if record.random_weights else "")
+    return random_marked(text, record.random_weights)
 
 
 def with_study(record: RunRecord | None, interval: bool = True) -> str:
@@ -105,3 +107,8 @@ def with_study(record: RunRecord | None, interval: bool = True) -> str:
 
 def figure_text(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
+
+
+def percent_text(value: float | None) -> str:
+    """A figure as a percentage to one decimal (the Revisited tables); 'n/a' for none or NaN (no relevant point)."""
+    return "n/a" if value is None or math.isnan(value) else f"{100 * value:.1f}"

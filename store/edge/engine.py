@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import qdrant_edge as edge
 
-from errors import CollectionBusyError, StoreError
-from store.base import Loader, Query, VectorStore
+from errors import CollectionBusyError, MediaError, StoreError
+from store.base import SCROLL_PAGE, Loader, Query, VectorStore
 from store.capabilities import Capabilities
 from store.edge.footprint import shard_footprint
 from store.edge.indexing import HNSW_MIN_POINTS, build_index, check_settings, edge_config
@@ -38,7 +38,6 @@ from store.payload import PAYLOAD_SCHEMA, SCHEMA_KEY, ImagePayload
 from store.provenance import Provenance
 from store.types import CollectionInfo, Footprint, Hit, IndexSettings, IndexStatus, Points, SearchSettings
 
-PAGE = 2048  # points per scroll page and per upsert
 INDEXED_FIELDS = ("label", "labels", "path")  # the payload fields queries filter on
 EDGE = Capabilities(
     exact_only=False,
@@ -55,6 +54,7 @@ class EdgeStore(VectorStore):
     """The Edge store in `folder`; opened by `store.open_store` (`wait` and `idle_release`: `OpenShards`)."""
 
     def __init__(self, folder: StoreFolder, *, wait: float = 0.0, idle_release: float | None = None) -> None:
+        super().__init__()
         self._folder = folder
         self.location = folder.location
         self._shards = OpenShards(folder, wait=wait, idle_release=idle_release)
@@ -75,10 +75,10 @@ class EdgeStore(VectorStore):
                 )
             try:
                 folder.mark(importlib.metadata.version("qdrant-edge-py"))  # a failed write is one line naming the file
-            except OSError as error:
+            except (OSError, MediaError) as error:  # the folder cannot be made, or the format file written
                 raise StoreError(
-                    f"cannot create the embedded store in '{path}': {error.strerror or error}; pass --storage "
-                    f"with a folder you can write to"
+                    f"cannot create the embedded store in '{path}': {getattr(error, 'strerror', None) or error}; "
+                    f"pass --storage with a folder you can write to"
                 ) from None
         return cls(folder, wait=wait, idle_release=idle_release)
 
@@ -151,6 +151,7 @@ class EdgeStore(VectorStore):
 
     def set_provenance(self, name: str, provenance: Provenance) -> None:
         self.require(name)
+        self.forget_schema(name)
         self._folder.write_sidecar(name, {**self._folder.sidecar(name), "metadata": provenance.to_metadata()})
 
     def settings(self, name: str) -> IndexSettings:
@@ -160,6 +161,7 @@ class EdgeStore(VectorStore):
 
     def drop(self, name: str) -> None:
         self.require(name)
+        self.forget_schema(name)
         with self._shards.alone(name, "drop it") as folder:
             self._folder.unmark(name)  # no longer a collection, whatever happens next
             shutil.rmtree(self._folder.shard(name), ignore_errors=True)
@@ -171,6 +173,8 @@ class EdgeStore(VectorStore):
         which the next open settles (`OpenShards.settle_swaps`). `settings` are not needed: the staging
         collection was made with them and keeps them."""
         self.require(staging)
+        self.forget_schema(name)
+        self.forget_schema(staging)
         with self._shards.alone(staging, "replace it") as staged:
             self._folder.write_sidecar(staging, {**self._folder.sidecar(staging), "name": name})
             if not self.exists(name):
@@ -229,8 +233,8 @@ class EdgeStore(VectorStore):
 
     @contextmanager
     def bulk_load(self, name: str, settings: IndexSettings | None = None) -> Iterator[Loader]:
-        """Upserts of PAGE points (Edge takes large batches best)."""
-        loader = Loader(self, name, PAGE)
+        """Upserts of SCROLL_PAGE points (Edge takes large batches best)."""
+        loader = Loader(self, name, SCROLL_PAGE)
         yield loader
         loader.flush()
 
@@ -261,8 +265,8 @@ class EdgeStore(VectorStore):
         if not ids:
             return
         with self._shard(name, writes=True) as shard:
-            for start in range(0, len(ids), PAGE):
-                shard.update(edge.UpdateOperation.delete_points(list(ids[start : start + PAGE])))
+            for start in range(0, len(ids), SCROLL_PAGE):
+                shard.update(edge.UpdateOperation.delete_points(list(ids[start : start + SCROLL_PAGE])))
             shard.flush()
 
     def _pages(self, name: str, with_payload: bool, with_vectors: bool) -> Iterator[list]:
@@ -270,7 +274,9 @@ class EdgeStore(VectorStore):
             offset = None
             while True:
                 records, offset = shard.scroll(
-                    edge.ScrollRequest(offset=offset, limit=PAGE, with_payload=with_payload, with_vector=with_vectors)
+                    edge.ScrollRequest(
+                        offset=offset, limit=SCROLL_PAGE, with_payload=with_payload, with_vector=with_vectors
+                    )
                 )
                 yield records
                 if offset is None:

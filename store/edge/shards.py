@@ -2,7 +2,8 @@
 
 A shard is open in one process at a time (Edge's write-ahead log takes an
 flock). `OpenShards` is the only place a collection's holder lock is taken
-(`_hold`, `store/edge/holders.py`) and the only place a shard is opened,
+(`_hold`, `store/edge/holders.py`; in the collection's folder, or in the folder
+a swap set aside while it is settled) and the only place a shard is opened,
 created, closed and let go: it counts the calls using each shard, lets go of
 all of them on `close`, and with `idle_release` of each unused that long (a
 long-running server). What needs a collection's folder to itself (the HNSW
@@ -119,12 +120,11 @@ class OpenShards:
                 holder.release()
 
     def settle_swaps(self) -> None:
-        """Settle what a killed swap left (`StoreFolder.settle`), each folder set aside held while it is settled;
-        one a running swap holds is left to it."""
+        """Settle what a killed swap left (`StoreFolder.settle`: only folders a swap set aside), each held while
+        it is settled; one a running swap holds is left to it."""
         for name, aside in self.folder.set_aside():
-            holder = Holder(aside, name)
             try:
-                holder.acquire(0)
+                holder = self._hold(name, 0, aside)
             except CollectionBusyError:
                 continue
             try:
@@ -132,9 +132,10 @@ class OpenShards:
             finally:
                 holder.release()
 
-    def _hold(self, name: str, wait: float | None) -> Holder:
-        """Take `name`'s holder lock, waiting up to `wait` seconds (default the store's): the only place it is taken."""
-        holder = Holder(self.folder.collection(name), name)
+    def _hold(self, name: str, wait: float | None, folder: Path | None = None) -> Holder:
+        """Take `name`'s holder lock in `folder` (default the collection's), waiting up to `wait` seconds
+        (default the store's): the only place a holder lock is taken."""
+        holder = Holder(folder or self.folder.collection(name), name)
         holder.acquire(self.wait if wait is None else wait)
         sweep_leftovers(self.folder.shard(name), name)  # held now: no build that is still running owns them
         return holder

@@ -30,7 +30,7 @@ FORMAT = "qdrant-edge"
 SIDECAR = "collection.json"
 HOLDER = "holder"
 SHARD = "shard"
-ASIDE = "."  # prefix of an old collection folder a swap set aside (no collection's folder starts with '.')
+ASIDE = ".aside-"  # prefix of an old collection folder a swap set aside (no collection's folder starts with '.')
 
 
 def folder_name(name: str) -> str:
@@ -139,11 +139,12 @@ class StoreFolder:
         shutil.rmtree(collection.with_name(ASIDE + collection.name), ignore_errors=True)
 
     def set_aside(self) -> list[tuple[str, Path]]:
-        """(collection name, folder) of every old folder a swap set aside and did not remove."""
+        """(collection name, folder) of every old folder a swap set aside and did not remove: named with
+        `ASIDE` and holding a sidecar (any other hidden folder, `.ipynb_checkpoints` say, is left alone)."""
         base = self.path / "collections"
         if not base.is_dir():
             return []
-        found = (f for f in base.iterdir() if f.name.startswith(ASIDE) and f.is_dir())
+        found = (f for f in base.iterdir() if f.name.startswith(ASIDE) and (f / SIDECAR).is_file())
         return [(unquote(f.name[len(ASIDE) :]), f) for f in found]
 
     def settle(self, name: str, aside: Path) -> None:

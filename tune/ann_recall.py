@@ -1,7 +1,8 @@
-"""How close the approximate index (HNSW, quantization) comes to exact search, as a metric.
+"""How close a collection's approximate index (HNSW, quantization) comes to exact search: `eval --ann`.
 
-Quality figures (mAP) always come from exact search; this says what the
-index would lose on the same collection.
+An index measurement, so tune's: quality figures (mAP) always come from exact
+search; this says what the index as it stands would lose on the same
+collection, by tune's one recall@k (`top_k_lists.recall_at_k`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from store import VectorStore
+from tune.top_k_lists import positions_of, recall_at_k
 
 BATCH_QUERIES = 32
 
@@ -44,11 +46,16 @@ def ann_recall(store: VectorStore, name: str, k: int = 10, *, sample: int = 200,
     ids = sorted(store.point_ids(name))
     rng = np.random.default_rng(seed)
     chosen = [ids[i] for i in np.sort(rng.choice(len(ids), size=min(sample, len(ids)), replace=False))]
+    position = {point: i for i, point in enumerate(ids)}
     recalls = []
     for start in range(0, len(chosen), BATCH_QUERIES):
         chunk = chosen[start : start + BATCH_QUERIES]
-        exact = [set(hits) for hits, _ in store.query_many(name, chunk, k, exact=True)]
-        approximate = [set(hits) for hits, _ in store.query_many(name, chunk, k, exact=False)]
-        recalls += [len(e & a) / len(e) for e, a in zip(exact, approximate, strict=True) if e]
+        exact, approximate = (
+            positions_of(
+                [hits for hits, _ in store.query_many(name, chunk, k, exact=way)], position, k, leave_out=chunk
+            )
+            for way in (True, False)
+        )
+        recalls += [r for r in recall_at_k(exact, approximate).tolist() if not np.isnan(r)]
     recall = float(np.mean(recalls)) if recalls else 1.0
     return AnnRecall(name, k, len(recalls), recall, False, status.indexed, status.points)

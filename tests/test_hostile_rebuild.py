@@ -110,7 +110,7 @@ import os, signal, sys
 sys.argv = ["cli.py", *sys.argv[1:]]
 import store.edge.engine
 from store.edge import EdgeStore
-store.edge.engine.PAGE = 2  # upserts of 2 points, so the kill comes after a first write
+store.edge.engine.SCROLL_PAGE = 2  # upserts of 2 points, so the kill comes after a first write
 original, calls = EdgeStore.upsert, []
 def upsert(self, *args, **kwargs):
     if calls:

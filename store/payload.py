@@ -96,7 +96,7 @@ def refuse_newer_schema(name: str, metadata: dict) -> None:
 def share_label(first: Iterable[str], second: Iterable[str]) -> bool:
     """The one relevance rule: two images are relevant to each other when they share a label.
 
-    For single-label points that is equal labels. Evaluation (`evaluation.metrics.per_query.shares_label`, the same
+    For single-label points that is equal labels. Evaluation (`evaluation.metrics.relevance.shares_label`, the same
     rule on arrays), the drill-down, the neighbours page, search galleries and the label filter all use it.
     """
     return not set(first).isdisjoint(second)

@@ -9,7 +9,8 @@ from click.testing import CliRunner
 from sklearn.metrics import average_precision_score
 
 from commands.context import Context
-from evaluation.metrics.per_query import evaluate_rankings, membership, per_class_ap
+from evaluation.metrics.per_query import evaluate_rankings, per_class_ap
+from evaluation.metrics.relevance import membership
 from ingest.datasets import read_dataset
 from store import ImagePayload
 from tests.conftest import write_list_dataset

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from evaluation.metrics.named_metrics import NamedMetric
-from evaluation.metrics.per_query import FigureSums, pack_membership
+from evaluation.metrics.per_query import FigureSums
+from evaluation.metrics.relevance import pack_membership
 from evaluation.protocols.leave_one_out import GALLERY_HITS, _measure
 from evaluation.ranking.bins import rank_rows
 from evaluation.ranking.ranker import BlockOutput

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evaluation.metrics.per_query import membership
+from evaluation.metrics.relevance import membership
 from evaluation.ranking.ranker import Neighbours
 
 NO_LABEL = "?"

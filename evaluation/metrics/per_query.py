@@ -6,10 +6,8 @@ Conventions shared by every function here:
   the hit at rank i+1 of query q has the query's label. The query itself is
   never in its own ranking.
 - Labels are one per point (an array of labels), or several (a boolean
-  membership matrix, points x classes): then two points are relevant to each
-  other when they share at least one class, `(M[q] & M[hit]).any()`. The
-  membership is packed 64 classes to a word, so a multi-label comparison of up
-  to 64 classes costs one AND per hit, like the single-label one.
+  membership matrix, points x classes): relevance is `metrics.relevance`'s
+  (a shared class, on membership packed 64 classes to a word).
 - `n_relevant[q]` (R) is the number of *other* points relevant to query q.
 - A query with R = 0 (its class has no other member) has no AP: its figures
   are NaN, and the means skip and count it.
@@ -25,60 +23,18 @@ import numba
 import numpy as np
 
 from evaluation.metrics.named_metrics import NamedMetric, named_figure
+from evaluation.metrics.relevance import membership, other_members, pack_membership, shares_label
 from evaluation.ranking.threads import THREADS, in_parts
 
 PR_LEVELS = 101
 PRECISION_RANKS = (1, 5, 10)
+BLOCK_ROWS = 1024  # rankings measured at once by `evaluate_rankings`
 PARALLEL_HITS = 1 << 16  # hits from which `hit_figures` shares the queries among THREADS threads
-BLOCK_ROWS = 1024
 
 
 def metric_name(k: int | None) -> str:
     """What a table calls the mean of the APs: 'mAP' for full rankings, 'mAP@k' for rankings cut at k."""
     return "mAP" if k is None else f"mAP@{k}"
-
-
-def shares_label(labels: np.ndarray, order: np.ndarray, queries: np.ndarray) -> np.ndarray:
-    """relevant[i, j]: point order[i, j] has the label of point queries[i].
-
-    With 2-D `labels` (packed membership words from `pack_membership`, points x
-    words) a hit is relevant when it shares any class with the query.
-    """
-    if labels.ndim == 1:
-        return labels[order] == labels[queries, None]
-    relevant = np.zeros(np.broadcast_shapes(order.shape, (len(queries), 1)), dtype=bool)
-    for word in range(labels.shape[1]):
-        column = labels[:, word]
-        relevant |= (column[order] & column[queries, None]) != 0
-    return relevant
-
-
-def pack_membership(membership: np.ndarray) -> np.ndarray:
-    """A boolean membership matrix (points x classes) as uint64 words (points x ceil(classes / 64))."""
-    membership = np.asarray(membership, dtype=bool)
-    width = max(64, -(-membership.shape[1] // 64) * 64)
-    padded = np.zeros((len(membership), width), dtype=bool)
-    padded[:, : membership.shape[1]] = membership
-    return np.ascontiguousarray(np.packbits(padded, axis=1)).view(np.uint64)
-
-
-def other_members(labels: np.ndarray, block: int = BLOCK_ROWS) -> np.ndarray:
-    """R per point: how many other points share its label (with packed membership words, any of its classes).
-
-    Multi-label points are grouped by their exact set of classes first: R of a
-    point is the size of every group sharing a class with its own, less itself.
-    """
-    axis = 0 if labels.ndim == 2 else None
-    groups, inverse, counts = np.unique(labels, axis=axis, return_inverse=True, return_counts=True)
-    inverse = inverse.ravel()
-    if labels.ndim == 1:
-        return counts[inverse] - 1
-    reach = np.empty(len(groups), dtype=np.int64)
-    for start in range(0, len(groups), block):
-        shared = (groups[start : start + block, None, :] & groups[None, :, :]).any(axis=2)
-        reach[start : start + block] = shared @ counts
-    labelled = groups.any(axis=1)  # a point without a class shares none, not even with itself
-    return (reach - labelled)[inverse]
 
 
 @dataclass(frozen=True)
@@ -429,13 +385,3 @@ def per_class_ap(ap: np.ndarray, labels: np.ndarray | list[tuple[str, ...]]) -> 
         return {label: _nanmean(ap[matrix[:, c]]) for c, label in enumerate(classes)}
     labels = np.asarray(labels)
     return {str(label): _nanmean(ap[labels == label]) for label in np.unique(labels)}
-
-
-def membership(label_sets: list[tuple[str, ...]]) -> tuple[np.ndarray, list[str]]:
-    """The boolean matrix (points x classes) of each point's labels, and the classes in sorted order."""
-    classes = sorted({label for labels in label_sets for label in labels})
-    column = {label: c for c, label in enumerate(classes)}
-    matrix = np.zeros((len(label_sets), len(classes)), dtype=bool)
-    for row, labels in enumerate(label_sets):
-        matrix[row, [column[label] for label in labels]] = True
-    return matrix, classes

@@ -11,8 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from evaluation.metrics.per_query import average_precision, other_members, pack_membership, shares_label
-from evaluation.metrics.relevance import label_sets, metric_labels, shown_labels
+from evaluation.metrics.per_query import average_precision
+from evaluation.metrics.relevance import (
+    label_sets,
+    metric_labels,
+    other_members,
+    pack_membership,
+    shares_label,
+    shown_labels,
+)
 from store import ImagePayload
 from store.top_k_positions import MISSING, TopKScorer
 

@@ -2,15 +2,9 @@
 
 `QdrantStore` holds the client privately and implements the contract once;
 `EmbeddedStore` and `ServerStore` override only where the engines differ
-(search parameters, payload indexes, write retries, bulk loads).
-
-A rebuilt collection is an alias: `ingest --recreate` and `import --recreate`
-build a new generation ('<name>.gen-<hex>') and switch the alias `<name>` to it
-in one alias operation, so a kill leaves the old collection or the new one.
-A collection of an earlier release (not an alias) is swapped in three steps: a
-marker alias '<name>.swap' names the whole new generation, the old collection
-is deleted, and one alias operation drops the marker and points `<name>` at the
-new one; `settle` finishes a swap a kill cut short, when the store is opened.
+(search parameters, payload indexes, write retries, bulk loads). A rebuilt
+collection is an alias over generations (`store/generations.py`); a fused
+query is `store/rrf_fusion.py`'s.
 """
 
 from __future__ import annotations
@@ -23,9 +17,11 @@ from qdrant_client import QdrantClient, models
 
 from errors import StoreError
 from store.base import SCROLL_PAGE, Loader, Query, VectorStore
-from store.naming import generation_name, generation_of, is_staging, staging_name, swap_alias, swapped
+from store.generations import Generations
+from store.naming import generation_of, is_staging, swapped
 from store.payload import PAYLOAD_SCHEMA, SCHEMA_KEY, ImagePayload
 from store.provenance import Provenance
+from store.rrf_fusion import FusedAsk, fused_hits
 from store.types import (
     ANY_SIZE_KB,
     CollectionInfo,
@@ -44,6 +40,7 @@ class QdrantStore(VectorStore):
     def __init__(self, client: QdrantClient, location: str) -> None:
         super().__init__()
         self._client = client
+        self._generations = Generations(client)
         self.location = location
 
     def close(self) -> None:
@@ -65,7 +62,7 @@ class QdrantStore(VectorStore):
     def collection_names(self) -> list[str]:
         """Collections and aliases by the names they are used by; generations, swap markers and a rebuild's
         staging collection are not listed."""
-        names = {alias for alias in self._aliases() if swapped(alias) is None and not is_staging(alias)}
+        names = {alias for alias in self._generations.aliases() if swapped(alias) is None and not is_staging(alias)}
         names.update(
             c.name
             for c in self._client.get_collections().collections
@@ -74,60 +71,21 @@ class QdrantStore(VectorStore):
         return sorted(names)
 
     def exists(self, name: str) -> bool:
-        return self._client.collection_exists(name) or name in self._aliases()
-
-    def _aliases(self) -> dict[str, str]:
-        """Every alias and the collection it points at."""
-        return {a.alias_name: a.collection_name for a in self._client.get_aliases().aliases}
+        return self._client.collection_exists(name) or name in self._generations.aliases()
 
     def fresh_staging(self, name: str) -> str:
-        """A new generation of `name`; the ones no alias points at (a rebuild or a drop a kill cut short) are dropped."""
-        live = set(self._aliases().values())
-        for collection in self._client.get_collections().collections:
-            leftover = generation_of(collection.name) == name or collection.name == staging_name(name)
-            if leftover and collection.name not in live:
-                self._client.delete_collection(collection.name)
-        return generation_name(name)
+        return self._generations.fresh(name)
 
     def replace(self, name: str, staging: str, settings: IndexSettings | None = None) -> None:
-        """Point the alias `name` at `staging` in one alias operation, then drop the generation it pointed at.
-
-        A collection `name` of an earlier release is deleted only after the
-        marker alias says `staging` is whole (`settle` ends the swap after a kill)."""
+        """Point the alias `name` at `staging` in one alias operation, then drop what it pointed at
+        (`Generations.swap`)."""
         self.require(staging)
-        self._schema_read.discard(name)
-        aliases = self._aliases()
-        if name not in aliases and self._client.collection_exists(name):
-            self._alias_operations([_create_alias(swap_alias(name), staging)])
-            self._client.delete_collection(name)
-            aliases[swap_alias(name)] = staging
-        self._switch(name, staging, aliases)
+        self.forget_schema(name)
+        self._generations.swap(name, staging)
 
     def settle(self) -> None:
-        """Finish every swap a kill cut short after its marker alias was made: the new generation is whole."""
-        aliases = self._aliases()
-        for marker, staging in aliases.items():
-            name = swapped(marker)
-            if name is None:
-                continue
-            if name not in aliases and self._client.collection_exists(name):
-                self._client.delete_collection(name)
-            self._switch(name, staging, aliases)
-
-    def _switch(self, name: str, staging: str, aliases: dict[str, str]) -> None:
-        """Point `name` at `staging` (dropping the swap marker if there is one), then drop the old generation."""
-        operations = []
-        if swap_alias(name) in aliases:
-            operations.append(models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=swap_alias(name))))
-        old = aliases.get(name)
-        if old is not None:
-            operations.append(models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=name)))
-        self._alias_operations([*operations, _create_alias(name, staging)])
-        if old is not None and old != staging:
-            self._client.delete_collection(old)
-
-    def _alias_operations(self, operations: list) -> None:
-        self._client.update_collection_aliases(change_aliases_operations=operations)
+        """Finish every swap a kill cut short (`Generations.settle`)."""
+        self._generations.settle()
 
     def ensure_collection(
         self,
@@ -172,17 +130,13 @@ class QdrantStore(VectorStore):
 
     def set_provenance(self, name: str, provenance: Provenance) -> None:
         self.forget_schema(name)
-        self._client.update_collection(self._aliases().get(name, name), metadata=provenance.to_metadata())
+        self._client.update_collection(self._generations.aliases().get(name, name), metadata=provenance.to_metadata())
 
     def drop(self, name: str) -> None:
         """Drop the collection `name`, or the alias `name` and the generation it points at."""
         self.require(name)
         self.forget_schema(name)
-        target = self._aliases().get(name)
-        if target is not None:
-            self._alias_operations([models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=name))])
-            name = target
-        self._client.delete_collection(name)
+        self._client.delete_collection(self._generations.unalias(name))
 
     def info(self, name: str) -> CollectionInfo:
         self.require(name)
@@ -286,72 +240,12 @@ class QdrantStore(VectorStore):
     def fused_query(
         self, members: list[str], point_id: str, limit: int, *, rank_constant: int, depth: int
     ) -> list[Hit]:
-        """Qdrant's prefetch + RRF fusion query.
-
-        Qdrant fuses the prefetches of one collection (one named vector each);
-        here every member is a collection of its own. So each member's `depth`
-        nearest points to the stored point (exact; the point itself left out)
-        are gathered, with every member's vector of each, into a transient
-        in-memory collection with one named vector per member, and one query
-        there prefetches each member's top `depth` by its vector and fuses them
-        with `RrfQuery`: the query a deployment with the members as named
-        vectors of one collection sends, and the same candidates. Qdrant scores
-        the hit at 0-based position i of a prefetch 1 / (k' + i), with k' = 2
-        unless given: the 1-based 1 / (rank_constant + rank) is k' = rank_constant + 1.
-        Qdrant leaves equal fused scores in no defined order.
-        """
+        """Qdrant's prefetch + RRF fusion query (`store/rrf_fusion.py`)."""
         for name in members:
             self.check_schema(name)
         exact = self._search_params(True)  # None in local mode, where every search is exact
-        wanted: dict[str, None] = {}
-        for name in members:
-            for p in self._client.query_points(name, query=point_id, limit=depth, search_params=exact).points:
-                wanted[str(p.id)] = None
-        vectors = {}
-        for name in members:
-            found = {str(r.id): r.vector for r in self._client.retrieve(name, [point_id, *wanted], with_vectors=True)}
-            if point_id not in found:
-                raise StoreError(
-                    f"no point in '{name}' has id '{point_id}'; fused collections must hold the same points"
-                )
-            vectors[name] = found
-        shared = [pid for pid in wanted if all(pid in vectors[name] for name in members)]
-        payloads = {str(r.id): r.payload for r in self._client.retrieve(members[0], shared, with_payload=True)}
-        fusion = QdrantClient(":memory:")  # Qdrant fuses the prefetches of one collection: the members, named vectors
-        try:
-            named = {f"m{i}": name for i, name in enumerate(members)}
-            fusion.create_collection(
-                "fused",
-                vectors_config={
-                    key: models.VectorParams(size=len(vectors[name][point_id]), distance=models.Distance.COSINE)
-                    for key, name in named.items()
-                },
-            )
-            if shared:
-                fusion.upsert(
-                    "fused",
-                    points=[
-                        models.PointStruct(
-                            id=pid,
-                            vector={key: vectors[name][pid] for key, name in named.items()},
-                            payload=payloads[pid],
-                        )
-                        for pid in shared
-                    ],
-                )
-            result = fusion.query_points(
-                "fused",
-                prefetch=[
-                    models.Prefetch(query=vectors[name][point_id], using=key, limit=depth)
-                    for key, name in named.items()
-                ],
-                query=models.RrfQuery(rrf=models.Rrf(k=rank_constant + 1)),
-                limit=limit,
-                with_payload=True,
-            )
-        finally:
-            fusion.close()
-        return [Hit.of(str(p.id), p.score, ImagePayload.read(p.payload)) for p in result.points]
+        asked = FusedAsk(point_id, limit=limit, rank_constant=rank_constant, depth=depth)
+        return fused_hits(self._client, members, asked, exact=exact)
 
     def query_many(
         self, name: str, queries: list[Query], limit: int, *, exact: bool, search: SearchSettings | None = None
@@ -365,10 +259,6 @@ class QdrantStore(VectorStore):
             ([str(p.id) for p in response.points], np.fromiter((p.score for p in response.points), np.float32))
             for response in self._client.query_batch_points(name, requests)
         ]
-
-
-def _create_alias(alias: str, collection: str) -> models.CreateAliasOperation:
-    return models.CreateAliasOperation(create_alias=models.CreateAlias(collection_name=collection, alias_name=alias))
 
 
 def _plain(query: Query) -> list[float] | str:

@@ -23,7 +23,6 @@ from evaluation import EvalOptions, evaluate_collections
 from evaluation.metrics import comparisons
 from ingest import IngestOptions, discover, ingest_dataset, read_dataset
 from presentation.environment import environment
-from presentation.static_report import write_index
 from store import ImagePayload, open_store, point_id
 from tests.conftest import ROOT, make_image, write_list_dataset
 from web.templating import templates
@@ -347,35 +346,8 @@ def test_serve_warns_on_a_non_local_host_and_builds_the_app(monkeypatch, opened,
     assert "warning" not in local.output and "warning: listening on 0.0.0.0" in public.output
 
 
-def test_every_page_shows_control_and_bidi_characters_as_escapes_then_html_escapes():
-    """One rule for the web pages and reports/index.html (one environment): text is made inert, then escaped;
-    markup the templates build (a macro's output) is left as it is."""
-    from presentation.environment import environment
-
-    shown = environment.from_string("{% macro m(x) %}<b>{{ x }}</b>{% endmacro %}{{ x }}|{{ n }}|{{ m(x) }}")
-    assert shown.render(x="nul\x00<\u202eevil>&'\"", n=None) == (
-        "nul\\x00&lt;\\u202eevil&gt;&amp;&#39;&#34;|None|<b>nul\\x00&lt;\\u202eevil&gt;&amp;&#39;&#34;</b>"
-    )
-
-
 def test_the_static_report_environment_has_none_of_the_apps_globals(client):
     assert "url_for" in templates.env.globals and "url_for" not in environment.globals
-
-
-def test_no_python_module_holds_html():
-    """Every page and report is a Jinja2 template (presentation/templates): no markup is built in Python."""
-    root = Path(__file__).resolve().parents[1]
-    tag = re.compile(r"</?(html|head|body|table|tr|td|th|h[1-6]|p|div|span|section|figure|img|a|ul|li|nav|br)\b[^>]*>")
-    folders = [path.parent for path in root.glob("*/__init__.py") if path.parent.name != "tests"] + [root / "bench"]
-    files = [*root.glob("*.py"), *(file for folder in folders for file in folder.rglob("*.py"))]
-    assert any(file.parent.name == "presentation" for file in files)
-    found = [
-        f"{file.relative_to(root)}:{number}"
-        for file in files
-        for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1)
-        if tag.search(line)
-    ]
-    assert found == []
 
 
 def test_each_request_answered_is_one_access_line(opened, built):
@@ -401,7 +373,7 @@ def test_serve_writes_an_access_line_per_request_and_a_line_when_it_stops(tmp_pa
     import urllib.request
 
     from store import open_store
-    from tests.conftest import CLI_ENV, ROOT
+    from tests.conftest import CLI_ENV
 
     open_store(path=tmp_path / "q").close()
     with socket.socket() as probe:
@@ -431,11 +403,3 @@ def test_serve_writes_an_access_line_per_request_and_a_line_when_it_stops(tmp_pa
     assert served.returncode == 128 + signal.SIGTERM
     assert err.strip().endswith("serve stopped: SIGTERM"), err
     assert bool(re.search(r"^GET / 200 \d+ ms$", err, re.M)) is not quiet, err
-
-
-def test_the_static_report_carries_the_apps_stylesheets_inline(tmp_path):
-    page = write_index(tmp_path, "memory", set(), command="python cli.py eval", order=[]).read_text()
-    for sheet in ("style.css", "marks.css"):
-        for rule in (ROOT / "presentation" / "static" / sheet).read_text().splitlines():
-            assert rule in page
-    assert "<link" not in page  # nothing to fetch: it opens from disk

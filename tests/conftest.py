@@ -22,7 +22,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 CLI_ENV = {"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"}
 
-COREL = Path(__file__).resolve().parents[2] / "shared" / "data" / "corel1k"
+# The Corel-1K photos beside the clone; RETRIEVAL_COREL1K points elsewhere (a git worktree has no ../shared).
+COREL = Path(os.environ.get("RETRIEVAL_COREL1K") or Path(__file__).resolve().parents[2] / "shared" / "data" / "corel1k")
 CLASS_COLOURS = {"red": (200, 40, 40), "green": (40, 180, 60), "blue": (40, 60, 200)}
 
 

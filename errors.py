@@ -54,4 +54,11 @@ class BusyError(RetrievalError):
 
 
 class CollectionBusyError(StoreError):
-    """A collection of the embedded store is held by another process past the wait allowed."""
+    """A collection of the embedded store is held by another process past the wait allowed.
+
+    `collection` and `holder` ('process 12 (python cli.py eval ...)') let a page say so in its own words."""
+
+    def __init__(self, message: str, *, collection: str = "", holder: str = "another process") -> None:
+        super().__init__(message)
+        self.collection = collection
+        self.holder = holder

@@ -36,6 +36,7 @@ class Context:
     engine: str | None = None  # an EngineKind value (--engine)
     wait: float = 0.0
     idle_release: float | None = None  # a long-running command lets go of collections unused this long
+    yielding: bool = False  # a long-running command lets go of a collection another process waits for
     handed: VectorStore | None = None
     _store: VectorStore | None = field(default=None, init=False, repr=False)
 
@@ -47,7 +48,9 @@ class Context:
         if self._store is None:
             from store import OpenOptions, open_store
 
-            options = OpenOptions(prefer_grpc=self.prefer_grpc, wait=self.wait, idle_release=self.idle_release)
+            options = OpenOptions(
+                prefer_grpc=self.prefer_grpc, wait=self.wait, idle_release=self.idle_release, yielding=self.yielding
+            )
             self._store = open_store(
                 self.qdrant_url, self.api_key, self.storage, create=create, engine=self.engine, options=options
             )

@@ -63,7 +63,9 @@ def open_store(
         return ServerStore.open(url, api_key, prefer_grpc=options.prefer_grpc, timeout=options.timeout)
     from store.engines import choose
 
-    return choose(Path(path), engine).open(Path(path), create, wait=options.wait, idle_release=options.idle_release)
+    return choose(Path(path), engine).open(
+        Path(path), create, wait=options.wait, idle_release=options.idle_release, yielding=options.yielding
+    )
 
 
 def open_existing_store(

@@ -38,13 +38,13 @@ class Engine:
     open: Callable[..., VectorStore]
 
 
-def _open_edge(path: Path, create: bool, *, wait: float, idle_release: float | None) -> VectorStore:
+def _open_edge(path: Path, create: bool, *, wait: float, idle_release: float | None, yielding: bool) -> VectorStore:
     from store.edge import EdgeStore
 
-    return EdgeStore.open(path, create, wait=wait, idle_release=idle_release)
+    return EdgeStore.open(path, create, wait=wait, idle_release=idle_release, yielding=yielding)
 
 
-def _open_local(path: Path, create: bool, *, wait: float, idle_release: float | None) -> VectorStore:
+def _open_local(path: Path, create: bool, *, wait: float, idle_release: float | None, yielding: bool) -> VectorStore:
     from store.embedded import EmbeddedStore
 
     return EmbeddedStore.open(path, create)

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from errors import BusyError, CollectionNotFoundError, RetrievalError
+from errors import BusyError, CollectionBusyError, CollectionNotFoundError, RetrievalError
 from presentation.environment import STATIC
 from redaction import RedactingFilter
 from web.backend import MAX_UPLOAD_BYTES, Backend, Options
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from store import VectorStore
 
 MAX_REQUEST_BYTES = MAX_UPLOAD_BYTES + 64 * 1024  # an upload and its form fields
+BUSY_RETRY = 2  # seconds a page of a collection another process holds asks the browser to wait (Retry-After)
 log = logging.getLogger("web")
 log.addFilter(RedactingFilter())  # a traceback may hold a server URL
 
@@ -80,6 +81,12 @@ def create_app(open_store: Callable[[], VectorStore], options: Options) -> FastA
     async def busy(request: Request, error: BusyError) -> HTMLResponse:
         response = page(request, "error.html", 503, message=str(error), title="Busy")
         response.headers["Retry-After"] = "5"
+        return response
+
+    @app.exception_handler(CollectionBusyError)
+    async def collection_busy(request: Request, error: CollectionBusyError) -> HTMLResponse:
+        response = page(request, "busy.html", 503, collection=error.collection, holder=error.holder)
+        response.headers["Retry-After"] = str(BUSY_RETRY)
         return response
 
     @app.exception_handler(HTTPException)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from encoders import SPECS
+from errors import CollectionBusyError
 from search import SearchResult
 from search.query import checked_id
 from store import share_label
@@ -42,10 +44,16 @@ def collections(request: Request):
         if info.broken:  # listed with why, its pages not linked: nothing of it can be read
             rows.append({"info": info})
             continue
+        classes = None
+        if not info.busy:
+            try:
+                classes = len(found.summary(info.name).classes)
+            except CollectionBusyError as error:  # taken by another process since it was listed
+                info = replace(info, busy=str(error).split("; ")[0])
         rows.append(
             {
                 "info": info,
-                "classes": None if info.busy else len(found.summary(info.name).classes),
+                "classes": classes,
                 "text": has_text_tower(info.encoder),
                 "provenance": found.provenance(info.name),
                 "evaluation": found.evaluation(info.name),

@@ -51,18 +51,26 @@ EDGE = Capabilities(
 
 
 class EdgeStore(VectorStore):
-    """The Edge store in `folder`; opened by `store.open_store` (`wait` and `idle_release`: `OpenShards`)."""
+    """The Edge store in `folder`; opened by `store.open_store` (`wait`, `idle_release`, `yielding`: `OpenShards`)."""
 
-    def __init__(self, folder: StoreFolder, *, wait: float = 0.0, idle_release: float | None = None) -> None:
+    def __init__(
+        self, folder: StoreFolder, *, wait: float = 0.0, idle_release: float | None = None, yielding: bool = False
+    ) -> None:
         super().__init__()
         self._folder = folder
         self.location = folder.location
-        self._shards = OpenShards(folder, wait=wait, idle_release=idle_release)
+        self._shards = OpenShards(folder, wait=wait, idle_release=idle_release, yielding=yielding)
         self._shards.settle_swaps()
 
     @classmethod
     def open(
-        cls, path: str | Path, create: bool = True, *, wait: float = 0.0, idle_release: float | None = None
+        cls,
+        path: str | Path,
+        create: bool = True,
+        *,
+        wait: float = 0.0,
+        idle_release: float | None = None,
+        yielding: bool = False,
     ) -> EdgeStore:
         folder = StoreFolder(Path(path))
         if folder.path.exists() and not folder.path.is_dir():
@@ -80,7 +88,7 @@ class EdgeStore(VectorStore):
                     f"cannot create the embedded store in '{path}': {getattr(error, 'strerror', None) or error}; "
                     f"pass --storage with a folder you can write to"
                 ) from None
-        return cls(folder, wait=wait, idle_release=idle_release)
+        return cls(folder, wait=wait, idle_release=idle_release, yielding=yielding)
 
     @property
     def capabilities(self) -> Capabilities:

@@ -28,7 +28,8 @@ def engine_errors(folder: StoreFolder, name: str, *, opening: bool = False) -> I
         text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         if "WouldBlock" in text:
             raise CollectionBusyError(
-                f"collection '{name}' is open in another process that does not say which; wait for it to finish"
+                f"collection '{name}' is open in another process that does not say which; wait for it to finish",
+                collection=name,
             ) from None
         if any(sign in text for sign in DISK_FULL):
             raise StoreError(

@@ -6,7 +6,11 @@ flock). `OpenShards` is the only place a collection's holder lock is taken
 a swap set aside while it is settled) and the only place a shard is opened,
 created, closed and let go: it counts the calls using each shard, lets go of
 all of them on `close`, and with `idle_release` of each unused that long (a
-long-running server). What needs a collection's folder to itself (the HNSW
+long-running server). A `yielding` holder (`serve`) also lets go of a collection
+another process waits for (its wanted file, `holders.waiter`, looked for every
+YIELD_CHECK seconds) as soon as no call of this process uses it, refuses new
+calls on it meanwhile, and takes it back on the first call after the waiter is
+done. What needs a collection's folder to itself (the HNSW
 build in a child process, a drop, a rename) asks for it with `alone`; taking a hold
 removes what a killed index build left in the shard (`sweep_leftovers`).
 """
@@ -25,9 +29,11 @@ import qdrant_edge as edge
 
 from errors import CollectionBusyError, StoreError
 from store.edge.engine_errors import engine_errors
-from store.edge.holders import Holder
+from store.edge.holders import Holder, waiter
 from store.edge.indexing import sweep_leftovers
 from store.edge.store_folder import StoreFolder
+
+YIELD_CHECK = 0.2  # seconds between a yielding holder's looks for a process waiting for what it holds
 
 
 @dataclass
@@ -39,6 +45,7 @@ class _Open:
     users: int = 0
     last: float = field(default_factory=time.monotonic)
     written: bool = False  # points were written: the sidecar's count is refreshed on letting go
+    wanted: str | None = None  # the process waiting for it, which a yielding holder lets go to
 
 
 class OpenShards:
@@ -47,16 +54,20 @@ class OpenShards:
     `wait`: seconds to wait for a collection another process holds.
     `idle_release`: when set, a collection unused for that many seconds is let go
     (the web app); otherwise collections are held until `close`.
+    `yielding`: a collection another process waits for is let go (see the module).
     """
 
-    def __init__(self, folder: StoreFolder, *, wait: float = 0.0, idle_release: float | None = None) -> None:
+    def __init__(
+        self, folder: StoreFolder, *, wait: float = 0.0, idle_release: float | None = None, yielding: bool = False
+    ) -> None:
         self.folder = folder
         self.wait = wait
+        self.yielding = yielding
         self._open: dict[str, _Open] = {}
         self._lock = threading.RLock()
         self._closed = threading.Event()
-        if idle_release is not None:
-            threading.Thread(target=self._release_idle, args=(idle_release,), daemon=True).start()
+        if idle_release is not None or yielding:
+            threading.Thread(target=self._watch, args=(idle_release,), daemon=True).start()
 
     def close(self) -> None:
         """Let go of every shard this process holds."""
@@ -71,7 +82,10 @@ class OpenShards:
         seconds, default the store's, for another process to let it go); `writes`: the block writes
         points, so the sidecar's count is refreshed when the shard is let go."""
         with self._lock:
-            entry = self._open.get(name) or self._take(name, self._hold(name, wait))
+            entry = self._open.get(name)
+            if entry is not None and entry.wanted:
+                raise _yielded(name, entry.wanted)
+            entry = entry or self._take(name, self._hold(name, wait))
             entry.users += 1
         try:
             with engine_errors(self.folder, name):
@@ -81,6 +95,8 @@ class OpenShards:
             with self._lock:
                 entry.users -= 1
                 entry.last = time.monotonic()
+                if entry.wanted and not entry.users and self._open.get(name) is entry:
+                    self._let_go(name)  # the call in flight has ended: the waiter takes it now
 
     def create(self, name: str, config: edge.EdgeConfig) -> bool:
         """Create the shard of `name` with `config` and hold it open; False when the collection exists
@@ -134,8 +150,13 @@ class OpenShards:
 
     def _hold(self, name: str, wait: float | None, folder: Path | None = None) -> Holder:
         """Take `name`'s holder lock in `folder` (default the collection's), waiting up to `wait` seconds
-        (default the store's): the only place a holder lock is taken."""
-        holder = Holder(folder or self.folder.collection(name), name)
+        (default the store's): the only place a holder lock is taken. A yielding holder leaves it to a process
+        waiting for it."""
+        place = folder or self.folder.collection(name)
+        wanting = waiter(place) if self.yielding else None
+        if wanting:
+            raise _yielded(name, wanting)
+        holder = Holder(place, name)
         holder.acquire(self.wait if wait is None else wait)
         sweep_leftovers(self.folder.shard(name), name)  # held now: no build that is still running owns them
         return holder
@@ -163,10 +184,26 @@ class OpenShards:
         entry.shard.close()
         entry.holder.release()
 
-    def _release_idle(self, idle: float) -> None:
-        while not self._closed.wait(min(idle / 2, 1.0)):
+    def _watch(self, idle: float | None) -> None:
+        """Let go of each collection unused for `idle` seconds (None: never for that) and, when yielding, of
+        each another process waits for, as soon as no call uses it."""
+        while not self._closed.wait(YIELD_CHECK if self.yielding or idle is None else min(idle / 2, 1.0)):
+            with self._lock:
+                held = list(self._open)
+            wanting = {name: waiter(self.folder.collection(name)) for name in held} if self.yielding else {}
             with self._lock:
                 now = time.monotonic()
                 for name, entry in list(self._open.items()):
-                    if entry.users == 0 and now - entry.last >= idle:
+                    entry.wanted = entry.wanted or wanting.get(name)
+                    idled = idle is not None and now - entry.last >= idle
+                    if entry.users == 0 and (entry.wanted or idled):
                         self._let_go(name)
+
+
+def _yielded(name: str, wanting: str) -> CollectionBusyError:
+    """The error of a call on a collection a yielding holder leaves to `wanting`, the process waiting for it."""
+    return CollectionBusyError(
+        f"collection '{name}' is in use by {wanting}, which waits for it; try again in a moment",
+        collection=name,
+        holder=wanting,
+    )

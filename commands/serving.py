@@ -45,8 +45,7 @@ def serve(obj: Context, host, port, allowed_hosts, quiet, data_root, device, wei
         data_root, obj.reports, device, parse_weights(weights), init, (host, *allowed_hosts), access=access
     )
     obj.idle_release = IDLE_RELEASE
-    obj.yielding = True  # a command waiting for a collection gets it after the call in flight
-    obj.wait = 0.0  # a page of a collection another process holds says so at once
+    obj.yielding = True  # a command waiting for a collection gets it after the call in flight; pages never wait
     app = create_app(obj.store, options)
     obj.screen.line(f"serving {safe(obj.store().location)} on http://{safe(host)}:{port}/ (Ctrl-C stops)")
     if not obj.store().capabilities.shared:

@@ -169,7 +169,7 @@ class OpenOptions:
     timeout: int = 60  # seconds a server request may take
     wait: float = 0.0  # seconds to wait for a collection another process holds
     idle_release: float | None = None  # let go of collections unused that long (a long-running server)
-    yielding: bool = False  # let go of a collection another process waits for (`serve`; store/edge/shards.py)
+    yielding: bool = False  # let go of a collection another process waits for, wait for none (`serve`; edge/shards.py)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ long-running server). A `yielding` holder (`serve`) also lets go of a collection
 another process waits for (its wanted file, `holders.waiter`, looked for every
 YIELD_CHECK seconds) as soon as no call of this process uses it, refuses new
 calls on it meanwhile, and takes it back on the first call after the waiter is
-done. What needs a collection's folder to itself (the HNSW
+done; it never waits for a collection another process holds (a page says so at
+once). What needs a collection's folder to itself (the HNSW
 build in a child process, a drop, a rename) asks for it with `alone`; taking a hold
 removes what a killed index build left in the shard (`sweep_leftovers`).
 """
@@ -54,14 +55,15 @@ class OpenShards:
     `wait`: seconds to wait for a collection another process holds.
     `idle_release`: when set, a collection unused for that many seconds is let go
     (the web app); otherwise collections are held until `close`.
-    `yielding`: a collection another process waits for is let go (see the module).
+    `yielding`: a collection another process waits for is let go (see the module), and one another process
+    holds is never waited for (a server's page says so at once instead).
     """
 
     def __init__(
         self, folder: StoreFolder, *, wait: float = 0.0, idle_release: float | None = None, yielding: bool = False
     ) -> None:
         self.folder = folder
-        self.wait = wait
+        self.wait = 0.0 if yielding else wait
         self.yielding = yielding
         self._open: dict[str, _Open] = {}
         self._lock = threading.RLock()

@@ -115,10 +115,15 @@ def waiter(folder: Path) -> str | None:
 
 @contextlib.contextmanager
 def _wanting(folder: Path) -> Iterator[None]:
-    """While the block runs, the collection in `folder` is wanted by this process (its file, flocked)."""
+    """While the block runs, the collection in `folder` is wanted by this process (its file, flocked); where
+    the file cannot be made (a folder this user cannot write), it waits without saying so."""
     path = folder / f"{WANTED}{os.getpid()}"
     while True:  # the file at `path` locked, not one a holder removed as stale between our open and our lock
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            yield
+            return
         fcntl.flock(fd, fcntl.LOCK_EX)
         if _same(path, fd):
             break

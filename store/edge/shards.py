@@ -196,7 +196,7 @@ class OpenShards:
             with self._lock:
                 now = time.monotonic()
                 for name, entry in list(self._open.items()):
-                    entry.wanted = entry.wanted or wanting.get(name)
+                    entry.wanted = wanting.get(name)  # a waiter that gave up or died is no longer waited for
                     idled = idle is not None and now - entry.last >= idle
                     if entry.users == 0 and (entry.wanted or idled):
                         self._let_go(name)

@@ -27,7 +27,10 @@ IDLE_RELEASE = 2.0  # seconds a collection stays held after a request, so other 
 @store_options
 @click.pass_obj
 def serve(obj: Context, host, port, allowed_hosts, quiet, data_root, device, weights, init):
-    """Browse collections, neighbours, queries and evaluations in a local web app."""
+    """Browse collections, neighbours, queries and evaluations in a local web app.
+
+    A command waiting for a collection serve holds gets it within about a second; a page of a collection
+    another process holds says so at once (serve never waits, whatever --wait says)."""
     from encoders import parse_weights
     from web import create_app
     from web.app import check_port, is_local, serve

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from errors import QueryError
 
-Example = np.ndarray | str  # a vector, or the id of a stored point (left out of the hits)
+if TYPE_CHECKING:
+    import numpy as np
+
+    Example = np.ndarray | str  # a vector, or the id of a stored point (left out of the hits)
 
 
 class Strategy(StrEnum):

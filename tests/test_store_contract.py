@@ -35,6 +35,7 @@ from store.serialized import SerializedStore
 from store.server import ServerStore
 from store.transfer import export_collection
 from store.types import Quantization
+from tests.recommend_reference import numpy_mmr, recommend_scores
 
 ENGINES = ("edge", "local", "server", "serialized")
 DIM = 8
@@ -402,43 +403,10 @@ def test_the_serialized_store_calls_its_engine_under_its_lock_and_reports_its_ca
 # queries by examples: each engine's own recommend, MMR and score threshold, checked against numpy
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """Qdrant's scaled fast sigmoid, 0.5 * (x / (1 + |x|) + 1): increasing, always above 0."""
-    return 0.5 * (x / (1 + np.abs(x)) + 1)
-
-
-def _recommended(vectors: np.ndarray, positives: list[int], negatives: list[int], strategy: Strategy) -> np.ndarray:
-    """Qdrant's recommend scores ("Explore the data", qdrant.tech; lib/segment reco_query.rs) of every point.
-
-    best_score: with p the best cosine to a positive and n the best cosine to a negative, sigmoid(p) where
-    p > n, else -sigmoid(n). sum_scores: the sum of the cosines to the positives minus the sum of the
-    cosines to the negatives."""
-    cosines = vectors @ vectors.T
-    best_negative = cosines[negatives].max(axis=0) if negatives else np.full(len(vectors), -np.inf)
-    if strategy is Strategy.BEST:
-        best_positive = cosines[positives].max(axis=0)
-        return np.where(best_positive > best_negative, _sigmoid(best_positive), -_sigmoid(best_negative))
-    return cosines[positives].sum(axis=0) - cosines[negatives].sum(axis=0)
-
-
-def _numpy_mmr(vectors: np.ndarray, query: int, lam: float, candidates: int, k: int) -> list[int]:
-    """Qdrant's MMR ("Maximal Marginal Relevance", qdrant.tech search relevance): among the `candidates`
-    nearest points, the most relevant first, then each time the candidate c maximising
-    lam * sim(query, c) - (1 - lam) * max over picked s of sim(c, s), lam = 1 - diversity."""
-    relevance = vectors @ vectors[query]
-    relevance[query] = -np.inf  # a stored query point is never a hit
-    pool = [int(i) for i in np.argsort(-relevance, kind="stable")[:candidates]]
-    picked = [pool.pop(0)]
-    while len(picked) < k:
-        mmr = [lam * relevance[c] - (1 - lam) * max(vectors[c] @ vectors[s] for s in picked) for c in pool]
-        picked.append(pool.pop(int(np.argmax(mmr))))
-    return picked
-
-
 @pytest.mark.parametrize("strategy", list(Strategy))
 def test_a_recommend_query_ranks_as_qdrants_formula_on_the_stored_vectors(engine_store, strategy):
     ids, vectors, _ = _filled(engine_store, ties=False)
-    scores = _recommended(vectors, [3, 17], [42], strategy)
+    scores = recommend_scores(vectors, [3, 17], [42], strategy)
     scores[[3, 42]] = -np.inf  # the stored examples (17 is given as a vector: it may be a hit)
     expected = [int(i) for i in np.argsort(-scores, kind="stable")[:8]]
     asked = ExampleQuery((ids[3], vectors[17]), (ids[42],), limit=8, strategy=strategy)
@@ -455,7 +423,7 @@ def test_mmr_and_the_score_threshold_of_a_nearest_query_agree_with_numpy(engine_
     for diversity in (0.3, 0.7):
         asked = ExampleQuery((ids[11],), limit=6, mmr=Diversity(diversity, candidates=20))
         hits = engine_store.query_examples("toy_enc", asked)
-        assert [ids.index(h.id) for h in hits] == _numpy_mmr(vectors, 11, 1 - diversity, 20, 6)
+        assert [ids.index(h.id) for h in hits] == numpy_mmr(vectors, 11, 1 - diversity, 20, 6)
         np.testing.assert_allclose(
             [h.score for h in hits], vectors[[ids.index(h.id) for h in hits]] @ vectors[11], atol=1e-5
         )

@@ -12,10 +12,18 @@ import difflib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from errors import QueryError
 from store.example_query import Strategy
+
+
+class Side(StrEnum):
+    """Which examples a point is: more like it, or less like it (the web app's two buttons)."""
+
+    LIKE = "like"
+    UNLIKE = "unlike"
 
 
 @dataclass(frozen=True)

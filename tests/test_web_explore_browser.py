@@ -209,6 +209,17 @@ def test_more_like_two_ticked_points_shows_them_and_the_hits_the_cli_gives(serve
     page.wait_for_url(re.compile("k=4"))
     hits = page.locator("#hits figure.tile a").evaluate_all("links => links.map(a => a.pathname.split('/').pop())")
 
+    page.goto(f"{server}/c/{NAME}/map?method=pca")  # the map's box: every point, less like them all
+    page.wait_for_selector("#map[data-drawn='12']")
+    box = page.locator("#map").bounding_box()
+    page.mouse.move(box["x"] + 2, box["y"] + 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] - 2, box["y"] + box["height"] - 2, steps=5)
+    page.mouse.up()
+    page.click("#less-like")
+    page.wait_for_selector("#unlike-examples")
+    assert page.locator("#unlike-examples figure.tile").count() == 12 and page.locator("#hits figure").count() == 0
+
     write_list_dataset(tmp_path / "data" / "Shapes")  # the same collection, built the same way, for the CLI
     store = open_store(path=tmp_path / "qdrant")
     try:

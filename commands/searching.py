@@ -8,6 +8,7 @@ import click
 
 from commands.context import Context, format_option, images_moved_option, interactive, model_options, store_options
 from render import safe
+from store.example_query import Strategy
 
 
 @click.command("search")
@@ -20,6 +21,32 @@ from render import safe
 @click.option("--text", help="Query by text (encoders with a text tower, e.g. clip).")
 @click.option("--id", "point_id", help="Query by a stored point's id; the point is not among the hits.")
 @click.option("--path", "path", help="Query by a stored point's path, as stored (bus/db_100.jpg).")
+@click.option(
+    "--like",
+    multiple=True,
+    help="More like this example (repeatable): a stored point's id, a stored path, or an image file; "
+    "stored examples are never hits.",
+)
+@click.option("--unlike", multiple=True, help="Less like this example (repeatable): an id, a stored path or a file.")
+@click.option(
+    "--strategy",
+    type=click.Choice([str(s) for s in Strategy]),
+    default=str(Strategy.BEST),
+    show_default=True,
+    help="With several examples or --unlike: 'best' ranks by the best match to any --like (when it beats the "
+    "best match to any --unlike), 'sum' by the summed cosines to the --like minus those to the --unlike.",
+)
+@click.option(
+    "--diverse",
+    is_flag=True,
+    help="Re-order the hits by MMR among the 100 nearest (or k, if more), so near copies do not crowd them out.",
+)
+@click.option(
+    "--diversity",
+    type=click.FloatRange(0, 1),
+    help="With --diverse: 0 keeps the nearest-first order, 1 is the most diverse (MMR lambda = 1 - this) [0.5].",
+)
+@click.option("--min-score", type=float, help="Drop hits scoring below this (cosine, or the --strategy score).")
 @click.option("-k", "--k", "limit", default=10, show_default=True, type=click.IntRange(1), help="Hits.")
 @click.option("--label", help="Only hits of this class.")
 @click.option(
@@ -38,10 +65,35 @@ from render import safe
 @model_options
 @store_options
 @click.pass_obj
-def search_command(obj: Context, output, print0, gallery, data_root, device, weights, init, fuse, depth, **query):
-    """Nearest stored images to an image file, a text, or a stored point (by id or path)."""
+def search_command(
+    obj: Context,
+    output,
+    print0,
+    gallery,
+    data_root,
+    device,
+    weights,
+    init,
+    fuse,
+    depth,
+    like,
+    unlike,
+    strategy,
+    diverse,
+    diversity,
+    min_score,
+    **query,
+):
+    """Nearest stored images to an image file, a text, or a stored point (by id or path); or more like some
+    examples and less like others (--like, --unlike)."""
     if (fuse is None) == (query["collection"] is None):
         raise click.UsageError("give exactly one of --collection and --fuse")
+    if diversity is not None and not diverse:
+        raise click.UsageError("--diversity goes with --diverse")
+    if fuse is not None and (like or unlike or diverse or min_score is not None):
+        raise click.UsageError("--fuse ranks by RRF alone (no --like, --unlike, --diverse or --min-score)")
+    if gallery and (like or unlike):
+        raise click.UsageError("--gallery draws one query and its hits; leave it out with --like/--unlike")
     if fuse is not None:
         if gallery or print0 or output == "paths":
             raise click.UsageError("--fuse shows a table or --format json (no --gallery, paths or --print0 yet)")
@@ -60,7 +112,15 @@ def search_command(obj: Context, output, print0, gallery, data_root, device, wei
     searcher = Searcher(
         obj.store, device, weights=parse_weights(weights), init=init, embed_ahead=True, data_root=data_root
     )
-    result = searcher.search(Query(**query))
+    from search.examples import Examples
+    from store.example_query import Diversity
+
+    refined = {
+        "examples": Examples(tuple(like), tuple(unlike), Strategy(strategy)),
+        "diversity": Diversity(0.5 if diversity is None else diversity) if diverse else None,
+        "min_score": min_score,
+    }
+    result = searcher.search(Query(**query, **refined))
     if print0 or output == "paths":
         obj.screen.paths(result, nul=print0)
     elif output == "json":

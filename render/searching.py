@@ -23,6 +23,7 @@ class SearchViews(Base):
         title = f"{info.name} ({info.encoder}, {info.weights_text()}, {info.points} points): {asked}"
         if query.label is not None:
             title += f", only label {query.label} (any of a point's labels, case ignored)"
+        title += "".join(_refinements(result))
         table = Table(
             "rank",
             "score",
@@ -31,8 +32,8 @@ class SearchViews(Base):
             title=safe(title),
             caption=(
                 f"model load {result.load_seconds:.3f} s, encode {result.encode_seconds:.3f} s, "
-                if result.query.kind in ("image", "text")
-                else "a stored point: no model, "
+                if result.query.kind in ("image", "text") or result.load_seconds or result.encode_seconds
+                else "stored points: no model, "
             )
             + f"store {result.store_seconds:.3f} s",
         )
@@ -40,7 +41,8 @@ class SearchViews(Base):
             table.add_row(str(rank), f"{hit.score:.4f}", safe(", ".join(hit.label_set)), safe(hit.path))
         self.out.print(table)
         if not result.hits:
-            self.out.print("no hits" + (f" with label '{safe(query.label)}'" if query.label is not None else ""))
+            cut = "" if query.min_score is None else f" scoring at least {query.min_score:g}"
+            self.out.print("no hits" + (f" with label '{safe(query.label)}'" if query.label is not None else "") + cut)
 
     def fused_hits(self, result) -> None:
         """The hits of a fused search, best first, with the RRF score."""
@@ -138,6 +140,25 @@ class SearchViews(Base):
             facts.append(("stale points", f"{provenance.stale} (images no longer listed; ingest --prune)"))
         for name, value in facts:
             self.out.print(f"  {name}: {safe(value)}")
+
+
+def _refinements(result) -> list[str]:
+    """What a query by examples, MMR or a score cut-off added, each part of the title."""
+    query, parts = result.query, []
+    if result.examples:
+        stored = [example for example in result.examples if example.point_id is not None]
+        if stored:
+            parts.append(f" ({len(stored)} stored example{'s' * (len(stored) > 1)}, excluded from the hits)")
+        if result.recommended:
+            parts.append(f", scored by {query.examples.strategy} ({STRATEGY[query.examples.strategy]})")
+    if query.diversity is not None:
+        parts.append(f", re-ordered by MMR (diversity {query.diversity.diversity:g})")
+    if query.min_score is not None:
+        parts.append(f", hits scoring at least {query.min_score:g}")
+    return parts
+
+
+STRATEGY = {"best": "best match to a --like against the best to an --unlike", "sum": "sum of cosines"}
 
 
 def _model(info) -> str:

@@ -17,7 +17,7 @@ import difflib
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,8 @@ from encoders.precision import precision_problem
 from errors import QueryError
 from media.roots import image_root_candidates, looked_in, resolve_image_root
 from search.embedding import EmbedAhead, Embedded, can_fork, embed_query
+from search.examples import Example, Examples, Lookup, resolve
+from store.example_query import Diversity, ExampleQuery
 from store.provenance import unfinished
 
 if TYPE_CHECKING:
@@ -37,7 +39,11 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Query:
-    """One question: exactly one of `image`, `text`, `point_id`, `path`."""
+    """One question: exactly one of `image`, `text`, `point_id`, `path`; or `examples` (more like these,
+    less like those), which a `text` joins as one more positive example.
+
+    `diversity` re-orders a nearest query by MMR and `min_score` drops hits scoring below it (for every
+    kind); both go to the store's query by examples (`store/example_query.py`)."""
 
     collection: str
     image: Path | None = None
@@ -46,11 +52,23 @@ class Query:
     path: str | None = None
     limit: int = 10
     label: str | None = None  # only hits with this label among their labels, case ignored
+    examples: Examples = Examples()
+    diversity: Diversity | None = None
+    min_score: float | None = None
 
     @property
     def kind(self) -> str:
-        """'image', 'text', 'id' or 'path'."""
+        """'image', 'text', 'id', 'path' or 'examples'."""
         given = [kind for kind, value in self._values() if value is not None]
+        if self.examples:
+            if set(given) - {"text"}:
+                raise QueryError(
+                    "with --like/--unlike, give every example there (--like FILE for --image, --like ID or PATH "
+                    "for --id and --path); only --text joins them"
+                )
+            if self.text is not None and not self.text.strip():
+                raise QueryError('the text to search for is empty; type one (--text "a red bus")')
+            return "examples"
         if len(given) != 1:
             raise QueryError("give exactly one of --image, --text, --id, --path")
         if given[0] == "text" and not str(self.text).strip():
@@ -59,7 +77,14 @@ class Query:
 
     @property
     def value(self) -> str:
+        if self.kind == "examples":
+            return self.examples.describe() + ("" if self.text is None else f"; text {self.text}")
         return str(dict(self._values())[self.kind])
+
+    @property
+    def refined(self) -> bool:
+        """Whether the store's query by examples answers it (examples, MMR or a score threshold)."""
+        return bool(self.examples) or self.diversity is not None or self.min_score is not None
 
     def _values(self) -> list[tuple[str, Any]]:
         return [("image", self.image), ("text", self.text), ("id", self.point_id), ("path", self.path)]
@@ -80,6 +105,13 @@ class SearchResult:
     embedded_ahead: bool = False  # the query vector came from the forked child (see search/embedding.py)
     image_root: Path | None = None  # the folder the hits' paths are relative to, where found
     looked_in: str = ""  # where that folder was looked for (`media.roots.looked_in`)
+    examples: list[Example] = field(default_factory=list)  # the --like/--unlike examples as found
+
+    @property
+    def recommended(self) -> bool:
+        """Whether Qdrant's recommend query ranked the hits (several examples, or an --unlike one)."""
+        positives = len(self.query.examples.like) + (self.query.text is not None)
+        return bool(self.query.examples) and (positives != 1 or bool(self.query.examples.unlike))
 
     def hit_files(self) -> list[str]:
         """The hits' files: absolute where the image folder is known, else the stored relative paths."""
@@ -100,6 +132,10 @@ class SearchResult:
                 "id": self.source_id,
                 "label": self.source.label if self.source else None,
             },
+            "examples": [example.to_json() for example in self.examples],
+            "strategy": str(self.query.examples.strategy) if self.query.examples else None,
+            "diversity": None if self.query.diversity is None else self.query.diversity.diversity,
+            "min_score": self.query.min_score,
             "label_filter": None
             if self.query.label is None
             else {"label": self.query.label, "matches": "any of a point's labels, case ignored"},
@@ -160,6 +196,8 @@ class Searcher:
                 self._spellings(info, query.label)
             if kind in ("id", "path"):
                 return self._by_point(query, info)
+            if kind == "examples":
+                return self._by_examples(query, info)
             if info.points == 0:
                 raise QueryError(f"collection '{info.name}' is empty, so its encoder is unknown")
             _check_known_encoder(info)
@@ -181,7 +219,7 @@ class Searcher:
             if ahead is not None:
                 ahead.cancel()
         _check_same_weights(info, embedded)
-        result = self._query(query, info, embedded.vector, encode_seconds=embedded.seconds)
+        result = self._query(query, info, (embedded.vector,), encode_seconds=embedded.seconds)
         result.embedded_ahead, result.load_seconds = embedded_ahead, embedded.load_seconds
         return result
 
@@ -210,7 +248,7 @@ class Searcher:
         payload = self.store.payload(info.name, point)
         if payload is None:
             raise QueryError(f"no point in '{info.name}' has id '{point}'")
-        result = self._query(query, info, point)
+        result = self._query(query, info, (point,))
         result.source_id, result.source = point, payload
         return result
 
@@ -219,18 +257,84 @@ class Searcher:
         recorded = info.provenance.image_root if info.provenance else None
         return image_root_candidates(recorded, self.data_root, info.dataset)
 
+    def _by_examples(self, query: Query, info: CollectionInfo) -> SearchResult:
+        """More like the --like examples, less like the --unlike ones: stored points by id, files and the
+        text embedded with the collection's encoder (loaded only where a file or a text needs it)."""
+        roots = self._image_roots(info)
+        lookup = Lookup(
+            info.name,
+            lambda point: self.store.payload(info.name, point),
+            lambda typed: next(
+                filter(None, (self.store.find_by_path(info.name, form) for form in stored_forms(typed, roots))), None
+            ),
+            lambda: self.store.points(info.name).paths,
+        )
+        found = [resolve(typed, True, lookup) for typed in query.examples.like]
+        found += [resolve(typed, False, lookup) for typed in query.examples.unlike]
+        vectors: dict[str, np.ndarray] = {}
+        asked = [Query(info.name, image=example.file) for example in found if example.file is not None]
+        asked += [Query(info.name, text=query.text)] if query.text is not None else []
+        seconds = loaded = 0.0
+        if asked:
+            encoder, loaded = self._query_encoder(info, text_only=all(q.kind == "text" for q in asked))
+            for one in asked:
+                try:
+                    embedded = embed_query(encoder, one)
+                except QueryError as error:  # a file that is no image: which example it was
+                    side = "--like" if one.value in map(str, (e.file for e in found if e.positive)) else "--unlike"
+                    raise QueryError(f"{side} {one.value}: {error}; give an image file, a stored id or path") from None
+                _check_same_weights(info, embedded)
+                vectors[one.value] = embedded.vector
+                seconds += embedded.seconds
+        positives = [vectors[str(e.file)] if e.file else e.point_id for e in found if e.positive]
+        positives += [vectors[query.text]] if query.text is not None else []
+        negatives = [vectors[str(e.file)] if e.file else e.point_id for e in found if not e.positive]
+        result = self._query(query, info, tuple(positives), negatives=tuple(negatives), encode_seconds=seconds)
+        result.examples, result.load_seconds = found, loaded
+        return result
+
+    def _query_encoder(self, info: CollectionInfo, *, text_only: bool) -> tuple[Encoder, float]:
+        """The encoder that embeds queries like the collection's points, checked as `search` checks it."""
+        if info.points == 0:
+            raise QueryError(f"collection '{info.name}' is empty, so its encoder is unknown")
+        _check_known_encoder(info)
+        if text_only and not get_spec(info.encoder).text:
+            raise QueryError(self._no_text_tower(info))
+        precision = _precision(info, self.device)
+        return self._encoder(
+            info.encoder, text_only=text_only, precision=precision, init=self.init or recorded_init(info)
+        )
+
     def _query(
-        self, query: Query, info: CollectionInfo, vector: np.ndarray | str, *, encode_seconds: float = 0.0
+        self,
+        query: Query,
+        info: CollectionInfo,
+        positives: tuple[np.ndarray | str, ...],
+        *,
+        negatives: tuple[np.ndarray | str, ...] = (),
+        encode_seconds: float = 0.0,
     ) -> SearchResult:
         started = time.perf_counter()
-        if query.label is None:
-            hits = self.store.query(info.name, vector, query.limit)
+
+        def ask(label: str | None) -> list[Hit]:
+            if not query.refined:
+                return self.store.query(info.name, positives[0], query.limit, label=label)
+            asked = ExampleQuery(
+                positives,
+                negatives,
+                query.limit,
+                query.examples.strategy,
+                mmr=query.diversity,
+                min_score=query.min_score,
+                label=label,
+            )
+            return self.store.query_examples(info.name, asked)
+
+        spellings = [None] if query.label is None else self._spellings(info, query.label)
+        if len(spellings) == 1 and (query.label is None or query.diversity is not None):
+            hits = ask(spellings[0])  # an MMR order is kept as the engine gave it
         else:  # any of a point's labels, case ignored: each stored spelling of the label, merged by score
-            found = [
-                h
-                for spelled in self._spellings(info, query.label)
-                for h in self.store.query(info.name, vector, query.limit, label=spelled)
-            ]
+            found = [h for spelled in spellings for h in ask(spelled)]
             hits = sorted({h.id: h for h in found}.values(), key=lambda h: (-h.score, h.index))[: query.limit]
         seconds = time.perf_counter() - started
         recorded = info.provenance.image_root if info.provenance else None

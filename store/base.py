@@ -20,6 +20,7 @@ import numpy as np
 
 from errors import CollectionNotFoundError, StoreError
 from store.capabilities import Capabilities
+from store.example_query import ExampleQuery
 from store.naming import name_problem, staging_name
 from store.payload import ImagePayload, refuse_newer_schema
 from store.provenance import Provenance
@@ -276,6 +277,12 @@ class VectorStore(ABC):
     ) -> list[tuple[list[str], np.ndarray]]:
         """(ids, scores) of the nearest points of each query, in the engine's order, without payloads;
         `search` sets an approximate query's beam and quantization (ignored where `exact`)."""
+
+    @abstractmethod
+    def query_examples(self, name: str, asked: ExampleQuery) -> list[Hit]:
+        """The best points for `asked`'s examples, best first, with their payloads, answered by the engine's
+        own query (recommend, nearest with MMR, score threshold: `store/example_query.py`); exact search.
+        A stored example is never a hit."""
 
     def fused_query(
         self, members: list[str], point_id: str, limit: int, *, rank_constant: int, depth: int

@@ -17,6 +17,7 @@ from qdrant_client import QdrantClient, models
 
 from errors import StoreError
 from store.base import SCROLL_PAGE, Loader, Query, VectorStore
+from store.example_query import ExampleQuery, Strategy
 from store.generations import Generations
 from store.naming import generation_of, is_staging, swapped
 from store.payload import PAYLOAD_SCHEMA, SCHEMA_KEY, ImagePayload
@@ -233,6 +234,41 @@ class QdrantStore(VectorStore):
             limit=limit,
             query_filter=_carries_label(label) if label is not None else None,
             search_params=self._search_params(exact),
+            with_payload=True,
+        )
+        return [Hit.of(str(p.id), p.score, ImagePayload.read(p.payload)) for p in result.points]
+
+    def query_examples(self, name: str, asked: ExampleQuery) -> list[Hit]:
+        """Qdrant's nearest query (with its `Mmr`) for one positive example, else its recommend query; stored
+        examples go as ids, which Qdrant itself leaves out of the hits."""
+        self.check_schema(name)
+        found = {str(r.id) for r in self._client.retrieve(name, asked.stored, with_payload=False)}
+        missing = [point for point in asked.stored if point not in found]
+        if missing:
+            raise StoreError(f"no point with id '{missing[0]}' in collection '{name}'")
+        positives, negatives = [_plain(e) for e in asked.positives], [_plain(e) for e in asked.negatives]
+        if asked.nearest:
+            mmr = None
+            if asked.mmr is not None:
+                mmr = models.Mmr(diversity=asked.mmr.diversity, candidates_limit=asked.candidates)
+            query = models.NearestQuery(nearest=positives[0], mmr=mmr)
+        else:
+            strategy = {
+                Strategy.BEST: models.RecommendStrategy.BEST_SCORE,
+                Strategy.SUM: models.RecommendStrategy.SUM_SCORES,
+            }
+            query = models.RecommendQuery(
+                recommend=models.RecommendInput(
+                    positive=positives, negative=negatives, strategy=strategy[asked.strategy]
+                )
+            )
+        result = self._client.query_points(
+            name,
+            query=query,
+            limit=asked.limit,
+            query_filter=_carries_label(asked.label) if asked.label is not None else None,
+            score_threshold=asked.min_score,
+            search_params=self._search_params(True),
             with_payload=True,
         )
         return [Hit.of(str(p.id), p.score, ImagePayload.read(p.payload)) for p in result.points]

@@ -17,6 +17,7 @@ import numpy as np
 
 from store.base import Loader, Query, VectorStore
 from store.capabilities import Capabilities
+from store.example_query import ExampleQuery
 from store.payload import ImagePayload
 from store.provenance import Provenance
 from store.types import CollectionInfo, Footprint, Hit, IndexSettings, IndexStatus, Points, SearchSettings
@@ -179,6 +180,10 @@ class SerializedStore(VectorStore):
     def query(self, name: str, query: Query, limit: int, *, label: str | None = None, exact: bool = False) -> list[Hit]:
         with self._lock:
             return self._store.query(name, query, limit, label=label, exact=exact)
+
+    def query_examples(self, name: str, asked: ExampleQuery) -> list[Hit]:
+        with self._lock:
+            return self._store.query_examples(name, asked)
 
     def query_many(
         self, name: str, queries: list[Query], limit: int, *, exact: bool, search: SearchSettings | None = None

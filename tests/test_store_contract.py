@@ -29,11 +29,13 @@ from store import (
     point_id,
 )
 from store.base import SCROLL_PAGE
+from store.example_query import Diversity, ExampleQuery, Strategy
 from store.naming import staging_name
 from store.serialized import SerializedStore
 from store.server import ServerStore
 from store.transfer import export_collection
 from store.types import Quantization
+from tests.recommend_reference import numpy_mmr, recommend_scores
 
 ENGINES = ("edge", "local", "server", "serialized")
 DIM = 8
@@ -396,6 +398,43 @@ def test_the_serialized_store_calls_its_engine_under_its_lock_and_reports_its_ca
         assert free[-1] is True  # and free between calls
     finally:
         wrapped.close()
+
+
+# queries by examples: each engine's own recommend, MMR and score threshold, checked against numpy
+
+
+@pytest.mark.parametrize("strategy", list(Strategy))
+def test_a_recommend_query_ranks_as_qdrants_formula_on_the_stored_vectors(engine_store, strategy):
+    ids, vectors, _ = _filled(engine_store, ties=False)
+    scores = recommend_scores(vectors, [3, 17], [42], strategy)
+    scores[[3, 42]] = -np.inf  # the stored examples (17 is given as a vector: it may be a hit)
+    expected = [int(i) for i in np.argsort(-scores, kind="stable")[:8]]
+    asked = ExampleQuery((ids[3], vectors[17]), (ids[42],), limit=8, strategy=strategy)
+    hits = engine_store.query_examples("toy_enc", asked)
+    assert [ids.index(h.id) for h in hits] == expected
+    np.testing.assert_allclose([h.score for h in hits], scores[expected], atol=1e-4)
+    threshold = float(scores[expected[4]] - 1e-4)  # the score threshold keeps the first five
+    kept = engine_store.query_examples("toy_enc", replace(asked, min_score=threshold))
+    assert [h.id for h in kept] == [ids[i] for i in expected[:5]]
+
+
+def test_mmr_and_the_score_threshold_of_a_nearest_query_agree_with_numpy(engine_store):
+    ids, vectors, _ = _filled(engine_store, ties=False)
+    for diversity in (0.3, 0.7):
+        asked = ExampleQuery((ids[11],), limit=6, mmr=Diversity(diversity, candidates=20))
+        hits = engine_store.query_examples("toy_enc", asked)
+        assert [ids.index(h.id) for h in hits] == numpy_mmr(vectors, 11, 1 - diversity, 20, 6)
+        np.testing.assert_allclose(
+            [h.score for h in hits], vectors[[ids.index(h.id) for h in hits]] @ vectors[11], atol=1e-5
+        )
+    cosines = vectors @ vectors[11]
+    cosines[11] = -np.inf
+    hits = engine_store.query_examples("toy_enc", ExampleQuery((ids[11],), limit=N, min_score=0.3))
+    assert {h.id for h in hits} == {ids[i] for i in np.flatnonzero(cosines >= 0.3)}
+    plain = engine_store.query_examples("toy_enc", ExampleQuery((vectors[11],), limit=3))
+    assert [h.id for h in plain] == [h.id for h in engine_store.query("toy_enc", vectors[11], 3, exact=True)]
+    with pytest.raises(StoreError, match="no point with id"):
+        engine_store.query_examples("toy_enc", ExampleQuery((ids[1],), (str(uuid.uuid4()),)))
 
 
 # congruence: the same calls, the same records on every engine

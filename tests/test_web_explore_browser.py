@@ -15,7 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+import cli
+from commands.context import Context
 from encoders import build_encoder
 from evaluation import EvalOptions, evaluate_collections
 from ingest import IngestOptions, discover, ingest_dataset, read_dataset
@@ -190,3 +193,40 @@ def test_an_upload_is_a_get_url_that_reloads_and_the_label_filter_says_when_noth
     page.press("#search", "Enter")
     page.wait_for_url(re.compile("label=GREEN"))
     assert page.locator("#grid figure.tile").count() == 4
+
+
+def test_more_like_two_ticked_points_shows_them_and_the_hits_the_cli_gives(server, page, tmp_path):
+    ticked = [point_id("shapes", path) for path in ("red/00.jpg", "green/01.jpg")]
+    page.goto(f"{server}/c/{NAME}")
+    for pid in ticked:
+        page.check(f"#grid input[name=pick][value='{pid}']")
+    page.click("#more-like")
+    page.wait_for_selector("#like-examples")
+    shown = page.locator("#like-examples figure.tile a").evaluate_all("links => links.map(a => a.pathname)")
+    assert shown == [f"/c/{NAME}/p/{pid}" for pid in ticked]
+    page.fill("#k-form input[name=k]", "4")
+    page.click("#k-form button")
+    page.wait_for_url(re.compile("k=4"))
+    hits = page.locator("#hits figure.tile a").evaluate_all("links => links.map(a => a.pathname.split('/').pop())")
+
+    page.goto(f"{server}/c/{NAME}/map?method=pca")  # the map's box: every point, less like them all
+    page.wait_for_selector("#map[data-drawn='12']")
+    box = page.locator("#map").bounding_box()
+    page.mouse.move(box["x"] + 2, box["y"] + 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] - 2, box["y"] + box["height"] - 2, steps=5)
+    page.mouse.up()
+    page.click("#less-like")
+    page.wait_for_selector("#unlike-examples")
+    assert page.locator("#unlike-examples figure.tile").count() == 12 and page.locator("#hits figure").count() == 0
+
+    write_list_dataset(tmp_path / "data" / "Shapes")  # the same collection, built the same way, for the CLI
+    store = open_store(path=tmp_path / "qdrant")
+    try:
+        dataset = read_dataset(discover(tmp_path / "data")["shapes"], "shapes")
+        ingest_dataset(dataset, build_encoder("colorhist", "cpu"), store, options=IngestOptions(workers=0))
+        args = ["search", "-c", NAME, "--like", ticked[0], "--like", ticked[1], "-k", "4", "--format", "json"]
+        printed = CliRunner().invoke(cli.cli, args, obj=Context(handed=store))
+    finally:
+        store.close()
+    assert hits == [hit["id"] for hit in json.loads(printed.output)["hits"]] and not set(hits) & set(ticked)

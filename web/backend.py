@@ -23,6 +23,7 @@ from evaluation.ranking.rerankers import stage_of
 from media.images import BadImage, load_rgb
 from media.roots import resolve_image_root
 from search import CollectionSummary, Query, Searcher, SearchResult, list_collections, summarize
+from search.examples import Examples
 from search.query import checked_id
 from store.provenance import unfinished
 from store.serialized import SerializedStore
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_UPLOAD_PIXELS = 40_000_000
 DECODE_WAIT = 30.0  # seconds an upload waits for a decoding slot before 503
+MAX_EXAMPLES = 64  # stored points one "more like these" asks with (their ids travel in the URL)
 ROOT_SAMPLE = 3  # stored paths that must all exist under a folder for it to be the image root
 
 
@@ -123,6 +125,17 @@ class Backend:
     def neighbours(self, name: str, point_id: str, limit: int) -> SearchResult:
         """The nearest stored points to a stored point, itself excluded (`search --id`)."""
         return self.searcher.search(Query(name, point_id=point_id, limit=limit))
+
+    def by_examples(self, name: str, examples: Examples, limit: int) -> SearchResult:
+        """More like some stored points, less like others (`search --like ID --unlike ID`): ids only, so a
+        request never names a file of the server's."""
+        if not examples:
+            raise QueryError("no point selected: tick some points, then ask for more or less like them")
+        for typed in (*examples.like, *examples.unlike):
+            checked_id(typed)
+        if len(examples.like) + len(examples.unlike) > MAX_EXAMPLES:
+            raise QueryError(f"at most {MAX_EXAMPLES} examples at once; select fewer points")
+        return self.searcher.search(Query(name, examples=examples, limit=limit))
 
     def by_text(self, name: str, text: str, limit: int) -> SearchResult:
         if not text.strip():

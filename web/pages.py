@@ -7,12 +7,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
+from pydantic import BaseModel, Field
 
 from encoders import SPECS
 from errors import CollectionBusyError
 from search import SearchResult
+from search.examples import Examples, Side
 from search.query import checked_id
 from store import share_label
+from store.example_query import Strategy
 from tune.findings import tune_paths
 from web.backend import MAX_UPLOAD_BYTES, Backend
 from web.explore import Explorer, dashboard_url
@@ -135,6 +138,30 @@ def neighbours(request: Request, name: str, point_id: str, *, k: Hits = 12):
     result = found.neighbours(name, point_id, k)
     ap = found.query_ap(name, result.source_id)
     return results_page(request, result, ap=ap, siblings=explorer(request).siblings(name))
+
+
+class Asked(BaseModel):
+    """A "more like these" request's query string: `like` and `unlike` point ids, and the grid's or map's
+    `pick`ed points, which join the `side` their button named."""
+
+    like: list[str] = []
+    unlike: list[str] = []
+    pick: list[str] = []
+    side: Side = Side.LIKE
+    strategy: Strategy = Strategy.BEST
+    k: int = Field(12, ge=1, le=200)
+
+    def examples(self) -> Examples:
+        like, unlike = list(self.like), list(self.unlike)
+        (like if self.side is Side.LIKE else unlike).extend(self.pick)
+        return Examples(tuple(dict.fromkeys(like)), tuple(dict.fromkeys(unlike)), self.strategy)
+
+
+@router.get("/c/{name}/like", response_class=HTMLResponse)
+def more_like(request: Request, name: str, asked: Annotated[Asked, Query()]):
+    """More like the `like` points, less like the `unlike` ones: the examples shown above the hits, which
+    never include them."""
+    return results_page(request, backend(request).by_examples(name, asked.examples(), asked.k))
 
 
 @router.get("/c/{name}/query", response_class=HTMLResponse)

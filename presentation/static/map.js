@@ -1,5 +1,6 @@
 // The embedding map: every point of a collection on a canvas, coloured by class.
-// Hover shows the point's thumbnail, a click opens its neighbours, a dragged box lists its images.
+// Hover shows the point's thumbnail, a click opens its neighbours, a dragged box lists its images and links
+// to more (or less) like them.
 // Positions arrive as integer arrays (x, y, class index); a coarse grid of cells finds the point
 // under the pointer without scanning all of them, so 20,000 points stay responsive.
 (() => {
@@ -8,7 +9,7 @@
   const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
     "#bcbd22", "#17becf", "#393b79", "#ad494a", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd",
     "#e6550d", "#31a354", "#756bb1"];
-  const PAD = 12, CELL = 16, RADIUS = 6, SHOWN = 200;
+  const PAD = 12, CELL = 16, RADIUS = 6, SHOWN = 200, EXAMPLES = 64;
   const base = canvas.dataset.base;
   const tip = document.getElementById("map-tip");
   const selection = document.getElementById("selection");
@@ -104,6 +105,11 @@
       caption.textContent = data.classes[data.c[i]];
       link.append(image); figure.append(link, caption); grid.append(figure);
     }
+    const asked = chosen.slice(0, EXAMPLES).map((i) => "pick=" + encodeURIComponent(data.ids[i])).join("&");
+    selection.querySelector("#more-like").href = base + "/like?side=like&" + asked;
+    selection.querySelector("#less-like").href = base + "/like?side=unlike&" + asked;
+    selection.querySelector("#selection-actions span").textContent =
+      chosen.length > EXAMPLES ? "(the first " + EXAMPLES + " as examples)" : "";
     selection.hidden = false;
   }
 

@@ -30,9 +30,10 @@ from store.base import SCROLL_PAGE, Loader, Query, VectorStore
 from store.capabilities import Capabilities
 from store.edge.footprint import shard_footprint
 from store.edge.indexing import HNSW_MIN_POINTS, build_index, check_settings, edge_config
-from store.edge.queries import Asked, approximate_params, dense, match, nearest, point_key
+from store.edge.queries import Asked, approximate_params, by_examples, dense, match, nearest, point_key
 from store.edge.shards import OpenShards
 from store.edge.store_folder import StoreFolder, is_edge_store
+from store.example_query import ExampleQuery
 from store.naming import is_staging, name_problem
 from store.payload import PAYLOAD_SCHEMA, SCHEMA_KEY, ImagePayload
 from store.provenance import Provenance
@@ -329,6 +330,13 @@ class EdgeStore(VectorStore):
         with self._shard(name) as shard:
             asked = Asked(name, limit, self._params(name, exact), with_payload=True, label=label)
             found = shard.query(nearest(shard, query, asked))
+        return [Hit.of(str(p.id), p.score, ImagePayload.read(p.payload)) for p in found]
+
+    def query_examples(self, name: str, asked: ExampleQuery) -> list[Hit]:
+        self.check_schema(name)
+        with self._shard(name) as shard:
+            request = Asked(name, asked.limit, self._params(name, True), with_payload=True, label=asked.label)
+            found = shard.query(by_examples(shard, asked, request))
         return [Hit.of(str(p.id), p.score, ImagePayload.read(p.payload)) for p in found]
 
     def query_many(

@@ -1,7 +1,8 @@
-"""Edge requests: filters on the payload fields queries use, point ids, vectors, and nearest-neighbour queries.
+"""Edge requests: filters on the payload fields queries use, point ids, vectors, nearest-neighbour queries
+and queries by examples (recommend, MMR, score threshold).
 
-Edge has no nearest-by-id query: a query by stored point reads the point's
-vector and queries it with the point left out by a filter.
+Edge has no query by stored point id (a `TypeError`): a query by stored point reads the point's vector and
+queries it with the point left out by a filter; so does a query by stored examples.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import qdrant_edge as edge
 
 from errors import StoreError
 from store.base import Query
+from store.example_query import ExampleQuery, Strategy
 from store.types import SearchSettings
 
 
@@ -71,19 +73,64 @@ def approximate_params(asked: SearchSettings | None, recorded: SearchSettings) -
 def nearest(shard: edge.EdgeShard, query: Query, asked: Asked) -> edge.QueryRequest:
     """The request for the nearest points of `query` (a vector, or a stored point's id: then its
     vector, the point itself left out)."""
-    conditions = [carries_label(asked.label)] if asked.label is not None else []
-    excluded = []
-    if isinstance(query, str):
-        key = point_key(query)
-        records = shard.retrieve([key], with_payload=False, with_vector=True) if key is not None else []
-        if not records:
-            raise StoreError(f"no point with id '{query}' in collection '{asked.collection}'")
-        excluded = [edge.HasIdCondition({key})]
-        query = np.asarray(dense(records[0].vector, asked.collection), np.float32)
+    stored = stored_vectors(shard, [query] if isinstance(query, str) else [], asked.collection)
     return edge.QueryRequest(
         limit=asked.limit,
-        query=edge.Query.Nearest(np.asarray(query, np.float32).tolist()),
-        filter=edge.Filter(must=conditions or None, must_not=excluded or None) if conditions or excluded else None,
+        query=edge.Query.Nearest(stored[query].tolist() if isinstance(query, str) else _listed(query)),
+        filter=_filter(asked.label, stored),
         params=asked.params,
         with_payload=asked.with_payload,
     )
+
+
+def by_examples(shard: edge.EdgeShard, examples: ExampleQuery, asked: Asked) -> edge.QueryRequest:
+    """The request for `examples`: Edge's nearest query (its `Mmr` with `examples.mmr`) for one positive
+    example, else its recommend query of the strategy asked; the stored examples' vectors read and the
+    points left out; `min_score` as the score threshold."""
+    stored = stored_vectors(shard, examples.stored, asked.collection)
+
+    def vectors(found: tuple) -> list[list[float]]:
+        return [stored[e].tolist() if isinstance(e, str) else _listed(e) for e in found]
+
+    positives, negatives = vectors(examples.positives), vectors(examples.negatives)
+    if examples.nearest and examples.mmr is not None:
+        query = edge.Mmr(positives[0], examples.mmr.relevance, examples.candidates)
+    elif examples.nearest:
+        query = edge.Query.Nearest(positives[0])
+    else:
+        scored = {Strategy.BEST: edge.Query.RecommendBestScore, Strategy.SUM: edge.Query.RecommendSumScores}
+        query = scored[examples.strategy](edge.RecommendQuery(positives, negatives))
+    return edge.QueryRequest(
+        limit=asked.limit,
+        query=query,
+        filter=_filter(asked.label, stored),
+        score_threshold=examples.min_score,
+        params=asked.params,
+        with_payload=asked.with_payload,
+    )
+
+
+def stored_vectors(shard: edge.EdgeShard, ids: list[str], collection: str) -> dict[str, np.ndarray]:
+    """The vectors of the stored points `ids`, by id; an id no point has is one line naming it."""
+    if not ids:
+        return {}
+    keys = {point: point_key(point) for point in ids}
+    records = shard.retrieve(
+        [key for key in set(keys.values()) if key is not None], with_payload=False, with_vector=True
+    )
+    found = {str(record.id): np.asarray(dense(record.vector, collection), np.float32) for record in records}
+    for point, key in keys.items():
+        if key is None or str(key) not in found:
+            raise StoreError(f"no point with id '{point}' in collection '{collection}'")
+    return {point: found[str(key)] for point, key in keys.items()}
+
+
+def _listed(vector: np.ndarray) -> list[float]:
+    return np.asarray(vector, np.float32).tolist()
+
+
+def _filter(label: str | None, stored: dict[str, np.ndarray]) -> edge.Filter | None:
+    """Only points carrying `label` (where given), and none of the `stored` examples."""
+    conditions = [carries_label(label)] if label is not None else []
+    excluded = [edge.HasIdCondition({point_key(point) for point in stored})] if stored else []
+    return edge.Filter(must=conditions or None, must_not=excluded or None) if conditions or excluded else None

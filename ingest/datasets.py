@@ -329,11 +329,14 @@ def _read_list(folder: Path, name: str) -> Dataset:
     if problem is not None:  # a list linked from elsewhere is not read (its lines would be echoed in reports)
         return Dataset(name, folder, image_root, [], [Problem(LIST_FILE, problem)])
     items, problems = read_list(folder / LIST_FILE, image_root)
-    return Dataset(name, folder, image_root, items, problems)
+    layout = Layout.IMAGES if items and all(item.label is None for item in items) else "list"
+    return Dataset(name, folder, image_root, items, problems, layout=layout)
 
 
 def read_list(list_file: Path, image_root: Path, require_files: bool = True) -> tuple[list[Item], list[Problem]]:
-    """The items and bad lines of a list file (`path<TAB>label` lines, paths relative to `image_root`).
+    """The items and bad lines of a list file (`path<TAB>label` lines, paths relative to `image_root`); a list
+    with no tab on any line lists images without labels, one path a line (what `collections export` writes
+    for an unlabeled collection).
 
     With `require_files` False a listed file need not exist (vectors imported from
     elsewhere): its path is kept as written.
@@ -341,6 +344,7 @@ def read_list(list_file: Path, image_root: Path, require_files: bool = True) -> 
     raw = list_file.read_bytes()
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
+    unlabeled = b"\t" not in raw
     items: list[Item] = []
     problems: list[Problem] = []
     seen: dict[str, int] = {}
@@ -354,7 +358,7 @@ def read_list(list_file: Path, image_root: Path, require_files: bool = True) -> 
             continue
         if not line.strip():
             continue
-        item, reason = _parse_line(line, image_root, listings, require_files=require_files)
+        item, reason = _parse_line(line, image_root, listings, require_files=require_files, unlabeled=unlabeled)
         if reason is None and item.path in seen:
             reason = f"duplicate of line {seen[item.path]}"
         if reason is not None:
@@ -366,23 +370,35 @@ def read_list(list_file: Path, image_root: Path, require_files: bool = True) -> 
 
 
 def _parse_line(
-    line: str, image_root: Path, listings: dict[Path, dict[str, str]], *, require_files: bool = True
+    line: str,
+    image_root: Path,
+    listings: dict[Path, dict[str, str]],
+    *,
+    require_files: bool = True,
+    unlabeled: bool = False,
 ) -> tuple[Item | None, str | None]:
-    """The item of one list line: the path is kept as written (spaces too), each label stripped."""
-    if "\t" not in line:
+    """The item of one list line: the path is kept as written (spaces too), each label stripped; an
+    `unlabeled` list's line is a path alone."""
+    label: str | None = None
+    labels: tuple[str, ...] | None = None
+    if unlabeled:
+        path = line
+    elif "\t" not in line:
         return None, "no tab between path and label"
-    path, label = line.split("\t", 1)
-    label = label.strip()
+    else:
+        path, label = line.split("\t", 1)
+        label = label.strip()
     if not path.strip():
         return None, "empty path"
-    if not label:
-        return None, "empty label"
-    if "\t" in label:
-        return None, "more than two tab-separated columns (expected path<TAB>label; several labels: a,b)"
-    labels = tuple(dict.fromkeys(part.strip() for part in label.split(",")))  # in order, repeats once
-    if "" in labels:
-        return None, f"empty label in '{label}' (labels are separated by single commas)"
-    label, labels = labels[0], labels if len(labels) > 1 else None
+    if label is not None:
+        if not label:
+            return None, "empty label"
+        if "\t" in label:
+            return None, "more than two tab-separated columns (expected path<TAB>label; several labels: a,b)"
+        labels = tuple(dict.fromkeys(part.strip() for part in label.split(",")))  # in order, repeats once
+        if "" in labels:
+            return None, f"empty label in '{label}' (labels are separated by single commas)"
+        label, labels = labels[0], labels if len(labels) > 1 else None
     pure = PurePosixPath(path.replace("\\", "/"))
     if leaves_folder(path):
         return None, f"path '{path}' leaves the image folder"

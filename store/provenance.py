@@ -164,6 +164,12 @@ def unfinished(name: str, provenance: Provenance | None) -> str | None:
     )
 
 
+def no_labels(name: str) -> str:
+    """The start of the line saying collection `name` holds images read without labels (`Provenance.labeled`);
+    each command says what it cannot do without them."""
+    return f"collection '{name}' has no labels (its images were read without labels)"
+
+
 def random_marked(name: str, random_weights: bool) -> str:
     """`name`, with ' (random weights)' after it when its vectors come from random weights: the one mark of every
     title and table of the terminal and the figures (never a result; pages draw `_macros.html`'s `random_mark`)."""

@@ -81,7 +81,8 @@ def _href(request: Request, record: RunRecord) -> str:
 
 
 def _record_page(request: Request, record: RunRecord | None, name: str) -> HTMLResponse:
-    if record is None and not backend(request).store.info(name).labeled:
+    store = backend(request).store
+    if record is None and store.exists(name) and not store.info(name).labeled:
         raise EvaluationError(f"{no_labels(name)}: evaluation needs labels (class folders, a list file)")
     if record is None:
         raise EvaluationError(f"collection '{name}' has no evaluation yet; run `python cli.py eval -c {name}`")

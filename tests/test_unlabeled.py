@@ -18,6 +18,7 @@ from errors import DatasetError
 from ingest import discover, read_dataset
 from ingest.layouts import Layout
 from store import open_store, point_id
+from store.transfer import copy_collection
 from tests.conftest import make_image, run_cli
 
 LIBRARY = ["2023/holiday/0.png", "2023/holiday/1.png", "2023/party/0.png", "2024/trip/day1/0.png"]
@@ -114,7 +115,7 @@ def test_search_answers_by_stored_point_and_file_and_refuses_a_label_filter(buil
     )
 
 
-def test_export_writes_paths_alone_and_import_reads_them_back_unlabeled(built, tmp_path):
+def test_export_writes_paths_alone_and_import_reads_them_back_unlabeled_and_a_copy_stays_unlabeled(built, tmp_path):
     exported = run_cli(
         "--storage", "q", "collections", "export", "library_colorhist",
         "--vectors", str(tmp_path / "v.npy"), "--list", str(tmp_path / "l.txt"), cwd=built,
@@ -129,6 +130,14 @@ def test_export_writes_paths_alone_and_import_reads_them_back_unlabeled(built, t
     points, provenance = _read(tmp_path / "q", "copied_colorhist")
     assert [p.path for p in points.payloads] == LIBRARY and set(points.labels) == {None}
     assert provenance.labeled is False and np.allclose(points.vectors, np.load(tmp_path / "v.npy"))
+    source, target = open_store(path=built / "q"), open_store(path=tmp_path / "copy")  # what push runs
+    try:
+        assert copy_collection(source, "library_colorhist", target) == len(LIBRARY)
+        assert target.info("library_colorhist").labeled is False
+        assert set(target.points("library_colorhist").labels) == {None}
+    finally:
+        source.close()
+        target.close()
 
 
 def test_eval_says_in_one_line_that_a_collection_has_no_labels_and_evaluates_the_others(built):

@@ -3,7 +3,9 @@
 A dataset folder holds either `images/` plus `list_of_images.txt` (lines
 `relative/path<TAB>label`, paths relative to `images/`), one subfolder of
 images per class, or images without labels, flat or nested at any depth
-(`ingest.layouts` says which folder reads as which, and `--layout` names it). A list line may name several labels separated by commas
+(`ingest.layouts` says which folder reads as which, and `--layout` names it).
+A list with no tab on any line lists images without labels, one path a line.
+A list line may name several labels separated by commas
 (`path<TAB>car,person`): the image is then relevant to every image sharing at
 least one of them; its first label is its primary one. Every bad line is reported with its line number, and no
 path outside the image root is ever opened.
@@ -31,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
 from errors import DatasetError
-from ingest.layouts import Layout, class_folders, how_read
+from ingest.layouts import Layout, ReadAs, class_folders, how_read
 from ingest.revisited import database_items, is_revisited
 from ingest.voc import ANNOTATIONS, IMAGES, VocOptions, image_labels, is_voc_year, object_areas, split_ids, voc_years
 from media.containment import containment_problem, leaves_folder, resolved_problem
@@ -69,7 +71,7 @@ class Dataset:
     items: list[Item]
     problems: list[Problem] = field(default_factory=list)
     description: str = ""  # how the labels were made, where a reader made them (Pascal VOC's modes)
-    layout: str = "list"  # list, voc, revisited, classes or images (read without labels)
+    layout: ReadAs = ReadAs.LIST
 
     @property
     def classes(self) -> list[str]:
@@ -82,12 +84,12 @@ class Dataset:
     @property
     def labeled(self) -> bool:
         """Whether its images carry labels (an unlabeled dataset can be searched, not evaluated)."""
-        return self.layout != Layout.IMAGES
+        return self.layout != ReadAs.IMAGES
 
     @property
     def how_read(self) -> str | None:
         """One line saying how a folder without a layout of its own (class folders, images) was read."""
-        if self.layout not in (Layout.CLASSES, Layout.IMAGES):
+        if self.layout not in (ReadAs.CLASSES, ReadAs.IMAGES):
             return None
         return how_read(self.name, self.layout, [item.path for item in self.items], classes=len(self.classes))
 
@@ -218,7 +220,7 @@ def read_dataset(
     if layout != Layout.IMAGES or not dataset.labeled:
         return dataset
     items = [Item(item.path, None) for item in dataset.items]
-    return Dataset(dataset.name, dataset.folder, dataset.image_root, items, dataset.problems, layout=Layout.IMAGES)
+    return Dataset(dataset.name, dataset.folder, dataset.image_root, items, dataset.problems, layout=ReadAs.IMAGES)
 
 
 def _read_marked(folder: Path, name: str, voc: VocOptions) -> Dataset:
@@ -242,13 +244,13 @@ def _read_folder(folder: Path, name: str, layout: Layout) -> Dataset:
         path.relative_to(folder).as_posix() for path in _walk(folder, folder, (folder.resolve(),), problems=problems)
     ]
     if layout == Layout.IMAGES or (layout == Layout.AUTO and not class_folders(paths)):
-        return Dataset(name, folder, folder, [Item(path, None) for path in paths], problems, layout=Layout.IMAGES)
+        return Dataset(name, folder, folder, [Item(path, None) for path in paths], problems, layout=ReadAs.IMAGES)
     items = [Item(path, path.split("/")[0]) for path in paths if "/" in path]
     if not items:
         raise DatasetError(
             f"'{folder}' has no class folders (its images lie directly in it); --layout images reads them without labels"
         )
-    return Dataset(name, folder, folder, items, problems, layout=Layout.CLASSES)
+    return Dataset(name, folder, folder, items, problems, layout=ReadAs.CLASSES)
 
 
 def _walk(directory: Path, top: Path, real: tuple[Path, ...], *, problems: list[Problem]) -> Iterator[Path]:
@@ -304,7 +306,7 @@ def _read_voc(year: Path, name: str, options: VocOptions) -> Dataset:
             problems.append(Problem(path, reason))
             continue
         items.append(Item(path, labels[0], labels if len(labels) > 1 else None))
-    return Dataset(name + options.suffix(), year, image_root, items, problems, options.describe(year.name), "voc")
+    return Dataset(name + options.suffix(), year, image_root, items, problems, options.describe(year.name), ReadAs.VOC)
 
 
 def _read_revisited(folder: Path, name: str) -> Dataset:
@@ -320,7 +322,7 @@ def _read_revisited(folder: Path, name: str) -> Dataset:
         else:
             items.append(Item(path, label))
     description = f"Revisited {folder.name} database (whole images, labelled by landmark); queries at eval time"
-    return Dataset(name, folder, image_root, items, problems, description, "revisited")
+    return Dataset(name, folder, image_root, items, problems, description, ReadAs.REVISITED)
 
 
 def _read_list(folder: Path, name: str) -> Dataset:
@@ -329,7 +331,7 @@ def _read_list(folder: Path, name: str) -> Dataset:
     if problem is not None:  # a list linked from elsewhere is not read (its lines would be echoed in reports)
         return Dataset(name, folder, image_root, [], [Problem(LIST_FILE, problem)])
     items, problems = read_list(folder / LIST_FILE, image_root)
-    layout = Layout.IMAGES if items and all(item.label is None for item in items) else "list"
+    layout = ReadAs.IMAGES if items and all(item.label is None for item in items) else ReadAs.LIST
     return Dataset(name, folder, image_root, items, problems, layout=layout)
 
 

@@ -24,6 +24,16 @@ class Layout(StrEnum):
     IMAGES = "images"  # every image, without labels
 
 
+class ReadAs(StrEnum):
+    """How a dataset was read (`Dataset.layout`, the `datasets` listing's layout column)."""
+
+    LIST = "list"
+    VOC = "voc"
+    REVISITED = "revisited"
+    CLASSES = "classes"
+    IMAGES = "images"  # without labels
+
+
 def class_folders(paths: list[str]) -> bool:
     """Whether every image path lies exactly one folder down (`<class>/<image>`): the class-folder layout."""
     return bool(paths) and all(len(PurePosixPath(path).parts) == 2 for path in paths)
@@ -34,10 +44,10 @@ def folder_count(paths: list[str]) -> int:
     return len({PurePosixPath(path).parent for path in paths})
 
 
-def how_read(name: str, layout: str, paths: list[str], *, classes: int) -> str:
+def how_read(name: str, layout: ReadAs, paths: list[str], *, classes: int) -> str:
     """One line saying how a folder of images was read and which option reads it the other way."""
     files = f"{len(paths):,} file(s) in {folder_count(paths):,} folder(s)"
-    if layout == Layout.IMAGES:
+    if layout == ReadAs.IMAGES:
         other = "; --layout classes reads top folders as labels" if any("/" in path for path in paths) else ""
         return f"read '{name}' as unlabeled images: {files}{other}"
     return f"read '{name}' as {classes:,} class folder(s): {files}; --layout images reads it without labels"

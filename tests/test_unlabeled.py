@@ -87,6 +87,10 @@ def test_ingest_says_how_it_read_each_folder_and_stores_no_label(built):
     assert sorted(p.path for p in points.payloads) == LIBRARY and set(points.labels) == {None}
     assert points.ids == [point_id("library", p.path) for p in points.payloads]
     assert provenance.labeled is False and _read(built / "q", "tints_colorhist")[1].labeled is True
+    shown = run_cli("--storage", "q", "collections", "show", "library_colorhist", "--format", "json", cwd=built)
+    assert {key: json.loads(shown.stdout)[key] for key in ("labeled", "classes")} == {"labeled": False, "classes": {}}
+    table = run_cli("--storage", "q", "collections", "show", "library_colorhist", cwd=built).stdout
+    assert "no labels: its images were read without labels" in table and "classes" not in table
     listed = run_cli("datasets", "--data-root", "data", "--format", "json", cwd=built)
     layouts = {row["name"]: (row["layout"], row["classes"]) for row in json.loads(listed.stdout)}
     assert layouts == {"flat": ("images", []), "library": ("images", []), "tints": ("classes", ["blue", "red"])}

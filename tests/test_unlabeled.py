@@ -127,11 +127,9 @@ def test_export_writes_paths_alone_and_import_reads_them_back_unlabeled_and_a_co
     assert exported.returncode == 0, exported.stderr
     assert (tmp_path / "l.txt").read_text().splitlines() == LIBRARY
     command = re.search(r"`(python cli.py import [^`]*)`", exported.stdout).group(1)
-    args = [arg.replace("--dataset library", "") for arg in command.split()[2:]]
-    args[args.index("library")] = "copied"  # the printed command, into another dataset name
-    imported = run_cli("--storage", str(tmp_path / "q"), *args, cwd=built)
+    imported = run_cli("--storage", str(tmp_path / "q"), *command.split()[2:], cwd=built)  # as printed, elsewhere
     assert imported.returncode == 0, imported.stderr
-    points, provenance = _read(tmp_path / "q", "copied_colorhist")
+    points, provenance = _read(tmp_path / "q", "library_colorhist")
     assert [p.path for p in points.payloads] == LIBRARY and set(points.labels) == {None}
     assert provenance.labeled is False and np.allclose(points.vectors, np.load(tmp_path / "v.npy"))
     source, target = open_store(path=built / "q"), open_store(path=tmp_path / "copy")  # what push runs

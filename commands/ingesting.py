@@ -57,6 +57,14 @@ from render import safe
 @click.option(
     "--max-pixels", default=DEFAULT_MAX_PIXELS, show_default=True, type=click.IntRange(1), help="Skip larger images."
 )
+@click.option(
+    "--layout",
+    type=click.Choice(["auto", "classes", "images"]),
+    default="auto",
+    show_default=True,
+    help="A folder of images: auto (class folders only when every image is one folder down), classes (top "
+    "folders are labels), images (no labels, any depth; a labeled dataset too).",
+)
 @click.option("--split", default="val", show_default=True, help="Pascal VOC: the ImageSets/Main split to read.")
 @click.option("--voc-difficult", is_flag=True, help="Pascal VOC: count objects marked difficult.")
 @click.option(
@@ -80,6 +88,7 @@ def ingest(
     init,
     precision,
     output,
+    layout,
     split,
     voc_difficult,
     voc_single_label,
@@ -90,13 +99,18 @@ def ingest(
 
     from encoders import build_available, parse_weights, resolve_encoder_names
     from ingest import IngestOptions, select_datasets
+    from ingest.layouts import Layout
     from ingest.voc import VocOptions
     from media.folders import writable_folder
     from store import IndexSettings, collection_name
 
-    datasets = select_datasets(data_root, dataset_names, VocOptions(split, voc_difficult, voc_single_label))
+    voc = VocOptions(split, voc_difficult, voc_single_label)
+    datasets = select_datasets(data_root, dataset_names, voc, layout=Layout(layout))
     store = obj.check_store()  # the store and the reports folder are checked before any model loads
     writable_folder(obj.reports, create=False)
+    for dataset in datasets.values():
+        if dataset.how_read:
+            obj.screen.note(safe(dataset.how_read))
     names = resolve_encoder_names(encoder_names)
     _hold_existing(store, [collection_name(d.name, n) for d in datasets.values() for n in names])
     models, skipped = build_available(

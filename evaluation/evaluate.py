@@ -28,7 +28,7 @@ from media.folders import report_folder, safe_name, writable_folder
 from media.roots import looked_in, resolve_image_root
 from store import VectorStore
 from store.limits import size_note
-from store.provenance import unfinished
+from store.provenance import no_labels, unfinished
 
 ProgressFactory = Callable[[str], AbstractContextManager[Progress]]
 ROOT_SAMPLE = 3  # stored paths that must all exist under a folder for it to be the image root
@@ -151,6 +151,10 @@ def evaluate_collections(
         text_collections(store, names, options.encoders)  # none with a text tower: say so before any ranking
     broken = []
     for name in names:
+        if not _labeled(store, name):
+            run.skipped.append(f"{no_labels(name)}: eval needs labels (class folders, a list file); search it instead")
+            broken.append(name)
+            continue
         try:
             _evaluate_one(session, run, name)
         except StoreError as error:  # a damaged collection (its files, its sidecar), held, or gone meanwhile
@@ -163,7 +167,10 @@ def evaluate_collections(
             _report(session, run, score_run(store, names[0], external, metrics=options.metrics))
             advance(1, 1)
     if not run.evaluations and not run.landmarks:
-        raise EvaluationError(f"none of the {len(names)} collections could be evaluated")
+        if len(names) == 1 and run.skipped:
+            raise EvaluationError(run.skipped[0])
+        first = f"; the first: {run.skipped[0]}" if run.skipped else ""
+        raise EvaluationError(f"none of the {len(names)} collections could be evaluated{first}")
     if options.beside is not None:
         kept = [name for name in names if name not in broken]
         beside = evaluate_beside(
@@ -178,6 +185,15 @@ def evaluate_collections(
         run.records += [read_record(path, reports_dir) for path in beside.records]
     run.comparisons = compare_records(run.records)
     return run
+
+
+def _labeled(store: VectorStore, name: str) -> bool:
+    """Whether collection `name` records labels (one that records nothing, or cannot be read, is tried)."""
+    try:
+        provenance = store.provenance(name)
+    except StoreError:
+        return True
+    return provenance is None or provenance.labeled
 
 
 def _evaluate_one(session: _Session, run: EvaluationRun, name: str) -> None:

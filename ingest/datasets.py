@@ -1,8 +1,11 @@
-"""Reading labeled image folders: the study's list layout or class subfolders.
+"""Reading image folders: the study's list layout, class subfolders, or images without labels.
 
 A dataset folder holds either `images/` plus `list_of_images.txt` (lines
-`relative/path<TAB>label`, paths relative to `images/`) or one subfolder of
-images per class. A list line may name several labels separated by commas
+`relative/path<TAB>label`, paths relative to `images/`), one subfolder of
+images per class, or images without labels, flat or nested at any depth
+(`ingest.layouts` says which folder reads as which, and `--layout` names it).
+A list with no tab on any line lists images without labels, one path a line.
+A list line may name several labels separated by commas
 (`path<TAB>car,person`): the image is then relevant to every image sharing at
 least one of them; its first label is its primary one. Every bad line is reported with its line number, and no
 path outside the image root is ever opened.
@@ -30,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
 from errors import DatasetError
+from ingest.layouts import Layout, ReadAs, class_folders, how_read
 from ingest.revisited import database_items, is_revisited
 from ingest.voc import ANNOTATIONS, IMAGES, VocOptions, image_labels, is_voc_year, object_areas, split_ids, voc_years
 from media.containment import containment_problem, leaves_folder, resolved_problem
@@ -43,12 +47,12 @@ ALIASES = {"simple1k": "simple1k", "paris_val": "paris", "voc_val": "voc", "voc_
 @dataclass(frozen=True)
 class Item:
     path: str
-    label: str  # the first (primary) label
+    label: str | None  # the first (primary) label; None for an image read without labels
     labels: tuple[str, ...] | None = None  # every label, when there are several
 
     @property
     def label_set(self) -> tuple[str, ...]:
-        return self.labels or (self.label,)
+        return self.labels or (() if self.label is None else (self.label,))
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,7 @@ class Dataset:
     items: list[Item]
     problems: list[Problem] = field(default_factory=list)
     description: str = ""  # how the labels were made, where a reader made them (Pascal VOC's modes)
+    layout: ReadAs = ReadAs.LIST
 
     @property
     def classes(self) -> list[str]:
@@ -76,6 +81,18 @@ class Dataset:
     def multi_label(self) -> bool:
         return any(item.labels for item in self.items)
 
+    @property
+    def labeled(self) -> bool:
+        """Whether its images carry labels (an unlabeled dataset can be searched, not evaluated)."""
+        return self.layout != ReadAs.IMAGES
+
+    @property
+    def how_read(self) -> str | None:
+        """One line saying how a folder without a layout of its own (class folders, images) was read."""
+        if self.layout not in (ReadAs.CLASSES, ReadAs.IMAGES):
+            return None
+        return how_read(self.name, self.layout, [item.path for item in self.items], classes=len(self.classes))
+
     def to_json(self) -> dict:
         return {
             "name": self.name,
@@ -83,6 +100,7 @@ class Dataset:
             "images": len(self.items),
             "classes": self.classes,
             "multi_label": self.multi_label,
+            "layout": self.layout,
             "description": self.description,
             "problems": [asdict(p) for p in self.problems],
         }
@@ -101,64 +119,80 @@ def dataset_name(folder_name: str) -> str:
     return f"dataset_{digest[:8]}"
 
 
+def _marked(folder: Path) -> bool:
+    """A layout named by its files: a list file, a VOC year, a Revisited set."""
+    return (folder / LIST_FILE).is_file() or is_voc_year(folder) or is_revisited(folder)
+
+
+def _labeled(folder: Path) -> bool:
+    """A layout that carries labels: marked by its files, or subfolders holding images (class folders)."""
+    return _marked(folder) or (
+        folder.is_dir() and any(child.is_dir() and any(_image_files(child)) for child in folder.iterdir())
+    )
+
+
 def is_dataset(folder: Path) -> bool:
-    if (folder / LIST_FILE).is_file() or is_voc_year(folder) or is_revisited(folder):
-        return True
-    return folder.is_dir() and any(child.is_dir() and any(_image_files(child)) for child in folder.iterdir())
+    """A labeled layout, or a folder holding images at any depth (read without labels)."""
+    return _marked(folder) or (folder.is_dir() and any(_image_files(folder)))
 
 
 LAYOUTS = (
-    "a dataset is a folder holding images/ and list_of_images.txt (lines path<TAB>label), or one subfolder of "
-    "images per class; Pascal VOC (VOCdevkit/VOC2007) and Revisited Oxford/Paris (roxford5k/, rparis6k/) are "
-    "read from their own layouts"
+    "a dataset is a folder holding images/ and list_of_images.txt (lines path<TAB>label), one subfolder of "
+    "images per class, or images without labels (flat or nested); Pascal VOC (VOCdevkit/VOC2007) and Revisited "
+    "Oxford/Paris (roxford5k/, rparis6k/) are read from their own layouts"
 )
 SHOWN_FOLDERS = 6  # the subfolders an error describes, at most
 
 
 def discover(data_root: Path) -> dict[str, Path]:
-    """Dataset name -> folder for every dataset directly under `data_root`; `data_root` pointed at a dataset
-    folder itself (a list file, a VOC year, a Revisited set, or class subfolders with nothing under them that
-    is a dataset) is that one dataset, named after its folder."""
+    """Dataset name -> folder for every dataset directly under `data_root` (a labeled layout or a folder of
+    images); `data_root` pointed at a dataset folder itself (a list file, a VOC year, a Revisited set, class
+    subfolders with nothing under them that is a dataset, or images directly in it with no labeled dataset
+    beside them) is that one dataset, named after its folder."""
     if not data_root.is_dir():
         raise DatasetError(f"data root '{data_root}' is not a folder; pass --data-root")
     itself = {dataset_name(data_root.resolve().name): data_root}
-    if (data_root / LIST_FILE).is_file() or is_voc_year(data_root) or is_revisited(data_root):
+    if _marked(data_root):
         return itself
+    children = sorted(p for p in data_root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not any(_labeled(child) for child in children):
+        loose = any(p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() for p in data_root.iterdir())
+        classes = [child for child in children if any(_image_files(child))]
+        if loose or len(classes) > 1:
+            return itself
     found: dict[str, Path] = {}
-    for child in sorted(p for p in data_root.iterdir() if p.is_dir()):
+    for child in children:
         for folder in voc_years(child) or ([child] if is_dataset(child) else []):  # a VOCdevkit holds years
             name = dataset_name(folder.name)
             if name in found:
                 raise DatasetError(f"'{found[name]}' and '{folder}' both map to dataset '{name}'; rename or move one")
             found[name] = folder
-    classes = [child for child in data_root.iterdir() if child.is_dir() and any(_image_files(child))]
-    return found or (itself if len(classes) > 1 else {})
+    return found
 
 
 def not_a_dataset(data_root: Path) -> str:
-    """Which layouts are read and what `data_root` holds, for the line saying no dataset was found there."""
-    loose = sum(1 for path in data_root.iterdir() if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file())
-    parts = [f"{loose} image(s) directly in it"] if loose else []
-    folders = sorted(path for path in data_root.iterdir() if path.is_dir())
-    for folder in folders[:SHOWN_FOLDERS]:
-        images = sum(1 for _ in _image_files(folder))
-        nested = any(child.is_dir() for child in folder.iterdir())
-        parts.append(
-            f"{folder.name}/ ({images} image(s){'' if nested else ', no class subfolders'}, no {LIST_FILE})"
-            if images
-            else f"{folder.name}/ (no images)"
-        )
+    """Which layouts are read and what `data_root` holds, for the line saying no dataset was found there (a
+    folder holding any image is a dataset, so what is left holds none)."""
+    folders = sorted(path.name for path in data_root.iterdir() if path.is_dir())
+    shown = [f"{name}/" for name in folders[:SHOWN_FOLDERS]]
     if len(folders) > SHOWN_FOLDERS:
-        parts.append(f"{len(folders) - SHOWN_FOLDERS} more folder(s)")
-    return f"{LAYOUTS}; '{data_root}' holds {', '.join(parts) or 'nothing'}"
+        shown.append(f"{len(folders) - SHOWN_FOLDERS} more folder(s)")
+    suffixes = " ".join(sorted(IMAGE_SUFFIXES))
+    inside = f" ({', '.join(shown)})" if shown else ""
+    return f"{LAYOUTS}; '{data_root}' holds no image file ({suffixes}) at any depth{inside}"
 
 
 def select_datasets(
-    data_root: Path, names: tuple[str, ...] | list[str] = (), voc: VocOptions | None = None
+    data_root: Path,
+    names: tuple[str, ...] | list[str] = (),
+    voc: VocOptions | None = None,
+    *,
+    layout: Layout = Layout.AUTO,
 ) -> dict[str, Dataset]:
     """The named datasets under `data_root` (all when none are named), read; unknown names are an error.
 
-    `voc` says how Pascal VOC folders are read (split, difficult objects, single-label mode)."""
+    `voc` says how Pascal VOC folders are read (split, difficult objects, single-label mode), `layout`
+    how a folder of images is (`ingest.layouts`)."""
     found = discover(data_root)
     chosen = list(names) or list(found)
     missing = [name for name in chosen if name not in found]
@@ -166,35 +200,57 @@ def select_datasets(
         what = f"no dataset {', '.join(repr(name) for name in missing)}" if missing else "no dataset"
         hint = f"; {not_a_dataset(data_root)}" if not found else " (--data-root names the folder that holds them)"
         raise DatasetError(f"{what} under '{data_root}' (found: {', '.join(found) or 'none'}){hint}")
-    return {name: read_dataset(found[name], name, voc) for name in chosen}
+    return {name: read_dataset(found[name], name, voc, layout=layout) for name in chosen}
 
 
-def read_dataset(folder: Path, name: str | None = None, voc: VocOptions | None = None) -> Dataset:
-    """Items and problems of one dataset folder, in list (or sorted path) order."""
+def read_dataset(
+    folder: Path, name: str | None = None, voc: VocOptions | None = None, *, layout: Layout = Layout.AUTO
+) -> Dataset:
+    """Items and problems of one dataset folder, in list (or sorted path) order; `layout` images drops
+    every label (a labeled dataset searched as if unlabeled)."""
     name = name or dataset_name(folder.name)
+    if _marked(folder):
+        dataset = _read_marked(folder, name, voc or VocOptions())
+    elif is_dataset(folder):
+        dataset = _read_folder(folder, name, layout)
+    else:
+        raise DatasetError(
+            f"'{folder}' is not a dataset: expected images/ with {LIST_FILE}, class subfolders of images, or images"
+        )
+    if layout != Layout.IMAGES or not dataset.labeled:
+        return dataset
+    items = [Item(item.path, None) for item in dataset.items]
+    return Dataset(dataset.name, dataset.folder, dataset.image_root, items, dataset.problems, layout=ReadAs.IMAGES)
+
+
+def _read_marked(folder: Path, name: str, voc: VocOptions) -> Dataset:
+    """A dataset whose files name its layout: a VOC year, a Revisited set or a list file."""
     if is_voc_year(folder):
-        return _read_voc(folder, name, voc or VocOptions())
+        return _read_voc(folder, name, voc)
     if is_revisited(folder):
         return _read_revisited(folder, name)
-    if (folder / LIST_FILE).is_file():
-        return _read_list(folder, name)
-    if is_dataset(folder):
-        return _read_class_folders(folder, name)
-    raise DatasetError(f"'{folder}' is not a dataset: expected images/ with {LIST_FILE}, or class subfolders of images")
+    return _read_list(folder, name)
 
 
 def _image_files(folder: Path):
     return (p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
-def _read_class_folders(folder: Path, name: str) -> Dataset:
+def _read_folder(folder: Path, name: str, layout: Layout) -> Dataset:
+    """A folder of image files: class folders (the top folder of each image its label) when asked or when
+    every image lies exactly one folder down, else every image without a label."""
     problems: list[Problem] = []
-    items = [
-        Item(path.relative_to(folder).as_posix(), path.relative_to(folder).parts[0])
-        for path in _walk(folder, folder, (folder.resolve(),), problems=problems)
-        if len(path.relative_to(folder).parts) > 1
+    paths = [
+        path.relative_to(folder).as_posix() for path in _walk(folder, folder, (folder.resolve(),), problems=problems)
     ]
-    return Dataset(name, folder, folder, items, problems)
+    if layout == Layout.IMAGES or (layout == Layout.AUTO and not class_folders(paths)):
+        return Dataset(name, folder, folder, [Item(path, None) for path in paths], problems, layout=ReadAs.IMAGES)
+    items = [Item(path, path.split("/")[0]) for path in paths if "/" in path]
+    if not items:
+        raise DatasetError(
+            f"'{folder}' has no class folders (its images lie directly in it); --layout images reads them without labels"
+        )
+    return Dataset(name, folder, folder, items, problems, layout=ReadAs.CLASSES)
 
 
 def _walk(directory: Path, top: Path, real: tuple[Path, ...], *, problems: list[Problem]) -> Iterator[Path]:
@@ -250,7 +306,7 @@ def _read_voc(year: Path, name: str, options: VocOptions) -> Dataset:
             problems.append(Problem(path, reason))
             continue
         items.append(Item(path, labels[0], labels if len(labels) > 1 else None))
-    return Dataset(name + options.suffix(), year, image_root, items, problems, options.describe(year.name))
+    return Dataset(name + options.suffix(), year, image_root, items, problems, options.describe(year.name), ReadAs.VOC)
 
 
 def _read_revisited(folder: Path, name: str) -> Dataset:
@@ -266,7 +322,7 @@ def _read_revisited(folder: Path, name: str) -> Dataset:
         else:
             items.append(Item(path, label))
     description = f"Revisited {folder.name} database (whole images, labelled by landmark); queries at eval time"
-    return Dataset(name, folder, image_root, items, problems, description)
+    return Dataset(name, folder, image_root, items, problems, description, ReadAs.REVISITED)
 
 
 def _read_list(folder: Path, name: str) -> Dataset:
@@ -275,11 +331,14 @@ def _read_list(folder: Path, name: str) -> Dataset:
     if problem is not None:  # a list linked from elsewhere is not read (its lines would be echoed in reports)
         return Dataset(name, folder, image_root, [], [Problem(LIST_FILE, problem)])
     items, problems = read_list(folder / LIST_FILE, image_root)
-    return Dataset(name, folder, image_root, items, problems)
+    layout = ReadAs.IMAGES if items and all(item.label is None for item in items) else ReadAs.LIST
+    return Dataset(name, folder, image_root, items, problems, layout=layout)
 
 
 def read_list(list_file: Path, image_root: Path, require_files: bool = True) -> tuple[list[Item], list[Problem]]:
-    """The items and bad lines of a list file (`path<TAB>label` lines, paths relative to `image_root`).
+    """The items and bad lines of a list file (`path<TAB>label` lines, paths relative to `image_root`); a list
+    with no tab on any line lists images without labels, one path a line (what `collections export` writes
+    for an unlabeled collection).
 
     With `require_files` False a listed file need not exist (vectors imported from
     elsewhere): its path is kept as written.
@@ -287,6 +346,7 @@ def read_list(list_file: Path, image_root: Path, require_files: bool = True) -> 
     raw = list_file.read_bytes()
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
+    unlabeled = b"\t" not in raw
     items: list[Item] = []
     problems: list[Problem] = []
     seen: dict[str, int] = {}
@@ -300,7 +360,7 @@ def read_list(list_file: Path, image_root: Path, require_files: bool = True) -> 
             continue
         if not line.strip():
             continue
-        item, reason = _parse_line(line, image_root, listings, require_files=require_files)
+        item, reason = _parse_line(line, image_root, listings, require_files=require_files, unlabeled=unlabeled)
         if reason is None and item.path in seen:
             reason = f"duplicate of line {seen[item.path]}"
         if reason is not None:
@@ -312,23 +372,35 @@ def read_list(list_file: Path, image_root: Path, require_files: bool = True) -> 
 
 
 def _parse_line(
-    line: str, image_root: Path, listings: dict[Path, dict[str, str]], *, require_files: bool = True
+    line: str,
+    image_root: Path,
+    listings: dict[Path, dict[str, str]],
+    *,
+    require_files: bool = True,
+    unlabeled: bool = False,
 ) -> tuple[Item | None, str | None]:
-    """The item of one list line: the path is kept as written (spaces too), each label stripped."""
-    if "\t" not in line:
+    """The item of one list line: the path is kept as written (spaces too), each label stripped; an
+    `unlabeled` list's line is a path alone."""
+    label: str | None = None
+    labels: tuple[str, ...] | None = None
+    if unlabeled:
+        path = line
+    elif "\t" not in line:
         return None, "no tab between path and label"
-    path, label = line.split("\t", 1)
-    label = label.strip()
+    else:
+        path, label = line.split("\t", 1)
+        label = label.strip()
     if not path.strip():
         return None, "empty path"
-    if not label:
-        return None, "empty label"
-    if "\t" in label:
-        return None, "more than two tab-separated columns (expected path<TAB>label; several labels: a,b)"
-    labels = tuple(dict.fromkeys(part.strip() for part in label.split(",")))  # in order, repeats once
-    if "" in labels:
-        return None, f"empty label in '{label}' (labels are separated by single commas)"
-    label, labels = labels[0], labels if len(labels) > 1 else None
+    if label is not None:
+        if not label:
+            return None, "empty label"
+        if "\t" in label:
+            return None, "more than two tab-separated columns (expected path<TAB>label; several labels: a,b)"
+        labels = tuple(dict.fromkeys(part.strip() for part in label.split(",")))  # in order, repeats once
+        if "" in labels:
+            return None, f"empty label in '{label}' (labels are separated by single commas)"
+        label, labels = labels[0], labels if len(labels) > 1 else None
     pure = PurePosixPath(path.replace("\\", "/"))
     if leaves_folder(path):
         return None, f"path '{path}' leaves the image folder"

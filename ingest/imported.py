@@ -185,6 +185,7 @@ def import_vectors(
         imported_from=str(vectors_file.resolve()),
         same_as=same_as,
         complete=False,
+        labeled=any(item.label is not None for item in items),
     )
     ids = [point_id(dataset, item.path) for item in items]
     payloads = [

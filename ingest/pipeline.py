@@ -242,6 +242,7 @@ def _provenance(dataset: Dataset, encoder: Encoder) -> Provenance:
         dim=encoder.dim,
         versions=versions(),
         precision=encoder.precision,
+        labeled=dataset.labeled,
         created=created,
         updated=created,
     )

@@ -56,13 +56,14 @@ class ListingViews(Base):
 
     def datasets(self, datasets: list) -> None:
         """Each dataset with its folder, image and class counts, and bad list lines."""
-        table = Table(key("dataset"), long("folder"), "images", "classes", "list problems")
+        table = Table(key("dataset"), long("folder"), "layout", "images", "classes", "list problems")
         for dataset in datasets:
             table.add_row(
                 safe(dataset.name),
                 safe(dataset.folder),
+                dataset.layout if dataset.labeled else "images (no labels)",
                 str(len(dataset.items)),
-                str(len(dataset.classes)),
+                str(len(dataset.classes)) if dataset.labeled else "-",
                 str(len(dataset.problems)),
             )
         self.out.print(table)

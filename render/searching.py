@@ -19,16 +19,15 @@ class SearchViews(Base):
         info, query = result.info, result.query
         asked = f"{query.kind} {query.value}"
         if result.source is not None:
-            asked += f" ({result.source.label}, excluded from the hits)"
+            labels = ", ".join(result.source.label_set)
+            asked += f" ({labels + ', ' if labels else ''}excluded from the hits)"
         title = f"{info.name} ({info.encoder}, {info.weights_text()}, {info.points} points): {asked}"
         if query.label is not None:
             title += f", only label {query.label} (any of a point's labels, case ignored)"
         title += "".join(_refinements(result))
+        columns = ["rank", "score", long("label"), long("path")] if info.labeled else ["rank", "score", long("path")]
         table = Table(
-            "rank",
-            "score",
-            long("label"),
-            long("path"),
+            *columns,
             title=safe(title),
             caption=(
                 f"model load {result.load_seconds:.3f} s, encode {result.encode_seconds:.3f} s, "
@@ -38,7 +37,8 @@ class SearchViews(Base):
             + f"store {result.store_seconds:.3f} s",
         )
         for rank, hit in enumerate(result.hits, start=1):
-            table.add_row(str(rank), f"{hit.score:.4f}", safe(", ".join(hit.label_set)), safe(hit.path))
+            labels = [safe(", ".join(hit.label_set))] if info.labeled else []
+            table.add_row(str(rank), f"{hit.score:.4f}", *labels, safe(hit.path))
         self.out.print(table)
         if not result.hits:
             cut = "" if query.min_score is None else f" scoring at least {query.min_score:g}"
@@ -52,7 +52,7 @@ class SearchViews(Base):
         )
         table = Table("rank", "rrf score", long("label"), long("path"), title=safe(title))
         for rank, hit in enumerate(result.hits, start=1):
-            table.add_row(str(rank), f"{hit.score:.5f}", safe(hit.label), safe(hit.path))
+            table.add_row(str(rank), f"{hit.score:.5f}", safe(", ".join(hit.label_set)), safe(hit.path))
         self.out.print(table)
 
     def paths(self, result, nul: bool = False) -> None:
@@ -113,10 +113,13 @@ class SearchViews(Base):
         if info.incomplete:
             self.out.print(f"[yellow]{safe(info.incomplete)}[/]")
         self._provenance(info)
+        if not info.labeled:
+            self.out.print("no labels: its images were read without labels (search works, eval needs labels)")
         classes = Table(long("label"), "points", title=f"{len(summary.classes)} classes")
         for label, count in summary.classes.items():
             classes.add_row(safe(label), str(count))
-        self.out.print(classes)
+        if info.labeled:
+            self.out.print(classes)
         for point, payload in summary.samples:
             self.out.print(f"{point}  {safe(json.dumps(payload.to_dict(), ensure_ascii=False))}")
 

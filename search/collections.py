@@ -49,5 +49,6 @@ def summarize(store: VectorStore, name: str, samples: int = 3) -> CollectionSumm
     """Class counts from every point's `label`, and the first `samples` points in dataset order."""
     info = store.info(name)
     points = store.points(name)
-    classes = dict(Counter(str(label) if label is not None else "?" for label in points.labels).most_common())
+    labels = points.labels if info.labeled else []  # an unlabeled collection has no classes, not one called '?'
+    classes = dict(Counter(str(label) if label is not None else "?" for label in labels).most_common())
     return CollectionSummary(info, classes, list(zip(points.ids, points.payloads, strict=True))[:samples])

@@ -31,7 +31,7 @@ from media.roots import image_root_candidates, looked_in, resolve_image_root
 from search.embedding import EmbedAhead, Embedded, can_fork, embed_query
 from search.examples import Example, Examples, Lookup, resolve
 from store.example_query import Diversity, ExampleQuery
-from store.provenance import unfinished
+from store.provenance import no_labels, unfinished
 
 if TYPE_CHECKING:
     from store import CollectionInfo, Hit, ImagePayload, VectorStore
@@ -351,7 +351,9 @@ class Searcher:
 
     def _spellings(self, info: CollectionInfo, label: str) -> list[str]:
         """The collection's labels equal to `label` when case is ignored; a label it lacks is a mistake, not
-        an empty answer: the error says which labels it has."""
+        an empty answer: the error says which labels it has, or that it has none."""
+        if not info.labeled:
+            raise QueryError(f"{no_labels(info.name)}; search it without --label")
         cached = self._labels.get(info.name)
         if cached is None or cached[0] != info.points:
             payloads = self.store.points(info.name).payloads

@@ -39,7 +39,7 @@ def write_gallery(result: SearchResult, out: Path) -> int:
         image = thumbnail(root, hit.path, TILE)
         missing += image is None
         colour = NEUTRAL if not query_labels else SAME_CLASS if hit.relevant_to(query_labels) else OTHER_CLASS
-        tiles.append(Tile(image, (f"#{rank}  {hit.score:.3f}  {', '.join(hit.label_set)}", hit.path), colour))
+        tiles.append(Tile(image, (f"#{rank}  {hit.score:.3f}  {', '.join(hit.label_set)}".rstrip(), hit.path), colour))
     query = result.query
     title = f"{random_marked(result.info.name, result.info.random_weights)}: query by {query.kind} {query.value}"
     heading = f"{len(result.hits)} hits, best first" + (
@@ -56,4 +56,5 @@ def _query_tile(result: SearchResult, root: Path | None) -> Tile:
     if query.kind == "image":
         return Tile(file_thumbnail(query.image, TILE), ("query: image", query.image.name), QUERY)
     source = result.source
-    return Tile(thumbnail(root, source.path, TILE), (f"query: {source.label}", source.path), QUERY)
+    shown = ", ".join(source.label_set) or "stored point"  # an unlabeled point: no label to show
+    return Tile(thumbnail(root, source.path, TILE), (f"query: {shown}", source.path), QUERY)

@@ -4,8 +4,9 @@ Kept in Qdrant's collection metadata, which the embedded store and servers
 both keep: where the images are, which encoder and which weights made the
 vectors (`WeightsIdentity`, computed by `encoders.identity`) and in which
 precision, the preprocessing, the versions of the project and its main
-libraries, when it was created and last written, and how
-many stored points the last ingest found no longer listed. A collection
+libraries, when it was created and last written, how
+many stored points the last ingest found no longer listed, and whether its
+points carry labels (`labeled`: every reader knows without scanning). A collection
 written before this existed (or by another tool) has none: it reads as None,
 shown as "provenance unknown".
 """
@@ -82,6 +83,7 @@ class Provenance:
     same_as: bool = False  # imported vectors that the registered encoder of that name would give
     precision: str = "fp32"  # the encoder's arithmetic, fp32 or bf16 (encoders/precision.py); absent before: fp32
     complete: bool = True  # False from the start of a write (import, ingest) to its end; absent before: complete
+    labeled: bool = True  # False for images read without labels (searchable, not evaluable); absent before: labeled
     schema: int = PAYLOAD_SCHEMA
 
     @property
@@ -130,6 +132,7 @@ FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "same_as": (bool,),
     "precision": (str,),
     "complete": (bool,),
+    "labeled": (bool,),
     "schema": (int,),
 }
 
@@ -159,6 +162,12 @@ def unfinished(name: str, provenance: Provenance | None) -> str | None:
         f"collection '{name}' was not completely written (its last import or ingest stopped before the end); "
         f"rerun {rerun} to complete it"
     )
+
+
+def no_labels(name: str) -> str:
+    """The start of the line saying collection `name` holds images read without labels (`Provenance.labeled`);
+    each command says what it cannot do without them."""
+    return f"collection '{name}' has no labels (its images were read without labels)"
 
 
 def random_marked(name: str, random_weights: bool) -> str:

@@ -129,12 +129,16 @@ def _rows_and_lines(store: VectorStore, name: str) -> tuple[dict[str, int], list
     keyed: list[tuple[int, str, str]] = []
     for page in store.scroll(name):
         for point, payload in zip(page.ids, page.payloads, strict=True):
-            if not payload.label_set:
-                raise StoreError(f"point {point} of '{name}' has no label; a list file needs one for every line")
             text = payload.path + "".join(payload.label_set)
             if any(character in text for character in "\t\n\r") or any("," in label for label in payload.label_set):
                 raise StoreError(f"point {point} of '{name}' has a path or label a list line cannot hold: {text!r}")
-            keyed.append((payload.index, point, f"{payload.path}\t{','.join(payload.label_set)}"))
+            labels = f"\t{','.join(payload.label_set)}" if payload.label_set else ""
+            keyed.append((payload.index, point, f"{payload.path}{labels}"))
+    if len({"\t" in line for _, _, line in keyed}) > 1:
+        first = next(point for _, point, line in keyed if "\t" not in line)
+        raise StoreError(
+            f"point {first} of '{name}' has no label but others have; a list file labels every line or none"
+        )
     keyed.sort(key=lambda entry: entry[0])
     return {point: row for row, (_, point, _) in enumerate(keyed)}, [line for _, _, line in keyed]
 

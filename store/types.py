@@ -73,12 +73,22 @@ class CollectionInfo:
         """One line when its last write did not finish (`store.provenance.unfinished`), else None."""
         return unfinished(self.name, self.provenance)
 
+    @property
+    def labeled(self) -> bool:
+        """Whether its points carry labels (a collection that records nothing is taken as labeled)."""
+        return self.provenance is None or self.provenance.labeled
+
     def weights_text(self) -> str:
         """'random weights (...)', the weights identity, or 'provenance unknown'."""
         return self.provenance.weights_identity.describe() if self.provenance else "provenance unknown"
 
     def to_json(self) -> dict:
-        return {**asdict(self), "random_weights": self.random_weights, "weights": self.weights_text()}
+        return {
+            **asdict(self),
+            "random_weights": self.random_weights,
+            "weights": self.weights_text(),
+            "labeled": self.labeled,
+        }
 
 
 ANY_SIZE_KB = 10  # Qdrant's least full-scan threshold, and the indexing threshold, of `index_any_size`

@@ -19,6 +19,7 @@ from errors import EvaluationError
 from evaluation import RunRecord, study_figure, study_table
 from evaluation.records.study_grid import cell_text
 from presentation.charts import pr_curves
+from store.provenance import no_labels
 from web.pages import backend
 from web.templating import page
 
@@ -80,6 +81,9 @@ def _href(request: Request, record: RunRecord) -> str:
 
 
 def _record_page(request: Request, record: RunRecord | None, name: str) -> HTMLResponse:
+    store = backend(request).store
+    if record is None and store.exists(name) and not store.info(name).labeled:
+        raise EvaluationError(f"{no_labels(name)}: evaluation needs labels (class folders, a list file)")
     if record is None:
         raise EvaluationError(f"collection '{name}' has no evaluation yet; run `python cli.py eval -c {name}`")
     curve = pr_curves({f"{record.metric} ({record.variant.label})": record.data["pr_curve"]["precision"]})

@@ -36,7 +36,7 @@ class MapLayout:
     reason: str  # why that method, in words for the page
     key: str  # the collection state the layout belongs to
     seconds: float  # time the projection took when it was computed
-    classes: list[str]
+    classes: list[str]  # empty where no point has a label: one colour, no legend
     ids: list[str]
     x: list[int]
     y: list[int]
@@ -115,10 +115,12 @@ def compute_layout(points: Points, key: str, asked: str = "auto") -> MapLayout:
     coordinates = project(vectors, method)
     seconds = time.perf_counter() - started
     labels = [str(label) if label is not None else "?" for label in points.labels]
-    classes = sorted(set(labels))
+    classes = sorted(set(labels)) if any(label is not None for label in points.labels) else []
     index = {label: i for i, label in enumerate(classes)}
     x, y = to_grid(coordinates)
-    return MapLayout(method, reason, key, round(seconds, 3), classes, points.ids, x, y, [index[la] for la in labels])
+    return MapLayout(
+        method, reason, key, round(seconds, 3), classes, points.ids, x, y, [index.get(la, 0) for la in labels]
+    )
 
 
 class LayoutCache:

@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from errors import QueryError
 from evaluation.records.variant import FULL
 from presentation.charts import share_class
+from store.provenance import no_labels
 from web.layout import METHODS
 from web.pages import backend, explorer
 from web.templating import page
@@ -42,6 +43,8 @@ def map_data(request: Request, name: str, method: str = "auto"):
 def class_confusion(request: Request, name: str, k: K = DEFAULT_K):
     """The heatmap, each class beside its AP in the collection's full leave-one-out record where there is one."""
     info = backend(request).store.info(name)
+    if not info.labeled:
+        raise QueryError(f"{no_labels(name)}: the class confusion needs labels; its map and neighbours need none")
     found = explorer(request).confusion(name, k)
     rows = [
         (label, queries, [(share, share_class(share)) for share in shares]) for label, queries, shares in found.rows()
@@ -62,6 +65,8 @@ def confusion_pairs(
     page_number: Annotated[int, Query(alias="page", ge=1)] = 1,
 ):
     """The query-hit pairs behind one cell: class-`row` queries and their class-`column` hits in the top k."""
+    if not backend(request).store.info(name).labeled:
+        raise QueryError(f"{no_labels(name)}: the class confusion needs labels; its map and neighbours need none")
     found = explorer(request).confusion(name, k)
     for label in (row, column):
         if label not in found.classes:

@@ -17,6 +17,7 @@
   let data = null, px = null, py = null, byClass = [], cells = null, columns = 0, drag = null;
 
   const colour = (c) => PALETTE[c % PALETTE.length];
+  const named = (i) => data.classes[data.c[i]] ?? "";  // no classes where the collection has no labels
 
   function place() {
     const n = data.ids.length, scale = (Math.min(canvas.width, canvas.height) - 2 * PAD) / 10000;
@@ -76,7 +77,7 @@
     const image = tip.querySelector("img");
     const wanted = base + "/thumb/" + data.ids[i];
     if (image.getAttribute("src") !== wanted) image.setAttribute("src", wanted);
-    tip.querySelector("div").textContent = data.classes[data.c[i]];
+    tip.querySelector("div").textContent = named(i);
     tip.dataset.id = data.ids[i];
     tip.style.left = (event.pageX + 14) + "px";
     tip.style.top = (event.pageY + 14) + "px";
@@ -94,15 +95,15 @@
     for (const i of chosen.slice(0, SHOWN)) {
       const figure = document.createElement("figure");
       figure.className = "tile neutral";
-      figure.dataset.label = data.classes[data.c[i]];
+      figure.dataset.label = named(i);
       const link = document.createElement("a");
       link.href = base + "/p/" + data.ids[i];
       const image = document.createElement("img");
       image.loading = "lazy"; image.width = 160; image.height = 160;
       image.src = base + "/thumb/" + data.ids[i];
-      image.alt = data.classes[data.c[i]];
+      image.alt = named(i);
       const caption = document.createElement("figcaption");
-      caption.textContent = data.classes[data.c[i]];
+      caption.textContent = named(i);
       link.append(image); figure.append(link, caption); grid.append(figure);
     }
     const asked = chosen.slice(0, EXAMPLES).map((i) => "pick=" + encodeURIComponent(data.ids[i])).join("&");

@@ -1,0 +1,42 @@
+"""The default near-duplicate threshold per encoder: measured, never guessed.
+
+Each value is the threshold with the best F1 of pair detection on Corel-1K
+with planted copies (`bench/duplicates_bench.py`; BENCHMARKS.md records the
+run). An encoder without a measured value has no default: the command says
+so in one line and asks for --threshold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from errors import QueryError
+
+BENCH = "python bench/duplicates_bench.py --encoders {encoder}"
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A cosine threshold and where it comes from: 'given' (the command line) or what measured it."""
+
+    value: float
+    source: str
+
+    def to_json(self) -> dict:
+        return {"value": self.value, "source": self.source}
+
+
+# encoder -> best-F1 threshold on Corel-1K with planted copies (BENCHMARKS.md, "Duplicates")
+MEASURED: dict[str, float] = {}
+
+
+def threshold_for(encoder: str, given: float | None, *, collection: str) -> Threshold:
+    """`given` when there is one, else the encoder's measured default; none measured is one line to act on."""
+    if given is not None:
+        return Threshold(given, "given")
+    if encoder in MEASURED:
+        return Threshold(MEASURED[encoder], f"measured for {encoder} on Corel-1K (bench/duplicates_bench.py)")
+    raise QueryError(
+        f"no measured near-duplicate threshold for encoder '{encoder}' (collection '{collection}'); pass "
+        f"--threshold T, or measure one with `{BENCH.format(encoder=encoder)}` where its weights exist"
+    )

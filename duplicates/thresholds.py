@@ -27,7 +27,7 @@ class Threshold:
 
 
 # encoder -> best-F1 threshold on Corel-1K with planted copies (BENCHMARKS.md, "Duplicates")
-MEASURED: dict[str, float] = {}
+MEASURED: dict[str, float] = {"colorhist": 0.9662}  # F1 0.9726, precision 0.9813, recall 0.9640
 
 
 def threshold_for(encoder: str, given: float | None, *, collection: str) -> Threshold:

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 
 from errors import QueryError
 
-BENCH = "python bench/duplicates_bench.py --encoders {encoder}"
-
 
 @dataclass(frozen=True)
 class Threshold:
@@ -38,5 +36,5 @@ def threshold_for(encoder: str, given: float | None, *, collection: str) -> Thre
         return Threshold(MEASURED[encoder], f"measured for {encoder} on Corel-1K (bench/duplicates_bench.py)")
     raise QueryError(
         f"no measured near-duplicate threshold for encoder '{encoder}' (collection '{collection}'); pass "
-        f"--threshold T, or measure one with `{BENCH.format(encoder=encoder)}` where its weights exist"
+        "--threshold T, or measure one with bench/duplicates_bench.py where its weights exist (BENCHMARKS.md)"
     )

@@ -8,10 +8,10 @@ import numpy as np
 from duplicates.groups import Member, grouped, hash_pairs
 from duplicates.options import DuplicateOptions
 from duplicates.report import DuplicateReport
-from duplicates.thresholds import threshold_for
+from duplicates.thresholds import MAX_PAIRS, threshold_for, too_loose
 from errors import QueryError
 from store import VectorStore
-from store.close_pairs import Pairs, pairs_across
+from store.close_pairs import Pairs, TooManyPairs, pairs_across
 
 
 def find_across(store: VectorStore, first: str, second: str, *, options: DuplicateOptions) -> DuplicateReport:
@@ -35,7 +35,10 @@ def find_across(store: VectorStore, first: str, second: str, *, options: Duplica
     near = Pairs.joined([])
     vectors = None
     if threshold is not None:
-        found = pairs_across(left.vectors, right.vectors, threshold.value)
+        try:
+            found = pairs_across(left.vectors, right.vectors, threshold.value, limit=MAX_PAIRS)
+        except TooManyPairs as error:
+            raise too_loose(threshold, f"'{first}' and '{second}'", error.limit) from None
         near = Pairs(found.first, found.second + size, found.score)
         vectors = np.concatenate([left.vectors, right.vectors])
     exact = hash_pairs([m.payload.sha256 for m in members], across=size)

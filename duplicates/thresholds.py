@@ -25,6 +25,8 @@ class Threshold:
 
 
 # encoder -> best-F1 threshold on Corel-1K with planted copies (BENCHMARKS.md, "Duplicates")
+MAX_PAIRS = 1_000_000  # close pairs a search may hold (each kept with its score): more means a threshold too low
+
 MEASURED: dict[str, float] = {"colorhist": 0.9662}  # F1 0.9726, precision 0.9813, recall 0.9640
 
 
@@ -37,4 +39,12 @@ def threshold_for(encoder: str, given: float | None, *, collection: str) -> Thre
     raise QueryError(
         f"no measured near-duplicate threshold for encoder '{encoder}' (collection '{collection}'); pass "
         "--threshold T, or measure one with bench/duplicates_bench.py where its weights exist (BENCHMARKS.md)"
+    )
+
+
+def too_loose(threshold: Threshold, where: str, limit: int) -> QueryError:
+    """The one line for a threshold that joins more than `limit` pairs of `where` (collections, quoted)."""
+    return QueryError(
+        f"cosine >= {threshold.value:g} joins more than {limit:,} pairs of {where}: nearly everything is a "
+        "near duplicate there; raise --threshold"
     )

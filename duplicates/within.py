@@ -5,9 +5,9 @@ from __future__ import annotations
 from duplicates.groups import Member, grouped, hash_pairs
 from duplicates.options import DuplicateOptions
 from duplicates.report import DuplicateReport
-from duplicates.thresholds import threshold_for
+from duplicates.thresholds import MAX_PAIRS, threshold_for, too_loose
 from store import VectorStore
-from store.close_pairs import Pairs, pairs_within
+from store.close_pairs import Pairs, TooManyPairs, pairs_within
 
 
 def find_within(store: VectorStore, collection: str, options: DuplicateOptions) -> DuplicateReport:
@@ -18,7 +18,10 @@ def find_within(store: VectorStore, collection: str, options: DuplicateOptions) 
     threshold = None if options.exact_only else threshold_for(encoder, options.threshold, collection=collection)
     points = store.points(collection, with_vectors=threshold is not None)
     members = [Member(collection, i, p) for i, p in zip(points.ids, points.payloads, strict=True)]
-    near = Pairs.joined([]) if threshold is None else pairs_within(points.vectors, threshold.value)
+    try:
+        near = Pairs.joined([]) if threshold is None else pairs_within(points.vectors, threshold.value, limit=MAX_PAIRS)
+    except TooManyPairs as error:
+        raise too_loose(threshold, f"'{collection}'", error.limit) from None
     exact = hash_pairs([p.sha256 for p in points.payloads])
     groups = grouped(members, near, exact, vectors=points.vectors)
     return DuplicateReport((collection,), threshold, (len(members),), groups)

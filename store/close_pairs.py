@@ -17,6 +17,14 @@ MAX_BLOCK_ROWS = 512
 MIN_BLOCK_ROWS = 16
 
 
+class TooManyPairs(Exception):
+    """More close pairs than the caller allowed: the threshold joins most of the set (raised, never truncated)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit} pairs")
+        self.limit = limit
+
+
 @dataclass(frozen=True)
 class Pairs:
     """Close pairs as parallel arrays: positions `first` and `second` (i < j within one set; a row of the
@@ -43,30 +51,42 @@ def block_rows(columns: int) -> int:
     return int(np.clip(BLOCK_ELEMENTS // max(columns, 1), MIN_BLOCK_ROWS, MAX_BLOCK_ROWS))
 
 
-def pairs_within(vectors: np.ndarray, threshold: float, block: int | None = None) -> Pairs:
+def pairs_within(vectors: np.ndarray, threshold: float, block: int | None = None, *, limit: int | None = None) -> Pairs:
     """Every pair i < j with vectors[i] . vectors[j] >= threshold (unit vectors: cosine), in row order.
 
-    Each block of rows is scored against the columns from its own first row on: the upper triangle."""
+    Each block of rows is scored against the columns from its own first row on: the upper triangle. Past
+    `limit` pairs it raises `TooManyPairs` (a threshold that joins nearly everything), before memory runs out."""
     n = len(vectors)
     block = block or block_rows(n)
     parts = []
+    found = 0
     for start in range(0, n, block):
         similarity = vectors[start : start + block] @ vectors[start:].T
         rows, cols = np.divmod(np.flatnonzero(similarity >= threshold), similarity.shape[1])  # 2-D nonzero: slower
         above = cols > rows
         rows, cols = rows[above], cols[above]
         parts.append((rows + start, cols + start, similarity[rows, cols]))
+        found += len(rows)
+        if limit is not None and found > limit:
+            raise TooManyPairs(limit)
     return Pairs.joined(parts)
 
 
-def pairs_across(first: np.ndarray, second: np.ndarray, threshold: float, *, block: int | None = None) -> Pairs:
-    """Every (row of `first`, row of `second`) whose cosine is >= threshold: the second set scored in blocks."""
+def pairs_across(
+    first: np.ndarray, second: np.ndarray, threshold: float, *, block: int | None = None, limit: int | None = None
+) -> Pairs:
+    """Every (row of `first`, row of `second`) whose cosine is >= threshold: the second set scored in blocks;
+    past `limit` pairs, `TooManyPairs`."""
     block = block or block_rows(len(first))
     parts = []
+    found = 0
     for start in range(0, len(second), block):
         similarity = second[start : start + block] @ first.T
         rows, cols = np.divmod(np.flatnonzero(similarity >= threshold), similarity.shape[1])
         parts.append((cols, rows + start, similarity[rows, cols]))
+        found += len(rows)
+        if limit is not None and found > limit:
+            raise TooManyPairs(limit)
     return Pairs.joined(parts)
 
 

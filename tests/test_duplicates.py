@@ -149,7 +149,7 @@ def test_across_finds_the_leaked_image_and_nothing_inside_one_collection(stored)
     assert groups[0]["exact"] is True
 
 
-def test_one_line_refusals(stored):
+def test_one_line_refusals(stored, monkeypatch):
     other = duplicates(stored, "--across", "shapes_colorhist", "other_resnet18", "--threshold", "0.9")
     unmeasured = duplicates(stored, "-c", "other_resnet18")
     neither = duplicates(stored, "--threshold", "0.9")
@@ -157,6 +157,11 @@ def test_one_line_refusals(stored):
     assert isinstance(unmeasured.exception, QueryError) and "pass --threshold T" in str(unmeasured.exception)
     assert "no measured near-duplicate threshold for encoder 'resnet18'" in str(unmeasured.exception)
     assert neither.exit_code == 2 and "-c NAME" in neither.output
+    monkeypatch.setattr("duplicates.within.MAX_PAIRS", 3)
+    loose = duplicates(stored, "-c", "shapes_colorhist", "--threshold", "-1")
+    assert isinstance(loose.exception, QueryError) and "joins more than 3 pairs of 'shapes_colorhist'" in str(
+        loose.exception
+    )
 
 
 def test_planted_copies_of_real_photos_are_found_as_groups(corel, tmp_path):

@@ -21,6 +21,7 @@ from web.tune_pages import checked_name
 
 router = APIRouter()
 MAX_GROUPS = 100  # groups shown; the page says how many more there are
+MAX_MEMBERS = 60  # images shown of one group, and pair scores listed; the page says how many more
 Cosine = Annotated[float | None, Query(ge=-1, le=1)]
 
 
@@ -41,10 +42,24 @@ def duplicates_page(request: Request, name: str, *, threshold: Cosine = None):
     try:
         report = find_within(found.store, name, DuplicateOptions(threshold=threshold))
     except QueryError as error:  # no measured default for this encoder: the field asks for a threshold
-        return page(request, "duplicates.html", name=name, info=info, report=None, groups=[], problem=str(error))
+        return page(
+            request,
+            "duplicates.html",
+            name=name,
+            info=info,
+            report=None,
+            groups=[],
+            problem=str(error),
+            asked=threshold,
+        )
     root = found.image_root(name)
-    groups = [[ShownMember(m, _pixels(root, m.path)) for m in group.members] for group in report.groups[:MAX_GROUPS]]
-    return page(request, "duplicates.html", name=name, info=info, report=report, groups=groups, problem=None)
+    groups = [
+        [ShownMember(m, _pixels(root, m.path)) for m in group.members[:MAX_MEMBERS]]
+        for group in report.groups[:MAX_GROUPS]
+    ]
+    return page(
+        request, "duplicates.html", name=name, info=info, report=report, groups=groups, problem=None, most=MAX_MEMBERS
+    )
 
 
 def _pixels(root: Path | None, relative: str) -> tuple[int, int] | None:

@@ -169,6 +169,7 @@ def test_click_through_collections_neighbours_and_an_upload(server, browser, tmp
 
 
 def test_the_duplicates_page_shows_groups_side_by_side_and_its_threshold_changes_them(server, browser):
+    shots = os.environ.get("WEB_SCREENSHOTS")
     page = browser.new_page(viewport={"width": 1200, "height": 800}, bypass_csp=True)
     page.goto(server + "/c/shapes_colorhist")
     page.click("#duplicates-link")
@@ -181,6 +182,8 @@ def test_the_duplicates_page_shows_groups_side_by_side_and_its_threshold_changes
     caption = page.locator("section.duplicate-group figcaption").first.inner_text()
     assert "96 × 72 px" in caption and "bytes" in caption and "/" in caption
     page.wait_for_function("[...document.images].every(image => image.complete && image.naturalWidth > 0)")
+    if shots:
+        page.screenshot(path=str(Path(shots) / "duplicates.png"))
     page.fill("#threshold", "0.9996")
     page.click("#duplicates-form button")
     page.wait_for_url("**threshold=0.9996")

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from commands.context import DEFAULT_WAIT, ENGINE_NAMES, ENV_ENGINE, ENV_REPORTS, ENV_STORAGE, ENV_WAIT, Context, secret
+from commands.deduplicating import duplicates
 from commands.evaluating import eval_
 from commands.ingesting import demo, import_, ingest
 from commands.listings import datasets, encoders
@@ -93,6 +94,7 @@ for command in (
     eval_,
     tune,
     search_command,
+    duplicates,
     collections_group,
     serve,
     store_group,

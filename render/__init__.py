@@ -9,6 +9,7 @@ or path can neither inject rich markup nor send terminal control codes.
 from __future__ import annotations
 
 from render.cells import figure, safe
+from render.deduplicating import DuplicateViews
 from render.evaluating import EvaluationViews
 from render.ingesting import IngestViews
 from render.listings import ListingViews
@@ -18,5 +19,5 @@ from render.tuning import TuneViews
 __all__ = ["Screen", "figure", "safe"]
 
 
-class Screen(ListingViews, IngestViews, EvaluationViews, SearchViews, TuneViews):
+class Screen(ListingViews, IngestViews, EvaluationViews, SearchViews, TuneViews, DuplicateViews):
     """The command line's output: results on `out`, progress and notes on `err`."""

@@ -26,6 +26,11 @@ RUNS = {
         ["--sizes", "300", "--repeat", "1", "--queries", "5"],
         r"local / edge: insert [\d.]+x, open [\d.]+x, memory added by open [\d.]+x, stored-point query p50",
     ),
+    "duplicates_bench.py": (
+        ["--data", DATASET, "--originals", "3"],
+        r"^colorhist best F1 [\d.]+ at threshold -?[\d.]+ \(precision [\d.]+, recall [\d.]+\)",
+    ),
+    "duplicates_scale.py": (["--sizes", "300", "--repeat", "1"], r"^\s+300(\s+[\d.]+){8}"),
     "eval_bench.py": (["--sizes", "200", "--repeat", "1"], r"^\s+200\s+[\d.]+\s+[\d.]+"),
     "export_memory.py": (
         ["--points", "300", "--dim", "8", "--repeat", "1"],

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-STAGES = ("ingest", "evaluation", "search", "tune")
+STAGES = ("ingest", "evaluation", "search", "tune", "duplicates")
 
 
 def imported(path: Path) -> set[str]:

@@ -166,3 +166,26 @@ def test_click_through_collections_neighbours_and_an_upload(server, browser, tmp
     page.set_input_files("input[name=file]", str(notes))
     page.click("#upload-form button")
     assert "not an image this app can read" in page.inner_text("#error")
+
+
+def test_the_duplicates_page_shows_groups_side_by_side_and_its_threshold_changes_them(server, browser):
+    shots = os.environ.get("WEB_SCREENSHOTS")
+    page = browser.new_page(viewport={"width": 1200, "height": 800}, bypass_csp=True)
+    page.goto(server + "/c/shapes_colorhist")
+    page.click("#duplicates-link")
+    page.wait_for_selector("#duplicates-summary")
+    sizes = page.locator("section.duplicate-group").evaluate_all("groups => groups.map(g => +g.dataset.size)")
+    assert page.input_value("#threshold") == "0.9662" and "measured for colorhist" in page.inner_text(
+        "#duplicates-summary"
+    )
+    assert sizes == [4, 4, 4]  # colour histograms: each colour's four images, one group
+    caption = page.locator("section.duplicate-group figcaption").first.inner_text()
+    assert "96 × 72 px" in caption and "bytes" in caption and "/" in caption
+    page.wait_for_function("[...document.images].every(image => image.complete && image.naturalWidth > 0)")
+    if shots:
+        page.screenshot(path=str(Path(shots) / "duplicates.png"))
+    page.fill("#threshold", "0.9996")
+    page.click("#duplicates-form button")
+    page.wait_for_url("**threshold=0.9996")
+    tighter = page.locator("section.duplicate-group").evaluate_all("groups => groups.map(g => +g.dataset.size)")
+    assert sum(tighter) < sum(sizes) and page.input_value("#threshold") == "0.9996"

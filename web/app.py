@@ -34,7 +34,7 @@ log.addFilter(RedactingFilter())  # a traceback may hold a server URL
 
 def create_app(open_store: Callable[[], VectorStore], options: Options) -> FastAPI:
     """The web app over the store `open_store` returns (opened on the first request that needs it)."""
-    from web import browse_pages, evaluation_pages, map_pages, pages, tune_pages
+    from web import browse_pages, duplicate_pages, evaluation_pages, map_pages, pages, tune_pages
     from web.explore import Explorer
 
     @asynccontextmanager
@@ -58,6 +58,7 @@ def create_app(open_store: Callable[[], VectorStore], options: Options) -> FastA
     app.include_router(map_pages.router)
     app.include_router(browse_pages.router)
     app.include_router(tune_pages.router)
+    app.include_router(duplicate_pages.router)
 
     app.add_middleware(Guard, max_body=MAX_REQUEST_BYTES, hosts=options.allowed_hosts, page=_error_page)
 

@@ -23,7 +23,7 @@ from evaluation.metrics.named_metrics import NamedMetric
 from evaluation.metrics.per_query import PR_LEVELS, PRECISION_RANKS, FigureSums, QueryFigures, metric_name, per_class_ap
 from evaluation.metrics.relevance import label_sets, metric_labels, shown_labels
 from evaluation.metrics.statistics import Interval, bootstrap_interval
-from evaluation.ranking.near_duplicates import Duplicates, close_pairs, duplicates_of, find_duplicates
+from evaluation.ranking.near_duplicates import THRESHOLD, Duplicates, duplicates_of, find_duplicates
 from evaluation.ranking.ranker import BlockOutput, ranked_blocks
 from evaluation.ranking.request import Method, RankingRequest, VectorStage
 from evaluation.records.gallery_rows import GalleryRow, json_number
@@ -31,6 +31,7 @@ from evaluation.records.study import beside_study
 from evaluation.records.variant import Sample, Variant
 from media.files import identical_groups
 from store import Hit, Points, Provenance, VectorStore
+from store.close_pairs import pairs_in_rows
 from store.provenance import random_marked
 
 GALLERY_ROWS = 5
@@ -295,7 +296,9 @@ def leave_one_out(
     same_scores = block and request.stage is None and queries is None
     output = BlockOutput(
         queries=queries,
-        inspect=(lambda chosen, scores: pairs.append(close_pairs(chosen, scores))) if same_scores else None,
+        inspect=(lambda chosen, scores: pairs.append(pairs_in_rows(chosen, scores, THRESHOLD)))
+        if same_scores
+        else None,
         progress=lambda done: report(done, asked),
     )
     sums = FigureSums(metric_labels(labels, sets), request.k, queries, metrics=measured.metrics)

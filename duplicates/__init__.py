@@ -1,0 +1,18 @@
+"""`duplicates`: exact duplicates by content hash and near duplicates by cosine, grouped, within a collection
+or across two (leaks between splits). Entry points: `find_within`, `find_across`."""
+
+from duplicates.across import find_across
+from duplicates.options import DuplicateOptions
+from duplicates.report import DuplicateReport
+from duplicates.thresholds import MEASURED, Threshold, threshold_for
+from duplicates.within import find_within
+
+__all__ = [
+    "MEASURED",
+    "DuplicateOptions",
+    "DuplicateReport",
+    "Threshold",
+    "find_across",
+    "find_within",
+    "threshold_for",
+]

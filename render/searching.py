@@ -7,15 +7,16 @@ import sys
 
 from rich.table import Table
 
-from render.cells import CONTROL, key, long, safe
+from render.cells import CONTROL, figure, key, long, safe
 from render.consoles import Base
 
 
 class SearchViews(Base):
     """Search hits and collection listings."""
 
-    def hits(self, result) -> None:
-        """The hits of one search, best first, with what was asked."""
+    def hits(self, result, reading=None, *, reports: object = "reports") -> None:
+        """The hits of one search, best first, with what was asked; with `reading` (a `ScoreReading`), each
+        score's precision as the collection's evaluation record measured it, and which record."""
         info, query = result.info, result.query
         asked = f"{query.kind} {query.value}"
         if result.source is not None:
@@ -26,6 +27,7 @@ class SearchViews(Base):
         table = Table(
             "rank",
             "score",
+            *(["precision"] if reading is not None else []),
             long("label"),
             long("path"),
             title=safe(title),
@@ -37,8 +39,19 @@ class SearchViews(Base):
             + f"store {result.store_seconds:.3f} s",
         )
         for rank, hit in enumerate(result.hits, start=1):
-            table.add_row(str(rank), f"{hit.score:.4f}", safe(", ".join(hit.label_set)), safe(hit.path))
+            measured = [] if reading is None else [figure(reading.precision[rank - 1])]
+            table.add_row(str(rank), f"{hit.score:.4f}", *measured, safe(", ".join(hit.label_set)), safe(hit.path))
         self.out.print(table)
+        if reading is not None:
+            self.out.print(
+                f"precision: of all hits scoring at least this on {safe(info.name)}, the share with the query's "
+                f"label (leave-one-out; '-' below the table), from {safe(reading.record)}"
+            )
+        elif result.hits:
+            self.out.print(
+                f"scores only: no evaluation record of {safe(info.name)} in {safe(reports)} says what a score "
+                "means (eval measures it)"
+            )
         if not result.hits:
             self.out.print("no hits" + (f" with label '{safe(query.label)}'" if query.label is not None else ""))
 

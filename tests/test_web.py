@@ -403,3 +403,15 @@ def test_serve_writes_an_access_line_per_request_and_a_line_when_it_stops(tmp_pa
     assert served.returncode == 128 + signal.SIGTERM
     assert err.strip().endswith("serve stopped: SIGTERM"), err
     assert bool(re.search(r"^GET / 200 \d+ ms$", err, re.M)) is not quiet, err
+
+
+def test_the_evaluation_page_and_the_report_show_the_table_of_score_against_precision(client, built, opened):
+    from presentation.static_report import write_index
+
+    table = json.loads((built / "reports" / "shapes_colorhist" / "runs" / "full.json").read_text())["score_precision"]
+    names = {"shapes_colorhist"}
+    report = write_index(built / "reports", opened.location, names, command="python cli.py eval", order=()).read_text()
+    for page in (client.get("/eval/shapes_colorhist").text, report):
+        assert "Precision of the hits at or above a score" in page
+        shown = re.findall(r"<tr><td>(-?\d\.\d{4})</td><td>(\d\.\d{4})</td><td>(\d+)</td>", page)
+        assert shown == [(f"{r['score']:.4f}", f"{r['precision']:.4f}", str(r["hits"])) for r in table["rows"]]

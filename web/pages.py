@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from encoders import SPECS
 from search import SearchResult
-from search.query import checked_id
+from search.query import checked_id, unknown_encoder
 from store import share_label
 from tune.findings import tune_paths
 from web.backend import MAX_UPLOAD_BYTES, Backend
@@ -132,7 +132,8 @@ def neighbours(request: Request, name: str, point_id: str, *, k: Hits = 12):
 @router.get("/c/{name}/query", response_class=HTMLResponse)
 def query_form(request: Request, name: str):
     info = backend(request).store.info(name)
-    return page(request, "query.html", info=info, text=has_text_tower(info.encoder), max_mb=MAX_UPLOAD_BYTES // 2**20)
+    text, refused = has_text_tower(info.encoder), unknown_encoder(info)  # refused: no forms that would be refused
+    return page(request, "query.html", info=info, text=text, refused=refused, max_mb=MAX_UPLOAD_BYTES // 2**20)
 
 
 @router.get("/c/{name}/text", response_class=HTMLResponse)

@@ -423,6 +423,8 @@ def test_the_pr_chart_has_tick_values_on_both_axes_where_the_curve_is_drawn(clie
     texts = re.findall(r'<text x="([\d.]+)" y="([\d.]+)" text-anchor="(\w+)">([\d.]+)</text>', ticks)
     values = ["0", "0.2", "0.4", "0.6", "0.8", "1"]
     assert [t[3] for t in texts] == values * 2  # recall, then precision
-    points = [tuple(map(float, xy.split(","))) for xy in re.search(r'<polyline points="([^"]+)"', page).group(1).split()]
+    points = [
+        tuple(map(float, xy.split(","))) for xy in re.search(r'<polyline points="([^"]+)"', page).group(1).split()
+    ]
     recall_x = {t[3]: float(t[0]) for t in texts[:6]}
     assert (points[0][0], points[-1][0]) == (recall_x["0"], recall_x["1"])  # recall 0 and 1 under their ticks

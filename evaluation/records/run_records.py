@@ -31,6 +31,7 @@ from pathlib import Path
 from evaluation.metrics.score_precision import ScorePrecision, score_table_problem
 from evaluation.records.variant import LEAVE_ONE_OUT, Variant
 from media.files import write_text_atomic
+from media.folders import report_folder
 from store.provenance import random_marked
 
 SCHEMA = 1
@@ -178,18 +179,18 @@ class ScoreSource:
 
 def score_source(reports_dir: Path, location: str, collection: str) -> ScoreSource | None:
     """Where `search` reads what a score means on `collection` of `location`: its full ranking's record, else
-    the first other leave-one-out record that measured the table; None when no record has one."""
-    found = [
-        record
-        for record in read_records(reports_dir)
-        if record.store == location and record.collection == collection and record.kind == LEAVE_ONE_OUT
-        if not record.legacy and record.variant.rerank is None and record.score_precision is not None
-    ]
-    if not found:
-        return None
-    record = min(found, key=lambda r: not r.variant.is_full)
-    folder = record.folder if record.variant.is_full else record.folder.rpartition("/")[0]
-    return ScoreSource(record, record_path(reports_dir / folder, record.variant), record.score_precision)
+    the first other leave-one-out record of it that measured the table; None when none has one. Only the
+    collection's own records are read (reports/<collection>/runs/)."""
+    folder = report_folder(reports_dir, collection)
+    paths = sorted((folder / RUNS).glob("*.json"), key=lambda path: (path.stem != Variant().slug, path.name))
+    for path in paths:
+        record = _read(path, folder.name)
+        if record is None or record.store != location or record.collection != collection:
+            continue
+        table = record.score_precision if record.kind == LEAVE_ONE_OUT and record.variant.rerank is None else None
+        if table is not None:
+            return ScoreSource(record, path, table)
+    return None
 
 
 def read_protocol_records(reports_dir: Path, protocol: str, location: str, *, collections: set[str]) -> list[dict]:

@@ -14,7 +14,7 @@ from render.consoles import Base
 class SearchViews(Base):
     """Search hits and collection listings."""
 
-    def hits(self, result, reading=None, *, reports: object = "reports") -> None:
+    def hits(self, result, reading=None, *, reports: object = "reports") -> None:  # reports: the folder read
         """The hits of one search, best first, with what was asked; with `reading` (a `ScoreReading`), each
         score's precision as the collection's evaluation record measured it, and which record."""
         info, query = result.info, result.query
@@ -39,7 +39,7 @@ class SearchViews(Base):
             + f"store {result.store_seconds:.3f} s",
         )
         for rank, hit in enumerate(result.hits, start=1):
-            measured = [] if reading is None else [figure(reading.precision[rank - 1])]
+            measured = [] if reading is None else [_precision(reading.precision[rank - 1])]
             table.add_row(str(rank), f"{hit.score:.4f}", *measured, safe(", ".join(hit.label_set)), safe(hit.path))
         self.out.print(table)
         if reading is not None:
@@ -151,6 +151,11 @@ class SearchViews(Base):
             facts.append(("stale points", f"{provenance.stale} (images no longer listed; ingest --prune)"))
         for name, value in facts:
             self.out.print(f"  {name}: {safe(value)}")
+
+
+def _precision(value: float | None) -> str:
+    """A hit's precision at its score; '-' below the lowest row of the table."""
+    return "-" if value is None else figure(value)
 
 
 def _model(info) -> str:

@@ -122,6 +122,15 @@ def test_eval_records_the_table_and_search_and_show_read_it(store, tmp_path):
     rows = [line.replace("│", " ").split() for line in shown.output.splitlines() if line.startswith("│")]
     assert [row[2] for row in rows] == [f"{p:.4f}" if p is not None else "-" for p in expected]
 
+    every = json.loads(
+        _cli(store, reports, "search", "-c", "toy", "--id", query, "-k", "23", "--format", "json").stdout
+    )
+    below = [hit["score"] < table.rows[-1].score for hit in every["hits"]]
+    assert any(below) and [p is None for p in every["score_precision"]["precision"]] == below
+    shown = _cli(store, reports, "search", "-c", "toy", "--id", query, "-k", "23").output
+    rows = [line.replace("│", " ").split() for line in shown.splitlines() if line.startswith("│")]
+    assert [row[2] == "-" for row in rows] == below
+
     listed = _cli(store, reports, "collections", "show", "toy")
     for row in table.rows:
         assert f"{row.score:.4f}" in listed.output and str(row.hits) in listed.output

@@ -69,8 +69,7 @@ class ScorePrecision:
         edges = bin_edges()
         below = relevant - relevant_above  # relevant hits below each edge
         chosen = {int(np.flatnonzero(below <= q * relevant)[-1]) for q in QUANTILES}
-        with np.errstate(invalid="ignore", divide="ignore"):
-            precision = np.where(hits_above > 0, relevant_above / np.maximum(hits_above, 1), 0.0)
+        precision = np.where(hits_above > 0, relevant_above / np.maximum(hits_above, 1), 0.0)
         targets: dict[float, float | None] = {}
         for target in TARGETS:
             reached = np.flatnonzero((precision >= target) & (hits_above > 0))
@@ -138,6 +137,8 @@ def score_table_problem(data: object) -> str | None:
     for row in data["rows"]:
         if not isinstance(row, dict) or not all(_number(row.get(key)) for key in ("score", "hits", "relevant")):
             return f"'score_precision' has a row {row!r:.60} without a score, hits and relevant hits"
+        if not row["hits"] >= row["relevant"] >= 0 < row["hits"]:
+            return f"'score_precision' has a row {row!r:.60} with more relevant hits than hits, or none at all"
     targets = data.get("targets") or {}
     if not isinstance(targets, dict) or not all(_number(v) or v is None for v in targets.values()):
         return "'score_precision' targets are not scores"

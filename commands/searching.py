@@ -123,16 +123,31 @@ def search_command(
     result = searcher.search(Query(**query, **refined))
     if print0 or output == "paths":
         obj.screen.paths(result, nul=print0)
-    elif output == "json":
-        obj.screen.json(result)
+        reading = None
+    elif result.recommended:  # a recommend score is not a cosine: the table does not apply
+        reading = None
     else:
-        obj.screen.hits(result)
+        reading = _score_reading(obj, result.info.location, result.info.name, [hit.score for hit in result.hits])
+    if output == "json":
+        obj.screen.json({**result.to_json(), "score_precision": reading})
+    elif output == "table":
+        obj.screen.hits(result, reading, reports=obj.reports)
     if gallery:
         from search.result_sheet import write_gallery
 
         missing = write_gallery(result, gallery)
         note = f" ({missing} of {len(result.hits)} images not found in {result.image_root})"
         obj.screen.note(f"gallery: {safe(gallery)}{safe(note) if missing else ''}")
+
+
+def _score_reading(obj: Context, location: str, name: str, scores: list[float]):
+    """Each score's precision on `name`, from its evaluation record's table of score against precision; None
+    when no record of it has one."""
+    from evaluation.metrics.score_precision import ScoreReading
+    from evaluation.records.run_records import score_source
+
+    source = score_source(obj.reports, location, name)
+    return None if source is None else ScoreReading.of(source.table, scores, str(source.path))
 
 
 def _fused(obj: Context, fuse: str, depth, output, collection, image, text, point_id, path, limit, label) -> None:
@@ -177,15 +192,19 @@ def collections_group(ctx, output):
 @store_options
 @click.pass_obj
 def collections_show(obj: Context, name, samples, output):
-    """Class counts and a few sample payloads of one collection."""
-
+    """Class counts, a few sample payloads and the table of score against precision of one collection."""
+    from evaluation.records.run_records import score_source
     from search import summarize
 
     summary = summarize(obj.store(), name, samples)
+    source = score_source(obj.reports, summary.info.location, name)
     if output == "json":
-        obj.screen.json(summary)
+        scores = None if source is None else {"record": str(source.path), **source.table.to_json()}
+        obj.screen.json({**summary.to_json(), "score_precision": scores})
     else:
         obj.screen.collection(summary)
+        if source is not None:
+            obj.screen.score_table(f"{name} (from {source.path})", source.table, source.table.rows)
 
 
 @collections_group.command("drop")

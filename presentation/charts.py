@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-WIDTH, HEIGHT, MARGIN = 360, 240, 30
+WIDTH, HEIGHT, MARGIN = 360, 240, 40  # MARGIN: room left of and below the plot for tick values and axis names
+TICKS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # on both axes of a PR chart
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
 
 
@@ -31,6 +32,23 @@ def pr_curves(curves: dict[str, Sequence[float | None]]) -> list[Curve]:
         )
         drawn.append(Curve(name, points, PALETTE[number % len(PALETTE)]))
     return drawn
+
+
+@dataclass(frozen=True)
+class Tick:
+    """One tick value of a PR chart: its text and where it goes, on the recall (x) or precision (y) axis."""
+
+    text: str
+    x: float
+    y: float
+
+
+def pr_ticks() -> dict[str, list[Tick]]:
+    """The tick values of a PR chart, both axes 0 to 1 by 0.2, placed as `pr_curves` places the points."""
+    return {
+        "recall": [Tick(f"{v:g}", MARGIN + (WIDTH - MARGIN - 10) * v, HEIGHT - MARGIN) for v in TICKS],
+        "precision": [Tick(f"{v:g}", MARGIN, HEIGHT - MARGIN - (HEIGHT - MARGIN - 10) * v) for v in TICKS],
+    }
 
 
 def ap_colour(ap: float | None) -> str:

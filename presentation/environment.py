@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from evaluation.records.study_grid import figure_text
 from media.inert_text import inert
-from presentation.charts import HEIGHT, MARGIN, WIDTH, ap_colour
+from presentation.charts import HEIGHT, MARGIN, WIDTH, ap_colour, pr_ticks
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -31,7 +31,9 @@ environment = Environment(
     loader=FileSystemLoader([TEMPLATES, STATIC]), autoescape=True, finalize=_shown, keep_trailing_newline=True
 )
 environment.globals.update(
-    ap_colour=ap_colour, chart={"width": WIDTH, "height": HEIGHT, "margin": MARGIN}, RANDOM_MARK=RANDOM_MARK
+    ap_colour=ap_colour,
+    chart={"width": WIDTH, "height": HEIGHT, "margin": MARGIN, "ticks": pr_ticks()},
+    RANDOM_MARK=RANDOM_MARK,
 )
 environment.filters["figure"] = figure_text
 environment.filters["signed"] = lambda value: "n/a" if value is None else f"{value:+.4f}"

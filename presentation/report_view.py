@@ -85,6 +85,7 @@ class Section:
     best: list[QueryRow]
     worst: list[QueryRow]
     classes: list[tuple[str, str]]
+    scores: dict | None = None  # the table of score against precision (`evaluation.metrics.score_precision`)
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,7 @@ def section(summary: dict, drawn: list[str]) -> Section:
         best=_queries(summary.get("best", [])),
         worst=_queries(summary.get("worst", [])),
         classes=[(label, figure_text(ap)) for label, ap in summary.get("per_class_ap", {}).items()],
+        scores=summary.get("score_precision"),
     )
 
 

@@ -70,6 +70,7 @@ class EvaluationViews(Base):
             self.out.print(table)
         self._rankings(run.comparisons.rankings)
         self._members(run.comparisons.members)
+        self._score_tables(run.records)
         self._duplicates(run.evaluations)
         if any(record.variant.rerank is not None for record in run.records):
             self.out.print(
@@ -91,6 +92,40 @@ class EvaluationViews(Base):
             self.out.print(f"wrote {', '.join(safe(path) for path in files)}")
         self._trec_files(run)
         self.out.print(f"report: {safe(index)}")
+
+    def _score_tables(self, records: list) -> None:
+        """For each collection, its short table of cosine score against the precision of the hits at or above
+        it (the first record of the collection that measured one: the full ranking where there is one)."""
+        shown = set()
+        for record in records:
+            table = record.score_precision
+            if table is None or record.collection in shown:
+                continue
+            shown.add(record.collection)
+            self.score_table(record.title, table, table.short_rows())
+        if shown:
+            self.out.print(
+                "full tables: collections show <collection>; search prints each hit's precision at its score"
+            )
+
+    def score_table(self, title: str, table, rows) -> None:
+        """`rows` of a table of score against precision (`evaluation.metrics.score_precision`), with where
+        each target precision is first reached."""
+        reached = {score: target for target, score in table.targets.items() if score is not None}
+        out = Table(
+            "score >=",
+            "precision",
+            "hits at or above",
+            "same-label kept",
+            long("reaches"),
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            title=f"{safe(title)}: precision of the hits at or above a score (of {table.hits} hits in all)",
+        )
+        for row in rows:
+            target = f"precision {reached[row.score]:g}" if row.score in reached else ""
+            out.add_row(f"{row.score:.4f}", figure(row.precision), str(row.hits), f"{table.kept(row):.0%}", target)
+        self.out.print(out)
 
     def _trec_files(self, run) -> None:
         """The TREC runs, qrels and id lists `eval --trec` wrote."""

@@ -7,15 +7,16 @@ import sys
 
 from rich.table import Table
 
-from render.cells import CONTROL, key, long, safe
+from render.cells import CONTROL, figure, key, long, safe
 from render.consoles import Base
 
 
 class SearchViews(Base):
     """Search hits and collection listings."""
 
-    def hits(self, result) -> None:
-        """The hits of one search, best first, with what was asked."""
+    def hits(self, result, reading=None, *, reports: object = "reports") -> None:  # reports: the folder read
+        """The hits of one search, best first, with what was asked; with `reading` (a `ScoreReading`), each
+        score's precision as the collection's evaluation record measured it, and which record."""
         info, query = result.info, result.query
         asked = f"{query.kind} {query.value}"
         if result.source is not None:
@@ -25,7 +26,13 @@ class SearchViews(Base):
         if query.label is not None:
             title += f", only label {query.label} (any of a point's labels, case ignored)"
         title += "".join(_refinements(result))
-        columns = ["rank", "score", long("label"), long("path")] if info.labeled else ["rank", "score", long("path")]
+        columns = [
+            "rank",
+            "score",
+            *(["precision"] if reading is not None else []),
+            *([long("label")] if info.labeled else []),
+            long("path"),
+        ]
         table = Table(
             *columns,
             title=safe(title),
@@ -38,8 +45,19 @@ class SearchViews(Base):
         )
         for rank, hit in enumerate(result.hits, start=1):
             labels = [safe(", ".join(hit.label_set))] if info.labeled else []
-            table.add_row(str(rank), f"{hit.score:.4f}", *labels, safe(hit.path))
+            measured = [] if reading is None else [_precision(reading.precision[rank - 1])]
+            table.add_row(str(rank), f"{hit.score:.4f}", *measured, *labels, safe(hit.path))
         self.out.print(table)
+        if reading is not None:
+            self.out.print(
+                f"precision: of all hits scoring at least this on {safe(info.name)}, the share with the query's "
+                f"label (leave-one-out; '-' below the table), from {safe(reading.record)}"
+            )
+        elif result.hits and not result.recommended:
+            self.out.print(
+                f"scores only: no evaluation record of {safe(info.name)} in {safe(reports)} says what a score "
+                "means (eval measures it)"
+            )
         if not result.hits:
             cut = "" if query.min_score is None else f" scoring at least {query.min_score:g}"
             self.out.print("no hits" + (f" with label '{safe(query.label)}'" if query.label is not None else "") + cut)
@@ -162,6 +180,11 @@ def _refinements(result) -> list[str]:
 
 
 STRATEGY = {"best": "best match to a --like against the best to an --unlike", "sum": "sum of cosines"}
+
+
+def _precision(value: float | None) -> str:
+    """A hit's precision at its score; '-' below the lowest row of the table."""
+    return "-" if value is None else figure(value)
 
 
 def _model(info) -> str:

@@ -438,13 +438,22 @@ def _precision(info: CollectionInfo, device: str) -> str:
 
 def _check_known_encoder(info: CollectionInfo) -> None:
     """Imported vectors answer image and text queries only when the import said which encoder made them."""
+    problem = unknown_encoder(info)
+    if problem is not None:
+        raise QueryError(problem)
+
+
+def unknown_encoder(info: CollectionInfo) -> str | None:
+    """Why no image or text query can be embedded for `info` (vectors imported without --same-as), or None:
+    what the search refuses with, and what the web app's query page says instead of its forms."""
     provenance = info.provenance
-    if provenance is not None and provenance.weights_identity.kind == "imported" and not provenance.same_as:
-        raise QueryError(
-            f"collection '{info.name}' holds vectors imported from {provenance.imported_from}; no encoder is known "
-            f"to embed an image or a text like them (query by --id or --path, or import again with --same-as "
-            f"if encoder '{info.encoder}' made them)"
-        )
+    if provenance is None or provenance.weights_identity.kind != "imported" or provenance.same_as:
+        return None
+    return (
+        f"collection '{info.name}' holds vectors imported from {provenance.imported_from}; no encoder is known "
+        f"to embed an image or a text like them (query by --id or --path, or import again with --same-as "
+        f"if encoder '{info.encoder}' made them)"
+    )
 
 
 def stored_forms(path: str, roots: list[Path]) -> list[str]:

@@ -147,3 +147,28 @@ def test_bad_vector_files_are_refused_with_one_line(tmp_path):
     with pytest.raises(DatasetError, match="list_of_images.txt:16: no tab"):
         run(tmp_path, *import_args(file, listing))
     assert not (tmp_path / "q" / "collection").exists() or not any((tmp_path / "q" / "collection").iterdir())
+
+
+def test_the_query_page_of_imported_vectors_says_why_instead_of_offering_a_form(tmp_path):
+    import io
+
+    from fastapi.testclient import TestClient
+    from PIL import Image
+
+    from web import create_app
+    from web.backend import Options
+
+    file, listing = write_set(tmp_path, clustered())
+    assert run(tmp_path, *import_args(file, listing)).exit_code == 0
+    store = open_store(path=tmp_path / "q")
+    try:
+        client = TestClient(create_app(lambda: store, Options(tmp_path, tmp_path / "reports", "cpu")))
+        page = client.get("/c/pets_extnet/query").text
+        picture = io.BytesIO()
+        Image.new("RGB", (32, 32), "red").save(picture, "PNG")
+        refused = client.post("/c/pets_extnet/upload", files={"file": ("q.png", picture.getvalue(), "image/png")})
+    finally:
+        store.close()
+    assert 'id="upload-form"' not in page and 'id="text-form"' not in page
+    assert "no encoder is known to embed an image or a text like them" in page and "--same-as" in page
+    assert "no encoder is known" in refused.text  # the reason the upload would have met

@@ -80,7 +80,7 @@ def test_figures_equal_the_full_sort(store, seed, exact, multi):
     stage = [None, None, Rerank("aqe", k=2), Rerank("dba", k=1)][seed % 4]
     for k in [None, 1, 3, 7, n - 1, n + 5]:
         expected, top, top_scores = reference(vectors, labels, k, queries, stage)
-        got, got_top, got_scores = _measure(
+        got, got_top, got_scores, _ = _measure(
             store,
             "unused",
             points_of(vectors),

@@ -415,3 +415,28 @@ def test_the_duplicates_page_escapes_paths_and_reads_no_pixel_size_outside_the_i
     assert page.text.count("96 &times; 72 px") == 3 and page.text.count("pixels unknown") == 4
     assert 'id="no-duplicates"' in client.get("/c/hostile_colorhist/duplicates").text  # the measured default
     assert client.get("/c/hostile_colorhist/duplicates?threshold=2").status_code == 400
+
+
+def test_the_evaluation_page_and_the_report_show_the_table_of_score_against_precision(client, built, opened):
+    from presentation.static_report import write_index
+
+    table = json.loads((built / "reports" / "shapes_colorhist" / "runs" / "full.json").read_text())["score_precision"]
+    names = {"shapes_colorhist"}
+    report = write_index(built / "reports", opened.location, names, command="python cli.py eval", order=()).read_text()
+    for page in (client.get("/eval/shapes_colorhist").text, report):
+        assert "Precision of the hits at or above a score" in page
+        shown = re.findall(r"<tr><td>(-?\d\.\d{4})</td><td>(\d\.\d{4})</td><td>(\d+)</td>", page)
+        assert shown == [(f"{r['score']:.4f}", f"{r['precision']:.4f}", str(r["hits"])) for r in table["rows"]]
+
+
+def test_the_pr_chart_has_tick_values_on_both_axes_where_the_curve_is_drawn(client):
+    page = client.get("/eval/shapes_colorhist").text
+    ticks = re.search(r'<g class="ticks"(.*?)</g>', page, re.S).group(1)
+    texts = re.findall(r'<text x="([\d.]+)" y="([\d.]+)" text-anchor="(\w+)">([\d.]+)</text>', ticks)
+    values = ["0", "0.2", "0.4", "0.6", "0.8", "1"]
+    assert [t[3] for t in texts] == values * 2  # recall, then precision
+    points = [
+        tuple(map(float, xy.split(","))) for xy in re.search(r'<polyline points="([^"]+)"', page).group(1).split()
+    ]
+    recall_x = {t[3]: float(t[0]) for t in texts[:6]}
+    assert (points[0][0], points[-1][0]) == (recall_x["0"], recall_x["1"])  # recall 0 and 1 under their ticks

@@ -46,8 +46,40 @@ def server(tmp_path_factory) -> Iterator[str]:
     )
     add_noisy_copy(store)
     evaluate_collections(store, [NAME, "shapes_noisy"], tmp / "reports", options=EvalOptions(data_root=tmp / "data"))
+    add_many_classes(store)
     store.close()
     yield from serving(tmp)
+
+
+MANY_CLASSES = [
+    f"{name} photographs"
+    for name in (
+        "african people",
+        "beaches and coasts",
+        "city buildings",
+        "double-decker buses",
+        "dinosaur models",
+        "elephants in the wild",
+        "flowers close up",
+        "plates of food",
+        "horses in fields",
+        "mountains and glaciers",
+    )
+]
+
+
+def add_many_classes(store) -> None:
+    """many_classes: 10 classes with long names (4 random points each), as wide as a confusion page gets."""
+    from store import ImagePayload
+
+    labels = [label for label in MANY_CLASSES for _ in range(4)]
+    vectors = np.random.default_rng(0).normal(size=(len(labels), 8)).astype(np.float32)
+    paths = [f"{i:02d}.jpg" for i in range(len(labels))]
+    payloads = [
+        ImagePayload(label, path, "many", "toy", i) for i, (label, path) in enumerate(zip(labels, paths, strict=True))
+    ]
+    store.ensure_collection("many_classes", 8)
+    store.upsert("many_classes", [point_id("many", p) for p in paths], vectors, payloads=payloads)
 
 
 @pytest.fixture(scope="module")
@@ -124,8 +156,18 @@ def test_a_confusion_cell_opens_its_query_hit_pairs(server, page):
     share = float(cell.inner_text())
     cell.click()
     page.wait_for_selector("#pairs")
-    rows = page.locator("#pairs tr").count() - 1
-    assert rows == round(share * 4 * 3) and rows > 0  # 4 queries in the class, 3 hits each
+    hits = page.locator("#pairs .pair-hit").count()
+    assert hits == round(share * 4 * 3) and hits > 0  # 4 queries in the class, 3 hits each
+
+
+def test_the_confusion_of_ten_classes_fits_a_1400_px_window_with_full_names_on_hover(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(f"{server}/c/many_classes/confusion")
+    assert page.locator("#confusion tr").count() == 11
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1400  # no horizontal scroll
+    headers = page.locator("#confusion th.hit-class[title]")
+    assert [headers.nth(i).get_attribute("title") for i in range(headers.count())] == sorted(MANY_CLASSES)
+    page.close()
 
 
 def test_side_by_side_from_the_neighbours_page_has_two_columns_each_with_its_ap(server, page):

@@ -4,6 +4,8 @@ The figure has two panels sharing the quality axis: recall@k against p50
 latency, and against memory per point. Every setting is a dot; those on the
 frontier are filled and named, the recommended one is a star, and exact
 search (recall 1 by definition) is a dotted line at its latency and memory. matplotlib is used through a `Figure` (Agg), as in `evaluation.report.pr_plots`.
+The names are placed one by one where their boxes meet no name placed before
+(measured by the Agg renderer), so close settings do not print over each other.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from media.files import write_bytes_atomic, write_text_atomic
 from media.folders import writable_folder
@@ -20,6 +23,9 @@ from media.inert_text import plot_text
 from store import VectorStore
 from tune.findings import TuneResult, tune_paths
 from tune.tuner import Progress, TuneOptions, check_tunable, tune_collection
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def run_tune(
@@ -47,12 +53,23 @@ def write_tune_report(result: TuneResult, reports_dir: Path) -> list[Path]:
 
 
 def frontier_plot(result: TuneResult, path: Path) -> Path:
-    """The settings by recall against latency and against memory, the frontier named."""
+    """The settings by recall against latency and against memory, the frontier named; written to `path`."""
+    drawn = io.BytesIO()
+    frontier_figure(result).savefig(drawn, format="png")
+    write_bytes_atomic(path, drawn.getvalue())  # a full disk leaves no truncated picture
+    return path
+
+
+def frontier_figure(result: TuneResult) -> Figure:
+    """The figure `frontier_plot` writes, its frontier's names placed so that no two overlap."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(11, 4.8), dpi=100)
+    FigureCanvasAgg(fig)  # a renderer, to measure the names where they are placed
     axes = fig.subplots(1, 2, sharey=True)
     rows, chosen = result.rows, result.recommended
+    names = []
     for ax, measure, unit in (
         (axes[0], lambda r: r.p50_ms, "p50 latency (ms, one query)"),
         (axes[1], lambda r: r.memory.ram, f"memory per point (bytes, {result.exact.memory.source})"),
@@ -61,10 +78,19 @@ def frontier_plot(result: TuneResult, path: Path) -> Path:
         on = sorted((r for r in rows if r.frontier), key=measure)
         ax.scatter([measure(r) for r in off], [r.recall for r in off], facecolors="none", edgecolors="grey", s=40)
         ax.plot([measure(r) for r in on], [r.recall for r in on], "o", color="tab:blue", markersize=7)
-        for r in on:
-            ax.annotate(
-                plot_text(r.label), (measure(r), r.recall), fontsize=7, xytext=(4, -10), textcoords="offset points"
-            )
+        names.append(
+            [
+                ax.annotate(
+                    plot_text(r.label),
+                    (measure(r), r.recall),
+                    fontsize=7,
+                    xytext=NAME_OFFSETS[0],
+                    textcoords="offset points",
+                    arrowprops={"arrowstyle": "-", "color": "grey", "linewidth": 0.5, "shrinkA": 0, "shrinkB": 3},
+                )
+                for r in on
+            ]
+        )
         ax.plot([measure(chosen)], [chosen.recall], "*", color="tab:red", markersize=16, label="recommended")
         ax.axvline(measure(result.exact), color="black", linestyle=":", linewidth=1, label="exact search")
         ax.set_xlabel(unit)
@@ -74,7 +100,26 @@ def frontier_plot(result: TuneResult, path: Path) -> Path:
     title = f"{result.collection}: {result.queries} queries, filled = on the recall/latency/memory frontier"
     fig.suptitle(plot_text(title), fontsize=10)
     fig.tight_layout()
-    drawn = io.BytesIO()
-    fig.savefig(drawn, format="png")
-    write_bytes_atomic(path, drawn.getvalue())  # a full disk leaves no truncated picture
-    return path
+    renderer = fig.canvas.get_renderer()
+    for panel in names:
+        _place_apart(panel, renderer)
+    return fig
+
+
+NAME_OFFSETS = [(4, -10), (4, 4)] + [(4, -10 - 9 * i) for i in range(1, 40)] + [(4, 4 + 9 * i) for i in range(1, 40)]
+
+
+def _place_apart(names: list, renderer) -> None:
+    """Each name at the first of NAME_OFFSETS (points from its dot: below right, above right, then further
+    down, then further up, where the title is; joined to its dot by a thin line) where its box meets no name
+    placed before it."""
+    from matplotlib.text import Text
+
+    placed = []
+    for name in names:
+        for offset in NAME_OFFSETS:
+            name.xyann = offset
+            box = Text.get_window_extent(name, renderer).padded(1)  # the name's box, without its line
+            if not any(box.overlaps(other) for other in placed):
+                break
+        placed.append(box)

@@ -18,7 +18,7 @@ from web.templating import page
 DEFAULT_K = 10  # top hits a confusion counts
 
 router = APIRouter()
-PAIRS_PAGE = 60
+QUERIES_PAGE = 24  # queries on a page of a confusion cell's pairs, each with all its confused hits
 K = Annotated[int, Query(ge=1, le=100)]
 
 
@@ -72,12 +72,20 @@ def confusion_pairs(
         if label not in found.classes:
             raise QueryError(f"collection '{name}' has no class '{label}'")
     pairs = found.pairs(row, column)
-    pages = max(1, -(-len(pairs) // PAIRS_PAGE))
+    by_query: dict[int, list[tuple[int, int]]] = {}  # each query once, its confused hits beside it in rank order
+    for query, hit, rank in pairs:
+        by_query.setdefault(query, []).append((hit, rank))
+    groups = list(by_query.items())
+    pages = max(1, -(-len(groups) // QUERIES_PAGE))
     page_number = min(page_number, pages)
     points = found.neighbours.points
     shown = [
-        (points.ids[query], points.payloads[query], points.ids[hit], points.payloads[hit], rank)
-        for query, hit, rank in pairs[(page_number - 1) * PAIRS_PAGE : page_number * PAIRS_PAGE]
+        (
+            points.ids[query],
+            points.payloads[query],
+            [(points.ids[hit], points.payloads[hit], rank) for hit, rank in hits],
+        )
+        for query, hits in groups[(page_number - 1) * QUERIES_PAGE : page_number * QUERIES_PAGE]
     ]
     return page(
         request,
@@ -89,7 +97,8 @@ def confusion_pairs(
         k=k,
         share=found.share(found.classes.index(row), found.classes.index(column)),
         total=len(pairs),
-        pairs=shown,
+        queries=len(groups),
+        groups=shown,
         page=page_number,
         pages=pages,
     )

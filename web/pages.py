@@ -13,7 +13,7 @@ from encoders import SPECS
 from errors import CollectionBusyError
 from search import SearchResult
 from search.examples import Examples, Side
-from search.query import checked_id
+from search.query import checked_id, unknown_encoder
 from store import share_label
 from store.example_query import Strategy
 from tune.findings import tune_paths
@@ -167,7 +167,8 @@ def more_like(request: Request, name: str, asked: Annotated[Asked, Query()]):
 @router.get("/c/{name}/query", response_class=HTMLResponse)
 def query_form(request: Request, name: str):
     info = backend(request).store.info(name)
-    return page(request, "query.html", info=info, text=has_text_tower(info.encoder), max_mb=MAX_UPLOAD_BYTES // 2**20)
+    text, refused = has_text_tower(info.encoder), unknown_encoder(info)  # refused: no forms that would be refused
+    return page(request, "query.html", info=info, text=text, refused=refused, max_mb=MAX_UPLOAD_BYTES // 2**20)
 
 
 @router.get("/c/{name}/text", response_class=HTMLResponse)

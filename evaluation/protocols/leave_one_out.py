@@ -22,6 +22,7 @@ from errors import EvaluationError
 from evaluation.metrics.named_metrics import NamedMetric
 from evaluation.metrics.per_query import PR_LEVELS, PRECISION_RANKS, FigureSums, QueryFigures, metric_name, per_class_ap
 from evaluation.metrics.relevance import label_sets, metric_labels, shown_labels
+from evaluation.metrics.score_precision import ScorePrecision
 from evaluation.metrics.statistics import Interval, bootstrap_interval
 from evaluation.ranking.near_duplicates import THRESHOLD, Duplicates, duplicates_of, find_duplicates
 from evaluation.ranking.ranker import BlockOutput, ranked_blocks
@@ -80,6 +81,7 @@ class Evaluation:
     ranked: np.ndarray | None = None  # (queries, <= run depth) positions of each query's top hits, for a run file
     ranked_scores: np.ndarray | None = None  # their scores
     run_tag: str | None = None  # the tag of the external run these figures score (`eval --run`), if any
+    score_precision: ScorePrecision | None = None  # precision against cosine score, where the ranking tallied it
 
     @property
     def random_weights(self) -> bool:
@@ -195,6 +197,7 @@ class Evaluation:
             "per_class_ap": {
                 label: json_number(ap) for label, ap in per_class_ap(figures.ap, self._query_labels(positions)).items()
             },
+            "score_precision": None if self.score_precision is None else self.score_precision.to_json(),
             "pr_curve": {
                 "recall": [round(i / (PR_LEVELS - 1), 2) for i in range(PR_LEVELS)],
                 "precision": [json_number(p) for p in figures.pr_curve],
@@ -225,6 +228,7 @@ class Evaluation:
             duplicates_excluded=True,
             ranked=None,
             ranked_scores=None,
+            score_precision=None,
         )
 
     def _duplicates_json(self) -> dict | None:
@@ -264,6 +268,9 @@ def leave_one_out(
     group of them reduced to its first point in dataset order, ranked again
     (with the stage). `measured` adds the metrics asked by name and keeps each
     query's top `run_depth` hits (`Evaluation.ranked`) for a run file.
+    On the block path without a stage the same pass tallies every hit's cosine
+    (`Evaluation.score_precision`: precision against score, every hit of the
+    full rankings whatever the cut).
     """
     request = (request or RankingRequest()).resolved(store)
     block = request.method is Method.BLOCK
@@ -300,10 +307,11 @@ def leave_one_out(
         if same_scores
         else None,
         progress=lambda done: report(done, asked),
+        tally=block and request.stage is None,
     )
     sums = FigureSums(metric_labels(labels, sets), request.k, queries, metrics=measured.metrics)
     depth = max(GALLERY_HITS, measured.run_depth)
-    figures, top, top_scores = _measure(
+    figures, top, top_scores, tally = _measure(
         store, collection, points, request=request, sums=sums, output=replace(output, keep_scores=depth, shown=depth)
     )
     ranked = time.perf_counter()
@@ -342,6 +350,7 @@ def leave_one_out(
         queries=queries,
         sample=sample,
         label_sets=sets,
+        score_precision=None if tally is None else ScorePrecision.from_tally(tally),
     )
 
 
@@ -353,17 +362,17 @@ def _measure(
     request: RankingRequest,
     sums: FigureSums,
     output: BlockOutput,
-) -> tuple[QueryFigures, np.ndarray, np.ndarray]:
-    """The figures of `output.queries` (None: every point) and each one's first `output.shown` hits
-    (positions, scores), ranked as `request` asks; `output` names the queries, how many hits each keeps and who
-    inspects or counts the blocks.
+) -> tuple[QueryFigures, np.ndarray, np.ndarray, np.ndarray | None]:
+    """The figures of `output.queries` (None: every point), each one's first `output.shown` hits
+    (positions, scores), and the blocks' score tally summed (`output.tally`; else None), ranked as `request`
+    asks; `output` names the queries, how many hits each keeps and who inspects or counts the blocks.
 
     `sums` measures the rankings (its labels: one per point, or a membership matrix, multi-label).
     Each block of rankings is measured as it comes and then dropped; only the
     first hits of each ranking are ordered, and the figures come from
     where the relevant points rank (`RankedBlock.hit_rank`), on either method.
     """
-    tops, top_scores = [], []
+    tops, top_scores, tally = [], [], None
     blocks = ranked_blocks(
         store, collection, points, request=request, output=replace(output, relevance=sums.relevant_to)
     )
@@ -371,7 +380,9 @@ def _measure(
         sums.add_ranks(len(block.queries), block.hit_row, block.hit_rank)
         tops.append(block.order.copy())
         top_scores.append(block.scores)
-    return sums.figures(), np.concatenate(tops), np.concatenate(top_scores)
+        if block.tally is not None:
+            tally = block.tally if tally is None else tally + block.tally
+    return sums.figures(), np.concatenate(tops), np.concatenate(top_scores), tally
 
 
 def _deduplicated(

@@ -20,6 +20,10 @@ of a block are shared among THREADS threads; each costs about what one numpy
 operation over the row costs, where the numpy version of the same method
 needed about eight (BENCHMARKS.md, "Evaluation at scale").
 
+The first pass can also tally every score of the row and every relevant one
+into fixed bins of cosine (`evaluation.ranking.score_tally`), for the table
+of score against precision, at the cost of one increment per score.
+
 Pure arrays in, arrays out: no store, no labels (the caller says which points
 are relevant).
 """
@@ -31,6 +35,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from evaluation.ranking.score_tally import SCORE_BINS, SCORE_STEPS
 from evaluation.ranking.threads import THREADS, in_parts
 
 BINS_PER_POINT = 1
@@ -42,21 +47,24 @@ class RowRanks:
 
     `row[h]`, `rank[h]` (1-based): hit h is a relevant point of row `row[h]`,
     at that rank of its row's full ranking; rows in order, ranks increasing.
-    `top` (rows x shown) are each row's first positions, `top_scores` their scores.
+    `top` (rows x shown) are each row's first positions, `top_scores` their scores. `tally` (2 x SCORE_BINS,
+    when asked): how many scores of the block, and how many relevant ones, fall in each bin of cosine.
     """
 
     row: np.ndarray
     rank: np.ndarray
     top: np.ndarray
     top_scores: np.ndarray
+    tally: np.ndarray | None = None
 
 
-def rank_rows(scores: np.ndarray, relevant: np.ndarray | None, shown: int) -> RowRanks:
+def rank_rows(scores: np.ndarray, relevant: np.ndarray | None, shown: int, *, tally: bool = False) -> RowRanks:
     """The ranks of the `relevant` points (bool, rows x n; None: none) in each row of `scores`, and the first `shown` hits.
 
     `scores` (float32, rows x n) holds -inf where a point is out of its row's
     ranking (the query itself), so that it ranks after every other point and
     is never among the first `shown` (at most n - 1). Scores must not be NaN.
+    `tally`: also count every other score, and every relevant one, per bin of cosine (`RowRanks.tally`).
     """
     scores = np.ascontiguousarray(scores, dtype=np.float32)
     rows, n = scores.shape
@@ -66,14 +74,17 @@ def rank_rows(scores: np.ndarray, relevant: np.ndarray | None, shown: int) -> Ro
     top = np.empty((rows, shown), np.int64)
     top_scores = np.empty((rows, shown), np.float32)
 
-    def rank_part(first: int, last: int) -> np.ndarray:
+    def rank_part(first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
         rank = np.empty(np.count_nonzero(relevant[first:last]), np.int64)
+        counts = np.zeros((2, SCORE_BINS if tally else 0), np.int32)  # per thread; int32: half the cache
         if n:
-            _rank_range(scores, relevant, first, last, per_row, rank, top, top_scores)
-        return rank
+            _rank_range(scores, relevant, first, last, per_row, rank, top, top_scores, counts)
+        return rank, counts
 
-    rank = np.concatenate(in_parts(rows, min(THREADS, rows), rank_part))
-    return RowRanks(np.repeat(np.arange(rows), per_row), rank, top, top_scores)
+    parts = in_parts(rows, min(THREADS, rows), rank_part)
+    rank = np.concatenate([part[0] for part in parts])
+    counts = sum(part[1].astype(np.int64) for part in parts) if tally else None  # blocks add up past 2^31
+    return RowRanks(np.repeat(np.arange(rows), per_row), rank, top, top_scores, counts)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -92,11 +103,15 @@ def _rank_range(  # noqa: PLR0913, PLR0917 - a numba kernel: compiled code takes
     rank: np.ndarray,
     top: np.ndarray,
     top_scores: np.ndarray,
+    counts: np.ndarray,
 ) -> None:
     """Rows first..last-1: their relevant points counted into `per_row`, their ranks one row after the other
-    into `rank`, their first hits into `top`."""
+    into `rank`, their first hits into `top`; where `counts` has bins, every score but -inf (the query) and
+    every relevant one tallied into its two rows."""
     n = scores.shape[1]
     shown = top.shape[1]
+    tallied = counts.shape[1] > 0
+    every, related = counts[0], counts[1]
     bins = BINS_PER_POINT * n  # bins 1..bins between the lowest relevant score and the best; bin 0 below
     points = np.empty(bins + 2, np.int32)  # per bin: points in it, then other points in the bins above
     begin = np.empty(bins + 2, np.int32)  # per bin: relevant points in the bins above (where its own start)
@@ -117,7 +132,11 @@ def _rank_range(  # noqa: PLR0913, PLR0917 - a numba kernel: compiled code takes
         for j in range(n):
             value = row[j]
             best = max(best, value)
+            if tallied and value > -np.inf:
+                every[_score_bin(value)] += 1
             if hit[j]:
+                if tallied:
+                    related[_score_bin(value)] += 1
                 low = min(low, value)
                 ordered[found] = j
                 found += 1
@@ -188,6 +207,13 @@ def _in_order(row: np.ndarray, points: np.ndarray) -> None:
             points[k] = points[k - 1]
             k -= 1
         points[k] = j
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _score_bin(value: float) -> int:
+    """The fixed bin of a cosine: floor(value x SCORE_STEPS) from -1 (bin 0) to 1 (the last), clipped; exact,
+    since SCORE_STEPS is a power of two (`evaluation.ranking.score_tally`)."""
+    return min(SCORE_BINS - 1, max(0, int(np.float64(value) * SCORE_STEPS + SCORE_STEPS)))
 
 
 @numba.njit(nogil=True, cache=True, inline="always")

@@ -108,7 +108,9 @@ class BlockOutput:
     relevant to each query, so that each block also says where they rank in
     its full ranking (`RankedBlock.hit_rank`). `inspect(queries, scores)` sees
     each block's scores against every point first (the query's own -inf): the
-    block method only. `progress(done)` counts queries.
+    block method only. `progress(done)` counts queries. `tally`: each block also counts its scores, and its
+    relevant ones, per bin of cosine (`RankedBlock.tally`; the block method without a stage: the stored
+    vectors' cosines, every hit of the full ranking whatever the cut).
     """
 
     queries: np.ndarray | None = None
@@ -117,6 +119,7 @@ class BlockOutput:
     relevance: Relevance | None = None
     inspect: Inspect | None = None
     progress: Progress | None = None
+    tally: bool = False
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,9 @@ class RankedBlock:
 
     `hit_row`, `hit_rank` (block path, when `ranked_blocks` was given a
     relevance): the relevant points of each query in rank order, as the row
-    of its query in the block and the 1-based rank in its full ranking.
+    of its query in the block and the 1-based rank in its full ranking. `tally` (block path, when asked):
+    (2, SCORE_BINS) counts of the block's scores and of its relevant ones per bin
+    (`evaluation.ranking.score_tally`).
     """
 
     queries: np.ndarray
@@ -133,6 +138,7 @@ class RankedBlock:
     scores: np.ndarray  # (len(queries), kept) the scores of the first hits
     hit_row: np.ndarray | None = None
     hit_rank: np.ndarray | None = None
+    tally: np.ndarray | None = None
 
 
 def ranked_blocks(
@@ -238,10 +244,11 @@ def rank_vector_blocks(
             if inspect is not None:
                 inspect(chosen, scores)
             relevant = None if relevance is None else relevance(chosen)
-            ranked = rank_rows(scores, relevant, first)
+            ranked = rank_rows(scores, relevant, first, tally=output.tally)
             del scores, relevant
             hit_row, hit_rank = (None, None) if relevance is None else (ranked.row, ranked.rank)
-            yield RankedBlock(chosen, ranked.top.astype(np.int32), ranked.top_scores[:, :kept], hit_row, hit_rank)
+            top, top_scores = ranked.top.astype(np.int32), ranked.top_scores[:, :kept]
+            yield RankedBlock(chosen, top, top_scores, hit_row, hit_rank, ranked.tally)
 
 
 def _scores(queries: np.ndarray, database: np.ndarray, chosen: np.ndarray) -> np.ndarray:

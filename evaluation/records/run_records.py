@@ -14,7 +14,9 @@ app all take `RunRecord`s from it (and `read_protocol_records` the records of
 the revisited Oxford/Paris protocol, still reports/<collection>/metrics.json). A record's variant names its kind (`Variant.kind`): leave-one-out, text-to-image
 (reports/<collection>/runs/text-to-image.json: the collection's class labels as text
 queries) or fused (reports/<A>+<B>/runs/fused-rrf-k60.json: the collections it fuses are
-its `sources`). Records written by older releases
+its `sources`). A leave-one-out ranked here also holds `score_precision`, the
+table of cosine score against precision (`evaluation.metrics.score_precision`);
+records written before it have none and read as before. Records written by older releases
 (reports/<folder>/metrics.json and <folder>/at<k>/metrics.json) are read too,
 as the variant their fields say, unless a newer record of the same variant
 exists.
@@ -26,8 +28,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evaluation.records.variant import Variant
+from evaluation.metrics.score_precision import ScorePrecision, score_table_problem
+from evaluation.records.variant import LEAVE_ONE_OUT, Variant
 from media.files import write_text_atomic
+from media.folders import report_folder
 from store.provenance import random_marked
 
 SCHEMA = 1
@@ -76,6 +80,12 @@ class RunRecord:
     @property
     def points(self) -> int:
         return int(self.data.get("points") or 0)
+
+    @property
+    def score_precision(self) -> ScorePrecision | None:
+        """The table of score against precision, where the evaluation measured one (older records: none)."""
+        table = self.data.get("score_precision")
+        return None if table is None else ScorePrecision.from_json(table)
 
     @property
     def kind(self) -> str:
@@ -158,6 +168,31 @@ def store_records(
     return [r for r in records if r.store == location and set(r.sources) <= collections]
 
 
+@dataclass(frozen=True)
+class ScoreSource:
+    """The record a collection's table of score against precision is read from, and its file."""
+
+    record: RunRecord
+    path: Path
+    table: ScorePrecision
+
+
+def score_source(reports_dir: Path, location: str, collection: str) -> ScoreSource | None:
+    """Where `search` reads what a score means on `collection` of `location`: its full ranking's record, else
+    the first other leave-one-out record of it that measured the table; None when none has one. Only the
+    collection's own records are read (reports/<collection>/runs/)."""
+    folder = report_folder(reports_dir, collection)
+    paths = sorted((folder / RUNS).glob("*.json"), key=lambda path: (path.stem != Variant().slug, path.name))
+    for path in paths:
+        record = _read(path, folder.name)
+        if record is None or record.store != location or record.collection != collection:
+            continue
+        table = record.score_precision if record.kind == LEAVE_ONE_OUT and record.variant.rerank is None else None
+        if table is not None:
+            return ScoreSource(record, path, table)
+    return None
+
+
 def read_protocol_records(reports_dir: Path, protocol: str, location: str, *, collections: set[str]) -> list[dict]:
     """The reports/<collection>/metrics.json records of another protocol (`protocol`: e.g. the revisited
     Oxford/Paris one, which has no leave-one-out `map`) of `location`'s collections that still exist."""
@@ -231,7 +266,9 @@ def record_problem(data: object) -> str | None:
         bad = next((k for k, v in figures.items() if v is not None and not _figure(v)), None)
         if bad is not None:
             return f"'{key}' of {bad!r:.60} is {figures[bad]!r:.60}"
-    return _curve_problem(data.get("pr_curve")) or _gallery_problem(data)
+    table = data.get("score_precision")
+    problem = _curve_problem(data.get("pr_curve")) or _gallery_problem(data)
+    return problem or (None if table is None else score_table_problem(table))
 
 
 def _curve_problem(curve: object) -> str | None:

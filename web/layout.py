@@ -3,10 +3,12 @@
 The projection comes from a well-kept library: UMAP (umap-learn, cosine
 metric) up to UMAP_MAX_POINTS, where it finishes in reasonable time on a
 laptop CPU, and PCA (scikit-learn) beyond that, or wherever UMAP is not
-installed or PCA is asked for. A layout is written as JSON under
-reports/.maps/<collection>/, named by the collection's state (point count,
-provenance update time, a hash of its ids), so it is read back until the
-collection changes and never recomputed for the same content.
+installed or PCA is asked for; PCA is also the preview drawn while UMAP is
+computed. A layout is written as JSON under reports/.maps/<collection>/,
+named by the collection's content (`content_key`: the point count, a digest
+of every point's id, labels and image sha256, and of what made the vectors),
+so it is read back until the content changes (an ingest that finds nothing new
+keeps it) and never recomputed for the same content.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ import numpy as np
 
 from media.files import write_text_atomic
 from media.folders import report_folder
-from store import CollectionInfo, Points
+from store import CollectionInfo, ImagePayload, Points
 
 METHODS = ("auto", "umap", "pca")
 UMAP_MAX_POINTS = 20_000  # see BENCHMARKS.md: UMAP's time at 20,000 points on this project's CPUs
 GRID = 10_000  # coordinates sent as integers 0..GRID: compact JSON, finer than any screen
+DESCRIBED = {"umap": "UMAP (umap-learn, cosine)", "pca": "PCA (scikit-learn)"}
 
 
 @dataclass(frozen=True)
@@ -33,8 +36,8 @@ class MapLayout:
     """Every point of a collection at integer (x, y) in 0..GRID, with its class as an index into `classes`."""
 
     method: str  # "umap" or "pca", what was computed
-    reason: str  # why that method, in words for the page
-    key: str  # the collection state the layout belongs to
+    reason: str  # that method in words (DESCRIBED); why it was chosen travels with the answer (`MapAnswer`)
+    key: str  # the collection content the layout belongs to (`content_key`)
     seconds: float  # time the projection took when it was computed
     classes: list[str]
     ids: list[str]
@@ -71,12 +74,15 @@ def choose_method(asked: str, n: int) -> tuple[str, str]:
     return "umap", f"UMAP (umap-learn, cosine): up to {UMAP_MAX_POINTS:,} points; PCA beyond"
 
 
-def state_key(info: CollectionInfo, ids: list[str]) -> str:
-    """The collection's content as a file-name-safe key: point count, provenance update time, hash of the ids."""
-    updated = info.provenance.updated if info.provenance else ""
-    digest = hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:16]
-    stamp = hashlib.sha256(updated.encode()).hexdigest()[:8]
-    return f"{len(ids)}-{stamp}-{digest}"
+def content_key(info: CollectionInfo, points: list[tuple[str, ImagePayload]]) -> str:
+    """The collection's content as a file-name-safe key: the point count, a digest of every point's id, labels and
+    image sha256 (the payload's own content hash), and of what made the vectors (encoder, model, weights,
+    preprocessing, precision, dimension). No time stamp: an ingest that stores nothing new keeps the key."""
+    made = info.provenance
+    vectors = [made.encoder, made.model_id, made.weights, made.preprocessing, made.precision, made.dim] if made else []
+    lines = sorted(f"{pid}\t{payload.sha256 or ''}\t{'|'.join(payload.label_set)}" for pid, payload in points)
+    digest = hashlib.sha256(json.dumps([info.encoder, info.dim, vectors, lines], sort_keys=True).encode())
+    return f"{len(points)}-{digest.hexdigest()[:24]}"
 
 
 def project(vectors: np.ndarray, method: str) -> np.ndarray:
@@ -107,9 +113,8 @@ def to_grid(coordinates: np.ndarray) -> tuple[list[int], list[int]]:
     return scaled[:, 0].tolist(), scaled[:, 1].tolist()
 
 
-def compute_layout(points: Points, key: str, asked: str = "auto") -> MapLayout:
-    """The layout of `points` (read with vectors) by the method `asked` resolves to."""
-    method, reason = choose_method(asked, len(points.ids))
+def compute_layout(points: Points, key: str, method: str) -> MapLayout:
+    """The layout of `points` (read with vectors) by `method` ("umap" or "pca", as `choose_method` resolved it)."""
     started = time.perf_counter()
     vectors = points.vectors if points.vectors is not None else np.zeros((len(points.ids), 0), np.float32)
     coordinates = project(vectors, method)
@@ -118,21 +123,22 @@ def compute_layout(points: Points, key: str, asked: str = "auto") -> MapLayout:
     classes = sorted(set(labels))
     index = {label: i for i, label in enumerate(classes)}
     x, y = to_grid(coordinates)
-    return MapLayout(method, reason, key, round(seconds, 3), classes, points.ids, x, y, [index[la] for la in labels])
+    described = DESCRIBED[method]
+    return MapLayout(method, described, key, round(seconds, 3), classes, points.ids, x, y, [index[la] for la in labels])
 
 
 class LayoutCache:
-    """Layouts as JSON files under `folder`/<collection>/<state key>-<asked>.json."""
+    """Layouts as JSON files under `folder`/<collection>/<content key>-<method>.json."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def path(self, collection: str, key: str, asked: str) -> Path:
-        return report_folder(self.folder, collection) / f"{key}-{asked}.json"
+    def path(self, collection: str, key: str, method: str) -> Path:
+        return report_folder(self.folder, collection) / f"{key}-{method}.json"
 
-    def write(self, collection: str, asked: str, layout: MapLayout) -> Path:
-        """Write atomically, and drop the layouts of earlier states of the collection."""
-        file = self.path(collection, layout.key, asked)
+    def write(self, collection: str, layout: MapLayout) -> Path:
+        """Write atomically, and drop the layouts of earlier contents of the collection."""
+        file = self.path(collection, layout.key, layout.method)
         file.parent.mkdir(parents=True, exist_ok=True)
         for old in file.parent.glob("*.json"):
             if not old.name.startswith(layout.key + "-"):

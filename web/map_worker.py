@@ -1,0 +1,93 @@
+"""UMAP layouts computed in the background, so the map draws at once (a PCA preview) and swaps when UMAP is ready.
+
+UMAP takes a minute or more at 20,000 points on a small machine; PCA a
+fraction of a second. A request never waits for UMAP: it starts one worker
+thread for the collection (one per collection at a time, whatever the number
+of requests) and answers with what is at hand. The thread writes the layout
+into the cache only if the collection's content is still the one it was
+started for; a failure is kept as one line for that content, so the page
+says why it stays on PCA instead of starting UMAP again on every poll.
+(umap-learn's compiled loops let other threads run: requests are answered
+while it works.)
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from store import Points
+from web.layout import LayoutCache, compute_layout
+
+PREVIEW = "PCA preview; the UMAP layout is being computed (the map changes to it when it is ready)"
+
+
+@dataclass(frozen=True)
+class MapAnswer:
+    """What the map's data endpoint sends: a layout file, a note saying what it is and why, and whether a better
+    layout (UMAP) is on its way, so the page asks again."""
+
+    file: Path
+    note: str
+    pending: bool = False
+
+    def json_prefix(self) -> bytes:
+        """The note and pending flag as the first members of a JSON object, to put before the file's own."""
+        return f'{{"note":{json.dumps(self.note)},"pending":{json.dumps(self.pending)},'.encode()
+
+
+@dataclass(frozen=True)
+class UmapJob:
+    """One collection's UMAP to compute: its content key, how to read its vectors, and whether a key is current."""
+
+    collection: str
+    key: str
+    read: Callable[[], Points]  # the collection's points with vectors
+    current: Callable[[], str]  # the collection's content key now
+
+
+class UmapWorkers:
+    """At most one UMAP thread per collection; what failed, per content key."""
+
+    def __init__(self, layouts: LayoutCache) -> None:
+        self.layouts = layouts
+        self._lock = threading.Lock()
+        self._running: dict[str, threading.Thread] = {}  # collection -> its worker
+        self._failed: dict[tuple[str, str], str] = {}  # (collection, key) -> why, one line
+
+    def failure(self, collection: str, key: str) -> str | None:
+        with self._lock:
+            return self._failed.get((collection, key))
+
+    def start(self, job: UmapJob) -> None:
+        """Start the job's thread unless one runs for the collection already (it finishes first; the next
+        request after it starts the one for the new content) or the job's content failed before."""
+        with self._lock:
+            if job.collection in self._running or (job.collection, job.key) in self._failed:
+                return
+            thread = threading.Thread(target=self._run, args=(job,), name=f"umap-{job.collection}", daemon=True)
+            self._running[job.collection] = thread
+        thread.start()
+
+    def wait(self, collection: str, timeout: float | None = None) -> None:
+        """Until the collection's worker (if any) is done: for tests and the bench, never for a request."""
+        with self._lock:
+            thread = self._running.get(collection)
+        if thread is not None:
+            thread.join(timeout)
+
+    def _run(self, job: UmapJob) -> None:
+        try:
+            layout = compute_layout(job.read(), job.key, "umap")
+            if job.current() == job.key:  # the content changed meanwhile: its own worker comes next
+                self.layouts.write(job.collection, layout)
+        except Exception as error:  # noqa: BLE001 - any failure of umap-learn leaves the page on PCA, saying why
+            line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            with self._lock:
+                self._failed[(job.collection, job.key)] = f"{type(error).__name__}: {line}"
+        finally:
+            with self._lock:
+                self._running.pop(job.collection, None)

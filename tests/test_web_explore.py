@@ -93,7 +93,7 @@ def test_the_map_answers_at_once_with_a_pca_preview_then_umap_from_the_worker(cl
     assert [first["classes"][c] for c in first["c"]] == [stored.labels[stored.ids.index(i)] for i in first["ids"]]
     assert same_up_to_sign(first, stored)
     if not umap_available():
-        assert first["note"] == "PCA (scikit-learn): umap-learn is not installed" and first["pending"] is False
+        assert first["note"] == "PCA: umap-learn is not installed" and first["pending"] is False
         return
     assert first["note"].startswith("PCA preview; the UMAP layout is being computed") and first["pending"] is True
     client.app.state.explorer.umap.wait("shapes_colorhist", timeout=600)
@@ -106,6 +106,21 @@ def test_the_map_answers_at_once_with_a_pca_preview_then_umap_from_the_worker(cl
     assert np.mean(labels[nearest] == labels) >= 0.75  # colour histograms separate the three colours
 
 
+def test_a_failed_umap_leaves_the_map_on_pca_with_one_line_saying_why(client, monkeypatch):
+    if not umap_available():
+        pytest.skip("umap-learn is not installed: nothing is started to fail")
+
+    def failing(points, key, method):
+        raise MemoryError("out of memory in the test\nsecond line")
+
+    monkeypatch.setattr("web.map_worker.compute_layout", failing)
+    assert client.get("/c/shapes_noisy/map.json").json()["pending"] is True
+    client.app.state.explorer.umap.wait("shapes_noisy", timeout=60)
+    after = client.get("/c/shapes_noisy/map.json").json()
+    assert after["method"] == "pca" and after["pending"] is False
+    assert after["note"] == "PCA layout; UMAP failed: MemoryError: out of memory in the test"
+
+
 def stored_part(answer: dict) -> dict:
     """The layout as its cache file holds it: the answer less the note and pending flag the endpoint adds."""
     return {key: value for key, value in answer.items() if key not in ("note", "pending")}
@@ -113,7 +128,7 @@ def stored_part(answer: dict) -> dict:
 
 def test_pca_as_asked_is_read_back_from_its_cache(client, built):
     layout = client.get("/c/shapes_colorhist/map.json", params={"method": "pca"}).json()
-    assert layout["note"] == "PCA (scikit-learn), as asked" and layout["pending"] is False
+    assert layout["note"] == "PCA, as asked" and layout["pending"] is False
     cached = list((built / "reports" / ".maps").rglob("*-pca.json"))
     assert len(cached) == 1
     cached[0].write_text(json.dumps({**stored_part(layout), "x": layout["y"], "y": layout["x"]}))

@@ -90,15 +90,13 @@ class Explorer:
             if umap.is_file():
                 return MapAnswer(umap, "UMAP layout (umap-learn, cosine)")
             failed = self.umap.failure(name, key)
-            if failed:
-                note = f"PCA layout; UMAP failed: {failed}"
-            else:
-                self.umap.start(UmapJob(name, key, lambda: self._vectors(name), lambda: self._content_key(name)))
-                note, pending = PREVIEW, True
+            note, pending = (f"PCA layout; UMAP failed: {failed}", False) if failed else (PREVIEW, True)
         with self._lock(f"map:{name}"):
             file = self.layouts.path(name, key, "pca")
             if not file.is_file():
                 file = self.layouts.write(name, compute_layout(self._vectors(name), key, "pca"))
+        if pending:  # after the preview: the worker's import of umap-learn never delays it
+            self.umap.start(UmapJob(name, key, lambda: self._vectors(name), lambda: self._content_key(name)))
         return MapAnswer(file, note, pending)
 
     def _vectors(self, name: str) -> Points:

@@ -136,9 +136,12 @@ def test_pca_as_asked_is_read_back_from_its_cache(client, built):
     assert (again["x"], again["y"]) == (layout["y"], layout["x"])
 
 
-def test_the_map_key_is_the_content_a_no_op_ingest_keeps_the_layout_new_points_change_it(tmp_path):
+def test_the_map_key_is_the_content_collections_map_computes_it_ahead_a_no_op_ingest_keeps_it(tmp_path):
+    from click.testing import CliRunner
     from fastapi.testclient import TestClient
 
+    import cli
+    from commands.context import Context
     from web import create_app
     from web.backend import Options
 
@@ -152,9 +155,15 @@ def test_the_map_key_is_the_content_a_no_op_ingest_keeps_the_layout_new_points_c
     ingest()
     earlier = replace(store.provenance("shapes_colorhist"), updated="2026-01-01T00:00:00+00:00")
     store.set_provenance("shapes_colorhist", earlier)  # so that the no-op ingest below moves the update time
+    ahead = ["collections", "map", "shapes_colorhist", "--method", "pca", "--reports", str(tmp_path / "reports")]
+    made = CliRunner().invoke(cli.cli, ahead, obj=Context(handed=store))
+    assert made.exit_code == 0 and "map of shapes_colorhist: PCA layout (PCA, as asked), computed in" in made.output
     client = TestClient(create_app(lambda: store, Options(tmp_path / "data", tmp_path / "reports", "cpu")))
     try:
         first = client.get("/c/shapes_colorhist/map.json", params={"method": "pca"}).json()
+        assert f"{first['key']}-pca.json" in made.output  # the web app reads what `collections map` computed
+        again = CliRunner().invoke(cli.cli, ahead, obj=Context(handed=store)).output
+        assert "already computed for this content" in again
         (cached,) = (tmp_path / "reports" / ".maps").rglob("*-pca.json")
         cached.write_text(json.dumps({**stored_part(first), "note_of_the_test": "kept"}))
         ingest()  # nothing new: the update time moves, the content does not

@@ -24,7 +24,8 @@ import numpy as np
 
 from media.files import write_text_atomic
 from media.folders import report_folder
-from store import CollectionInfo, ImagePayload, Points
+from search import summarize
+from store import CollectionInfo, ImagePayload, Points, VectorStore
 
 METHODS = ("auto", "umap", "pca")
 UMAP_MAX_POINTS = 20_000  # see BENCHMARKS.md: UMAP's time at 20,000 points on this project's CPUs
@@ -162,3 +163,28 @@ class LayoutCache:
                 old.unlink(missing_ok=True)
         write_text_atomic(file, json.dumps(layout.to_json(), separators=(",", ":")))
         return file
+
+
+@dataclass(frozen=True)
+class Precomputed:
+    """What `precompute` left in the cache: the file, its method, why that method, and the seconds it took (None:
+    the layout of this content was there already)."""
+
+    file: Path
+    method: str
+    reason: str
+    seconds: float | None
+
+
+def precompute(store: VectorStore, name: str, folder: Path, *, asked: str = "auto") -> Precomputed:
+    """The collection's layout computed now and kept under `folder` (`collections map`), unless this content's is
+    there already, so that `serve` draws the map at once; the same key and files as the web app's."""
+    summary = summarize(store, name, samples=store.info(name).points)
+    key = content_key(summary.info, summary.samples)
+    method, reason = choose_method(asked, len(summary.samples))
+    cache = LayoutCache(folder)
+    file = cache.path(name, key, method)
+    if file.is_file():
+        return Precomputed(file, method, reason, None)
+    layout = compute_layout(store.points(name, with_vectors=True), key, method)
+    return Precomputed(cache.write(name, layout), method, reason, layout.seconds)

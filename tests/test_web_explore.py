@@ -110,10 +110,10 @@ def test_a_failed_umap_leaves_the_map_on_pca_with_one_line_saying_why(client, mo
     if not umap_available():
         pytest.skip("umap-learn is not installed: nothing is started to fail")
 
-    def failing(points, key, method):
+    def failing(vectors, method):
         raise MemoryError("out of memory in the test\nsecond line")
 
-    monkeypatch.setattr("web.map_worker.compute_layout", failing)
+    monkeypatch.setattr("web.map_worker.project_in_child", failing)
     assert client.get("/c/shapes_noisy/map.json").json()["pending"] is True
     client.app.state.explorer.umap.wait("shapes_noisy", timeout=60)
     after = client.get("/c/shapes_noisy/map.json").json()
@@ -129,7 +129,7 @@ def stored_part(answer: dict) -> dict:
 def test_pca_as_asked_is_read_back_from_its_cache(client, built):
     layout = client.get("/c/shapes_colorhist/map.json", params={"method": "pca"}).json()
     assert layout["note"] == "PCA, as asked" and layout["pending"] is False
-    cached = list((built / "reports" / ".maps").rglob("*-pca.json"))
+    cached = list((built / "reports" / ".maps").rglob(f"{layout['key']}-pca.json"))
     assert len(cached) == 1
     cached[0].write_text(json.dumps({**stored_part(layout), "x": layout["y"], "y": layout["x"]}))
     again = client.get("/c/shapes_colorhist/map.json", params={"method": "pca"}).json()

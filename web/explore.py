@@ -91,12 +91,15 @@ class Explorer:
                 return MapAnswer(umap, "UMAP layout (umap-learn, cosine)")
             failed = self.umap.failure(name, key)
             note, pending = (f"PCA layout; UMAP failed: {failed}", False) if failed else (PREVIEW, True)
+        points: Points | None = None
         with self._lock(f"map:{name}"):
             file = self.layouts.path(name, key, "pca")
             if not file.is_file():
-                file = self.layouts.write(name, compute_layout(self._vectors(name), key, "pca"))
-        if pending:  # after the preview: the worker's import of umap-learn never delays it
-            self.umap.start(UmapJob(name, key, lambda: self._vectors(name), lambda: self._content_key(name)))
+                points = self._vectors(name)
+                file = self.layouts.write(name, compute_layout(points, key, "pca"))
+        if pending:  # after the preview is written: starting UMAP never delays it
+            read = (lambda: points) if points is not None else (lambda: self._vectors(name))  # never read twice
+            self.umap.start(UmapJob(name, key, read, lambda: self._content_key(name)))
         return MapAnswer(file, note, pending)
 
     def _vectors(self, name: str) -> Points:

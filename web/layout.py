@@ -17,6 +17,7 @@ import hashlib
 import importlib.util
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -131,11 +132,14 @@ def to_grid(coordinates: np.ndarray) -> tuple[list[int], list[int]]:
     return scaled[:, 0].tolist(), scaled[:, 1].tolist()
 
 
-def compute_layout(points: Points, key: str, method: str) -> MapLayout:
-    """The layout of `points` (read with vectors) by `method` ("umap" or "pca", as `choose_method` resolved it)."""
+def compute_layout(
+    points: Points, key: str, method: str, *, projector: Callable[[np.ndarray, str], np.ndarray] = project
+) -> MapLayout:
+    """The layout of `points` (read with vectors) by `method` ("umap" or "pca", as `choose_method` resolved it),
+    the coordinates from `projector` (`project` here; the web app's UMAP worker runs it in a child process)."""
     started = time.perf_counter()
     vectors = points.vectors if points.vectors is not None else np.zeros((len(points.ids), 0), np.float32)
-    coordinates = project(vectors, method)
+    coordinates = projector(vectors, method)
     seconds = time.perf_counter() - started
     labels = [str(label) if label is not None else "?" for label in points.labels]
     classes = sorted(set(labels))

@@ -3,24 +3,30 @@
 UMAP takes a minute or more at 20,000 points on a small machine; PCA a
 fraction of a second. A request never waits for UMAP: it starts one worker
 thread for the collection (one per collection at a time, whatever the number
-of requests) and answers with what is at hand. The thread writes the layout
-into the cache only if the collection's content is still the one it was
-started for; a failure is kept as one line for that content, so the page
-says why it stays on PCA instead of starting UMAP again on every poll.
-(umap-learn's compiled loops let other threads run: requests are answered
-while it works.)
+of requests) and answers with what is at hand. The thread hands the vectors
+to a child process that runs UMAP (spawned, not forked from a threaded
+server; a daemon, so it ends with the server): umap-learn's compiled loops
+hold the interpreter lock for a whole epoch, which in a thread of the server
+slowed every request while it ran. The thread writes the layout into the
+cache only if the collection's content is still the one it was started for;
+a failure is kept as one line for that content, so the page says why it stays
+on PCA instead of starting UMAP again on every poll.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
 
+import numpy as np
+
 from store import Points
-from web.layout import LayoutCache, compute_layout
+from web.layout import LayoutCache, compute_layout, project
 
 PREVIEW = "PCA preview; the UMAP layout is being computed (the map changes to it when it is ready)"
 
@@ -81,7 +87,7 @@ class UmapWorkers:
 
     def _run(self, job: UmapJob) -> None:
         try:
-            layout = compute_layout(job.read(), job.key, "umap")
+            layout = compute_layout(job.read(), job.key, "umap", projector=project_in_child)
             if job.current() == job.key:  # the content changed meanwhile: its own worker comes next
                 self.layouts.write(job.collection, layout)
         except Exception as error:  # noqa: BLE001 - any failure of umap-learn leaves the page on PCA, saying why
@@ -91,3 +97,34 @@ class UmapWorkers:
         finally:
             with self._lock:
                 self._running.pop(job.collection, None)
+
+
+def project_in_child(vectors: np.ndarray, method: str) -> np.ndarray:
+    """`web.layout.project` run in a spawned child process; its error as one line, or its exit code if it died."""
+    context = multiprocessing.get_context("spawn")
+    receiving, sending = context.Pipe(duplex=False)
+    child = context.Process(target=_project_and_send, args=(vectors, method, sending), daemon=True, name="map-layout")
+    child.start()
+    sending.close()
+    try:
+        answer = receiving.recv()
+    except EOFError:
+        child.join()
+        raise RuntimeError(f"the layout process ended with exit code {child.exitcode}") from None
+    finally:
+        receiving.close()
+    child.join()
+    if isinstance(answer, str):
+        raise RuntimeError(answer)
+    return answer
+
+
+def _project_and_send(vectors: np.ndarray, method: str, sending: Connection) -> None:
+    """In the child: the coordinates, or the error's first line, sent back."""
+    try:
+        sending.send(project(vectors, method))
+    except Exception as error:  # noqa: BLE001 - whatever umap-learn raises goes back to the page as one line
+        lines = str(error).strip().splitlines()
+        sending.send(f"{type(error).__name__}: {lines[0] if lines else 'no message'}")
+    finally:
+        sending.close()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ import numpy as np
 from store import Points
 from web.layout import LayoutCache, compute_layout, project
 
+CHILD_NICENESS = 10  # the UMAP process yields the CPU to the server's requests
 PREVIEW = "PCA preview; the UMAP layout is being computed (the map changes to it when it is ready)"
 
 
@@ -120,8 +122,10 @@ def project_in_child(vectors: np.ndarray, method: str) -> np.ndarray:
 
 
 def _project_and_send(vectors: np.ndarray, method: str, sending: Connection) -> None:
-    """In the child: the coordinates, or the error's first line, sent back."""
+    """In the child, at a lower priority than the server it works for (pages first): the coordinates, or the
+    error's first line, sent back."""
     try:
+        os.nice(CHILD_NICENESS)
         sending.send(project(vectors, method))
     except Exception as error:  # noqa: BLE001 - whatever umap-learn raises goes back to the page as one line
         lines = str(error).strip().splitlines()

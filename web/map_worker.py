@@ -6,7 +6,7 @@ thread for the collection (one per collection at a time, whatever the number
 of requests) and answers with what is at hand. The thread hands the vectors
 to a child process that runs UMAP (spawned, not forked from a threaded
 server; a daemon, so it ends with the server): umap-learn's compiled loops
-hold the interpreter lock for a whole epoch, which in a thread of the server
+hold the interpreter lock an epoch at a time, which in a thread of the server
 slowed every request while it ran. The thread writes the layout into the
 cache only if the collection's content is still the one it was started for;
 a failure is kept as one line for that content, so the page says why it stays
@@ -81,7 +81,7 @@ class UmapWorkers:
         thread.start()
 
     def wait(self, collection: str, timeout: float | None = None) -> None:
-        """Until the collection's worker (if any) is done: for tests and the bench, never for a request."""
+        """Until the collection's worker (if any) is done (tests wait so; a request never does)."""
         with self._lock:
             thread = self._running.get(collection)
         if thread is not None:

@@ -171,7 +171,8 @@ def _fused(obj: Context, fuse: str, depth, output, collection, image, text, poin
 @store_options
 @click.pass_context
 def collections_group(ctx, output):
-    """List the collections; `collections show C` and `collections drop C` look inside and remove."""
+    """List the collections; `collections show C` and `collections drop C` look inside and remove; `collections map C`
+    computes the web app's embedding map ahead."""
     if ctx.invoked_subcommand is not None:
         return
 
@@ -205,6 +206,29 @@ def collections_show(obj: Context, name, samples, output):
         obj.screen.collection(summary)
         if source is not None:
             obj.screen.score_table(f"{name} (from {source.path})", source.table, source.table.rows)
+
+
+@collections_group.command("map")
+@click.argument("name")
+@click.option(
+    "--method",
+    type=click.Choice(["auto", "umap", "pca"]),
+    default="auto",
+    show_default=True,
+    help="The projection: auto is UMAP up to 20,000 points (PCA beyond, or without umap-learn).",
+)
+@store_options
+@click.pass_obj
+def collections_map(obj: Context, name, method):
+    """Compute the collection's embedding map now and keep it in the reports folder, so `serve` draws it at once
+    (its first open otherwise shows a PCA preview while UMAP is computed)."""
+    from web.layout import precompute
+
+    done = precompute(obj.store(), name, obj.reports / ".maps", asked=method)
+    how = "already computed for this content" if done.seconds is None else f"computed in {done.seconds:.1f} s"
+    obj.screen.line(
+        f"map of {safe(name)}: {done.method.upper()} layout ({safe(done.reason)}), {how}; kept in {done.file}"
+    )
 
 
 @collections_group.command("drop")

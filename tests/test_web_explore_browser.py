@@ -120,7 +120,7 @@ def test_the_map_draws_every_point_hover_shows_a_thumbnail_click_opens_the_neigh
         " for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; }"
     )
     assert coloured >= 12 * 4  # every point at least a few pixels
-    assert "laid out by PCA" in page.inner_text("#map-method")
+    assert page.inner_text("#map-method") == "12 points · PCA, as asked"
     assert page.locator("#map-legend li").all_inner_texts() == ["blue (4)", "green (4)", "red (4)"]
 
     i = layout["c"].index(layout["classes"].index("green"))
@@ -272,3 +272,24 @@ def test_more_like_two_ticked_points_shows_them_and_the_hits_the_cli_gives(serve
     finally:
         store.close()
     assert hits == [hit["id"] for hit in json.loads(printed.output)["hits"]] and not set(hits) & set(ticked)
+
+
+def test_the_map_draws_a_pca_preview_at_once_and_swaps_to_umap_when_the_server_has_it(server, page, tmp_path_factory):
+    """Last in the module: the server's UMAP worker (tested in test_web_explore.py) is started here and stops with
+    the server; the UMAP layout the page swaps to is put in the server's cache by the test, so no UMAP is awaited."""
+    from web.layout import umap_available
+
+    if not umap_available():
+        pytest.skip("umap-learn is not installed: the map stays on PCA")
+    page.goto(f"{server}/c/{NAME}/map")
+    page.wait_for_selector("#map[data-drawn='12'][data-method='pca'][data-pending='true']")
+    assert page.inner_text("#map-method").startswith("12 points · PCA preview; the UMAP layout is being computed")
+    preview = json.load(urllib.request.urlopen(f"{server}/c/{NAME}/map.json"))
+    (cached,) = tmp_path_factory.getbasetemp().rglob(f"{preview['key']}-pca.json")
+    layout = {key: value for key, value in preview.items() if key not in ("note", "pending")}
+    cached.with_name(f"{preview['key']}-umap.json").write_text(
+        json.dumps({**layout, "method": "umap", "x": preview["y"], "y": preview["x"]})
+    )
+    page.wait_for_selector("#map[data-method='umap'][data-pending='false']")  # the page polls, then redraws
+    assert page.inner_text("#map-method").startswith("12 points · UMAP layout")
+    assert page.locator("#map-legend li").all_inner_texts() == ["blue (4)", "green (4)", "red (4)"]

@@ -64,7 +64,7 @@ class Backend:
         self._model_lock = threading.Lock()
         self._decoding = threading.BoundedSemaphore(options.max_decodes)
         self._cache_lock = threading.Lock()
-        self._summaries: dict[str, tuple[int, CollectionSummary]] = {}
+        self._summaries: dict[str, tuple[tuple, CollectionSummary]] = {}
         self._roots: dict[str, Path | None] = {}
         self._reports: tuple[tuple, list[RunRecord], list[str]] | None = None  # files' state, records, skipped
 
@@ -82,15 +82,17 @@ class Backend:
         return list_collections(self.store)
 
     def summary(self, name: str) -> CollectionSummary:
-        """Class counts and every point in dataset order; read again when the point count changes."""
-        count = self.store.info(name).points
+        """Class counts and every point in dataset order; read again when the point count changes or the
+        collection is written (its provenance's update time: a re-embedded image keeps the count)."""
+        info = self.store.info(name)
+        state = (info.points, info.provenance.updated if info.provenance else None)
         with self._cache_lock:
             cached = self._summaries.get(name)
-        if cached is not None and cached[0] == count:
+        if cached is not None and cached[0] == state:
             return cached[1]
-        summary = summarize(self.store, name, samples=count)
+        summary = summarize(self.store, name, samples=info.points)
         with self._cache_lock:
-            self._summaries[name] = (count, summary)
+            self._summaries[name] = (state, summary)
         return summary
 
     def provenance(self, name: str) -> dict:

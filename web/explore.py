@@ -27,9 +27,10 @@ from media.files import write_bytes_atomic
 from media.scratch import ScratchFolder
 from search import SearchResult
 from search.query import checked_id
-from store import ImagePayload
+from store import ImagePayload, Points
 from web.backend import Backend
-from web.layout import LayoutCache, compute_layout, state_key
+from web.layout import LayoutCache, choose_method, compute_layout, content_key
+from web.map_worker import PREVIEW, MapAnswer, UmapJob, UmapWorkers
 
 SORTS = ("dataset", "class", "ap", "similar")
 UPLOAD_HASH = 64  # hex digits of a sha256
@@ -54,6 +55,7 @@ class Explorer:
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
         self.layouts = LayoutCache(backend.options.reports / ".maps")
+        self.umap = UmapWorkers(self.layouts)
         self._locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
         self._confusions: dict[str, tuple[tuple, Confusion]] = {}
@@ -72,20 +74,40 @@ class Explorer:
 
     # the map
 
-    def layout_file(self, name: str, asked: str = "auto") -> Path:
-        """The collection's map as a JSON file: the cached one while its state is unchanged, else computed now.
+    def map_answer(self, name: str, asked: str = "auto") -> MapAnswer:
+        """The collection's map at once: UMAP when it is cached for this content, else PCA (cached, or computed
+        now: under a second at 20,000 points), with UMAP started in the background where `asked` resolves to it.
 
-        The ids come from the collection's summary, which the backend reads
-        again whenever the point count changes, so a warm request reads no points.
+        The key comes from the collection's summary (ids, labels, image hashes), which the backend reads again
+        whenever the collection is written, so a warm request reads no points.
         """
-        store = self.backend.store
-        info = store.info(name)
-        key = state_key(info, [pid for pid, _ in self.backend.summary(name).samples])
+        summary = self.backend.summary(name)
+        key = content_key(summary.info, summary.samples)
+        method, reason = choose_method(asked, len(summary.samples))
+        note, pending = reason, False
+        if method == "umap":
+            umap = self.layouts.path(name, key, "umap")
+            if umap.is_file():
+                return MapAnswer(umap, "UMAP layout (umap-learn, cosine)")
+            failed = self.umap.failure(name, key)
+            note, pending = (f"PCA layout; UMAP failed: {failed}", False) if failed else (PREVIEW, True)
+        points: Points | None = None
         with self._lock(f"map:{name}"):
-            file = self.layouts.path(name, key, asked)
-            if file.is_file():
-                return file
-            return self.layouts.write(name, asked, compute_layout(store.points(name, with_vectors=True), key, asked))
+            file = self.layouts.path(name, key, "pca")
+            if not file.is_file():
+                points = self._vectors(name)
+                file = self.layouts.write(name, compute_layout(points, key, "pca"))
+        if pending:  # after the preview is written: starting UMAP never delays it
+            read = (lambda: points) if points is not None else (lambda: self._vectors(name))  # never read twice
+            self.umap.start(UmapJob(name, key, read, lambda: self._content_key(name)))
+        return MapAnswer(file, note, pending)
+
+    def _vectors(self, name: str) -> Points:
+        return self.backend.store.points(name, with_vectors=True)
+
+    def _content_key(self, name: str) -> str:
+        summary = self.backend.summary(name)
+        return content_key(summary.info, summary.samples)
 
     # confusion
 

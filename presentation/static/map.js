@@ -144,6 +144,7 @@
 
   function legend() {
     const list = document.getElementById("map-legend");
+    list.replaceChildren();
     const counts = new Array(data.classes.length).fill(0);
     for (const c of data.c) counts[c]++;
     data.classes.forEach((label, c) => {
@@ -155,20 +156,32 @@
     });
   }
 
-  fetch(canvas.dataset.json).then((response) => {
-    if (!response.ok) throw new Error("the layout could not be computed (HTTP " + response.status + ")");
-    return response.json();
-  }).then((layout) => {
-    data = layout;
-    place();
-    draw();
-    legend();
-    document.getElementById("map-method").textContent = data.ids.length + " points laid out by " + data.reason +
-      (data.seconds ? " · computed in " + data.seconds.toFixed(1) + " s, kept until the collection changes" : "");
-    canvas.dataset.drawn = String(data.ids.length);
-  }).catch((error) => {
-    const note = document.getElementById("map-method");
-    note.textContent = String(error.message || error);
-    note.className = "error";
-  });
+  // The first answer comes at once: UMAP when it is cached, else a PCA preview with `pending` set while UMAP is
+  // computed on the server; the page asks again every POLL ms and swaps to the new layout when it arrives.
+  const POLL = 2000;
+  function load() {
+    fetch(canvas.dataset.json).then((response) => {
+      if (!response.ok) throw new Error("the layout could not be computed (HTTP " + response.status + ")");
+      return response.json();
+    }).then((layout) => {
+      if (!data || layout.method !== data.method || layout.key !== data.key) {
+        data = layout;
+        place();
+        draw();
+        legend();
+      }
+      const note = document.getElementById("map-method");
+      note.textContent = layout.ids.length + " points · " + layout.note +
+        (layout.method === "umap" && layout.seconds ? " · computed in " + layout.seconds.toFixed(1) + " s, kept until the collection changes" : "");
+      canvas.dataset.method = layout.method;
+      canvas.dataset.pending = String(layout.pending);
+      canvas.dataset.drawn = String(layout.ids.length);
+      if (layout.pending) setTimeout(load, POLL);
+    }).catch((error) => {
+      const note = document.getElementById("map-method");
+      note.textContent = String(error.message || error);
+      note.className = "error";
+    });
+  }
+  load();
 })();

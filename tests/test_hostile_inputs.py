@@ -60,7 +60,7 @@ def test_symlinks_out_of_the_image_root_are_skipped_and_reported_in_both_layouts
 
 
 def test_folders_without_ascii_letters_get_distinct_stable_dataset_names(tmp_path):
-    for folder in ("日本", "...", "中国"):
+    for folder in ("日本", "+++", "中国"):
         for i in range(2):
             (tmp_path / "data" / folder / "k").mkdir(parents=True, exist_ok=True)
             make_image((10, 10, 10), i).save(tmp_path / "data" / folder / "k" / f"{i}.jpg")

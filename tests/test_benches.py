@@ -49,7 +49,7 @@ RUNS = {
     ),
     "rerank_bench.py": (["--points", "300", "--repeat", "1"], r"dba\+aqe\s+[\d.]+\s+[\d.]+\s+[\d.]+"),
     "search_bench.py": (
-        ["--points", "200", "--queries", "4", "--repeat", "1", "--init", "random-tiny"],
+        ["--points", "200", "--queries", "4", "--repeat", "1", "--init", "random-tiny", "--target-only"],
         r"cold command minus encoder load: [+-][\d.]+ s",
     ),
     "tune_synthetic.py": (

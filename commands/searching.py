@@ -124,7 +124,7 @@ def search_command(
     if print0 or output == "paths":
         obj.screen.paths(result, nul=print0)
         reading = None
-    elif result.recommended:  # a recommend score is not a cosine: the table does not apply
+    elif result.unmeasured is not None:  # the table does not read these scores: say why, give none
         reading = None
     else:
         reading = _score_reading(obj, result.info.location, result.info.name, [hit.score for hit in result.hits])

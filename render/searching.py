@@ -53,7 +53,9 @@ class SearchViews(Base):
                 f"precision: of all hits scoring at least this on {safe(info.name)}, the share with the query's "
                 f"label (leave-one-out; '-' below the table), from {safe(reading.record)}"
             )
-        elif result.hits and not result.recommended:
+        elif result.hits and result.unmeasured is not None:
+            self.out.print(f"scores only, no precision: {result.unmeasured}")
+        elif result.hits:
             self.out.print(
                 f"scores only: no evaluation record of {safe(info.name)} in {safe(reports)} says what a score "
                 "means (eval measures it)"

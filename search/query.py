@@ -113,6 +113,18 @@ class SearchResult:
         positives = len(self.query.examples.like) + (self.query.text is not None)
         return bool(self.query.examples) and (positives != 1 or bool(self.query.examples.unlike))
 
+    @property
+    def unmeasured(self) -> str | None:
+        """Why the collection's table of score against precision (image-to-image cosines of unfiltered
+        leave-one-out hits) does not read these scores; None where it does."""
+        if self.recommended:
+            return "a recommend score is not a cosine"
+        if self.query.text is not None:
+            return "a text query's scores are text-to-image cosines, on another scale than eval's image-to-image table"
+        if self.query.label is not None:
+            return "eval's table was measured without a label filter, and every hit here has the label asked"
+        return None
+
     def hit_files(self) -> list[str]:
         """The hits' files: absolute where the image folder is known, else the stored relative paths."""
         return [str(self.image_root / hit.path) if self.image_root else hit.path for hit in self.hits]

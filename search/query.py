@@ -205,7 +205,7 @@ class Searcher:
             if problem is not None:
                 raise QueryError(problem)
             if query.label is not None:  # checked against the store before any model loads
-                self._spellings(info, query.label)
+                _one_order(query, info, self._spellings(info, query.label))
             if kind in ("id", "path"):
                 return self._by_point(query, info)
             if kind == "examples":
@@ -344,7 +344,7 @@ class Searcher:
 
         spellings = [None] if query.label is None else self._spellings(info, query.label)
         if len(spellings) == 1 and (query.label is None or query.diversity is not None):
-            hits = ask(spellings[0])  # an MMR order is kept as the engine gave it
+            hits = ask(spellings[0])  # an MMR order is kept as the engine gave it (one spelling: `_one_order`)
         else:  # any of a point's labels, case ignored: each stored spelling of the label, merged by score
             found = [h for spelled in spellings for h in ask(spelled)]
             hits = sorted({h.id: h for h in found}.values(), key=lambda h: (-h.score, h.index))[: query.limit]
@@ -409,6 +409,16 @@ class Searcher:
         return (
             f"collection '{info.name}' uses encoder '{info.encoder}', which has no text tower; "
             f"text queries need {' or '.join(capable)} ({where})"
+        )
+
+
+def _one_order(query: Query, info: CollectionInfo, spellings: list[str]) -> None:
+    """Refuse --diverse with a label stored in several spellings: the store filters one spelling a query, and
+    MMR orders merged by score would no longer be MMR's."""
+    if query.diversity is not None and len(spellings) > 1:
+        raise QueryError(
+            f"--diverse with --label '{query.label}': collection '{info.name}' spells it {len(spellings)} ways "
+            f"({', '.join(spellings)}), each its own query, and MMR orders cannot be merged; leave out --diverse"
         )
 
 

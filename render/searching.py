@@ -55,7 +55,7 @@ class SearchViews(Base):
             )
         elif result.hits and result.unmeasured is not None:
             self.out.print(f"scores only, no precision: {result.unmeasured}")
-        elif result.hits:
+        elif result.hits and info.labeled:  # eval measures labeled collections only
             self.out.print(
                 f"scores only: no evaluation record of {safe(info.name)} in {safe(reports)} says what a score "
                 "means (eval measures it)"

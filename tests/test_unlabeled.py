@@ -112,6 +112,7 @@ def test_search_answers_by_stored_point_and_file_and_refuses_a_label_filter(buil
     assert [hit["path"] for hit in hits] == expected and {hit["label"] for hit in hits} == {None}
     table = run_cli("--storage", "q", "search", "-c", "flat_colorhist", "--image", "data/flat/a.png", cwd=built)
     assert table.returncode == 0 and "a.png" in table.stdout and "label" not in table.stdout
+    assert "eval measures" not in table.stdout  # eval refuses a collection without labels
     refused = run_cli("--storage", "q", "search", "-c", "flat_colorhist", "--path", "a.png", "--label", "x", cwd=built)
     assert refused.returncode != 0
     assert refused.stderr.strip() == (

@@ -226,9 +226,7 @@ def collections_map(obj: Context, name, method):
 
     done = precompute(obj.store(), name, obj.reports / ".maps", asked=method)
     how = "already computed for this content" if done.seconds is None else f"computed in {done.seconds:.1f} s"
-    obj.screen.line(
-        f"map of {safe(name)}: {done.method.upper()} layout ({safe(done.reason)}), {how}; kept in {done.file}"
-    )
+    obj.screen.line(f"map of {safe(name)}: {safe(done.reason)}; {how}; kept in {done.file}")  # the reason names it
 
 
 @collections_group.command("drop")

@@ -210,13 +210,7 @@ class Searcher:
                 return self._by_point(query, info)
             if kind == "examples":
                 return self._by_examples(query, info)
-            if info.points == 0:
-                raise QueryError(f"collection '{info.name}' is empty, so its encoder is unknown")
-            _check_known_encoder(info)
-            if kind == "text" and not get_spec(info.encoder).text:
-                raise QueryError(self._no_text_tower(info))
-            precision = _precision(info, self.device)
-            init = self.init or recorded_init(info)
+            precision, init = self._query_settings(info, text_only=kind == "text")
             embedded_ahead = ahead is not None and (ahead.encoder, ahead.precision, ahead.init) == (
                 info.encoder,
                 precision,
@@ -305,17 +299,21 @@ class Searcher:
         result.examples, result.load_seconds = found, loaded
         return result
 
-    def _query_encoder(self, info: CollectionInfo, *, text_only: bool) -> tuple[Encoder, float]:
-        """The encoder that embeds queries like the collection's points, checked as `search` checks it."""
+    def _query_settings(self, info: CollectionInfo, *, text_only: bool) -> tuple[str, str]:
+        """The precision and --init that embed queries like the collection's points, once the collection is
+        known to have points, an encoder this tool knows and (for a text) a text tower: the one check of every
+        embedded query."""
         if info.points == 0:
             raise QueryError(f"collection '{info.name}' is empty, so its encoder is unknown")
         _check_known_encoder(info)
         if text_only and not get_spec(info.encoder).text:
             raise QueryError(self._no_text_tower(info))
-        precision = _precision(info, self.device)
-        return self._encoder(
-            info.encoder, text_only=text_only, precision=precision, init=self.init or recorded_init(info)
-        )
+        return _precision(info, self.device), self.init or recorded_init(info)
+
+    def _query_encoder(self, info: CollectionInfo, *, text_only: bool) -> tuple[Encoder, float]:
+        """The encoder that embeds queries like the collection's points (`_query_settings`), and its load time."""
+        precision, init = self._query_settings(info, text_only=text_only)
+        return self._encoder(info.encoder, text_only=text_only, precision=precision, init=init)
 
     def _query(
         self,

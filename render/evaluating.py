@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.table import Table
@@ -13,6 +14,11 @@ from render.cells import figure, key, long, safe
 from render.consoles import Base
 from store.naming import store_option
 from store.provenance import random_marked
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from evaluation.metrics.score_precision import ScorePrecision, ScoreRow
 
 
 class EvaluationViews(Base):
@@ -114,7 +120,7 @@ class EvaluationViews(Base):
         if shown:
             self.out.print("search prints each hit's precision at its score")
 
-    def score_table(self, title: str, table, rows) -> None:
+    def score_table(self, title: str, table: ScorePrecision, rows: Sequence[ScoreRow]) -> None:
         """`rows` of a table of score against precision (`evaluation.metrics.score_precision`), with where
         each target precision is first reached."""
         reached = {score: target for target, score in table.targets.items() if score is not None}

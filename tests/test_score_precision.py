@@ -120,8 +120,13 @@ def test_eval_records_the_table_and_search_and_show_read_it(store, tmp_path):
 
     found = _cli(store, reports, "search", "-c", "toy", "--id", query, "-k", "3", "--format", "json")
     hits = json.loads(found.stdout)
-    expected = [table.precision_at(hit["score"]) for hit in hits["hits"]]
-    assert hits["score_precision"] == {"record": str(record), "precision": expected}
+    scores, shares = _reference(store, "toy")
+    expected = []
+    for hit in hits["hits"]:  # the share of same-label hits at or above the nearest row at or below its score
+        edges = [row.score for row in table.rows if row.score <= hit["score"]]
+        expected.append(shares[scores >= max(edges)].mean() if edges else None)
+    assert hits["score_precision"]["record"] == str(record) and None not in expected
+    assert hits["score_precision"]["precision"] == pytest.approx(expected)
     shown = _cli(store, reports, "search", "-c", "toy", "--id", query, "-k", "3")
     assert f"from {record}" in " ".join(shown.output.split())
     filtered = _cli(store, reports, "search", "-c", "toy", "--id", query, "--label", "b", "--format", "json")

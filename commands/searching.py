@@ -124,7 +124,7 @@ def search_command(
     if print0 or output == "paths":
         obj.screen.paths(result, nul=print0)
         reading = None
-    elif result.recommended:  # a recommend score is not a cosine: the table does not apply
+    elif result.unmeasured is not None:  # the table does not read these scores: say why, give none
         reading = None
     else:
         reading = _score_reading(obj, result.info.location, result.info.name, [hit.score for hit in result.hits])
@@ -226,9 +226,7 @@ def collections_map(obj: Context, name, method):
 
     done = precompute(obj.store(), name, obj.reports / ".maps", asked=method)
     how = "already computed for this content" if done.seconds is None else f"computed in {done.seconds:.1f} s"
-    obj.screen.line(
-        f"map of {safe(name)}: {done.method.upper()} layout ({safe(done.reason)}), {how}; kept in {done.file}"
-    )
+    obj.screen.line(f"map of {safe(name)}: {safe(done.reason)}; {how}; kept in {done.file}")  # the reason names it
 
 
 @collections_group.command("drop")

@@ -2,7 +2,7 @@
 or across two (leaks between splits). Entry points: `find_within`, `find_across`."""
 
 from duplicates.across import find_across
-from duplicates.options import DuplicateOptions
+from duplicates.duplicate_options import DuplicateOptions
 from duplicates.report import DuplicateReport
 from duplicates.thresholds import MEASURED, Threshold, threshold_for
 from duplicates.within import find_within

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from duplicates.duplicate_options import DuplicateOptions
 from duplicates.groups import Member, grouped, hash_pairs
-from duplicates.options import DuplicateOptions
 from duplicates.report import DuplicateReport
 from duplicates.thresholds import MAX_PAIRS, threshold_for, too_loose
 from errors import QueryError

@@ -151,11 +151,13 @@ def evaluate_collections(
         text_collections(store, names, options.encoders)  # none with a text tower: say so before any ranking
     broken = []
     for name in names:
-        if not _labeled(store, name):
-            run.skipped.append(f"{no_labels(name)}: eval needs labels (class folders, a list file); search it instead")
-            broken.append(name)
-            continue
         try:
+            if not store.info(name).labeled:
+                run.skipped.append(
+                    f"{no_labels(name)}: eval needs labels (class folders, a list file); search it instead"
+                )
+                broken.append(name)
+                continue
             _evaluate_one(session, run, name)
         except StoreError as error:  # a damaged collection (its files, its sidecar), held, or gone meanwhile
             if options.explicit:
@@ -185,15 +187,6 @@ def evaluate_collections(
         run.records += [read_record(path, reports_dir) for path in beside.records]
     run.comparisons = compare_records(run.records)
     return run
-
-
-def _labeled(store: VectorStore, name: str) -> bool:
-    """Whether collection `name` records labels (one that records nothing, or cannot be read, is tried)."""
-    try:
-        provenance = store.provenance(name)
-    except StoreError:
-        return True
-    return provenance is None or provenance.labeled
 
 
 def _evaluate_one(session: _Session, run: EvaluationRun, name: str) -> None:

@@ -147,7 +147,7 @@ def ingest(
     else:
         existed = store.exists(name)
         if existed:
-            provenance = _same_weights(store, name, provenance)
+            provenance = _same_making(store, name, provenance)
         if part is not None and not share:  # an empty share touches nothing, and creates no collection
             return IngestReport(name, dataset.name, encoder.name, 0, 0, part=str(part), skipped=list(dataset.problems))
         created = store.ensure_collection(
@@ -158,7 +158,7 @@ def ingest(
             provenance=provenance.touched(complete=False),
         )
         if not created and not existed:  # another part created it since: its weights must be these too
-            provenance = _same_weights(store, name, provenance)
+            provenance = _same_making(store, name, provenance)
         if not created:
             store.set_provenance(name, provenance.touched(complete=False))
         report = _write(job, name, {} if created else dict(zip(*_ids_and_payloads(store, name), strict=True)))
@@ -248,9 +248,9 @@ def _provenance(dataset: Dataset, encoder: Encoder) -> Provenance:
     )
 
 
-def _same_weights(store: VectorStore, name: str, provenance: Provenance) -> Provenance:
-    """This run's provenance, keeping the collection's creation time; refused when the weights or the
-    precision differ."""
+def _same_making(store: VectorStore, name: str, provenance: Provenance) -> Provenance:
+    """This run's provenance, keeping the collection's creation time; refused when the weights, the
+    precision or whether the images carry labels differ (an unlabeled reading would null every stored label)."""
     recorded = store.provenance(name)
     if recorded is None:
         if store.count(name) == 0:
@@ -270,6 +270,16 @@ def _same_weights(store: VectorStore, name: str, provenance: Provenance) -> Prov
             f"collection '{name}' holds vectors computed in {recorded.precision}, but this run uses "
             f"{provenance.precision}; vectors of different precisions are never mixed: ingest with "
             f"--precision {recorded.precision}, or --recreate to rebuild it"
+        )
+    if recorded.labeled != provenance.labeled:
+        held, read, dropped = (
+            ("labeled images", "without labels", "the stored points and their labels")
+            if recorded.labeled
+            else ("images without labels", "with labels", "the stored points")
+        )
+        raise StoreError(
+            f"collection '{name}' holds {held}, but this run reads '{provenance.dataset}' {read}; it was left "
+            f"as it is: ingest with the --layout it was read with, or --recreate to replace it (drops {dropped})"
         )
     return Provenance(**{**provenance.to_json(), "created": recorded.created})
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich import box
 
 from render.cells import CONTROL, figure, long, safe, size
 from render.consoles import Base
 
+if TYPE_CHECKING:
+    from duplicates.report import DuplicateReport
+
 
 class DuplicateViews(Base):
     """The duplicate groups as tables, or as paths for scripts."""
 
-    def duplicates(self, report) -> None:
+    def duplicates(self, report: DuplicateReport) -> None:
         """A heading (what was read, the threshold and where it came from), then one table per group."""
         where = " and ".join(
             f"'{safe(c)}' ({n} points)" for c, n in zip(report.collections, report.points, strict=True)
@@ -40,7 +45,7 @@ class DuplicateViews(Base):
         if not report.groups:
             self.out.print("no duplicates")
 
-    def duplicate_paths(self, report) -> None:
+    def duplicate_paths(self, report: DuplicateReport) -> None:
         """One group per block: its stored paths one a line, a blank line after each group (for scripts)."""
         for group in report.groups:
             for member in group.members:

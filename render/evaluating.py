@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import shlex
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from rich import box
 from rich.table import Table
 
 from evaluation.records.study_grid import percent_text
 from render.cells import figure, key, long, safe
 from render.consoles import Base
+from store.naming import store_option
 from store.provenance import random_marked
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from evaluation.metrics.score_precision import ScorePrecision, ScoreRow
 
 
 class EvaluationViews(Base):
@@ -70,7 +80,7 @@ class EvaluationViews(Base):
             self.out.print(table)
         self._rankings(run.comparisons.rankings)
         self._members(run.comparisons.members)
-        self._score_tables(run.records)
+        self._score_tables(run.records, index.parent)
         self._duplicates(run.evaluations)
         if any(record.variant.rerank is not None for record in run.records):
             self.out.print(
@@ -93,22 +103,24 @@ class EvaluationViews(Base):
         self._trec_files(run)
         self.out.print(f"report: {safe(index)}")
 
-    def _score_tables(self, records: list) -> None:
+    def _score_tables(self, records: list, reports: Path) -> None:
         """For each collection, its short table of cosine score against the precision of the hits at or above
-        it (the first record of the collection that measured one: the full ranking where there is one)."""
+        it (the first record of the collection that measured one: the full ranking where there is one), and
+        the command that shows the whole table from `reports`."""
         shown = set()
+        where = "" if reports == Path("reports") else f" --reports {shlex.quote(str(reports))}"
         for record in records:
             table = record.score_precision
             if table is None or record.collection in shown:
                 continue
             shown.add(record.collection)
             self.score_table(record.title, table, table.short_rows())
+            show = f"python cli.py collections show {shlex.quote(record.collection)} {store_option(record.store)}"
+            self.out.print(f"full table: {safe(show + where)}")
         if shown:
-            self.out.print(
-                "full tables: collections show <collection>; search prints each hit's precision at its score"
-            )
+            self.out.print("search prints each hit's precision at its score")
 
-    def score_table(self, title: str, table, rows) -> None:
+    def score_table(self, title: str, table: ScorePrecision, rows: Sequence[ScoreRow]) -> None:
         """`rows` of a table of score against precision (`evaluation.metrics.score_precision`), with where
         each target precision is first reached."""
         reached = {score: target for target, score in table.targets.items() if score is not None}

@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 
 from render.cells import CONTROL, figure, key, long, safe
 from render.consoles import Base
 
+if TYPE_CHECKING:
+    from evaluation.metrics.score_precision import ScoreReading
+    from search.query import SearchResult
+
 
 class SearchViews(Base):
     """Search hits and collection listings."""
 
-    def hits(self, result, reading=None, *, reports: object = "reports") -> None:  # reports: the folder read
+    def hits(
+        self, result: SearchResult, reading: ScoreReading | None = None, *, reports: Path = Path("reports")
+    ) -> None:
         """The hits of one search, best first, with what was asked; with `reading` (a `ScoreReading`), each
-        score's precision as the collection's evaluation record measured it, and which record."""
+        score's precision as the collection's evaluation record measured it, and which record; `reports`: the
+        folder whose records were read."""
         info, query = result.info, result.query
         asked = f"{query.kind} {query.value}"
         if result.source is not None:
@@ -53,7 +62,9 @@ class SearchViews(Base):
                 f"precision: of all hits scoring at least this on {safe(info.name)}, the share with the query's "
                 f"label (leave-one-out; '-' below the table), from {safe(reading.record)}"
             )
-        elif result.hits and not result.recommended:
+        elif result.hits and result.unmeasured is not None:
+            self.out.print(f"scores only, no precision: {result.unmeasured}")
+        elif result.hits and info.labeled:  # eval measures labeled collections only
             self.out.print(
                 f"scores only: no evaluation record of {safe(info.name)} in {safe(reports)} says what a score "
                 "means (eval measures it)"

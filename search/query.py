@@ -113,6 +113,18 @@ class SearchResult:
         positives = len(self.query.examples.like) + (self.query.text is not None)
         return bool(self.query.examples) and (positives != 1 or bool(self.query.examples.unlike))
 
+    @property
+    def unmeasured(self) -> str | None:
+        """Why the collection's table of score against precision (image-to-image cosines of unfiltered
+        leave-one-out hits) does not read these scores; None where it does."""
+        if self.recommended:
+            return "a recommend score is not a cosine"
+        if self.query.text is not None:
+            return "a text query's scores are text-to-image cosines, on another scale than eval's image-to-image table"
+        if self.query.label is not None:
+            return "eval's table was measured without a label filter, and every hit here has the label asked"
+        return None
+
     def hit_files(self) -> list[str]:
         """The hits' files: absolute where the image folder is known, else the stored relative paths."""
         return [str(self.image_root / hit.path) if self.image_root else hit.path for hit in self.hits]
@@ -193,18 +205,12 @@ class Searcher:
             if problem is not None:
                 raise QueryError(problem)
             if query.label is not None:  # checked against the store before any model loads
-                self._spellings(info, query.label)
+                _one_order(query, info, self._spellings(info, query.label))
             if kind in ("id", "path"):
                 return self._by_point(query, info)
             if kind == "examples":
                 return self._by_examples(query, info)
-            if info.points == 0:
-                raise QueryError(f"collection '{info.name}' is empty, so its encoder is unknown")
-            _check_known_encoder(info)
-            if kind == "text" and not get_spec(info.encoder).text:
-                raise QueryError(self._no_text_tower(info))
-            precision = _precision(info, self.device)
-            init = self.init or recorded_init(info)
+            precision, init = self._query_settings(info, text_only=kind == "text")
             embedded_ahead = ahead is not None and (ahead.encoder, ahead.precision, ahead.init) == (
                 info.encoder,
                 precision,
@@ -293,17 +299,21 @@ class Searcher:
         result.examples, result.load_seconds = found, loaded
         return result
 
-    def _query_encoder(self, info: CollectionInfo, *, text_only: bool) -> tuple[Encoder, float]:
-        """The encoder that embeds queries like the collection's points, checked as `search` checks it."""
+    def _query_settings(self, info: CollectionInfo, *, text_only: bool) -> tuple[str, str]:
+        """The precision and --init that embed queries like the collection's points, once the collection is
+        known to have points, an encoder this tool knows and (for a text) a text tower: the one check of every
+        embedded query."""
         if info.points == 0:
             raise QueryError(f"collection '{info.name}' is empty, so its encoder is unknown")
         _check_known_encoder(info)
         if text_only and not get_spec(info.encoder).text:
             raise QueryError(self._no_text_tower(info))
-        precision = _precision(info, self.device)
-        return self._encoder(
-            info.encoder, text_only=text_only, precision=precision, init=self.init or recorded_init(info)
-        )
+        return _precision(info, self.device), self.init or recorded_init(info)
+
+    def _query_encoder(self, info: CollectionInfo, *, text_only: bool) -> tuple[Encoder, float]:
+        """The encoder that embeds queries like the collection's points (`_query_settings`), and its load time."""
+        precision, init = self._query_settings(info, text_only=text_only)
+        return self._encoder(info.encoder, text_only=text_only, precision=precision, init=init)
 
     def _query(
         self,
@@ -332,7 +342,7 @@ class Searcher:
 
         spellings = [None] if query.label is None else self._spellings(info, query.label)
         if len(spellings) == 1 and (query.label is None or query.diversity is not None):
-            hits = ask(spellings[0])  # an MMR order is kept as the engine gave it
+            hits = ask(spellings[0])  # an MMR order is kept as the engine gave it (one spelling: `_one_order`)
         else:  # any of a point's labels, case ignored: each stored spelling of the label, merged by score
             found = [h for spelled in spellings for h in ask(spelled)]
             hits = sorted({h.id: h for h in found}.values(), key=lambda h: (-h.score, h.index))[: query.limit]
@@ -397,6 +407,16 @@ class Searcher:
         return (
             f"collection '{info.name}' uses encoder '{info.encoder}', which has no text tower; "
             f"text queries need {' or '.join(capable)} ({where})"
+        )
+
+
+def _one_order(query: Query, info: CollectionInfo, spellings: list[str]) -> None:
+    """Refuse --diverse with a label stored in several spellings: the store filters one spelling a query, and
+    MMR orders merged by score would no longer be MMR's."""
+    if query.diversity is not None and len(spellings) > 1:
+        raise QueryError(
+            f"--diverse with --label '{query.label}': collection '{info.name}' spells it {len(spellings)} ways "
+            f"({', '.join(spellings)}), each its own query, and MMR orders cannot be merged; leave out --diverse"
         )
 
 

@@ -19,7 +19,7 @@ from errors import QueryError
 if TYPE_CHECKING:
     import numpy as np
 
-    Example = np.ndarray | str  # a vector, or the id of a stored point (left out of the hits)
+    ExampleRef = np.ndarray | str  # a vector, or the id of a stored point (left out of the hits)
 
 
 class Strategy(StrEnum):
@@ -61,8 +61,8 @@ class ExampleQuery:
     recommend query scored by `strategy`. `min_score` drops hits scoring below it (the engine's score
     threshold); `label` keeps only points carrying that label."""
 
-    positives: tuple[Example, ...] = ()
-    negatives: tuple[Example, ...] = ()
+    positives: tuple[ExampleRef, ...] = ()
+    negatives: tuple[ExampleRef, ...] = ()
     limit: int = 10
     strategy: Strategy = Strategy.BEST
     mmr: Diversity | None = None

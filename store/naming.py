@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import shlex
 import uuid
 
 DEFAULT_STORAGE = "qdrant_storage"  # folder of the embedded store
+EMBEDDED = "embedded:"  # an embedded store's location: 'embedded:<absolute folder>'; a server's is its URL
 MAX_NAME = 255  # Qdrant's longest collection name
 FORBIDDEN = set('<>:"/\\|?*')  # characters Qdrant refuses in a collection name
 MAX_DIM = 65_536  # Qdrant's largest vector size
@@ -75,3 +77,11 @@ def swapped(alias: str) -> str | None:
 def point_id(dataset: str, path: str) -> str:
     """The UUIDv5 of a dataset image: the same image always gets the same id."""
     return str(uuid.uuid5(POINT_NAMESPACE, f"{dataset}/{path}"))
+
+
+def store_option(location: str) -> str:
+    """The option that opens the store at `location` again (an embedded folder, or a server's URL with its
+    credentials already removed), quoted for a shell: how a printed command names its store."""
+    if location.startswith(EMBEDDED):
+        return f"--storage {shlex.quote(location.removeprefix(EMBEDDED))}"
+    return f"--qdrant-url {shlex.quote(location)}"

@@ -119,3 +119,9 @@ def test_evals_note_on_identical_images_names_the_record_that_lists_them(shapes,
     evaluated = invoke(shapes, ["--reports", str(tmp_path / "reports"), "eval", "-c", NAME])
     [record] = re.findall(r"listed as identical_images in (\S+?)\)", evaluated.stderr)
     assert json.loads(Path(record).read_text())["identical_images"] == [["blue/00.jpg", "red/00.jpg"]]
+    [show] = re.findall(r"^full table: (.+)$", evaluated.stdout, re.MULTILINE)
+    assert f"collections show {NAME} --storage" in show
+    shown = paste(show, shapes).stdout
+    table = json.loads(Path(record).read_text())["score_precision"]
+    assert "precision of the hits at or above a score" in shown
+    assert all(f"{row['score']:.4f}" in shown for row in table["rows"])  # the whole table, from that record

@@ -3,18 +3,23 @@ matrix, a hand-worked example, its record, and `search` reading it."""
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from rich.console import Console
 
 from commands.context import Context
 from evaluation import leave_one_out, read_records
 from evaluation.metrics.score_precision import TARGETS, ScorePrecision
 from evaluation.ranking.bins import rank_rows
 from evaluation.ranking.score_tally import bin_edges
-from store import ImagePayload, VectorStore, point_id
+from render import Screen
+from search import Query
+from search.query import SearchResult
+from store import CollectionInfo, Hit, ImagePayload, VectorStore, point_id
 
 
 def _collection(store: VectorStore, name: str, label_sets: list[tuple[str, ...]], seed: int = 0) -> None:
@@ -115,10 +120,19 @@ def test_eval_records_the_table_and_search_and_show_read_it(store, tmp_path):
 
     found = _cli(store, reports, "search", "-c", "toy", "--id", query, "-k", "3", "--format", "json")
     hits = json.loads(found.stdout)
-    expected = [table.precision_at(hit["score"]) for hit in hits["hits"]]
-    assert hits["score_precision"] == {"record": str(record), "precision": expected}
+    scores, shares = _reference(store, "toy")
+    expected = []
+    for hit in hits["hits"]:  # the share of same-label hits at or above the nearest row at or below its score
+        edges = [row.score for row in table.rows if row.score <= hit["score"]]
+        expected.append(shares[scores >= max(edges)].mean() if edges else None)
+    assert hits["score_precision"]["record"] == str(record) and None not in expected
+    assert hits["score_precision"]["precision"] == pytest.approx(expected)
     shown = _cli(store, reports, "search", "-c", "toy", "--id", query, "-k", "3")
     assert f"from {record}" in " ".join(shown.output.split())
+    filtered = _cli(store, reports, "search", "-c", "toy", "--id", query, "--label", "b", "--format", "json")
+    assert json.loads(filtered.stdout)["score_precision"] is None  # the table was measured unfiltered
+    filtered = _cli(store, reports, "search", "-c", "toy", "--id", query, "--label", "b").output
+    assert "no precision: eval's table was measured without a label filter" in " ".join(filtered.split())
     rows = [line.replace("│", " ").split() for line in shown.output.splitlines() if line.startswith("│")]
     assert [row[2] for row in rows] == [f"{p:.4f}" if p is not None else "-" for p in expected]
 
@@ -145,3 +159,13 @@ def test_eval_records_the_table_and_search_and_show_read_it(store, tmp_path):
     record.write_text(json.dumps({**data, "score_precision": {"rows": [{"score": "high"}]}}))
     skipped: list[str] = []
     assert read_records(reports, skipped=skipped) == [] and "'score_precision' has a row" in skipped[0]
+
+
+def test_a_text_querys_scores_are_not_read_by_the_image_to_image_table():
+    info = CollectionInfo("toy", 3, 8, "Cosine", "toy", "clip", "embedded")
+    hits = [Hit("1", 1, 0.31, "a", "001.jpg")]
+    console = Console(file=io.StringIO(), width=160)
+    text = SearchResult(Query("toy", text="a red bus"), info, hits)
+    Screen(out=console, err=console).hits(text, None)
+    assert "no precision: a text query's scores are text-to-image cosines" in " ".join(console.file.getvalue().split())
+    assert SearchResult(Query("toy", point_id="0"), info, hits).unmeasured is None

@@ -15,7 +15,7 @@ import cli
 from commands.context import Context
 from encoders import build_encoder
 from ingest import IngestOptions, discover, ingest_dataset, read_dataset
-from store import VectorStore, open_store
+from store import ImagePayload, VectorStore, open_store, point_id
 from store.example_query import Strategy
 from tests.conftest import write_list_dataset
 from tests.recommend_reference import recommend_scores
@@ -116,3 +116,19 @@ def test_a_file_that_is_no_image_is_named_with_its_side(shapes, tmp_path):
     (tmp_path / "notes.jpg").write_text("not an image")
     result = search(shapes[0], "--like", "red/00.jpg", "--unlike", str(tmp_path / "notes.jpg"))
     assert f"--unlike {tmp_path / 'notes.jpg'}: cannot read image" in error_of(result)
+
+
+def test_diverse_with_a_label_stored_in_two_spellings_is_refused_in_one_line(store):
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(4, 8)).astype(np.float32)
+    paths = [f"{i}.jpg" for i in range(4)]
+    store.ensure_collection("toy", 8)
+    payloads = [
+        ImagePayload(label, path, "toy", "toy", i) for i, (label, path) in enumerate(zip("aBbc", paths, strict=True))
+    ]
+    store.upsert("toy", [point_id("toy", p) for p in paths], vectors, payloads=payloads)
+    asked = ["search", "-c", "toy", "--id", point_id("toy", "0.jpg"), "--label", "b"]
+    merged = CliRunner().invoke(cli.cli, [*asked, "--format", "json"], obj=Context(handed=store))
+    assert {hit["path"] for hit in json.loads(merged.output)["hits"]} == {"1.jpg", "2.jpg"}
+    refused = CliRunner().invoke(cli.cli, [*asked, "--diverse"], obj=Context(handed=store))
+    assert "--diverse with --label 'b': collection 'toy' spells it 2 ways (B, b)" in error_of(refused)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shlex
 import shutil
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from ingest import discover, read_dataset
 from ingest.layouts import Layout
 from store import open_store, point_id
 from store.transfer import copy_collection
-from tests.conftest import make_image, run_cli
+from tests.conftest import ROOT, make_image, run_cli
 
 LIBRARY = ["2023/holiday/0.png", "2023/holiday/1.png", "2023/party/0.png", "2024/trip/day1/0.png"]
 INGEST = ("--storage", "q", "ingest", "--data-root", "data", "-e", "colorhist", "--workers", "0")
@@ -111,6 +112,7 @@ def test_search_answers_by_stored_point_and_file_and_refuses_a_label_filter(buil
     assert [hit["path"] for hit in hits] == expected and {hit["label"] for hit in hits} == {None}
     table = run_cli("--storage", "q", "search", "-c", "flat_colorhist", "--image", "data/flat/a.png", cwd=built)
     assert table.returncode == 0 and "a.png" in table.stdout and "label" not in table.stdout
+    assert "eval measures" not in table.stdout  # eval refuses a collection without labels
     refused = run_cli("--storage", "q", "search", "-c", "flat_colorhist", "--path", "a.png", "--label", "x", cwd=built)
     assert refused.returncode != 0
     assert refused.stderr.strip() == (
@@ -213,3 +215,27 @@ def test_a_flat_folder_of_real_photos_is_searched(corel, tmp_path):
     hits = json.loads(asked.stdout)["hits"]
     assert [hit["path"] for hit in hits] == [points.payloads[i].path for i in np.argsort(-scores, kind="stable")[:5]]
     assert {hit["label"] for hit in hits} == {None}
+
+
+def test_an_unlabeled_reading_over_a_labeled_collection_is_refused_and_the_readmes_recreate_replaces_it(
+    built, tmp_path
+):
+    storage = ("--storage", str(tmp_path / "q"))
+    assert run_cli(*INGEST, "-d", "tints", *storage, cwd=built).returncode == 0
+    labels = _read(tmp_path / "q", "tints_colorhist")[0].labels
+    refused = run_cli(*INGEST, "-d", "tints", "--layout", "images", *storage, cwd=built)
+    error = refused.stderr.strip().splitlines()[-1]
+    assert refused.returncode != 0 and "'tints_colorhist' holds labeled images" in error and "--recreate" in error
+    points, provenance = _read(tmp_path / "q", "tints_colorhist")
+    assert points.labels == labels and provenance.labeled is True  # nothing stored was lost
+    [line] = [
+        line
+        for line in (ROOT / "README.md").read_text().splitlines()
+        if line.startswith("python cli.py ingest -d corel1k") and "--layout images" in line
+    ]
+    printed = shlex.split(line, comments=True)
+    assert printed[:3] == ["python", "cli.py", "ingest"], line
+    argv = [arg if arg != "corel1k" else "tints" for arg in printed[2:]]
+    assert run_cli(*storage, *argv, "--workers", "0", cwd=built).returncode == 0
+    points, provenance = _read(tmp_path / "q", "tints_colorhist")
+    assert set(points.labels) == {None} and provenance.labeled is False

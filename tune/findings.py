@@ -19,6 +19,7 @@ from pathlib import Path
 from errors import EvaluationError
 from media.folders import report_folder
 from store import CollectionInfo
+from store.naming import store_option
 from store.types import Quantization
 from tune.frontier import Recommendation
 from tune.settings_grid import Build, TuneSetting
@@ -253,9 +254,8 @@ def apply_commands(info: CollectionInfo, setting: TuneSetting, server: bool) -> 
     read again; the embedded store records the query-time settings with it); on a server, where those travel
     with each query, also the search params each query then passes."""
     b = setting.build
-    store = f"--qdrant-url {shlex.quote(info.location)}" if server else f"--storage {shlex.quote(_folder(info))}"
     reindex = (
-        f"python cli.py collections reindex {shlex.quote(info.name)} {store} --hnsw-m {b.hnsw_m} "
+        f"python cli.py collections reindex {shlex.quote(info.name)} {store_option(info.location)} --hnsw-m {b.hnsw_m} "
         f"--hnsw-ef-construct {b.hnsw_ef_construct} --quantization {b.quantization}{' --on-disk' if b.quantized else ''}"
     )
     if not server:
@@ -269,8 +269,3 @@ def apply_commands(info: CollectionInfo, setting: TuneSetting, server: bool) -> 
     if b.quantized:
         params["quantization"] = {"rescore": bool(setting.rescore), "oversampling": setting.oversampling or 1}
     return [reindex, f'# and in each query: "params": {json.dumps(params)}']
-
-
-def _folder(info: CollectionInfo) -> str:
-    """The embedded store's folder, from its location ('embedded:/path')."""
-    return info.location.removeprefix("embedded:")

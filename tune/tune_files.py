@@ -25,7 +25,9 @@ from tune.findings import TuneResult, tune_paths
 from tune.tuner import Progress, TuneOptions, check_tunable, tune_collection
 
 if TYPE_CHECKING:
+    from matplotlib.backend_bases import RendererBase
     from matplotlib.figure import Figure
+    from matplotlib.text import Annotation
 
 
 def run_tune(
@@ -109,7 +111,7 @@ def frontier_figure(result: TuneResult) -> Figure:
 NAME_OFFSETS = [(4, -10), (4, 4)] + [(4, -10 - 9 * i) for i in range(1, 40)] + [(4, 4 + 9 * i) for i in range(1, 40)]
 
 
-def _place_apart(names: list, renderer) -> None:
+def _place_apart(names: list[Annotation], renderer: RendererBase) -> None:
     """Each name at the first of NAME_OFFSETS (points from its dot: below right, above right, then further
     down, then further up, where the title is; joined to its dot by a thin line) where its box meets no name
     placed before it."""

@@ -86,21 +86,21 @@ class Explorer:
         method, reason = choose_method(asked, len(summary.samples))
         note, pending = reason, False
         if method == "umap":
-            umap = self.layouts.path(name, key, "umap")
-            if umap.is_file():
+            umap = self.layouts.read(name, key, "umap")
+            if umap is not None:
                 return MapAnswer(umap, "UMAP layout (umap-learn, cosine)")
             failed = self.umap.failure(name, key)
             note, pending = (f"PCA layout; UMAP failed: {failed}", False) if failed else (PREVIEW, True)
         points: Points | None = None
         with self._lock(f"map:{name}"):
-            file = self.layouts.path(name, key, "pca")
-            if not file.is_file():
+            layout = self.layouts.read(name, key, "pca")
+            if layout is None:
                 points = self._vectors(name)
-                file = self.layouts.write(name, compute_layout(points, key, "pca"))
+                layout = self.layouts.write(name, compute_layout(points, key, "pca"))
         if pending:  # after the preview is written: starting UMAP never delays it
             read = (lambda: points) if points is not None else (lambda: self._vectors(name))  # never read twice
             self.umap.start(UmapJob(name, key, read, lambda: self._content_key(name)))
-        return MapAnswer(file, note, pending)
+        return MapAnswer(layout, note, pending)
 
     def _vectors(self, name: str) -> Points:
         return self.backend.store.points(name, with_vectors=True)

@@ -35,13 +35,12 @@ def map_data(request: Request, name: str, method: str = "auto"):
     """Every point's id, class and integer position: arrays, not objects, so 20,000 points stay small; with a
     note on the layout and `pending` while UMAP is computed (the page asks again and swaps).
 
-    The cached file is sent as it is, the note put in front of its members: no parsing of a megabyte of JSON.
+    The cached JSON is sent as it is, the note put in front of its members: no parsing of a megabyte of JSON.
     """
     if method not in METHODS:
         raise QueryError(f"unknown projection '{method}'; choose one of {', '.join(METHODS)}")
     answer = explorer(request).map_answer(name, method)
-    body = answer.json_prefix() + answer.file.read_bytes()[1:]
-    return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
+    return Response(answer.body(), media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
 @router.get("/c/{name}/confusion", response_class=HTMLResponse)

@@ -25,7 +25,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from pathlib import Path
 
 import numpy as np
 
@@ -39,16 +38,17 @@ PREVIEW = "PCA preview; the UMAP layout is being computed (the map changes to it
 
 @dataclass(frozen=True)
 class MapAnswer:
-    """What the map's data endpoint sends: a layout file, a note saying what it is and why, and whether a better
-    layout (UMAP) is on its way, so the page asks again."""
+    """What the map's data endpoint sends: a layout's JSON as cached (read while it was there: another content's
+    layout written meanwhile removes the file), a note saying what it is and why, and whether a better layout
+    (UMAP) is on its way, so the page asks again."""
 
-    file: Path
+    layout: bytes
     note: str
     pending: bool = False
 
-    def json_prefix(self) -> bytes:
-        """The note and pending flag as the first members of a JSON object, to put before the file's own."""
-        return f'{{"note":{json.dumps(self.note)},"pending":{json.dumps(self.pending)},'.encode()
+    def body(self) -> bytes:
+        """The layout's JSON object with the note and pending flag put first: no parsing of a megabyte of JSON."""
+        return f'{{"note":{json.dumps(self.note)},"pending":{json.dumps(self.pending)},'.encode() + self.layout[1:]
 
 
 @dataclass(frozen=True)

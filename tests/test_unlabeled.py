@@ -181,6 +181,9 @@ def test_web_pages_answer_without_a_label(built):
         assert client.get("/c/library_colorhist/map.json?method=pca").json()["classes"] == []
         refused = client.get("/eval/library_colorhist")
         assert refused.status_code == 400 and "has no labels" in refused.text
+        for url in ("/c/library_colorhist/confusion", "/c/library_colorhist/confusion/pairs?row=a&column=b"):
+            refused = client.get(url)
+            assert refused.status_code == 400 and "the class confusion needs labels; its map" in refused.text
     finally:
         store.close()
 

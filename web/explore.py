@@ -162,7 +162,8 @@ class Explorer:
 
         "class": by (first) label, then dataset order; "ap": worst recorded AP
         first, unrecorded last; "similar": the point `to` first, then the rest
-        by similarity to it (its full ranking); else dataset order.
+        by the cosine of their stored vectors to its (its neighbours, all of
+        them: no labels needed); else dataset order.
         """
         if sort not in SORTS:
             raise QueryError(f"unknown sort '{sort}'; choose one of {', '.join(SORTS)}")
@@ -176,9 +177,9 @@ class Explorer:
         elif sort == "similar":
             if not to:
                 raise QueryError("choose the point to sort by: its neighbours page links here")
-            ranking = self.backend.ranking(name, to)
-            position = {hit.id: rank for rank, hit in enumerate(ranking.hits, start=1)}
-            position[ranking.query_id] = 0
+            found = self.backend.neighbours(name, to, max(1, len(points) - 1))
+            position = {hit.id: rank for rank, hit in enumerate(found.hits, start=1)}
+            position[found.source_id] = 0
             points = sorted(points, key=lambda point: position.get(point[0], len(position)))
         return points, aps
 

@@ -1,9 +1,10 @@
-"""What the exploration pages ask of the library: maps, confusion, side by side, sorted grids, kept uploads.
+"""What the exploration pages ask of the library: maps, confusion, duplicates, side by side, sorted grids, uploads.
 
 Beside `web.backend.Backend` (which it uses for the store, summaries and
 evaluation records), with the state of its own: a lock per collection so
 that a map or a confusion is computed once even when requests arrive
-together, the last confusion of each collection in memory, and the uploaded
+together, the last confusion and duplicate pairs of each collection in
+memory, and the uploaded
 images under their content hash in a scratch folder (`media/scratch.py`) that
 lives as long as the server: an upload is checked before it is kept, the
 newest KEPT_UPLOADS (KEPT_UPLOAD_BYTES in all) are kept, the oldest going
@@ -19,6 +20,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
+from duplicates import DuplicateOptions, DuplicateReport, WithinPairs, search_within, threshold_for
 from errors import QueryError
 from evaluation import RankingRequest, rank_all
 from evaluation.metrics.confusion import Confusion, confusion
@@ -59,6 +61,7 @@ class Explorer:
         self._locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
         self._confusions: dict[str, tuple[tuple, Confusion]] = {}
+        self._pairs: dict[str, tuple[str, WithinPairs]] = {}  # collection -> (content key, its duplicate pairs)
         self._datasets: dict[str, str] = {}  # collection -> its dataset
         self._uploads = ScratchFolder("web-uploads-")
         self._kept: OrderedDict[str, int] = OrderedDict()  # digest -> bytes, oldest first
@@ -122,6 +125,22 @@ class Explorer:
             found = confusion(rank_all(store, name, RankingRequest(k=k), keep_scores=0))
             self._confusions[name] = (state, found)
             return found
+
+    # duplicates
+
+    def duplicates(self, name: str, asked: float | None) -> DuplicateReport:
+        """The collection's duplicate groups at `asked` (None: the encoder's measured threshold). The pairs at the
+        lowest threshold searched so far are kept per collection until its content changes (the map's content
+        key): a higher threshold filters them in memory, only a lower one (or new content) searches again. Their
+        number is bounded: a threshold that joins more than MAX_PAIRS is refused."""
+        threshold = threshold_for(self.backend.store.info(name).encoder, asked, collection=name)
+        key = self._content_key(name)
+        with self._lock(f"duplicates:{name}"):
+            cached = self._pairs.get(name)
+            if cached is None or cached[0] != key or threshold.value < cached[1].threshold.value:
+                found = search_within(self.backend.store, name, DuplicateOptions(threshold=threshold.value))
+                self._pairs[name] = cached = (key, found)
+        return cached[1].report(threshold)
 
     # side by side
 

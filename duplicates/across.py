@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from duplicates.duplicate_options import DuplicateOptions
-from duplicates.groups import Member, grouped, hash_pairs
+from duplicates.groups import Member, grouped, hash_pairs, with_cosines
 from duplicates.report import DuplicateReport
 from duplicates.thresholds import MAX_PAIRS, threshold_for, too_loose
 from errors import QueryError
@@ -41,6 +41,6 @@ def find_across(store: VectorStore, first: str, second: str, *, options: Duplica
             raise too_loose(threshold, f"'{first}' and '{second}'", error.limit) from None
         near = Pairs(found.first, found.second + size, found.score)
         vectors = np.concatenate([left.vectors, right.vectors])
-    exact = hash_pairs([m.payload.sha256 for m in members], across=size)
-    groups = grouped(members, near, exact, vectors=vectors)
+    exact = with_cosines(hash_pairs([m.payload.sha256 for m in members], across=size), vectors)
+    groups = grouped(members, near, exact)
     return DuplicateReport((first, second), threshold, (size, len(right.ids)), groups)

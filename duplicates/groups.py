@@ -86,9 +86,18 @@ def hash_pairs(hashes: list[str | None], *, across: int | None = None) -> Pairs:
     return Pairs(np.array(first, np.int64), np.array(second, np.int64), np.full(len(first), np.nan, np.float32))
 
 
-def grouped(members: list[Member], near: Pairs, exact: Pairs, *, vectors: np.ndarray | None) -> list[Group]:
+def with_cosines(exact: Pairs, vectors: np.ndarray | None) -> Pairs:
+    """The exact pairs with their cosines where the vectors are at hand (NaN where not), computed once, so the
+    groups need no vectors."""
+    if vectors is None:
+        return exact
+    scores = [vectors[a] @ vectors[b] for a, b in zip(exact.first.tolist(), exact.second.tolist(), strict=True)]
+    return Pairs(exact.first, exact.second, np.array(scores, np.float32))
+
+
+def grouped(members: list[Member], near: Pairs, exact: Pairs) -> list[Group]:
     """The connected groups of `members` through the near and exact pairs (positions into `members`), largest
-    first, then by their first member; an exact pair's score is its cosine where the vectors are at hand."""
+    first, then by their first member; an exact pair's score is its cosine where known (`with_cosines`)."""
     i = np.concatenate([near.first, exact.first])
     j = np.concatenate([near.second, exact.second])
     if len(i) == 0:
@@ -96,9 +105,9 @@ def grouped(members: list[Member], near: Pairs, exact: Pairs, *, vectors: np.nda
     scores: dict[tuple[int, int], float | None] = {}
     for a, b, s in zip(near.first.tolist(), near.second.tolist(), near.score.tolist(), strict=True):
         scores[(a, b)] = s
-    for a, b in zip(exact.first.tolist(), exact.second.tolist(), strict=True):
+    for a, b, s in zip(exact.first.tolist(), exact.second.tolist(), exact.score.tolist(), strict=True):
         if (a, b) not in scores:
-            scores[(a, b)] = None if vectors is None else float(vectors[a] @ vectors[b])
+            scores[(a, b)] = None if np.isnan(s) else s
     root = first_of_group(len(members), i, j)
     by_root: dict[int, list[tuple[int, int]]] = {}
     for a, b in sorted(scores, key=lambda pair: root[pair[0]]):

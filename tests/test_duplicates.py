@@ -56,7 +56,7 @@ def test_pairs_and_groups_equal_the_numpy_reference(seed):
     assert expected and got.keys() == expected.keys()
     assert np.allclose([got[p] for p in expected], list(expected.values()), atol=1e-5)
     members = [Member("c", str(k), ImagePayload(None, f"{k}.jpg", "d", "e", k)) for k in range(len(vectors))]
-    groups = grouped(members, found, hash_pairs([None] * len(vectors)), vectors=vectors)
+    groups = grouped(members, found, hash_pairs([None] * len(vectors)))
     assert {frozenset(m.payload.index for m in g.members) for g in groups} == reference_groups(90, expected)
     assert [len(g.members) for g in groups] == sorted((len(g.members) for g in groups), reverse=True)
 
@@ -162,6 +162,40 @@ def test_one_line_refusals(stored, monkeypatch):
     assert isinstance(loose.exception, QueryError) and "joins more than 3 pairs of 'shapes_colorhist'" in str(
         loose.exception
     )
+
+
+def test_the_web_page_searches_once_per_content_and_lowest_threshold_and_filters_higher_ones(
+    stored, tmp_path, monkeypatch
+):
+    from fastapi.testclient import TestClient
+
+    import duplicates.within
+    from duplicates import DuplicateOptions, find_within
+    from web import create_app
+    from web.backend import Options
+
+    name, shapes = "copy_colorhist", stored.points("shapes_colorhist", with_vectors=True)
+    stored.ensure_collection(name, shapes.vectors.shape[1])  # a collection of its own: this test adds to it
+    stored.upsert(name, shapes.ids, shapes.vectors, payloads=shapes.payloads)
+    scores = np.sort((shapes.vectors @ shapes.vectors.T)[np.triu_indices(len(shapes.ids), 1)])
+    low, middle, high = (float(scores[-k]) for k in (5, 4, 2))  # the five closest pairs: 3, 4 and 5 of them
+    expected = {t: find_within(stored, name, DuplicateOptions(threshold=t)).to_json() for t in (low, middle, high)}
+    assert len({json.dumps(report) for report in expected.values()}) == 3  # each threshold its own groups
+    searched: list[float] = []
+    search = duplicates.within.pairs_within
+    monkeypatch.setattr(duplicates.within, "pairs_within", lambda v, t, **k: searched.append(t) or search(v, t, **k))
+    client = TestClient(create_app(lambda: stored, Options(tmp_path, tmp_path / "reports", "cpu")))
+    try:
+        for asked in (middle, high, middle, low, high):
+            assert client.get(f"/c/{name}/duplicates", params={"threshold": asked}).status_code == 200
+        assert searched == [middle, low]  # a higher threshold filtered the pairs kept, a lower one searched
+        for asked in (middle, high):  # from the pairs at `low`: the groups a search at `asked` finds
+            assert client.app.state.explorer.duplicates(name, asked).to_json() == expected[asked]
+        stored.upsert(name, [point_id("copy", "new.jpg")], shapes.vectors[:1], payloads=[shapes.payloads[0]])
+        client.get(f"/c/{name}/duplicates", params={"threshold": high})
+        assert searched == [middle, low, high]  # new content: searched again
+    finally:
+        stored.drop(name)
 
 
 def test_planted_copies_of_real_photos_are_found_as_groups(corel, tmp_path):

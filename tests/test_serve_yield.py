@@ -3,6 +3,8 @@ answers at once: the processes are the point, so the waiters and holders are pro
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import signal
@@ -10,11 +12,15 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from store import OpenOptions, open_store
+from errors import CollectionBusyError
+from store import OpenOptions, open_store, point_id
+from store.admission import one_request
+from store.edge.holders import Holder
 from store.edge.store_folder import HOLDER, folder_name
 from tests.conftest import CLI_ENV, ROOT, write_list_dataset
 from tests.hostile import ingest
@@ -143,6 +149,10 @@ def test_a_page_of_a_collection_another_process_holds_answers_at_once(shared, cl
         started = time.monotonic()
         busy = client.get(f"/c/{HELD}")
         home = client.get("/")
+        data_answers = [
+            client.get(f"/c/{HELD}/map.json"),
+            client.get(f"/c/{HELD}/thumb/{point_id('shapes', 'red/00.jpg')}"),
+        ]
         answered = time.monotonic() - started
     finally:
         holder.kill()
@@ -150,7 +160,55 @@ def test_a_page_of_a_collection_another_process_holds_answers_at_once(shared, cl
     assert answered < SERVED_WAIT  # neither waited for the holder
     assert busy.status_code == 503 and busy.headers["retry-after"]
     assert f"Collection {HELD} is in use by process {holder.pid} (python -c" in busy.text
+    for data in data_answers:  # what a script reads: JSON, not the page
+        assert data.status_code == 503 and data.headers["retry-after"] and data.json()["busy"] is True
+        assert data.json()["collection"] == HELD and data.json()["holder"].startswith(f"process {holder.pid} (")
     assert "try again in a moment" in busy.text
     assert home.status_code == 200
     assert f"collection &#39;{HELD}&#39; is held by process {holder.pid}" in home.text
     assert 'href="/c/dots_colorhist"' in home.text
+
+
+@contextlib.contextmanager
+def _waiting(shared: Path) -> Iterator[None]:
+    """A process waiting for HELD, as the yielding store sees one: a wanted file under an flock (this process's,
+    on a file description of its own, which the store's own looks cannot take)."""
+    wanted = _collection(shared) / "wanted-1"
+    fd = os.open(wanted, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.pwrite(fd, json.dumps({"pid": 1, "command": "cli.py eval"}).encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+        wanted.unlink(missing_ok=True)
+
+
+def _refused(store) -> bool:
+    """Whether a new request's call on HELD is refused, the waiter named."""
+    with one_request():
+        try:
+            store.count(HELD)
+        except CollectionBusyError as error:
+            return "process 1 (cli.py eval" in str(error)
+    return False
+
+
+def test_a_page_that_began_using_a_collection_finishes_when_a_waiter_comes_new_requests_are_refused(
+    shared, client, monkeypatch
+):
+    from web import backend
+
+    summarize, waiter = backend.summarize, contextlib.ExitStack()
+
+    def waiter_arrives(store, name, **options):  # after the page's first call (the collection's info)
+        waiter.enter_context(_waiting(shared))
+        _until(lambda: _refused(store), "refusal of a new request")
+        return summarize(store, name, **options)  # every point read, a page at a time
+
+    monkeypatch.setattr(backend, "summarize", waiter_arrives)
+    with waiter:
+        assert client.get(f"/c/{HELD}").status_code == 200  # the page went on to its end
+        holder = Holder(_collection(shared), HELD)
+        holder.acquire(0)  # and its end let the collection go to the waiter
+        holder.release()

@@ -181,8 +181,19 @@ def test_web_pages_answer_without_a_label(built):
         assert "2024/trip/day1/0.png" in grid and 'data-label=""' in grid and 'data-label=""' in neighbours
         assert "<th>label</th>" not in viewer and "query-ap" not in neighbours and "mine.png" in posted.text
         assert client.get("/c/library_colorhist/map.json?method=pca").json()["classes"] == []
+        similar = client.get("/c/library_colorhist", params={"sort": "similar", "to": first})
+        assert similar.status_code == 200 and f"?sort=similar&amp;to={first}" in neighbours
+        points = store.points("library_colorhist", with_vectors=True)
+        scores = points.vectors @ points.vectors[points.ids.index(first)]
+        grid = similar.text[similar.text.index('id="grid"') :]
+        assert re.findall(r"/thumb/([0-9a-f-]{36})", grid) == [
+            points.ids[i] for i in np.argsort(-scores, kind="stable")
+        ]
         refused = client.get("/eval/library_colorhist")
         assert refused.status_code == 400 and "has no labels" in refused.text
+        for url in ("/c/library_colorhist/confusion", "/c/library_colorhist/confusion/pairs?row=a&column=b"):
+            refused = client.get(url)
+            assert refused.status_code == 400 and "the class confusion needs labels; its map" in refused.text
     finally:
         store.close()
 

@@ -452,3 +452,50 @@ def test_serve_on_a_port_in_use_says_so_in_one_line_before_serving(monkeypatch, 
     assert str(result.exception) == (
         f"cannot listen on 127.0.0.1:{port} (Address already in use): another program uses it; choose one with --port"
     )
+
+
+def test_a_busy_collection_is_no_umap_failure_and_only_the_latest_failure_is_kept(tmp_path):
+    from errors import CollectionBusyError
+    from web.layout import LayoutCache
+    from web.map_worker import UmapJob, UmapWorkers
+
+    workers = UmapWorkers(LayoutCache(tmp_path))
+    reads: list[str] = []
+
+    def busy():
+        reads.append("busy")
+        raise CollectionBusyError("collection 'c' is in use by process 7, which waits for it", collection="c")
+
+    def broken():
+        reads.append("broken")
+        raise OSError("disk gone")
+
+    for job in (UmapJob("c", "k1", busy, lambda: "k1"), UmapJob("c", "k1", busy, lambda: "k1")):
+        workers.start(job)
+        workers.wait("c", timeout=10)
+    assert reads == ["busy", "busy"] and workers.failure("c", "k1") is None  # retried, not kept as a failure
+    for key in ("k1", "k2"):
+        workers.start(UmapJob("c", key, broken, lambda key=key: key))
+        workers.wait("c", timeout=10)
+    assert workers.failure("c", "k2") == "OSError: disk gone"
+    assert workers.failure("c", "k1") is None and len(workers._failed) == 1  # the older content's failure is gone
+
+
+def test_a_layout_of_new_content_written_meanwhile_never_breaks_a_map_answer_in_flight(client, monkeypatch):
+    from web.layout import MapLayout
+
+    explorer = client.app.state.explorer
+    answer = explorer.map_answer
+    newer = MapLayout("pca", "PCA (numpy)", "0-newer", 0.0, [], [], [], [], [])
+
+    def then_new_content(name: str, asked: str = "auto"):  # another request writes the next content's layout
+        found = answer(name, asked)
+        explorer.layouts.write(name, newer)  # which removes the layouts of this content
+        return found
+
+    monkeypatch.setattr(explorer, "map_answer", then_new_content)
+    try:
+        got = client.get("/c/shapes_colorhist/map.json", params={"method": "pca"})
+    finally:
+        explorer.layouts.path("shapes_colorhist", newer.key, "pca").unlink(missing_ok=True)
+    assert got.status_code == 200 and got.json()["method"] == "pca" and len(got.json()["ids"]) == 12

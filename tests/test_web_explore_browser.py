@@ -284,6 +284,17 @@ def test_the_map_draws_a_pca_preview_at_once_and_swaps_to_umap_when_the_server_h
     page.goto(f"{server}/c/{NAME}/map")
     page.wait_for_selector("#map[data-drawn='12'][data-method='pca'][data-pending='true']")
     assert page.inner_text("#map-method").startswith("12 points · PCA preview; the UMAP layout is being computed")
+    busy = {"answered": 0}  # the next poll meets serve yielding the collection: a 503 busy answer
+
+    def yielded(route) -> None:
+        busy["answered"] += 1
+        route.fulfill(status=503, headers={"Retry-After": "1"}, body="busy")
+
+    page.route(re.compile(r"/map\.json"), yielded, times=1)
+    page.wait_for_selector("#map[data-busy='true'][data-drawn='12'][data-method='pca']")  # the preview stays
+    assert busy["answered"] == 1 and page.inner_text("#map-method").endswith(
+        "busy: another process uses the collection; asking again in a moment"
+    )
     preview = json.load(urllib.request.urlopen(f"{server}/c/{NAME}/map.json"))
     (cached,) = (  # the server's own cache (another test's folder may hold the same content's layout)
         found

@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from errors import BusyError, CollectionBusyError, CollectionNotFoundError, RetrievalError
 from presentation.environment import STATIC
 from redaction import RedactingFilter
+from store.admission import one_request
 from web.backend import MAX_UPLOAD_BYTES, Backend, Options
 from web.guard import LOCAL_HOSTS, Guard
 from web.templating import page
@@ -65,7 +66,8 @@ def create_app(open_store: Callable[[], VectorStore], options: Options) -> FastA
     @app.middleware("http")
     async def timed(request: Request, call_next):
         started = time.perf_counter()
-        response = await call_next(request)
+        with one_request():  # a collection this request begins using stays its own to the end (store/admission.py)
+            response = await call_next(request)
         milliseconds = (time.perf_counter() - started) * 1000
         response.headers["Server-Timing"] = f"app;dur={milliseconds:.2f}"
         if options.access is not None:
@@ -85,8 +87,13 @@ def create_app(open_store: Callable[[], VectorStore], options: Options) -> FastA
         return response
 
     @app.exception_handler(CollectionBusyError)
-    async def collection_busy(request: Request, error: CollectionBusyError) -> HTMLResponse:
-        response = page(request, "busy.html", 503, collection=error.collection, holder=error.holder)
+    async def collection_busy(request: Request, error: CollectionBusyError) -> Response:
+        """The busy page for a page; for data (map.json, thumbnails, images) JSON that a script can tell apart."""
+        if is_page(request):
+            response = page(request, "busy.html", 503, collection=error.collection, holder=error.holder)
+        else:
+            busy = {"error": str(error), "busy": True, "collection": error.collection, "holder": error.holder}
+            response = JSONResponse(busy, 503, headers={"Cache-Control": "no-store"})
         response.headers["Retry-After"] = str(BUSY_RETRY)
         return response
 
@@ -106,6 +113,12 @@ def create_app(open_store: Callable[[], VectorStore], options: Options) -> FastA
         return page(request, "error.html", 500, message=message, title="Internal error")
 
     return app
+
+
+def is_page(request: Request) -> bool:
+    """Whether the request is for a page (its route answers HTML, or a form was posted) rather than data."""
+    route = request.scope.get("route")
+    return request.method == "POST" or getattr(route, "response_class", None) is HTMLResponse
 
 
 def _error_page(request: Request, status: int, *, title: str, message: str) -> HTMLResponse:

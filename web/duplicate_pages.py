@@ -11,11 +11,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from PIL import Image, UnidentifiedImageError
 
-from duplicates import DuplicateOptions, find_within
 from duplicates.groups import Member
 from errors import QueryError
 from media.containment import containment_problem
-from web.pages import backend
+from web.pages import backend, explorer
 from web.templating import page
 from web.tune_pages import checked_name
 
@@ -40,7 +39,7 @@ def duplicates_page(request: Request, name: str, *, threshold: Cosine = None):
     found = backend(request)
     info = found.store.info(name)
     try:
-        report = find_within(found.store, name, DuplicateOptions(threshold=threshold))
+        report = explorer(request).duplicates(name, threshold)
     except QueryError as error:  # no measured default for this encoder: the field asks for a threshold
         return page(
             request,

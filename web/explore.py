@@ -1,9 +1,10 @@
-"""What the exploration pages ask of the library: maps, confusion, side by side, sorted grids, kept uploads.
+"""What the exploration pages ask of the library: maps, confusion, duplicates, side by side, sorted grids, uploads.
 
 Beside `web.backend.Backend` (which it uses for the store, summaries and
 evaluation records), with the state of its own: a lock per collection so
 that a map or a confusion is computed once even when requests arrive
-together, the last confusion of each collection in memory, and the uploaded
+together, the last confusion and duplicate pairs of each collection in
+memory, and the uploaded
 images under their content hash in a scratch folder (`media/scratch.py`) that
 lives as long as the server: an upload is checked before it is kept, the
 newest KEPT_UPLOADS (KEPT_UPLOAD_BYTES in all) are kept, the oldest going
@@ -19,6 +20,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
+from duplicates import DuplicateOptions, DuplicateReport, WithinPairs, search_within, threshold_for
 from errors import QueryError
 from evaluation import RankingRequest, rank_all
 from evaluation.metrics.confusion import Confusion, confusion
@@ -59,6 +61,7 @@ class Explorer:
         self._locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
         self._confusions: dict[str, tuple[tuple, Confusion]] = {}
+        self._pairs: dict[str, tuple[str, WithinPairs]] = {}  # collection -> (content key, its duplicate pairs)
         self._datasets: dict[str, str] = {}  # collection -> its dataset
         self._uploads = ScratchFolder("web-uploads-")
         self._kept: OrderedDict[str, int] = OrderedDict()  # digest -> bytes, oldest first
@@ -86,21 +89,21 @@ class Explorer:
         method, reason = choose_method(asked, len(summary.samples))
         note, pending = reason, False
         if method == "umap":
-            umap = self.layouts.path(name, key, "umap")
-            if umap.is_file():
+            umap = self.layouts.read(name, key, "umap")
+            if umap is not None:
                 return MapAnswer(umap, "UMAP layout (umap-learn, cosine)")
             failed = self.umap.failure(name, key)
             note, pending = (f"PCA layout; UMAP failed: {failed}", False) if failed else (PREVIEW, True)
         points: Points | None = None
         with self._lock(f"map:{name}"):
-            file = self.layouts.path(name, key, "pca")
-            if not file.is_file():
+            layout = self.layouts.read(name, key, "pca")
+            if layout is None:
                 points = self._vectors(name)
-                file = self.layouts.write(name, compute_layout(points, key, "pca"))
+                layout = self.layouts.write(name, compute_layout(points, key, "pca"))
         if pending:  # after the preview is written: starting UMAP never delays it
             read = (lambda: points) if points is not None else (lambda: self._vectors(name))  # never read twice
             self.umap.start(UmapJob(name, key, read, lambda: self._content_key(name)))
-        return MapAnswer(file, note, pending)
+        return MapAnswer(layout, note, pending)
 
     def _vectors(self, name: str) -> Points:
         return self.backend.store.points(name, with_vectors=True)
@@ -122,6 +125,22 @@ class Explorer:
             found = confusion(rank_all(store, name, RankingRequest(k=k), keep_scores=0))
             self._confusions[name] = (state, found)
             return found
+
+    # duplicates
+
+    def duplicates(self, name: str, asked: float | None) -> DuplicateReport:
+        """The collection's duplicate groups at `asked` (None: the encoder's measured threshold). The pairs at the
+        lowest threshold searched so far are kept per collection until its content changes (the map's content
+        key): a higher threshold filters them in memory, only a lower one (or new content) searches again. Their
+        number is bounded: a threshold that joins more than MAX_PAIRS is refused."""
+        threshold = threshold_for(self.backend.store.info(name).encoder, asked, collection=name)
+        key = self._content_key(name)
+        with self._lock(f"duplicates:{name}"):
+            cached = self._pairs.get(name)
+            if cached is None or cached[0] != key or threshold.value < cached[1].threshold.value:
+                found = search_within(self.backend.store, name, DuplicateOptions(threshold=threshold.value))
+                self._pairs[name] = cached = (key, found)
+        return cached[1].report(threshold)
 
     # side by side
 
@@ -162,7 +181,8 @@ class Explorer:
 
         "class": by (first) label, then dataset order; "ap": worst recorded AP
         first, unrecorded last; "similar": the point `to` first, then the rest
-        by similarity to it (its full ranking); else dataset order.
+        by the cosine of their stored vectors to its (its neighbours, all of
+        them: no labels needed); else dataset order.
         """
         if sort not in SORTS:
             raise QueryError(f"unknown sort '{sort}'; choose one of {', '.join(SORTS)}")
@@ -176,9 +196,9 @@ class Explorer:
         elif sort == "similar":
             if not to:
                 raise QueryError("choose the point to sort by: its neighbours page links here")
-            ranking = self.backend.ranking(name, to)
-            position = {hit.id: rank for rank, hit in enumerate(ranking.hits, start=1)}
-            position[ranking.query_id] = 0
+            found = self.backend.neighbours(name, to, max(1, len(points) - 1))
+            position = {hit.id: rank for rank, hit in enumerate(found.hits, start=1)}
+            position[found.source_id] = 0
             points = sorted(points, key=lambda point: position.get(point[0], len(position)))
         return points, aps
 

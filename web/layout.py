@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from media.files import write_text_atomic
+from media.files import write_bytes_atomic
 from media.folders import report_folder
 from search import summarize
 from store import CollectionInfo, ImagePayload, Points, VectorStore
@@ -51,6 +51,10 @@ class MapLayout:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+    def encoded(self) -> bytes:
+        """The layout as compact JSON, as the cache keeps it and the map's data endpoint sends it."""
+        return json.dumps(self.to_json(), separators=(",", ":")).encode()
 
 
 def umap_available() -> bool:
@@ -160,15 +164,23 @@ class LayoutCache:
     def path(self, collection: str, key: str, method: str) -> Path:
         return report_folder(self.folder, collection) / f"{key}-{method}.json"
 
-    def write(self, collection: str, layout: MapLayout) -> Path:
-        """Write atomically, and drop the layouts of earlier contents of the collection."""
+    def read(self, collection: str, key: str, method: str) -> bytes | None:
+        """The cached layout's JSON, or None: read at once, since writing another content's layout removes it."""
+        try:
+            return self.path(collection, key, method).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def write(self, collection: str, layout: MapLayout) -> bytes:
+        """Write atomically, and drop the layouts of earlier contents of the collection; the JSON written."""
         file = self.path(collection, layout.key, layout.method)
         file.parent.mkdir(parents=True, exist_ok=True)
         for old in file.parent.glob("*.json"):
             if not old.name.startswith(layout.key + "-"):
                 old.unlink(missing_ok=True)
-        write_text_atomic(file, json.dumps(layout.to_json(), separators=(",", ":")))
-        return file
+        encoded = layout.encoded()
+        write_bytes_atomic(file, encoded)
+        return encoded
 
 
 @dataclass(frozen=True)
@@ -193,4 +205,5 @@ def precompute(store: VectorStore, name: str, folder: Path, *, asked: str = "aut
     if file.is_file():
         return Precomputed(file, method, reason, None)
     layout = compute_layout(store.points(name, with_vectors=True), key, method)
-    return Precomputed(cache.write(name, layout), method, reason, layout.seconds)
+    cache.write(name, layout)
+    return Precomputed(file, method, reason, layout.seconds)

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from errors import QueryError
 from evaluation.records.variant import FULL
 from presentation.charts import share_class
+from store import CollectionInfo
 from store.provenance import no_labels
 from web.layout import METHODS
 from web.pages import backend, explorer
@@ -20,6 +21,14 @@ DEFAULT_K = 10  # top hits a confusion counts
 router = APIRouter()
 QUERIES_PAGE = 24  # queries on a page of a confusion cell's pairs, each with all its confused hits
 K = Annotated[int, Query(ge=1, le=100)]
+
+
+def labeled(request: Request, name: str) -> CollectionInfo:
+    """The collection's info where it has labels, which the class confusion needs; else one line saying so."""
+    info = backend(request).store.info(name)
+    if not info.labeled:
+        raise QueryError(f"{no_labels(name)}: the class confusion needs labels; its map and neighbours need none")
+    return info
 
 
 @router.get("/c/{name}/map", response_class=HTMLResponse)
@@ -35,21 +44,18 @@ def map_data(request: Request, name: str, method: str = "auto"):
     """Every point's id, class and integer position: arrays, not objects, so 20,000 points stay small; with a
     note on the layout and `pending` while UMAP is computed (the page asks again and swaps).
 
-    The cached file is sent as it is, the note put in front of its members: no parsing of a megabyte of JSON.
+    The cached JSON is sent as it is, the note put in front of its members: no parsing of a megabyte of JSON.
     """
     if method not in METHODS:
         raise QueryError(f"unknown projection '{method}'; choose one of {', '.join(METHODS)}")
     answer = explorer(request).map_answer(name, method)
-    body = answer.json_prefix() + answer.file.read_bytes()[1:]
-    return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
+    return Response(answer.body(), media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
 @router.get("/c/{name}/confusion", response_class=HTMLResponse)
 def class_confusion(request: Request, name: str, k: K = DEFAULT_K):
     """The heatmap, each class beside its AP in the collection's full leave-one-out record where there is one."""
-    info = backend(request).store.info(name)
-    if not info.labeled:
-        raise QueryError(f"{no_labels(name)}: the class confusion needs labels; its map and neighbours need none")
+    info = labeled(request, name)
     found = explorer(request).confusion(name, k)
     rows = [
         (label, queries, [(share, share_class(share)) for share in shares]) for label, queries, shares in found.rows()
@@ -70,8 +76,7 @@ def confusion_pairs(
     page_number: Annotated[int, Query(alias="page", ge=1)] = 1,
 ):
     """The query-hit pairs behind one cell: class-`row` queries and their class-`column` hits in the top k."""
-    if not backend(request).store.info(name).labeled:
-        raise QueryError(f"{no_labels(name)}: the class confusion needs labels; its map and neighbours need none")
+    info = labeled(request, name)
     found = explorer(request).confusion(name, k)
     for label in (row, column):
         if label not in found.classes:
@@ -96,7 +101,7 @@ def confusion_pairs(
         request,
         "pairs.html",
         name=name,
-        info=backend(request).store.info(name),
+        info=info,
         row=row,
         column=column,
         k=k,

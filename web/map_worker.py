@@ -9,8 +9,11 @@ server; a daemon, so it ends with the server): umap-learn's compiled loops
 hold the interpreter lock an epoch at a time, which in a thread of the server
 slowed every request while it ran. The thread writes the layout into the
 cache only if the collection's content is still the one it was started for;
-a failure is kept as one line for that content, so the page says why it stays
-on PCA instead of starting UMAP again on every poll.
+a failure is kept as one line for that content (the latest content of each
+collection only), so the page says why it stays on PCA instead of starting UMAP
+again on every poll. A collection that `serve` lets go to a waiting command
+meanwhile (CollectionBusyError) is no failure: the worker ends and the next
+poll starts it again.
 """
 
 from __future__ import annotations
@@ -22,10 +25,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from pathlib import Path
 
 import numpy as np
 
+from errors import CollectionBusyError
 from store import Points
 from web.layout import LayoutCache, compute_layout, project
 
@@ -35,16 +38,17 @@ PREVIEW = "PCA preview; the UMAP layout is being computed (the map changes to it
 
 @dataclass(frozen=True)
 class MapAnswer:
-    """What the map's data endpoint sends: a layout file, a note saying what it is and why, and whether a better
-    layout (UMAP) is on its way, so the page asks again."""
+    """What the map's data endpoint sends: a layout's JSON as cached (read while it was there: another content's
+    layout written meanwhile removes the file), a note saying what it is and why, and whether a better layout
+    (UMAP) is on its way, so the page asks again."""
 
-    file: Path
+    layout: bytes
     note: str
     pending: bool = False
 
-    def json_prefix(self) -> bytes:
-        """The note and pending flag as the first members of a JSON object, to put before the file's own."""
-        return f'{{"note":{json.dumps(self.note)},"pending":{json.dumps(self.pending)},'.encode()
+    def body(self) -> bytes:
+        """The layout's JSON object with the note and pending flag put first: no parsing of a megabyte of JSON."""
+        return f'{{"note":{json.dumps(self.note)},"pending":{json.dumps(self.pending)},'.encode() + self.layout[1:]
 
 
 @dataclass(frozen=True)
@@ -58,23 +62,25 @@ class UmapJob:
 
 
 class UmapWorkers:
-    """At most one UMAP thread per collection; what failed, per content key."""
+    """At most one UMAP thread per collection; what failed for each collection's latest content key."""
 
     def __init__(self, layouts: LayoutCache) -> None:
         self.layouts = layouts
         self._lock = threading.Lock()
         self._running: dict[str, threading.Thread] = {}  # collection -> its worker
-        self._failed: dict[tuple[str, str], str] = {}  # (collection, key) -> why, one line
+        self._failed: dict[str, tuple[str, str]] = {}  # collection -> (content key, why in one line)
 
     def failure(self, collection: str, key: str) -> str | None:
+        """Why the UMAP of the collection's content `key` failed, if it did."""
         with self._lock:
-            return self._failed.get((collection, key))
+            failed = self._failed.get(collection)
+        return failed[1] if failed is not None and failed[0] == key else None
 
     def start(self, job: UmapJob) -> None:
         """Start the job's thread unless one runs for the collection already (it finishes first; the next
         request after it starts the one for the new content) or the job's content failed before."""
         with self._lock:
-            if job.collection in self._running or (job.collection, job.key) in self._failed:
+            if job.collection in self._running or self._failed.get(job.collection, ("", ""))[0] == job.key:
                 return
             thread = threading.Thread(target=self._run, args=(job,), name=f"umap-{job.collection}", daemon=True)
             self._running[job.collection] = thread
@@ -92,10 +98,12 @@ class UmapWorkers:
             layout = compute_layout(job.read(), job.key, "umap", projector=project_in_child)
             if job.current() == job.key:  # the content changed meanwhile: its own worker comes next
                 self.layouts.write(job.collection, layout)
+        except CollectionBusyError:
+            pass  # serve let the collection go to a waiting command: no failure, the next poll starts it again
         except Exception as error:  # noqa: BLE001 - any failure of umap-learn leaves the page on PCA, saying why
             line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             with self._lock:
-                self._failed[(job.collection, job.key)] = f"{type(error).__name__}: {line}"
+                self._failed[job.collection] = (job.key, f"{type(error).__name__}: {line}")
         finally:
             with self._lock:
                 self._running.pop(job.collection, None)

@@ -157,13 +157,25 @@
   }
 
   // The first answer comes at once: UMAP when it is cached, else a PCA preview with `pending` set while UMAP is
-  // computed on the server; the page asks again every POLL ms and swaps to the new layout when it arrives.
+  // computed on the server; the page asks again every POLL ms and swaps to the new layout when it arrives. A 503
+  // (serve lets the collection go to a command waiting for it, for a moment) keeps what is drawn and asks again
+  // after the answer's Retry-After.
   const POLL = 2000;
+  function busy(response) {
+    const seconds = Number(response.headers.get("Retry-After"));
+    const note = document.getElementById("map-method");
+    const waiting = "another process uses the collection; asking again in a moment";
+    note.textContent = data ? note.textContent.split(" · busy: ")[0] + " · busy: " + waiting : "Busy: " + waiting;
+    canvas.dataset.busy = "true";
+    setTimeout(load, seconds > 0 ? seconds * 1000 : POLL);
+  }
   function load() {
     fetch(canvas.dataset.json).then((response) => {
+      if (response.status === 503) return busy(response);
       if (!response.ok) throw new Error("the layout could not be computed (HTTP " + response.status + ")");
       return response.json();
     }).then((layout) => {
+      if (!layout) return;
       if (!data || layout.method !== data.method || layout.key !== data.key) {
         data = layout;
         place();
@@ -173,6 +185,7 @@
       const note = document.getElementById("map-method");
       note.textContent = layout.ids.length + " points · " + layout.note +
         (layout.method === "umap" && layout.seconds ? " · computed in " + layout.seconds.toFixed(1) + " s, kept until the collection changes" : "");
+      canvas.dataset.busy = "false";
       canvas.dataset.method = layout.method;
       canvas.dataset.pending = String(layout.pending);
       canvas.dataset.drawn = String(layout.ids.length);

@@ -9,7 +9,8 @@ all of them on `close`, and with `idle_release` of each unused that long (a
 long-running server). A `yielding` holder (`serve`) also lets go of a collection
 another process waits for (its wanted file, `holders.waiter`, looked for every
 YIELD_CHECK seconds) as soon as no call of this process uses it, refuses new
-calls on it meanwhile, and takes it back on the first call after the waiter is
+calls on it meanwhile (a web request that had begun using it goes on to its
+end: `store/admission.py`), and takes it back on the first call after the waiter is
 done; it never waits for a collection another process holds (a page says so at
 once). What needs a collection's folder to itself (the HNSW
 build in a child process, a drop, a rename) asks for it with `alone`; taking a hold
@@ -29,6 +30,7 @@ from pathlib import Path
 import qdrant_edge as edge
 
 from errors import CollectionBusyError, StoreError
+from store import admission
 from store.edge.engine_errors import engine_errors
 from store.edge.holders import Holder, waiter
 from store.edge.indexing import sweep_leftovers
@@ -83,22 +85,31 @@ class OpenShards:
         """The open shard of `name`, held by this process while the block runs (waiting up to `wait`
         seconds, default the store's, for another process to let it go); `writes`: the block writes
         points, so the sidecar's count is refreshed when the shard is let go."""
+        request = admission.current()
         with self._lock:
             entry = self._open.get(name)
-            if entry is not None and entry.wanted:
+            begun = request is not None and request.keeps((self, name))
+            if entry is not None and entry.wanted and not begun:  # only a request that had begun using it goes on
                 raise _yielded(name, entry.wanted)
             entry = entry or self._take(name, self._hold(name, wait))
             entry.users += 1
+            if request is not None and not begun:  # the request keeps it until it ends (`store/admission.py`)
+                entry.users += 1
+                request.keep((self, name), lambda: self._done(name, entry))
         try:
             with engine_errors(self.folder, name):
                 yield entry.shard
             entry.written |= writes
         finally:
-            with self._lock:
-                entry.users -= 1
-                entry.last = time.monotonic()
-                if entry.wanted and not entry.users and self._open.get(name) is entry:
-                    self._let_go(name)  # the call in flight has ended: the waiter takes it now
+            self._done(name, entry)
+
+    def _done(self, name: str, entry: _Open) -> None:
+        """One user of `entry` (a call, or a request keeping it) has ended; the last lets a waiter take it."""
+        with self._lock:
+            entry.users -= 1
+            entry.last = time.monotonic()
+            if entry.wanted and not entry.users and self._open.get(name) is entry:
+                self._let_go(name)  # the calls in flight have ended: the waiter takes it now
 
     def create(self, name: str, config: edge.EdgeConfig) -> bool:
         """Create the shard of `name` with `config` and hold it open; False when the collection exists

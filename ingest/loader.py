@@ -1,7 +1,7 @@
 """Decoding and preprocessing in DataLoader workers while the model runs.
 
 Workers are forked while the store is open; an embedded store's lock is closed
-in every forked child (store/embedded.py), and each worker dies with its
+in every forked child (store/client/embedded.py), and each worker dies with its
 parent, so `kill -9` of an ingest frees the store at once.
 """
 

@@ -58,7 +58,7 @@ def open_store(
     `options`: the server's protocol and timeout, the embedded store's waits (`OpenOptions`)."""
     options = options or OpenOptions()
     if url:
-        from store.server import ServerStore
+        from store.client.server import ServerStore
 
         return ServerStore.open(url, api_key, prefer_grpc=options.prefer_grpc, timeout=options.timeout)
     from store.engines import choose

@@ -1,8 +1,8 @@
 """The store contract: what every stage may ask of a vector store, and nothing more.
 
 Three engines sit behind it (`store/edge/`: Qdrant Edge, Qdrant's engine in
-this process, the embedded store; `store/embedded.py`: qdrant-client's local
-mode, stores of earlier releases; `store/server.py`: a Qdrant server or
+this process, the embedded store; `store/client/embedded.py`: qdrant-client's local
+mode, stores of earlier releases; `store/client/server.py`: a Qdrant server or
 cluster by URL), chosen once by `store.open_store` from `store/engines.py`.
 Each states its `Capabilities`; callers ask those, never which engine it is. Callers pass and receive the
 project's own records (ids, numpy arrays, `ImagePayload`, `Hit`), never

@@ -45,7 +45,7 @@ def _open_edge(path: Path, create: bool, *, wait: float, idle_release: float | N
 
 
 def _open_local(path: Path, create: bool, *, wait: float, idle_release: float | None, yielding: bool) -> VectorStore:
-    from store.embedded import EmbeddedStore
+    from store.client.embedded import EmbeddedStore
 
     return EmbeddedStore.open(path, create)
 

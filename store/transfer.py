@@ -158,8 +158,8 @@ class MigrationReport:
 def migrate_store(folder: Path, progress: Progress | None = None) -> MigrationReport:
     """Copy every collection of the local-mode store in `folder` into a new Edge store, verify
     counts and sample queries, then swap the folders (the old one kept as `<folder>.local-mode`)."""
+    from store.client.embedded import EmbeddedStore
     from store.edge import EdgeStore
-    from store.embedded import EmbeddedStore
     from store.engines import engine_of
 
     engine = engine_of(folder)

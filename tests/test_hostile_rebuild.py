@@ -256,8 +256,8 @@ when = {
     "old generation dropped": ("delete_collection", lambda name, **kw: name.startswith("pets_ext.gen-")),
 }[moment]
 kill_after(*when)
-import store.qdrant
-store.qdrant.SCROLL_PAGE = 64  # a copy of several pages, as a large collection's
+import store.client.qdrant
+store.client.qdrant.SCROLL_PAGE = 64  # a copy of several pages, as a large collection's
 import cli
 cli.main()
 """
@@ -314,7 +314,7 @@ def test_a_server_swap_cut_after_its_marker_is_finished_when_the_store_is_checke
     from qdrant_client import QdrantClient, models
 
     from store import ImagePayload, point_id
-    from store.server import ServerStore
+    from store.client.server import ServerStore
 
     store = ServerStore(QdrantClient(":memory:"), "memory")
     rows = np.eye(3, 4, dtype=np.float32)

@@ -225,7 +225,7 @@ def test_credentials_in_the_url_and_the_api_key_are_never_shown(tmp_path, monkey
     assert "s3cret-pw" not in result.stderr + result.stdout and "k3y-value" not in result.stderr + result.stdout
     assert "http://***@127.0.0.1" in line
 
-    from store.server import ServerStore
+    from store.client.server import ServerStore
 
     monkeypatch.setattr(ServerStore, "_check", lambda self: None)
     store = ServerStore.open(url, api_key="k3y-value")
@@ -271,7 +271,7 @@ def test_qdrant_client_warnings_never_precede_the_error(tmp_path):
         [
             sys.executable,
             "-c",
-            "import warnings, store.embedded; "
+            "import warnings, store.client.embedded; "
             "warnings.warn('Local mode is not recommended for collections with more than 20,000 points.')",
         ],
         capture_output=True,

@@ -28,8 +28,8 @@ from commands.context import Context
 from errors import StoreError
 from store import PAYLOAD_SCHEMA, ImagePayload, IndexSettings, VectorStore, open_store
 from store import server as server_module
-from store.embedded import EmbeddedStore
-from store.server import BULK_BATCH, ServerStore
+from store.client.embedded import EmbeddedStore
+from store.client.server import BULK_BATCH, ServerStore
 from tune.ann_recall import ann_recall
 
 # the in-memory stand-in for a server takes the server's path, payload index included

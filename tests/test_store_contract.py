@@ -29,10 +29,10 @@ from store import (
     point_id,
 )
 from store.base import SCROLL_PAGE
+from store.client.server import ServerStore
 from store.example_query import Diversity, ExampleQuery, Strategy
 from store.naming import staging_name
 from store.serialized import SerializedStore
-from store.server import ServerStore
 from store.transfer import export_collection
 from store.types import Quantization
 from tests.recommend_reference import numpy_mmr, recommend_scores

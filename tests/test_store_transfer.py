@@ -18,7 +18,7 @@ from qdrant_client import QdrantClient
 import cli
 from errors import StoreError
 from store import open_store, point_id
-from store.server import ServerStore
+from store.client.server import ServerStore
 from store.transfer import copy_collection, same_neighbours
 from tests.conftest import CLI_ENV
 

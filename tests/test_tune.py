@@ -23,10 +23,10 @@ from errors import EvaluationError
 from evaluation.metrics.top_k import top_k_quality
 from media.scratch import ScratchFolder
 from store import CollectionInfo, ImagePayload, IndexSettings, open_store
+from store.client.qdrant import collection_config
+from store.client.server import ServerStore
 from store.edge import EdgeStore
 from store.edge.indexing import FULL_SCAN_KB, edge_config
-from store.qdrant import collection_config
-from store.server import ServerStore
 from store.types import Quantization, SearchSettings
 from tests.conftest import CLI_ENV, ROOT
 from tune import settings_grid as tune_grid

@@ -24,7 +24,7 @@ from qdrant_client import QdrantClient, models
 from errors import StoreError
 from store.base import Loader
 from store.capabilities import Capabilities
-from store.qdrant import QdrantStore
+from store.client.qdrant import QdrantStore
 from store.types import IndexSettings, SearchSettings
 
 warnings.filterwarnings("ignore", "Local mode is not recommended", UserWarning)  # writes warn too, from any thread

@@ -18,7 +18,7 @@ from errors import StoreError
 from redaction import redact, remember
 from store.base import Loader
 from store.capabilities import Capabilities
-from store.qdrant import QdrantStore, collection_config
+from store.client.qdrant import QdrantStore, collection_config
 from store.types import IndexSettings, SearchSettings
 
 BULK_BATCH = 256  # points per upsert request on a server; Qdrant advises 64 to 256

@@ -3,8 +3,8 @@
 `QdrantStore` holds the client privately and implements the contract once;
 `EmbeddedStore` and `ServerStore` override only where the engines differ
 (search parameters, payload indexes, write retries, bulk loads). A rebuilt
-collection is an alias over generations (`store/generations.py`); a fused
-query is `store/rrf_fusion.py`'s.
+collection is an alias over generations (`store/client/generations.py`); a fused
+query is `store/client/rrf_fusion.py`'s.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from qdrant_client import QdrantClient, models
 
 from errors import StoreError
 from store.base import SCROLL_PAGE, Loader, Query, VectorStore
+from store.client.generations import Generations
+from store.client.rrf_fusion import FusedAsk, fused_hits
 from store.example_query import ExampleQuery, Strategy
-from store.generations import Generations
 from store.naming import generation_of, is_staging, swapped
 from store.payload import PAYLOAD_SCHEMA, SCHEMA_KEY, ImagePayload
 from store.provenance import Provenance
-from store.rrf_fusion import FusedAsk, fused_hits
 from store.types import (
     ANY_SIZE_KB,
     CollectionInfo,
@@ -276,7 +276,7 @@ class QdrantStore(VectorStore):
     def fused_query(
         self, members: list[str], point_id: str, limit: int, *, rank_constant: int, depth: int
     ) -> list[Hit]:
-        """Qdrant's prefetch + RRF fusion query (`store/rrf_fusion.py`)."""
+        """Qdrant's prefetch + RRF fusion query (`store/client/rrf_fusion.py`)."""
         for name in members:
             self.check_schema(name)
         exact = self._search_params(True)  # None in local mode, where every search is exact

@@ -27,7 +27,7 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 from commands.context import Context
 from errors import StoreError
 from store import PAYLOAD_SCHEMA, ImagePayload, IndexSettings, VectorStore, open_store
-from store import server as server_module
+from store.client import server as server_module
 from store.client.embedded import EmbeddedStore
 from store.client.server import BULK_BATCH, ServerStore
 from tune.ann_recall import ann_recall

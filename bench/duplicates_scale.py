@@ -24,12 +24,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from eval_scale import Points, build, floor, peak_rss_gb, synthetic  # noqa: E402
+from eval_scale import Points, build, floor, in_turns, peak_rss_gb, synthetic  # noqa: E402
 
 SIDES = ["duplicates", "floor"]
 
@@ -82,10 +83,7 @@ def main() -> None:
         for n in args.sizes:
             folder = Path(tmp) / f"store{n}"
             built = build(folder, f"synthetic{n}", Points(n, args.dim, args.classes))
-            runs: dict[str, list[dict]] = {which: [] for which in SIDES}
-            for _ in range(args.repeat):  # in turns, so that both sides see the same load on a shared machine
-                for which in SIDES:
-                    runs[which].append(run_side(which, folder, n, args=args))
+            runs = in_turns(SIDES, args.repeat, partial(run_side, folder=folder, n=n, args=args))
             dupes, floor_s = (statistics.median(r["seconds"] for r in runs[which]) for which in SIDES)
             last = runs["duplicates"][-1]
             print(

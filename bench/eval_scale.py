@@ -36,7 +36,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -165,6 +167,15 @@ def side(which: str, folder: Path, name: str, *, points: Points, url: str | None
     }
 
 
+def in_turns(sides: list[str], repeat: int, run: Callable[[str], dict]) -> dict[str, list[dict]]:
+    """Each side's `repeat` runs, the sides taking turns so that all see the same load on a shared machine."""
+    runs: dict[str, list[dict]] = {which: [] for which in sides}
+    for _ in range(repeat):
+        for which in sides:
+            runs[which].append(run(which))
+    return runs
+
+
 def run_side(which: str, folder: Path, n: int, *, args: argparse.Namespace) -> dict:
     """`side` in a fresh process, so that its peak RSS is its own."""
     command = [sys.executable, __file__, "--side", which, "--folder", str(folder), "--sizes", str(n)]
@@ -203,10 +214,8 @@ def main() -> None:
         for n in args.sizes:
             folder = Path(tmp) / f"store{n}"
             built = build(folder, f"synthetic{n}", Points(n, args.dim, args.classes))
-            runs: dict[str, list[dict]] = {which: [] for which in SIDES}
-            for _ in range(args.repeat):  # in turns, so that all sides see the same load on a shared machine
-                for which in args.sides:
-                    runs[which].append(run_side(which, folder, n, args=args))
+            asked = in_turns(args.sides, args.repeat, partial(run_side, folder=folder, n=n, args=args))
+            runs: dict[str, list[dict]] = {which: [] for which in SIDES} | asked
             ev, ref = runs["eval"], runs["numpy"] or [{"seconds": NAN, "map": NAN, "rss_gb": NAN}]
             eval_s, ref_s, floor_s = (
                 statistics.median(r["seconds"] for r in rs) if rs else NAN for rs in runs.values()

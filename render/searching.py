@@ -14,7 +14,7 @@ from render.consoles import Base
 
 if TYPE_CHECKING:
     from evaluation.metrics.score_precision import ScoreReading
-    from search.query import SearchResult
+    from search.query_records import SearchResult
 
 
 class SearchViews(Base):

@@ -30,7 +30,7 @@ from store import WeightsIdentity
 if TYPE_CHECKING:
     from PIL import Image
 
-    from search.query import Query
+    from search.query_records import Query
 
 
 @dataclass(frozen=True)

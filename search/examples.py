@@ -73,7 +73,7 @@ class Example:
 @dataclass(frozen=True)
 class Lookup:
     """How a typed example is looked up in one collection: its id's payload, a path's stored point (the
-    forms a path may stand for: `search.query.stored_forms`) and, for the hint, every stored path."""
+    forms a path may stand for: `search.point_refs.stored_forms`) and, for the hint, every stored path."""
 
     collection: str
     payload: Callable[[str], object | None]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from errors import QueryError
-from search.query import checked_id
+from search.point_refs import checked_id
 from store import Hit, VectorStore
 
 RRF_K = 60  # the evaluation's constant (evaluation/ranking/fusion_rules.py): 1 / (k + rank), rank 1-based

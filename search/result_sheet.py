@@ -14,7 +14,7 @@ from pathlib import Path
 from errors import QueryError
 from media.sheets import NEUTRAL, OTHER_CLASS, QUERY, SAME_CLASS, TILE, Row, Tile, draw_sheet, text_tile
 from media.thumbnails import file_thumbnail, thumbnail
-from search.query import SearchResult
+from search.query_records import SearchResult
 from store.provenance import random_marked
 
 COLUMNS = 6

@@ -29,7 +29,7 @@ def modules(package: str) -> list[Path]:
 
 def test_the_scan_sees_imports_inside_functions(tmp_path):
     source = tmp_path / "lazy.py"
-    source.write_text("import numpy\n\ndef f():\n    from encoders.registry import SPECS\n    import search.query\n")
+    source.write_text("import numpy\n\ndef f():\n    from encoders.registry import SPECS\n    import search.searcher\n")
     assert imported(source) == {"numpy", "encoders", "search"}
 
 

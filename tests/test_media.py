@@ -37,7 +37,7 @@ from media.sheets import (
     text_tile,
 )
 from media.thumbnails import thumbnail
-from search.query import Query, SearchResult
+from search.query_records import Query, SearchResult
 from search.result_sheet import write_gallery
 from store import CollectionInfo, Hit, ImagePayload
 

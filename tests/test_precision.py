@@ -82,7 +82,7 @@ def test_a_collection_from_before_precisions_reads_as_fp32():
 
 
 def test_a_query_is_embedded_in_the_collections_precision(bf16_cpu, data_root, store, monkeypatch):
-    import search.query
+    import search.searcher
 
     built = []
 
@@ -90,7 +90,7 @@ def test_a_query_is_embedded_in_the_collections_precision(bf16_cpu, data_root, s
         built.append((name, precision))
         return build_encoder(name, device, weights=weights, init=init, precision=precision)
 
-    monkeypatch.setattr(search.query, "build_encoder", recording)
+    monkeypatch.setattr(search.searcher, "build_encoder", recording)
     _ingest(data_root, store, "bf16")
     dataset = read_dataset(discover(data_root)["shapes"], "shapes")
     path = dataset.image_root / dataset.items[5].path

@@ -18,7 +18,7 @@ from evaluation.ranking.bins import rank_rows
 from evaluation.ranking.score_tally import bin_edges
 from render import Screen
 from search import Query
-from search.query import SearchResult
+from search.query_records import SearchResult
 from store import CollectionInfo, Hit, ImagePayload, VectorStore, point_id
 
 

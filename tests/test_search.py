@@ -114,8 +114,8 @@ def test_a_label_is_checked_against_the_store_before_any_model_loads(built, open
     def no_model(*args, **kwargs):
         raise AssertionError("a model loaded before the label was checked")
 
-    monkeypatch.setattr("search.query.build_encoder", no_model)
-    monkeypatch.setattr("search.query.build_text_encoder", no_model)
+    monkeypatch.setattr("search.searcher.build_encoder", no_model)
+    monkeypatch.setattr("search.searcher.build_text_encoder", no_model)
     if "image" in query:
         query = {"image": image(built, query["image"])}
     fresh = Searcher(lambda: opened, device="cpu", init="random-tiny")  # no model loaded yet, none embedded ahead
@@ -158,7 +158,7 @@ def test_bad_queries_raise_one_clear_error(searcher, query, error, message):
 
 
 def test_a_model_is_loaded_once_per_searcher(built, searcher, monkeypatch):
-    import search.query
+    import search.searcher
 
     built_models = []
 
@@ -166,8 +166,8 @@ def test_a_model_is_loaded_once_per_searcher(built, searcher, monkeypatch):
         built_models.append(name)
         return build_encoder(name, *args, **kwargs)
 
-    monkeypatch.setattr(search.query, "build_encoder", counting)
-    monkeypatch.setattr(search.query, "build_text_encoder", counting)
+    monkeypatch.setattr(search.searcher, "build_encoder", counting)
+    monkeypatch.setattr(search.searcher, "build_text_encoder", counting)
     for rel in ("red/00.jpg", "blue/01.jpg"):
         searcher.search(Query("shapes_clip", image=image(built, rel), limit=2))
     searcher.search(Query("shapes_clip", text="red", limit=2))  # the full model serves text too
@@ -200,7 +200,7 @@ def cli(opened: VectorStore, *args: str):
 def test_cli_refuses_a_gallery_it_cannot_write_before_any_model_loads(built, opened, tmp_path, monkeypatch):
     from errors import MediaError
 
-    monkeypatch.setattr("search.query.build_text_encoder", lambda *a, **k: pytest.fail("a model loaded"))
+    monkeypatch.setattr("search.searcher.build_text_encoder", lambda *a, **k: pytest.fail("a model loaded"))
     (tmp_path / "file").write_text("")
     with pytest.raises(MediaError, match="--gallery .* is a file"):
         cli(opened, "search", "-c", "shapes_clip", "--text", "red", "--gallery", str(tmp_path / "file" / "g.png"))

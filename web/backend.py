@@ -24,7 +24,7 @@ from media.images import BadImage, load_rgb
 from media.roots import resolve_image_root
 from search import CollectionSummary, Query, Searcher, SearchResult, list_collections, summarize
 from search.examples import Examples
-from search.query import checked_id
+from search.point_refs import checked_id
 from store.provenance import unfinished
 from store.serialized import SerializedStore
 

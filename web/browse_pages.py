@@ -14,7 +14,7 @@ from errors import QueryError
 from evaluation.records.variant import FULL
 from media.thumbnails import file_thumbnail, file_under
 from presentation.environment import STATIC
-from search.query import checked_id
+from search.point_refs import checked_id
 from web.backend import MAX_UPLOAD_BYTES
 from web.pages import Hits, backend, explorer, results_page
 from web.templating import page

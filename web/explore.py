@@ -28,7 +28,7 @@ from evaluation.records.variant import FULL
 from media.files import write_bytes_atomic
 from media.scratch import ScratchFolder
 from search import CollectionSummary, SearchResult
-from search.query import checked_id
+from search.point_refs import checked_id
 from store import ImagePayload, Points
 from web.backend import Backend
 from web.layout import LayoutCache, choose_method, compute_layout, content_key

@@ -13,7 +13,8 @@ from encoders import SPECS
 from errors import CollectionBusyError
 from search import SearchResult
 from search.examples import Examples, Side
-from search.query import checked_id, unknown_encoder
+from search.point_refs import checked_id
+from search.query_checks import unknown_encoder
 from store import share_label
 from store.example_query import Strategy
 from tune.findings import tune_paths

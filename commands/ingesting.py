@@ -99,8 +99,8 @@ def ingest(
 
     from encoders import build_available, parse_weights, resolve_encoder_names
     from ingest import IngestOptions, select_datasets
-    from ingest.layouts import Layout
-    from ingest.voc import VocOptions
+    from ingest.reading.layouts import Layout
+    from ingest.reading.voc import VocOptions
     from media.folders import writable_folder
     from store import IndexSettings, collection_name
 

@@ -43,7 +43,7 @@ def datasets(ctx, data_root, output):
     if ctx.invoked_subcommand is not None:
         return
     from ingest import discover, read_dataset
-    from ingest.datasets import not_a_dataset
+    from ingest.reading.discovery import not_a_dataset
 
     found = [read_dataset(folder, name) for name, folder in discover(data_root).items()]
     if output == "json":
@@ -82,7 +82,7 @@ def datasets_fetch(obj: Context, name, data_root, show_list, max_unpacked, allow
     if name is None:
         raise click.UsageError(f"name a dataset to fetch: {', '.join(CATALOGUE)} (--list describes them)")
     obj.screen.fetch_plan(fetch_plan(name, data_root))
-    from ingest.fetch import FetchSettings
+    from ingest.fetching.fetch import FetchSettings
 
     settings = FetchSettings(max_unpacked, allow_size_mismatch)
     report = fetch_dataset(name, data_root, progress=partial(obj.screen.progress, unit="bytes"), settings=settings)

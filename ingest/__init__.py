@@ -4,7 +4,9 @@ The pipeline names load on first use: reading a dataset folder must not pay
 for importing torch.
 """
 
-from ingest.datasets import Dataset, Item, Problem, discover, read_dataset, select_datasets
+from ingest.reading.dataset_reader import read_dataset, select_datasets
+from ingest.reading.dataset_records import Dataset, Item, Problem
+from ingest.reading.discovery import discover
 
 _PIPELINE = {
     "IngestOptions": ("pipeline", "IngestOptions"),
@@ -14,9 +16,9 @@ _PIPELINE = {
     "ingest_all": ("run", "ingest_all"),
     "import_vectors": ("imported", "import_vectors"),
     "ImportSource": ("imported", "ImportSource"),
-    "CATALOGUE": ("catalogue", "CATALOGUE"),
-    "fetch_plan": ("fetch", "plan"),
-    "fetch_dataset": ("fetch", "fetch"),
+    "CATALOGUE": ("fetching.catalogue", "CATALOGUE"),
+    "fetch_plan": ("fetching.fetch", "plan"),
+    "fetch_dataset": ("fetching.fetch", "fetch"),
 }
 
 __all__ = ["Dataset", "Item", "Problem", "discover", "read_dataset", "select_datasets", *_PIPELINE]

@@ -17,7 +17,7 @@ import numpy as np
 
 from encoders import get_spec
 from errors import DatasetError
-from ingest.datasets import read_list
+from ingest.reading.list_file import read_list
 from media.files import file_sha256
 from store import ImagePayload, Provenance, VectorStore, WeightsIdentity, collection_name, point_id
 from store.naming import MAX_DIM

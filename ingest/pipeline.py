@@ -28,10 +28,10 @@ from pathlib import Path
 
 from encoders import Encoder
 from errors import DatasetError, RetrievalError, StoreError
-from ingest.datasets import Dataset, Problem
 from ingest.loader import ImageFiles, batches
 from ingest.parts import Part
 from ingest.plan import payload_of, plan
+from ingest.reading.dataset_records import Dataset, Problem
 from media.files import identical_groups, write_text_atomic
 from media.images import DEFAULT_MAX_PIXELS
 from store import IndexSettings, Provenance, VectorStore, collection_name, point_id

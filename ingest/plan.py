@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from ingest.datasets import Dataset
+from ingest.reading.dataset_records import Dataset
 from media.files import FileFacts, file_sha256
 from store import ImagePayload
 

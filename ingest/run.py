@@ -7,8 +7,8 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from encoders import Encoder
-from ingest.datasets import Dataset
 from ingest.pipeline import IngestOptions, IngestReport, Progress, ingest, write_report
+from ingest.reading.dataset_records import Dataset
 from media.folders import writable_folder
 from store import VectorStore
 

@@ -26,9 +26,9 @@ from click.testing import CliRunner
 
 from errors import DatasetError, DownloadError
 from ingest import read_dataset
-from ingest.archives import unpack
-from ingest.catalogue import CATALOGUE, Place
-from ingest.fetch import FetchSettings, fetch, plan
+from ingest.fetching.archives import unpack
+from ingest.fetching.catalogue import CATALOGUE, Place
+from ingest.fetching.fetch import FetchSettings, fetch, plan
 
 
 @dataclass

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 import cli
 from errors import RetrievalError
-from ingest.catalogue import CATALOGUE
+from ingest.fetching.catalogue import CATALOGUE
 from tests.hostile import small_file_system
 from tests.test_fetch import Handler, Served, oxford_blobs, serve_entry, tar_bytes
 

@@ -11,7 +11,7 @@ from sklearn.metrics import average_precision_score
 from commands.context import Context
 from evaluation.metrics.per_query import evaluate_rankings, per_class_ap
 from evaluation.metrics.relevance import membership
-from ingest.datasets import read_dataset
+from ingest import read_dataset
 from store import ImagePayload
 from tests.conftest import write_list_dataset
 

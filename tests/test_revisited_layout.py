@@ -13,7 +13,7 @@ from PIL import Image
 
 from commands.context import Context
 from errors import DatasetError
-from ingest.datasets import discover, read_dataset
+from ingest import discover, read_dataset
 from media.groundtruth import read_ground_truth
 from tests.conftest import make_image
 from tests.test_revisitop import _reference

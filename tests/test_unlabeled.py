@@ -17,7 +17,7 @@ from PIL import Image
 
 from errors import DatasetError
 from ingest import discover, read_dataset
-from ingest.layouts import Layout
+from ingest.reading.layouts import Layout
 from store import open_store, point_id
 from store.transfer import copy_collection
 from tests.conftest import ROOT, make_image, run_cli

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from commands.context import Context
 from errors import DatasetError
-from ingest.datasets import discover, read_dataset
-from ingest.voc import VocOptions
+from ingest import discover, read_dataset
+from ingest.reading.voc import VocOptions
 from tests.conftest import make_image
 
 

@@ -1,7 +1,7 @@
 """The Revisited Oxford/Paris protocol over a stored database collection: what `eval` runs for one.
 
 The database is an ordinary collection ingested from the published layout
-(`ingest.revisited`). The 70 queries are cropped to their boxes, as the
+(`ingest.reading.revisited`). The 70 queries are cropped to their boxes, as the
 protocol prescribes, and embedded here with the encoder recorded in the
 collection's provenance (its random init for random weights); the weights
 must be the ones that made the database, or the figures would compare two

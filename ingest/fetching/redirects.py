@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from errors import DownloadError
-from ingest.catalogue import RemoteFile
+from ingest.fetching.catalogue import RemoteFile
 
 MAX_REDIRECTS = 10
 

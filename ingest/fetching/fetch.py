@@ -24,9 +24,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from errors import DatasetError, DownloadError
-from ingest.archives import Advance, unpack
-from ingest.catalogue import CATALOGUE, Entry, RemoteFile
-from ingest.redirects import followed
+from ingest.fetching.archives import Advance, unpack
+from ingest.fetching.catalogue import CATALOGUE, Entry, RemoteFile
+from ingest.fetching.redirects import followed
 
 ProgressFactory = Callable[[str], AbstractContextManager[Advance]]
 MARKER = ".fetched.json"

@@ -10,11 +10,14 @@ with the collection's encoder.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 from errors import DatasetError
-from media.containment import containment_problem
+from ingest.reading.dataset_records import Dataset, Item, Problem
+from ingest.reading.layouts import ReadAs
+from media.containment import containment_problem, leaves_folder
 from media.groundtruth import IMAGE_FOLDER, read_ground_truth, truth_file
 
 NUMBER = re.compile(r"_\d+$")
@@ -37,3 +40,19 @@ def database_items(folder: Path) -> list[tuple[str, str]]:
         raise DatasetError(f"'{file}': {problem}; the ground truth must be a file inside {folder}")
     truth = read_ground_truth(file, name)
     return [(f"{image}.jpg", landmark(image)) for image in truth.database]
+
+
+def read_revisited(folder: Path, name: str) -> Dataset:
+    """The database images of Revisited Oxford or Paris, labelled by landmark."""
+    image_root = folder / "jpg"
+    items: list[Item] = []
+    problems: list[Problem] = []
+    for path, label in database_items(folder):
+        if not leaves_folder(path) and not os.path.lexists(image_root / path):
+            problems.append(Problem(path, f"database image 'jpg/{path}' does not exist"))
+        elif (reason := containment_problem(image_root, path)) is not None:
+            problems.append(Problem(path, reason))
+        else:
+            items.append(Item(path, label))
+    description = f"Revisited {folder.name} database (whole images, labelled by landmark); queries at eval time"
+    return Dataset(name, folder, image_root, items, problems, description, ReadAs.REVISITED)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from errors import DatasetError
-from ingest.catalogue import Place
+from ingest.fetching.catalogue import Place
 
 Advance = Callable[[int, int], None]
 

@@ -17,6 +17,7 @@ coordinates. Options other than the defaults are part of the dataset's name
 
 from __future__ import annotations
 
+import os
 import re
 import xml.etree.ElementTree as ElementTree
 from collections import defaultdict
@@ -24,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from errors import DatasetError
+from ingest.reading.dataset_records import Dataset, Item, Problem
+from ingest.reading.layouts import ReadAs
 from media.containment import containment_problem
 
 IMAGES, ANNOTATIONS, SPLITS = "JPEGImages", "Annotations", Path("ImageSets") / "Main"
@@ -103,3 +106,39 @@ def split_ids(year: Path, split: str) -> list[str]:
     if problem is not None:
         raise DatasetError(f"'{file}': {problem}; the split list must be a file inside {year}")
     return [line.split()[0] for line in file.read_text().splitlines() if line.strip()]
+
+
+def read_voc(year: Path, name: str, options: VocOptions) -> Dataset:
+    """The images of a VOC split with the classes of their annotated objects."""
+    image_root = year / IMAGES
+    items: list[Item] = []
+    problems: list[Problem] = []
+    for image_id in split_ids(year, options.split):
+        path = f"{image_id}.jpg"
+        reason = None
+        if not re.fullmatch(r"[\w-][\w.-]*", image_id):
+            reason = f"image id '{image_id}' is not a file name"
+        elif not os.path.lexists(image_root / path):
+            reason = f"listed image '{IMAGES}/{path}' does not exist"
+        else:
+            reason = containment_problem(image_root, path)
+        if reason is None and (problem := containment_problem(year / ANNOTATIONS, f"{image_id}.xml")) is not None:
+            reason = f"{ANNOTATIONS}/{image_id}.xml: {problem}"
+        if reason is None:
+            try:
+                labels = image_labels(
+                    object_areas(year / ANNOTATIONS / f"{image_id}.xml", options.difficult), options.single_label
+                )
+            except ValueError as error:
+                reason = f"{ANNOTATIONS}/{image_id}.xml: {error}"
+            else:
+                reason = (
+                    None
+                    if labels
+                    else "no object to label it by" + ("" if options.difficult else " (difficult objects excluded)")
+                )
+        if reason is not None:
+            problems.append(Problem(path, reason))
+            continue
+        items.append(Item(path, labels[0], labels if len(labels) > 1 else None))
+    return Dataset(name + options.suffix(), year, image_root, items, problems, options.describe(year.name), ReadAs.VOC)

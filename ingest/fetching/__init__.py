@@ -1,0 +1,1 @@
+"""Downloading catalogued public datasets, verifying them and unpacking them where the readers look."""

@@ -1,0 +1,1 @@
+"""Reading dataset folders: finding them under a data root, and each layout's reader."""

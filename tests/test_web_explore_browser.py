@@ -24,8 +24,8 @@ from evaluation import EvalOptions, evaluate_collections
 from ingest import IngestOptions, discover, ingest_dataset, read_dataset
 from store import open_store, point_id
 from tests.conftest import CLASS_COLOURS, make_image, write_list_dataset
+from tests.explore_fixtures import add_noisy_copy
 from tests.test_web_browser import ARGS, CHROMIUM, serving
-from tests.test_web_explore import add_noisy_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "shapes_colorhist"

@@ -190,6 +190,22 @@ def server() -> Iterator[Server]:
         yield Server(f"http://{container.rest_host_address}", key)
 
 
+@pytest.fixture(scope="session")
+def web_site(tmp_path_factory) -> Path:
+    """The web app's site (tests/web_fixtures.py), built once for the files of its tests."""
+    from tests.web_fixtures import build_web_site
+
+    return build_web_site(tmp_path_factory.mktemp("web"))
+
+
+@pytest.fixture(scope="session")
+def explore_site(tmp_path_factory) -> Path:
+    """The exploration pages' site (tests/explore_fixtures.py), built once for the files of their tests."""
+    from tests.explore_fixtures import build_explore_site
+
+    return build_explore_site(tmp_path_factory.mktemp("explore"))
+
+
 @pytest.fixture(scope="module")
 def opened(built: Path):
     """The embedded store of a module's `built` folder, open for the module's web tests."""

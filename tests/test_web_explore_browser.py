@@ -24,8 +24,8 @@ from evaluation import EvalOptions, evaluate_collections
 from ingest import IngestOptions, discover, ingest_dataset, read_dataset
 from store import open_store, point_id
 from tests.conftest import CLASS_COLOURS, make_image, write_list_dataset
+from tests.explore_fixtures import add_noisy_copy
 from tests.test_web_browser import ARGS, CHROMIUM, serving
-from tests.test_web_explore import add_noisy_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "shapes_colorhist"
@@ -275,8 +275,9 @@ def test_more_like_two_ticked_points_shows_them_and_the_hits_the_cli_gives(serve
 
 
 def test_the_map_draws_a_pca_preview_at_once_and_swaps_to_umap_when_the_server_has_it(server, page, tmp_path_factory):
-    """Last in the module: the server's UMAP worker (tested in test_web_explore.py) is started here and stops with
-    the server; the UMAP layout the page swaps to is put in the server's cache by the test, so no UMAP is awaited."""
+    """Last in the module: the server's UMAP worker (tested in test_web_explore_map.py) is started here and stops
+    with the server; the UMAP layout the page swaps to is put in the server's cache by the test, so no UMAP is
+    awaited."""
     from web.layout import umap_available
 
     if not umap_available():
